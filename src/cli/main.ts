@@ -1,0 +1,153 @@
+import { readdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { CancelledError, describeError, OomlabError, UsageError } from '../errors/index.ts';
+import { formatBytes } from '../judge/index.ts';
+import { planRun } from '../plan/index.ts';
+import { runScenario, type Progress, type RunReport } from '../run/index.ts';
+import { cleanLeftovers, connectEngine } from '../runtime/index.ts';
+import { loadScenario } from '../scenario/index.ts';
+
+const USAGE = `usage: oomlab <command>
+
+  run <scenario.ts...> [--only axis=value] [--set axis=value] [--reports-dir dir] [--pull] [--json]
+      run every configuration of a scenario and write reports/<time>-<scenario>/
+  list [scenario.ts...]      the scenarios, their incidents and axes
+  clean [--all]              remove containers left by runs that are no longer alive
+
+exit codes: 0 every configuration ran as expected, 1 an expectation failed,
+            2 the harness or the host failed, 130 interrupted`;
+
+function printProgress(progress: Progress): void {
+  const write = (line: string) => process.stderr.write(`${line}\n`);
+  switch (progress.kind) {
+    case 'message':
+      write(`· ${progress.text}`);
+      break;
+    case 'config-start':
+      write(`[${progress.index + 1}/${progress.total}] ${progress.id}`);
+      break;
+    case 'phase':
+      if (process.stderr.isTTY) process.stderr.write(`    ${progress.phase}…\r\x1b[K`);
+      break;
+    case 'config-end': {
+      const r = progress.result;
+      const figures = [
+        r.metrics.openFilesLimit !== undefined ? `open_files_limit=${r.metrics.openFilesLimit}` : '',
+        r.metrics.peakMemoryBytes !== undefined ? `peak ${formatBytes(r.metrics.peakMemoryBytes)}` : '',
+        r.durationMs > 0 ? `${(r.durationMs / 1000).toFixed(1)}s` : '',
+      ].filter(Boolean).join(', ');
+      write(`    → ${r.verdict.toUpperCase()} ${r.outcome ?? ''}${figures ? ` (${figures})` : ''}${r.verdict !== 'pass' ? ` — ${r.reason}` : ''}`);
+      break;
+    }
+    case 'report':
+      write(`report: ${progress.dir}/report.md`);
+      break;
+  }
+}
+
+function exitCodeOf(report: RunReport): number {
+  if (report.endedBy === 'cancel') return 130;
+  if (report.endedBy === 'error' || report.summary.error > 0) return 2;
+  if (report.summary.fail > 0) return 1;
+  return 0;
+}
+
+async function commandRun(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      only: { type: 'string', multiple: true },
+      set: { type: 'string', multiple: true },
+      'reports-dir': { type: 'string' },
+      pull: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError('oomlab run needs a scenario file, e.g. `oomlab run scenarios/nofile-oom.ts`');
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write(`\n${signal}: stopping, removing this run's containers (again to quit at once)\n`);
+      controller.abort(new CancelledError(`${signal} received`));
+    } else {
+      process.stderr.write(`${signal} again: quitting now; \`oomlab clean\` removes what is left\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let worst = 0;
+  for (const scenarioPath of positionals) {
+    const { report } = await runScenario({
+      scenarioPath,
+      ...(values.only ? { only: values.only } : {}),
+      ...(values.set ? { set: values.set } : {}),
+      ...(values['reports-dir'] ? { reportsDir: values['reports-dir'] } : {}),
+      pull: values.pull ?? false,
+      signal: controller.signal,
+      ...(values.json ? {} : { onProgress: printProgress }),
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else {
+      const s = report.summary;
+      process.stderr.write(`${report.scenario}: ${s.pass} pass, ${s.fail} fail, ${s.skipped} skipped, ${s.error} error${report.error ? ` — ${report.error}` : ''}\n`);
+    }
+    const code = exitCodeOf(report);
+    worst = code === 130 || worst === 130 ? 130 : Math.max(worst, code);
+    if (controller.signal.aborted) break;
+  }
+  return worst;
+}
+
+async function commandList(args: string[]): Promise<number> {
+  const files = args.length > 0 ? args : (await readdir('scenarios')).filter((f) => f.endsWith('.ts')).map((f) => `scenarios/${f}`);
+  for (const file of files) {
+    const scenario = await loadScenario(file);
+    const configs = planRun(scenario);
+    process.stdout.write(`${file}  (${configs.length} configurations)\n  ${scenario.incident}\n`);
+    for (const [axis, values] of Object.entries(scenario.matrix)) process.stdout.write(`    ${axis}: ${values.join(', ')}\n`);
+  }
+  return 0;
+}
+
+async function commandClean(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { all: { type: 'boolean' } } });
+  const engine = await connectEngine({ autoStart: false });
+  const result = await cleanLeftovers(engine, { all: values.all ?? false });
+  for (const container of result.removed) process.stdout.write(`removed ${container.name} (run ${container.runId})\n`);
+  process.stdout.write(`${result.removed.length} container(s) removed${result.keptLive > 0 ? `, ${result.keptLive} kept (their run is still alive; --all removes them)` : ''}\n`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return commandRun(rest);
+    case 'list':
+      return commandList(rest);
+    case 'clean':
+      return commandClean(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command \`${command}\`; commands: run, list, clean (oomlab --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const name = error instanceof OomlabError ? error.name : 'Error';
+    process.stderr.write(`oomlab: ${name}: ${describeError(error).split('\n')[0]}\n`);
+    if (process.env.OOMLAB_DEBUG) console.error(error);
+    process.exit(error instanceof CancelledError ? 130 : 2);
+  },
+);

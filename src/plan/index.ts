@@ -1,0 +1,129 @@
+import { ScenarioInvalidError, UnknownAxisError, UsageError } from '../errors/index.ts';
+import {
+  expectationSchema,
+  formatIssue,
+  instanceSpecSchema,
+  type AxisValue,
+  type Config,
+  type Expectation,
+  type InstanceSpec,
+  type Scenario,
+} from '../scenario/index.ts';
+
+export interface PlannedConfig {
+  /** Stable id built from the axes, e.g. `image=mysql:5.7,nofile=1073741816,fix=none`. */
+  id: string;
+  index: number;
+  axes: Config;
+  instances: InstanceSpec[];
+  expect: Record<string, Expectation>;
+  /** Set when the host cannot run it; skipped is not passed. */
+  skip?: string;
+}
+
+export interface PlanOptions {
+  /** `axis=value` pairs (all must match) or a substring of the id. */
+  only?: string[];
+  /** Replaces an axis's values: `memory=1g` or `nofile=default,1073741816`. */
+  set?: string[];
+}
+
+/** Why an image cannot be used here, or undefined when it can. */
+export type ImageCheck = (image: string) => string | undefined;
+
+export function configId(axes: Config): string {
+  return Object.entries(axes)
+    .map(([axis, value]) => `${axis}=${value}`)
+    .join(',');
+}
+
+function parseAssignment(text: string, flag: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new UsageError(`${flag} expects axis=value, got \`${text}\``);
+  return [text.slice(0, at), text.slice(at + 1)];
+}
+
+function applySet(scenario: Scenario, set: readonly string[]): Record<string, readonly AxisValue[]> {
+  const matrix: Record<string, readonly AxisValue[]> = { ...scenario.matrix };
+  const axes = Object.keys(scenario.matrix);
+  for (const assignment of set) {
+    const [axis, raw] = parseAssignment(assignment, '--set');
+    const current = matrix[axis];
+    if (!current) throw new UnknownAxisError(axis, axes);
+    const numeric = current.every((v) => typeof v === 'number');
+    matrix[axis] = raw.split(',').map((v) => (numeric && /^\d+$/.test(v) ? Number(v) : v));
+  }
+  return matrix;
+}
+
+function cartesian(matrix: Record<string, readonly AxisValue[]>): Config[] {
+  let configs: Record<string, AxisValue>[] = [{}];
+  for (const [axis, values] of Object.entries(matrix)) {
+    configs = configs.flatMap((config) => values.map((value) => ({ ...config, [axis]: value })));
+  }
+  return configs;
+}
+
+function matchesOnly(id: string, axes: Config, only: readonly string[], axisNames: readonly string[]): boolean {
+  return only.every((filter) => {
+    if (!filter.includes('=')) return id.includes(filter);
+    const [axis, value] = parseAssignment(filter, '--only');
+    if (!axisNames.includes(axis)) throw new UnknownAxisError(axis, axisNames);
+    return value.split(',').includes(String(axes[axis]));
+  });
+}
+
+/**
+ * Expands the matrix into configurations and validates every instance and expectation the
+ * scenario returns, so a typo is reported before any container starts or any file is written.
+ */
+export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImage: ImageCheck = () => undefined): PlannedConfig[] {
+  const where = scenario.file ?? scenario.name;
+  const matrix = applySet(scenario, options.set ?? []);
+  const axisNames = Object.keys(matrix);
+  const planned: PlannedConfig[] = [];
+  for (const axes of cartesian(matrix)) {
+    if (scenario.exclude?.(axes)) continue;
+    const id = configId(axes);
+    if (options.only?.length && !matchesOnly(id, axes, options.only, axisNames)) continue;
+    const instances = validateInstances(scenario.instances(axes), `${where} (${id})`);
+    const expect = validateExpectations(scenario.expect(axes), instances, `${where} (${id})`);
+    const skip = instances.map((i) => checkImage(i.image)).find((reason) => reason !== undefined);
+    planned.push({ id, index: planned.length, axes, instances, expect, ...(skip ? { skip } : {}) });
+  }
+  if (planned.length === 0) {
+    throw new UsageError(`no configuration of ${where} matches --only ${options.only?.join(' ')}; \`oomlab list\` shows the axes`);
+  }
+  return planned;
+}
+
+function validateInstances(value: unknown, where: string): InstanceSpec[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ScenarioInvalidError(`${where}: instances(config) must return a non-empty array of instances`);
+  }
+  const names = new Set<string>();
+  return value.map((item, index) => {
+    const parsed = instanceSpecSchema.safeParse(item);
+    if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, parsed.error.issues[0]!, 'instance', `instances[${index}].`));
+    if (names.has(parsed.data.name)) throw new ScenarioInvalidError(`${where}: two instances are named \`${parsed.data.name}\``);
+    names.add(parsed.data.name);
+    return parsed.data;
+  });
+}
+
+function validateExpectations(value: unknown, instances: InstanceSpec[], where: string): Record<string, Expectation> {
+  if (typeof value !== 'object' || value === null) {
+    throw new ScenarioInvalidError(`${where}: expect(config) must return { <instance>: { outcome, ... } }`);
+  }
+  const names = instances.map((i) => i.name);
+  const result: Record<string, Expectation> = {};
+  for (const [name, expectation] of Object.entries(value)) {
+    if (!names.includes(name)) {
+      throw new ScenarioInvalidError(`${where}: expect(config) names instance \`${name}\`; instances are: ${names.join(', ')}`);
+    }
+    const parsed = expectationSchema.safeParse(expectation);
+    if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, parsed.error.issues[0]!, 'expectation', `expect.${name}.`));
+    result[name] = parsed.data;
+  }
+  return result;
+}

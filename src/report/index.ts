@@ -1,0 +1,30 @@
+import { writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunReport } from '../run/types.ts';
+import { renderJson } from './json.ts';
+import { renderJunit } from './junit.ts';
+import { renderMarkdown } from './markdown.ts';
+
+/** The report formats, by name; `--reporter` and `oomlab report` pick from these. */
+export const REPORTERS = {
+  json: { file: 'report.json', render: renderJson },
+  markdown: { file: 'report.md', render: renderMarkdown },
+  junit: { file: 'junit.xml', render: renderJunit },
+} as const satisfies Record<string, { file: string; render: (report: RunReport) => string }>;
+
+export type ReporterName = keyof typeof REPORTERS;
+
+/** Writes every format; each file appears whole or not at all (write, then rename). */
+export async function writeReports(report: RunReport, dir: string, names: readonly ReporterName[] = Object.keys(REPORTERS) as ReporterName[]): Promise<string[]> {
+  const written: string[] = [];
+  for (const name of names) {
+    const { file, render } = REPORTERS[name];
+    const path = join(dir, file);
+    await writeFile(`${path}.partial`, render(report));
+    await rename(`${path}.partial`, path);
+    written.push(path);
+  }
+  return written;
+}
+
+export { renderJson, renderJunit, renderMarkdown };

@@ -1,0 +1,191 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { judgeInstance } from '../judge/index.ts';
+import {
+  kernelOomKillsOf,
+  readServerVariables,
+  sampleMemoryPeak,
+  Timeline,
+  type HostFacts,
+  type KernelOomKill,
+} from '../observe/index.ts';
+import type { PlannedConfig } from '../plan/index.ts';
+import { startInstance, type Engine, type RunLabels, type StartedInstance } from '../runtime/index.ts';
+import { parseBytes, type Outcome } from '../scenario/index.ts';
+import { describeError } from '../errors/index.ts';
+import { Teardown } from './teardown.ts';
+import type { ConfigResult, EmulatedFact, EndedBy } from './types.ts';
+
+/** Routes engine events and traced syscalls to the configuration and instance they belong to. */
+export interface Routing {
+  byContainer: Map<string, { timeline: Timeline; instance: string }>;
+  byHostname: Map<string, { timeline: Timeline; instance: string }>;
+}
+
+export interface ConfigContext {
+  engine: Engine;
+  run: RunLabels;
+  host: HostFacts;
+  routing: Routing;
+  shimPath: () => Promise<string>;
+  signal: AbortSignal;
+  onPhase: (phase: string) => void;
+}
+
+const DEFAULT_READY_TIMEOUT_MS = 60_000;
+const DEFAULT_SETTLE_MS = 5_000;
+/** Docker's `oom` and `die` events trail the exit by a moment; wait this long for them. */
+const EVENT_GRACE_MS = 500;
+
+/** Starts the configuration's instances, watches them come up (or die), and judges them. */
+export async function runConfig(config: PlannedConfig, context: ConfigContext): Promise<ConfigResult> {
+  const startedAt = Date.now();
+  const timeline = new Timeline();
+  const teardown = new Teardown();
+  const instances: StartedInstance[] = [];
+  const emulated: EmulatedFact[] = [];
+  let endedBy: EndedBy = 'done';
+  let failure: string | undefined;
+  const logTails: string[] = [];
+  try {
+    context.onPhase('starting');
+    const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
+    for (const spec of config.instances) {
+      const instance = await startInstance(spec, {
+        engine: context.engine,
+        run: context.run,
+        configId: config.id,
+        configIndex: config.index,
+        hostNofileHardLimit: context.host.nofileHardLimit,
+        shimPath: context.shimPath,
+      });
+      instances.push(instance);
+      teardown.defer(() => instance[Symbol.asyncDispose]());
+      context.routing.byContainer.set(instance.containerId, { timeline, instance: spec.name });
+      context.routing.byHostname.set(instance.hostname, { timeline, instance: spec.name });
+      timeline.add({
+        kind: 'nofile',
+        instance: spec.name,
+        requested: spec.nofile ?? 'default',
+        realLimit: instance.nofile.realLimit,
+        emulated: instance.nofile.emulated,
+      });
+      if (instance.nofile.emulated && typeof spec.nofile === 'number' && typeof instance.nofile.realLimit === 'number') {
+        emulated.push({ instance: spec.name, what: 'nofile', requested: spec.nofile, realLimit: instance.nofile.realLimit, how: 'getrlimit/prlimit LD_PRELOAD shim' });
+      }
+      const sampler = sampleMemoryPeak(instance.containerId);
+      samplers.set(spec.name, sampler);
+      teardown.defer(() => sampler.stop());
+    }
+
+    context.onPhase('waiting for ready');
+    await Promise.all(
+      instances.map(async (instance) => {
+        const result = await instance.waitReady(instance.spec.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, context.signal);
+        timeline.add({ kind: 'readiness', instance: instance.spec.name, ready: result.ready, afterMs: result.afterMs, why: result.ready ? 'ping' : result.why });
+      }),
+    );
+
+    const allReady = timeline.of('readiness').every((r) => r.ready);
+    if (allReady) {
+      const settleMs = Math.max(...instances.map((i) => i.spec.settleMs ?? DEFAULT_SETTLE_MS));
+      context.onPhase(`settling ${settleMs}ms`);
+      await Promise.race([sleep(settleMs, undefined, { signal: context.signal }).catch(() => {}), ...instances.map((i) => i.exited)]);
+    }
+    if (context.signal.aborted) endedBy = context.signal.reason?.name === 'TimeoutError' ? 'timeout' : 'cancel';
+
+    context.onPhase('collecting');
+    for (const instance of instances) {
+      if (!instance.hasExited() && timeline.of('readiness', instance.spec.name)[0]?.ready) {
+        try {
+          timeline.add({ kind: 'server-variables', instance: instance.spec.name, variables: await readServerVariables(instance.endpoint()) });
+        } catch (error) {
+          timeline.add({ kind: 'observer-unavailable', observer: 'server-variables', reason: describeError(error) });
+        }
+      }
+    }
+    if (instances.some((i) => i.hasExited())) await sleep(EVENT_GRACE_MS);
+    const kills = context.host.dmesgReadable ? await kernelOomKillsOf(instances.map((i) => i.containerId)) : new Map<string, KernelOomKill[]>();
+    if (!context.host.dmesgReadable) timeline.add({ kind: 'observer-unavailable', observer: 'kernel-log', reason: 'dmesg is not readable (run as root or set kernel.dmesg_restrict=0)' });
+    for (const instance of instances) {
+      const name = instance.spec.name;
+      const state = await instance.state();
+      timeline.add({ kind: 'container-state', instance: name, status: state.status, oomKilled: state.oomKilled, exitCode: state.exitCode });
+      for (const kill of kills.get(instance.containerId) ?? []) {
+        timeline.add({ kind: 'kernel-oom', instance: name, process: kill.process, pid: kill.pid, totalVmKb: kill.totalVmKb, anonRssKb: kill.anonRssKb, constraint: kill.constraint, memcg: kill.memcg, line: kill.line });
+        if (kill.constraintLine) timeline.add({ kind: 'kernel-oom', instance: name, process: kill.process, pid: kill.pid, totalVmKb: kill.totalVmKb, anonRssKb: kill.anonRssKb, constraint: kill.constraint, memcg: kill.memcg, line: kill.constraintLine });
+      }
+      const sampled = await samplers.get(name)!.stop();
+      const kernelUsage = (kills.get(instance.containerId) ?? []).map((k) => (k.memcgUsageKb ?? 0) * 1024);
+      const peak = Math.max(sampled ?? 0, ...kernelUsage);
+      const limit = instance.spec.memory === undefined ? undefined : parseBytes(instance.spec.memory);
+      if (peak > 0) {
+        timeline.add({ kind: 'memory-peak', instance: name, peakBytes: peak, ...(limit ? { limitBytes: limit } : {}), source: (sampled ?? 0) >= peak ? 'cgroup' : 'kernel memcg report' });
+      }
+      const tail = await instance.logTail(15).catch(() => '');
+      if (tail) {
+        timeline.add({ kind: 'server-log', instance: name, tail });
+        logTails.push(instances.length > 1 ? `[${name}]\n${tail}` : tail);
+      }
+    }
+  } catch (error) {
+    endedBy = context.signal.aborted ? (context.signal.reason?.name === 'TimeoutError' ? 'timeout' : 'cancel') : 'error';
+    failure = describeError(context.signal.aborted ? (context.signal.reason ?? error) : error);
+  } finally {
+    context.onPhase('removing containers');
+    try {
+      await teardown.run();
+    } catch (error) {
+      if (!failure) {
+        endedBy = 'error';
+        failure = `cleanup failed: ${describeError(error)}`;
+      }
+    }
+    for (const instance of instances) {
+      context.routing.byContainer.delete(instance.containerId);
+      context.routing.byHostname.delete(instance.hostname);
+    }
+  }
+  return judgeConfig(config, timeline, { endedBy, emulated, startedAt, ...(failure ? { failure } : {}), logTail: logTails.join('\n') });
+}
+
+function judgeConfig(
+  config: PlannedConfig,
+  timeline: Timeline,
+  run: { endedBy: EndedBy; failure?: string; emulated: EmulatedFact[]; startedAt: number; logTail: string },
+): ConfigResult {
+  const expected = Object.fromEntries(Object.entries(config.expect).map(([name, e]) => [name, e.outcome])) as Record<string, Outcome>;
+  const base = {
+    id: config.id,
+    axes: config.axes,
+    expected,
+    emulated: run.emulated,
+    durationMs: Date.now() - run.startedAt,
+    endedBy: run.endedBy,
+    observations: timeline.observations,
+    ...(run.logTail ? { serverLogTail: run.logTail } : {}),
+  };
+  if (run.endedBy !== 'done') {
+    const why = run.endedBy === 'cancel' ? 'cancelled before it was decided' : run.endedBy === 'timeout' ? 'timed out before it was decided' : 'the harness failed';
+    return { ...base, outcome: null, verdict: 'error', reason: `${why}${run.failure ? `: ${run.failure}` : ''}`, evidence: [], metrics: {}, instances: [] };
+  }
+  const judgements = config.instances.map((spec) =>
+    judgeInstance(spec.name, config.expect[spec.name], timeline.observations.filter((o) => !('instance' in o) || o.instance === spec.name)),
+  );
+  const deciding = judgements.find((j) => j.verdict === 'fail') ?? judgements[0]!;
+  const multiple = judgements.length > 1;
+  const readiness = timeline.of('readiness', deciding.instance)[0];
+  return {
+    ...base,
+    outcome: deciding.outcome,
+    verdict: judgements.every((j) => j.verdict === 'pass') ? 'pass' : 'fail',
+    reason: multiple ? judgements.map((j) => `${j.instance}: ${j.reason}`).join('; ') : deciding.reason,
+    evidence: judgements.flatMap((j) => j.evidence.map((e) => (multiple ? { ...e, text: `[${j.instance}] ${e.text}` } : e))),
+    metrics: {
+      ...(deciding.openFilesLimit !== undefined ? { openFilesLimit: deciding.openFilesLimit } : {}),
+      ...(deciding.peakMemoryBytes !== undefined ? { peakMemoryBytes: deciding.peakMemoryBytes } : {}),
+      ...(deciding.memoryLimitBytes !== undefined ? { memoryLimitBytes: deciding.memoryLimitBytes } : {}),
+      ...(readiness?.ready ? { readyAfterMs: readiness.afterMs } : {}),
+    },
+    instances: judgements,
+  };
+}

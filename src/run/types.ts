@@ -1,0 +1,68 @@
+import type { Config, Outcome } from '../scenario/index.ts';
+import type { Evidence, InstanceJudgement, Verdict } from '../judge/index.ts';
+import type { HostFacts, Observation } from '../observe/index.ts';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+/** Why a stage or a configuration ended. */
+export type EndedBy = 'done' | 'timeout' | 'cancel' | 'error';
+
+export interface ConfigMetrics {
+  openFilesLimit?: number;
+  peakMemoryBytes?: number;
+  memoryLimitBytes?: number;
+  readyAfterMs?: number;
+}
+
+/** One shape for every configuration, whatever happened to it. */
+export interface ConfigResult {
+  id: string;
+  axes: Config;
+  /** The outcome of the configuration's first instance that was not as expected, else of the first. */
+  outcome: Outcome | null;
+  verdict: Verdict;
+  reason: string;
+  expected: Record<string, Outcome>;
+  evidence: Evidence[];
+  metrics: ConfigMetrics;
+  instances: InstanceJudgement[];
+  emulated: EmulatedFact[];
+  durationMs: number;
+  endedBy: EndedBy;
+  observations: Observation[];
+  serverLogTail?: string;
+}
+
+export interface EmulatedFact {
+  instance: string;
+  what: 'nofile';
+  requested: number;
+  realLimit: number;
+  how: string;
+}
+
+export interface RunReport {
+  schemaVersion: number;
+  scenario: string;
+  incident: string;
+  scenarioFile: string;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  endedBy: EndedBy;
+  error?: string;
+  host: HostFacts;
+  images: { name: string; available: boolean; source?: string; reason?: string }[];
+  /** Everything that was emulated rather than real, per configuration. */
+  emulated: (EmulatedFact & { configId: string })[];
+  summary: Record<Verdict, number>;
+  configs: ConfigResult[];
+}
+
+export type Progress =
+  | { kind: 'message'; text: string }
+  | { kind: 'config-start'; index: number; total: number; id: string }
+  | { kind: 'phase'; index: number; phase: string }
+  | { kind: 'config-end'; index: number; total: number; result: ConfigResult }
+  | { kind: 'report'; dir: string };

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { DockerUnavailableError, EngineLostError } from '../errors/index.ts';
+
+/** Two clients: requests fail fast (a lost engine must not hang a run); streams and waits may last. */
+export interface Engine {
+  api: Docker;
+  streams: Docker;
+  where: string;
+}
+
+function socketDescription(): string {
+  return process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+}
+
+export function engineClients(): Engine {
+  return {
+    api: new Docker({ timeout: 20_000 }),
+    streams: new Docker(),
+    where: socketDescription(),
+  };
+}
+
+async function answers(docker: Docker): Promise<boolean> {
+  try {
+    await docker.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface ConnectOptions {
+  /** Install docker.io and start dockerd when no engine answers (root on Debian only). @default true */
+  autoStart?: boolean;
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * Returns clients of a running engine. On a fresh machine of ours (root, Debian, no DOCKER_HOST)
+ * it installs docker.io when dockerd is missing and starts dockerd in the background.
+ */
+export async function connectEngine(options: ConnectOptions = {}): Promise<Engine> {
+  const engine = engineClients();
+  if (await answers(engine.api)) return engine;
+  const canStart = (options.autoStart ?? true) && !process.env.DOCKER_HOST && process.getuid?.() === 0;
+  if (!canStart) throw new DockerUnavailableError(engine.where);
+  if (!(await hasCommand('dockerd'))) {
+    if (!existsSync('/usr/bin/apt-get')) throw new DockerUnavailableError(engine.where);
+    options.onProgress?.('installing docker.io (apt-get), once');
+    await execa('apt-get', ['update', '-qq'], { timeout: 300_000 });
+    await execa('apt-get', ['install', '-y', '-qq', 'docker.io'], {
+      timeout: 600_000,
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+  options.onProgress?.('starting dockerd');
+  await mkdir('/var/log', { recursive: true });
+  const log = openSync('/var/log/oomlab-dockerd.log', 'a');
+  // Detached: the engine outlives this run, as a system daemon would.
+  spawn('dockerd', [], { detached: true, stdio: ['ignore', log, log] }).unref();
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await answers(engine.api)) return engine;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new DockerUnavailableError(`${engine.where} (dockerd started but did not answer within 60000ms; see /var/log/oomlab-dockerd.log)`);
+}
+
+async function hasCommand(command: string): Promise<boolean> {
+  const found = await execa('sh', ['-c', 'command -v "$0"', command], { reject: false, timeout: 5_000 });
+  return !found.failed;
+}
+
+/**
+ * Pings the engine while a run works; calls `onLost` once if it stops answering for `lostAfterMs`,
+ * so a run ends with a report instead of hanging on a dead socket.
+ */
+export function watchEngine(onLost: (error: EngineLostError) => void, lostAfterMs = 10_000, intervalMs = 1_000): { stop(): void } {
+  let lastAnswer = Date.now();
+  let stopped = false;
+  const probe = new Docker({ timeout: intervalMs * 2 });
+  const timer = setInterval(() => {
+    void probe.ping().then(
+      () => (lastAnswer = Date.now()),
+      (error: unknown) => {
+        if (!stopped && Date.now() - lastAnswer >= lostAfterMs) {
+          stopped = true;
+          clearInterval(timer);
+          onLost(new EngineLostError(Date.now() - lastAnswer, { cause: error }));
+        }
+      },
+    );
+  }, intervalMs);
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createConnection } from 'mysql2/promise';
+import { pack } from 'tar-stream';
+import { parseBytes, type InstanceSpec } from '../scenario/index.ts';
+import type { Engine } from './engine.ts';
+import { labelsFor, type RunLabels } from './labels.ts';
+import { planNofile, SHIM_CONTAINER_PATH, type NofilePlan } from './nofile-shim.ts';
+import { removeContainer } from './cleanup.ts';
+
+export interface InstanceContext {
+  engine: Engine;
+  run: RunLabels;
+  configId: string;
+  configIndex: number;
+  hostNofileHardLimit: number;
+  /** Host path of the compiled shim; needed only when nofile is emulated. */
+  shimPath: () => Promise<string>;
+}
+
+export interface ContainerState {
+  status: string;
+  running: boolean;
+  oomKilled: boolean;
+  exitCode: number;
+}
+
+export type ReadyResult =
+  | { ready: true; afterMs: number }
+  | { ready: false; afterMs: number; why: 'exited' | 'timeout' | 'cancel' };
+
+/** A container that was created and started; disposing it removes it, whatever state it is in. */
+export interface StartedInstance extends AsyncDisposable {
+  readonly spec: InstanceSpec;
+  readonly containerId: string;
+  readonly containerName: string;
+  /** The container's hostname: the syscall tracer tells instances apart by it. */
+  readonly hostname: string;
+  readonly port: number | undefined;
+  readonly nofile: NofilePlan;
+  readonly startedAt: number;
+  readonly exited: Promise<{ exitCode: number }>;
+  hasExited(): boolean;
+  endpoint(): { host: string; port: number; user: string; password: string };
+  waitReady(timeoutMs: number, signal: AbortSignal): Promise<ReadyResult>;
+  state(): Promise<ContainerState>;
+  logTail(lines: number): Promise<string>;
+}
+
+const MYSQL_PORT = '3306/tcp';
+
+function renderMyCnf(settings: Record<string, string | number | boolean>): string {
+  const lines = Object.entries(settings).map(([key, value]) => (value === true ? key : `${key} = ${value}`));
+  return `# written by oomlab for this configuration\n[mysqld]\n${lines.join('\n')}\n`;
+}
+
+async function tarOf(files: { name: string; content: Buffer | string; mode: number }[]): Promise<Buffer> {
+  const archive = pack();
+  for (const file of files) archive.entry({ name: file.name, mode: file.mode }, file.content);
+  archive.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function shortHostname(run: RunLabels, index: number, name: string): string {
+  return `oomlab-${run.runId.slice(-6)}-${index}-${name}`.slice(0, 63);
+}
+
+/** Creates and starts one server container as the spec says; the caller disposes it. */
+export async function startInstance(spec: InstanceSpec, context: InstanceContext): Promise<StartedInstance> {
+  const docker = context.engine.api;
+  const password = randomBytes(18).toString('base64url');
+  const nofile = planNofile(spec.nofile, context.hostNofileHardLimit);
+  const hostname = shortHostname(context.run, context.configIndex, spec.name);
+  const containerName = `${hostname}-${context.run.runId.slice(0, 8)}`;
+  const memory = spec.memory === undefined ? undefined : parseBytes(spec.memory);
+  const memorySwap = spec.memorySwap === undefined ? memory : parseBytes(spec.memorySwap);
+  const env: Record<string, string> = {
+    MYSQL_ROOT_PASSWORD: password,
+    MARIADB_ROOT_PASSWORD: password,
+    ...spec.env,
+    ...nofile.env,
+  };
+  if (nofile.emulated) env.LD_PRELOAD = [SHIM_CONTAINER_PATH, spec.env?.LD_PRELOAD].filter(Boolean).join(':');
+
+  const container = await docker.createContainer({
+    name: containerName,
+    Hostname: hostname,
+    Image: spec.image,
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+    ...(spec.command ? { Cmd: spec.command } : {}),
+    Labels: labelsFor(context.run, context.configId, spec.name),
+    ExposedPorts: { [MYSQL_PORT]: {} },
+    HostConfig: {
+      // Loopback only: the harness never exposes a server beyond this host.
+      PortBindings: { [MYSQL_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      ...(memory !== undefined ? { Memory: memory } : {}),
+      ...(memorySwap !== undefined ? { MemorySwap: memorySwap } : {}),
+      ...(nofile.ulimit ? { Ulimits: [{ Name: 'nofile', Soft: nofile.ulimit.soft, Hard: nofile.ulimit.hard }] } : {}),
+      ...(spec.cpusetCpus ? { CpusetCpus: spec.cpusetCpus } : {}),
+      ...(spec.cpusetMems ? { CpusetMems: spec.cpusetMems } : {}),
+      ...(spec.oomScoreAdj !== undefined ? { OomScoreAdj: spec.oomScoreAdj } : {}),
+    },
+  });
+
+  try {
+    const files: { name: string; content: Buffer | string; mode: number }[] = [];
+    if (spec.mycnf && Object.keys(spec.mycnf).length > 0) {
+      files.push({ name: 'etc/mysql/conf.d/oomlab.cnf', content: renderMyCnf(spec.mycnf), mode: 0o644 });
+    }
+    if (nofile.emulated) files.push({ name: SHIM_CONTAINER_PATH.slice(1), content: await readFile(await context.shimPath()), mode: 0o755 });
+    if (files.length > 0) await container.putArchive(await tarOf(files), { path: '/' });
+    await container.start();
+  } catch (error) {
+    await removeContainer(docker, container.id).catch(() => {});
+    throw error;
+  }
+  const startedAt = Date.now();
+
+  let exitedFlag = false;
+  const exited = context.engine.streams
+    .getContainer(container.id)
+    .wait()
+    .then(
+      (result: { StatusCode: number }) => ({ exitCode: result.StatusCode }),
+      () => ({ exitCode: -1 }),
+    )
+    .finally(() => (exitedFlag = true));
+
+  const inspected = await container.inspect().catch(() => undefined);
+  const binding = inspected?.NetworkSettings.Ports?.[MYSQL_PORT]?.[0];
+  const port = binding ? Number(binding.HostPort) : undefined;
+
+  const instance: StartedInstance = {
+    spec,
+    containerId: container.id,
+    containerName,
+    hostname,
+    port,
+    nofile,
+    startedAt,
+    exited,
+    hasExited: () => exitedFlag,
+    endpoint() {
+      if (port === undefined) throw new Error(`${containerName} has no published port (it exited at start-up)`);
+      return { host: '127.0.0.1', port, user: 'root', password };
+    },
+    async waitReady(timeoutMs, signal) {
+      const deadline = startedAt + timeoutMs;
+      while (true) {
+        const afterMs = Date.now() - startedAt;
+        if (signal.aborted) return { ready: false, afterMs, why: 'cancel' };
+        if (exitedFlag) return { ready: false, afterMs, why: 'exited' };
+        if (Date.now() > deadline) return { ready: false, afterMs, why: 'timeout' };
+        if (port !== undefined && (await ping(instance.endpoint()))) return { ready: true, afterMs: Date.now() - startedAt };
+        await Promise.race([sleep(250), exited]);
+      }
+    },
+    async state() {
+      const info = await container.inspect();
+      return {
+        status: info.State.Status,
+        running: info.State.Running,
+        oomKilled: info.State.OOMKilled,
+        exitCode: info.State.ExitCode,
+      };
+    },
+    async logTail(lines) {
+      const buffer = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      return demuxLogs(buffer);
+    },
+    async [Symbol.asyncDispose]() {
+      await removeContainer(docker, container.id);
+      await exited;
+    },
+  };
+  return instance;
+}
+
+async function ping(endpoint: { host: string; port: number; user: string; password: string }): Promise<boolean> {
+  try {
+    const connection = await createConnection({ ...endpoint, connectTimeout: 2_000 });
+    try {
+      await connection.ping();
+      return true;
+    } finally {
+      connection.destroy();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Docker multiplexes stdout/stderr in 8-byte-framed chunks when the container has no TTY. */
+export function demuxLogs(buffer: Buffer): string {
+  const parts: string[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size).toString('utf8'));
+    offset += 8 + size;
+  }
+  return offset === 0 ? buffer.toString('utf8') : parts.join('');
+}

@@ -1,0 +1,195 @@
+import { existsSync } from 'node:fs';
+import { resolve, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { OomlabError, ScenarioInvalidError } from '../errors/index.ts';
+
+export type AxisValue = string | number;
+export type Matrix = Record<string, readonly AxisValue[]>;
+/** One point of the matrix: a value for every axis. */
+export type Config<M extends Matrix = Matrix> = { readonly [K in keyof M]: M[K][number] };
+
+export const OUTCOMES = [
+  'survived',
+  'oom-killed-at-startup',
+  'oom-killed-under-load',
+  'crashed',
+  'never-ready',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+const bytes = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*[kmgt]?i?b?$/i, 'a size such as 4g, 512m or a number of bytes'),
+]);
+
+const mycnfValue = z.union([z.string(), z.number(), z.boolean()]);
+
+export const instanceSpecSchema = z.strictObject({
+  /** Name within the configuration, e.g. `db`, `replica-a`. */
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+  /** Image to run, e.g. `mysql:5.7` or the offline `oomlab/mariadb:10.11`. */
+  image: z.string().min(1),
+  /** Container memory limit. @default no limit */
+  memory: bytes.optional(),
+  /** Memory + swap limit. @default equal to `memory` (no swap) */
+  memorySwap: bytes.optional(),
+  /** RLIMIT_NOFILE for the server: `default` leaves the engine's. Above the host's hard ceiling it is emulated. @default 'default' */
+  nofile: z.union([z.literal('default'), z.number().int().positive()]).optional(),
+  cpusetCpus: z.string().optional(),
+  cpusetMems: z.string().optional(),
+  oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  /** Replaces the image's entrypoint, e.g. `['sh', '-c', 'ulimit -n 4096 && exec docker-entrypoint.sh mysqld']`. */
+  entrypoint: z.array(z.string()).optional(),
+  command: z.array(z.string()).optional(),
+  /** Server variables written to `/etc/mysql/conf.d/oomlab.cnf` under `[mysqld]`. */
+  mycnf: z.record(z.string(), mycnfValue).optional(),
+  /** How long the server may take to answer a ping. @default 60_000 */
+  readyTimeoutMs: z.number().int().positive().optional(),
+  /** How long a ready server must stay up to count as survived. @default 5_000 */
+  settleMs: z.number().int().nonnegative().optional(),
+});
+export type InstanceSpec = z.infer<typeof instanceSpecSchema>;
+
+export const expectationSchema = z.strictObject({
+  outcome: z.enum(OUTCOMES),
+  /** Why this outcome is expected, in the incident's words; shown in reports. */
+  because: z.string().optional(),
+  openFilesLimit: z.strictObject({ atMost: z.number().optional(), equals: z.number().optional() }).optional(),
+  peakMemoryBelowBytes: z.number().positive().optional(),
+});
+export type Expectation = z.infer<typeof expectationSchema>;
+
+const fn = (what: string) =>
+  z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: `a function ${what}` });
+
+const scenarioSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+  incident: z.string().min(1),
+  description: z.string().optional(),
+  matrix: z.record(
+    z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'letters, digits and _'),
+    z.array(z.union([z.string(), z.number()])).min(1, 'at least one value'),
+  ),
+  exclude: fn('(config) => boolean').optional(),
+  instances: fn('(config) => InstanceSpec[]'),
+  expect: fn('(config) => Record<instance, Expectation>'),
+  workload: fn('(config) => Workload').optional(),
+  before: fn('(context) => Promise<void>').optional(),
+  after: fn('(context) => Promise<void>').optional(),
+});
+
+export interface ScenarioDefinition<M extends Matrix> {
+  /** Short name, used in report folders and container labels. */
+  name: string;
+  /** Which incident this reproduces, in a sentence; shown at the top of reports. */
+  incident: string;
+  description?: string;
+  /** Axes and their values; the run covers their cartesian product. */
+  matrix: M;
+  /** Leaves out combinations that mean nothing (return true to drop). */
+  exclude?: (config: Config<M>) => boolean;
+  instances: (config: Config<M>) => InstanceSpec[];
+  expect: (config: Config<M>) => Record<string, Expectation>;
+  workload?: (config: Config<M>) => unknown;
+  /** zx steps on the host before and after each configuration. */
+  before?: (context: { config: Config<M> }) => Promise<void>;
+  after?: (context: { config: Config<M> }) => Promise<void>;
+}
+
+export interface Scenario<M extends Matrix = Matrix> extends ScenarioDefinition<M> {
+  readonly file?: string;
+}
+
+/** Typed identity: the scenario file's default export. Validation happens in `loadScenario`. */
+export function defineScenario<const M extends Matrix>(definition: ScenarioDefinition<M>): Scenario<M> {
+  return definition;
+}
+
+const ALLOWED_FIELDS: Record<string, readonly string[]> = {
+  '': Object.keys(scenarioSchema.shape),
+  instance: Object.keys(instanceSpecSchema.shape),
+  expectation: Object.keys(expectationSchema.shape),
+};
+
+/** Formats the first zod issue as one line: the field, what was wrong, what is allowed. */
+export function formatIssue(where: string, issue: z.core.$ZodIssue, kind: keyof typeof ALLOWED_FIELDS, prefix = ''): string {
+  const path = prefix + issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = ALLOWED_FIELDS[kind] ?? [];
+    const field = issue.keys[0] ?? '';
+    const suggestion = closest(field, allowed);
+    const full = path ? `${path}.${field}` : field;
+    return `${where}: unknown field \`${full}\`${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}; allowed: ${allowed.join(', ')}`;
+  }
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    return `${where}: \`${path}\` must be one of ${issue.values.map(String).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return `${where}: missing field \`${path}\` (${issue.expected})`;
+  }
+  return `${where}: \`${path || '(scenario)'}\`: ${issue.message}`;
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Checks a scenario object; throws ScenarioInvalidError with one line naming the file and the field. */
+export function validateScenario(value: unknown, file: string): Scenario {
+  const parsed = scenarioSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ScenarioInvalidError(formatIssue(file, parsed.error.issues[0]!, ''));
+  }
+  return { ...(value as Scenario), file };
+}
+
+/** Imports `scenarios/x.ts` (the default export) and validates it. */
+export async function loadScenario(path: string): Promise<Scenario> {
+  const absolute = resolve(path);
+  const shown = relative(process.cwd(), absolute) || path;
+  if (!existsSync(absolute)) {
+    throw new OomlabError('SCENARIO_NOT_FOUND', `scenario file ${shown} not found — \`oomlab list\` shows the scenarios`);
+  }
+  let module: { default?: unknown };
+  try {
+    module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+  } catch (error) {
+    const first = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new ScenarioInvalidError(`${shown}: cannot be loaded: ${first}`, { cause: error });
+  }
+  if (module.default === undefined) {
+    throw new ScenarioInvalidError(`${shown}: no default export — end the file with \`export default defineScenario({...})\``);
+  }
+  return validateScenario(module.default, shown);
+}
+
+/** Parses `4g`, `512m`, `1GiB` or a number of bytes. */
+export function parseBytes(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
+  if (!match) throw new ScenarioInvalidError(`cannot read size \`${value}\`; write it like 4g, 512m or a number of bytes`);
+  const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.round(Number(match[1]) * 1024 ** power);
+}
