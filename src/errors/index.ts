@@ -6,6 +6,7 @@ export type OomlabErrorCode =
   | 'DOCKER_UNAVAILABLE'
   | 'ENGINE_LOST'
   | 'IMAGE_BUILD_FAILED'
+  | 'IMAGE_MISSING'
   | 'SHIM_BUILD_FAILED'
   | 'CANCELLED'
   | 'USAGE';

@@ -50,7 +50,8 @@ function applySet(scenario: Scenario, set: readonly string[]): Record<string, re
     const [axis, raw] = parseAssignment(assignment, '--set');
     const current = matrix[axis];
     if (!current) throw new UnknownAxisError(axis, axes);
-    const numeric = current.every((v) => typeof v === 'number');
+    // An axis that holds numbers gets numbers back: `--set nofile=1073741816` must equal the scenario's 1073741816.
+    const numeric = current.some((v) => typeof v === 'number');
     matrix[axis] = raw.split(',').map((v) => (numeric && /^\d+$/.test(v) ? Number(v) : v));
   }
   return matrix;

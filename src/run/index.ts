@@ -62,6 +62,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   }
   const configs = planRun(scenario, options, (image) => images.get(image)?.reason);
   if (options.signal.aborted) throw new OomlabError('CANCELLED', 'run cancelled before it started');
+  // Nothing at all can run: that is bad input (a missing image), not a report of skips.
+  if (configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
 
   const startedAt = new Date();
   const runId = `${timestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
@@ -170,7 +172,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       return undecided(config, 'cancel', describeError(controller.signal.reason));
     }
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(options.configTimeoutMs ?? 300_000)]);
-    return runConfig(config, {
+    return runConfig(config, scenario, {
       engine,
       run,
       host,

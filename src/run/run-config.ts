@@ -10,7 +10,7 @@ import {
 } from '../observe/index.ts';
 import type { PlannedConfig } from '../plan/index.ts';
 import { startInstance, type Engine, type RunLabels, type StartedInstance } from '../runtime/index.ts';
-import { parseBytes, type Outcome } from '../scenario/index.ts';
+import { parseBytes, type Outcome, type Scenario } from '../scenario/index.ts';
 import { describeError } from '../errors/index.ts';
 import { Teardown } from './teardown.ts';
 import type { ConfigResult, EmulatedFact, EndedBy } from './types.ts';
@@ -37,7 +37,7 @@ const DEFAULT_SETTLE_MS = 5_000;
 const EVENT_GRACE_MS = 500;
 
 /** Starts the configuration's instances, watches them come up (or die), and judges them. */
-export async function runConfig(config: PlannedConfig, context: ConfigContext): Promise<ConfigResult> {
+export async function runConfig(config: PlannedConfig, scenario: Scenario, context: ConfigContext): Promise<ConfigResult> {
   const startedAt = Date.now();
   const timeline = new Timeline();
   const teardown = new Teardown();
@@ -47,6 +47,11 @@ export async function runConfig(config: PlannedConfig, context: ConfigContext): 
   let failure: string | undefined;
   const logTails: string[] = [];
   try {
+    if (scenario.before) {
+      context.onPhase('before steps');
+      await scenario.before({ config: config.axes });
+    }
+    if (scenario.after) teardown.defer(() => scenario.after!({ config: config.axes }));
     context.onPhase('starting');
     const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
     for (const spec of config.instances) {

@@ -129,6 +129,9 @@ export function formatIssue(where: string, issue: z.core.$ZodIssue, kind: keyof 
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     return `${where}: missing field \`${path}\` (${issue.expected})`;
   }
+  if (issue.code === 'invalid_union') {
+    return `${where}: \`${path}\` has the wrong type or value (got ${JSON.stringify(issue.input)})`;
+  }
   return `${where}: \`${path || '(scenario)'}\`: ${issue.message}`;
 }
 

@@ -1,0 +1,29 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import Docker from 'dockerode';
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+export const OOMLAB = join(PROJECT_ROOT, 'oomlab');
+
+/** A docker client straight to the engine, for checks that must not trust the harness. */
+export const docker = new Docker();
+
+export async function containersLabelled(label: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [label] } });
+}
+
+export async function withTempDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'oomlab-test-'));
+  try {
+    return await use(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the real CLI as a user would, through the launcher. */
+export function runCli(args: string[], env: Record<string, string> = {}): ResultPromise<{ reject: false; all: true }> {
+  return execa(OOMLAB, args, { cwd: PROJECT_ROOT, reject: false, all: true, env: { ...env }, timeout: 600_000 });
+}
