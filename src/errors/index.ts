@@ -44,10 +44,10 @@ export class DockerUnavailableError extends OomlabError {
 }
 
 export class EngineLostError extends OomlabError {
-  constructor(afterMs: number, options?: { cause?: unknown }) {
+  constructor(where: string, options?: { cause?: unknown }) {
     super(
       'ENGINE_LOST',
-      `the Docker engine stopped answering for ${afterMs}ms during the run — restart dockerd, then run \`oomlab clean\``,
+      `the Docker engine at ${where} stopped answering during the run — restart dockerd, then run \`oomlab clean\` to remove what the run left`,
       options,
     );
   }

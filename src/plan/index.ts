@@ -1,6 +1,7 @@
 import { ScenarioInvalidError, UnknownAxisError, UsageError } from '../errors/index.ts';
 import {
   expectationSchema,
+  firstIssue,
   formatIssue,
   instanceSpecSchema,
   type AxisValue,
@@ -105,7 +106,7 @@ function validateInstances(value: unknown, where: string): InstanceSpec[] {
   const names = new Set<string>();
   return value.map((item, index) => {
     const parsed = instanceSpecSchema.safeParse(item);
-    if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, parsed.error.issues[0]!, 'instance', `instances[${index}].`));
+    if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), 'instance', `instances[${index}].`));
     if (names.has(parsed.data.name)) throw new ScenarioInvalidError(`${where}: two instances are named \`${parsed.data.name}\``);
     names.add(parsed.data.name);
     return parsed.data;
@@ -123,7 +124,7 @@ function validateExpectations(value: unknown, instances: InstanceSpec[], where: 
       throw new ScenarioInvalidError(`${where}: expect(config) names instance \`${name}\`; instances are: ${names.join(', ')}`);
     }
     const parsed = expectationSchema.safeParse(expectation);
-    if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, parsed.error.issues[0]!, 'expectation', `expect.${name}.`));
+    if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), 'expectation', `expect.${name}.`));
     result[name] = parsed.data;
   }
   return result;

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { describeError, OomlabError } from '../errors/index.ts';
+import { describeError, EngineLostError, OomlabError } from '../errors/index.ts';
 import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../observe/index.ts';
 import { planRun, type PlanOptions, type PlannedConfig } from '../plan/index.ts';
 import { writeReports } from '../report/index.ts';
 import {
   buildNofileShim,
   connectEngine,
+  engineAnswers,
   removeRunContainers,
   resolveImage,
   watchEngine,
@@ -84,7 +85,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   let shim: Promise<string> | undefined;
 
   try {
-    const watchdog = watchEngine((error) => controller.abort(error));
+    const watchdog = watchEngine(engine, (error) => controller.abort(error));
     teardown.defer(() => watchdog.stop());
     // Containers go last: deferred first, so they are removed after the observers stop.
     teardown.defer(async () => {
@@ -114,6 +115,10 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     for (const config of configs) {
       progress({ kind: 'config-start', index: config.index, total: configs.length, id: config.id });
       const result = await decide(config);
+      // A configuration that failed because the engine went away ends the run now, not after the watchdog's delay.
+      if (result.verdict === 'error' && !controller.signal.aborted && !(await engineAnswers())) {
+        controller.abort(new EngineLostError(engine.where));
+      }
       if (!tracer.available && !config.skip && result.endedBy === 'done') {
         result.observations.push({ kind: 'observer-unavailable', t: 0, observer: 'syscall-tracer', reason: tracer.reason });
       }

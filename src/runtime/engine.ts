@@ -24,6 +24,11 @@ export function engineClients(): Engine {
   };
 }
 
+/** True when the engine answers a ping now. */
+export async function engineAnswers(): Promise<boolean> {
+  return answers(new Docker({ timeout: 3_000 }));
+}
+
 async function answers(docker: Docker): Promise<boolean> {
   try {
     await docker.ping();
@@ -79,7 +84,7 @@ async function hasCommand(command: string): Promise<boolean> {
  * Pings the engine while a run works; calls `onLost` once if it stops answering for `lostAfterMs`,
  * so a run ends with a report instead of hanging on a dead socket.
  */
-export function watchEngine(onLost: (error: EngineLostError) => void, lostAfterMs = 10_000, intervalMs = 1_000): { stop(): void } {
+export function watchEngine(engine: Engine, onLost: (error: EngineLostError) => void, lostAfterMs = 10_000, intervalMs = 1_000): { stop(): void } {
   let lastAnswer = Date.now();
   let stopped = false;
   const probe = new Docker({ timeout: intervalMs * 2 });
@@ -90,7 +95,7 @@ export function watchEngine(onLost: (error: EngineLostError) => void, lostAfterM
         if (!stopped && Date.now() - lastAnswer >= lostAfterMs) {
           stopped = true;
           clearInterval(timer);
-          onLost(new EngineLostError(Date.now() - lastAnswer, { cause: error }));
+          onLost(new EngineLostError(engine.where, { cause: error }));
         }
       },
     );

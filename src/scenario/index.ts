@@ -126,13 +126,18 @@ export function formatIssue(where: string, issue: z.core.$ZodIssue, kind: keyof 
   if (issue.code === 'invalid_value' && 'values' in issue) {
     return `${where}: \`${path}\` must be one of ${issue.values.map(String).join(', ')}`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return `${where}: missing field \`${path}\` (${issue.expected})`;
+  if (issue.input === undefined) {
+    return `${where}: missing field \`${path}\`${issue.code === 'invalid_type' ? ` (${issue.expected})` : `: ${issue.message}`}`;
   }
   if (issue.code === 'invalid_union') {
     return `${where}: \`${path}\` has the wrong type or value (got ${JSON.stringify(issue.input)})`;
   }
   return `${where}: \`${path || '(scenario)'}\`: ${issue.message}`;
+}
+
+/** A misspelt field shows up as unknown and as missing; the unknown one says more (it can suggest). */
+export function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue {
+  return issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
 }
 
 function closest(word: string, candidates: readonly string[]): string | undefined {
@@ -163,7 +168,7 @@ function editDistance(a: string, b: string): number {
 export function validateScenario(value: unknown, file: string): Scenario {
   const parsed = scenarioSchema.safeParse(value);
   if (!parsed.success) {
-    throw new ScenarioInvalidError(formatIssue(file, parsed.error.issues[0]!, ''));
+    throw new ScenarioInvalidError(formatIssue(file, firstIssue(parsed.error.issues), ''));
   }
   return { ...(value as Scenario), file };
 }
@@ -171,7 +176,8 @@ export function validateScenario(value: unknown, file: string): Scenario {
 /** Imports `scenarios/x.ts` (the default export) and validates it. */
 export async function loadScenario(path: string): Promise<Scenario> {
   const absolute = resolve(path);
-  const shown = relative(process.cwd(), absolute) || path;
+  const fromHere = relative(process.cwd(), absolute);
+  const shown = fromHere && !fromHere.startsWith('..') ? fromHere : absolute;
   if (!existsSync(absolute)) {
     throw new OomlabError('SCENARIO_NOT_FOUND', `scenario file ${shown} not found — \`oomlab list\` shows the scenarios`);
   }

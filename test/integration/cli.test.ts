@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import type { RunReport } from '../../src/run/index.ts';
+import { containersLabelled, docker, OOMLAB, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
+
+const BAD_SCENARIO = `import { defineScenario } from '${PROJECT_ROOT}/src/scenario/index.ts';
+export default defineScenario({
+  name: 'typo',
+  incident: 'a scenario with a typo',
+  matrix: { memory: ['1g'] },
+  instance: () => [],
+  expect: () => ({}),
+});
+`;
+
+describe('oomlab CLI on bad input: one line, exit 2, nothing written', () => {
+  it('names the file and the misspelt field of a scenario', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'typo.ts');
+      await writeFile(file, BAD_SCENARIO);
+      const reportsDir = join(dir, 'reports');
+      const result = await runCli(['run', file, '--reports-dir', reportsDir]);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/^oomlab: ScenarioInvalidError: .*typo\.ts: unknown field `instance` \(did you mean `instances`\?\); allowed: name, incident, /);
+      expect(existsSync(reportsDir)).toBe(false);
+    });
+  });
+
+  it('rejects an unknown axis and lists the real ones', async () => {
+    await withTempDir(async (dir) => {
+      const result = await runCli(['run', 'scenarios/nofile-oom.ts', '--set', 'nofiles=4096', '--reports-dir', dir]);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        "oomlab: UnknownAxisError: unknown axis `nofiles`; this scenario's axes are: image, nofile, fix, open_files_limit, memory",
+      );
+      expect(await readdir(dir)).toEqual([]);
+    });
+  });
+
+  it('says how to start the engine when it cannot be reached', async () => {
+    await withTempDir(async (dir) => {
+      const result = await runCli(['run', 'scenarios/nofile-oom.ts', '--reports-dir', dir], { DOCKER_HOST: `unix://${dir}/no-engine.sock` });
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        `oomlab: DockerUnavailableError: cannot reach the Docker engine at unix://${dir}/no-engine.sock — start it (dockerd) or set DOCKER_HOST`,
+      );
+      expect(await readdir(dir)).toEqual([]);
+    });
+  });
+
+  it('says how to get an image when nothing else could run', async () => {
+    await withTempDir(async (dir) => {
+      const result = await runCli(['run', 'scenarios/nofile-oom.ts', '--only', 'image=mysql:5.5', '--reports-dir', dir]);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        'oomlab: OomlabError: image mysql:5.5 is not here and no registry is used — run `docker pull mysql:5.5` where a registry is reachable (or `docker load` a saved copy), or rerun with --pull',
+      );
+      expect(await readdir(dir)).toEqual([]);
+    });
+  });
+});
+
+describe('oomlab run interrupted', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`on ${signal} removes its containers and reports what was not decided`, async () => {
+      await withTempDir(async (dir) => {
+        const child = execa(OOMLAB, ['run', 'scenarios/nofile-oom.ts', '--only', 'image=oomlab/mariadb:10.11', '--set', 'memory=1g', '--reports-dir', dir], {
+          cwd: PROJECT_ROOT,
+          reject: false,
+          all: true,
+        });
+        let output = '';
+        // Interrupt once the second configuration is under way: containers exist then.
+        await new Promise<void>((resolve, reject) => {
+          child.all!.on('data', (chunk: Buffer) => {
+            output += chunk.toString();
+            if (output.includes('[2/')) resolve();
+          });
+          void child.then(() => reject(new Error(`the run ended before it could be interrupted:\n${output}`)));
+        });
+        await new Promise((r) => setTimeout(r, 1_000));
+        child.kill(signal);
+        const result = await child;
+        expect(result.exitCode, result.all).toBe(130);
+        const [folder] = await readdir(dir);
+        const report = JSON.parse(await readFile(join(dir, folder!, 'report.json'), 'utf8')) as RunReport;
+        expect(report.endedBy).toBe('cancel');
+        expect(report.configs).toHaveLength(15);
+        expect(report.configs[0]!.verdict).toBe('pass');
+        expect(report.configs.at(-1)).toMatchObject({ verdict: 'error', endedBy: 'cancel' });
+        expect(report.configs.at(-1)!.reason).toBe(`not decided: run cancelled: ${signal} received`);
+        expect(await containersLabelled(`oomlab.run=${report.runId}`)).toEqual([]);
+      });
+    });
+  }
+});
+
+describe('oomlab clean', () => {
+  it('removes containers whose run is dead and keeps those of live runs', async () => {
+    const labels = (ownerPid: number) => ({ 'oomlab.run': `test-clean-${ownerPid}`, 'oomlab.scenario': 'test', 'oomlab.owner-pid': String(ownerPid) });
+    // A pid that cannot be alive (above pid_max), and this test process, which is.
+    const dead = await docker.createContainer({ Image: 'oomlab/mariadb:10.11', Cmd: ['sleep', '60'], Entrypoint: [], Labels: labels(4_194_999) });
+    const live = await docker.createContainer({ Image: 'oomlab/mariadb:10.11', Cmd: ['sleep', '60'], Entrypoint: [], Labels: labels(process.pid) });
+    try {
+      const result = await runCli(['clean']);
+      expect(result.exitCode, result.all).toBe(0);
+      expect(result.stdout).toContain('run test-clean-4194999');
+      expect(await containersLabelled('oomlab.run=test-clean-4194999')).toEqual([]);
+      expect(await containersLabelled(`oomlab.run=test-clean-${process.pid}`)).toHaveLength(1);
+    } finally {
+      await dead.remove({ force: true }).catch(() => {});
+      await live.remove({ force: true });
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import { createServer, connect, type Socket } from 'node:net';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { expect, it } from 'vitest';
+import type { RunReport } from '../../src/run/index.ts';
+import { containersLabelled, OOMLAB, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
+
+// Stopping the real dockerd would disturb everything else on this machine, so the harness talks to
+// the real engine through a socket relay that this test can cut: to the harness, the engine is gone.
+it('ends within 30s with a report when the engine goes away mid-run, and `oomlab clean` removes what it left', async () => {
+  await withTempDir(async (dir) => {
+    const relayPath = join(dir, 'docker.sock');
+    const sockets = new Set<Socket>();
+    const relay = createServer((client) => {
+      const upstream = connect('/var/run/docker.sock');
+      sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(relayPath, resolve));
+
+    const child = execa(OOMLAB, ['run', 'scenarios/nofile-oom.ts', '--only', 'image=oomlab/mariadb:10.11', '--set', 'memory=1g', '--reports-dir', dir], {
+      cwd: PROJECT_ROOT,
+      reject: false,
+      all: true,
+      env: { DOCKER_HOST: `unix://${relayPath}` },
+    });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      child.all!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('[2/')) resolve();
+      });
+      void child.then(() => reject(new Error(`the run ended before the engine could go away:\n${output}`)));
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const cutAt = Date.now();
+    relay.close();
+    for (const socket of sockets) socket.destroy();
+
+    const result = await child;
+    const tookMs = Date.now() - cutAt;
+    expect(result.exitCode, result.all).toBe(2);
+    expect(tookMs).toBeLessThan(30_000);
+    const folder = (await readdir(dir)).find((f) => f.endsWith('-nofile-oom'))!;
+    const report = JSON.parse(await readFile(join(dir, folder, 'report.json'), 'utf8')) as RunReport;
+    expect(report.endedBy).toBe('error');
+    expect(report.configs).toHaveLength(15);
+    expect(report.configs[0]!.verdict).toBe('pass');
+    const undecided = report.configs.filter((c) => c.verdict === 'error');
+    expect(undecided.length).toBeGreaterThanOrEqual(13);
+    expect(undecided.at(-1)!.reason).toBe(
+      `not decided: the Docker engine at unix://${relayPath} stopped answering during the run — restart dockerd, then run \`oomlab clean\` to remove what the run left`,
+    );
+
+    // The engine is back (the real socket): what the lost run left is a dead run's leftovers.
+    const cleaned = await runCli(['clean']);
+    expect(cleaned.exitCode, cleaned.all).toBe(0);
+    expect(await containersLabelled(`oomlab.run=${report.runId}`)).toEqual([]);
+  });
+});
