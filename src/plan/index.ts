@@ -105,7 +105,7 @@ function validateInstances(value: unknown, where: string): InstanceSpec[] {
   }
   const names = new Set<string>();
   return value.map((item, index) => {
-    const parsed = instanceSpecSchema.safeParse(item);
+    const parsed = instanceSpecSchema.safeParse(item, { reportInput: true });
     if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), 'instance', `instances[${index}].`));
     if (names.has(parsed.data.name)) throw new ScenarioInvalidError(`${where}: two instances are named \`${parsed.data.name}\``);
     names.add(parsed.data.name);
@@ -123,7 +123,7 @@ function validateExpectations(value: unknown, instances: InstanceSpec[], where: 
     if (!names.includes(name)) {
       throw new ScenarioInvalidError(`${where}: expect(config) names instance \`${name}\`; instances are: ${names.join(', ')}`);
     }
-    const parsed = expectationSchema.safeParse(expectation);
+    const parsed = expectationSchema.safeParse(expectation, { reportInput: true });
     if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), 'expectation', `expect.${name}.`));
     result[name] = parsed.data;
   }

@@ -20,7 +20,8 @@ export class Teardown implements AsyncDisposable {
     if (errors.length > 1) {
       const [first, ...rest] = errors;
       const error = first instanceof Error ? first : new Error(String(first));
-      if (error.cause === undefined) error.cause = rest.length === 1 ? rest[0] : new AggregateError(rest);
+      // Keep the first error's own cause too: nothing a cleanup raised is dropped.
+      error.cause = error.cause === undefined && rest.length === 1 ? rest[0] : new AggregateError(error.cause === undefined ? rest : [error.cause, ...rest], 'later cleanup errors');
       throw error;
     }
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -93,8 +93,10 @@ export async function buildOfflineImage(engine: Engine, name: string, options: R
       ...(options.signal ? { cancelSignal: options.signal } : {}),
     });
     if (build.failed) {
-      const tail = (build.all ?? '').split('\n').filter(Boolean).slice(-3).join(' | ');
-      throw new OomlabError('IMAGE_BUILD_FAILED', `building ${name} with docker/${recipe.recipe}/build.sh failed (exit ${build.exitCode}): ${tail} — needs root, debootstrap and Debian's package mirror`);
+      const logFile = join(tmpdir(), `oomlab-build-${recipe.recipe}.log`);
+      await writeFile(logFile, build.all ?? '');
+      const tail = (build.all ?? '').split('\n').filter(Boolean).slice(-2).join(' | ');
+      throw new OomlabError('IMAGE_BUILD_FAILED', `building ${name} with docker/${recipe.recipe}/build.sh failed (exit ${build.exitCode}): ${tail} — full log in ${logFile}; it needs root, debootstrap and Debian's package mirror`);
     }
     const tar = execa('tar', ['-C', rootfs, '-c', '.'], { buffer: false, timeout: 600_000 });
     const [repo, tag] = name.split(':') as [string, string];

@@ -115,7 +115,8 @@ const ALLOWED_FIELDS: Record<string, readonly string[]> = {
 
 /** Formats the first zod issue as one line: the field, what was wrong, what is allowed. */
 export function formatIssue(where: string, issue: z.core.$ZodIssue, kind: keyof typeof ALLOWED_FIELDS, prefix = ''): string {
-  const path = prefix + issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const segments = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  const path = `${prefix.replace(/\.$/, '')}${segments}`.replace(/^\./, '');
   if (issue.code === 'unrecognized_keys') {
     const allowed = ALLOWED_FIELDS[kind] ?? [];
     const field = issue.keys[0] ?? '';
@@ -126,7 +127,8 @@ export function formatIssue(where: string, issue: z.core.$ZodIssue, kind: keyof 
   if (issue.code === 'invalid_value' && 'values' in issue) {
     return `${where}: \`${path}\` must be one of ${issue.values.map(String).join(', ')}`;
   }
-  if (issue.input === undefined) {
+  // Needs parsing with `reportInput: true`: zod leaves `input` out otherwise.
+  if (!('input' in issue) || issue.input === undefined) {
     return `${where}: missing field \`${path}\`${issue.code === 'invalid_type' ? ` (${issue.expected})` : `: ${issue.message}`}`;
   }
   if (issue.code === 'invalid_union') {
@@ -166,7 +168,7 @@ function editDistance(a: string, b: string): number {
 
 /** Checks a scenario object; throws ScenarioInvalidError with one line naming the file and the field. */
 export function validateScenario(value: unknown, file: string): Scenario {
-  const parsed = scenarioSchema.safeParse(value);
+  const parsed = scenarioSchema.safeParse(value, { reportInput: true });
   if (!parsed.success) {
     throw new ScenarioInvalidError(formatIssue(file, firstIssue(parsed.error.issues), ''));
   }

@@ -135,7 +135,7 @@ describe('planRun validates what instances() and expect() return', () => {
 
   // Known bug (src/scenario/index.ts:123): the prefix `instances[0].` already ends with a dot, and
   // another one is added before the field, so the message names `instances[0]..memroy`.
-  it.fails('names the field as instances[0].memroy', () => {
+  it('names the field as instances[0].memroy', () => {
     const typo = { ...scenario, instances: () => [{ name: 'db', image: 'mysql:5.7', memroy: '4g' }] } as unknown as Scenario;
     expect(thrown(() => planRun(typo)).message).toContain('unknown field `instances[0].memroy` (did you mean `memory`?)');
   });

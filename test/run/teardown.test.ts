@@ -51,15 +51,17 @@ describe('Teardown', () => {
     expect((thrown.cause as AggregateError).errors).toEqual([errors[1], errors[2]]);
   });
 
-  it('does not overwrite a cause the first error already has', async () => {
+  it('keeps the first error\'s own cause and the later errors together in cause', async () => {
     const root = new Error('ECONNRESET');
     const first = new Error('cannot remove container', { cause: root });
+    const later = new Error('cannot remove network');
     const teardown = new Teardown();
-    teardown.defer(() => Promise.reject(new Error('cannot remove network')));
+    teardown.defer(() => Promise.reject(later));
     teardown.defer(() => Promise.reject(first));
     const thrown = (await teardown.run().catch((e: unknown) => e)) as Error;
     expect(thrown).toBe(first);
-    expect(thrown.cause).toBe(root);
+    expect(thrown.cause).toBeInstanceOf(AggregateError);
+    expect((thrown.cause as AggregateError).errors).toEqual([root, later]);
   });
 
   it('wraps a first failure that is not an Error', async () => {
