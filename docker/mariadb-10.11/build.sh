@@ -7,6 +7,10 @@ rootfs=$1
 mirror=${2:-http://deb.debian.org/debian}
 here=$(cd "$(dirname "$0")" && pwd)
 
+# The caller's temporary directory is 0700; as the image's / it would lock the mysql user out.
+mkdir -p "$rootfs"
+chmod 0755 "$rootfs"
+
 command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
 
 # procps, numactl and the two allocators are what later scenarios run or preload inside the server container.
