@@ -55,9 +55,11 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
   if (!canStart) throw new DockerUnavailableError(engine.where);
   if (!(await hasCommand('dockerd'))) {
     if (!existsSync('/usr/bin/apt-get')) throw new DockerUnavailableError(engine.where);
-    options.onProgress?.('installing docker.io (apt-get), once');
+    // bpftrace comes along on a fresh machine: it is how the incident was diagnosed, and the tracer uses it.
+    const packages = (await hasCommand('bpftrace')) ? ['docker.io'] : ['docker.io', 'bpftrace'];
+    options.onProgress?.(`installing ${packages.join(' and ')} (apt-get), once`);
     await execa('apt-get', ['update', '-qq'], { timeout: 300_000 });
-    await execa('apt-get', ['install', '-y', '-qq', 'docker.io'], {
+    await execa('apt-get', ['install', '-y', '-qq', ...packages], {
       timeout: 600_000,
       env: { DEBIAN_FRONTEND: 'noninteractive' },
     });
