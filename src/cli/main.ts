@@ -17,6 +17,8 @@ const USAGE = `usage: oomlab <command>
 exit codes: 0 every configuration ran as expected, 1 an expectation failed,
             2 the harness or the host failed, 130 interrupted`;
 
+const shownReasons = new Set<string>();
+
 function printProgress(progress: Progress): void {
   const write = (line: string) => process.stderr.write(`${line}\n`);
   switch (progress.kind) {
@@ -36,7 +38,10 @@ function printProgress(progress: Progress): void {
         r.metrics.peakMemoryBytes !== undefined ? `peak ${formatBytes(r.metrics.peakMemoryBytes)}` : '',
         r.durationMs > 0 ? `${(r.durationMs / 1000).toFixed(1)}s` : '',
       ].filter(Boolean).join(', ');
-      write(`    → ${r.verdict.toUpperCase()} ${r.outcome ?? ''}${figures ? ` (${figures})` : ''}${r.verdict !== 'pass' ? ` — ${r.reason}` : ''}`);
+      // A reason shared by many configurations (a missing image) is printed in full once.
+      const reason = r.verdict === 'pass' ? '' : shownReasons.has(r.reason) ? ' — same reason as above' : ` — ${r.reason}`;
+      shownReasons.add(r.reason);
+      write(`    → ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${figures ? ` (${figures})` : ''}${reason}`);
       break;
     }
     case 'report':

@@ -43,6 +43,15 @@ describe('parseKernelOomKills on a captured memcg OOM of mariadbd (nofile 107374
   });
 });
 
+describe('parseKernelOomKills on a captured kill in a 4 GiB container, the incident\'s own limit', () => {
+  it('reads total-vm 16 GiB and about 4 GiB anon-rss, like the incident\'s 3895388kB', async () => {
+    const text = await readFile(new URL('../fixtures/dmesg-memcg-oom-mariadbd-4g-16GiB.txt', import.meta.url), 'utf8');
+    const [kill, ...others] = parseKernelOomKills(text);
+    expect(others).toEqual([]);
+    expect(kill).toMatchObject({ process: 'mariadbd', pid: 3147, totalVmKb: 16_827_320, anonRssKb: 4_185_472, constraint: 'CONSTRAINT_MEMCG', memcgLimitKb: 4_194_304 });
+  });
+});
+
 describe('parseKernelOomKills on incident 1 (mysqld 5.7 under K3s)', () => {
   // These two lines are reconstructed from the incident write-up in /work/shared/incidents.md, not
   // captured here: the sizes, pid and process are the write-up's; the container id and pod uid are invented.
