@@ -34,6 +34,25 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
     text: o.emulated ? `nofile ${o.requested} emulated (real limit ${o.realLimit}, getrlimit shim)` : `nofile ${o.requested}`,
   }),
   'observer-unavailable': (o) => ({ source: o.observer, text: `unavailable: ${o.reason}` }),
+  sample: () => undefined,
+  'innodb-status': (o) =>
+    o.semaphoreWaits.length === 0
+      ? undefined
+      : {
+          source: 'innodb-status',
+          text: `${o.semaphoreWaits.length} semaphore wait(s): ${o.semaphoreWaits
+            .slice(0, 3)
+            .map((w) => `${w.file} line ${w.line}${w.lock ? ` (${w.lock})` : ''}${w.waitersFlag !== undefined ? ` waiters flag ${w.waitersFlag}` : ''}`)
+            .join('; ')}`,
+        },
+  workload: (o) => {
+    const r = o.result;
+    const errors = Object.entries(r.errorsByCode).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([code, n]) => `${code}×${n}`);
+    return {
+      source: r.driver,
+      text: `${r.sessions.started}/${r.sessions.intended} sessions started (${r.sessions.completed} completed, ${r.sessions.failed} failed, ${r.sessions.dropped} dropped), query p99 ${r.queryLatencyMs.p99}ms, connect p99 ${r.connectLatencyMs.p99}ms${errors.length ? `, errors ${errors.join(' ')}` : ''}`,
+    };
+  },
 };
 
 export function formatBytes(bytes: number): string {
@@ -95,12 +114,15 @@ export function judgeInstance(instance: string, expectation: Expectation | undef
 /** The observations that decided the outcome come first: the kernel line, the event, the trace. */
 function pickEvidence(outcome: Outcome, observations: readonly Observation[]): Evidence[] {
   const order: Observation['kind'][] = outcome.startsWith('oom-killed')
-    ? ['kernel-oom', 'docker-event', 'container-state', 'syscall', 'nofile', 'memory-peak', 'readiness']
-    : ['server-variables', 'readiness', 'nofile', 'syscall', 'memory-peak', 'container-state', 'docker-event', 'kernel-oom'];
+    ? ['kernel-oom', 'docker-event', 'container-state', 'workload', 'syscall', 'nofile', 'memory-peak', 'innodb-status', 'readiness']
+    : ['server-variables', 'workload', 'readiness', 'nofile', 'syscall', 'memory-peak', 'innodb-status', 'container-state', 'docker-event', 'kernel-oom'];
   const evidence: Evidence[] = [];
+  // Sampled every second: only the last InnoDB status that showed waits is evidence.
+  const lastWaits = observations.findLast((o) => o.kind === 'innodb-status' && o.semaphoreWaits.length > 0);
   for (const kind of order) {
     for (const observation of observations) {
       if (observation.kind !== kind) continue;
+      if (kind === 'innodb-status' && observation !== lastWaits) continue;
       if (kind === 'docker-event' && !['oom', 'die', 'kill'].includes((observation as ObservationOf<'docker-event'>).action)) continue;
       const line = formatWith(EVIDENCE, observation);
       if (line) evidence.push(line);

@@ -4,3 +4,6 @@ export * from './host-facts.ts';
 export * from './cgroup-memory.ts';
 export * from './server-variables.ts';
 export * from './syscall-tracer.ts';
+export * from './innodb-status.ts';
+export * from './resources.ts';
+export * from './load-sampler.ts';

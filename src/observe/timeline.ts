@@ -1,3 +1,6 @@
+import type { SemaphoreWait } from './innodb-status.ts';
+import type { StormResult } from '../workload/storm.ts';
+
 /** Everything observed during a run, one tagged union; report formats must handle every kind. */
 export type Observation =
   | { kind: 'docker-event'; t: number; instance: string; action: string; exitCode?: number }
@@ -9,7 +12,11 @@ export type Observation =
   | { kind: 'syscall'; t: number; instance: string; pid: number; comm: string; syscall: string; lenBytes?: number; flags?: number; line: string }
   | { kind: 'server-log'; t: number; instance: string; tail: string }
   | { kind: 'nofile'; t: number; instance: string; requested: number | 'default'; realLimit: number | 'default'; emulated: boolean }
-  | { kind: 'observer-unavailable'; t: number; observer: string; reason: string };
+  | { kind: 'observer-unavailable'; t: number; observer: string; reason: string }
+  /** One measured value over time: cgroup memory, server status, host counters (per second where a counter). */
+  | { kind: 'sample'; t: number; instance: string; source: 'cgroup' | 'status' | 'host'; metric: string; value: number }
+  | { kind: 'innodb-status'; t: number; instance: string; semaphoreWaits: SemaphoreWait[]; osWaitReservations?: number; osWaitSignals?: number; historyListLength?: number; excerpt: string }
+  | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult };
 
 /** An observation whose time the timeline fills in. */
 export type UntimedObservation = Observation extends infer O ? (O extends Observation ? Omit<O, 't'> & { t?: number } : never) : never;

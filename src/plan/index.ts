@@ -9,6 +9,8 @@ import {
   type Expectation,
   type InstanceSpec,
   type Scenario,
+  type Workload,
+  workloadSchema,
 } from '../scenario/index.ts';
 
 export interface PlannedConfig {
@@ -18,6 +20,7 @@ export interface PlannedConfig {
   axes: Config;
   instances: InstanceSpec[];
   expect: Record<string, Expectation>;
+  workload?: Workload;
   /** Set when the host cannot run it; skipped is not passed. */
   skip?: string;
 }
@@ -90,8 +93,9 @@ export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImag
     if (options.only?.length && !matchesOnly(id, axes, options.only, axisNames)) continue;
     const instances = validateInstances(scenario.instances(axes), `${where} (${id})`);
     const expect = validateExpectations(scenario.expect(axes), instances, `${where} (${id})`);
+    const workload = scenario.workload ? validateWorkload(scenario.workload(axes), instances, `${where} (${id})`) : undefined;
     const skip = instances.map((i) => checkImage(i.image)).find((reason) => reason !== undefined);
-    planned.push({ id, index: planned.length, axes, instances, expect, ...(skip ? { skip } : {}) });
+    planned.push({ id, index: planned.length, axes, instances, expect, ...(workload ? { workload } : {}), ...(skip ? { skip } : {}) });
   }
   if (planned.length === 0) {
     throw new UsageError(`no configuration of ${where} matches --only ${options.only?.join(' ')}; \`oomlab list\` shows the axes`);
@@ -111,6 +115,16 @@ function validateInstances(value: unknown, where: string): InstanceSpec[] {
     names.add(parsed.data.name);
     return parsed.data;
   });
+}
+
+function validateWorkload(value: unknown, instances: InstanceSpec[], where: string): Workload | undefined {
+  if (value === undefined) return undefined;
+  const parsed = workloadSchema.safeParse(value, { reportInput: true });
+  if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), 'workload', 'workload.'));
+  if (!instances.some((i) => i.name === parsed.data.target)) {
+    throw new ScenarioInvalidError(`${where}: workload.target \`${parsed.data.target}\` is not an instance; instances are: ${instances.map((i) => i.name).join(', ')}`);
+  }
+  return parsed.data;
 }
 
 function validateExpectations(value: unknown, instances: InstanceSpec[], where: string): Record<string, Expectation> {

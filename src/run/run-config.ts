@@ -4,16 +4,18 @@ import {
   kernelOomKillsOf,
   readServerVariables,
   sampleMemoryPeak,
+  startLoadSampler,
   Timeline,
   type HostFacts,
   type KernelOomKill,
 } from '../observe/index.ts';
 import type { PlannedConfig } from '../plan/index.ts';
 import { startInstance, type Engine, type RunLabels, type StartedInstance } from '../runtime/index.ts';
-import { parseBytes, type Outcome, type Scenario } from '../scenario/index.ts';
+import { parseBytes, type Outcome, type Scenario, type Workload } from '../scenario/index.ts';
+import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom } from '../workload/index.ts';
 import { describeError } from '../errors/index.ts';
 import { Teardown } from './teardown.ts';
-import type { ConfigResult, EmulatedFact, EndedBy } from './types.ts';
+import type { ConfigMetrics, ConfigResult, EmulatedFact, EndedBy } from './types.ts';
 
 /** Routes engine events and traced syscalls to the configuration and instance they belong to. */
 export interface Routing {
@@ -91,7 +93,8 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, conte
     );
 
     const allReady = timeline.of('readiness').every((r) => r.ready);
-    if (allReady) {
+    if (allReady && config.workload) await runWorkload(config.workload, instances, timeline, context);
+    if (allReady && !instances.some((i) => i.hasExited())) {
       const settleMs = Math.max(...instances.map((i) => i.spec.settleMs ?? DEFAULT_SETTLE_MS));
       context.onPhase(`settling ${settleMs}ms`);
       await Promise.race([sleep(settleMs, undefined, { signal: context.signal }).catch(() => {}), ...instances.map((i) => i.exited)]);
@@ -153,6 +156,71 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, conte
   return judgeConfig(config, timeline, { endedBy, emulated, startedAt, ...(failure ? { failure } : {}), logTail: logTails.join('\n') });
 }
 
+/** The figures of a storm: latency, errors by code, peak connections, the last InnoDB semaphore excerpt. */
+function loadMetrics(timeline: Timeline, target: string | undefined): Partial<ConfigMetrics> {
+  if (!target) return {};
+  const workload = timeline.of('workload', target).at(-1);
+  const connections = timeline.of('sample', target).filter((s) => s.source === 'status' && (s.metric === 'Threads_connected' || s.metric === 'Max_used_connections'));
+  const innodb = timeline.of('innodb-status', target);
+  // The cgroup's peak counts page cache; anonymous memory (rss) is what the OOM killer weighs.
+  const rss = timeline.of('sample', target).filter((s) => s.source === 'cgroup' && s.metric === 'memoryRssBytes');
+  const excerpt = (innodb.findLast((o) => o.semaphoreWaits.length > 0) ?? innodb.at(-1))?.excerpt;
+  return {
+    ...(workload
+      ? {
+          driver: workload.driver,
+          latencyMs: workload.result.queryLatencyMs,
+          connectLatencyMs: workload.result.connectLatencyMs,
+          errorsByCode: workload.result.errorsByCode,
+          sessions: workload.result.sessions,
+          achievedRatio: workload.result.achievedRatio,
+        }
+      : {}),
+    ...(connections.length > 0 ? { peakConnections: Math.max(...connections.map((s) => s.value)) } : {}),
+    ...(rss.length > 0 ? { peakRssBytes: Math.max(...rss.map((s) => s.value)) } : {}),
+    ...(excerpt !== undefined ? { innodbSemaphoreExcerpt: excerpt } : {}),
+  };
+}
+
+const DEFAULT_SEED = { users: 2_000, posts: 40_000, followsPerUser: 20 };
+
+/** Seeds the feed schema, then runs the storm while the load sampler watches every instance; a kill of the target ends the storm. */
+async function runWorkload(workload: Workload, instances: StartedInstance[], timeline: Timeline, context: ConfigContext): Promise<void> {
+  const target = instances.find((i) => i.spec.name === workload.target)!;
+  const seed = workload.seed ?? DEFAULT_SEED;
+  context.onPhase(`seeding ${seed.posts} posts`);
+  try {
+    await seedFeed(target.endpoint(), seed);
+  } catch (error) {
+    // Killed while seeding is an outcome to judge, not a harness failure.
+    await Promise.race([target.exited, sleep(EVENT_GRACE_MS)]);
+    if (target.hasExited()) return;
+    throw error;
+  }
+  const samplers = await Promise.all(
+    instances.map((i) => startLoadSampler({ instance: i.spec.name, containerId: i.containerId, endpoint: i.endpoint(), timeline, intervalMs: workload.sampleIntervalMs ?? 1_000 })),
+  );
+  const targetDied = new AbortController();
+  void target.exited.then(() => targetDied.abort(new Error(`${target.spec.name} exited`)));
+  try {
+    const result = await runStorm({
+      endpoint: { ...target.endpoint(), database: FEED_DATABASE },
+      stages: workload.stages,
+      ...(workload.startPerSecond !== undefined ? { startPerSecond: workload.startPerSecond } : {}),
+      session: workload.session,
+      mix: feedQueryMix(seed),
+      ...(workload.maxInFlight !== undefined ? { maxInFlight: workload.maxInFlight } : {}),
+      ...(workload.drainMs !== undefined ? { drainMs: workload.drainMs } : {}),
+      signal: AbortSignal.any([context.signal, targetDied.signal]),
+      random: seededRandom(7),
+      onSecond: (s) => context.onPhase(`storm ${s.second}s: ${s.started}/${s.intended} sessions started, ${s.inFlight} in flight, ${s.errors} errors`),
+    });
+    timeline.add({ kind: 'workload', instance: target.spec.name, driver: result.driver, result });
+  } finally {
+    await Promise.all(samplers.map((s) => s.stop()));
+  }
+}
+
 function judgeConfig(
   config: PlannedConfig,
   timeline: Timeline,
@@ -190,6 +258,7 @@ function judgeConfig(
       ...(deciding.peakMemoryBytes !== undefined ? { peakMemoryBytes: deciding.peakMemoryBytes } : {}),
       ...(deciding.memoryLimitBytes !== undefined ? { memoryLimitBytes: deciding.memoryLimitBytes } : {}),
       ...(readiness?.ready ? { readyAfterMs: readiness.afterMs } : {}),
+      ...loadMetrics(timeline, config.workload?.target),
     },
     instances: judgements,
   };

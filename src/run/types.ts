@@ -1,6 +1,7 @@
 import type { Config, Outcome } from '../scenario/index.ts';
 import type { Evidence, InstanceJudgement, Verdict } from '../judge/index.ts';
 import type { HostFacts, Observation } from '../observe/index.ts';
+import type { LatencySummaryMs, StormResult } from '../workload/index.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -12,6 +13,21 @@ export interface ConfigMetrics {
   peakMemoryBytes?: number;
   memoryLimitBytes?: number;
   readyAfterMs?: number;
+  /** Which load driver ran (`storm`, `k6`, ...). */
+  driver?: string;
+  /** Query latency of the workload, from each statement's send. */
+  latencyMs?: LatencySummaryMs;
+  /** Connect latency from each session's intended start (no coordinated omission). */
+  connectLatencyMs?: LatencySummaryMs;
+  errorsByCode?: Record<string, number>;
+  sessions?: StormResult['sessions'];
+  achievedRatio?: number;
+  /** Highest anonymous memory (cgroup rss) sampled during the workload. */
+  peakRssBytes?: number;
+  /** Highest Threads_connected / Max_used_connections the server reported. */
+  peakConnections?: number;
+  /** The last SEMAPHORES section that showed waits (else the last one). */
+  innodbSemaphoreExcerpt?: string;
 }
 
 /** One shape for every configuration, whatever happened to it. */

@@ -50,6 +50,13 @@ export interface StartedInstance extends AsyncDisposable {
 
 const MYSQL_PORT = '3306/tcp';
 
+/** Allocator libraries as the offline image installs them (docker/mariadb-10.11/build.sh links these paths). */
+export const ALLOCATOR_LIBRARIES: Record<'glibc' | 'jemalloc' | 'tcmalloc', string | undefined> = {
+  glibc: undefined,
+  jemalloc: '/usr/lib/libjemalloc.so',
+  tcmalloc: '/usr/lib/libtcmalloc_minimal.so',
+};
+
 function renderMyCnf(settings: Record<string, string | number | boolean>): string {
   const lines = Object.entries(settings).map(([key, value]) => (value === true ? key : `${key} = ${value}`));
   return `# written by oomlab for this configuration\n[mysqld]\n${lines.join('\n')}\n`;
@@ -83,7 +90,9 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
     ...spec.env,
     ...nofile.env,
   };
-  if (nofile.emulated) env.LD_PRELOAD = [SHIM_CONTAINER_PATH, spec.env?.LD_PRELOAD].filter(Boolean).join(':');
+  // The shim first (it must see getrlimit before anything else), then the allocator, then the user's own.
+  const preload = [nofile.emulated ? SHIM_CONTAINER_PATH : undefined, ALLOCATOR_LIBRARIES[spec.allocator ?? 'glibc'], spec.env?.LD_PRELOAD].filter(Boolean);
+  if (preload.length > 0) env.LD_PRELOAD = preload.join(':');
 
   const container = await docker.createContainer({
     name: containerName,

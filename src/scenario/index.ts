@@ -45,12 +45,42 @@ export const instanceSpecSchema = z.strictObject({
   command: z.array(z.string()).optional(),
   /** Server variables written to `/etc/mysql/conf.d/oomlab.cnf` under `[mysqld]`. */
   mycnf: z.record(z.string(), mycnfValue).optional(),
+  /** malloc for the server: `jemalloc`/`tcmalloc` are preloaded from the offline image's libraries. @default 'glibc' */
+  allocator: z.enum(['glibc', 'jemalloc', 'tcmalloc']).optional(),
   /** How long the server may take to answer a ping. @default 60_000 */
   readyTimeoutMs: z.number().int().positive().optional(),
   /** How long a ready server must stay up to count as survived. @default 5_000 */
   settleMs: z.number().int().nonnegative().optional(),
 });
 export type InstanceSpec = z.infer<typeof instanceSpecSchema>;
+
+const stageSchema = z.strictObject({ targetPerSecond: z.number().nonnegative(), durationMs: z.number().int().positive() });
+
+/** A mysql2 connection storm against one instance, imitating a scraping burst. */
+export const stormWorkloadSchema = z.strictObject({
+  kind: z.literal('storm'),
+  /** The instance the storm hits. */
+  target: z.string(),
+  /** New sessions per second at the start. @default 0 */
+  startPerSecond: z.number().nonnegative().optional(),
+  stages: z.array(stageSchema).min(1),
+  session: z.strictObject({
+    queries: z.number().int().nonnegative(),
+    thinkMs: z.number().int().nonnegative(),
+    holdMs: z.number().int().nonnegative(),
+  }),
+  /** Rows of the feed schema seeded before the storm. */
+  seed: z.strictObject({ users: z.number().int().positive(), posts: z.number().int().positive(), followsPerUser: z.number().int().positive() }).optional(),
+  /** @default 4_000 */
+  maxInFlight: z.number().int().positive().optional(),
+  /** @default 10_000 */
+  drainMs: z.number().int().nonnegative().optional(),
+  /** Status and resource sampling interval. @default 1_000 */
+  sampleIntervalMs: z.number().int().positive().optional(),
+});
+export type StormWorkload = z.infer<typeof stormWorkloadSchema>;
+export const workloadSchema = stormWorkloadSchema;
+export type Workload = StormWorkload;
 
 export const expectationSchema = z.strictObject({
   outcome: z.enum(OUTCOMES),
@@ -92,7 +122,7 @@ export interface ScenarioDefinition<M extends Matrix> {
   exclude?: (config: Config<M>) => boolean;
   instances: (config: Config<M>) => InstanceSpec[];
   expect: (config: Config<M>) => Record<string, Expectation>;
-  workload?: (config: Config<M>) => unknown;
+  workload?: (config: Config<M>) => Workload | undefined;
   /** zx steps on the host before and after each configuration. */
   before?: (context: { config: Config<M> }) => Promise<void>;
   after?: (context: { config: Config<M> }) => Promise<void>;
@@ -110,6 +140,7 @@ export function defineScenario<const M extends Matrix>(definition: ScenarioDefin
 const ALLOWED_FIELDS: Record<string, readonly string[]> = {
   '': Object.keys(scenarioSchema.shape),
   instance: Object.keys(instanceSpecSchema.shape),
+  workload: Object.keys(stormWorkloadSchema.shape),
   expectation: Object.keys(expectationSchema.shape),
 };
 

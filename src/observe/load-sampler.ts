@@ -1,0 +1,109 @@
+import { createConnection, type Connection } from 'mysql2/promise';
+import { parseInnodbStatus } from './innodb-status.ts';
+import { deltasPerSecond, readContainerResources, readHostCounters } from './resources.ts';
+import type { ServerEndpoint } from './server-variables.ts';
+import type { Timeline } from './timeline.ts';
+
+/** The server status counters of a connection storm. */
+export const STATUS_VARIABLES = [
+  'Threads_connected',
+  'Threads_running',
+  'Max_used_connections',
+  'Aborted_connects',
+  'Connection_errors_max_connections',
+  'Connection_errors_internal',
+  'Connection_errors_accept',
+  'Questions',
+] as const;
+
+export interface LoadSamplerOptions {
+  instance: string;
+  containerId: string;
+  endpoint: ServerEndpoint;
+  timeline: Timeline;
+  /** @default 1_000 */
+  intervalMs?: number;
+}
+
+/**
+ * Samples one instance while a workload runs: cgroup memory and CPU, host counters, SHOW GLOBAL STATUS
+ * and SHOW ENGINE INNODB STATUS, through one connection opened before the storm (so max_connections
+ * does not lock the observer out). Cheap by design: two statements and a few small files per second.
+ */
+export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ stop(): Promise<void> }> {
+  const intervalMs = options.intervalMs ?? 1_000;
+  const { timeline, instance } = options;
+  let connection: Connection | undefined;
+  try {
+    connection = await createConnection({ ...options.endpoint, connectTimeout: 5_000 });
+    connection.on('error', () => {});
+  } catch (error) {
+    timeline.add({ kind: 'observer-unavailable', observer: 'server-status', reason: String(error) });
+  }
+  let previousHost = await readHostCounters();
+  let previousCgroup: Record<string, number> | undefined;
+  let previousAt = performance.now();
+  let serverAnswering = connection !== undefined;
+  let stopped = false;
+
+  const sampleOnce = async () => {
+    const now = performance.now();
+    const seconds = (now - previousAt) / 1000;
+    previousAt = now;
+    const cgroup = await readContainerResources(options.containerId);
+    if (cgroup) {
+      for (const metric of ['memoryUsageBytes', 'memoryRssBytes', 'memoryCacheBytes', 'memoryFailcnt'] as const) {
+        timeline.add({ kind: 'sample', instance, source: 'cgroup', metric, value: cgroup[metric]! });
+      }
+      if (previousCgroup) {
+        for (const [metric, value] of Object.entries(deltasPerSecond({ cpuUserTicks: previousCgroup.cpuUserTicks!, cpuSystemTicks: previousCgroup.cpuSystemTicks! }, { cpuUserTicks: cgroup.cpuUserTicks!, cpuSystemTicks: cgroup.cpuSystemTicks! }, seconds))) {
+          timeline.add({ kind: 'sample', instance, source: 'cgroup', metric, value });
+        }
+      }
+      previousCgroup = cgroup;
+    }
+    const host = await readHostCounters();
+    for (const [metric, value] of Object.entries(deltasPerSecond(previousHost, host, seconds))) {
+      timeline.add({ kind: 'sample', instance, source: 'host', metric, value });
+    }
+    previousHost = host;
+    if (connection && serverAnswering) {
+      try {
+        const [rows] = await connection.query({ sql: `SHOW GLOBAL STATUS WHERE Variable_name IN (${STATUS_VARIABLES.map(() => '?').join(', ')})`, timeout: intervalMs * 5 }, [...STATUS_VARIABLES]);
+        for (const row of rows as { Variable_name: string; Value: string }[]) {
+          timeline.add({ kind: 'sample', instance, source: 'status', metric: row.Variable_name, value: Number(row.Value) });
+        }
+        const [innodb] = await connection.query({ sql: 'SHOW ENGINE INNODB STATUS', timeout: intervalMs * 5 });
+        const status = parseInnodbStatus(String((innodb as { Status: string }[])[0]?.Status ?? ''));
+        timeline.add({
+          kind: 'innodb-status',
+          instance,
+          semaphoreWaits: status.semaphoreWaits,
+          ...(status.osWaitReservations !== undefined ? { osWaitReservations: status.osWaitReservations } : {}),
+          ...(status.osWaitSignals !== undefined ? { osWaitSignals: status.osWaitSignals } : {}),
+          ...(status.historyListLength !== undefined ? { historyListLength: status.historyListLength } : {}),
+          excerpt: status.semaphoresExcerpt,
+        });
+      } catch {
+        // The server went away or stopped answering: the kernel log and docker events tell why.
+        serverAnswering = false;
+      }
+    }
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      const started = performance.now();
+      await sampleOnce().catch(() => {});
+      await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (performance.now() - started))));
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      connection?.destroy();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { createConnection } from 'mysql2/promise';
+import type { MixedQuery, StormEndpoint } from './storm.ts';
+
+/** The API behind a feed, as scraped in incident 2: users, their posts, who follows whom. */
+export interface FeedSize {
+  /** @default 2_000 */
+  users: number;
+  /** @default 40_000 */
+  posts: number;
+  /** Follows per user. @default 20 */
+  followsPerUser: number;
+}
+
+export const FEED_DATABASE = 'feed';
+
+const SCHEMA = [
+  `CREATE DATABASE IF NOT EXISTS ${FEED_DATABASE}`,
+  `CREATE TABLE IF NOT EXISTS ${FEED_DATABASE}.users (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL, bio VARCHAR(255) NOT NULL, created_at DATETIME NOT NULL) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS ${FEED_DATABASE}.posts (id INT PRIMARY KEY, user_id INT NOT NULL, body VARCHAR(400) NOT NULL, likes INT NOT NULL, created_at DATETIME NOT NULL, KEY by_user (user_id, created_at)) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS ${FEED_DATABASE}.follows (follower INT NOT NULL, followee INT NOT NULL, PRIMARY KEY (follower, followee)) ENGINE=InnoDB`,
+];
+
+/** Deterministic pseudo-random numbers, so every configuration gets the same data. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Creates and fills the feed schema with multi-row inserts; about a second for the defaults. */
+export async function seedFeed(endpoint: StormEndpoint, size: FeedSize): Promise<{ rows: number; durationMs: number }> {
+  const startedAt = performance.now();
+  const random = seededRandom(42);
+  const connection = await createConnection({ ...endpoint, multipleStatements: false, connectTimeout: 10_000 });
+  let rows = 0;
+  try {
+    for (const statement of SCHEMA) await connection.query(statement);
+    const insert = async (table: string, columns: string, values: unknown[][]) => {
+      for (let i = 0; i < values.length; i += 1_000) {
+        const batch = values.slice(i, i + 1_000);
+        await connection.query(`INSERT IGNORE INTO ${FEED_DATABASE}.${table} (${columns}) VALUES ?`, [batch]);
+        rows += batch.length;
+      }
+    };
+    const epoch = Date.UTC(2014, 0, 1);
+    const date = (offsetMs: number) => new Date(epoch + offsetMs).toISOString().slice(0, 19).replace('T', ' ');
+    await insert('users', 'id, name, bio, created_at', Array.from({ length: size.users }, (_, id) => [id, `user${id}`, 'x'.repeat(20 + Math.floor(random() * 200)), date(id * 60_000)]));
+    await insert(
+      'posts',
+      'id, user_id, body, likes, created_at',
+      Array.from({ length: size.posts }, (_, id) => [id, Math.floor(random() * size.users), 'p'.repeat(50 + Math.floor(random() * 350)), Math.floor(random() * 1000), date(Math.floor(random() * 365 * 86_400_000))]),
+    );
+    const follows: number[][] = [];
+    for (let follower = 0; follower < size.users; follower++) {
+      for (let k = 0; k < size.followsPerUser; k++) follows.push([follower, Math.floor(random() * size.users)]);
+    }
+    await insert('follows', 'follower, followee', follows);
+  } finally {
+    await connection.end().catch(() => connection.destroy());
+  }
+  return { rows, durationMs: Math.round(performance.now() - startedAt) };
+}
+
+/**
+ * What the scraped API ran, using per-thread memory as it did: point selects, a feed over a join
+ * sorted by time (sort and join buffers), and a GROUP BY into a temporary table.
+ */
+export function feedQueryMix(size: FeedSize): MixedQuery[] {
+  const user = (random: () => number) => Math.floor(random() * size.users);
+  return [
+    { name: 'user-by-id', weight: 4, sql: `SELECT id, name, bio FROM ${FEED_DATABASE}.users WHERE id = ?`, params: (r) => [user(r)] },
+    {
+      name: 'feed',
+      weight: 4,
+      sql: `SELECT p.id, p.user_id, p.body, p.likes, p.created_at FROM ${FEED_DATABASE}.follows f JOIN ${FEED_DATABASE}.posts p ON p.user_id = f.followee WHERE f.follower = ? ORDER BY p.created_at DESC LIMIT 20`,
+      params: (r) => [user(r)],
+    },
+    {
+      // Grouped on an unindexed, nearly unique column: one temporary-table row per post, with the body.
+      name: 'trending',
+      weight: 2,
+      sql: `SELECT p.created_at, COUNT(*) AS n, SUM(p.likes) AS likes, MAX(p.body) AS body FROM ${FEED_DATABASE}.posts p WHERE p.likes > ? GROUP BY p.created_at ORDER BY likes DESC LIMIT 10`,
+      params: (r) => [Math.floor(r() * 200)],
+    },
+    {
+      name: 'liked-by-follows',
+      weight: 1,
+      sql: `SELECT u.name, SUM(p.likes) AS likes FROM ${FEED_DATABASE}.posts p JOIN ${FEED_DATABASE}.users u ON u.id = p.user_id WHERE p.likes > ? GROUP BY u.name ORDER BY likes DESC LIMIT 10`,
+      params: (r) => [Math.floor(r() * 900)],
+    },
+  ];
+}

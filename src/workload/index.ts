@@ -1,0 +1,3 @@
+export * from './arrival.ts';
+export * from './storm.ts';
+export * from './feed.ts';
