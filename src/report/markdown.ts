@@ -30,16 +30,25 @@ export function renderMarkdown(report: RunReport): string {
       (report.emulated.length > 0 ? ` nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.` : ''),
     '',
   );
-  lines.push(`| ${[...axes, 'expected', 'outcome', 'verdict', 'open_files_limit', 'peak memory', 'evidence'].join(' | ')} |`);
-  lines.push(`|${[...axes, 1, 2, 3, 4, 5, 6].map(() => '---').join('|')}|`);
+  // Load columns only when a workload ran: a start-up scenario keeps its table narrow.
+  const withLoad = report.configs.some((c) => c.metrics.latencyMs !== undefined);
+  const loadHeaders = withLoad ? ['peak connections', 'query p99', 'errors by code'] : [];
+  const headers = [...axes, 'expected', 'outcome', 'verdict', '@@open_files_limit', 'peak memory', ...loadHeaders, 'evidence'];
+  lines.push(`| ${headers.join(' | ')} |`);
+  lines.push(`|${headers.map(() => '---').join('|')}|`);
   for (const config of report.configs) {
     const axisCells = axes.map((axis) => {
       const value = String(config.axes[axis]);
       return axis === 'nofile' && emulatedIds.has(config.id) ? `${value}*` : value;
     });
-    const peak = config.metrics.peakMemoryBytes !== undefined
-      ? `${formatBytes(config.metrics.peakMemoryBytes)}${config.metrics.memoryLimitBytes ? ` / ${formatBytes(config.metrics.memoryLimitBytes)}` : ''}`
+    const m = config.metrics;
+    const peak = m.peakMemoryBytes !== undefined
+      ? `${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? ` (rss ${formatBytes(m.peakRssBytes)})` : ''}`
       : '';
+    const errors = Object.entries(m.errorsByCode ?? {}).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code}: ${n}`).join(', ');
+    const loadCells = withLoad
+      ? [m.peakConnections !== undefined ? String(m.peakConnections) : '', m.latencyMs ? `${m.latencyMs.p99} ms` : '', errors]
+      : [];
     lines.push(
       `| ${[
         ...axisCells,
@@ -48,6 +57,7 @@ export function renderMarkdown(report: RunReport): string {
         VERDICT_MARK[config.verdict],
         config.metrics.openFilesLimit !== undefined ? String(config.metrics.openFilesLimit) : '',
         peak,
+        ...loadCells,
         decidingEvidence(config),
       ].map(cell).join(' | ')} |`,
     );
@@ -63,7 +73,11 @@ export function renderMarkdown(report: RunReport): string {
     for (const config of decided) {
       lines.push(`<details><summary><code>${config.id}</code> — ${config.outcome} (${config.verdict})</summary>`, '', '```');
       for (const evidence of config.evidence) lines.push(`${evidence.source}: ${evidence.text}`);
-      lines.push('```', '', '</details>', '');
+      lines.push('```', '');
+      const excerpt = config.metrics.innodbSemaphoreExcerpt;
+      if (excerpt) lines.push('Last InnoDB SEMAPHORES section:', '', '```', excerpt, '```', '');
+      else if (excerpt === '') lines.push('InnoDB SEMAPHORES section: empty (MariaDB 10.6+ prints no semaphore waits there).', '');
+      lines.push('</details>', '');
     }
   }
   return `${lines.join('\n')}\n`;

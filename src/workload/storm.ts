@@ -38,6 +38,11 @@ export interface StormOptions {
   maxInFlight?: number;
   connectTimeoutMs?: number;
   signal: AbortSignal;
+  /**
+   * What an arrival does when `maxInFlight` sessions are running: `drop` it (open model, counted as dropped)
+   * or `wait` for a free slot (closed model at that concurrency; its latency still counts from the intended start). @default 'drop'
+   */
+  whenFull?: 'drop' | 'wait';
   /** After the last arrival, how long running sessions may take before they are cut and counted as `unfinished`. @default 10_000 */
   drainMs?: number;
   /** A statement that takes longer fails with `timeout`. @default 30_000 */
@@ -199,6 +204,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   while (next < schedule.length && !options.signal.aborted) {
     const now = elapsed();
     while (next < schedule.length && schedule[next]! <= now) {
+      if (inFlight >= maxInFlight && options.whenFull === 'wait') break;
       const intended = schedule[next++]!;
       if (inFlight >= maxInFlight) {
         counts.dropped++;
@@ -220,6 +226,10 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
         options.onSecond?.(done);
       }
       lastReported = second;
+    }
+    if (inFlight >= maxInFlight && options.whenFull === 'wait') {
+      await Promise.race(running);
+      continue;
     }
     const wait = next < schedule.length ? Math.max(0, Math.min(schedule[next]! - elapsed(), 50)) : 0;
     await sleep(wait < 1 ? 0 : wait);

@@ -136,7 +136,7 @@ describe('renderMarkdown', () => {
 
   it('has a header with the axes and a separator of matching width', () => {
     const [header, separator] = markdown.split('\n').filter((line) => line.startsWith('|'));
-    expect(header).toBe('| image | nofile | fix | expected | outcome | verdict | open_files_limit | peak memory | evidence |');
+    expect(header).toBe('| image | nofile | fix | expected | outcome | verdict | @@open_files_limit | peak memory | evidence |');
     expect(separator).toBe('|---|---|---|---|---|---|---|---|---|');
   });
 

@@ -1,0 +1,56 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runScenario, type ConfigResult, type RunReport } from '../../src/run/index.ts';
+import { containersLabelled, withTempDir } from './helpers.ts';
+
+// Incident 2 on one replica, real engine, real kernel log: the baseline and the fix under the same burst.
+let report: RunReport;
+const byBuffers = (buffers: string): ConfigResult => report.configs.find((c) => c.axes.buffers === buffers)!;
+
+beforeAll(async () => {
+  await withTempDir(async (reportsDir) => {
+    ({ report } = await runScenario({
+      scenarioPath: 'scenarios/burst-oom.ts',
+      only: ['allocator=glibc', 'innodb_thread_concurrency=0'],
+      // incident-era with 2000 connections is the baseline; sized with 300 is the fix.
+      set: [],
+      reportsDir,
+      signal: new AbortController().signal,
+    }));
+  });
+  report.configs = report.configs.filter(
+    (c) => (c.axes.buffers === 'incident-era' && c.axes.max_connections === 2000) || (c.axes.buffers === 'sized' && c.axes.max_connections === 300),
+  );
+});
+
+describe('burst-oom', () => {
+  it('kills the incident-era baseline under load, with the docker oom event and the kernel line', () => {
+    const baseline = byBuffers('incident-era');
+    expect(baseline.outcome).toBe('oom-killed-under-load');
+    expect(baseline.verdict).toBe('pass');
+    expect(baseline.evidence.map((e) => e.text)).toContain('oom');
+    expect(baseline.evidence.find((e) => e.source === 'kernel')?.text).toMatch(/Killed process \d+ \(mariadbd\)/);
+  });
+
+  it('keeps the sized configuration alive under the same arrival profile', () => {
+    const fixed = byBuffers('sized');
+    expect(fixed.outcome).toBe('survived');
+    expect(fixed.metrics.sessions?.intended).toBe(byBuffers('incident-era').metrics.sessions?.intended);
+  });
+
+  it('reports latency, errors by code, peak connections and peak memory for both', () => {
+    for (const config of report.configs) {
+      expect(config.metrics.latencyMs?.p99, config.id).toBeGreaterThan(0);
+      expect(config.metrics.errorsByCode, config.id).toBeTypeOf('object');
+      expect(config.metrics.peakConnections, config.id).toBeGreaterThan(0);
+      expect(config.metrics.peakMemoryBytes, config.id).toBeGreaterThan(0);
+      expect(config.metrics.driver).toBe('storm');
+    }
+    expect(byBuffers('sized').metrics.errorsByCode?.['1040 ER_CON_COUNT_ERROR']).toBeGreaterThan(0);
+    // MariaDB 10.11 prints an empty SEMAPHORES section; MySQL 5.x fills it. Either way it was read.
+    expect(byBuffers('sized').metrics.innodbSemaphoreExcerpt).toBeTypeOf('string');
+  });
+
+  it('leaves no container behind', async () => {
+    expect(await containersLabelled(`oomlab.run=${report.runId}`)).toEqual([]);
+  });
+});

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/runtime/index.ts';
+import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom, type MixedQuery } from '../../src/workload/index.ts';
+import { containersLabelled } from './helpers.ts';
+
+// The storm driver against a real server in a container (the offline image), on 127.0.0.1 only.
+const run = { runId: `test-storm-${process.pid}`, scenario: 'test-storm' };
+const SIZE = { users: 500, posts: 5_000, followsPerUser: 10 };
+const POINT: MixedQuery[] = [{ name: 'point', weight: 1, sql: `SELECT id FROM ${FEED_DATABASE}.users WHERE id = 1` }];
+let db: StartedInstance;
+
+beforeAll(async () => {
+  const engine = await connectEngine();
+  db = await startInstance(
+    { name: 'db', image: OFFLINE_MARIADB_IMAGE, memory: '2g', mycnf: { max_connections: 400, max_connect_errors: 1_000_000 } },
+    { engine, run, configId: 'storm-test', configIndex: 0, hostNofileHardLimit: 20_000, shimPath: buildNofileShim },
+  );
+  const ready = await db.waitReady(60_000, new AbortController().signal);
+  if (!ready.ready) throw new Error(`server not ready: ${ready.why}`);
+  await seedFeed(db.endpoint(), SIZE);
+});
+
+afterAll(async () => {
+  await db?.[Symbol.asyncDispose]();
+  expect(await containersLabelled(`oomlab.run=${run.runId}`)).toEqual([]);
+});
+
+describe('runStorm against a real server', () => {
+  it('holds the intended rate within 2% while the server keeps up', async () => {
+    const result = await runStorm({
+      endpoint: { ...db.endpoint(), database: FEED_DATABASE },
+      startPerSecond: 100,
+      stages: [{ targetPerSecond: 100, durationMs: 5_000 }],
+      session: { queries: 1, thinkMs: 0, holdMs: 0 },
+      mix: POINT,
+      signal: new AbortController().signal,
+    });
+    expect(result.errorsByCode).toEqual({});
+    expect(result.sessions).toMatchObject({ intended: 500, started: 500, completed: 500, dropped: 0, unfinished: 0 });
+    expect(Math.abs(result.achievedRatio - 1)).toBeLessThanOrEqual(0.02);
+    // Every full second on its own, too: not just the total.
+    for (const second of result.perSecond.slice(0, 4)) expect(Math.abs(second.started - second.intended), JSON.stringify(second)).toBeLessThanOrEqual(2);
+    expect(result.connectLatencyMs.count).toBe(500);
+  });
+
+  it('shows the gap when it cannot keep up: dropped arrivals at the in-flight cap, not a silent slowdown', async () => {
+    const result = await runStorm({
+      endpoint: { ...db.endpoint(), database: FEED_DATABASE },
+      startPerSecond: 200,
+      stages: [{ targetPerSecond: 200, durationMs: 2_000 }],
+      // Each session holds its connection 500ms, so 10 slots serve about 20 sessions/s of the 200 intended.
+      session: { queries: 1, thinkMs: 0, holdMs: 500 },
+      mix: POINT,
+      maxInFlight: 10,
+      signal: new AbortController().signal,
+    });
+    expect(result.capHit).toBe(true);
+    expect(result.sessions.dropped).toBeGreaterThan(300);
+    expect(result.sessions.started + result.sessions.dropped).toBe(result.sessions.intended);
+    expect(result.achievedRatio).toBeLessThan(0.2);
+    expect(result.peakInFlight).toBe(10);
+  });
+
+  it('runs the feed mix and counts server errors by code (1040 when max_connections is exceeded)', async () => {
+    const result = await runStorm({
+      endpoint: { ...db.endpoint(), database: FEED_DATABASE },
+      startPerSecond: 500,
+      stages: [{ targetPerSecond: 500, durationMs: 1_500 }],
+      // Idle connections pile up past max_connections=400, as in the incident.
+      session: { queries: 2, thinkMs: 0, holdMs: 3_000 },
+      mix: feedQueryMix(SIZE),
+      random: seededRandom(1),
+      drainMs: 10_000,
+      signal: new AbortController().signal,
+    });
+    expect(result.errorsByCode['1040 ER_CON_COUNT_ERROR']).toBeGreaterThan(0);
+    expect(result.queries.ok).toBeGreaterThan(0);
+    expect(result.queryLatencyMs.p99).toBeGreaterThan(0);
+    expect(result.queryLatencyMs.p50).toBeLessThanOrEqual(result.queryLatencyMs.p99);
+  });
+});
