@@ -4,6 +4,7 @@
 import { execa } from 'execa';
 import { parseArgs } from 'node:util';
 import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance } from '../src/runtime/index.ts';
+import { startLoadSampler, Timeline } from '../src/observe/index.ts';
 import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, type MixedQuery } from '../src/workload/index.ts';
 
 const { values } = parseArgs({ options: { concurrency: { type: 'string' }, connections: { type: 'string' }, queries: { type: 'string' } } });
@@ -54,12 +55,18 @@ try {
   // 2. Queries per second over held connections.
   const slapQuery = slapSeconds((await execa(slap, [...slapArgs, `--number-of-queries=${queries}`])).stdout);
   const stormQuery = await storm(concurrency, Math.round(queries / concurrency));
+  // 3. The same queries while the load sampler watches at its default 1s: what observing costs the server.
+  const sampler = await startLoadSampler({ instance: 'db', containerId: db.containerId, endpoint: db.endpoint(), timeline: new Timeline() });
+  const observedQuery = await storm(concurrency, Math.round(queries / concurrency));
+  await sampler.stop();
 
   const row = (what: string, slapRate: number, stormRate: number) =>
     console.log(`${what.padEnd(24)} mysqlslap ${slapRate.toFixed(0).padStart(8)}/s   storm ${stormRate.toFixed(0).padStart(8)}/s   storm/mysqlslap ${(stormRate / slapRate).toFixed(2)}`);
   console.log(`concurrency ${concurrency}, ${connections} connections, ${queries} queries, server ${OFFLINE_MARIADB_IMAGE} on 127.0.0.1`);
   row('new connections', connections / slapConnect, stormConnect.sessions.completed / (stormConnect.durationMs / 1000));
   row('queries', queries / slapQuery, stormQuery.queries.ok / (stormQuery.durationMs / 1000));
+  const qps = (r: typeof stormQuery) => r.queries.ok / (r.durationMs / 1000);
+  console.log(`load sampler on (1s): storm ${qps(observedQuery).toFixed(0)}/s vs ${qps(stormQuery).toFixed(0)}/s without, ${(((qps(observedQuery) / qps(stormQuery)) - 1) * 100).toFixed(1)}%`);
   console.log(`storm errors: ${JSON.stringify({ ...stormConnect.errorsByCode, ...stormQuery.errorsByCode })}; connect p99 ${stormConnect.connectLatencyMs.p99}ms (from intended start, includes waiting for a slot), query p99 ${stormQuery.queryLatencyMs.p99}ms`);
 } finally {
   await db[Symbol.asyncDispose]();
