@@ -18,6 +18,7 @@ async function slapCommand(): Promise<string> {
     if (!(await execa('sh', ['-c', 'command -v "$0"', name], { reject: false })).failed) return name;
   }
   console.error('installing mariadb-client for mysqlslap (apt-get), once');
+  await execa('apt-get', ['update', '-qq']);
   await execa('apt-get', ['install', '-y', '-qq', 'mariadb-client'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
   return 'mariadb-slap';
 }
