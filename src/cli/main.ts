@@ -124,6 +124,11 @@ async function commandClean(args: string[]): Promise<number> {
   const result = await cleanLeftovers(engine, { all: values.all ?? false });
   for (const container of result.removed) process.stdout.write(`removed ${container.name} (run ${container.runId})\n`);
   process.stdout.write(`${result.removed.length} container(s) removed${result.keptLive > 0 ? `, ${result.keptLive} kept (their run is still alive; --all removes them)` : ''}\n`);
+  for (const container of result.failed) process.stderr.write(`oomlab: could not remove ${container.name}: ${container.reason.split('\n')[0]}\n`);
+  if (result.failed.length > 0) {
+    process.stderr.write('oomlab: restart dockerd (a stopped engine can leave a container mid-removal), then run `oomlab clean` again\n');
+    return 2;
+  }
   return 0;
 }
 

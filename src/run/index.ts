@@ -114,10 +114,14 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
 
     for (const config of configs) {
       progress({ kind: 'config-start', index: config.index, total: configs.length, id: config.id });
-      const result = await decide(config);
-      // A configuration that failed because the engine went away ends the run now, not after the watchdog's delay.
-      if (result.verdict === 'error' && !controller.signal.aborted && !(await engineAnswers())) {
-        controller.abort(new EngineLostError(engine.where));
+      let result = await decide(config);
+      // An engine that went away while a configuration ran also stopped its containers: what was
+      // observed is not the server's doing, so the configuration is undecided and the run ends now.
+      const lost = controller.signal.reason instanceof EngineLostError || (!config.skip && !controller.signal.aborted && !(await engineAnswers()));
+      if (lost && !config.skip) {
+        const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(engine.where);
+        if (!controller.signal.aborted) controller.abort(error);
+        result = { ...undecided(config, 'error', error.message), durationMs: result.durationMs, observations: result.observations };
       }
       if (!tracer.available && !config.skip && result.endedBy === 'done') {
         result.observations.push({ kind: 'observer-unavailable', t: 0, observer: 'syscall-tracer', reason: tracer.reason });

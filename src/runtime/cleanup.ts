@@ -30,6 +30,8 @@ function ownerAlive(pid: number): boolean {
 
 export interface CleanResult {
   removed: { id: string; name: string; runId: string }[];
+  /** Containers the engine refused to remove, with its reason; cleaning goes on past them. */
+  failed: { name: string; reason: string }[];
   keptLive: number;
 }
 
@@ -37,6 +39,7 @@ export interface CleanResult {
 export async function cleanLeftovers(engine: Engine, options: { all?: boolean } = {}): Promise<CleanResult> {
   const containers = await engine.api.listContainers({ all: true, filters: { label: [LABEL_RUN] } });
   const removed: CleanResult['removed'] = [];
+  const failed: CleanResult['failed'] = [];
   let keptLive = 0;
   for (const container of containers) {
     const owner = Number(container.Labels[LABEL_OWNER_PID]);
@@ -44,8 +47,13 @@ export async function cleanLeftovers(engine: Engine, options: { all?: boolean } 
       keptLive++;
       continue;
     }
-    await removeContainer(engine.api, container.Id);
-    removed.push({ id: container.Id, name: container.Names[0]?.replace(/^\//, '') ?? container.Id, runId: container.Labels[LABEL_RUN] ?? '' });
+    const name = container.Names[0]?.replace(/^\//, '') ?? container.Id;
+    try {
+      await removeContainer(engine.api, container.Id);
+      removed.push({ id: container.Id, name, runId: container.Labels[LABEL_RUN] ?? '' });
+    } catch (error) {
+      failed.push({ name, reason: error instanceof Error ? error.message : String(error) });
+    }
   }
-  return { removed, keptLive };
+  return { removed, failed, keptLive };
 }
