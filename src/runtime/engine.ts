@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { DockerUnavailableError, EngineLostError } from '../errors/index.ts';
@@ -64,6 +64,7 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
       env: { DEBIAN_FRONTEND: 'noninteractive' },
     });
   }
+  await removeStalePidFile('/var/run/docker.pid');
   options.onProgress?.('starting dockerd');
   await mkdir('/var/log', { recursive: true });
   const log = openSync('/var/log/oomlab-dockerd.log', 'a');
@@ -75,6 +76,17 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new DockerUnavailableError(`${engine.where} (dockerd started but did not answer within 60000ms; see /var/log/oomlab-dockerd.log)`);
+}
+
+/** A dockerd killed without its shutdown leaves its pid file, and a new dockerd refuses to start. */
+async function removeStalePidFile(path: string): Promise<void> {
+  const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+  if (!pid) return;
+  const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+  const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Alive and not a zombie: a real engine is there, just not answering yet.
+  if (comm.trim() === 'dockerd' && !/^\d+ \([^)]*\) Z/.test(state)) return;
+  await rm(path, { force: true });
 }
 
 async function hasCommand(command: string): Promise<boolean> {
