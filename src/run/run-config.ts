@@ -139,6 +139,13 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, conte
     endedBy = context.signal.aborted ? (context.signal.reason?.name === 'TimeoutError' ? 'timeout' : 'cancel') : 'error';
     failure = describeError(context.signal.aborted ? (context.signal.reason ?? error) : error);
   } finally {
+    // A `kill` before our own teardown came from outside the run (docker stop, or the engine shutting
+    // down and stopping its containers): the death is not the server's doing, so nothing is decided.
+    const externalKill = timeline.of('docker-event').find((e) => e.action === 'kill');
+    if (externalKill && endedBy === 'done') {
+      endedBy = 'error';
+      failure = `${externalKill.instance} was stopped from outside the run (docker kill event) — was the engine shut down or the container stopped by hand?`;
+    }
     context.onPhase('removing containers');
     try {
       await teardown.run();
