@@ -52,12 +52,13 @@ function timestamp(date: Date): string {
 export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const progress = options.onProgress ?? (() => {});
   const scenario = await loadScenario(options.scenarioPath);
-  planRun(scenario, options);
+  // Validates everything the scenario declares before any engine or file is touched.
+  const draft = planRun(scenario, options);
   const host = await readHostFacts();
   const engine = await connectEngine({ onProgress: (text) => progress({ kind: 'message', text }) });
 
   const images = new Map<string, ImageResolution>();
-  const wanted = new Set(scenario.file ? planRun(scenario, options).flatMap((c) => c.instances.map((i) => i.image)) : []);
+  const wanted = new Set(draft.flatMap((c) => c.instances.map((i) => i.image)));
   for (const image of wanted) {
     images.set(image, await resolveImage(engine, image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
   }

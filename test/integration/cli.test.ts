@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/run/index.ts';
-import { containersLabelled, docker, OOMLAB, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
+import { containersLabelled, docker, OOMLAB, outputReaches, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
 
 const BAD_SCENARIO = `import { defineScenario } from '${PROJECT_ROOT}/src/scenario/index.ts';
 export default defineScenario({
@@ -73,15 +73,8 @@ describe('oomlab run interrupted', () => {
           reject: false,
           all: true,
         });
-        let output = '';
         // Interrupt once the second configuration is under way: containers exist then.
-        await new Promise<void>((resolve, reject) => {
-          child.all!.on('data', (chunk: Buffer) => {
-            output += chunk.toString();
-            if (output.includes('[2/')) resolve();
-          });
-          void child.then(() => reject(new Error(`the run ended before it could be interrupted:\n${output}`)));
-        });
+        await outputReaches(child, '[2/');
         await new Promise((r) => setTimeout(r, 1_000));
         child.kill(signal);
         const result = await child;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import type { RunReport } from '../../src/run/index.ts';
-import { containersLabelled, OOMLAB, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
+import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
 
 // Stopping the real dockerd would disturb everything else on this machine, so the harness talks to
 // the real engine through a socket relay that this test can cut: to the harness, the engine is gone.
@@ -27,14 +27,7 @@ it('ends within 30s with a report when the engine goes away mid-run, and `oomlab
       all: true,
       env: { DOCKER_HOST: `unix://${relayPath}` },
     });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      child.all!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('[2/')) resolve();
-      });
-      void child.then(() => reject(new Error(`the run ended before the engine could go away:\n${output}`)));
-    });
+    await outputReaches(child, '[2/');
     await new Promise((r) => setTimeout(r, 1_000));
     const cutAt = Date.now();
     relay.close();

@@ -27,3 +27,15 @@ export async function withTempDir<T>(use: (dir: string) => Promise<T>): Promise<
 export function runCli(args: string[], env: Record<string, string> = {}): ResultPromise<{ reject: false; all: true }> {
   return execa(OOMLAB, args, { cwd: PROJECT_ROOT, reject: false, all: true, env: { ...env }, timeout: 600_000 });
 }
+
+/** Resolves once the child's output contains `text`; rejects if the child ends first. */
+export function outputReaches(child: ResultPromise, text: string): Promise<void> {
+  let output = '';
+  return new Promise<void>((resolve, reject) => {
+    child.all!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(text)) resolve();
+    });
+    void child.then(() => reject(new Error(`the run ended before its output reached ${text}:\n${output}`)));
+  });
+}
