@@ -28,7 +28,8 @@ export function parseNofileHardLimit(limits: string): number {
   return hard === undefined || hard === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(hard);
 }
 
-async function onPath(command: string): Promise<boolean> {
+/** Whether an executable of that name is on PATH (no subprocess). */
+export async function onPath(command: string): Promise<boolean> {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     try {
       await access(`${dir}/${command}`, constants.X_OK);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
+import { onPath } from './host-facts.ts';
 
 /** One traced call of a server process, as the incident's own bpftrace investigation saw it. */
 export interface TracedSyscall {
@@ -64,7 +65,7 @@ export type SyscallTracer =
  * Resolves once the probes are attached, or with the reason the tracer cannot work here.
  */
 export async function startSyscallTracer(onCall: (call: TracedSyscall) => void, signal: AbortSignal): Promise<SyscallTracer> {
-  if (!(await hasCommand('bpftrace'))) return { available: false, reason: 'bpftrace is not installed (apt-get install bpftrace)' };
+  if (!(await onPath('bpftrace'))) return { available: false, reason: 'bpftrace is not installed (apt-get install bpftrace)' };
   if (!existsSync('/sys/kernel/tracing/events') && !existsSync('/sys/kernel/debug/tracing/events')) {
     const mounted = await execa('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing'], { timeout: 5_000, reject: false });
     if (mounted.failed) return { available: false, reason: `tracefs is not mounted and cannot be (${mounted.stderr.trim() || 'mount failed'})` };
@@ -115,7 +116,3 @@ export async function startSyscallTracer(onCall: (call: TracedSyscall) => void, 
   };
 }
 
-async function hasCommand(command: string): Promise<boolean> {
-  const found = await execa('sh', ['-c', 'command -v "$0"', command], { reject: false, timeout: 5_000 });
-  return !found.failed;
-}

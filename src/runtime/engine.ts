@@ -4,6 +4,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { DockerUnavailableError, EngineLostError } from '../errors/index.ts';
+import { onPath } from '../observe/host-facts.ts';
 
 /** Two clients: requests fail fast (a lost engine must not hang a run); streams and waits may last. */
 export interface Engine {
@@ -53,10 +54,10 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
   if (await answers(engine.api)) return engine;
   const canStart = (options.autoStart ?? true) && !process.env.DOCKER_HOST && process.getuid?.() === 0;
   if (!canStart) throw new DockerUnavailableError(engine.where);
-  if (!(await hasCommand('dockerd'))) {
+  if (!(await onPath('dockerd'))) {
     if (!existsSync('/usr/bin/apt-get')) throw new DockerUnavailableError(engine.where);
     // bpftrace comes along on a fresh machine: it is how the incident was diagnosed, and the tracer uses it.
-    const packages = (await hasCommand('bpftrace')) ? ['docker.io'] : ['docker.io', 'bpftrace'];
+    const packages = (await onPath('bpftrace')) ? ['docker.io'] : ['docker.io', 'bpftrace'];
     options.onProgress?.(`installing ${packages.join(' and ')} (apt-get), once`);
     await execa('apt-get', ['update', '-qq'], { timeout: 300_000 });
     await execa('apt-get', ['install', '-y', '-qq', ...packages], {
@@ -89,10 +90,6 @@ async function removeStalePidFile(path: string): Promise<void> {
   await rm(path, { force: true });
 }
 
-async function hasCommand(command: string): Promise<boolean> {
-  const found = await execa('sh', ['-c', 'command -v "$0"', command], { reject: false, timeout: 5_000 });
-  return !found.failed;
-}
 
 /**
  * Pings the engine while a run works; calls `onLost` once if it stops answering for `lostAfterMs`,
