@@ -18,7 +18,7 @@ export default defineConfig({
           fileParallelism: false,
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 240_000,
-          hookTimeout: 900_000,
+          hookTimeout: 600_000,
         },
       },
     ],

@@ -27,7 +27,7 @@ export interface ServerEndpoint {
 export async function readServerVariables(endpoint: ServerEndpoint): Promise<Record<string, string>> {
   const connection = await createConnection({ ...endpoint, connectTimeout: 5_000 });
   try {
-    const [rows] = await connection.query(`SELECT ${MEMORY_VARIABLES.map((v) => `@@${v} AS ${v}`).join(', ')}`);
+    const [rows] = await connection.query({ sql: `SELECT ${MEMORY_VARIABLES.map((v) => `@@${v} AS ${v}`).join(', ')}`, timeout: 5_000 });
     const row = (rows as Record<string, unknown>[])[0] ?? {};
     return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)]));
   } finally {

@@ -110,8 +110,11 @@ export async function startSyscallTracer(onCall: (call: TracedSyscall) => void, 
   return {
     available: true,
     async stop() {
+      // SIGINT lets bpftrace detach its probes; one that does not exit soon is killed outright.
       child.kill('SIGINT');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
       await child;
+      clearTimeout(killer);
     },
   };
 }

@@ -39,8 +39,12 @@ const DEFAULT_SETTLE_MS = 5_000;
 const EVENT_GRACE_MS = 500;
 
 /** Starts the configuration's instances, watches them come up (or die), and judges them. */
-export async function runConfig(config: PlannedConfig, scenario: Scenario, context: ConfigContext): Promise<ConfigResult> {
+export async function runConfig(config: PlannedConfig, scenario: Scenario, outer: ConfigContext): Promise<ConfigResult> {
   const startedAt = Date.now();
+  // The phase a timeout or a cancel interrupted goes into the verdict's reason.
+  let phase = 'starting';
+  const context: ConfigContext = { ...outer, onPhase: (next) => outer.onPhase((phase = next)) };
+  const bounded = <T>(work: Promise<T>): Promise<T> => untilAborted(work, context.signal);
   const timeline = new Timeline();
   const teardown = new Teardown();
   const instances: StartedInstance[] = [];
@@ -51,20 +55,20 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, conte
   try {
     if (scenario.before) {
       context.onPhase('before steps');
-      await scenario.before({ config: config.axes });
+      await bounded(Promise.resolve(scenario.before({ config: config.axes })));
     }
     if (scenario.after) teardown.defer(() => scenario.after!({ config: config.axes }));
     context.onPhase('starting');
     const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
     for (const spec of config.instances) {
-      const instance = await startInstance(spec, {
+      const instance = await bounded(startInstance(spec, {
         engine: context.engine,
         run: context.run,
         configId: config.id,
         configIndex: config.index,
         hostNofileHardLimit: context.host.nofileHardLimit,
         shimPath: context.shimPath,
-      });
+      }));
       instances.push(instance);
       teardown.defer(() => instance[Symbol.asyncDispose]());
       context.routing.byContainer.set(instance.containerId, { timeline, instance: spec.name });
@@ -93,7 +97,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, conte
     );
 
     const allReady = timeline.of('readiness').every((r) => r.ready);
-    if (allReady && config.workload) await runWorkload(config.workload, instances, timeline, context);
+    if (allReady && config.workload) await bounded(runWorkload(config.workload, instances, timeline, context));
     if (allReady && !instances.some((i) => i.hasExited())) {
       const settleMs = Math.max(...instances.map((i) => i.spec.settleMs ?? DEFAULT_SETTLE_MS));
       context.onPhase(`settling ${settleMs}ms`);
@@ -105,31 +109,31 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, conte
     for (const instance of instances) {
       if (!instance.hasExited() && timeline.of('readiness', instance.spec.name)[0]?.ready) {
         try {
-          timeline.add({ kind: 'server-variables', instance: instance.spec.name, variables: await readServerVariables(instance.endpoint()) });
+          timeline.add({ kind: 'server-variables', instance: instance.spec.name, variables: await bounded(readServerVariables(instance.endpoint())) });
         } catch (error) {
           timeline.add({ kind: 'observer-unavailable', observer: 'server-variables', reason: describeError(error) });
         }
       }
     }
     if (instances.some((i) => i.hasExited())) await sleep(EVENT_GRACE_MS);
-    const kills = context.host.dmesgReadable ? await kernelOomKillsOf(instances.map((i) => i.containerId)) : new Map<string, KernelOomKill[]>();
+    const kills = context.host.dmesgReadable ? await bounded(kernelOomKillsOf(instances.map((i) => i.containerId))) : new Map<string, KernelOomKill[]>();
     if (!context.host.dmesgReadable) timeline.add({ kind: 'observer-unavailable', observer: 'kernel-log', reason: 'dmesg is not readable (run as root or set kernel.dmesg_restrict=0)' });
     for (const instance of instances) {
       const name = instance.spec.name;
-      const state = await instance.state();
+      const state = await bounded(instance.state());
       timeline.add({ kind: 'container-state', instance: name, status: state.status, oomKilled: state.oomKilled, exitCode: state.exitCode });
       for (const kill of kills.get(instance.containerId) ?? []) {
         timeline.add({ kind: 'kernel-oom', instance: name, process: kill.process, pid: kill.pid, totalVmKb: kill.totalVmKb, anonRssKb: kill.anonRssKb, constraint: kill.constraint, memcg: kill.memcg, line: kill.line });
         if (kill.constraintLine) timeline.add({ kind: 'kernel-oom', instance: name, process: kill.process, pid: kill.pid, totalVmKb: kill.totalVmKb, anonRssKb: kill.anonRssKb, constraint: kill.constraint, memcg: kill.memcg, line: kill.constraintLine });
       }
-      const sampled = await samplers.get(name)!.stop();
+      const sampled = await bounded(samplers.get(name)!.stop());
       const kernelUsage = (kills.get(instance.containerId) ?? []).map((k) => (k.memcgUsageKb ?? 0) * 1024);
       const peak = Math.max(sampled ?? 0, ...kernelUsage);
       const limit = instance.spec.memory === undefined ? undefined : parseBytes(instance.spec.memory);
       if (peak > 0) {
         timeline.add({ kind: 'memory-peak', instance: name, peakBytes: peak, ...(limit ? { limitBytes: limit } : {}), source: (sampled ?? 0) >= peak ? 'cgroup' : 'kernel memcg report' });
       }
-      const tail = await instance.logTail(15).catch(() => '');
+      const tail = await bounded(instance.logTail(15)).catch(() => '');
       if (tail) {
         timeline.add({ kind: 'server-log', instance: name, tail });
         logTails.push(instances.length > 1 ? `[${name}]\n${tail}` : tail);
@@ -137,7 +141,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, conte
     }
   } catch (error) {
     endedBy = context.signal.aborted ? (context.signal.reason?.name === 'TimeoutError' ? 'timeout' : 'cancel') : 'error';
-    failure = describeError(context.signal.aborted ? (context.signal.reason ?? error) : error);
+    failure = `${describeError(context.signal.aborted ? (context.signal.reason ?? error) : error)} (while ${phase})`;
   } finally {
     // A `kill` before our own teardown came from outside the run (docker stop, or the engine shutting
     // down and stopping its containers): the death is not the server's doing, so nothing is decided.
@@ -197,7 +201,7 @@ async function runWorkload(workload: Workload, instances: StartedInstance[], tim
   const seed = workload.seed ?? DEFAULT_SEED;
   context.onPhase(`seeding ${seed.posts} posts`);
   try {
-    await seedFeed(target.endpoint(), seed);
+    await seedFeed(target.endpoint(), seed, context.signal);
   } catch (error) {
     // Killed while seeding is an outcome to judge, not a harness failure.
     await Promise.race([target.exited, sleep(EVENT_GRACE_MS)]);
@@ -226,6 +230,22 @@ async function runWorkload(workload: Workload, instances: StartedInstance[], tim
   } finally {
     await Promise.all(samplers.map((s) => s.stop()));
   }
+}
+
+/** Settles with `work`, or rejects with the signal's reason as soon as it aborts: no phase outlives the configuration's deadline. */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function judgeConfig(

@@ -49,6 +49,8 @@ export interface StartedInstance extends AsyncDisposable {
 }
 
 const MYSQL_PORT = '3306/tcp';
+const PING_TIMEOUT_MS = 2_000;
+const EXIT_STREAM_GRACE_MS = 15_000;
 
 /** Allocator libraries as the offline image installs them (docker/mariadb-10.11/build.sh links these paths). */
 export const ALLOCATOR_LIBRARIES: Record<'glibc' | 'jemalloc' | 'tcmalloc', string | undefined> = {
@@ -183,7 +185,8 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
     },
     async [Symbol.asyncDispose]() {
       await removeContainer(docker, container.id);
-      await exited;
+      // The wait stream normally ends with the removal; a dropped stream must not hold the run.
+      await Promise.race([exited, sleep(EXIT_STREAM_GRACE_MS)]);
     },
   };
   return instance;
@@ -191,9 +194,10 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
 
 async function ping(endpoint: { host: string; port: number; user: string; password: string }): Promise<boolean> {
   try {
-    const connection = await createConnection({ ...endpoint, connectTimeout: 2_000 });
+    const connection = await createConnection({ ...endpoint, connectTimeout: PING_TIMEOUT_MS });
     try {
-      await connection.ping();
+      // A query with a timeout, not ping(): a server stalled in reclaim can accept and then never answer.
+      await connection.query({ sql: 'SELECT 1', timeout: PING_TIMEOUT_MS });
       return true;
     } finally {
       connection.destroy();

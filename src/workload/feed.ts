@@ -33,10 +33,13 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Creates and fills the feed schema with multi-row inserts; about a second for the defaults. */
-export async function seedFeed(endpoint: StormEndpoint, size: FeedSize): Promise<{ rows: number; durationMs: number }> {
+export async function seedFeed(endpoint: StormEndpoint, size: FeedSize, signal?: AbortSignal): Promise<{ rows: number; durationMs: number }> {
   const startedAt = performance.now();
   const random = seededRandom(42);
   const connection = await createConnection({ ...endpoint, multipleStatements: false, connectTimeout: 10_000 });
+  // A server that stops answering mid-seed must not hold the run: the abort drops the connection.
+  const drop = () => connection.destroy();
+  signal?.addEventListener('abort', drop, { once: true });
   let rows = 0;
   try {
     for (const statement of SCHEMA) await connection.query(statement);
@@ -61,6 +64,7 @@ export async function seedFeed(endpoint: StormEndpoint, size: FeedSize): Promise
     }
     await insert('follows', 'follower, followee', follows);
   } finally {
+    signal?.removeEventListener('abort', drop);
     await connection.end().catch(() => connection.destroy());
   }
   return { rows, durationMs: Math.round(performance.now() - startedAt) };

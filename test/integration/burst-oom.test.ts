@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runScenario, type ConfigResult, type RunReport } from '../../src/run/index.ts';
-import { containersLabelled, withTempDir } from './helpers.ts';
+import type { ConfigResult, RunReport } from '../../src/run/index.ts';
+import { containersLabelled, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // Incident 2 on one replica, real engine, real kernel log: the baseline and the fix under the same burst.
 let report: RunReport;
@@ -8,14 +8,16 @@ const byBuffers = (buffers: string): ConfigResult => report.configs.find((c) => 
 
 beforeAll(async () => {
   await withTempDir(async (reportsDir) => {
-    ({ report } = await runScenario({
-      scenarioPath: 'scenarios/burst-oom.ts',
-      only: ['allocator=glibc', 'innodb_thread_concurrency=0'],
-      // incident-era with 2000 connections is the baseline; sized with 300 is the fix.
-      set: [],
-      reportsDir,
-      signal: new AbortController().signal,
-    }));
+    ({ report } = await runScenarioForTest(
+      {
+        scenarioPath: 'scenarios/burst-oom.ts',
+        only: ['allocator=glibc', 'innodb_thread_concurrency=0'],
+        // incident-era with 2000 connections is the baseline; sized with 300 is the fix.
+        set: [],
+        reportsDir,
+      },
+      420_000,
+    ));
   });
   report.configs = report.configs.filter(
     (c) => (c.axes.buffers === 'incident-era' && c.axes.max_connections === 2000) || (c.axes.buffers === 'sized' && c.axes.max_connections === 300),

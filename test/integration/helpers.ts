@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import Docker from 'dockerode';
+import { runScenario, type RunOptions, type RunOutcome } from '../../src/run/index.ts';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 export const OOMLAB = join(PROJECT_ROOT, 'oomlab');
@@ -38,4 +39,29 @@ export function outputReaches(child: ResultPromise, text: string): Promise<void>
     });
     void child.then(() => reject(new Error(`the run ended before its output reached ${text}:\n${output}`)));
   });
+}
+
+/**
+ * Runs a scenario in-process for a test, ending it (with a report) before the hook's own timeout,
+ * and prints one line per configuration, so a slow or stuck configuration is named in CI output.
+ */
+export async function runScenarioForTest(options: Omit<RunOptions, 'signal' | 'onProgress'>, deadlineMs: number): Promise<RunOutcome> {
+  const started = Date.now();
+  const name = basename(options.scenarioPath, '.ts');
+  const phases = new Map<number, string>();
+  const outcome = await runScenario({
+    configTimeoutMs: 180_000,
+    ...options,
+    signal: AbortSignal.timeout(deadlineMs),
+    onProgress: (progress) => {
+      if (progress.kind === 'phase') phases.set(progress.index, progress.phase);
+      if (progress.kind === 'config-end' && progress.result.verdict !== 'skipped') {
+        const { result } = progress;
+        const line = `[${name} +${Math.round((Date.now() - started) / 1000)}s] ${result.verdict} ${result.outcome ?? '-'} ${(result.durationMs / 1000).toFixed(1)}s ${result.id}`;
+        process.stderr.write(`${line}${result.verdict === 'error' ? ` — ${result.reason} (last phase: ${phases.get(progress.index)})` : ''}\n`);
+      }
+    },
+  });
+  if (outcome.report.error) process.stderr.write(`[${name}] run error: ${outcome.report.error}\n`);
+  return outcome;
 }

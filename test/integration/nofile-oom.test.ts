@@ -1,8 +1,8 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runScenario, type ConfigResult, type RunReport } from '../../src/run/index.ts';
-import { containersLabelled, withTempDir } from './helpers.ts';
+import type { ConfigResult, RunReport } from '../../src/run/index.ts';
+import { containersLabelled, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // The flagship scenario against the real engine, the offline MariaDB image and the real kernel log.
 // 1g instead of the incident's 4g: the 16 GiB table blows either, 1g is quicker.
@@ -20,7 +20,7 @@ const mariadb = (fix: string, ofl: string) =>
 
 beforeAll(async () => {
   await withTempDir(async (reportsDir) => {
-    const outcome = await runScenario({ scenarioPath: 'scenarios/nofile-oom.ts', set: SET, reportsDir, signal: new AbortController().signal });
+    const outcome = await runScenarioForTest({ scenarioPath: 'scenarios/nofile-oom.ts', set: SET, reportsDir }, 540_000);
     report = JSON.parse(await readFile(join(outcome.reportDir, 'report.json'), 'utf8')) as RunReport;
     files = (await readdir(outcome.reportDir)).sort();
   });
