@@ -1,23 +1,34 @@
 import { readdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CancelledError, describeError, OomlabError, UsageError } from '../errors/index.ts';
 import { formatBytes } from '../judge/index.ts';
 import { planRun } from '../plan/index.ts';
 import { runScenario, type Progress, type RunReport } from '../run/index.ts';
-import { cleanLeftovers, connectEngine } from '../runtime/index.ts';
+import { cleanLeftovers, connectEngine, restoreAbandonedHostSettings } from '../runtime/index.ts';
+import { compareWithBaseline, readReportFile, REPORTERS, writeReports, type ReporterName } from '../report/index.ts';
+import { formatDoctor, runDoctor } from '../doctor/index.ts';
 import { loadScenario } from '../scenario/index.ts';
 
 const USAGE = `usage: oomlab <command>
 
-  run <scenario.ts...> [--only axis=value] [--set axis=value] [--reports-dir dir] [--pull] [--json]
+  run <scenario.ts...> [--only axis=value] [--set axis=value] [--reports-dir dir]
+                      [--baseline report.json] [--pull] [--json]
       run every configuration of a scenario and write reports/<time>-<scenario>/
+  report <run-dir> [--baseline report.json]
+      re-render report.md, report.html and junit.xml from the run's report.json
+  doctor                     what this host can run, and why not
   list [scenario.ts...]      the scenarios, their incidents and axes
-  clean [--all]              remove containers left by runs that are no longer alive
+  clean [--all]              remove containers left by runs that are no longer alive,
+                             and restore host settings (THP) they changed
 
-exit codes: 0 every configuration ran as expected, 1 an expectation failed,
-            2 the harness or the host failed, 130 interrupted`;
+exit codes: 0 every configuration ran as expected, 1 an expectation failed or a
+            configuration regressed against --baseline, 2 the harness or the host
+            failed (or bad input), 130 interrupted`;
 
 const shownReasons = new Set<string>();
+let configStartedAt = Date.now();
+let lastPhaseLine = '';
 
 function printProgress(progress: Progress): void {
   const write = (line: string) => process.stderr.write(`${line}\n`);
@@ -26,11 +37,22 @@ function printProgress(progress: Progress): void {
       write(`· ${progress.text}`);
       break;
     case 'config-start':
+      configStartedAt = Date.now();
       write(`[${progress.index + 1}/${progress.total}] ${progress.id}`);
       break;
-    case 'phase':
-      if (process.stderr.isTTY) process.stderr.write(`    ${progress.phase}…\r\x1b[K`);
+    case 'phase': {
+      const elapsed = `${((Date.now() - configStartedAt) / 1000).toFixed(0)}s`;
+      if (process.stderr.isTTY) {
+        process.stderr.write(`    ${elapsed} ${progress.phase}…\x1b[K\r`);
+        break;
+      }
+      // In a CI log: each phase once, and the storm's live figures every fifth second.
+      const storm = /^storm (\d+)s/.exec(progress.phase);
+      const key = storm ? (Number(storm[1]) % 5 === 0 ? progress.phase : lastPhaseLine) : progress.phase;
+      if (key !== lastPhaseLine) write(`    ${elapsed} ${progress.phase}`);
+      lastPhaseLine = key;
       break;
+    }
     case 'config-end': {
       const r = progress.result;
       const figures = [
@@ -53,8 +75,16 @@ function printProgress(progress: Progress): void {
 function exitCodeOf(report: RunReport): number {
   if (report.endedBy === 'cancel') return 130;
   if (report.endedBy === 'error' || report.summary.error > 0) return 2;
-  if (report.summary.fail > 0) return 1;
+  if (report.summary.fail > 0 || (report.baseline?.regressions.length ?? 0) > 0) return 1;
   return 0;
+}
+
+function printSummary(report: RunReport, dir?: string): void {
+  const s = report.summary;
+  const regressions = report.baseline ? `, ${report.baseline.regressions.length} regressed against ${report.baseline.baselineRunId}` : '';
+  process.stderr.write(`${report.scenario}: ${s.pass} pass, ${s.fail} fail, ${s.skipped} skipped, ${s.error} error${regressions}${report.error ? ` — ${report.error}` : ''}\n`);
+  for (const r of report.baseline?.regressions ?? []) process.stderr.write(`  regressed: ${r.configId}: ${r.what} ${r.before} → ${r.after}\n`);
+  if (dir) process.stderr.write(`report: ${dir}/report.html\n`);
 }
 
 async function commandRun(args: string[]): Promise<number> {
@@ -67,9 +97,11 @@ async function commandRun(args: string[]): Promise<number> {
       'reports-dir': { type: 'string' },
       pull: { type: 'boolean' },
       json: { type: 'boolean' },
+      baseline: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('oomlab run needs a scenario file, e.g. `oomlab run scenarios/nofile-oom.ts`');
+  if (values.baseline && positionals.length > 1) throw new UsageError('--baseline compares one scenario: give one scenario file with it');
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -92,19 +124,42 @@ async function commandRun(args: string[]): Promise<number> {
       ...(values.set ? { set: values.set } : {}),
       ...(values['reports-dir'] ? { reportsDir: values['reports-dir'] } : {}),
       pull: values.pull ?? false,
+      ...(values.baseline ? { baseline: values.baseline } : {}),
       signal: controller.signal,
       ...(values.json ? {} : { onProgress: printProgress }),
     });
     if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-    else {
-      const s = report.summary;
-      process.stderr.write(`${report.scenario}: ${s.pass} pass, ${s.fail} fail, ${s.skipped} skipped, ${s.error} error${report.error ? ` — ${report.error}` : ''}\n`);
-    }
+    else printSummary(report);
     const code = exitCodeOf(report);
     worst = code === 130 || worst === 130 ? 130 : Math.max(worst, code);
     if (controller.signal.aborted) break;
   }
   return worst;
+}
+
+async function commandReport(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('oomlab report needs one run folder, e.g. `oomlab report reports/2026-11-22T07-00-00Z-nofile-oom`');
+  const { report, file } = await readReportFile(positionals[0]!);
+  if (values.baseline) {
+    const baseline = await readReportFile(values.baseline);
+    if (baseline.report.scenario !== report.scenario) throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${report.scenario}\``);
+    report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
+  }
+  const dir = dirname(file);
+  // report.json itself is rewritten only when a baseline adds to it; the other formats always.
+  const written = await writeReports(report, dir, values.baseline ? undefined : (Object.keys(REPORTERS) as ReporterName[]).filter((n) => n !== 'json'));
+  for (const path of written) process.stdout.write(`wrote ${path}\n`);
+  printSummary(report);
+  return exitCodeOf(report);
+}
+
+async function commandDoctor(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
+  const { checks } = await runDoctor();
+  if (values.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+  else process.stdout.write(`${formatDoctor(checks)}\n`);
+  return 0;
 }
 
 async function commandList(args: string[]): Promise<number> {
@@ -120,6 +175,7 @@ async function commandList(args: string[]): Promise<number> {
 
 async function commandClean(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { all: { type: 'boolean' } } });
+  for (const setting of await restoreAbandonedHostSettings({ all: values.all ?? false })) process.stdout.write(`restored ${setting.path} to ${setting.value}\n`);
   const engine = await connectEngine({ autoStart: false });
   const result = await cleanLeftovers(engine, { all: values.all ?? false });
   for (const container of result.removed) process.stdout.write(`removed ${container.name} (run ${container.runId})\n`);
@@ -139,6 +195,10 @@ async function main(argv: string[]): Promise<number> {
       return commandRun(rest);
     case 'list':
       return commandList(rest);
+    case 'report':
+      return commandReport(rest);
+    case 'doctor':
+      return commandDoctor(rest);
     case 'clean':
       return commandClean(rest);
     case undefined:
@@ -148,7 +208,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command \`${command}\`; commands: run, list, clean (oomlab --help)`);
+      throw new UsageError(`unknown command \`${command}\`; commands: run, report, doctor, list, clean (oomlab --help)`);
   }
 }
 

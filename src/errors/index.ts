@@ -9,6 +9,7 @@ export type OomlabErrorCode =
   | 'IMAGE_MISSING'
   | 'SHIM_BUILD_FAILED'
   | 'CANCELLED'
+  | 'REPORT_INVALID'
   | 'USAGE';
 
 /** Every error the harness raises: what failed, the value received, and the next step. */

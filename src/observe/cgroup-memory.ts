@@ -19,10 +19,10 @@ async function readNumber(path: string): Promise<number | undefined> {
   }
 }
 
-async function readPeakOnce(containerId: string): Promise<number | undefined> {
+async function readOnce(containerId: string): Promise<{ peak: number; usage: number | undefined } | undefined> {
   for (const dir of candidateDirs(containerId)) {
     const peak = (await readNumber(`${dir}/memory.max_usage_in_bytes`)) ?? (await readNumber(`${dir}/memory.peak`));
-    if (peak !== undefined) return peak;
+    if (peak !== undefined) return { peak, usage: (await readNumber(`${dir}/memory.usage_in_bytes`)) ?? (await readNumber(`${dir}/memory.current`)) };
   }
   return undefined;
 }
@@ -31,20 +31,26 @@ async function readPeakOnce(containerId: string): Promise<number | undefined> {
  * Samples a container's memory high-water mark until stopped. The cgroup vanishes when the
  * container dies, so the last sample is the best we get; the kernel's OOM report fills the gap.
  */
-export function sampleMemoryPeak(containerId: string, intervalMs = 200): { stop(): Promise<number | undefined> } {
+/** `onUsage` receives the current usage every `usageEvery` reads, for the memory-over-time chart. */
+export function sampleMemoryPeak(containerId: string, intervalMs = 200, onUsage?: (bytes: number) => void, usageEvery = 2): { stop(): Promise<number | undefined> } {
   let peak: number | undefined;
   let stopped = false;
+  let reads = 0;
   const loop = (async () => {
     while (!stopped) {
-      const value = await readPeakOnce(containerId);
-      if (value !== undefined) peak = Math.max(peak ?? 0, value);
+      const value = await readOnce(containerId);
+      if (value !== undefined) {
+        peak = Math.max(peak ?? 0, value.peak);
+        // The usage over time is for charts; every other read is plenty and halves the report.
+        if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
+      }
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   })();
   return {
     async stop() {
-      const last = await readPeakOnce(containerId);
-      if (last !== undefined) peak = Math.max(peak ?? 0, last);
+      const last = await readOnce(containerId);
+      if (last !== undefined) peak = Math.max(peak ?? 0, last.peak);
       stopped = true;
       await loop;
       return peak;

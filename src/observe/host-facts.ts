@@ -12,6 +12,11 @@ export interface HostFacts {
   thpMode: string;
   dmesgReadable: boolean;
   bpftrace: boolean;
+  /** The memory controller is mounted: without it a memory limit is not enforced. */
+  memoryController: boolean;
+  /** Swap is limited with memory (memsw / memory.swap.max): MemorySwap works. */
+  swapAccounting: boolean;
+  k6: boolean;
 }
 
 async function readText(path: string): Promise<string | undefined> {
@@ -40,13 +45,16 @@ export async function onPath(command: string): Promise<boolean> {
 }
 
 export async function readHostFacts(): Promise<HostFacts> {
-  const [limits, release, thp, nodes, cgroup2] = await Promise.all([
+  const [limits, release, thp, nodes, cgroup2, memsw, k6] = await Promise.all([
     readText('/proc/self/limits'),
     readText('/proc/sys/kernel/osrelease'),
     readText('/sys/kernel/mm/transparent_hugepage/enabled'),
     readdir('/sys/devices/system/node').catch(() => [] as string[]),
     readText('/sys/fs/cgroup/cgroup.controllers'),
+    readText('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
+    onPath('k6'),
   ]);
+  const memoryV1 = await readText('/sys/fs/cgroup/memory/memory.limit_in_bytes');
   const dmesgReadable = await execa('dmesg', [], { timeout: 5_000 }).then(
     () => true,
     () => false,
@@ -59,5 +67,9 @@ export async function readHostFacts(): Promise<HostFacts> {
     thpMode: /\[(\w+)\]/.exec(thp ?? '')?.[1] ?? 'unknown',
     dmesgReadable,
     bpftrace: await onPath('bpftrace'),
+    memoryController: cgroup2 !== undefined ? /\bmemory\b/.test(cgroup2) : memoryV1 !== undefined,
+    // cgroup v2 always accounts swap with memory (memory.swap.max); v1 needs swapaccount=1.
+    swapAccounting: cgroup2 !== undefined ? true : memsw !== undefined,
+    k6,
   };
 }

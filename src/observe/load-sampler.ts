@@ -52,7 +52,8 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
     previousAt = now;
     const cgroup = await readContainerResources(options.containerId);
     if (cgroup) {
-      for (const metric of ['memoryUsageBytes', 'memoryRssBytes', 'memoryCacheBytes', 'memoryFailcnt'] as const) {
+      // memoryUsageBytes comes from the memory sampler, which runs for every configuration.
+      for (const metric of ['memoryRssBytes', 'memoryCacheBytes', 'memoryFailcnt'] as const) {
         timeline.add({ kind: 'sample', instance, source: 'cgroup', metric, value: cgroup[metric]! });
       }
       if (previousCgroup) {

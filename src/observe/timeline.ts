@@ -14,7 +14,7 @@ export type Observation =
   | { kind: 'nofile'; t: number; instance: string; requested: number | 'default'; realLimit: number | 'default'; emulated: boolean }
   | { kind: 'observer-unavailable'; t: number; observer: string; reason: string }
   /** One measured value over time: cgroup memory, server status, host counters (per second where a counter). */
-  | { kind: 'sample'; t: number; instance: string; source: 'cgroup' | 'status' | 'host'; metric: string; value: number }
+  | { kind: 'sample'; t: number; instance: string; source: 'cgroup' | 'status' | 'host' | 'workload' | 'app-tier'; metric: string; value: number }
   | { kind: 'innodb-status'; t: number; instance: string; semaphoreWaits: SemaphoreWait[]; osWaitReservations?: number; osWaitSignals?: number; historyListLength?: number; excerpt: string }
   | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult };
 

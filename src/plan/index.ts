@@ -35,6 +35,11 @@ export interface PlanOptions {
 /** Why an image cannot be used here, or undefined when it can. */
 export type ImageCheck = (image: string) => string | undefined;
 
+/** Why a NUMA policy cannot be tested here, or undefined when it can; doctor says the same. */
+export function numaSkipReason(numaNodes: number): string | undefined {
+  return numaNodes < 2 ? `${numaNodes} NUMA node` : undefined;
+}
+
 export function configId(axes: Config): string {
   return Object.entries(axes)
     .map(([axis, value]) => `${axis}=${value}`)

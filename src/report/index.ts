@@ -28,3 +28,4 @@ export async function writeReports(report: RunReport, dir: string, names: readon
 }
 
 export { renderJson, renderJunit, renderMarkdown };
+export * from './baseline.ts';

@@ -30,9 +30,14 @@ export function renderMarkdown(report: RunReport): string {
       (report.emulated.length > 0 ? ` nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.` : ''),
     '',
   );
+  const drivers = [...new Set(report.configs.map((c) => c.metrics.driver).filter(Boolean))];
+  if (drivers.length > 0) lines.push(`Load driver: ${drivers.join(', ')}.`, '');
+  const regressed = new Map<string, string[]>();
+  for (const r of report.baseline?.regressions ?? []) regressed.set(r.configId, [...(regressed.get(r.configId) ?? []), `${r.what} ${r.before} → ${r.after}`]);
   // Load columns only when a workload ran: a start-up scenario keeps its table narrow.
   const withLoad = report.configs.some((c) => c.metrics.latencyMs !== undefined);
-  const loadHeaders = withLoad ? ['peak connections', 'query p99', 'errors by code'] : [];
+  const withRatio = report.configs.some((c) => c.metrics.connectionRatio !== undefined);
+  const loadHeaders = [...(withLoad ? ['peak connections', 'p99 latency', 'errors by code'] : []), ...(withRatio ? ['B:A connections'] : [])];
   const headers = [...axes, 'expected', 'outcome', 'verdict', '@@open_files_limit', 'peak memory', ...loadHeaders, 'evidence'];
   lines.push(`| ${headers.join(' | ')} |`);
   lines.push(`|${headers.map(() => '---').join('|')}|`);
@@ -45,22 +50,30 @@ export function renderMarkdown(report: RunReport): string {
     const peak = m.peakMemoryBytes !== undefined
       ? `${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? ` (rss ${formatBytes(m.peakRssBytes)})` : ''}`
       : '';
+    const predicted = m.predictedPeakBytes !== undefined ? `predicted ${formatBytes(m.predictedPeakBytes)}` : '';
     const errors = Object.entries(m.errorsByCode ?? {}).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code}: ${n}`).join(', ');
-    const loadCells = withLoad
-      ? [m.peakConnections !== undefined ? String(m.peakConnections) : '', m.latencyMs ? `${m.latencyMs.p99} ms` : '', errors]
-      : [];
+    const loadCells = [
+      ...(withLoad ? [m.peakConnections !== undefined ? String(m.peakConnections) : '', m.latencyMs ? `${m.latencyMs.p99} ms` : '', errors] : []),
+      ...(withRatio ? [m.connectionRatio !== undefined ? `${m.connectionRatio.toFixed(1)}:1` : ''] : []),
+    ];
     lines.push(
       `| ${[
         ...axisCells,
         Object.values(config.expected).join(', '),
         config.outcome ?? '—',
-        VERDICT_MARK[config.verdict],
+        `${VERDICT_MARK[config.verdict]}${regressed.has(config.id) ? ' 📉 regressed' : ''}`,
         config.metrics.openFilesLimit !== undefined ? String(config.metrics.openFilesLimit) : '',
-        peak,
+        [peak, predicted].filter(Boolean).join('<br>'),
         ...loadCells,
         decidingEvidence(config),
       ].map(cell).join(' | ')} |`,
     );
+  }
+  if (report.baseline) {
+    const b = report.baseline;
+    lines.push('', `## Against the baseline (run \`${b.baselineRunId}\`)`, '');
+    if (b.regressions.length === 0) lines.push(`No regression in ${b.compared} configurations compared.`);
+    for (const r of b.regressions) lines.push(`- 📉 \`${r.configId}\`: ${r.what} ${r.before} → ${r.after}`);
   }
   const failed = report.configs.filter((c) => c.verdict === 'fail' || c.verdict === 'error');
   if (failed.length > 0) {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { describeError, EngineLostError, OomlabError } from '../errors/index.ts';
+import { describeError, EngineLostError, OomlabError, UsageError } from '../errors/index.ts';
 import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../observe/index.ts';
 import { planRun, type PlanOptions, type PlannedConfig } from '../plan/index.ts';
-import { writeReports } from '../report/index.ts';
+import { compareWithBaseline, readReportFile, writeReports } from '../report/index.ts';
 import {
   buildNofileShim,
   connectEngine,
@@ -31,6 +31,8 @@ export interface RunOptions extends PlanOptions {
   pull?: boolean;
   /** A configuration that has not finished after this long ends as `error` (timeout). @default 300_000 */
   configTimeoutMs?: number;
+  /** A report.json (or run folder) of an earlier run of the same scenario: regressions are marked. */
+  baseline?: string;
   /** Aborted by SIGINT/SIGTERM in the CLI. */
   signal: AbortSignal;
   onProgress?: (progress: Progress) => void;
@@ -54,6 +56,10 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const scenario = await loadScenario(options.scenarioPath);
   // Validates everything the scenario declares before any engine or file is touched.
   const draft = planRun(scenario, options);
+  const baseline = options.baseline ? await readReportFile(options.baseline) : undefined;
+  if (baseline && baseline.report.scenario !== scenario.name) {
+    throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${scenario.name}\` — give a report of the same scenario`);
+  }
   const host = await readHostFacts();
   const engine = await connectEngine({ onProgress: (text) => progress({ kind: 'message', text }) });
 
@@ -172,6 +178,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     },
     configs: results,
   };
+  if (baseline) report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
   await writeReports(report, reportDir);
   progress({ kind: 'report', dir: reportDir });
   return { report, reportDir };

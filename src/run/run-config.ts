@@ -12,7 +12,7 @@ import {
 import type { PlannedConfig } from '../plan/index.ts';
 import { startInstance, type Engine, type RunLabels, type StartedInstance } from '../runtime/index.ts';
 import { parseBytes, type Outcome, type Scenario, type Workload } from '../scenario/index.ts';
-import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom } from '../workload/index.ts';
+import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom, type StormSecond } from '../workload/index.ts';
 import { describeError } from '../errors/index.ts';
 import { Teardown } from './teardown.ts';
 import type { ConfigMetrics, ConfigResult, EmulatedFact, EndedBy } from './types.ts';
@@ -83,7 +83,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       if (instance.nofile.emulated && typeof spec.nofile === 'number' && typeof instance.nofile.realLimit === 'number') {
         emulated.push({ instance: spec.name, what: 'nofile', requested: spec.nofile, realLimit: instance.nofile.realLimit, how: 'getrlimit/prlimit LD_PRELOAD shim' });
       }
-      const sampler = sampleMemoryPeak(instance.containerId);
+      const sampler = sampleMemoryPeak(instance.containerId, 200, (bytes) => timeline.add({ kind: 'sample', instance: spec.name, source: 'cgroup', metric: 'memoryUsageBytes', value: bytes }));
       samplers.set(spec.name, sampler);
       teardown.defer(() => sampler.stop());
     }
@@ -213,6 +213,7 @@ async function runWorkload(workload: Workload, instances: StartedInstance[], tim
   );
   const targetDied = new AbortController();
   void target.exited.then(() => targetDied.abort(new Error(`${target.spec.name} exited`)));
+  const stormStartedAt = timeline.elapsed();
   try {
     const result = await runStorm({
       endpoint: { ...target.endpoint(), database: FEED_DATABASE },
@@ -227,8 +228,20 @@ async function runWorkload(workload: Workload, instances: StartedInstance[], tim
       onSecond: (s) => context.onPhase(`storm ${s.second}s: ${s.started}/${s.intended} sessions started, ${s.inFlight} in flight, ${s.errors} errors`),
     });
     timeline.add({ kind: 'workload', instance: target.spec.name, driver: result.driver, result });
+    addPerSecondSamples(timeline, target.spec.name, stormStartedAt, result.perSecond);
   } finally {
     await Promise.all(samplers.map((s) => s.stop()));
+  }
+}
+
+/** The driver's seconds as samples on the timeline, so latency and rate chart against memory and connections. */
+function addPerSecondSamples(timeline: Timeline, instance: string, startedAt: number, seconds: StormSecond[]): void {
+  for (const second of seconds) {
+    const t = startedAt + (second.second + 1) * 1000;
+    timeline.add({ kind: 'sample', t, instance, source: 'workload', metric: 'requestsPerSecond', value: second.started });
+    for (const metric of ['latencyP50Ms', 'latencyP90Ms', 'latencyP99Ms'] as const) {
+      if (second[metric] !== undefined) timeline.add({ kind: 'sample', t, instance, source: 'workload', metric, value: second[metric] });
+    }
   }
 }
 

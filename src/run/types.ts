@@ -2,6 +2,7 @@ import type { Config, Outcome } from '../scenario/index.ts';
 import type { Evidence, InstanceJudgement, Verdict } from '../judge/index.ts';
 import type { HostFacts, Observation } from '../observe/index.ts';
 import type { LatencySummaryMs, StormResult } from '../workload/index.ts';
+import type { BaselineComparison } from '../report/baseline.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -28,6 +29,10 @@ export interface ConfigMetrics {
   peakConnections?: number;
   /** The last SEMAPHORES section that showed waits (else the last one). */
   innodbSemaphoreExcerpt?: string;
+  /** Peak ratio of connections on the second replica to the first (B:A) before any kill. */
+  connectionRatio?: number;
+  /** The preflight memory model's worst case for the deciding instance (plan/memory-model). */
+  predictedPeakBytes?: number;
 }
 
 /** One shape for every configuration, whatever happened to it. */
@@ -74,6 +79,8 @@ export interface RunReport {
   emulated: (EmulatedFact & { configId: string })[];
   summary: Record<Verdict, number>;
   configs: ConfigResult[];
+  /** Set with --baseline: what got worse than in the baseline run. */
+  baseline?: BaselineComparison;
 }
 
 export type Progress =

@@ -60,11 +60,12 @@ export async function resolveImage(engine: Engine, name: string, options: Resolv
       return { name, available: false, reason: `image ${name} is not here and the pull failed (${String(error).split('\n')[0]}) — \`docker pull ${name}\` on a host with registry access, then \`docker save\`/\`docker load\` it here` };
     }
   }
-  return {
-    name,
-    available: false,
-    reason: `image ${name} is not here and no registry is used — run \`docker pull ${name}\` where a registry is reachable (or \`docker load\` a saved copy), or rerun with --pull`,
-  };
+  return { name, available: false, reason: imageMissingReason(name) };
+}
+
+/** The one wording of a missing image, shared by run reports and `oomlab doctor`. */
+export function imageMissingReason(name: string): string {
+  return `image ${name} is not here and no registry is used — run \`docker pull ${name}\` where a registry is reachable (or \`docker load\` a saved copy), or rerun with --pull`;
 }
 
 async function pullImage(engine: Engine, name: string): Promise<void> {

@@ -5,3 +5,4 @@ export * from './labels.ts';
 export * from './cleanup.ts';
 export * from './instance.ts';
 export * from './events.ts';
+export * from './host-switches.ts';

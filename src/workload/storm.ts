@@ -59,6 +59,18 @@ export interface StormSecond {
   started: number;
   errors: number;
   inFlight: number;
+  /** Query latency of the statements that completed in this second (for charts over time). */
+  latencyP50Ms?: number;
+  latencyP90Ms?: number;
+  latencyP99Ms?: number;
+}
+
+/** Percentiles of one second's latencies: few enough to sort, and no histogram per second to carry. */
+export function percentilesOf(valuesMs: number[]): { latencyP50Ms: number; latencyP90Ms: number; latencyP99Ms: number } | undefined {
+  if (valuesMs.length === 0) return undefined;
+  const sorted = valuesMs.toSorted((a, b) => a - b);
+  const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 1000) / 1000;
+  return { latencyP50Ms: at(50), latencyP90Ms: at(90), latencyP99Ms: at(99) };
 }
 
 export interface LatencySummaryMs {
@@ -129,6 +141,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   const errorsByCode: Record<string, number> = {};
   const seconds: StormSecond[] = Array.from({ length: Math.ceil(plannedMs / 1000) + 1 }, (_, second) => ({ second, intended: 0, started: 0, errors: 0, inFlight: 0 }));
   for (const t of schedule) seconds[Math.floor(t / 1000)]!.intended++;
+  const latenciesBySecond: number[][] = seconds.map(() => []);
   const counts = { started: 0, completed: 0, failed: 0, dropped: 0, queriesOk: 0, queriesFailed: 0 };
   const totalWeight = options.mix.reduce((sum, q) => sum + q.weight, 0);
   const pick = (): MixedQuery => {
@@ -180,7 +193,9 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
         const sentAt = performance.now();
         try {
           await Promise.race([connection.query({ sql: query.sql, timeout: options.queryTimeoutMs ?? 30_000 }, query.params?.(random) ?? []), cutPromise]);
-          histograms.query.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
+          const tookMs = performance.now() - sentAt;
+          histograms.query.recordValue(Math.max(1, Math.round(tookMs * 1000)));
+          latenciesBySecond[Math.min(seconds.length - 1, Math.floor(elapsed() / 1000))]!.push(tookMs);
           counts.queriesOk++;
         } catch (error) {
           counts.queriesFailed++;
@@ -251,6 +266,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     for (const connection of open) connection.destroy();
     await Promise.allSettled([...running]);
   }
+  seconds.forEach((second, i) => Object.assign(second, percentilesOf(latenciesBySecond[i]!)));
   const measured = seconds.filter((s) => s.intended > 0);
   const intended = measured.reduce((sum, s) => sum + s.intended, 0);
   const achieved = measured.reduce((sum, s) => sum + s.started, 0);
