@@ -5,7 +5,7 @@ import { CancelledError, describeError, OomlabError, UsageError } from '../error
 import { formatBytes } from '../judge/index.ts';
 import { planRun } from '../plan/index.ts';
 import { runScenario, type Progress, type RunReport } from '../run/index.ts';
-import { cleanLeftovers, connectEngine, restoreAbandonedHostSettings } from '../runtime/index.ts';
+import { cleanLeftovers, connectEngine, leftoverSideCgroups, removeSideCgroup, restoreAbandonedHostSettings } from '../runtime/index.ts';
 import { compareWithBaseline, readReportFile, REPORTERS, writeReports, type ReporterName } from '../report/index.ts';
 import { formatDoctor, runDoctor } from '../doctor/index.ts';
 import { loadScenario } from '../scenario/index.ts';
@@ -58,6 +58,8 @@ function printProgress(progress: Progress): void {
       const figures = [
         r.metrics.openFilesLimit !== undefined ? `open_files_limit=${r.metrics.openFilesLimit}` : '',
         r.metrics.peakMemoryBytes !== undefined ? `peak ${formatBytes(r.metrics.peakMemoryBytes)}` : '',
+        r.metrics.predictedPeakBytes !== undefined ? `predicted worst case ${formatBytes(r.metrics.predictedPeakBytes)}` : '',
+        r.metrics.connectionRatio !== undefined ? `B:A ${r.metrics.connectionRatio}` : '',
         r.durationMs > 0 ? `${(r.durationMs / 1000).toFixed(1)}s` : '',
       ].filter(Boolean).join(', ');
       // A reason shared by many configurations (a missing image) is printed in full once.
@@ -181,6 +183,13 @@ async function commandClean(args: string[]): Promise<number> {
   for (const container of result.removed) process.stdout.write(`removed ${container.name} (run ${container.runId})\n`);
   process.stdout.write(`${result.removed.length} container(s) removed${result.keptLive > 0 ? `, ${result.keptLive} kept (their run is still alive; --all removes them)` : ''}\n`);
   for (const container of result.failed) process.stderr.write(`oomlab: could not remove ${container.name}: ${container.reason.split('\n')[0]}\n`);
+  // A side cgroup can only be removed once empty, so live runs' budgets stay (rmdir refuses them).
+  for (const name of await leftoverSideCgroups()) {
+    await removeSideCgroup(name).then(
+      () => process.stdout.write(`removed side cgroup ${name}\n`),
+      () => {},
+    );
+  }
   if (result.failed.length > 0) {
     process.stderr.write('oomlab: restart dockerd (a stopped engine can leave a container mid-removal), then run `oomlab clean` again\n');
     return 2;

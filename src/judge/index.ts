@@ -48,9 +48,16 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
   workload: (o) => {
     const r = o.result;
     const errors = Object.entries(r.errorsByCode).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([code, n]) => `${code}×${n}`);
+    const tail = errors.length ? `, errors ${errors.join(' ')}` : '';
+    if (r.driver === 'storm') {
+      return {
+        source: r.driver,
+        text: `${r.sessions.started}/${r.sessions.intended} sessions started (${r.sessions.completed} completed, ${r.sessions.failed} failed, ${r.sessions.dropped} dropped), query p99 ${r.queryLatencyMs.p99}ms, connect p99 ${r.connectLatencyMs.p99}ms${tail}`,
+      };
+    }
     return {
       source: r.driver,
-      text: `${r.sessions.started}/${r.sessions.intended} sessions started (${r.sessions.completed} completed, ${r.sessions.failed} failed, ${r.sessions.dropped} dropped), query p99 ${r.queryLatencyMs.p99}ms, connect p99 ${r.connectLatencyMs.p99}ms${errors.length ? `, errors ${errors.join(' ')}` : ''}`,
+      text: `${r.requests.started}/${r.requests.intended} requests sent through the app tier (${r.requests.completed} ok, ${r.requests.failed} failed, ${r.requests.dropped} dropped), p99 ${r.latencyMs.p99}ms${tail}`,
     };
   },
 };

@@ -19,7 +19,8 @@ export const STATUS_VARIABLES = [
 export interface LoadSamplerOptions {
   instance: string;
   containerId: string;
-  endpoint: ServerEndpoint;
+  /** The server to ask for status; a neighbour without one is sampled for cgroup and host figures only. */
+  endpoint?: ServerEndpoint;
   timeline: Timeline;
   /** @default 1_000 */
   intervalMs?: number;
@@ -34,16 +35,23 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
   const intervalMs = options.intervalMs ?? 1_000;
   const { timeline, instance } = options;
   let connection: Connection | undefined;
-  try {
-    connection = await createConnection({ ...options.endpoint, connectTimeout: 5_000 });
-    connection.on('error', () => {});
-  } catch (error) {
-    timeline.add({ kind: 'observer-unavailable', observer: 'server-status', reason: String(error) });
-  }
+  let reportedUnavailable = false;
+  const connect = async (): Promise<Connection | undefined> => {
+    try {
+      const opened = await createConnection({ ...options.endpoint!, connectTimeout: Math.min(5_000, intervalMs * 2) });
+      opened.on('error', () => {});
+      return opened;
+    } catch (error) {
+      // Once: a dead server refuses every later attempt too.
+      if (!reportedUnavailable) timeline.add({ kind: 'observer-unavailable', observer: 'server-status', reason: String(error) });
+      reportedUnavailable = true;
+      return undefined;
+    }
+  };
+  if (options.endpoint) connection = await connect();
   let previousHost = await readHostCounters();
   let previousCgroup: Record<string, number> | undefined;
   let previousAt = performance.now();
-  let serverAnswering = connection !== undefined;
   let stopped = false;
 
   const sampleOnce = async () => {
@@ -68,7 +76,10 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
       timeline.add({ kind: 'sample', instance, source: 'host', metric, value });
     }
     previousHost = host;
-    if (connection && serverAnswering) {
+    // A slow server is the case to watch, not to give up on: a lost or timed-out connection is
+    // reopened on the next tick (it fails fast once the server is gone).
+    if (!connection && options.endpoint && !stopped) connection = await connect();
+    if (connection) {
       try {
         const [rows] = await connection.query({ sql: `SHOW GLOBAL STATUS WHERE Variable_name IN (${STATUS_VARIABLES.map(() => '?').join(', ')})`, timeout: intervalMs * 5 }, [...STATUS_VARIABLES]);
         for (const row of rows as { Variable_name: string; Value: string }[]) {
@@ -86,8 +97,9 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
           excerpt: status.semaphoresExcerpt,
         });
       } catch {
-        // The server went away or stopped answering: the kernel log and docker events tell why.
-        serverAnswering = false;
+        // The server went away or did not answer in time: the kernel log and docker events tell why.
+        connection.destroy();
+        connection = undefined;
       }
     }
   };

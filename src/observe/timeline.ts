@@ -1,5 +1,6 @@
 import type { SemaphoreWait } from './innodb-status.ts';
 import type { StormResult } from '../workload/storm.ts';
+import type { HttpLoadResult } from '../workload/http-load.ts';
 
 /** Everything observed during a run, one tagged union; report formats must handle every kind. */
 export type Observation =
@@ -16,7 +17,7 @@ export type Observation =
   /** One measured value over time: cgroup memory, server status, host counters (per second where a counter). */
   | { kind: 'sample'; t: number; instance: string; source: 'cgroup' | 'status' | 'host' | 'workload' | 'app-tier'; metric: string; value: number }
   | { kind: 'innodb-status'; t: number; instance: string; semaphoreWaits: SemaphoreWait[]; osWaitReservations?: number; osWaitSignals?: number; historyListLength?: number; excerpt: string }
-  | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult };
+  | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult | HttpLoadResult };
 
 /** An observation whose time the timeline fills in. */
 export type UntimedObservation = Observation extends infer O ? (O extends Observation ? Omit<O, 't'> & { t?: number } : never) : never;

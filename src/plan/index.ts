@@ -11,7 +11,12 @@ import {
   type Scenario,
   type Workload,
   workloadSchema,
+  hostSettingsSchema,
+  type HostSettings,
 } from '../scenario/index.ts';
+import { cannotStart, formatPredictionWarning, predictInstance, type MemoryPrediction } from './memory-model.ts';
+
+export * from './memory-model.ts';
 
 export interface PlannedConfig {
   /** Stable id built from the axes, e.g. `image=mysql:5.7,nofile=1073741816,fix=none`. */
@@ -21,8 +26,37 @@ export interface PlannedConfig {
   instances: InstanceSpec[];
   expect: Record<string, Expectation>;
   workload?: Workload;
+  /** THP mode and side budgets, applied around the configuration and restored after. */
+  host?: HostSettings;
   /** Set when the host cannot run it; skipped is not passed. */
   skip?: string;
+  /** The memory model's worst case per server instance (filled in by `predictMemory`). */
+  predictions?: Record<string, MemoryPrediction>;
+}
+
+/**
+ * Adds the preflight memory model to every configuration that will run, and returns one warning
+ * line per configuration the model says cannot even start in its limit.
+ */
+export function predictMemory(configs: PlannedConfig[], host: { defaultNofile: number; cpus: number }): { cannotStart: string[]; overLimitUnderLoad: number } {
+  const warnings: string[] = [];
+  let overLimitUnderLoad = 0;
+  for (const config of configs) {
+    if (config.skip) continue;
+    config.predictions = Object.fromEntries(config.instances.filter((i) => i.role !== 'neighbour').map((i) => [i.name, predictInstance(i, host)]));
+    for (const prediction of Object.values(config.predictions)) {
+      if (cannotStart(prediction)) warnings.push(formatPredictionWarning(config.id, prediction));
+      else if (prediction.fits === false) overLimitUnderLoad++;
+    }
+  }
+  return { cannotStart: warnings, overLimitUnderLoad };
+}
+
+/** What the host can do, for skips the planner decides (doctor prints the same reasons). */
+export interface HostCapabilities {
+  numaNodes: number;
+  /** Why THP cannot be switched here, when it cannot. */
+  thpUnswitchable?: string;
 }
 
 export interface PlanOptions {
@@ -87,7 +121,7 @@ function matchesOnly(id: string, axes: Config, only: readonly string[], axisName
  * Expands the matrix into configurations and validates every instance and expectation the
  * scenario returns, so a typo is reported before any container starts or any file is written.
  */
-export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImage: ImageCheck = () => undefined): PlannedConfig[] {
+export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImage: ImageCheck = () => undefined, host?: HostCapabilities): PlannedConfig[] {
   const where = scenario.file ?? scenario.name;
   const matrix = applySet(scenario, options.set ?? []);
   const axisNames = Object.keys(matrix);
@@ -99,8 +133,9 @@ export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImag
     const instances = validateInstances(scenario.instances(axes), `${where} (${id})`);
     const expect = validateExpectations(scenario.expect(axes), instances, `${where} (${id})`);
     const workload = scenario.workload ? validateWorkload(scenario.workload(axes), instances, `${where} (${id})`) : undefined;
-    const skip = instances.map((i) => checkImage(i.image)).find((reason) => reason !== undefined);
-    planned.push({ id, index: planned.length, axes, instances, expect, ...(workload ? { workload } : {}), ...(skip ? { skip } : {}) });
+    const hostSettings = scenario.host ? validateHostSettings(scenario.host(axes), instances, `${where} (${id})`) : undefined;
+    const skip = instances.map((i) => checkImage(i.image)).find((reason) => reason !== undefined) ?? capabilitySkip(instances, hostSettings, host);
+    planned.push({ id, index: planned.length, axes, instances, expect, ...(workload ? { workload } : {}), ...(hostSettings ? { host: hostSettings } : {}), ...(skip ? { skip } : {}) });
   }
   if (planned.length === 0) {
     throw new UsageError(`no configuration of ${where} matches --only ${options.only?.join(' ')}; \`oomlab list\` shows the axes`);
@@ -122,12 +157,42 @@ function validateInstances(value: unknown, where: string): InstanceSpec[] {
   });
 }
 
+/** The planner's own skips: a NUMA policy on a one-node host, a THP mode the host will not switch. */
+function capabilitySkip(instances: InstanceSpec[], settings: HostSettings | undefined, host: HostCapabilities | undefined): string | undefined {
+  if (!host) return undefined;
+  const numa = instances.some((i) => i.numa !== undefined || (i.cpusetMems !== undefined && i.cpusetMems !== '0'));
+  if (numa && numaSkipReason(host.numaNodes)) return numaSkipReason(host.numaNodes);
+  if (settings?.thp && host.thpUnswitchable) return host.thpUnswitchable;
+  return undefined;
+}
+
+/** The instances a workload sends its load to. */
+export function workloadTargets(workload: Workload): string[] {
+  return workload.kind === 'storm' ? [workload.target] : workload.targets;
+}
+
 function validateWorkload(value: unknown, instances: InstanceSpec[], where: string): Workload | undefined {
   if (value === undefined) return undefined;
   const parsed = workloadSchema.safeParse(value, { reportInput: true });
-  if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), 'workload', 'workload.'));
-  if (!instances.some((i) => i.name === parsed.data.target)) {
-    throw new ScenarioInvalidError(`${where}: workload.target \`${parsed.data.target}\` is not an instance; instances are: ${instances.map((i) => i.name).join(', ')}`);
+  const kind = (value as { kind?: unknown }).kind === 'http-burst' ? 'http-burst' : 'workload';
+  if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), kind, 'workload.'));
+  for (const target of workloadTargets(parsed.data)) {
+    const instance = instances.find((i) => i.name === target);
+    if (!instance) throw new ScenarioInvalidError(`${where}: workload target \`${target}\` is not an instance; instances are: ${instances.map((i) => i.name).join(', ')}`);
+    if (instance.role === 'neighbour') throw new ScenarioInvalidError(`${where}: workload target \`${target}\` is a neighbour; load goes to servers`);
+  }
+  return parsed.data;
+}
+
+function validateHostSettings(value: unknown, instances: InstanceSpec[], where: string): HostSettings | undefined {
+  if (value === undefined) return undefined;
+  const parsed = hostSettingsSchema.safeParse(value, { reportInput: true });
+  if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), 'host', 'host.'));
+  const sides = Object.keys(parsed.data.sides ?? {});
+  for (const instance of instances) {
+    if (instance.side && !sides.includes(instance.side)) {
+      throw new ScenarioInvalidError(`${where}: instance \`${instance.name}\` is on side \`${instance.side}\`, which host(config).sides does not budget; sides are: ${sides.join(', ') || '(none)'}`);
+    }
   }
   return parsed.data;
 }

@@ -1,6 +1,7 @@
 import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunReport } from '../run/types.ts';
+import { renderHtml } from './html.ts';
 import { renderJson } from './json.ts';
 import { renderJunit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -10,6 +11,7 @@ export const REPORTERS = {
   json: { file: 'report.json', render: renderJson },
   markdown: { file: 'report.md', render: renderMarkdown },
   junit: { file: 'junit.xml', render: renderJunit },
+  html: { file: 'report.html', render: renderHtml },
 } as const satisfies Record<string, { file: string; render: (report: RunReport) => string }>;
 
 export type ReporterName = keyof typeof REPORTERS;
@@ -27,5 +29,5 @@ export async function writeReports(report: RunReport, dir: string, names: readon
   return written;
 }
 
-export { renderJson, renderJunit, renderMarkdown };
+export { renderHtml, renderJson, renderJunit, renderMarkdown };
 export * from './baseline.ts';

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describeError, EngineLostError, OomlabError, UsageError } from '../errors/index.ts';
 import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../observe/index.ts';
-import { planRun, type PlanOptions, type PlannedConfig } from '../plan/index.ts';
+import { planRun, predictMemory, type PlanOptions, type PlannedConfig } from '../plan/index.ts';
 import { compareWithBaseline, readReportFile, writeReports } from '../report/index.ts';
 import {
   buildNofileShim,
@@ -11,6 +12,8 @@ import {
   engineAnswers,
   removeRunContainers,
   resolveImage,
+  restoreAbandonedHostSettings,
+  thpUnswitchableReason,
   watchEngine,
   watchRunEvents,
   type ImageResolution,
@@ -60,6 +63,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   if (baseline && baseline.report.scenario !== scenario.name) {
     throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${scenario.name}\` — give a report of the same scenario`);
   }
+  // A run killed outright leaves THP switched: put it back before reading the host.
+  for (const setting of await restoreAbandonedHostSettings()) progress({ kind: 'message', text: `restored ${setting.path} to ${setting.value}, left switched by a run that died` });
   const host = await readHostFacts();
   const engine = await connectEngine({ onProgress: (text) => progress({ kind: 'message', text }) });
 
@@ -68,7 +73,11 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   for (const image of wanted) {
     images.set(image, await resolveImage(engine, image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
   }
-  const configs = planRun(scenario, options, (image) => images.get(image)?.reason);
+  const thpUnswitchable = draft.some((c) => c.host?.thp) ? await thpUnswitchableReason() : undefined;
+  const configs = planRun(scenario, options, (image) => images.get(image)?.reason, { numaNodes: host.numaNodes, ...(thpUnswitchable ? { thpUnswitchable } : {}) });
+  const model = predictMemory(configs, { defaultNofile: host.nofileHardLimit, cpus: availableParallelism() });
+  for (const warning of model.cannotStart) progress({ kind: 'message', text: `memory model: ${warning}` });
+  if (model.overLimitUnderLoad > 0) progress({ kind: 'message', text: `memory model: ${model.overLimitUnderLoad} server instance(s) exceed their limit in the worst case under load (every connection at its buffers' maximum)` });
   if (options.signal.aborted) throw new OomlabError('CANCELLED', 'run cancelled before it started');
   // Nothing at all can run: that is bad input (a missing image), not a report of skips.
   if (configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);

@@ -9,10 +9,21 @@ import {
   type HostFacts,
   type KernelOomKill,
 } from '../observe/index.ts';
-import type { PlannedConfig } from '../plan/index.ts';
-import { startInstance, type Engine, type RunLabels, type StartedInstance } from '../runtime/index.ts';
-import { parseBytes, type Outcome, type Scenario, type Workload } from '../scenario/index.ts';
-import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom, type StormSecond } from '../workload/index.ts';
+import { workloadTargets, type PlannedConfig } from '../plan/index.ts';
+import { createSideBudget, startInstance, switchHostSetting, THP_ENABLED_PATH, type Engine, type RunLabels, type SideBudget, type StartedInstance } from '../runtime/index.ts';
+import { parseBytes, type HttpBurstWorkload, type InstanceSpec, type Outcome, type Scenario, type StormWorkload, type Workload } from '../scenario/index.ts';
+import {
+  FEED_DATABASE,
+  feedQueryMix,
+  runHttpStandIn,
+  runK6,
+  runStorm,
+  seedFeed,
+  seededRandom,
+  startAppTier,
+  type HttpLoadSecond,
+  type StormSecond,
+} from '../workload/index.ts';
 import { describeError } from '../errors/index.ts';
 import { Teardown } from './teardown.ts';
 import type { ConfigMetrics, ConfigResult, EmulatedFact, EndedBy } from './types.ts';
@@ -58,9 +69,22 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       await bounded(Promise.resolve(scenario.before({ config: config.axes })));
     }
     if (scenario.after) teardown.defer(() => scenario.after!({ config: config.axes }));
+    if (config.host?.thp) {
+      context.onPhase(`setting THP to ${config.host.thp}`);
+      const thp = await switchHostSetting(THP_ENABLED_PATH, config.host.thp);
+      teardown.defer(() => thp.restore());
+    }
+    // Side budgets are deferred before the instances, so they are removed after them (once empty).
+    const budgets = new Map<string, SideBudget>();
+    for (const [side, { memory }] of Object.entries(config.host?.sides ?? {})) {
+      const budget = await createSideBudget(context.run.runId, config.index, side, parseBytes(memory));
+      budgets.set(side, budget);
+      teardown.defer(() => budget.remove());
+    }
     context.onPhase('starting');
     const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
     for (const spec of config.instances) {
+      const budget = spec.side ? budgets.get(spec.side) : undefined;
       const instance = await bounded(startInstance(spec, {
         engine: context.engine,
         run: context.run,
@@ -68,6 +92,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
         configIndex: config.index,
         hostNofileHardLimit: context.host.nofileHardLimit,
         shimPath: context.shimPath,
+        ...(budget ? { cgroupParent: budget.cgroupParent } : {}),
       }));
       instances.push(instance);
       teardown.defer(() => instance[Symbol.asyncDispose]());
@@ -97,7 +122,8 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     );
 
     const allReady = timeline.of('readiness').every((r) => r.ready);
-    if (allReady && config.workload) await bounded(runWorkload(config.workload, instances, timeline, context));
+    if (allReady && config.workload?.kind === 'storm') await bounded(runStormWorkload(config.workload, instances, timeline, context));
+    if (allReady && config.workload?.kind === 'http-burst') await bounded(runHttpBurst(config.workload, instances, timeline, context));
     if (allReady && !instances.some((i) => i.hasExited())) {
       const settleMs = Math.max(...instances.map((i) => i.spec.settleMs ?? DEFAULT_SETTLE_MS));
       context.onPhase(`settling ${settleMs}ms`);
@@ -107,7 +133,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
 
     context.onPhase('collecting');
     for (const instance of instances) {
-      if (!instance.hasExited() && timeline.of('readiness', instance.spec.name)[0]?.ready) {
+      if (instance.spec.role !== 'neighbour' && !instance.hasExited() && timeline.of('readiness', instance.spec.name)[0]?.ready) {
         try {
           timeline.add({ kind: 'server-variables', instance: instance.spec.name, variables: await bounded(readServerVariables(instance.endpoint())) });
         } catch (error) {
@@ -129,7 +155,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       const sampled = await bounded(samplers.get(name)!.stop());
       const kernelUsage = (kills.get(instance.containerId) ?? []).map((k) => (k.memcgUsageKb ?? 0) * 1024);
       const peak = Math.max(sampled ?? 0, ...kernelUsage);
-      const limit = instance.spec.memory === undefined ? undefined : parseBytes(instance.spec.memory);
+      const limit = effectiveLimitBytes(instance.spec, config);
       if (peak > 0) {
         timeline.add({ kind: 'memory-peak', instance: name, peakBytes: peak, ...(limit ? { limitBytes: limit } : {}), source: (sampled ?? 0) >= peak ? 'cgroup' : 'kernel memcg report' });
       }
@@ -167,36 +193,78 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   return judgeConfig(config, timeline, { endedBy, emulated, startedAt, ...(failure ? { failure } : {}), logTail: logTails.join('\n') });
 }
 
-/** The figures of a storm: latency, errors by code, peak connections, the last InnoDB semaphore excerpt. */
-function loadMetrics(timeline: Timeline, target: string | undefined): Partial<ConfigMetrics> {
-  if (!target) return {};
-  const workload = timeline.of('workload', target).at(-1);
+/** The figures of a workload: latency, errors by code, peak connections, the last InnoDB semaphore excerpt, the B:A ratio. */
+function loadMetrics(timeline: Timeline, workload: Workload | undefined, deciding: string): Partial<ConfigMetrics> {
+  if (!workload) return {};
+  const targets = workloadTargets(workload);
+  const target = targets.includes(deciding) ? deciding : targets[0]!;
+  const observed = timeline.of('workload').at(-1);
   const connections = timeline.of('sample', target).filter((s) => s.source === 'status' && (s.metric === 'Threads_connected' || s.metric === 'Max_used_connections'));
   const innodb = timeline.of('innodb-status', target);
   // The cgroup's peak counts page cache; anonymous memory (rss) is what the OOM killer weighs.
   const rss = timeline.of('sample', target).filter((s) => s.source === 'cgroup' && s.metric === 'memoryRssBytes');
   const excerpt = (innodb.findLast((o) => o.semaphoreWaits.length > 0) ?? innodb.at(-1))?.excerpt;
+  const ratio = targets.length >= 2 ? peakConnectionRatio(timeline, targets[1]!, targets[0]!) : undefined;
+  const result = observed?.result;
   return {
-    ...(workload
+    ...(result?.driver === 'storm'
       ? {
-          driver: workload.driver,
-          latencyMs: workload.result.queryLatencyMs,
-          connectLatencyMs: workload.result.connectLatencyMs,
-          errorsByCode: workload.result.errorsByCode,
-          sessions: workload.result.sessions,
-          achievedRatio: workload.result.achievedRatio,
+          driver: result.driver,
+          latencyMs: result.queryLatencyMs,
+          connectLatencyMs: result.connectLatencyMs,
+          errorsByCode: result.errorsByCode,
+          sessions: result.sessions,
+          achievedRatio: result.achievedRatio,
         }
+      : {}),
+    ...(result && result.driver !== 'storm'
+      ? { driver: result.driver, latencyMs: result.latencyMs, errorsByCode: result.errorsByCode, requests: result.requests, achievedRatio: result.achievedRatio }
       : {}),
     ...(connections.length > 0 ? { peakConnections: Math.max(...connections.map((s) => s.value)) } : {}),
     ...(rss.length > 0 ? { peakRssBytes: Math.max(...rss.map((s) => s.value)) } : {}),
     ...(excerpt !== undefined ? { innodbSemaphoreExcerpt: excerpt } : {}),
+    ...(ratio !== undefined ? { connectionRatio: ratio } : {}),
   };
+}
+
+/**
+ * The highest ratio of client connections on `numerator` to those on `denominator` (B:A), taken from
+ * each server's Threads_connected minus the sampler's own connection, second by second, before either
+ * replica died. Seconds where A holds no client connection are left out: a ratio over zero says nothing.
+ */
+export function peakConnectionRatio(timeline: Pick<Timeline, 'of'>, numerator: string, denominator: string, intervalMs = 1_000): number | undefined {
+  // `die`, not `oom`: a side's OOM is signalled to every container in it, whoever the kernel kills.
+  const deaths = timeline.of('docker-event').filter((e) => (e.instance === numerator || e.instance === denominator) && e.action === 'die');
+  const before = deaths.length > 0 ? Math.min(...deaths.map((e) => e.t)) : Number.POSITIVE_INFINITY;
+  const bySecond = (instance: string) => {
+    const map = new Map<number, number>();
+    for (const s of timeline.of('sample', instance)) {
+      if (s.source === 'status' && s.metric === 'Threads_connected' && s.t < before) map.set(Math.round(s.t / intervalMs), s.value - 1);
+    }
+    return map;
+  };
+  const b = bySecond(numerator);
+  const a = bySecond(denominator);
+  let peak: number | undefined;
+  for (const [second, clientsA] of a) {
+    const clientsB = b.get(second) ?? b.get(second - 1) ?? b.get(second + 1);
+    if (clientsB === undefined || clientsA < 1) continue;
+    peak = Math.max(peak ?? 0, clientsB / clientsA);
+  }
+  return peak === undefined ? undefined : Math.round(peak * 100) / 100;
+}
+
+/** An instance's own memory limit, else its side's budget. */
+function effectiveLimitBytes(spec: InstanceSpec, config: PlannedConfig): number | undefined {
+  if (spec.memory !== undefined) return parseBytes(spec.memory);
+  const side = spec.side ? config.host?.sides?.[spec.side] : undefined;
+  return side ? parseBytes(side.memory) : undefined;
 }
 
 const DEFAULT_SEED = { users: 2_000, posts: 40_000, followsPerUser: 20 };
 
 /** Seeds the feed schema, then runs the storm while the load sampler watches every instance; a kill of the target ends the storm. */
-async function runWorkload(workload: Workload, instances: StartedInstance[], timeline: Timeline, context: ConfigContext): Promise<void> {
+async function runStormWorkload(workload: StormWorkload, instances: StartedInstance[], timeline: Timeline, context: ConfigContext): Promise<void> {
   const target = instances.find((i) => i.spec.name === workload.target)!;
   const seed = workload.seed ?? DEFAULT_SEED;
   context.onPhase(`seeding ${seed.posts} posts`);
@@ -234,8 +302,79 @@ async function runWorkload(workload: Workload, instances: StartedInstance[], tim
   }
 }
 
+const DEFAULT_BURST_PATHS = [{ path: '/mix', weight: 1 }];
+
+/**
+ * A scraping burst through the app tier: seeds every replica, starts the tier over them, samples the
+ * servers, the neighbours and the tier each second, and drives the profile with k6 (on PATH) or the
+ * stand-in. The burst goes on when a replica dies: the others take its traffic, as in incident 2.
+ */
+async function runHttpBurst(workload: HttpBurstWorkload, instances: StartedInstance[], timeline: Timeline, context: ConfigContext): Promise<void> {
+  const targets = workload.targets.map((name) => instances.find((i) => i.spec.name === name)!);
+  const seed = workload.seed ?? DEFAULT_SEED;
+  context.onPhase(`seeding ${seed.posts} posts on ${targets.map((t) => t.spec.name).join(', ')}`);
+  const seeded = await Promise.allSettled(targets.map((t) => seedFeed(t.endpoint(), seed, context.signal)));
+  const failed = seeded.findIndex((r) => r.status === 'rejected');
+  if (failed >= 0) {
+    // Killed while seeding is an outcome to judge, not a harness failure.
+    await sleep(EVENT_GRACE_MS);
+    if (targets.some((t) => t.hasExited())) return;
+    throw (seeded[failed] as PromiseRejectedResult).reason;
+  }
+  const intervalMs = workload.sampleIntervalMs ?? 1_000;
+  const samplers = await Promise.all(
+    instances.map((i) =>
+      startLoadSampler({ instance: i.spec.name, containerId: i.containerId, ...(i.spec.role !== 'neighbour' ? { endpoint: i.endpoint() } : {}), timeline, intervalMs }),
+    ),
+  );
+  const tier = await startAppTier({
+    replicas: targets.map((t) => ({ name: t.spec.name, endpoint: { ...t.endpoint(), database: FEED_DATABASE } })),
+    balancer: workload.balancer,
+    connectionMode: workload.connectionMode,
+    poolSize: workload.poolSize ?? 50,
+    seed,
+    random: seededRandom(11),
+  });
+  const tierSampler = setInterval(() => {
+    for (const replica of tier.stats().replicas) {
+      timeline.add({ kind: 'sample', instance: replica.name, source: 'app-tier', metric: 'openConnections', value: replica.openConnections });
+      timeline.add({ kind: 'sample', instance: replica.name, source: 'app-tier', metric: 'activeRequests', value: replica.activeRequests });
+      if (replica.latencyEwmaMs !== null) timeline.add({ kind: 'sample', instance: replica.name, source: 'app-tier', metric: 'latencyEwmaMs', value: replica.latencyEwmaMs });
+    }
+  }, intervalMs);
+  const allDied = new AbortController();
+  void Promise.all(targets.map((t) => t.exited)).then(() => allDied.abort(new Error('every replica exited')));
+  const useK6 = workload.driver === 'k6' || (workload.driver !== 'stand-in' && context.host.k6);
+  const burstStartedAt = timeline.elapsed();
+  try {
+    const options = {
+      baseUrl: tier.url,
+      paths: workload.paths ?? DEFAULT_BURST_PATHS,
+      stages: workload.stages,
+      ...(workload.startPerSecond !== undefined ? { startPerSecond: workload.startPerSecond } : {}),
+      ...(workload.maxInFlight !== undefined ? { maxInFlight: workload.maxInFlight } : {}),
+      ...(workload.drainMs !== undefined ? { drainMs: workload.drainMs } : {}),
+      ...(workload.requestTimeoutMs !== undefined ? { requestTimeoutMs: workload.requestTimeoutMs } : {}),
+      signal: AbortSignal.any([context.signal, allDied.signal]),
+      random: seededRandom(7),
+      onSecond: (s: HttpLoadSecond) => {
+        const split = tier.stats().replicas.map((r) => `${r.name} ${r.openConnections}`).join(' / ');
+        context.onPhase(`storm ${s.second}s: ${s.started}/${s.intended} requests, ${s.inFlight} in flight, ${s.errors} errors; connections ${split}`);
+      },
+    };
+    context.onPhase(`burst through the app tier (${useK6 ? 'k6' : 'stand-in driver: k6 is not on PATH'})`);
+    const result = useK6 ? await runK6({ ...options, ...(workload.thresholds ? { thresholds: workload.thresholds } : {}) }) : await runHttpStandIn(options);
+    timeline.add({ kind: 'workload', instance: targets[0]!.spec.name, driver: result.driver, result });
+    addPerSecondSamples(timeline, targets[0]!.spec.name, burstStartedAt, result.perSecond);
+  } finally {
+    clearInterval(tierSampler);
+    await tier.close();
+    await Promise.all(samplers.map((s) => s.stop()));
+  }
+}
+
 /** The driver's seconds as samples on the timeline, so latency and rate chart against memory and connections. */
-function addPerSecondSamples(timeline: Timeline, instance: string, startedAt: number, seconds: StormSecond[]): void {
+function addPerSecondSamples(timeline: Timeline, instance: string, startedAt: number, seconds: (StormSecond | HttpLoadSecond)[]): void {
   for (const second of seconds) {
     const t = startedAt + (second.second + 1) * 1000;
     timeline.add({ kind: 'sample', t, instance, source: 'workload', metric: 'requestsPerSecond', value: second.started });
@@ -276,12 +415,14 @@ function judgeConfig(
     endedBy: run.endedBy,
     observations: timeline.observations,
     ...(run.logTail ? { serverLogTail: run.logTail } : {}),
+    ...(config.predictions ? { predictions: config.predictions } : {}),
   };
   if (run.endedBy !== 'done') {
     const why = run.endedBy === 'cancel' ? 'cancelled before it was decided' : run.endedBy === 'timeout' ? 'timed out before it was decided' : 'the harness failed';
     return { ...base, outcome: null, verdict: 'error', reason: `${why}${run.failure ? `: ${run.failure}` : ''}`, evidence: [], metrics: {}, instances: [] };
   }
-  const judgements = config.instances.map((spec) =>
+  // A neighbour is judged only when the scenario says what should happen to it.
+  const judgements = config.instances.filter((spec) => spec.role !== 'neighbour' || config.expect[spec.name]).map((spec) =>
     judgeInstance(spec.name, config.expect[spec.name], timeline.observations.filter((o) => !('instance' in o) || o.instance === spec.name)),
   );
   const deciding = judgements.find((j) => j.verdict === 'fail') ?? judgements[0]!;
@@ -298,7 +439,8 @@ function judgeConfig(
       ...(deciding.peakMemoryBytes !== undefined ? { peakMemoryBytes: deciding.peakMemoryBytes } : {}),
       ...(deciding.memoryLimitBytes !== undefined ? { memoryLimitBytes: deciding.memoryLimitBytes } : {}),
       ...(readiness?.ready ? { readyAfterMs: readiness.afterMs } : {}),
-      ...loadMetrics(timeline, config.workload?.target),
+      ...(config.predictions?.[deciding.instance] ? { predictedPeakBytes: config.predictions[deciding.instance]!.predictedPeakBytes } : {}),
+      ...loadMetrics(timeline, config.workload, deciding.instance),
     },
     instances: judgements,
   };

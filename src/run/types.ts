@@ -1,8 +1,9 @@
 import type { Config, Outcome } from '../scenario/index.ts';
 import type { Evidence, InstanceJudgement, Verdict } from '../judge/index.ts';
 import type { HostFacts, Observation } from '../observe/index.ts';
-import type { LatencySummaryMs, StormResult } from '../workload/index.ts';
+import type { HttpLoadResult, LatencySummaryMs, StormResult } from '../workload/index.ts';
 import type { BaselineComparison } from '../report/baseline.ts';
+import type { MemoryPrediction } from '../plan/memory-model.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -22,6 +23,8 @@ export interface ConfigMetrics {
   connectLatencyMs?: LatencySummaryMs;
   errorsByCode?: Record<string, number>;
   sessions?: StormResult['sessions'];
+  /** Requests of an HTTP burst (k6 or the stand-in). */
+  requests?: HttpLoadResult['requests'];
   achievedRatio?: number;
   /** Highest anonymous memory (cgroup rss) sampled during the workload. */
   peakRssBytes?: number;
@@ -52,6 +55,8 @@ export interface ConfigResult {
   endedBy: EndedBy;
   observations: Observation[];
   serverLogTail?: string;
+  /** The preflight memory model per server instance: worst case, its terms, its assumptions. */
+  predictions?: Record<string, MemoryPrediction>;
 }
 
 export interface EmulatedFact {

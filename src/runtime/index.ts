@@ -6,3 +6,4 @@ export * from './cleanup.ts';
 export * from './instance.ts';
 export * from './events.ts';
 export * from './host-switches.ts';
+export * from './side-budget.ts';

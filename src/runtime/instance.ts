@@ -17,6 +17,8 @@ export interface InstanceContext {
   hostNofileHardLimit: number;
   /** Host path of the compiled shim; needed only when nofile is emulated. */
   shimPath: () => Promise<string>;
+  /** The side budget's cgroup, when the instance shares a simulated host's memory. */
+  cgroupParent?: string;
 }
 
 export interface ContainerState {
@@ -51,6 +53,16 @@ export interface StartedInstance extends AsyncDisposable {
 const MYSQL_PORT = '3306/tcp';
 const PING_TIMEOUT_MS = 2_000;
 const EXIT_STREAM_GRACE_MS = 15_000;
+const NEIGHBOUR_SETTLE_MS = 1_000;
+
+/** The spec's entrypoint, under `numactl --interleave=all` when it asks for interleaved memory. */
+async function entrypointOf(spec: InstanceSpec, docker: Engine['api']): Promise<{ Entrypoint?: string[]; Cmd?: string[] }> {
+  if (spec.numa !== 'interleave') return spec.entrypoint ? { Entrypoint: spec.entrypoint } : {};
+  const image = (await docker.getImage(spec.image).inspect()).Config;
+  const inner = spec.entrypoint ?? (image.Entrypoint as string[] | null) ?? [];
+  // An entrypoint given through the API drops the image's CMD, so it is carried over here.
+  return { Entrypoint: ['numactl', '--interleave=all', ...inner], Cmd: spec.command ?? (image.Cmd as string[] | null) ?? [] };
+}
 
 /** Allocator libraries as the offline image installs them (docker/mariadb-10.11/build.sh links these paths). */
 export const ALLOCATOR_LIBRARIES: Record<'glibc' | 'jemalloc' | 'tcmalloc', string | undefined> = {
@@ -101,8 +113,8 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
     Hostname: hostname,
     Image: spec.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
     ...(spec.command ? { Cmd: spec.command } : {}),
+    ...(await entrypointOf(spec, docker)),
     Labels: labelsFor(context.run, context.configId, spec.name),
     ExposedPorts: { [MYSQL_PORT]: {} },
     HostConfig: {
@@ -114,6 +126,7 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
       ...(spec.cpusetCpus ? { CpusetCpus: spec.cpusetCpus } : {}),
       ...(spec.cpusetMems ? { CpusetMems: spec.cpusetMems } : {}),
       ...(spec.oomScoreAdj !== undefined ? { OomScoreAdj: spec.oomScoreAdj } : {}),
+      ...(context.cgroupParent ? { CgroupParent: context.cgroupParent } : {}),
     },
   });
 
@@ -160,6 +173,12 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
       return { host: '127.0.0.1', port, user: 'root', password };
     },
     async waitReady(timeoutMs, signal) {
+      if (spec.role === 'neighbour') {
+        // A neighbour has no server to ping: it is up once it has run a moment without dying.
+        await Promise.race([sleep(NEIGHBOUR_SETTLE_MS, undefined, { signal }).catch(() => {}), exited]);
+        const afterMs = Date.now() - startedAt;
+        return exitedFlag ? { ready: false, afterMs, why: 'exited' } : signal.aborted ? { ready: false, afterMs, why: 'cancel' } : { ready: true, afterMs };
+      }
       const deadline = startedAt + timeoutMs;
       while (true) {
         const afterMs = Date.now() - startedAt;

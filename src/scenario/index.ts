@@ -51,6 +51,15 @@ export const instanceSpecSchema = z.strictObject({
   readyTimeoutMs: z.number().int().positive().optional(),
   /** How long a ready server must stay up to count as survived. @default 5_000 */
   settleMs: z.number().int().nonnegative().optional(),
+  /**
+   * `neighbour`: not a server under test but a tenant of the same host (a second mysqld, a memory
+   * hog) that holds memory in the same budget; it is up once running, and judged only if expected. @default 'server'
+   */
+  role: z.enum(['server', 'neighbour']).optional(),
+  /** The simulated host this instance shares with others: instances of one side share its memory budget (`host(config).sides`). */
+  side: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and dashes').optional(),
+  /** NUMA memory policy: `interleave` runs the entrypoint under `numactl --interleave=all`; needs 2+ NUMA nodes. */
+  numa: z.enum(['interleave']).optional(),
 });
 export type InstanceSpec = z.infer<typeof instanceSpecSchema>;
 
@@ -79,8 +88,49 @@ export const stormWorkloadSchema = z.strictObject({
   sampleIntervalMs: z.number().int().positive().optional(),
 });
 export type StormWorkload = z.infer<typeof stormWorkloadSchema>;
-export const workloadSchema = stormWorkloadSchema;
-export type Workload = StormWorkload;
+
+/** A scraping burst over HTTP through the app tier, which balances it over replicas (incident 2's shape). */
+export const httpBurstWorkloadSchema = z.strictObject({
+  kind: z.literal('http-burst'),
+  /** The replicas behind the app tier; the connection ratio is the second's over the first's (B:A). */
+  targets: z.array(z.string()).min(1),
+  balancer: z.enum(['round-robin', 'least-connections', 'fastest']),
+  /** `new-connection` opens one per request, as scrapers cause; `pool` reuses up to poolSize per replica. */
+  connectionMode: z.enum(['pool', 'new-connection']),
+  /** @default 50 */
+  poolSize: z.number().int().positive().optional(),
+  /** Requests per second at the start. @default 0 */
+  startPerSecond: z.number().nonnegative().optional(),
+  stages: z.array(stageSchema).min(1),
+  /** Endpoints of the app tier and their weights. @default the feed mix (`/mix`) */
+  paths: z.array(z.strictObject({ path: z.string().startsWith('/'), weight: z.number().positive() })).min(1).optional(),
+  seed: z.strictObject({ users: z.number().int().positive(), posts: z.number().int().positive(), followsPerUser: z.number().int().positive() }).optional(),
+  /** `auto`: k6 when it is on PATH, else the built-in stand-in. @default 'auto' */
+  driver: z.enum(['auto', 'k6', 'stand-in']).optional(),
+  /** k6 thresholds; the stand-in reports the same figures. */
+  thresholds: z.strictObject({ p99LatencyMs: z.number().positive().optional(), maxErrorRate: z.number().min(0).max(1).optional() }).optional(),
+  /** @default 4_000 */
+  maxInFlight: z.number().int().positive().optional(),
+  /** @default 10_000 */
+  drainMs: z.number().int().nonnegative().optional(),
+  /** @default 10_000 */
+  requestTimeoutMs: z.number().int().positive().optional(),
+  /** Status, resource and app-tier sampling interval. @default 1_000 */
+  sampleIntervalMs: z.number().int().positive().optional(),
+});
+export type HttpBurstWorkload = z.infer<typeof httpBurstWorkloadSchema>;
+
+export const workloadSchema = z.discriminatedUnion('kind', [stormWorkloadSchema, httpBurstWorkloadSchema]);
+export type Workload = StormWorkload | HttpBurstWorkload;
+
+/** Host-level settings for one configuration, restored afterwards. */
+export const hostSettingsSchema = z.strictObject({
+  /** Transparent hugepages for the configuration; skipped where the host does not let it change. */
+  thp: z.enum(['always', 'madvise', 'never']).optional(),
+  /** Memory budgets of simulated hosts: every instance with that `side` shares it (a parent cgroup). */
+  sides: z.record(z.string(), z.strictObject({ memory: bytes })).optional(),
+});
+export type HostSettings = z.infer<typeof hostSettingsSchema>;
 
 export const expectationSchema = z.strictObject({
   outcome: z.enum(OUTCOMES),
@@ -106,6 +156,7 @@ const scenarioSchema = z.strictObject({
   instances: fn('(config) => InstanceSpec[]'),
   expect: fn('(config) => Record<instance, Expectation>'),
   workload: fn('(config) => Workload').optional(),
+  host: fn('(config) => HostSettings').optional(),
   before: fn('(context) => Promise<void>').optional(),
   after: fn('(context) => Promise<void>').optional(),
 });
@@ -123,6 +174,8 @@ export interface ScenarioDefinition<M extends Matrix> {
   instances: (config: Config<M>) => InstanceSpec[];
   expect: (config: Config<M>) => Record<string, Expectation>;
   workload?: (config: Config<M>) => Workload | undefined;
+  /** THP mode and shared memory budgets for the configuration; restored after it, even on failure. */
+  host?: (config: Config<M>) => HostSettings | undefined;
   /** zx steps on the host before and after each configuration. */
   before?: (context: { config: Config<M> }) => Promise<void>;
   after?: (context: { config: Config<M> }) => Promise<void>;
@@ -141,6 +194,8 @@ const ALLOWED_FIELDS: Record<string, readonly string[]> = {
   '': Object.keys(scenarioSchema.shape),
   instance: Object.keys(instanceSpecSchema.shape),
   workload: Object.keys(stormWorkloadSchema.shape),
+  'http-burst': Object.keys(httpBurstWorkloadSchema.shape),
+  host: Object.keys(hostSettingsSchema.shape),
   expectation: Object.keys(expectationSchema.shape),
 };
 

@@ -111,12 +111,13 @@ export function errorKey(error: unknown): string {
   return `other: ${(e.message ?? String(error)).slice(0, 60)}`;
 }
 
-function newHistogram() {
+/** Latency histograms of every driver: microseconds from 1 µs to 1 h, 3 significant digits. */
+export function newHistogram() {
   // Microseconds from 1 µs to 1 h, 3 significant digits.
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
 }
 
-function summarise(histogram: ReturnType<typeof newHistogram>): LatencySummaryMs {
+export function summarise(histogram: ReturnType<typeof newHistogram>): LatencySummaryMs {
   const ms = (us: number) => Math.round(us) / 1000;
   return {
     count: histogram.totalCount,

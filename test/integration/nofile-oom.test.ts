@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 describe('nofile-oom at nofile 1073741816 (emulated), 1g', () => {
   it('writes every report format, whole', () => {
-    expect(files).toEqual(['junit.xml', 'report.json', 'report.md']);
+    expect(files).toEqual(['junit.xml', 'report.html', 'report.json', 'report.md']);
   });
 
   it('OOM-kills MariaDB with an explicit open_files_limit at start-up, with the incident\'s evidence', () => {

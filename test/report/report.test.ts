@@ -237,12 +237,12 @@ describe('writeReports', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes report.json, report.md and junit.xml whole, and no .partial file', async () => {
+  it('writes report.json, report.md, report.html and junit.xml whole, and no .partial file', async () => {
     const all = join(dir, 'all');
     await mkdir(all);
     const written = await writeReports(report, all);
-    expect(written).toEqual([join(all, 'report.json'), join(all, 'report.md'), join(all, 'junit.xml')]);
-    expect((await readdir(all)).sort()).toEqual(['junit.xml', 'report.json', 'report.md']);
+    expect(written).toEqual([join(all, 'report.json'), join(all, 'report.md'), join(all, 'junit.xml'), join(all, 'report.html')]);
+    expect((await readdir(all)).sort()).toEqual(['junit.xml', 'report.html', 'report.json', 'report.md']);
     expect(await readFile(join(all, 'report.json'), 'utf8')).toBe(renderJson(report));
     expect(await readFile(join(all, 'report.md'), 'utf8')).toBe(renderMarkdown(report));
     expect(await readFile(join(all, 'junit.xml'), 'utf8')).toBe(renderJunit(report));

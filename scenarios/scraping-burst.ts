@@ -1,0 +1,108 @@
+// Incident 2 (../shared/incidents.md) with its shape: a scraping burst comes through an API tier
+// that balances over replicas A and B. A's host also runs a second instance (the neighbour: it holds
+// memory and CPU on the same host), so A has less free memory and answers slower. The tier's
+// `fastest` balancer moves clients to B (connections B:A 1:1 → 2:1 → 4:1), yet A, still taking its
+// share of a growing burst on what memory is left, is OOM-killed. The fixes the incident discussed
+// are axes, one at a time against the baseline; `--set` combines them.
+import { defineScenario } from '../src/scenario/index.ts';
+
+/** Per-thread buffers of the incident's era (as in burst-oom): each busy connection may hold tens of MiB. */
+const INCIDENT_ERA_BUFFERS = {
+  sort_buffer_size: '4M',
+  join_buffer_size: '4M',
+  read_buffer_size: '2M',
+  read_rnd_buffer_size: '4M',
+  tmp_table_size: '64M',
+  max_heap_table_size: '64M',
+};
+
+/** The neighbour: a second tenant of A's host that holds this much anonymous memory and keeps A's core busy touching it. */
+const NEIGHBOUR_BYTES = 640 * 1024 * 1024;
+
+const BASELINE = { allocator: 'glibc', innodb_thread_concurrency: 0, thp: 'always', headroom: 'tight', numa: 'default' } as const;
+
+export default defineScenario({
+  name: 'scraping-burst',
+  incident: 'Incident 2: a scraping burst through the API tier shifts connections from replica A (sharing its host with a second instance) to B, and the OOM killer takes A',
+  matrix: {
+    image: ['oomlab/mariadb:10.11'],
+    balancer: ['fastest'],
+    allocator: ['glibc', 'jemalloc'],
+    innodb_thread_concurrency: [0, 32],
+    thp: ['always', 'never'],
+    // tight: A's host has 1.5 GiB for A and the neighbour; roomy: 6 GiB.
+    headroom: ['tight', 'roomy'],
+    numa: ['default', 'interleave'],
+  },
+  // The baseline and each fix alone: five fixes, six configurations (the full product is 32).
+  exclude: (c) => (Object.keys(BASELINE) as (keyof typeof BASELINE)[]).filter((axis) => c[axis] !== BASELINE[axis]).length > 1,
+  host: (c) => ({
+    thp: c.thp,
+    sides: {
+      'host-a': { memory: c.headroom === 'tight' ? '1536m' : '6g' },
+      // B's host is a whole machine to itself: it must carry what A sheds.
+      'host-b': { memory: '12g' },
+    },
+  }),
+  instances: (c) => {
+    const server = {
+      image: c.image,
+      allocator: c.allocator,
+      ...(c.numa === 'interleave' ? { numa: 'interleave' as const } : {}),
+      mycnf: {
+        innodb_buffer_pool_size: '256M',
+        innodb_thread_concurrency: c.innodb_thread_concurrency,
+        max_connections: 2000,
+        max_connect_errors: 1_000_000,
+        ...INCIDENT_ERA_BUFFERS,
+      },
+      settleMs: 2_000,
+    };
+    return [
+      // A and its neighbour share a core as well as a memory budget: A is the slower replica.
+      { name: 'a', side: 'host-a', cpusetCpus: '0', ...server },
+      {
+        name: 'neighbour',
+        role: 'neighbour',
+        side: 'host-a',
+        cpusetCpus: '0',
+        image: c.image,
+        // perl-base is in every Debian image. vec() grows the string in place (`"x" x N` would briefly
+        // hold it twice); the loop keeps touching every page, as a busy tenant would.
+        entrypoint: ['perl', '-e', `my $s = ''; vec($s, ${NEIGHBOUR_BYTES} - 1, 8) = 1; while (1) { for (my $i = 0; $i < ${NEIGHBOUR_BYTES}; $i += 4096) { vec($s, $i, 8) = 1; } }`],
+      },
+      { name: 'b', side: 'host-b', cpusetCpus: '1', ...server },
+    ];
+  },
+  workload: (c) => ({
+    kind: 'http-burst',
+    targets: ['a', 'b'],
+    balancer: c.balancer,
+    // Scrapers open a connection per request: connections follow the traffic.
+    connectionMode: 'new-connection',
+    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },
+    startPerSecond: 20,
+    stages: [
+      { targetPerSecond: 150, durationMs: 5_000 },
+      { targetPerSecond: 200, durationMs: 10_000 },
+    ],
+    paths: [
+      { path: '/feed', weight: 3 },
+      { path: '/popular', weight: 2 },
+      { path: '/user', weight: 1 },
+    ],
+    maxInFlight: 2_000,
+    drainMs: 10_000,
+    thresholds: { p99LatencyMs: 2_000, maxErrorRate: 0.05 },
+  }),
+  expect: (c) =>
+    c.headroom === 'roomy'
+      ? {
+          a: { outcome: 'survived', because: 'with memory left beside the neighbour, A carries its share of the burst' },
+          b: { outcome: 'survived', because: 'B has its own host' },
+        }
+      : {
+          a: { outcome: 'oom-killed-under-load', because: 'A shares its host with the neighbour; its share of the burst still outgrows what is left' },
+          b: { outcome: 'survived', because: 'B has its own host and takes the clients A loses' },
+        },
+});

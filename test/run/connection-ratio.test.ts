@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { Timeline } from '../../src/observe/index.ts';
+import { peakConnectionRatio } from '../../src/run/run-config.ts';
+
+// Threads_connected as the load sampler records it (one of them is the sampler's own connection).
+function timelineOf(rows: [t: number, a: number, b: number][], deaths: [t: number, instance: string, action: string][] = []): Timeline {
+  let now = 0;
+  const timeline = new Timeline(() => now);
+  for (const [t, a, b] of rows) {
+    now = t;
+    timeline.add({ kind: 'sample', instance: 'a', source: 'status', metric: 'Threads_connected', value: a });
+    timeline.add({ kind: 'sample', t: t + 30, instance: 'b', source: 'status', metric: 'Threads_connected', value: b });
+  }
+  for (const [t, instance, action] of deaths) timeline.add({ kind: 'docker-event', t, instance, action });
+  return timeline;
+}
+
+describe('peakConnectionRatio (B:A)', () => {
+  it('follows the shift 1:1 → 2:1 → 4:1 and counts client connections only', () => {
+    const timeline = timelineOf([
+      [1000, 11, 11],
+      [2000, 11, 21],
+      [3000, 11, 41],
+    ]);
+    expect(peakConnectionRatio(timeline, 'b', 'a')).toBe(4);
+  });
+
+  it('stops at the first death of either replica: connections after a kill say nothing about the shift', () => {
+    const timeline = timelineOf(
+      [
+        [1000, 11, 21],
+        [2000, 1, 500],
+      ],
+      [
+        [1500, 'a', 'oom'],
+        [1900, 'a', 'die'],
+      ],
+    );
+    expect(peakConnectionRatio(timeline, 'b', 'a')).toBe(2);
+  });
+
+  it('is undefined without a second where A held a client connection', () => {
+    expect(peakConnectionRatio(timelineOf([[1000, 1, 30]]), 'b', 'a')).toBeUndefined();
+  });
+});
