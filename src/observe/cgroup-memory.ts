@@ -1,14 +1,5 @@
 import { readFile } from 'node:fs/promises';
-
-/** Where the engine puts a container's memory cgroup, for cgroup v1 and v2 with either driver. */
-function candidateDirs(containerId: string): string[] {
-  return [
-    `/sys/fs/cgroup/memory/docker/${containerId}`,
-    `/sys/fs/cgroup/memory/system.slice/docker-${containerId}.scope`,
-    `/sys/fs/cgroup/system.slice/docker-${containerId}.scope`,
-    `/sys/fs/cgroup/docker/${containerId}`,
-  ];
-}
+import { containerCgroupDir } from './cgroup-paths.ts';
 
 async function readNumber(path: string): Promise<number | undefined> {
   try {
@@ -20,11 +11,11 @@ async function readNumber(path: string): Promise<number | undefined> {
 }
 
 async function readOnce(containerId: string): Promise<{ peak: number; usage: number | undefined } | undefined> {
-  for (const dir of candidateDirs(containerId)) {
-    const peak = (await readNumber(`${dir}/memory.max_usage_in_bytes`)) ?? (await readNumber(`${dir}/memory.peak`));
-    if (peak !== undefined) return { peak, usage: (await readNumber(`${dir}/memory.usage_in_bytes`)) ?? (await readNumber(`${dir}/memory.current`)) };
-  }
-  return undefined;
+  const dir = await containerCgroupDir(containerId, 'memory');
+  if (!dir) return undefined;
+  const peak = (await readNumber(`${dir}/memory.max_usage_in_bytes`)) ?? (await readNumber(`${dir}/memory.peak`));
+  if (peak === undefined) return undefined;
+  return { peak, usage: (await readNumber(`${dir}/memory.usage_in_bytes`)) ?? (await readNumber(`${dir}/memory.current`)) };
 }
 
 /**

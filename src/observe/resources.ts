@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { containerCgroupDir } from './cgroup-paths.ts';
 
 async function read(path: string): Promise<string | undefined> {
   try {
@@ -19,12 +20,14 @@ function keyValues(text: string | undefined): Map<string, number> {
 
 /** A container's memory and CPU as its cgroup (v1) counts them; undefined once the cgroup is gone. */
 export async function readContainerResources(containerId: string): Promise<Record<string, number> | undefined> {
-  const memory = `/sys/fs/cgroup/memory/docker/${containerId}`;
+  const memory = await containerCgroupDir(containerId, 'memory');
+  if (memory === undefined) return undefined;
   const usage = await read(`${memory}/memory.usage_in_bytes`);
   if (usage === undefined) return undefined;
   const stat = keyValues(await read(`${memory}/memory.stat`));
   const failcnt = await read(`${memory}/memory.failcnt`);
-  const cpu = keyValues(await read(`/sys/fs/cgroup/cpuacct/docker/${containerId}/cpuacct.stat`));
+  const cpuDir = await containerCgroupDir(containerId, 'cpuacct');
+  const cpu = keyValues(cpuDir ? await read(`${cpuDir}/cpuacct.stat`) : undefined);
   return {
     memoryUsageBytes: Number(usage),
     memoryRssBytes: stat.get('total_rss') ?? stat.get('rss') ?? 0,

@@ -78,7 +78,7 @@ export interface FastestOptions {
  * Whoever answered faster recently, as the clients of incident 2 did. The rule, in order:
  * 1. a replica with no answer yet and no request in flight gets the request (it must be measured once);
  * 2. every `exploreEvery`-th pick goes to the replica picked longest ago, so one that recovered is re-measured;
- * 3. otherwise the lowest recent latency wins, ties in turn; recent latency is the EWMA of answers, or the
+ * 3. otherwise the lowest recent latency wins, ties in turn; recent latency is the time-decayed EWMA of answers, or the
  *    age of the oldest request still in flight when that is longer: a request already waiting 50ms says the
  *    replica is at least that slow now. Without it, a burst herds onto a slow replica whose EWMA is stale
  *    and piles connections there, the opposite of the incident.
