@@ -87,6 +87,12 @@ export function renderMarkdown(report: RunReport): string {
       lines.push(`<details><summary><code>${config.id}</code> — ${config.outcome} (${config.verdict})</summary>`, '', '```');
       for (const evidence of config.evidence) lines.push(`${evidence.source}: ${evidence.text}`);
       lines.push('```', '');
+      const byReplica = Object.entries(config.metrics.byReplica ?? {});
+      if (byReplica.length > 0) {
+        const describe = ([name, r]: (typeof byReplica)[number]) =>
+          `${name} ${r.requests} requests, ${r.errors} errors${r.errors > 0 ? ` (${Object.entries(r.errorsByCode).map(([code, n]) => `${code}: ${n}`).join(', ')})` : ''}`;
+        lines.push(`Through the app tier: ${byReplica.map(describe).join('; ')}.`, '');
+      }
       const excerpt = config.metrics.innodbSemaphoreExcerpt;
       if (excerpt) lines.push('Last InnoDB SEMAPHORES section:', '', '```', excerpt, '```', '');
       else if (excerpt === '') lines.push('InnoDB SEMAPHORES section: empty (MariaDB 10.6+ prints no semaphore waits there).', '');

@@ -224,7 +224,20 @@ function loadMetrics(timeline: Timeline, workload: Workload | undefined, decidin
     ...(rss.length > 0 ? { peakRssBytes: Math.max(...rss.map((s) => s.value)) } : {}),
     ...(excerpt !== undefined ? { innodbSemaphoreExcerpt: excerpt } : {}),
     ...(ratio !== undefined ? { connectionRatio: ratio } : {}),
+    ...(workload.kind === 'http-burst' ? { byReplica: tierTotals(timeline, targets) } : {}),
   };
+}
+
+/** Requests and errors (by code) each replica got through the app tier, from the tier's last totals. */
+function tierTotals(timeline: Timeline, replicas: string[]): NonNullable<ConfigMetrics['byReplica']> {
+  return Object.fromEntries(
+    replicas.map((name) => {
+      const last = new Map<string, number>();
+      for (const s of timeline.of('sample', name)) if (s.source === 'app-tier') last.set(s.metric, s.value);
+      const errorsByCode = Object.fromEntries([...last].filter(([metric]) => metric.startsWith('errors ')).map(([metric, n]) => [metric.slice('errors '.length), n]));
+      return [name, { requests: last.get('requests') ?? 0, errors: last.get('errors') ?? 0, errorsByCode }];
+    }),
+  );
 }
 
 /**
@@ -332,6 +345,8 @@ async function runHttpBurst(workload: HttpBurstWorkload, instances: StartedInsta
     balancer: workload.balancer,
     connectionMode: workload.connectionMode,
     poolSize: workload.poolSize ?? 50,
+    // Idle pool connections close soon, so connection counts follow the traffic as it shifts.
+    idleTimeoutMs: 3_000,
     seed,
     random: seededRandom(11),
   });
@@ -342,6 +357,14 @@ async function runHttpBurst(workload: HttpBurstWorkload, instances: StartedInsta
       if (replica.latencyEwmaMs !== null) timeline.add({ kind: 'sample', instance: replica.name, source: 'app-tier', metric: 'latencyEwmaMs', value: replica.latencyEwmaMs });
     }
   }, intervalMs);
+  const recordTierTotals = () => {
+    // What each replica served through the tier, and how it failed: the app tier's side of the shift.
+    for (const replica of tier.stats().replicas) {
+      timeline.add({ kind: 'sample', instance: replica.name, source: 'app-tier', metric: 'requests', value: replica.requests });
+      timeline.add({ kind: 'sample', instance: replica.name, source: 'app-tier', metric: 'errors', value: replica.errors });
+      for (const [code, count] of Object.entries(replica.errorsByCode)) timeline.add({ kind: 'sample', instance: replica.name, source: 'app-tier', metric: `errors ${code}`, value: count });
+    }
+  };
   const allDied = new AbortController();
   void Promise.all(targets.map((t) => t.exited)).then(() => allDied.abort(new Error('every replica exited')));
   const useK6 = workload.driver === 'k6' || (workload.driver !== 'stand-in' && context.host.k6);
@@ -368,6 +391,7 @@ async function runHttpBurst(workload: HttpBurstWorkload, instances: StartedInsta
     addPerSecondSamples(timeline, targets[0]!.spec.name, burstStartedAt, result.perSecond);
   } finally {
     clearInterval(tierSampler);
+    recordTierTotals();
     await tier.close();
     await Promise.all(samplers.map((s) => s.stop()));
   }

@@ -32,6 +32,8 @@ export interface ConfigMetrics {
   peakConnections?: number;
   /** The last SEMAPHORES section that showed waits (else the last one). */
   innodbSemaphoreExcerpt?: string;
+  /** Requests and errors per replica through the app tier (HTTP bursts). */
+  byReplica?: Record<string, { requests: number; errors: number; errorsByCode: Record<string, number> }>;
   /** Peak ratio of connections on the second replica to the first (B:A) before any kill. */
   connectionRatio?: number;
   /** The preflight memory model's worst case for the deciding instance (plan/memory-model). */

@@ -1,0 +1,65 @@
+import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunReport } from '../../src/run/index.ts';
+import { PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
+
+// A real burst-oom report.json (captured from a run here) stands in for a run, so these CLI paths
+// need no containers: re-rendering and the baseline comparison read nothing but report.json.
+const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/report-burst-oom.json');
+
+describe('oomlab report', () => {
+  it('re-renders md, html and junit from report.json and leaves report.json as it was', async () => {
+    await withTempDir(async (dir) => {
+      const run = join(dir, 'run');
+      await mkdir(run);
+      await copyFile(FIXTURE, join(run, 'report.json'));
+      const before = await readFile(join(run, 'report.json'), 'utf8');
+      const result = await runCli(['report', run]);
+      // The fixture's run had a failed expectation: the exit code says so, as the run's did.
+      expect(result.exitCode, result.all).toBe(1);
+      expect((await readdir(run)).sort()).toEqual(['junit.xml', 'report.html', 'report.json', 'report.md']);
+      expect(await readFile(join(run, 'report.json'), 'utf8')).toBe(before);
+      expect(await readFile(join(run, 'report.md'), 'utf8')).toContain('# oomlab: burst-oom');
+    });
+  });
+
+  it('marks regressions against a baseline and exits 1', async () => {
+    await withTempDir(async (dir) => {
+      const report = JSON.parse(await readFile(FIXTURE, 'utf8')) as RunReport;
+      const run = join(dir, 'run');
+      await mkdir(run);
+      // The run: the configuration that survived now dies (as a regression would show in CI).
+      const regressed = structuredClone(report);
+      const survivor = regressed.configs.find((c) => c.outcome === 'survived')!;
+      survivor.outcome = 'oom-killed-under-load';
+      survivor.verdict = 'fail';
+      regressed.summary = { ...regressed.summary, pass: regressed.summary.pass - 1, fail: regressed.summary.fail + 1 };
+      await writeFile(join(run, 'report.json'), JSON.stringify(regressed));
+      await writeFile(join(dir, 'baseline.json'), JSON.stringify(report));
+
+      const result = await runCli(['report', run, '--baseline', join(dir, 'baseline.json')]);
+      expect(result.exitCode, result.all).toBe(1);
+      expect(result.stderr).toContain(`regressed: ${survivor.id}: verdict pass → fail`);
+      const rewritten = JSON.parse(await readFile(join(run, 'report.json'), 'utf8')) as RunReport;
+      expect(rewritten.baseline?.regressions.map((r) => r.what)).toEqual(['verdict', 'outcome']);
+      expect(await readFile(join(run, 'junit.xml'), 'utf8')).toContain('failures="2"');
+    });
+  });
+
+  it('rejects a baseline that is not a report, or of another scenario, in one line with exit 2', async () => {
+    await withTempDir(async (dir) => {
+      await writeFile(join(dir, 'not-json.json'), 'hello');
+      const other = JSON.parse(await readFile(FIXTURE, 'utf8')) as RunReport;
+      other.scenario = 'nofile-oom';
+      await writeFile(join(dir, 'other.json'), JSON.stringify(other));
+      const bad = await runCli(['report', FIXTURE, '--baseline', join(dir, 'not-json.json')]);
+      expect(bad.exitCode).toBe(2);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toMatch(/not-json.json is not JSON .* give the report.json an oomlab run wrote/);
+      const mismatch = await runCli(['report', FIXTURE, '--baseline', join(dir, 'other.json')]);
+      expect(mismatch.exitCode).toBe(2);
+      expect(mismatch.stderr).toMatch(/is a report of `nofile-oom`, not `burst-oom`/);
+    });
+  });
+});
