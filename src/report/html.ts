@@ -235,10 +235,16 @@ function memoryLimitOf(config: ConfigResult, instance: string): number | undefin
 function oomKillTimes(config: ConfigResult): { instance: string; t: number }[] {
   const kills: { instance: string; t: number }[] = [];
   for (const instance of instanceOrder(config)) {
-    const kill =
-      config.observations.find((o) => o.kind === 'kernel-oom' && o.instance === instance) ??
-      config.observations.find((o) => o.kind === 'docker-event' && o.action === 'oom' && o.instance === instance);
-    if (kill) kills.push({ instance, t: kill.t });
+    // Killed means the kernel named it (or the engine said OOMKilled): an `oom` event alone reaches every
+    // container of a shared side whoever dies. The kernel line is read after the fact; `die` has the time.
+    const killed =
+      config.observations.some((o) => o.kind === 'kernel-oom' && o.instance === instance) ||
+      config.observations.some((o) => o.kind === 'container-state' && o.oomKilled && o.instance === instance);
+    if (!killed) continue;
+    const at =
+      config.observations.find((o) => o.kind === 'docker-event' && o.action === 'die' && o.instance === instance) ??
+      config.observations.find((o) => o.kind === 'kernel-oom' && o.instance === instance);
+    if (at) kills.push({ instance, t: at.t });
   }
   return kills;
 }
@@ -704,7 +710,10 @@ const DRAW_SCRIPT = String.raw`(function () {
     ctx.clearRect(0, 0, width, height);
     ctx.font = '12px system-ui, sans-serif';
     ctx.textBaseline = 'middle';
-    var max = rows.reduce(function (m, r) { return Math.max(m, r.peakBytes, r.limitBytes || 0, r.predictedBytes || 0); }, 1);
+    // The scale follows what was observed and the limits; a prediction far beyond them (154 GiB beside
+    // 1 GiB) sits at the right edge with an arrow, its value in the label, instead of flattening every bar.
+    var observedMax = rows.reduce(function (m, r) { return Math.max(m, r.peakBytes, r.limitBytes || 0); }, 1);
+    var max = rows.reduce(function (m, r) { return Math.max(m, Math.min(r.predictedBytes || 0, observedMax * 1.5)); }, observedMax);
     var plotWidth = Math.max(80, width - left - right);
     function x(v) { return left + (v / max) * plotWidth; }
     var step = niceStep(max, 6);
@@ -742,8 +751,11 @@ const DRAW_SCRIPT = String.raw`(function () {
         end = Math.max(end, x(r.limitBytes));
       }
       if (r.predictedBytes != null) {
-        diamond(x(r.predictedBytes), mid, '#333');
-        end = Math.max(end, x(r.predictedBytes) + 6);
+        var beyond = r.predictedBytes > max;
+        var px = x(Math.min(r.predictedBytes, max));
+        diamond(px, mid, '#333');
+        if (beyond) { ctx.fillStyle = '#333'; ctx.textAlign = 'left'; ctx.fillText('\u2192', px + 7, mid); }
+        end = Math.max(end, px + (beyond ? 20 : 6));
       }
       ctx.fillStyle = '#223'; ctx.textAlign = 'left';
       ctx.fillText(r.text, end + 8, mid);
