@@ -62,4 +62,14 @@ describe('oomlab report', () => {
       expect(mismatch.stderr).toMatch(/is a report of `nofile-oom`, not `burst-oom`/);
     });
   });
+
+  it('oomlab run with an unreadable baseline stops before anything starts: one line, exit 2, nothing written', async () => {
+    await withTempDir(async (dir) => {
+      const result = await runCli(['run', 'scenarios/nofile-oom.ts', '--baseline', join(dir, 'missing.json'), '--reports-dir', join(dir, 'reports')]);
+      expect(result.exitCode, result.all).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/no report at .*missing.json — give a run folder under reports\/ or its report.json/);
+      expect(await readdir(dir)).toEqual([]);
+    });
+  });
 });
