@@ -4,26 +4,7 @@
 // mysqld. The fixes the incident lists are axes: another allocator, innodb_thread_concurrency,
 // buffers sized to the limit, a max_connections the memory can hold.
 import { defineScenario } from '../src/scenario/index.ts';
-
-/** Per-thread buffers of the incident's era: generous, as for a 64 GB host. */
-const INCIDENT_ERA_BUFFERS = {
-  sort_buffer_size: '4M',
-  join_buffer_size: '4M',
-  read_buffer_size: '2M',
-  read_rnd_buffer_size: '4M',
-  tmp_table_size: '64M',
-  max_heap_table_size: '64M',
-};
-
-/** The same buffers sized so that max_connections of them fit in the container's limit. */
-const SIZED_BUFFERS = {
-  sort_buffer_size: '256K',
-  join_buffer_size: '256K',
-  read_buffer_size: '128K',
-  read_rnd_buffer_size: '256K',
-  tmp_table_size: '2M',
-  max_heap_table_size: '2M',
-};
+import { INCIDENT_ERA_BUFFERS, SIZED_BUFFERS } from './lib/buffers.ts';
 
 export default defineScenario({
   name: 'burst-oom',

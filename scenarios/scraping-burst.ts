@@ -5,16 +5,7 @@
 // share of a growing burst on what memory is left, is OOM-killed. The fixes the incident discussed
 // are axes, one at a time against the baseline; `--set` combines them.
 import { defineScenario } from '../src/scenario/index.ts';
-
-/** Per-thread buffers of the incident's era (as in burst-oom): each busy connection may hold tens of MiB. */
-const INCIDENT_ERA_BUFFERS = {
-  sort_buffer_size: '4M',
-  join_buffer_size: '4M',
-  read_buffer_size: '2M',
-  read_rnd_buffer_size: '4M',
-  tmp_table_size: '64M',
-  max_heap_table_size: '64M',
-};
+import { INCIDENT_ERA_BUFFERS } from './lib/buffers.ts';
 
 /** The neighbour: a second tenant of A's host that holds this much anonymous memory and keeps A's core busy touching it. */
 const NEIGHBOUR_BYTES = 640 * 1024 * 1024;

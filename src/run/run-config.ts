@@ -241,28 +241,35 @@ function tierTotals(timeline: Timeline, replicas: string[]): NonNullable<ConfigM
 }
 
 /**
- * The highest ratio of client connections on `numerator` to those on `denominator` (B:A), taken from
- * each server's Threads_connected minus the sampler's own connection, second by second, before either
- * replica died. Seconds where A holds no client connection are left out: a ratio over zero says nothing.
+ * The highest ratio of client connections on `numerator` to those on `denominator` (B:A), second by
+ * second, before either replica died. Each second uses the servers' Threads_connected (less the
+ * sampler's own connection) when both answered that second, else the app tier's socket count: a
+ * replica slowed by reclaim stops answering SHOW STATUS exactly when the shift happens. Seconds where
+ * A holds no client connection are left out: a ratio over zero says nothing.
  */
 export function peakConnectionRatio(timeline: Pick<Timeline, 'of'>, numerator: string, denominator: string, intervalMs = 1_000): number | undefined {
   // `die`, not `oom`: a side's OOM is signalled to every container in it, whoever the kernel kills.
   const deaths = timeline.of('docker-event').filter((e) => (e.instance === numerator || e.instance === denominator) && e.action === 'die');
   const before = deaths.length > 0 ? Math.min(...deaths.map((e) => e.t)) : Number.POSITIVE_INFINITY;
-  const bySecond = (instance: string) => {
+  const bySecond = (instance: string, source: 'status' | 'app-tier') => {
     const map = new Map<number, number>();
     for (const s of timeline.of('sample', instance)) {
-      if (s.source === 'status' && s.metric === 'Threads_connected' && s.t < before) map.set(Math.round(s.t / intervalMs), s.value - 1);
+      if (s.t >= before || s.source !== source) continue;
+      if (source === 'status' && s.metric === 'Threads_connected') map.set(Math.round(s.t / intervalMs), s.value - 1);
+      if (source === 'app-tier' && s.metric === 'openConnections') map.set(Math.round(s.t / intervalMs), s.value);
     }
     return map;
   };
-  const b = bySecond(numerator);
-  const a = bySecond(denominator);
+  const near = (map: Map<number, number>, second: number) => map.get(second) ?? map.get(second - 1) ?? map.get(second + 1);
+  const server = { a: bySecond(denominator, 'status'), b: bySecond(numerator, 'status') };
+  const tier = { a: bySecond(denominator, 'app-tier'), b: bySecond(numerator, 'app-tier') };
+  const seconds = new Set([...server.a.keys(), ...tier.a.keys()]);
   let peak: number | undefined;
-  for (const [second, clientsA] of a) {
-    const clientsB = b.get(second) ?? b.get(second - 1) ?? b.get(second + 1);
-    if (clientsB === undefined || clientsA < 1) continue;
-    peak = Math.max(peak ?? 0, clientsB / clientsA);
+  for (const second of seconds) {
+    const [serverA, serverB] = [server.a.get(second), near(server.b, second)];
+    const [a, b] = serverA !== undefined && serverB !== undefined ? [serverA, serverB] : [tier.a.get(second), near(tier.b, second)];
+    if (a === undefined || b === undefined || a < 1) continue;
+    peak = Math.max(peak ?? 0, b / a);
   }
   return peak === undefined ? undefined : Math.round(peak * 100) / 100;
 }

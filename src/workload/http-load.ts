@@ -2,7 +2,7 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScenarioInvalidError } from '../errors/index.ts';
 import { intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
-import { errorKey, newHistogram, summarise, type LatencySummaryMs } from './storm.ts';
+import { errorKey, newHistogram, summarise, type LatencySummaryMs, type StormSecond } from './storm.ts';
 
 /** One endpoint of the app tier, picked with probability weight / sum of weights. */
 export interface WeightedPath {
@@ -31,20 +31,8 @@ export interface HttpLoadOptions {
   onSecond?: (second: HttpLoadSecond) => void;
 }
 
-export interface HttpLoadSecond {
-  second: number;
-  /** Arrivals the schedule placed in this second. */
-  intended: number;
-  /** Requests sent in this second. */
-  started: number;
-  errors: number;
-  /** Requests in flight when the second ended. */
-  inFlight: number;
-  /** Latency (from the intended start) of the requests that completed in this second; absent when none did. */
-  latencyP50Ms?: number;
-  latencyP90Ms?: number;
-  latencyP99Ms?: number;
-}
+/** One second of an HTTP burst: the storm's figures, counted in requests (sent, failed, in flight). */
+export type HttpLoadSecond = StormSecond;
 
 /** The figures of a `StormResult`, for requests: reports compare the drivers column by column. */
 export interface HttpLoadResult {

@@ -43,3 +43,19 @@ describe('peakConnectionRatio (B:A)', () => {
     expect(peakConnectionRatio(timelineOf([[1000, 1, 30]]), 'b', 'a')).toBeUndefined();
   });
 });
+
+describe('peakConnectionRatio when a replica stops answering SHOW STATUS', () => {
+  it('takes the app tier\'s socket counts for the seconds the servers did not answer', () => {
+    const timeline = timelineOf([[1000, 11, 11]]);
+    let now = 0;
+    const tier = new Timeline(() => now);
+    for (const o of timeline.observations) tier.add(o);
+    now = 2000;
+    // Second 2: A did not answer SHOW STATUS; the tier holds 10 connections to A and 40 to B.
+    tier.add({ kind: 'sample', instance: 'a', source: 'app-tier', metric: 'openConnections', value: 10 });
+    tier.add({ kind: 'sample', instance: 'b', source: 'app-tier', metric: 'openConnections', value: 40 });
+    now = 2500;
+    tier.add({ kind: 'sample', instance: 'b', source: 'status', metric: 'Threads_connected', value: 45 });
+    expect(peakConnectionRatio(tier, 'b', 'a')).toBe(4);
+  });
+});
