@@ -37,3 +37,47 @@ export function intendedStartTimes(stages: readonly ArrivalStage[], startPerSeco
 export function totalDurationMs(stages: readonly ArrivalStage[]): number {
   return stages.reduce((sum, s) => sum + s.durationMs, 0);
 }
+
+export interface DispatchOptions {
+  /** Milliseconds since the driver started. */
+  elapsed: () => number;
+  signal: AbortSignal;
+  maxInFlight: number;
+  inFlight: () => number;
+  /** Starts one arrival now; the driver counts it as in flight until it ends. */
+  start: (intendedMs: number, nowMs: number) => void;
+  /** An arrival that found `maxInFlight` running (`whenFull: 'drop'`). */
+  drop: (intendedMs: number) => void;
+  /** `wait` holds arrivals until `room()` settles instead of dropping them. @default 'drop' */
+  whenFull?: 'drop' | 'wait';
+  room?: () => Promise<unknown>;
+  /** Called on every pass of the loop, for per-second bookkeeping. */
+  onTick?: (nowMs: number) => void;
+}
+
+/**
+ * The open-model loop of every driver: each arrival starts at its intended time whatever the target
+ * does; at the in-flight cap it is dropped and counted (or, with `wait`, held). Returns when the
+ * schedule is done or the signal aborts; draining what still runs is the driver's.
+ */
+export async function dispatchArrivals(schedule: readonly number[], options: DispatchOptions): Promise<void> {
+  const waitWhenFull = options.whenFull === 'wait';
+  let next = 0;
+  while (next < schedule.length && !options.signal.aborted) {
+    const now = options.elapsed();
+    options.onTick?.(now);
+    while (next < schedule.length && schedule[next]! <= now) {
+      if (waitWhenFull && options.inFlight() >= options.maxInFlight) break;
+      const intended = schedule[next++]!;
+      if (options.inFlight() >= options.maxInFlight) options.drop(intended);
+      else options.start(intended, now);
+    }
+    if (waitWhenFull && options.inFlight() >= options.maxInFlight && options.room) {
+      await options.room();
+      continue;
+    }
+    // Wake for the next arrival, and at least every 50 ms for the tick's bookkeeping.
+    const wait = next < schedule.length ? Math.max(0, Math.min(schedule[next]! - options.elapsed(), 50)) : 0;
+    await new Promise((resolve) => setTimeout(resolve, wait < 1 ? 0 : wait));
+  }
+}

@@ -1,7 +1,7 @@
 import { Agent, request, type ClientRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScenarioInvalidError } from '../errors/index.ts';
-import { intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
+import { dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import { errorKey, newHistogram, summarise, type LatencySummaryMs, type StormSecond } from './storm.ts';
 
 /** One endpoint of the app tier, picked with probability weight / sum of weights. */
@@ -211,25 +211,21 @@ export async function runHttpStandIn(options: HttpLoadOptions): Promise<HttpLoad
 
   let unfinished = 0;
   try {
-    let next = 0;
-    while (next < schedule.length && !options.signal.aborted) {
-      const now = elapsed();
-      advance(now);
-      while (next < schedule.length && schedule[next]! <= now) {
-        const intended = schedule[next++]!;
-        if (inFlight >= maxInFlight) {
-          counts.dropped++;
-          continue;
-        }
+    await dispatchArrivals(schedule, {
+      elapsed,
+      signal: options.signal,
+      maxInFlight,
+      inFlight: () => inFlight,
+      drop: () => counts.dropped++,
+      start: (intended) => {
         inFlight++;
         peakInFlight = Math.max(peakInFlight, inFlight);
         counts.started++;
         secondAt(openSecond).started++;
         send(intended);
-      }
-      const wait = next < schedule.length ? Math.max(0, Math.min(schedule[next]! - elapsed(), 50)) : 0;
-      await sleep(wait < 1 ? 0 : wait);
-    }
+      },
+      onTick: advance,
+    });
     if (inFlight > 0 && !options.signal.aborted) {
       const drainOver = new AbortController();
       await Promise.race([

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import hdr from 'hdr-histogram-js';
 import { createConnection as createRawConnection, type Connection as RawConnection } from 'mysql2';
-import { intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
+import { dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 
 export interface StormEndpoint {
   host: string;
@@ -219,17 +219,16 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     }
   }
 
-  let next = 0;
   let lastReported = -1;
-  while (next < schedule.length && !options.signal.aborted) {
-    const now = elapsed();
-    while (next < schedule.length && schedule[next]! <= now) {
-      if (inFlight >= maxInFlight && options.whenFull === 'wait') break;
-      const intended = schedule[next++]!;
-      if (inFlight >= maxInFlight) {
-        counts.dropped++;
-        continue;
-      }
+  await dispatchArrivals(schedule, {
+    elapsed,
+    signal: options.signal,
+    maxInFlight,
+    inFlight: () => inFlight,
+    whenFull: options.whenFull ?? 'drop',
+    room: () => Promise.race(running),
+    drop: () => counts.dropped++,
+    start: (intended, now) => {
       inFlight++;
       peakInFlight = Math.max(peakInFlight, inFlight);
       counts.started++;
@@ -237,23 +236,18 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
       const run = session(intended);
       running.add(run);
       void run.finally(() => running.delete(run));
-    }
-    const second = Math.floor(now / 1000);
-    if (second > lastReported) {
+    },
+    onTick: (now) => {
+      const second = Math.floor(now / 1000);
+      if (second <= lastReported) return;
       if (lastReported >= 0) {
         const done = secondOf(lastReported * 1000);
         done.inFlight = inFlight;
         options.onSecond?.(done);
       }
       lastReported = second;
-    }
-    if (inFlight >= maxInFlight && options.whenFull === 'wait') {
-      await Promise.race(running);
-      continue;
-    }
-    const wait = next < schedule.length ? Math.max(0, Math.min(schedule[next]! - elapsed(), 50)) : 0;
-    await sleep(wait < 1 ? 0 : wait);
-  }
+    },
+  });
   // Sessions still running may finish within the drain time; then (or on cancel) they are cut.
   let unfinished = 0;
   const drained = await Promise.race([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { intendedStartTimes, totalDurationMs } from '../../src/workload/arrival.ts';
+import { dispatchArrivals, intendedStartTimes, totalDurationMs } from '../../src/workload/arrival.ts';
 
 const perSecond = (times: number[]) => {
   const counts: number[] = [];
@@ -41,5 +41,60 @@ describe('intendedStartTimes (ramping arrival rate, like k6)', () => {
 
   it('adds up the stages\' durations', () => {
     expect(totalDurationMs([{ targetPerSecond: 1, durationMs: 1_500 }, { targetPerSecond: 2, durationMs: 2_500 }])).toBe(4_000);
+  });
+});
+
+describe('dispatchArrivals', () => {
+  it('starts every arrival at or after its time, drops at the cap, and waits for room when asked', async () => {
+    const started: number[] = [];
+    const dropped: number[] = [];
+    let running = 0;
+    const t0 = performance.now();
+    const elapsed = () => performance.now() - t0;
+    // Three arrivals at once, room for two: the third is dropped.
+    await dispatchArrivals([0, 0, 0, 30], {
+      elapsed,
+      signal: new AbortController().signal,
+      maxInFlight: 2,
+      inFlight: () => running,
+      start: (intended, now) => {
+        expect(now).toBeGreaterThanOrEqual(intended);
+        started.push(intended);
+        running++;
+        setTimeout(() => running--, 10);
+      },
+      drop: (intended) => dropped.push(intended),
+    });
+    expect(started).toEqual([0, 0, 30]);
+    expect(dropped).toEqual([0]);
+
+    // With `wait`, nothing is dropped: the third waits for room.
+    const held: number[] = [];
+    running = 0;
+    let release: () => void = () => {};
+    await dispatchArrivals([0, 0, 0], {
+      elapsed,
+      signal: new AbortController().signal,
+      maxInFlight: 2,
+      inFlight: () => running,
+      whenFull: 'wait',
+      room: () => new Promise<void>((resolve) => (release = resolve)),
+      start: (intended) => {
+        held.push(intended);
+        running++;
+        if (running === 2) setTimeout(() => { running--; release(); }, 5);
+      },
+      drop: () => expect.unreachable('nothing is dropped in wait mode'),
+    });
+    expect(held).toHaveLength(3);
+  });
+
+  it('stops at once when the signal aborts', async () => {
+    const controller = new AbortController();
+    const started: number[] = [];
+    const t0 = performance.now();
+    setTimeout(() => controller.abort(), 20);
+    await dispatchArrivals([0, 10_000], { elapsed: () => performance.now() - t0, signal: controller.signal, maxInFlight: 10, inFlight: () => 0, start: (i) => started.push(i), drop: () => {} });
+    expect(started).toEqual([0]);
   });
 });
