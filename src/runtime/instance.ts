@@ -54,6 +54,8 @@ const MYSQL_PORT = '3306/tcp';
 const PING_TIMEOUT_MS = 2_000;
 const EXIT_STREAM_GRACE_MS = 15_000;
 const NEIGHBOUR_SETTLE_MS = 1_000;
+/** While waiting for readiness, inspect the container every this many 250 ms polls (2 s). */
+const INSPECT_EVERY_POLLS = 8;
 
 /** The spec's entrypoint, under `numactl --interleave=all` when it asks for interleaved memory. */
 async function entrypointOf(spec: InstanceSpec, docker: Engine['api']): Promise<{ Entrypoint?: string[]; Cmd?: string[] }> {
@@ -145,14 +147,20 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
   const startedAt = Date.now();
 
   let exitedFlag = false;
-  const exited = context.engine.streams
-    .getContainer(container.id)
-    .wait()
-    .then(
-      (result: { StatusCode: number }) => ({ exitCode: result.StatusCode }),
-      () => ({ exitCode: -1 }),
-    )
-    .finally(() => (exitedFlag = true));
+  // The wait stream is how an exit is normally seen; an inspect that finds the container stopped also
+  // settles it, so a stream the engine never answers cannot make a dead server look alive.
+  let seenStopped: (exit: { exitCode: number }) => void = () => {};
+  const stoppedByInspect = new Promise<{ exitCode: number }>((resolve) => (seenStopped = resolve));
+  const exited = Promise.race([
+    context.engine.streams
+      .getContainer(container.id)
+      .wait()
+      .then(
+        (result: { StatusCode: number }) => ({ exitCode: result.StatusCode }),
+        () => ({ exitCode: -1 }),
+      ),
+    stoppedByInspect,
+  ]).finally(() => (exitedFlag = true));
 
   const inspected = await container.inspect().catch(() => undefined);
   const binding = inspected?.NetworkSettings.Ports?.[MYSQL_PORT]?.[0];
@@ -180,6 +188,7 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
         return exitedFlag ? { ready: false, afterMs, why: 'exited' } : signal.aborted ? { ready: false, afterMs, why: 'cancel' } : { ready: true, afterMs };
       }
       const deadline = startedAt + timeoutMs;
+      let polls = 0;
       while (true) {
         const afterMs = Date.now() - startedAt;
         if (signal.aborted) return { ready: false, afterMs, why: 'cancel' };
@@ -187,6 +196,10 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
         if (Date.now() > deadline) return { ready: false, afterMs, why: 'timeout' };
         if (port !== undefined && (await ping(instance.endpoint()))) return { ready: true, afterMs: Date.now() - startedAt };
         await Promise.race([sleep(250), exited]);
+        if (++polls % INSPECT_EVERY_POLLS === 0) {
+          const state = (await container.inspect().catch(() => undefined))?.State;
+          if (state && !state.Running && !state.Restarting) seenStopped({ exitCode: state.ExitCode });
+        }
       }
     },
     async state() {
