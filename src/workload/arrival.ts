@@ -81,3 +81,11 @@ export async function dispatchArrivals(schedule: readonly number[], options: Dis
     await new Promise((resolve) => setTimeout(resolve, wait < 1 ? 0 : wait));
   }
 }
+
+/** Arrivals started over arrivals intended, for the seconds the schedule placed any in (1 when none). */
+export function achievedRatioOf(seconds: readonly { intended: number; started: number }[]): number {
+  const measured = seconds.filter((s) => s.intended > 0);
+  const intended = measured.reduce((sum, s) => sum + s.intended, 0);
+  const achieved = measured.reduce((sum, s) => sum + s.started, 0);
+  return intended > 0 ? achieved / intended : 1;
+}

@@ -1,7 +1,7 @@
 import { Agent, request, type ClientRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScenarioInvalidError } from '../errors/index.ts';
-import { dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
+import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import { errorKey, newHistogram, summarise, type LatencySummaryMs, type StormSecond } from './storm.ts';
 
 /** One endpoint of the app tier, picked with probability weight / sum of weights. */
@@ -248,9 +248,6 @@ export async function runHttpStandIn(options: HttpLoadOptions): Promise<HttpLoad
   }
   advance(elapsed() + 1000);
 
-  const measured = seconds.filter((s) => s.intended > 0);
-  const intended = measured.reduce((sum, s) => sum + s.intended, 0);
-  const achieved = measured.reduce((sum, s) => sum + s.started, 0);
   return {
     driver: 'http-stand-in',
     durationMs: Math.round(elapsed()),
@@ -260,7 +257,7 @@ export async function runHttpStandIn(options: HttpLoadOptions): Promise<HttpLoad
     errorsByCode,
     perSecond: seconds,
     peakInFlight,
-    achievedRatio: intended > 0 ? achieved / intended : 1,
+    achievedRatio: achievedRatioOf(seconds),
     capHit: counts.dropped > 0,
     notes: [],
   };

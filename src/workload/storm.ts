@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import hdr from 'hdr-histogram-js';
 import { createConnection as createRawConnection, type Connection as RawConnection } from 'mysql2';
-import { dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
+import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 
 export interface StormEndpoint {
   host: string;
@@ -262,9 +262,6 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     await Promise.allSettled([...running]);
   }
   seconds.forEach((second, i) => Object.assign(second, percentilesOf(latenciesBySecond[i]!)));
-  const measured = seconds.filter((s) => s.intended > 0);
-  const intended = measured.reduce((sum, s) => sum + s.intended, 0);
-  const achieved = measured.reduce((sum, s) => sum + s.started, 0);
   return {
     driver: 'storm',
     durationMs: Math.round(elapsed()),
@@ -277,7 +274,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     errorsByCode,
     perSecond: seconds,
     peakInFlight,
-    achievedRatio: intended > 0 ? achieved / intended : 1,
+    achievedRatio: achievedRatioOf(seconds),
     capHit: counts.dropped > 0,
   };
 }
