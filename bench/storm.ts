@@ -1,17 +1,26 @@
 // The storm driver against mysqlslap (Debian's MariaDB client) on the same local server, at the same
-// concurrency, one after the other: new connections per second, then queries per second.
-// Usage: node --import tsx bench/storm.ts [--concurrency 32] [--connections 20000] [--queries 200000]
+// concurrency, one after the other: new connections per second, then queries per second. Each figure is
+// measured twice in the order mysqlslap, storm, storm, mysqlslap, so neither side gains from going first,
+// and with the CPU each side spent (client and server), which is where the time goes on a small host.
+// Two layouts: `split` gives the server core 1 and the client core 0 (can the driver saturate the server?);
+// `shared` lets both use every core (on 2 cores, the client's CPU per operation is taken from the server).
+// Usage: node --import tsx bench/storm.ts [--concurrency 32] [--connections 5000] [--queries 200000] [--layout split,shared]
 import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance } from '../src/runtime/index.ts';
-import { startLoadSampler, Timeline } from '../src/observe/index.ts';
-import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, type MixedQuery } from '../src/workload/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance, type StartedInstance } from '../src/runtime/index.ts';
+import { readContainerResources, startLoadSampler, Timeline } from '../src/observe/index.ts';
+import { FEED_DATABASE, seedFeed } from '../src/workload/index.ts';
 
-const { values } = parseArgs({ options: { concurrency: { type: 'string' }, connections: { type: 'string' }, queries: { type: 'string' } } });
+const { values } = parseArgs({ options: { concurrency: { type: 'string' }, connections: { type: 'string' }, queries: { type: 'string' }, layout: { type: 'string' } } });
 const concurrency = Number(values.concurrency ?? 32);
-const connections = Number(values.connections ?? 20_000);
+const connections = Number(values.connections ?? 5_000);
 const queries = Number(values.queries ?? 200_000);
+const layouts = (values.layout ?? 'split,shared').split(',') as ('split' | 'shared')[];
 const POINT_SELECT = `SELECT id, name FROM ${FEED_DATABASE}.users WHERE id = 42`;
+const CLIENT_CORE = '0';
+const SERVER_CORE = '1';
 
 async function slapCommand(): Promise<string> {
   for (const name of ['mariadb-slap', 'mysqlslap']) {
@@ -30,45 +39,122 @@ function slapSeconds(output: string): number {
   return Number(match[1]);
 }
 
+/** The shell's `times`: its second line is the children's user and system time, e.g. `0m0.610000s 0m3.000000s`. */
+function childCpuSeconds(timesOutput: string): number {
+  const line = timesOutput.trim().split('\n').at(-1) ?? '';
+  return [...line.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+}
+
+async function serverCpuSeconds(db: StartedInstance): Promise<number> {
+  const r = await readContainerResources(db.containerId);
+  return ((r?.cpuUserTicks ?? 0) + (r?.cpuSystemTicks ?? 0)) / 100;
+}
+
+/** TIME_WAIT sockets on this host; a connection run leaves thousands, and the ephemeral ports are 28 000. */
+async function timeWaitSockets(): Promise<number> {
+  const sockstat = await readFile('/proc/net/sockstat', 'utf8');
+  return Number(/TCP:.* tw (\d+)/.exec(sockstat)?.[1] ?? 0);
+}
+
+async function untilTimeWaitBelow(limit: number): Promise<void> {
+  const deadline = Date.now() + 70_000;
+  while ((await timeWaitSockets()) > limit && Date.now() < deadline) await sleep(1_000);
+}
+
+interface Measured {
+  rate: number;
+  clientCpuUsPerOp: number;
+  serverCpuUsPerOp: number;
+  note?: string;
+}
+
 const engine = await connectEngine();
 await resolveImage(engine, OFFLINE_MARIADB_IMAGE);
 const slap = await slapCommand();
 const run = { runId: `bench-${Date.now()}`, scenario: 'bench-storm' };
-const db = await startInstance(
-  { name: 'db', image: OFFLINE_MARIADB_IMAGE, memory: '4g', mycnf: { max_connections: concurrency * 4, max_connect_errors: 1_000_000, innodb_buffer_pool_size: '256M', thread_cache_size: concurrency * 2 } },
-  { engine, run, configId: 'bench', configIndex: 0, hostNofileHardLimit: 20_000, shimPath: buildNofileShim },
-);
+const servers: Partial<Record<'split' | 'shared', StartedInstance>> = {};
+const cleanup = async () => {
+  for (const db of Object.values(servers)) await db[Symbol.asyncDispose]();
+};
+process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 try {
-  const ready = await db.waitReady(60_000, new AbortController().signal);
-  if (!ready.ready) throw new Error(`server not ready: ${ready.why}`);
-  await seedFeed(db.endpoint(), { users: 2_000, posts: 40_000, followsPerUser: 20 });
-  const { host, port, user, password } = db.endpoint();
-  const slapArgs = [`--host=${host}`, `--port=${port}`, `--user=${user}`, `--password=${password}`, `--concurrency=${concurrency}`, '--iterations=1', `--create-schema=${FEED_DATABASE}`, `--query=${POINT_SELECT}`];
-  const point: MixedQuery[] = [{ name: 'point', weight: 1, sql: POINT_SELECT }];
-  // Every session arrives at once; `wait` keeps `concurrency` of them in flight: a closed model like mysqlslap's.
-  const allAtOnce = (sessions: number) => [{ targetPerSecond: sessions * 100, durationMs: 10 }];
-  const storm = (sessions: number, perSession: number) =>
-    runStorm({ endpoint: db.endpoint(), startPerSecond: sessions * 100, stages: allAtOnce(sessions), session: { queries: perSession, thinkMs: 0, holdMs: 0 }, mix: point, maxInFlight: concurrency, whenFull: 'wait', drainMs: 600_000, signal: new AbortController().signal });
+  for (const [index, layout] of layouts.entries()) {
+    const db = await startInstance(
+      {
+        name: `db-${layout}`,
+        image: OFFLINE_MARIADB_IMAGE,
+        memory: '4g',
+        ...(layout === 'split' ? { cpusetCpus: SERVER_CORE } : {}),
+        mycnf: { max_connections: concurrency * 4, max_connect_errors: 1_000_000, innodb_buffer_pool_size: '256M', thread_cache_size: concurrency * 2 },
+      },
+      { engine, run, configId: `bench-${layout}`, configIndex: index, hostNofileHardLimit: 20_000, shimPath: buildNofileShim },
+    );
+    servers[layout] = db;
+    const ready = await db.waitReady(60_000, new AbortController().signal);
+    if (!ready.ready) throw new Error(`server not ready: ${ready.why}`);
+    await seedFeed(db.endpoint(), { users: 2_000, posts: 40_000, followsPerUser: 20 });
+  }
 
-  // 1. New connections per second: connect, one statement, disconnect.
-  const slapConnect = slapSeconds((await execa(slap, [...slapArgs, `--number-of-queries=${connections}`, '--detach=1'])).stdout);
-  const stormConnect = await storm(connections, 1);
-  // 2. Queries per second over held connections.
-  const slapQuery = slapSeconds((await execa(slap, [...slapArgs, `--number-of-queries=${queries}`])).stdout);
-  const stormQuery = await storm(concurrency, Math.round(queries / concurrency));
-  // 3. The same queries while the load sampler watches at its default 1s: what observing costs the server.
-  const sampler = await startLoadSampler({ instance: 'db', containerId: db.containerId, endpoint: db.endpoint(), timeline: new Timeline() });
-  const observedQuery = await storm(concurrency, Math.round(queries / concurrency));
-  await sampler.stop();
+  const results: string[] = [];
+  for (const layout of layouts) {
+    const db = servers[layout]!;
+    const { host, port, user, password } = db.endpoint();
+    const pin = (command: string[]) => (layout === 'split' ? ['taskset', '-c', CLIENT_CORE, ...command] : command);
+    const timed = (command: string[], env: Record<string, string> = {}) => execa('sh', ['-c', '"$@"; times', 'sh', ...pin(command)], { env });
+    const slapArgs = [`--host=${host}`, `--port=${port}`, `--user=${user}`, `--password=${password}`, `--concurrency=${concurrency}`, '--iterations=1', `--create-schema=${FEED_DATABASE}`, `--query=${POINT_SELECT}`];
 
-  const row = (what: string, slapRate: number, stormRate: number) =>
-    console.log(`${what.padEnd(24)} mysqlslap ${slapRate.toFixed(0).padStart(8)}/s   storm ${stormRate.toFixed(0).padStart(8)}/s   storm/mysqlslap ${(stormRate / slapRate).toFixed(2)}`);
-  console.log(`concurrency ${concurrency}, ${connections} connections, ${queries} queries, server ${OFFLINE_MARIADB_IMAGE} on 127.0.0.1`);
-  row('new connections', connections / slapConnect, stormConnect.sessions.completed / (stormConnect.durationMs / 1000));
-  row('queries', queries / slapQuery, stormQuery.queries.ok / (stormQuery.durationMs / 1000));
-  const qps = (r: typeof stormQuery) => r.queries.ok / (r.durationMs / 1000);
-  console.log(`load sampler on (1s): storm ${qps(observedQuery).toFixed(0)}/s vs ${qps(stormQuery).toFixed(0)}/s without, ${(((qps(observedQuery) / qps(stormQuery)) - 1) * 100).toFixed(1)}%`);
-  console.log(`storm errors: ${JSON.stringify({ ...stormConnect.errorsByCode, ...stormQuery.errorsByCode })}; connect p99 ${stormConnect.connectLatencyMs.p99}ms (from intended start, includes waiting for a slot), query p99 ${stormQuery.queryLatencyMs.p99}ms`);
+    const runSlap = async (ops: number, reconnectEach: boolean): Promise<Measured> => {
+      const server0 = await serverCpuSeconds(db);
+      const out = await timed([slap, ...slapArgs, `--number-of-queries=${ops}`, ...(reconnectEach ? ['--detach=1'] : [])]);
+      const serverCpu = (await serverCpuSeconds(db)) - server0;
+      return { rate: ops / slapSeconds(out.stdout), clientCpuUsPerOp: (childCpuSeconds(out.stdout) * 1e6) / ops, serverCpuUsPerOp: (serverCpu * 1e6) / ops };
+    };
+    const runStormClient = async (sessions: number, perSession: number, sampled = false): Promise<Measured> => {
+      const sampler = sampled ? await startLoadSampler({ instance: 'db', containerId: db.containerId, endpoint: db.endpoint(), timeline: new Timeline() }) : undefined;
+      const server0 = await serverCpuSeconds(db);
+      const out = await timed(['node', '--import', 'tsx', 'bench/storm-client.ts', String(sessions), String(perSession), String(concurrency), POINT_SELECT], {
+        OOMLAB_BENCH_ENDPOINT: JSON.stringify({ ...db.endpoint(), database: FEED_DATABASE }),
+      });
+      const serverCpu = (await serverCpuSeconds(db)) - server0;
+      await sampler?.stop();
+      const r = JSON.parse(out.stdout.split('\n')[0]!) as { seconds: number; sessionsCompleted: number; queriesOk: number; errorsByCode: Record<string, number>; clientCpuSeconds: number };
+      const ops = perSession === 1 ? r.sessionsCompleted : r.queriesOk;
+      const errors = Object.keys(r.errorsByCode).length > 0 ? `errors ${JSON.stringify(r.errorsByCode)}` : undefined;
+      return { rate: ops / r.seconds, clientCpuUsPerOp: (r.clientCpuSeconds * 1e6) / ops, serverCpuUsPerOp: (serverCpu * 1e6) / ops, ...(errors ? { note: errors } : {}) };
+    };
+    const mean = (a: Measured, b: Measured): Measured => ({
+      rate: (a.rate + b.rate) / 2,
+      clientCpuUsPerOp: (a.clientCpuUsPerOp + b.clientCpuUsPerOp) / 2,
+      serverCpuUsPerOp: (a.serverCpuUsPerOp + b.serverCpuUsPerOp) / 2,
+      ...(a.note || b.note ? { note: [a.note, b.note].filter(Boolean).join('; ') } : {}),
+    });
+    const row = (what: string, s: Measured, t: Measured) =>
+      `${layout.padEnd(7)} ${what.padEnd(16)} mysqlslap ${s.rate.toFixed(0).padStart(6)}/s   storm ${t.rate.toFixed(0).padStart(6)}/s   storm/mysqlslap ${(t.rate / s.rate).toFixed(2)}   ` +
+      `client CPU/op ${s.clientCpuUsPerOp.toFixed(0)} vs ${t.clientCpuUsPerOp.toFixed(0)} µs   server CPU/op ${s.serverCpuUsPerOp.toFixed(0)} vs ${t.serverCpuUsPerOp.toFixed(0)} µs${t.note ? `   storm ${t.note}` : ''}`;
+
+    // 1. New connections per second: connect, one statement, quit. ABBA, with the TIME_WAIT of earlier runs gone.
+    await untilTimeWaitBelow(2_000);
+    const slapConnect1 = await runSlap(connections, true);
+    const stormConnect1 = await runStormClient(connections, 1);
+    const stormConnect2 = await runStormClient(connections, 1);
+    const slapConnect2 = await runSlap(connections, true);
+    results.push(row('new connections', mean(slapConnect1, slapConnect2), mean(stormConnect1, stormConnect2)));
+    // 2. Queries per second over held connections.
+    const perSession = Math.round(queries / concurrency);
+    const slapQuery1 = await runSlap(queries, false);
+    const stormQuery1 = await runStormClient(concurrency, perSession);
+    const stormQuery2 = await runStormClient(concurrency, perSession);
+    const slapQuery2 = await runSlap(queries, false);
+    const stormQuery = mean(stormQuery1, stormQuery2);
+    results.push(row('queries', mean(slapQuery1, slapQuery2), stormQuery));
+    // 3. The same queries while the load sampler watches at its default 1 s: what observing costs.
+    const observed = await runStormClient(concurrency, perSession, true);
+    results.push(`${layout.padEnd(7)} load sampler on (1 s): storm ${observed.rate.toFixed(0)}/s vs ${stormQuery.rate.toFixed(0)}/s without, ${((observed.rate / stormQuery.rate - 1) * 100).toFixed(1)}%`);
+    console.error(`· ${layout} done`);
+  }
+  console.log(`concurrency ${concurrency}, ${connections} connections and ${queries} queries a run, server ${OFFLINE_MARIADB_IMAGE} on 127.0.0.1 (means of two runs each, order mysqlslap-storm-storm-mysqlslap)`);
+  console.log('split: server on core 1, client on core 0; shared: both on both cores');
+  for (const line of results) console.log(line);
 } finally {
-  await db[Symbol.asyncDispose]();
+  await cleanup();
 }

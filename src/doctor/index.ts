@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import Docker from 'dockerode';
-import { onPath, readHostFacts, type HostFacts } from '../observe/index.ts';
+import { dockerUserlandProxy, onPath, readHostFacts, type HostFacts } from '../observe/index.ts';
 import { imageExists, imageMissingReason, OFFLINE_RECIPES, recipeExists, thpUnswitchableReason, type Engine } from '../runtime/index.ts';
 import { numaSkipReason, planRun } from '../plan/index.ts';
 import { loadScenario } from '../scenario/index.ts';
@@ -48,6 +48,11 @@ export async function runDoctor(options: { scenariosDir?: string } = {}): Promis
   else if (await onPath('dockerd')) add('docker engine', 'limited', `not answering at ${engine.where}; dockerd is installed — \`oomlab run\` starts it (root)`);
   else if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) add('docker engine', 'limited', 'not installed — `oomlab run` installs docker.io (apt-get) and starts dockerd');
   else add('docker engine', 'missing', `not answering at ${engine.where} and oomlab cannot install it here (needs root on Debian) — install Docker and start it`);
+
+  const proxy = version ? await dockerUserlandProxy() : 'unknown';
+  if (proxy === 'off') add('port publishing', 'ok', 'iptables DNAT on 127.0.0.1, no docker-proxy: a storm costs the host no extra copy of each connection');
+  else if (proxy === 'on') add('port publishing', 'limited', 'docker-proxy carries every connection to a published port: at storm rates it takes most of a core from the server and the driver — start dockerd with --userland-proxy=false (oomlab does when it starts dockerd)');
+  else add('port publishing', 'limited', 'unknown (no dockerd process readable here); oomlab starts dockerd with --userland-proxy=false');
 
   let mirrors: string[] = [];
   if (version) {

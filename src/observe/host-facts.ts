@@ -73,3 +73,20 @@ export async function readHostFacts(): Promise<HostFacts> {
     k6,
   };
 }
+
+/**
+ * Whether published ports go through docker-proxy (one userland copy of every connection) or iptables DNAT:
+ * read from the running dockerd's command line and /etc/docker/daemon.json. `unknown` when no dockerd is found.
+ */
+export async function dockerUserlandProxy(): Promise<'on' | 'off' | 'unknown'> {
+  const daemonJson = await readFile('/etc/docker/daemon.json', 'utf8').catch(() => '');
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() !== 'dockerd') continue;
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (args.includes('--userland-proxy=false') || /"userland-proxy"\s*:\s*false/.test(daemonJson)) return 'off';
+    return 'on';
+  }
+  return 'unknown';
+}

@@ -1,7 +1,25 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import hdr from 'hdr-histogram-js';
-import { createConnection as createRawConnection, type Connection as RawConnection } from 'mysql2';
+import mysql2 from 'mysql2';
 import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
+
+/** The callback connection of mysql2, as much of it as the storm drives. */
+interface RawConnection {
+  once(event: 'connect' | 'error' | 'end', listener: (error?: unknown) => void): void;
+  on(event: 'error', listener: (error: unknown) => void): void;
+  query(options: { sql: string; timeout: number }, values: unknown[], callback: (error: unknown) => void): void;
+  end(callback: () => void): void;
+  destroy(): void;
+}
+
+/**
+ * mysql2's pool builds one ConnectionConfig and gives it to every connection it opens; the storm does the
+ * same, because parsing the options again for each of thousands of sessions was a tenth of a connect's CPU.
+ */
+const { Connection, ConnectionConfig } = mysql2 as unknown as {
+  Connection: new (options: { config: object }) => RawConnection;
+  ConnectionConfig: new (options: object) => object;
+};
 
 export interface StormEndpoint {
   host: string;
@@ -102,6 +120,11 @@ export interface StormResult {
 }
 
 /** A stable key for an error: MySQL's number and name, or the network error's code. */
+interface PendingWait {
+  kind: 'io' | 'pause';
+  settle: (error?: unknown) => void;
+}
+
 export function errorKey(error: unknown): string {
   const e = error as { errno?: number; code?: string; message?: string };
   if (e.code?.startsWith('ER_') && e.errno) return `${e.errno} ${e.code}`;
@@ -152,20 +175,45 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   };
   const open = new Set<RawConnection>();
   const running = new Set<Promise<void>>();
-  // One listener for every pause, rather than one per sleeping session.
-  const aborted = new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
-  // Rejects when the drain time is over: every pending connect, statement and pause of a session gives up at once.
-  let cutAll: (reason: Error) => void = () => {};
-  const cutPromise = new Promise<never>((_, reject) => (cutAll = reject));
-  cutPromise.catch(() => {});
-  const pause = (ms: number) => Promise.race([sleep(ms), aborted, cutPromise]);
+  // The one pending wait of each session (connect, statement, quit or pause): a cut or an abort settles it
+  // directly, where a Promise.race per statement would leave a reaction behind on a promise that never settles.
+  const waits = new Set<PendingWait>();
+  let cutting = false;
+  const waitFor = (kind: PendingWait['kind'], begin: (done: (error?: unknown) => void) => void) =>
+    new Promise<void>((resolve, reject) => {
+      const wait: PendingWait = {
+        kind,
+        settle: (error) => {
+          if (!waits.delete(wait)) return;
+          if (error === undefined || error === null) resolve();
+          else reject(error);
+        },
+      };
+      waits.add(wait);
+      begin(wait.settle);
+    });
+  const cutError = new Error('storm drain time over');
+  const onAbort = () => {
+    for (const wait of [...waits]) if (wait.kind === 'pause') wait.settle();
+  };
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  const pause = (ms: number) => {
+    if (options.signal.aborted || cutting) return Promise.resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return waitFor('pause', (done) => (timer = setTimeout(done, ms))).finally(() => clearTimeout(timer));
+  };
   let inFlight = 0;
   let peakInFlight = 0;
+  let freedSlot: (() => void) | undefined;
   const startedAt = performance.now();
   const elapsed = () => performance.now() - startedAt;
   const secondOf = (ms: number) => seconds[Math.min(seconds.length - 1, Math.floor(ms / 1000))]!;
+  // Shared by every session, as mysql2's pool shares its own. maxPreparedStatements: mysql2 preallocates an
+  // LRU of 16000 entries per connection for prepared statements, which the storm never uses (it runs `query`).
+  const config = new ConnectionConfig({ ...options.endpoint, connectTimeout: options.connectTimeoutMs ?? 10_000, maxPreparedStatements: 4 });
+  const queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
+  const noValues: unknown[] = [];
 
-  let cutting = false;
   const fail = (error: unknown) => {
     if (cutting) return;
     const key = errorKey(error);
@@ -174,26 +222,22 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   };
 
   async function session(intendedMs: number): Promise<void> {
-    // The callback API hands the connection over before it connects, so a cut can destroy a pending connect too.
-    // maxPreparedStatements: mysql2 preallocates an LRU of 16000 entries per connection for prepared
-    // statements, which the storm never uses (it runs `query`); that was a third of a connect's CPU.
-    const raw = createRawConnection({ ...options.endpoint, connectTimeout: options.connectTimeoutMs ?? 10_000, maxPreparedStatements: 4 });
+    // The connection exists before it connects, so a cut can destroy a pending connect too.
+    const raw = new Connection({ config });
     open.add(raw);
     try {
-      const connected = new Promise<void>((resolve, reject) => {
-        raw.once('connect', () => resolve());
-        raw.once('error', reject);
-        raw.once('end', () => reject(Object.assign(new Error('connection closed before it was established'), { code: 'PROTOCOL_CONNECTION_LOST' })));
+      await waitFor('io', (done) => {
+        raw.once('connect', () => done());
+        raw.once('error', (error) => done(error ?? new Error('connection failed')));
+        raw.once('end', () => done(Object.assign(new Error('connection closed before it was established'), { code: 'PROTOCOL_CONNECTION_LOST' })));
       });
-      await Promise.race([connected, cutPromise]);
       raw.on('error', () => {});
-      const connection = raw.promise();
       histograms.connect.recordValue(Math.max(1, Math.round((elapsed() - intendedMs) * 1000)));
       for (let i = 0; i < options.session.queries && !options.signal.aborted && !cutting; i++) {
         const query = pick();
         const sentAt = performance.now();
         try {
-          await Promise.race([connection.query({ sql: query.sql, timeout: options.queryTimeoutMs ?? 30_000 }, query.params?.(random) ?? []), cutPromise]);
+          await waitFor('io', (done) => raw.query({ sql: query.sql, timeout: queryTimeoutMs }, query.params?.(random) ?? noValues, done));
           const tookMs = performance.now() - sentAt;
           histograms.query.recordValue(Math.max(1, Math.round(tookMs * 1000)));
           latenciesBySecond[Math.min(seconds.length - 1, Math.floor(elapsed() / 1000))]!.push(tookMs);
@@ -205,8 +249,10 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
         if (options.session.thinkMs > 0) await pause(options.session.thinkMs);
       }
       if (options.session.holdMs > 0) await pause(options.session.holdMs);
+      if (cutting) throw cutError;
       // COM_QUIT, as a real client closes: a bare socket close leaves the server an aborted client to clean up.
-      await Promise.race([new Promise<void>((resolve) => raw.end(() => resolve())), cutPromise]);
+      // mysql2 calls back before it writes the packet, so the socket is destroyed a tick later, in `finally`.
+      await waitFor('io', (done) => raw.end(() => done()));
       counts.completed++;
       histograms.session.recordValue(Math.max(1, Math.round((elapsed() - intendedMs) * 1000)));
     } catch (error) {
@@ -216,6 +262,8 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
       open.delete(raw);
       raw.destroy();
       inFlight--;
+      freedSlot?.();
+      freedSlot = undefined;
     }
   }
 
@@ -226,7 +274,8 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     maxInFlight,
     inFlight: () => inFlight,
     whenFull: options.whenFull ?? 'drop',
-    room: () => Promise.race(running),
+    // One waiter for the next free slot, where a race over every running session added a reaction to each.
+    room: () => new Promise<void>((resolve) => (freedSlot = resolve)),
     drop: () => counts.dropped++,
     start: (intended, now) => {
       inFlight++;
@@ -249,15 +298,21 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     },
   });
   // Sessions still running may finish within the drain time; then (or on cancel) they are cut.
+  // The drain timer is cancelled once they are done: a pending one kept the process alive for drainMs.
   let unfinished = 0;
-  const drained = await Promise.race([
-    Promise.allSettled([...running]).then(() => true),
-    options.signal.aborted ? Promise.resolve(false) : Promise.race([sleep(options.drainMs ?? 10_000).then(() => false), aborted.then(() => false)]),
-  ]);
+  const drainOver = new AbortController();
+  const drained = options.signal.aborted
+    ? running.size === 0
+    : await Promise.race([
+        Promise.allSettled([...running]).then(() => true),
+        sleep(options.drainMs ?? 10_000, false, { signal: AbortSignal.any([drainOver.signal, options.signal]) }).catch(() => false),
+      ]);
+  drainOver.abort();
+  options.signal.removeEventListener('abort', onAbort);
   if (!drained) {
     unfinished = running.size;
     cutting = true;
-    cutAll(new Error('storm drain time over'));
+    for (const wait of [...waits]) wait.settle(cutError);
     for (const connection of open) connection.destroy();
     await Promise.allSettled([...running]);
   }

@@ -1,4 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { DoctorCheck } from '../../src/doctor/index.ts';
 import { numaSkipReason } from '../../src/plan/index.ts';
@@ -24,6 +25,9 @@ describe('oomlab doctor', () => {
     expect(line('registry')).toMatch(/never contacts a registry unless run with --pull/);
     expect(line('docker engine')).toMatch(/^ok {4}docker engine +answers at .*Docker \d+\.\d+/);
     expect(line('image oomlab/mariadb:10.11')).toMatch(/present|built offline/);
+    // The integration set-up starts dockerd the way `oomlab run` does, so the proxy is off unless the host's own dockerd runs.
+    const dockerdArgs = (await execa('sh', ['-c', 'cat /proc/$(pidof dockerd)/cmdline | tr "\\0" " "'])).stdout;
+    expect(line('port publishing')).toMatch(dockerdArgs.includes('--userland-proxy=false') ? /^ok {4}port publishing +iptables DNAT/ : /docker-proxy carries every connection/);
     // The same words a run's skip reason uses.
     expect(line('image mysql:5.7')).toContain(imageMissingReason('mysql:5.7'));
     expect(line('cgroup')).toMatch(/^(ok|no ) {2,}cgroup +v[12], memory controller/);
@@ -37,7 +41,7 @@ describe('oomlab doctor', () => {
     const result = await runCli(['doctor', '--json']);
     expect(result.exitCode, result.all).toBe(0);
     const checks = JSON.parse(result.stdout) as DoctorCheck[];
-    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['docker engine', 'registry', 'nofile ceiling', 'cgroup', 'kernel log', 'NUMA', 'THP', 'k6', 'syscall tracer']));
+    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['docker engine', 'registry', 'nofile ceiling', 'cgroup', 'kernel log', 'NUMA', 'THP', 'k6', 'syscall tracer', 'port publishing']));
     for (const check of checks) expect(['ok', 'limited', 'missing']).toContain(check.status);
   });
 });

@@ -1,7 +1,8 @@
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/runtime/index.ts';
 import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom, type MixedQuery } from '../../src/workload/index.ts';
-import { containersLabelled } from './helpers.ts';
+import { containersLabelled, PROJECT_ROOT } from './helpers.ts';
 
 // The storm driver against a real server in a container (the offline image), on 127.0.0.1 only.
 const run = { runId: `test-storm-${process.pid}`, scenario: 'test-storm' };
@@ -77,5 +78,56 @@ describe('runStorm against a real server', () => {
     expect(result.queries.ok).toBeGreaterThan(0);
     expect(result.queryLatencyMs.p99).toBeGreaterThan(0);
     expect(result.queryLatencyMs.p50).toBeLessThanOrEqual(result.queryLatencyMs.p99);
+  });
+  it('cuts sessions still running at the drain deadline: pauses and pending statements end, counted as unfinished', async () => {
+    const result = await runStorm({
+      endpoint: { ...db.endpoint(), database: FEED_DATABASE },
+      startPerSecond: 50,
+      stages: [{ targetPerSecond: 50, durationMs: 1_000 }],
+      // Half the sessions sleep in the server, the rest hold their connection: both outlast the drain.
+      session: { queries: 1, thinkMs: 0, holdMs: 60_000 },
+      mix: [{ name: 'sleep', weight: 1, sql: 'SELECT SLEEP(60)' }, { name: 'point', weight: 1, sql: POINT[0]!.sql }],
+      random: seededRandom(3),
+      drainMs: 1_000,
+      signal: new AbortController().signal,
+    });
+    expect(result.sessions).toMatchObject({ intended: 50, started: 50, completed: 0, dropped: 0, unfinished: 50, failed: 0 });
+    expect(result.errorsByCode).toEqual({});
+    expect(result.endedBy).toBe('done');
+  });
+
+  it('ends held sessions at once when the run is cancelled, and reports the cancel', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 1_500);
+    const result = await runStorm({
+      endpoint: { ...db.endpoint(), database: FEED_DATABASE },
+      startPerSecond: 20,
+      stages: [{ targetPerSecond: 20, durationMs: 5_000 }],
+      session: { queries: 1, thinkMs: 0, holdMs: 60_000 },
+      mix: POINT,
+      signal: controller.signal,
+    });
+    expect(result.endedBy).toBe('cancel');
+    expect(result.sessions.started).toBeGreaterThan(0);
+    expect(result.sessions.started).toBeLessThan(100);
+    // Held sessions wake on the cancel and quit like a client would.
+    expect(result.sessions.completed + result.sessions.unfinished).toBe(result.sessions.started);
+  });
+
+  it('leaves no timer behind: a process that ran a storm with a 10-minute drain allowance exits once it is done', async () => {
+    const script = `
+      import { runStorm } from './src/workload/index.ts';
+      const r = await runStorm({ endpoint: JSON.parse(process.env.ENDPOINT), startPerSecond: 50, stages: [{ targetPerSecond: 50, durationMs: 500 }],
+        session: { queries: 1, thinkMs: 0, holdMs: 0 }, mix: [{ name: 'p', weight: 1, sql: 'SELECT 1' }], drainMs: 600_000, signal: new AbortController().signal });
+      console.log(r.sessions.completed);`;
+    // Without its own exit the child would live for the whole drain allowance; the timeout turns that into a failure.
+    const child = await execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: PROJECT_ROOT,
+      env: { ENDPOINT: JSON.stringify(db.endpoint()) },
+      timeout: 60_000,
+      reject: false,
+    });
+    expect(child.timedOut, child.stderr).toBe(false);
+    expect(child.stdout.trim()).toBe('25');
   });
 });
