@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { dockerUserlandProxy, onPath, readHostFacts, type HostFacts } from '../observe/index.ts';
 import { imageExists, imageMissingReason, OFFLINE_RECIPES, recipeExists, thpUnswitchableReason, type Engine } from '../runtime/index.ts';
-import { numaSkipReason, planRun } from '../plan/index.ts';
+import { numaSkipReason, oomScoreAdjSkipReason, planRun } from '../plan/index.ts';
 import { loadScenario } from '../scenario/index.ts';
 
 /** One line of `oomlab doctor`: what this host can do for oomlab, and why not. */
@@ -90,6 +90,8 @@ export async function runDoctor(options: { scenariosDir?: string } = {}): Promis
   add('kernel log', host.dmesgReadable ? 'ok' : 'missing', host.dmesgReadable ? `dmesg readable (kernel ${host.kernel}): OOM-killer lines are evidence` : 'dmesg not readable — run as root or set kernel.dmesg_restrict=0; OOM kills then rest on docker events alone');
   const numa = numaSkipReason(host.numaNodes);
   add('NUMA', numa ? 'limited' : 'ok', numa ? `${host.numaNodes} node — configurations with a NUMA policy are skipped: ${numa}` : `${host.numaNodes} nodes: cpusetMems and numactl --interleave=all are real`);
+  const oomScoreAdj = oomScoreAdjSkipReason(host.canLowerOomScoreAdj);
+  add('oom_score_adj', oomScoreAdj ? 'limited' : 'ok', oomScoreAdj ? `${oomScoreAdj} — configurations that lower it (the incident's -998, oom_adj -15) are skipped; raising it works` : 'CAP_SYS_RESOURCE held: containers can get any oom_score_adj from -1000 to 1000');
   const thp = await thpUnswitchableReason();
   add('THP', thp ? 'limited' : 'ok', thp ? `mode ${host.thpMode}; ${thp} — configurations that set it are skipped` : `mode ${host.thpMode}, can be switched per configuration (restored after)`);
   add('k6', host.k6 ? 'ok' : 'missing', host.k6 ? 'on PATH: HTTP bursts run through k6' : 'not on PATH — HTTP bursts run through the built-in stand-in driver, and reports say so');

@@ -17,6 +17,8 @@ export interface HostFacts {
   /** Swap is limited with memory (memsw / memory.swap.max): MemorySwap works. */
   swapAccounting: boolean;
   k6: boolean;
+  /** CAP_SYS_RESOURCE is effective: without it no container can be given a negative oom_score_adj. */
+  canLowerOomScoreAdj: boolean;
 }
 
 async function readText(path: string): Promise<string | undefined> {
@@ -25,6 +27,14 @@ async function readText(path: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+const CAP_SYS_RESOURCE = 24n;
+
+/** Whether `CapEff` in /proc/<pid>/status holds CAP_SYS_RESOURCE. */
+export function hasSysResource(status: string): boolean {
+  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  return hex !== undefined && ((BigInt(`0x${hex}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
 }
 
 export function parseNofileHardLimit(limits: string): number {
@@ -45,8 +55,9 @@ export async function onPath(command: string): Promise<boolean> {
 }
 
 export async function readHostFacts(): Promise<HostFacts> {
-  const [limits, release, thp, nodes, cgroup2, memsw, k6] = await Promise.all([
+  const [limits, status, release, thp, nodes, cgroup2, memsw, k6] = await Promise.all([
     readText('/proc/self/limits'),
+    readText('/proc/self/status'),
     readText('/proc/sys/kernel/osrelease'),
     readText('/sys/kernel/mm/transparent_hugepage/enabled'),
     readdir('/sys/devices/system/node').catch(() => [] as string[]),
@@ -71,6 +82,7 @@ export async function readHostFacts(): Promise<HostFacts> {
     // cgroup v2 always accounts swap with memory (memory.swap.max); v1 needs swapaccount=1.
     swapAccounting: cgroup2 !== undefined ? true : memsw !== undefined,
     k6,
+    canLowerOomScoreAdj: status ? hasSysResource(status) : false,
   };
 }
 

@@ -57,6 +57,8 @@ export interface HostCapabilities {
   numaNodes: number;
   /** Why THP cannot be switched here, when it cannot. */
   thpUnswitchable?: string;
+  /** The engine can give a container a negative oom_score_adj (it needs CAP_SYS_RESOURCE). @default true */
+  canLowerOomScoreAdj?: boolean;
 }
 
 export interface PlanOptions {
@@ -72,6 +74,12 @@ export type ImageCheck = (image: string) => string | undefined;
 /** Why a NUMA policy cannot be tested here, or undefined when it can; doctor says the same. */
 export function numaSkipReason(numaNodes: number): string | undefined {
   return numaNodes < 2 ? `${numaNodes} NUMA node` : undefined;
+}
+
+/** Why a negative oom_score_adj cannot be given here, or undefined when it can; doctor says the same. */
+export function oomScoreAdjSkipReason(canLower: boolean): string | undefined {
+  // runc fails to start such a container with "can't get final child's PID from pipe: EOF".
+  return canLower ? undefined : 'a negative oom_score_adj needs CAP_SYS_RESOURCE, which this host does not give';
 }
 
 export function configId(axes: Config): string {
@@ -157,12 +165,15 @@ function validateInstances(value: unknown, where: string): InstanceSpec[] {
   });
 }
 
-/** The planner's own skips: a NUMA policy on a one-node host, a THP mode the host will not switch. */
+/** The planner's own skips: a NUMA policy on a one-node host, a THP mode the host will not switch, a negative oom_score_adj without CAP_SYS_RESOURCE. */
 function capabilitySkip(instances: InstanceSpec[], settings: HostSettings | undefined, host: HostCapabilities | undefined): string | undefined {
   if (!host) return undefined;
   const numa = instances.some((i) => i.numa !== undefined || (i.cpusetMems !== undefined && i.cpusetMems !== '0'));
   if (numa && numaSkipReason(host.numaNodes)) return numaSkipReason(host.numaNodes);
   if (settings?.thp && host.thpUnswitchable) return host.thpUnswitchable;
+  const lowered = instances.find((i) => (i.oomScoreAdj ?? 0) < 0);
+  const oomScoreAdj = oomScoreAdjSkipReason(host.canLowerOomScoreAdj ?? true);
+  if (lowered && oomScoreAdj) return `${oomScoreAdj} (${lowered.name}: oomScoreAdj ${lowered.oomScoreAdj})`;
   return undefined;
 }
 

@@ -74,7 +74,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     images.set(image, await resolveImage(engine, image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
   }
   const thpUnswitchable = draft.some((c) => c.host?.thp) ? await thpUnswitchableReason() : undefined;
-  const configs = planRun(scenario, options, (image) => images.get(image)?.reason, { numaNodes: host.numaNodes, ...(thpUnswitchable ? { thpUnswitchable } : {}) });
+  const configs = planRun(scenario, options, (image) => images.get(image)?.reason, { numaNodes: host.numaNodes, canLowerOomScoreAdj: host.canLowerOomScoreAdj, ...(thpUnswitchable ? { thpUnswitchable } : {}) });
   const model = predictMemory(configs, { defaultNofile: host.nofileHardLimit, cpus: availableParallelism() });
   for (const warning of model.cannotStart) progress({ kind: 'message', text: `memory model: ${warning}` });
   if (model.overLimitUnderLoad > 0) progress({ kind: 'message', text: `memory model: ${model.overLimitUnderLoad} server instance(s) exceed their limit in the worst case under load (every connection at its buffers' maximum)` });

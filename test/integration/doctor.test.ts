@@ -33,6 +33,8 @@ describe('oomlab doctor', () => {
     expect(line('cgroup')).toMatch(/^(ok|no ) {2,}cgroup +v[12], memory controller/);
     expect(line('kernel log')).toMatch(/dmesg (not )?readable/);
     expect(line('THP')).toMatch(/mode \w+/);
+    const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))![1]}`);
+    expect(line('oom_score_adj')).toMatch((capEff >> 24n) & 1n ? /^ok .*CAP_SYS_RESOURCE held/ : /needs CAP_SYS_RESOURCE.*skipped/);
     expect(line('syscall tracer')).toMatch(/bpftrace/);
     expect(await readFile('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').catch(() => '')).toBe(thpBefore);
   });
@@ -41,7 +43,7 @@ describe('oomlab doctor', () => {
     const result = await runCli(['doctor', '--json']);
     expect(result.exitCode, result.all).toBe(0);
     const checks = JSON.parse(result.stdout) as DoctorCheck[];
-    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['docker engine', 'registry', 'nofile ceiling', 'cgroup', 'kernel log', 'NUMA', 'THP', 'k6', 'syscall tracer', 'port publishing']));
+    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['docker engine', 'registry', 'nofile ceiling', 'cgroup', 'kernel log', 'NUMA', 'THP', 'k6', 'syscall tracer', 'port publishing', 'oom_score_adj']));
     for (const check of checks) expect(['ok', 'limited', 'missing']).toContain(check.status);
   });
 });

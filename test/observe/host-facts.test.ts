@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { execaSync } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { parseNofileHardLimit } from '../../src/observe/host-facts.ts';
+import { hasSysResource, parseNofileHardLimit } from '../../src/observe/host-facts.ts';
 
 const SAMPLE = [
   'Limit                     Soft Limit           Hard Limit           Units     ',
@@ -31,5 +31,18 @@ describe('parseNofileHardLimit', () => {
 
   it('treats a text without the line as no ceiling', () => {
     expect(parseNofileHardLimit('Max cpu time              unlimited            unlimited            seconds')).toBe(Number.MAX_SAFE_INTEGER);
+  });
+});
+
+describe('hasSysResource', () => {
+  // CapEff lines as /proc/self/status prints them: this sandbox's root (bit 24 cleared) and a full root.
+  it('is false for the CapEff of a root without CAP_SYS_RESOURCE', () => {
+    expect(hasSysResource('Name:\tnode\nCapEff:\t000001fffeffffff\nCapBnd:\t000001fffeffffff\n')).toBe(false);
+  });
+  it('is true for a full root', () => {
+    expect(hasSysResource('CapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n')).toBe(true);
+  });
+  it('is false when no CapEff line is there', () => {
+    expect(hasSysResource('Name:\tnode\n')).toBe(false);
   });
 });

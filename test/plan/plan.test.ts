@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ScenarioInvalidError, UnknownAxisError, UsageError } from '../../src/errors/index.ts';
 import { configId, planRun, type PlannedConfig } from '../../src/plan/index.ts';
-import { loadScenario, type Scenario } from '../../src/scenario/index.ts';
+import { defineScenario, loadScenario, type Scenario } from '../../src/scenario/index.ts';
 
 const NOFILE_OOM = fileURLToPath(new URL('../../scenarios/nofile-oom.ts', import.meta.url));
 const MARIADB = 'oomlab/mariadb:10.11';
@@ -210,5 +210,28 @@ describe('expectations of scenarios/nofile-oom.ts match incident 1', () => {
       expect(config.instances).toHaveLength(1);
       expect(config.instances[0]).toMatchObject({ name: 'db', image: config.axes.image, memory: '4g', nofile: config.axes.nofile });
     }
+  });
+});
+
+describe('oom_score_adj the host cannot give', () => {
+  const scenario = defineScenario({
+    name: 'oom-adj',
+    incident: 'Incident 1: the pod ran mysqld with oom_score_adj -998',
+    matrix: { oomScoreAdj: [-998, 0, 500] },
+    instances: (c) => [{ name: 'db', image: 'oomlab/mariadb:10.11', oomScoreAdj: c.oomScoreAdj }],
+    expect: () => ({ db: { outcome: 'survived' } }),
+  }) as unknown as Scenario;
+
+  it('skips only the configurations that lower it, naming the instance and the value', () => {
+    const configs = planRun(scenario, {}, undefined, { numaNodes: 1, canLowerOomScoreAdj: false });
+    expect(configs.map((c) => c.skip)).toEqual([
+      'a negative oom_score_adj needs CAP_SYS_RESOURCE, which this host does not give (db: oomScoreAdj -998)',
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('runs them all where the host can lower it', () => {
+    expect(planRun(scenario, {}, undefined, { numaNodes: 1, canLowerOomScoreAdj: true }).map((c) => c.skip)).toEqual([undefined, undefined, undefined]);
   });
 });

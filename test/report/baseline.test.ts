@@ -32,7 +32,7 @@ const report = (runId: string, configs: ConfigResult[]): RunReport => ({
   finishedAt: '2026-11-22T07:01:00.000Z',
   durationMs: 60_000,
   endedBy: 'done',
-  host: { kernel: '6.18', nofileHardLimit: 20000, cgroupVersion: 1, numaNodes: 1, thpMode: 'madvise', dmesgReadable: true, bpftrace: true, memoryController: true, swapAccounting: true, k6: false },
+  host: { kernel: '6.18', nofileHardLimit: 20000, cgroupVersion: 1, numaNodes: 1, thpMode: 'madvise', dmesgReadable: true, bpftrace: true, memoryController: true, swapAccounting: true, k6: false, canLowerOomScoreAdj: false },
   images: [],
   emulated: [],
   summary: { pass: configs.filter((c) => c.verdict === 'pass').length, fail: configs.filter((c) => c.verdict === 'fail').length, skipped: 0, error: 0 },

@@ -82,7 +82,7 @@ const report: RunReport = {
   finishedAt: '2025-03-01T10:04:12.456Z',
   durationMs: 252_333,
   endedBy: 'done',
-  host: { kernel: '6.18.44', nofileHardLimit: 20000, cgroupVersion: 1, numaNodes: 1, thpMode: 'madvise', dmesgReadable: true, bpftrace: false, memoryController: true, swapAccounting: true, k6: false },
+  host: { kernel: '6.18.44', nofileHardLimit: 20000, cgroupVersion: 1, numaNodes: 1, thpMode: 'madvise', dmesgReadable: true, bpftrace: false, memoryController: true, swapAccounting: true, k6: false, canLowerOomScoreAdj: false },
   images: [
     { name: 'oomlab/mariadb:10.11', available: true, source: 'local' },
     { name: 'mysql:5.7', available: false, reason: SKIP_REASON },
