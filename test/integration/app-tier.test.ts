@@ -208,17 +208,17 @@ describe('the app tier over two real replicas', () => {
       };
     });
     process.stderr.write(`[app-tier] fastest:\n${summary.map((s) => JSON.stringify(s)).join('\n')}\n`);
-    const [even, slowed, , recovered] = summary;
+    const [, slowed, , recovered] = summary;
     for (const s of summary) expect(s.statuses, s.name).toEqual({ 200: expect.any(Number) });
     // A really was slower: its queries took longer while its neighbour ran (by less than the CPU share says when
     // the host is busy, since both wait for the same core and for this process).
     expect(slowed!.medianMs.a).toBeGreaterThan(slowed!.medianMs.b * 1.2);
     expect(slowed!.shareB).toBeGreaterThan(0.7);
-    expect(slowed!.shareB).toBeGreaterThan(even!.shareB + 0.1);
-    // The connections followed the requests: B holds more than A, and more of them than before A slowed.
+    // The connections followed the requests: B holds more than A.
     expect(slowed!.openConnections.b).toBeGreaterThan(slowed!.openConnections.a * 1.5);
-    expect(slowed!.openConnections.b / slowed!.openConnections.a).toBeGreaterThan(even!.openConnections.b / even!.openConnections.a);
-    // The explorer finds A again once its neighbour has stopped.
+    // The explorer finds A again once its neighbour has stopped: the shift was A's slowdown, not a preference.
+    // (The even phase is not a baseline to compare with: two equal replicas leave `fastest` to settle on either
+    // by chance, and the one it leaves idles its pooled connections and pays new ones; seen from 0.14 to 0.93.)
     expect(recovered!.shareB).toBeLessThan(slowed!.shareB - 0.1);
   });
 
