@@ -8,6 +8,7 @@ import { runScenario, type Progress, type RunReport } from '../run/index.ts';
 import { cleanLeftovers, connectEngine, leftoverSideCgroups, removeSideCgroup, restoreAbandonedHostSettings } from '../runtime/index.ts';
 import { compareWithBaseline, readReportFile, REPORTERS, writeReports, type ReporterName } from '../report/index.ts';
 import { formatDoctor, runDoctor } from '../doctor/index.ts';
+import { onPath } from '../observe/index.ts';
 import { loadScenario } from '../scenario/index.ts';
 
 const USAGE = `usage: oomlab <command>
@@ -178,7 +179,9 @@ async function commandList(args: string[]): Promise<number> {
 async function commandClean(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { all: { type: 'boolean' } } });
   for (const setting of await restoreAbandonedHostSettings({ all: values.all ?? false })) process.stdout.write(`restored ${setting.path} to ${setting.value}\n`);
-  const engine = await connectEngine({ autoStart: false });
+  // A dockerd that is installed but stopped (a run's engine went away) is started, so its stopped containers can go;
+  // clean never installs one.
+  const engine = await connectEngine({ autoStart: await onPath('dockerd'), onProgress: (text) => process.stderr.write(`· ${text}\n`) });
   const result = await cleanLeftovers(engine, { all: values.all ?? false });
   for (const container of result.removed) process.stdout.write(`removed ${container.name} (run ${container.runId})\n`);
   process.stdout.write(`${result.removed.length} container(s) removed${result.keptLive > 0 ? `, ${result.keptLive} kept (their run is still alive; --all removes them)` : ''}\n`);
