@@ -224,12 +224,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Exits once stdout and stderr have flushed: to a pipe they are asynchronous, and exiting at once cut `--json` at 64 KiB. */
+function exitAfterOutput(code: number): void {
+  let pending = 2;
+  const done = () => --pending === 0 && process.exit(code);
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (error: unknown) => {
     const name = error instanceof OomlabError ? error.name : 'Error';
     process.stderr.write(`oomlab: ${name}: ${describeError(error).split('\n')[0]}\n`);
     if (process.env.OOMLAB_DEBUG) console.error(error);
-    process.exit(error instanceof CancelledError ? 130 : 2);
+    exitAfterOutput(error instanceof CancelledError ? 130 : 2);
   },
 );

@@ -110,3 +110,22 @@ describe('oomlab clean', () => {
     }
   });
 });
+
+describe('oomlab run --json', () => {
+  it('prints the whole report on a pipe, past the 64 KiB a pipe holds, and the same report it writes', async () => {
+    await withTempDir(async (dir) => {
+      // A reader that is slow when the report comes, as a busy `| jq` is: the pipe fills, and the rest waits in
+      // oomlab's own buffer. It starts reading 2 s after the run has written report.md, just before it prints.
+      const args = ['run', 'scenarios/nofile-oom.ts', '--only', 'image=oomlab/mariadb:10.11', '--only', 'nofile=1073741816', '--set', 'memory=1g', '--json', '--reports-dir', dir];
+      const slowReader = `until ls "${dir}"/*/report.md >/dev/null 2>&1; do sleep 0.1; done; sleep 2; cat`;
+      const result = await execa('bash', ['-c', `set -o pipefail; "$@" | { ${slowReader}; }`, 'bash', OOMLAB, ...args], { cwd: PROJECT_ROOT, reject: false, timeout: 300_000 });
+      expect(result.exitCode, result.stderr).toBe(0);
+      // Large enough that an exit before stdout drained would cut it (it did, at 65536 bytes).
+      expect(result.stdout.length).toBeGreaterThan(65_536);
+      const printed = JSON.parse(result.stdout) as RunReport;
+      const [run] = await readdir(dir);
+      expect(printed).toEqual(JSON.parse(await readFile(join(dir, run!, 'report.json'), 'utf8')));
+      expect(printed.configs).toHaveLength(6);
+    });
+  });
+});
