@@ -59,3 +59,23 @@ describe('peakConnectionRatio when a replica stops answering SHOW STATUS', () =>
     expect(peakConnectionRatio(tier, 'b', 'a')).toBe(4);
   });
 });
+
+describe('peakConnectionRatio on a quarter-second grid (the app tier is sampled four times a second)', () => {
+  // From a run: A dies at 9034 ms; on a 1 s grid the last tier sample before it read 35:66 (1.89),
+  // while the tier had moved most of A's clients to B in the quarter seconds before the kill.
+  const tier = new Timeline(() => 0);
+  const add = (t: number, a: number, b: number) => {
+    tier.add({ kind: 'sample', t, instance: 'a', source: 'app-tier', metric: 'openConnections', value: a });
+    tier.add({ kind: 'sample', t, instance: 'b', source: 'app-tier', metric: 'openConnections', value: b });
+  };
+  add(8000, 35, 66);
+  add(8250, 20, 80);
+  add(8500, 9, 95);
+  add(8750, 4, 120);
+  add(9250, 0, 141);
+  tier.add({ kind: 'docker-event', t: 9034, instance: 'a', action: 'die' });
+
+  it('sees the shift the 1 s grid missed, and nothing after the kill', () => {
+    expect(peakConnectionRatio(tier, 'b', 'a', 250)).toBe(30);
+  });
+});
