@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { DockerUnavailableError, EngineLostError } from '../errors/index.ts';
 import { onPath } from '../observe/host-facts.ts';
 
-export const DOCKERD_ARGS = ['--userland-proxy=false'] as const;
+const DOCKERD_ARGS = ['--userland-proxy=false'] as const;
 
 /** Two clients: requests fail fast (a lost engine must not hang a run); streams and waits may last. */
 export interface Engine {

@@ -26,16 +26,22 @@ afterAll(async () => {
   expect(await containersLabelled(`oomlab.run=${run.runId}`)).toEqual([]);
 });
 
+/** A storm at a steady rate against the test server; each test states only what it changes. */
+function steadyStorm(perSecond: number, durationMs: number, options: Partial<Parameters<typeof runStorm>[0]> = {}) {
+  return runStorm({
+    endpoint: { ...db.endpoint(), database: FEED_DATABASE },
+    startPerSecond: perSecond,
+    stages: [{ targetPerSecond: perSecond, durationMs }],
+    session: { queries: 1, thinkMs: 0, holdMs: 0 },
+    mix: POINT,
+    signal: new AbortController().signal,
+    ...options,
+  });
+}
+
 describe('runStorm against a real server', () => {
   it('holds the intended rate within 2% while the server keeps up', async () => {
-    const result = await runStorm({
-      endpoint: { ...db.endpoint(), database: FEED_DATABASE },
-      startPerSecond: 100,
-      stages: [{ targetPerSecond: 100, durationMs: 5_000 }],
-      session: { queries: 1, thinkMs: 0, holdMs: 0 },
-      mix: POINT,
-      signal: new AbortController().signal,
-    });
+    const result = await steadyStorm(100, 5_000);
     expect(result.errorsByCode).toEqual({});
     expect(result.sessions).toMatchObject({ intended: 500, started: 500, completed: 500, dropped: 0, unfinished: 0 });
     expect(Math.abs(result.achievedRatio - 1)).toBeLessThanOrEqual(0.02);
@@ -80,16 +86,12 @@ describe('runStorm against a real server', () => {
     expect(result.queryLatencyMs.p50).toBeLessThanOrEqual(result.queryLatencyMs.p99);
   });
   it('cuts sessions still running at the drain deadline: pauses and pending statements end, counted as unfinished', async () => {
-    const result = await runStorm({
-      endpoint: { ...db.endpoint(), database: FEED_DATABASE },
-      startPerSecond: 50,
-      stages: [{ targetPerSecond: 50, durationMs: 1_000 }],
+    const result = await steadyStorm(50, 1_000, {
       // Half the sessions sleep in the server, the rest hold their connection: both outlast the drain.
       session: { queries: 1, thinkMs: 0, holdMs: 60_000 },
       mix: [{ name: 'sleep', weight: 1, sql: 'SELECT SLEEP(60)' }, { name: 'point', weight: 1, sql: POINT[0]!.sql }],
       random: seededRandom(3),
       drainMs: 1_000,
-      signal: new AbortController().signal,
     });
     expect(result.sessions).toMatchObject({ intended: 50, started: 50, completed: 0, dropped: 0, unfinished: 50, failed: 0 });
     expect(result.errorsByCode).toEqual({});
@@ -99,14 +101,7 @@ describe('runStorm against a real server', () => {
   it('ends held sessions at once when the run is cancelled, and reports the cancel', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 1_500);
-    const result = await runStorm({
-      endpoint: { ...db.endpoint(), database: FEED_DATABASE },
-      startPerSecond: 20,
-      stages: [{ targetPerSecond: 20, durationMs: 5_000 }],
-      session: { queries: 1, thinkMs: 0, holdMs: 60_000 },
-      mix: POINT,
-      signal: controller.signal,
-    });
+    const result = await steadyStorm(20, 5_000, { session: { queries: 1, thinkMs: 0, holdMs: 60_000 }, signal: controller.signal });
     expect(result.endedBy).toBe('cancel');
     expect(result.sessions.started).toBeGreaterThan(0);
     expect(result.sessions.started).toBeLessThan(100);
