@@ -1,4 +1,4 @@
-// Incident 2 (../shared/incidents.md), one replica: a scraping burst piles connections onto a
+// Incident 2 (docs/incidents.md), one replica: a scraping burst piles connections onto a
 // MySQL replica whose per-thread buffers were sized for a quiet day; every connection sorts, joins
 // and groups into in-memory temporary tables, memory climbs past the limit and the OOM killer takes
 // mysqld. The fixes the incident lists are axes: another allocator, innodb_thread_concurrency,

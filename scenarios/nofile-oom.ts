@@ -1,4 +1,4 @@
-// Incident 1 (../shared/incidents.md): mysqld 5.7 is OOM-killed right after start under K3s,
+// Incident 1 (docs/incidents.md): mysqld 5.7 is OOM-killed right after start under K3s,
 // because containerd's LimitNOFILE=infinity gives it nofile 1073741816 and mysqld keeps that
 // value, allocating 16 bytes per file: a 16 GiB table in a 4G container. Shrinking every buffer
 // does not help; `ulimit -n 4096` before exec does.

@@ -1,4 +1,4 @@
-// Incident 2 (../shared/incidents.md) with its shape: a scraping burst comes through an API tier
+// Incident 2 (docs/incidents.md) with its shape: a scraping burst comes through an API tier
 // that balances over replicas A and B. A's host also runs a second instance (the neighbour: it holds
 // memory and CPU on the same host), so A has less free memory and answers slower. The tier's
 // `fastest` balancer moves clients to B (connections B:A 1:1 → 2:1 → 4:1), yet A, still taking its
