@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import Docker from 'dockerode';
+import { describeError } from '../errors/index.ts';
 import { dockerUserlandProxy, onPath, readHostFacts, type HostFacts } from '../observe/index.ts';
-import { imageExists, imageMissingReason, OFFLINE_RECIPES, recipeExists, thpUnswitchableReason, type Engine } from '../runtime/index.ts';
+import { imageExists, imageMissingReason, OFFLINE_RECIPES, offlineImageState, recipeExists, thpUnswitchableReason, type Engine } from '../runtime/index.ts';
 import { numaSkipReason, oomScoreAdjSkipReason, planRun } from '../plan/index.ts';
 import { loadScenario } from '../scenario/index.ts';
 
@@ -69,9 +70,19 @@ export async function runDoctor(options: { scenariosDir?: string } = {}): Promis
   );
 
   for (const image of await scenarioImages(options.scenariosDir ?? 'scenarios')) {
+    if (OFFLINE_RECIPES[image] && recipeExists(image)) {
+      const built = `built offline from docker/${OFFLINE_RECIPES[image]!.recipe}/ on first use (about a minute)`;
+      const found = version ? await offlineImageState(engine, image).catch((error: unknown) => ({ state: 'unknown' as const, why: describeError(error) })) : undefined;
+      if (!found) add(`image ${image}`, 'limited', `unknown while the engine is not running — ${built}`);
+      else if (found.state === 'good') add(`image ${image}`, 'ok', `good: recipe hash ${found.recipeHash}, checks pass`);
+      else if (found.state === 'missing') add(`image ${image}`, 'limited', `not built yet — ${built}`);
+      else if (found.state === 'stale') add(`image ${image}`, 'limited', `stale: ${found.why} — rebuilt on the next run that needs it`);
+      else if (found.state === 'broken') add(`image ${image}`, 'limited', `broken: lacks ${found.missing.join(', ')} — rebuilt on the next run that needs it`);
+      else add(`image ${image}`, 'limited', `could not be checked: ${found.why}`);
+      continue;
+    }
     const present = version ? await imageExists(engine, image).catch(() => false) : false;
     if (present) add(`image ${image}`, 'ok', 'present');
-    else if (OFFLINE_RECIPES[image] && recipeExists(image)) add(`image ${image}`, 'limited', `${version ? 'not built yet' : 'engine not running'} — built offline from docker/${OFFLINE_RECIPES[image]!.recipe}/ on first use (about a minute)`);
     else add(`image ${image}`, 'missing', version ? imageMissingReason(image) : `unknown while the engine is not running; without a registry: ${imageMissingReason(image)}`);
   }
 

@@ -384,7 +384,7 @@ function renderHostFacts(report: RunReport, configs: readonly Labelled[]): strin
   }
   const emulated = emulatedIn.size === 0 ? 'nothing' : [...emulatedIn].map(([what, tags]) => `${escapeHtml(what)} in ${escapeHtml(tags.join(', '))}`).join('<br>');
   const images = report.images
-    .map((i) => `<code>${escapeHtml(i.name)}</code> ${i.available ? `available${i.source ? ` (${escapeHtml(i.source)})` : ''}` : `not available${i.reason ? `: ${escapeHtml(i.reason)}` : ''}`}`)
+    .map((i) => `<code>${escapeHtml(i.name)}</code> ${i.available ? `available${i.source ? ` (${escapeHtml(i.source)}${i.builtInMs !== undefined ? ` in ${Math.round(i.builtInMs / 1000)} s` : ''})` : ''}` : `not available${i.reason ? `: ${escapeHtml(i.reason)}` : ''}`}`)
     .join('<br>');
   const rows: [string, string][] = [
     ['Kernel', escapeHtml(host.kernel)],

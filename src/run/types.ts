@@ -81,7 +81,8 @@ export interface RunReport {
   endedBy: EndedBy;
   error?: string;
   host: HostFacts;
-  images: { name: string; available: boolean; source?: string; reason?: string }[];
+  /** Every image the run needed; `builtInMs` when this run had to build it offline. */
+  images: { name: string; available: boolean; source?: string; reason?: string; builtInMs?: number }[];
   /** Everything that was emulated rather than real, per configuration. */
   emulated: (EmulatedFact & { configId: string })[];
   summary: Record<Verdict, number>;

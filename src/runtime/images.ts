@@ -1,23 +1,19 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { execa } from 'execa';
-import { OomlabError } from '../errors/index.ts';
+import { describeError, OomlabError } from '../errors/index.ts';
+import { hostDebianMirror } from './apt-mirror.ts';
 import type { Engine } from './engine.ts';
+import { checkImage } from './image-check.ts';
+import { importRootfs, splitName } from './image-import.ts';
+import { DOCKER_DIR, LABEL_RECIPE, LABEL_RECIPE_HASH, OFFLINE_RECIPES, recipeHash, type OfflineRecipe } from './image-recipes.ts';
 
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Images oomlab can build here without a registry, from `docker/<recipe>/build.sh`. */
-export const OFFLINE_RECIPES: Record<string, { recipe: string; description: string }> = {
-  'oomlab/mariadb:10.11': {
-    recipe: 'mariadb-10.11',
-    description: 'MariaDB 10.11 from Debian bookworm packages, with the official images\' entrypoint contract',
-  },
-};
-
-export const OFFLINE_MARIADB_IMAGE = 'oomlab/mariadb:10.11';
+export * from './image-recipes.ts';
+export { checkImage, type ImageCheckResult } from './image-check.ts';
+export { importRootfs, type ImportResult } from './image-import.ts';
 
 export async function imageExists(engine: Engine, name: string): Promise<boolean> {
   try {
@@ -34,6 +30,8 @@ export interface ImageResolution {
   source?: 'local' | 'built' | 'pulled';
   /** Why it is not available and how to get it. */
   reason?: string;
+  /** How long an offline build took, when this run had to build it. */
+  builtInMs?: number;
 }
 
 export interface ResolveOptions {
@@ -43,14 +41,43 @@ export interface ResolveOptions {
   signal?: AbortSignal;
 }
 
-/** local → pull (when allowed) → offline recipe from docker/ → unavailable with the way to get it. */
-export async function resolveImage(engine: Engine, name: string, options: ResolveOptions = {}): Promise<ImageResolution> {
-  if (await imageExists(engine, name)) return { name, available: true, source: 'local' };
-  const recipe = OFFLINE_RECIPES[name];
-  if (recipe) {
-    await buildOfflineImage(engine, name, options);
-    return { name, available: true, source: 'built' };
+/** An offline image as found on the engine: usable only when `good`. */
+export type OfflineImageState =
+  | { state: 'good'; imageId: string; recipeHash: string }
+  | { state: 'missing' }
+  | { state: 'stale'; imageId: string; why: string }
+  | { state: 'broken'; imageId: string; missing: string[] };
+
+/** Good means: labelled with the hash of today's docker/<recipe>/, and its checks pass in a container. */
+export async function offlineImageState(engine: Engine, name: string, recipe = OFFLINE_RECIPES[name], dockerDir = DOCKER_DIR): Promise<OfflineImageState> {
+  if (!recipe) throw new OomlabError('IMAGE_MISSING', `no offline recipe for ${name}; recipes: ${Object.keys(OFFLINE_RECIPES).join(', ')}`);
+  let info: Awaited<ReturnType<ReturnType<Engine['api']['getImage']>['inspect']>>;
+  try {
+    info = await engine.api.getImage(name).inspect();
+  } catch {
+    return { state: 'missing' };
   }
+  const wanted = await recipeHash(recipe.recipe, dockerDir);
+  const labelled = info.Config?.Labels?.[LABEL_RECIPE_HASH];
+  if (labelled !== wanted) {
+    return { state: 'stale', imageId: info.Id, why: labelled ? `built from docker/${recipe.recipe}/ at ${labelled}, which is now ${wanted}` : `no ${LABEL_RECIPE_HASH} label (built before images were labelled)` };
+  }
+  const check = await checkImage(engine, name, recipe.checks);
+  if (!check.ok) return { state: 'broken', imageId: info.Id, missing: check.missing };
+  return { state: 'good', imageId: info.Id, recipeHash: wanted };
+}
+
+/** local (checked, for offline recipes) → offline recipe from docker/ → pull (when allowed) → unavailable with the way to get it. */
+export async function resolveImage(engine: Engine, name: string, options: ResolveOptions = {}): Promise<ImageResolution> {
+  if (OFFLINE_RECIPES[name]) {
+    const found = await offlineImageState(engine, name);
+    if (found.state === 'good') return { name, available: true, source: 'local' };
+    const why = found.state === 'missing' ? 'not built yet' : found.state === 'stale' ? `stale: ${found.why}` : `broken: missing ${found.missing.join(', ')}`;
+    options.onProgress?.(`image ${name} ${why} — rebuilding`);
+    const built = await buildOfflineImage(engine, name, options);
+    return { name, available: true, source: 'built', builtInMs: built.durationMs };
+  }
+  if (await imageExists(engine, name)) return { name, available: true, source: 'local' };
   if (options.pull) {
     try {
       options.onProgress?.(`pulling ${name}`);
@@ -75,45 +102,87 @@ async function pullImage(engine: Engine, name: string): Promise<void> {
   );
 }
 
+export interface BuildOptions extends ResolveOptions {
+  /** Build under this name instead of the recipe's own (a throwaway tag proves a cold build). */
+  as?: string;
+  /** Debian archive for debootstrap. @default the one the host's apt sources name */
+  mirror?: string;
+  /** Where recipes live. @default the project's docker/ */
+  dockerDir?: string;
+}
+
+export interface BuildResult {
+  name: string;
+  imageId: string;
+  recipeHash: string;
+  durationMs: number;
+  logFile: string;
+}
+
 /**
- * Builds an offline image: the recipe's build.sh fills a root filesystem from Debian packages,
- * which is imported with the official images' entrypoint. Cached: only runs when the tag is missing.
+ * Builds an offline image: the recipe's build.sh fills a root filesystem from Debian packages, which
+ * is imported under a temporary tag, checked in a container, and only then tagged. A build that
+ * fails its check is removed and ends with what was missing and where the log is.
  */
-export async function buildOfflineImage(engine: Engine, name: string, options: ResolveOptions = {}): Promise<void> {
+export async function buildOfflineImage(engine: Engine, name: string, options: BuildOptions = {}): Promise<BuildResult> {
   const recipe = OFFLINE_RECIPES[name];
   if (!recipe) throw new OomlabError('IMAGE_BUILD_FAILED', `no offline recipe for ${name}; recipes: ${Object.keys(OFFLINE_RECIPES).join(', ')}`);
-  const script = join(PROJECT_ROOT, 'docker', recipe.recipe, 'build.sh');
-  const rootfs = await mkdtemp(join(tmpdir(), 'oomlab-rootfs-'));
+  return buildImageFromRecipe(engine, options.as ?? name, recipe, options);
+}
+
+/** The build of one recipe folder under `target`: build.sh, import under a temporary tag, check, tag. */
+export async function buildImageFromRecipe(engine: Engine, target: string, recipe: OfflineRecipe, options: BuildOptions = {}): Promise<BuildResult> {
+  const dockerDir = options.dockerDir ?? DOCKER_DIR;
   const started = Date.now();
-  options.onProgress?.(`building ${name} offline from Debian packages (about a minute, once): ${recipe.description}`);
+  const hash = await recipeHash(recipe.recipe, dockerDir);
+  const logFile = join(tmpdir(), `oomlab-build-${recipe.recipe}-${new Date(started).toISOString().replace(/[:.]/g, '-')}.log`);
+  const log = createWriteStream(logFile);
+  const note = (text: string) => log.write(`# ${new Date().toISOString()} ${text}\n`);
+  const failed = (what: string, cause?: unknown) =>
+    new OomlabError('IMAGE_BUILD_FAILED', `building ${target} from docker/${recipe.recipe}/ failed: ${what} — build log: ${logFile}`, cause ? { cause } : undefined);
+  const mirror = options.mirror ?? (await hostDebianMirror());
+  const rootfs = await mkdtemp(join(tmpdir(), 'oomlab-rootfs-'));
+  const candidate = `${splitName(target)[0]}:${splitName(target)[1]}-unchecked-${randomBytes(3).toString('hex')}`;
+  options.onProgress?.(`building ${target} offline from Debian packages (about a minute, once): ${recipe.description}; log ${logFile}`);
   try {
-    const build = await execa('bash', [script, rootfs], {
+    note(`build.sh ${rootfs} (recipe hash ${hash}, mirror from the host's apt sources)`);
+    const build = execa('bash', [join(dockerDir, recipe.recipe, 'build.sh'), rootfs, mirror], {
       all: true,
+      buffer: false,
       reject: false,
       timeout: 900_000,
       ...(options.signal ? { cancelSignal: options.signal } : {}),
     });
-    if (build.failed) {
-      const logFile = join(tmpdir(), `oomlab-build-${recipe.recipe}.log`);
-      await writeFile(logFile, build.all ?? '');
-      const tail = (build.all ?? '').split('\n').filter(Boolean).slice(-2).join(' | ');
-      throw new OomlabError('IMAGE_BUILD_FAILED', `building ${name} with docker/${recipe.recipe}/build.sh failed (exit ${build.exitCode}): ${tail} — full log in ${logFile}; it needs root, debootstrap and Debian's package mirror`);
-    }
-    const tar = execa('tar', ['-C', rootfs, '-c', '.'], { buffer: false, timeout: 600_000 });
-    const [repo, tag] = name.split(':') as [string, string];
-    const changes = ['ENTRYPOINT ["docker-entrypoint.sh"]', 'CMD ["mysqld"]', 'EXPOSE 3306', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
-    const response = await engine.streams.importImage(tar.stdout as never, { repo, tag, changes } as never);
-    await new Promise<void>((done, reject) =>
-      engine.streams.modem.followProgress(response as unknown as NodeJS.ReadableStream, (error: Error | null) => (error ? reject(error) : done())),
-    );
-    await tar;
-    options.onProgress?.(`built ${name} in ${Math.round((Date.now() - started) / 1000)}s`);
+    build.all.pipe(log, { end: false });
+    const built = await build;
+    if (built.isCanceled) throw new OomlabError('CANCELLED', `building ${target} was cancelled`);
+    if (built.failed) throw failed(`build.sh exit ${built.exitCode ?? built.signal}${built.timedOut ? ' (timed out after 900000ms)' : ''}; it needs root, debootstrap and the host's Debian mirror`);
+    note(`importing as ${candidate}`);
+    const imported = await importRootfs(engine, rootfs, {
+      name: candidate,
+      changes: [...recipe.changes, `LABEL ${LABEL_RECIPE}=${recipe.recipe}`, `LABEL ${LABEL_RECIPE_HASH}=${hash}`],
+      ...(options.signal ? { signal: options.signal } : {}),
+    }).catch((error: unknown) => {
+      throw error instanceof OomlabError && error.code === 'CANCELLED' ? error : failed(describeError(error), error);
+    });
+    note(`imported ${imported.imageId} from ${imported.tarBytes} tar bytes; checking`);
+    const check = await checkImage(engine, candidate, recipe.checks);
+    log.write(check.output);
+    if (!check.ok) throw failed(`the built image lacks ${check.missing.join(', ')}`);
+    const previous = await engine.api.getImage(target).inspect().then((i) => i.Id, () => undefined);
+    const [repo, tag] = splitName(target);
+    await engine.api.getImage(candidate).tag({ repo, tag });
+    await engine.api.getImage(candidate).remove();
+    // The stale or broken image the new one replaces; one still in use by a container stays.
+    if (previous && previous !== imported.imageId) await engine.api.getImage(previous).remove().catch(() => {});
+    const durationMs = Date.now() - started;
+    note(`tagged ${target} in ${durationMs}ms`);
+    options.onProgress?.(`built ${target} in ${Math.round(durationMs / 1000)}s (checked: ${recipe.checks.map((c) => c.what).join('; ')})`);
+    return { name: target, imageId: imported.imageId, recipeHash: hash, durationMs, logFile };
   } finally {
-    await rm(rootfs, { recursive: true, force: true });
+    await engine.api.getImage(candidate).remove({ force: true }).catch(() => {});
+    // --one-file-system: a build cut short can leave the chroot's /proc mounted inside the rootfs.
+    await execa('rm', ['-rf', '--one-file-system', rootfs], { reject: false, timeout: 120_000 });
+    await new Promise<void>((done) => log.end(done));
   }
-}
-
-export function recipeExists(name: string): boolean {
-  const recipe = OFFLINE_RECIPES[name];
-  return recipe !== undefined && existsSync(join(PROJECT_ROOT, 'docker', recipe.recipe, 'build.sh'));
 }
