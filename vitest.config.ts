@@ -17,6 +17,8 @@ export default defineConfig({
           // One engine, one host kernel log: integration files run one at a time.
           fileParallelism: false,
           globalSetup: ['test/integration/global-setup.ts'],
+          // Per test file: a session label on everything its runs create, removed in its teardown whatever happened.
+          setupFiles: ['test/integration/session.ts'],
           testTimeout: 240_000,
           hookTimeout: 600_000,
         },

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/run/index.ts';
+import { sessionLabels } from '../../src/runtime/index.ts';
 import { containersLabelled, docker, OOMLAB, outputReaches, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
 
 const BAD_SCENARIO = `import { defineScenario } from '${PROJECT_ROOT}/src/scenario/index.ts';
@@ -94,16 +96,20 @@ describe('oomlab run interrupted', () => {
 
 describe('oomlab clean', () => {
   it('removes containers whose run is dead and keeps those of live runs', async () => {
-    const labels = (ownerPid: number) => ({ 'oomlab.run': `test-clean-${ownerPid}`, 'oomlab.scenario': 'test', 'oomlab.owner-pid': String(ownerPid) });
+    const suffix = randomBytes(3).toString('hex');
+    const runOf = (ownerPid: number) => `test-clean-${ownerPid}-${suffix}`;
+    const labels = (ownerPid: number) => ({ 'oomlab.run': runOf(ownerPid), 'oomlab.scenario': 'test', 'oomlab.owner-pid': String(ownerPid), ...sessionLabels() });
     // A pid that cannot be alive (above pid_max), and this test process, which is.
     const dead = await docker.createContainer({ Image: 'oomlab/mariadb:10.11', Cmd: ['sleep', '60'], Entrypoint: [], Labels: labels(4_194_999) });
     const live = await docker.createContainer({ Image: 'oomlab/mariadb:10.11', Cmd: ['sleep', '60'], Entrypoint: [], Labels: labels(process.pid) });
     try {
       const result = await runCli(['clean']);
-      expect(result.exitCode, result.all).toBe(0);
-      expect(result.stdout).toContain('run test-clean-4194999');
-      expect(await containersLabelled('oomlab.run=test-clean-4194999')).toEqual([]);
-      expect(await containersLabelled(`oomlab.run=test-clean-${process.pid}`)).toHaveLength(1);
+      // Only this test's containers: a leftover of someone else's that the engine cannot remove is reported
+      // as stuck and is no failure of this test.
+      expect(result.stdout, result.all).toMatch(new RegExp(`^removed \\S+ \\(run ${runOf(4_194_999)}\\)$`, 'm'));
+      expect(result.stderr, result.all).not.toContain(suffix);
+      expect(await containersLabelled(`oomlab.run=${runOf(4_194_999)}`)).toEqual([]);
+      expect(await containersLabelled(`oomlab.run=${runOf(process.pid)}`)).toHaveLength(1);
     } finally {
       await dead.remove({ force: true }).catch(() => {});
       await live.remove({ force: true });

@@ -49,8 +49,9 @@ it('ends within 30s with a report when the engine goes away mid-run, and `oomlab
     );
 
     // The engine is back (the real socket): what the lost run left is a dead run's leftovers.
+    // This run's containers only: an unrelated leftover the engine cannot remove is clean's `stuck:` line, not this test's failure.
     const cleaned = await runCli(['clean']);
-    expect(cleaned.exitCode, cleaned.all).toBe(0);
-    expect(await containersLabelled(`oomlab.run=${report.runId}`)).toEqual([]);
+    expect(cleaned.stderr, cleaned.all).not.toContain(report.runId);
+    expect(await containersLabelled(`oomlab.run=${report.runId}`), cleaned.all).toEqual([]);
   });
 });
