@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Engine } from './engine.ts';
 import type { ImageCheck } from './image-recipes.ts';
-import { LABEL_OWNER_PID, LABEL_RUN } from './labels.ts';
+import { LABEL_OWNER_PID, LABEL_RUN, sessionLabels } from './labels.ts';
 import { removeContainer } from './cleanup.ts';
 
 export interface ImageCheckResult {
@@ -42,7 +42,7 @@ export async function checkImage(engine: Engine, image: string, checks: readonly
       Tty: true,
       User: '0:0',
       NetworkDisabled: true,
-      Labels: { [LABEL_RUN]: runId, [LABEL_OWNER_PID]: String(process.pid) },
+      Labels: { [LABEL_RUN]: runId, [LABEL_OWNER_PID]: String(process.pid), ...sessionLabels() },
       HostConfig: { Memory: 512 * 1024 * 1024, NetworkMode: 'none' },
     });
     await container.start();

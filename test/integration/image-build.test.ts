@@ -17,6 +17,7 @@ import {
   OFFLINE_RECIPES,
   offlineImageState,
   recipeHash,
+  sessionLabels,
   type Engine,
 } from '../../src/runtime/index.ts';
 import { OomlabError } from '../../src/errors/index.ts';
@@ -46,7 +47,7 @@ async function runIn(image: string, script: string): Promise<{ exitCode: number;
     Cmd: [script],
     Tty: true,
     NetworkDisabled: true,
-    Labels: { [LABEL_RUN]: `image-build-test-${suffix}`, [LABEL_OWNER_PID]: String(process.pid) },
+    Labels: { [LABEL_RUN]: `image-build-test-${suffix}`, [LABEL_OWNER_PID]: String(process.pid), ...sessionLabels() },
   });
   try {
     await container.start();
