@@ -5,7 +5,7 @@ import { CancelledError, describeError, OomlabError, UsageError } from '../error
 import { formatBytes } from '../judge/index.ts';
 import { planRun } from '../plan/index.ts';
 import { runScenario, type Progress, type RunReport } from '../run/index.ts';
-import { cleanLeftovers, connectEngine, leftoverSideCgroups, removeSideCgroup, restoreAbandonedHostSettings } from '../runtime/index.ts';
+import { cleanLeftovers, connectEngine, removeAbandonedBuilds, leftoverSideCgroups, removeSideCgroup, restoreAbandonedHostSettings } from '../runtime/index.ts';
 import { compareWithBaseline, readReportFile, REPORTERS, writeReports, type ReporterName } from '../report/index.ts';
 import { formatDoctor, runDoctor } from '../doctor/index.ts';
 import { onPath } from '../observe/index.ts';
@@ -188,6 +188,7 @@ async function commandClean(args: string[]): Promise<number> {
   for (const container of result.removed) {
     process.stdout.write(`removed ${container.name} (run ${container.runId})${container.released.length > 0 ? ` after: ${container.released.join('; ')}` : ''}\n`);
   }
+  for (const tag of await removeAbandonedBuilds(engine)) process.stdout.write(`removed image ${tag} (an unchecked build whose builder died)\n`);
   const stuck = result.stuck.length > 0 ? `, ${result.stuck.length} stuck (the engine cannot remove them; see below)` : '';
   process.stdout.write(`${result.removed.length} container(s) removed${result.keptLive > 0 ? `, ${result.keptLive} kept (their run is still alive; --all removes them)` : ''}${stuck}\n`);
   // A side cgroup can only be removed once empty, so live runs' budgets stay (rmdir refuses them).

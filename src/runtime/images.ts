@@ -73,7 +73,7 @@ export async function resolveImage(engine: Engine, name: string, options: Resolv
     const found = await offlineImageState(engine, name);
     if (found.state === 'good') return { name, available: true, source: 'local' };
     const why = found.state === 'missing' ? 'not built yet' : found.state === 'stale' ? `stale: ${found.why}` : `broken: missing ${found.missing.join(', ')}`;
-    options.onProgress?.(`image ${name} ${why} — rebuilding`);
+    options.onProgress?.(`image ${name} ${why} — ${found.state === 'missing' ? 'building' : 'rebuilding'} it`);
     const built = await buildOfflineImage(engine, name, options);
     return { name, available: true, source: 'built', builtInMs: built.durationMs };
   }
@@ -88,6 +88,31 @@ export async function resolveImage(engine: Engine, name: string, options: Resolv
     }
   }
   return { name, available: false, reason: imageMissingReason(name) };
+}
+
+/** The pid that built an image: an unchecked candidate whose builder is gone was left by a killed build. */
+const LABEL_BUILDER_PID = 'oomlab.builder-pid';
+const UNCHECKED_TAG = /-unchecked-[0-9a-f]{6}$/;
+
+/** Removes unchecked candidates of builds that were killed before their own cleanup ran (`oomlab clean`). */
+export async function removeAbandonedBuilds(engine: Engine): Promise<string[]> {
+  const removed: string[] = [];
+  for (const image of await engine.api.listImages({ filters: { label: [LABEL_BUILDER_PID] } })) {
+    const builder = Number(image.Labels?.[LABEL_BUILDER_PID]);
+    const alive = Number.isInteger(builder) && builder > 0 && builder !== process.pid && (() => {
+      try {
+        process.kill(builder, 0);
+        return true;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    })();
+    if (alive) continue;
+    for (const tag of (image.RepoTags ?? []).filter((t) => UNCHECKED_TAG.test(t))) {
+      await engine.api.getImage(tag).remove({ force: true }).then(() => removed.push(tag), () => {});
+    }
+  }
+  return removed;
 }
 
 /** The one wording of a missing image, shared by run reports and `oomlab doctor`. */
@@ -160,7 +185,7 @@ export async function buildImageFromRecipe(engine: Engine, target: string, recip
     note(`importing as ${candidate}`);
     const imported = await importRootfs(engine, rootfs, {
       name: candidate,
-      changes: [...recipe.changes, `LABEL ${LABEL_RECIPE}=${recipe.recipe}`, `LABEL ${LABEL_RECIPE_HASH}=${hash}`],
+      changes: [...recipe.changes, `LABEL ${LABEL_RECIPE}=${recipe.recipe}`, `LABEL ${LABEL_RECIPE_HASH}=${hash}`, `LABEL ${LABEL_BUILDER_PID}=${process.pid}`],
       ...(options.signal ? { signal: options.signal } : {}),
     }).catch((error: unknown) => {
       throw error instanceof OomlabError && error.code === 'CANCELLED' ? error : failed(describeError(error), error);

@@ -2,6 +2,7 @@ import { pbkdf2, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   buildImageFromRecipe,
@@ -17,6 +18,7 @@ import {
   OFFLINE_RECIPES,
   offlineImageState,
   recipeHash,
+  removeAbandonedBuilds,
   sessionLabels,
   type Engine,
 } from '../../src/runtime/index.ts';
@@ -130,6 +132,27 @@ describe('an image is tagged only after it passes its check', () => {
       await importRootfs(await engine, rootfs, { name, changes: [`LABEL ${LABEL_RECIPE_HASH}=${await recipeHash('mariadb-10.11')}`] });
       const broken = await offlineImageState(await engine, name, recipe);
       expect(broken).toMatchObject({ state: 'broken', missing: recipe.checks.map((c) => c.what) });
+    } finally {
+      await rm(rootfs, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('oomlab clean and builds that were killed', () => {
+  it('removes unchecked candidates whose builder died, and keeps those of a live build', async () => {
+    const rootfs = await mkdtemp(join(tmpdir(), 'oomlab-abandoned-'));
+    try {
+      await copyHostBinaries(rootfs, ['sh']);
+      const dead = (await execa('sh', ['-c', 'echo $$'])).stdout.trim();
+      const abandoned = `oomlab-test/abandoned:${suffix}-unchecked-${suffix}`;
+      const live = `oomlab-test/live:${suffix}-unchecked-${suffix}`;
+      made.push(abandoned, live);
+      await importRootfs(await engine, rootfs, { name: abandoned, changes: [`LABEL oomlab.builder-pid=${dead}`] });
+      await importRootfs(await engine, rootfs, { name: live, changes: [`LABEL oomlab.builder-pid=${process.ppid}`] });
+      const removed = await removeAbandonedBuilds(await engine);
+      expect(removed).toContain(abandoned);
+      expect(removed).not.toContain(live);
+      expect(await docker.getImage(live).inspect().then(() => 'kept', () => 'removed')).toBe('kept');
     } finally {
       await rm(rootfs, { recursive: true, force: true });
     }

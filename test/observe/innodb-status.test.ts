@@ -4,7 +4,7 @@ import { parseInnodbStatus } from '../../src/observe/innodb-status.ts';
 
 const fixture = (name: string) => readFile(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 
-// Reconstructed from incident 2's write-up (../shared/incidents.md): MySQL 5.5's format, with the
+// Reconstructed from incident 2's write-up (docs/incidents.md): MySQL 5.5's format, with the
 // buf0buf.c line 2766 and trx0trx.c line 1622 (kernel_mutex) waits it quotes. Not captured here.
 describe('parseInnodbStatus on incident 2 (MySQL 5.5.12, reconstructed)', () => {
   it('finds each semaphore wait with its file, line, seconds, lock and waiters flag', async () => {

@@ -53,7 +53,7 @@ describe('parseKernelOomKills on a captured kill in a 4 GiB container, the incid
 });
 
 describe('parseKernelOomKills on incident 1 (mysqld 5.7 under K3s)', () => {
-  // These two lines are reconstructed from the incident write-up in /work/shared/incidents.md, not
+  // These two lines are reconstructed from the incident write-up in docs/incidents.md, not
   // captured here: the sizes, pid and process are the write-up's; the container id and pod uid are invented.
   it('reads the 16 GiB total-vm and the anon-rss of mysqld', async () => {
     const kills = parseKernelOomKills(await fixture('dmesg-incident1-mysqld-k3s.txt'));
