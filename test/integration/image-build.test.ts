@@ -127,8 +127,11 @@ describe('an image is tagged only after it passes its check', () => {
       await importRootfs(await engine, rootfs, { name, changes: [`LABEL ${LABEL_RECIPE_HASH}=0000000000000000`] });
       const state = await offlineImageState(await engine, name, recipe);
       expect(state).toMatchObject({ state: 'stale', why: `built from docker/mariadb-10.11/ at 0000000000000000, which is now ${await recipeHash('mariadb-10.11')}` });
+      // Each re-import replaces the tag; the image it replaces goes first, or it would be left dangling.
+      await docker.getImage(name).remove({ force: true });
       await importRootfs(await engine, rootfs, { name, changes: [] });
       expect(await offlineImageState(await engine, name, recipe)).toMatchObject({ state: 'stale', why: 'no oomlab.recipe-hash label (built before images were labelled)' });
+      await docker.getImage(name).remove({ force: true });
       await importRootfs(await engine, rootfs, { name, changes: [`LABEL ${LABEL_RECIPE_HASH}=${await recipeHash('mariadb-10.11')}`] });
       const broken = await offlineImageState(await engine, name, recipe);
       expect(broken).toMatchObject({ state: 'broken', missing: recipe.checks.map((c) => c.what) });
