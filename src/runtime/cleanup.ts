@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { LABEL_OWNER_PID, LABEL_RUN, LABEL_SESSION } from './labels.ts';
+import { LABEL_OWNER_PID, LABEL_RUN, LABEL_SESSION, ownerAlive } from './labels.ts';
 import type { Engine } from './engine.ts';
 import { carryOut, layerOf, ownMountNamespace, planRelease, readProcessViews, type ContainerLayer } from './mount-holders.ts';
 import { leftoverSideCgroups, removeSideCgroup, SIDE_CGROUP_PREFIX } from './side-budget.ts';
@@ -30,16 +30,6 @@ function statusCodeOf(error: unknown): number | undefined {
 function engineMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.replace(/^\(HTTP code \d+\) [^-]*- /, '').split('\n')[0]!.trim();
-}
-
-function ownerAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export interface RemovedContainer {

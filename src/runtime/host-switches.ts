@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ownerAlive } from './labels.ts';
 
 export const THP_ENABLED_PATH = '/sys/kernel/mm/transparent_hugepage/enabled';
 export type ThpMode = 'always' | 'madvise' | 'never';
@@ -86,15 +87,6 @@ export async function switchHostSetting(path: string, value: string, options: { 
       await writeRecords(recordFile, (await readRecords(recordFile)).filter((r) => r.path !== path));
     },
   };
-}
-
-function ownerAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Puts back host settings that a dead run changed. Returns what was restored. */

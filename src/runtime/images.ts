@@ -8,6 +8,7 @@ import { describeError, OomlabError } from '../errors/index.ts';
 import { hostDebianMirror } from './apt-mirror.ts';
 import type { Engine } from './engine.ts';
 import { checkImage } from './image-check.ts';
+import { ownerAlive } from './labels.ts';
 import { importRootfs, splitName } from './image-import.ts';
 import { DOCKER_DIR, LABEL_RECIPE, LABEL_RECIPE_HASH, OFFLINE_RECIPES, recipeHash, type OfflineRecipe } from './image-recipes.ts';
 
@@ -99,14 +100,7 @@ export async function removeAbandonedBuilds(engine: Engine): Promise<string[]> {
   const removed: string[] = [];
   for (const image of await engine.api.listImages({ filters: { label: [LABEL_BUILDER_PID] } })) {
     const builder = Number(image.Labels?.[LABEL_BUILDER_PID]);
-    const alive = Number.isInteger(builder) && builder > 0 && builder !== process.pid && (() => {
-      try {
-        process.kill(builder, 0);
-        return true;
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    })();
+    const alive = builder !== process.pid && ownerAlive(builder);
     if (alive) continue;
     for (const tag of (image.RepoTags ?? []).filter((t) => UNCHECKED_TAG.test(t))) {
       await engine.api.getImage(tag).remove({ force: true }).then(() => removed.push(tag), () => {});
@@ -167,7 +161,8 @@ export async function buildImageFromRecipe(engine: Engine, target: string, recip
     new OomlabError('IMAGE_BUILD_FAILED', `building ${target} from docker/${recipe.recipe}/ failed: ${what} — build log: ${logFile}`, cause ? { cause } : undefined);
   const mirror = options.mirror ?? (await hostDebianMirror());
   const rootfs = await mkdtemp(join(tmpdir(), 'oomlab-rootfs-'));
-  const candidate = `${splitName(target)[0]}:${splitName(target)[1]}-unchecked-${randomBytes(3).toString('hex')}`;
+  const [repo, tag] = splitName(target);
+  const candidate = `${repo}:${tag}-unchecked-${randomBytes(3).toString('hex')}`;
   options.onProgress?.(`building ${target} offline from Debian packages (about a minute, once): ${recipe.description}; log ${logFile}`);
   try {
     note(`build.sh ${rootfs} (recipe hash ${hash}, mirror from the host's apt sources)`);
@@ -195,7 +190,6 @@ export async function buildImageFromRecipe(engine: Engine, target: string, recip
     log.write(check.output);
     if (!check.ok) throw failed(`the built image lacks ${check.missing.join(', ')}`);
     const previous = await engine.api.getImage(target).inspect().then((i) => i.Id, () => undefined);
-    const [repo, tag] = splitName(target);
     await engine.api.getImage(candidate).tag({ repo, tag });
     await engine.api.getImage(candidate).remove();
     // The stale or broken image the new one replaces; one still in use by a container stays.

@@ -25,6 +25,17 @@ export function sessionLabels(env: NodeJS.ProcessEnv = process.env): Record<stri
   return session ? { [LABEL_SESSION]: session } : {};
 }
 
+/** Whether the process that owns a run (or a build, or a host switch) is still alive. */
+export function ownerAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface RunLabels {
   runId: string;
   scenario: string;
