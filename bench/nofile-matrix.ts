@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runScenario } from '../src/run/index.ts';
+import { runScenario } from '../src/8-run/index.ts';
 
 const set = process.argv.includes('--set') ? [process.argv[process.argv.indexOf('--set') + 1]!] : [];
 const reportsDir = await mkdtemp(join(tmpdir(), 'oomlab-bench-'));

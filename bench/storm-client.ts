@@ -1,7 +1,7 @@
 // One closed-model storm run for bench/storm.ts, in a process of its own so that the bench can pin it
 // to a core (taskset) and count its CPU apart from the server's and mysqlslap's.
 // Usage: OOMLAB_BENCH_ENDPOINT='{"host":…}' node --import tsx bench/storm-client.ts <sessions> <queriesPerSession> <concurrency> <sql>
-import { runStorm } from '../src/workload/index.ts';
+import { runStorm } from '../src/5-workload/index.ts';
 
 const [sessions, perSession, concurrency] = process.argv.slice(2, 5).map(Number) as [number, number, number];
 const sql = process.argv[5]!;

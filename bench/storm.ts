@@ -10,9 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance, type StartedInstance } from '../src/runtime/index.ts';
-import { readContainerResources, startLoadSampler, Timeline } from '../src/observe/index.ts';
-import { FEED_DATABASE, seedFeed } from '../src/workload/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance, type StartedInstance } from '../src/3-runtime/index.ts';
+import { readContainerResources, startLoadSampler, Timeline } from '../src/4-observe/index.ts';
+import { FEED_DATABASE, seedFeed } from '../src/5-workload/index.ts';
 
 const { values } = parseArgs({ options: { concurrency: { type: 'string' }, connections: { type: 'string' }, queries: { type: 'string' }, layout: { type: 'string' } } });
 const concurrency = Number(values.concurrency ?? 32);

@@ -3,7 +3,7 @@
 // and groups into in-memory temporary tables, memory climbs past the limit and the OOM killer takes
 // mysqld. The fixes the incident lists are axes: another allocator, innodb_thread_concurrency,
 // buffers sized to the limit, a max_connections the memory can hold.
-import { defineScenario } from '../src/scenario/index.ts';
+import { defineScenario } from '../src/1-scenario/index.ts';
 import { INCIDENT_ERA_BUFFERS, SIZED_BUFFERS } from './lib/buffers.ts';
 
 export default defineScenario({

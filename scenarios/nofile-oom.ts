@@ -2,7 +2,7 @@
 // because containerd's LimitNOFILE=infinity gives it nofile 1073741816 and mysqld keeps that
 // value, allocating 16 bytes per file: a 16 GiB table in a 4G container. Shrinking every buffer
 // does not help; `ulimit -n 4096` before exec does.
-import { defineScenario, type InstanceSpec } from '../src/scenario/index.ts';
+import { defineScenario, type InstanceSpec } from '../src/1-scenario/index.ts';
 
 const OFFLINE_MARIADB = 'oomlab/mariadb:10.11';
 const CONTAINERD_INFINITY = 1073741816;

@@ -4,7 +4,7 @@
 // `fastest` balancer moves clients to B (connections B:A 1:1 → 2:1 → 4:1), yet A, still taking its
 // share of a growing burst on what memory is left, is OOM-killed. The fixes the incident discussed
 // are axes, one at a time against the baseline; `--set` combines them.
-import { defineScenario } from '../src/scenario/index.ts';
+import { defineScenario } from '../src/1-scenario/index.ts';
 import { INCIDENT_ERA_BUFFERS } from './lib/buffers.ts';
 
 /** The neighbour: a second tenant of A's host that holds this much anonymous memory and keeps A's core busy touching it. */

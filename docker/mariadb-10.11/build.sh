@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the root filesystem of the offline MariaDB 10.11 image from Debian packages only
 # (no container registry needed). Usage: build.sh ROOTFS_DIR MIRROR
-# MIRROR is the Debian archive the host's own apt sources name (src/runtime/apt-mirror.ts finds it).
-# The caller (src/runtime/images.ts) tars ROOTFS_DIR into `docker import`, checks the image, then tags it.
+# MIRROR is the Debian archive the host's own apt sources name (src/3-runtime/apt-mirror.ts finds it).
+# The caller (src/3-runtime/images.ts) tars ROOTFS_DIR into `docker import`, checks the image, then tags it.
 set -euo pipefail
 rootfs=${1:?usage: build.sh ROOTFS_DIR MIRROR}
 mirror=${2:?usage: build.sh ROOTFS_DIR MIRROR, the Debian archive named by the host apt sources}

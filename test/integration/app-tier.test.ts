@@ -2,10 +2,10 @@ import { createServer, connect as connectSocket, type AddressInfo, type Socket }
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/runtime/index.ts';
-import { startAppTier, type AppTierOptions, type AppTierStats } from '../../src/workload/app-tier.ts';
-import { seedFeed } from '../../src/workload/feed.ts';
-import type { StormEndpoint } from '../../src/workload/storm.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/3-runtime/index.ts';
+import { startAppTier, type AppTierOptions, type AppTierStats } from '../../src/5-workload/app-tier.ts';
+import { seedFeed } from '../../src/5-workload/feed.ts';
+import type { StormEndpoint } from '../../src/5-workload/storm.ts';
 import { containersLabelled, docker } from './helpers.ts';
 
 // The app tier over two real replicas (the offline image, 127.0.0.1 only): A and B of incident 2.

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ConfigResult, RunReport } from '../../src/run/index.ts';
+import type { ConfigResult, RunReport } from '../../src/8-run/index.ts';
 import { containersLabelled, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // Incident 2 on one replica, real engine, real kernel log: the baseline and the fix under the same burst.

@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
-import type { RunReport } from '../../src/run/index.ts';
+import type { RunReport } from '../../src/8-run/index.ts';
 import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
 
 // Stopping the real dockerd would disturb everything else on this machine, so the harness talks to

@@ -1,4 +1,4 @@
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage } from '../../src/runtime/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage } from '../../src/3-runtime/index.ts';
 
 /** Integration tests need a real engine and the offline image: set both up once, as `oomlab run` would. */
 export default async function setup(): Promise<void> {

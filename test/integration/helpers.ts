@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import Docker from 'dockerode';
-import { runScenario, type RunOptions, type RunOutcome } from '../../src/run/index.ts';
+import { runScenario, type RunOptions, type RunOutcome } from '../../src/8-run/index.ts';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 export const OOMLAB = join(PROJECT_ROOT, 'oomlab');

@@ -20,8 +20,8 @@ import {
   removeAbandonedBuilds,
   sessionLabels,
   type Engine,
-} from '../../src/runtime/index.ts';
-import { OomlabError } from '../../src/errors/index.ts';
+} from '../../src/3-runtime/index.ts';
+import { OomlabError } from '../../src/0-model/errors.ts';
 import { docker, withTempDir } from './helpers.ts';
 import { copyHostBinaries, writeSyntheticRootfs } from './synthetic-rootfs.ts';
 

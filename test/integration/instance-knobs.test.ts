@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createConnection } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance } from '../../src/runtime/index.ts';
-import type { InstanceSpec } from '../../src/scenario/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance } from '../../src/3-runtime/index.ts';
+import type { InstanceSpec } from '../../src/1-scenario/index.ts';
 import { containersLabelled, docker } from './helpers.ts';
 
 // The per-instance knobs the scenarios turn, read back from the server process and its cgroup on the host,

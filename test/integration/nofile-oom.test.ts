@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ConfigResult, RunReport } from '../../src/run/index.ts';
+import type { ConfigResult, RunReport } from '../../src/8-run/index.ts';
 import { containersLabelled, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // The flagship scenario against the real engine, the offline MariaDB image and the real kernel log.

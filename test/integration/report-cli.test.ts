@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunReport } from '../../src/run/index.ts';
+import type { RunReport } from '../../src/8-run/index.ts';
 import { PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
 
 // A real burst-oom report.json (captured from a run here) stands in for a run, so these CLI paths

@@ -6,9 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onPath } from '../../src/observe/index.ts';
-import { renderHtml } from '../../src/report/index.ts';
-import type { RunReport } from '../../src/run/types.ts';
+import { onPath } from '../../src/4-observe/index.ts';
+import { renderHtml } from '../../src/7-report/index.ts';
+import type { RunReport } from '../../src/0-model/report.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const SCREENSHOT_DIR = join(PROJECT_ROOT, 'test-output');

@@ -2,8 +2,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leftoverSideCgroups, selectedMode, THP_ENABLED_PATH } from '../../src/runtime/index.ts';
-import type { ConfigResult, RunReport } from '../../src/run/index.ts';
+import { leftoverSideCgroups, selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/index.ts';
+import type { ConfigResult, RunReport } from '../../src/8-run/index.ts';
 import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // Incident 2 with its shape, real engine, real kernel: replicas A (sharing a 1.5 GiB side with a

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/runtime/index.ts';
-import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom, type MixedQuery } from '../../src/workload/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/3-runtime/index.ts';
+import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom, type MixedQuery } from '../../src/5-workload/index.ts';
 import { containersLabelled, PROJECT_ROOT } from './helpers.ts';
 
 // The storm driver against a real server in a container (the offline image), on 127.0.0.1 only.
@@ -111,7 +111,7 @@ describe('runStorm against a real server', () => {
 
   it('leaves no timer behind: a process that ran a storm with a 10-minute drain allowance exits once it is done', async () => {
     const script = `
-      import { runStorm } from './src/workload/index.ts';
+      import { runStorm } from './src/5-workload/index.ts';
       const r = await runStorm({ endpoint: JSON.parse(process.env.ENDPOINT), startPerSecond: 50, stages: [{ targetPerSecond: 50, durationMs: 500 }],
         session: { queries: 1, thinkMs: 0, holdMs: 0 }, mix: [{ name: 'p', weight: 1, sql: 'SELECT 1' }], drainMs: 600_000, signal: new AbortController().signal });
       console.log(r.sessions.completed);`;

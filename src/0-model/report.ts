@@ -1,0 +1,99 @@
+import type { Config, Outcome } from '../1-scenario/index.ts';
+import type { Evidence, InstanceJudgement, Verdict } from '../6-judge/index.ts';
+import type { HostFacts, Observation } from '../4-observe/index.ts';
+import type { HttpLoadResult, LatencySummaryMs, StormResult } from '../5-workload/index.ts';
+import type { BaselineComparison } from '../6-judge/baseline.ts';
+import type { MemoryPrediction } from '../2-plan/memory-model.ts';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+/** Why a stage or a configuration ended. */
+export type EndedBy = 'done' | 'timeout' | 'cancel' | 'error';
+
+export interface ConfigMetrics {
+  openFilesLimit?: number;
+  peakMemoryBytes?: number;
+  memoryLimitBytes?: number;
+  readyAfterMs?: number;
+  /** Which load driver ran (`storm`, `k6`, ...). */
+  driver?: string;
+  /** Query latency of the workload, from each statement's send. */
+  latencyMs?: LatencySummaryMs;
+  /** Connect latency from each session's intended start (no coordinated omission). */
+  connectLatencyMs?: LatencySummaryMs;
+  errorsByCode?: Record<string, number>;
+  sessions?: StormResult['sessions'];
+  /** Requests of an HTTP burst (k6 or the stand-in). */
+  requests?: HttpLoadResult['requests'];
+  achievedRatio?: number;
+  /** Highest anonymous memory (cgroup rss) sampled during the workload. */
+  peakRssBytes?: number;
+  /** Highest Threads_connected / Max_used_connections the server reported. */
+  peakConnections?: number;
+  /** The last SEMAPHORES section that showed waits (else the last one). */
+  innodbSemaphoreExcerpt?: string;
+  /** Requests and errors per replica through the app tier (HTTP bursts). */
+  byReplica?: Record<string, { requests: number; errors: number; errorsByCode: Record<string, number> }>;
+  /** Peak ratio of connections on the second replica to the first (B:A) before any kill. */
+  connectionRatio?: number;
+  /** The preflight memory model's worst case for the deciding instance (plan/memory-model). */
+  predictedPeakBytes?: number;
+}
+
+/** One shape for every configuration, whatever happened to it. */
+export interface ConfigResult {
+  id: string;
+  axes: Config;
+  /** The outcome of the configuration's first instance that was not as expected, else of the first. */
+  outcome: Outcome | null;
+  verdict: Verdict;
+  reason: string;
+  expected: Record<string, Outcome>;
+  evidence: Evidence[];
+  metrics: ConfigMetrics;
+  instances: InstanceJudgement[];
+  emulated: EmulatedFact[];
+  durationMs: number;
+  endedBy: EndedBy;
+  observations: Observation[];
+  serverLogTail?: string;
+  /** The preflight memory model per server instance: worst case, its terms, its assumptions. */
+  predictions?: Record<string, MemoryPrediction>;
+}
+
+export interface EmulatedFact {
+  instance: string;
+  what: 'nofile';
+  requested: number;
+  realLimit: number;
+  how: string;
+}
+
+export interface RunReport {
+  schemaVersion: number;
+  scenario: string;
+  incident: string;
+  scenarioFile: string;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  endedBy: EndedBy;
+  error?: string;
+  host: HostFacts;
+  /** Every image the run needed; `builtInMs` when this run had to build it offline. */
+  images: { name: string; available: boolean; source?: string; reason?: string; builtInMs?: number }[];
+  /** Everything that was emulated rather than real, per configuration. */
+  emulated: (EmulatedFact & { configId: string })[];
+  summary: Record<Verdict, number>;
+  configs: ConfigResult[];
+  /** Set with --baseline: what got worse than in the baseline run. */
+  baseline?: BaselineComparison;
+}
+
+export type Progress =
+  | { kind: 'message'; text: string }
+  | { kind: 'config-start'; index: number; total: number; id: string }
+  | { kind: 'phase'; index: number; phase: string }
+  | { kind: 'config-end'; index: number; total: number; result: ConfigResult }
+  | { kind: 'report'; dir: string };

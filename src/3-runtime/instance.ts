@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createConnection } from 'mysql2/promise';
+import { pack } from 'tar-stream';
+import { parseBytes, type InstanceSpec } from '../1-scenario/index.ts';
+import type { Engine } from './engine.ts';
+import { labelsFor, type RunLabels } from './labels.ts';
+import { planNofile, SHIM_CONTAINER_PATH, type NofilePlan } from './nofile-shim.ts';
+import { removeContainer } from './cleanup.ts';
+
+export interface InstanceContext {
+  engine: Engine;
+  run: RunLabels;
+  configId: string;
+  configIndex: number;
+  hostNofileHardLimit: number;
+  /** Host path of the compiled shim; needed only when nofile is emulated. */
+  shimPath: () => Promise<string>;
+  /** The side budget's cgroup, when the instance shares a simulated host's memory. */
+  cgroupParent?: string;
+}
+
+export interface ContainerState {
+  status: string;
+  running: boolean;
+  oomKilled: boolean;
+  exitCode: number;
+}
+
+export type ReadyResult =
+  | { ready: true; afterMs: number }
+  | { ready: false; afterMs: number; why: 'exited' | 'timeout' | 'cancel' };
+
+/** A container that was created and started; disposing it removes it, whatever state it is in. */
+export interface StartedInstance extends AsyncDisposable {
+  readonly spec: InstanceSpec;
+  readonly containerId: string;
+  readonly containerName: string;
+  /** The container's hostname: the syscall tracer tells instances apart by it. */
+  readonly hostname: string;
+  readonly port: number | undefined;
+  readonly nofile: NofilePlan;
+  readonly startedAt: number;
+  readonly exited: Promise<{ exitCode: number }>;
+  hasExited(): boolean;
+  endpoint(): { host: string; port: number; user: string; password: string };
+  waitReady(timeoutMs: number, signal: AbortSignal): Promise<ReadyResult>;
+  state(): Promise<ContainerState>;
+  logTail(lines: number): Promise<string>;
+}
+
+const MYSQL_PORT = '3306/tcp';
+const PING_TIMEOUT_MS = 2_000;
+const EXIT_STREAM_GRACE_MS = 15_000;
+const NEIGHBOUR_SETTLE_MS = 1_000;
+/** While waiting for readiness, inspect the container every this many 250 ms polls (2 s). */
+const INSPECT_EVERY_POLLS = 8;
+
+/** The spec's entrypoint, under `numactl --interleave=all` when it asks for interleaved memory. */
+async function entrypointOf(spec: InstanceSpec, docker: Engine['api']): Promise<{ Entrypoint?: string[]; Cmd?: string[] }> {
+  if (spec.numa !== 'interleave') return spec.entrypoint ? { Entrypoint: spec.entrypoint } : {};
+  const image = (await docker.getImage(spec.image).inspect()).Config;
+  const inner = spec.entrypoint ?? (image.Entrypoint as string[] | null) ?? [];
+  // An entrypoint given through the API drops the image's CMD, so it is carried over here.
+  return { Entrypoint: ['numactl', '--interleave=all', ...inner], Cmd: spec.command ?? (image.Cmd as string[] | null) ?? [] };
+}
+
+/** Allocator libraries as the offline image installs them (docker/mariadb-10.11/build.sh links these paths). */
+export const ALLOCATOR_LIBRARIES: Record<'glibc' | 'jemalloc' | 'tcmalloc', string | undefined> = {
+  glibc: undefined,
+  jemalloc: '/usr/lib/libjemalloc.so',
+  tcmalloc: '/usr/lib/libtcmalloc_minimal.so',
+};
+
+function renderMyCnf(settings: Record<string, string | number | boolean>): string {
+  const lines = Object.entries(settings).map(([key, value]) => (value === true ? key : `${key} = ${value}`));
+  return `# written by oomlab for this configuration\n[mysqld]\n${lines.join('\n')}\n`;
+}
+
+async function tarOf(files: { name: string; content: Buffer | string; mode: number }[]): Promise<Buffer> {
+  const archive = pack();
+  for (const file of files) archive.entry({ name: file.name, mode: file.mode }, file.content);
+  archive.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function shortHostname(run: RunLabels, index: number, name: string): string {
+  return `oomlab-${run.runId.slice(-6)}-${index}-${name}`.slice(0, 63);
+}
+
+/** Creates and starts one server container as the spec says; the caller disposes it. */
+export async function startInstance(spec: InstanceSpec, context: InstanceContext): Promise<StartedInstance> {
+  const docker = context.engine.api;
+  const password = randomBytes(18).toString('base64url');
+  const nofile = planNofile(spec.nofile, context.hostNofileHardLimit);
+  const hostname = shortHostname(context.run, context.configIndex, spec.name);
+  const containerName = `${hostname}-${context.run.runId.slice(0, 8)}`;
+  const memory = spec.memory === undefined ? undefined : parseBytes(spec.memory);
+  const memorySwap = spec.memorySwap === undefined ? memory : parseBytes(spec.memorySwap);
+  const env: Record<string, string> = {
+    MYSQL_ROOT_PASSWORD: password,
+    MARIADB_ROOT_PASSWORD: password,
+    ...spec.env,
+    ...nofile.env,
+  };
+  // The shim first (it must see getrlimit before anything else), then the allocator, then the user's own.
+  const preload = [nofile.emulated ? SHIM_CONTAINER_PATH : undefined, ALLOCATOR_LIBRARIES[spec.allocator ?? 'glibc'], spec.env?.LD_PRELOAD].filter(Boolean);
+  if (preload.length > 0) env.LD_PRELOAD = preload.join(':');
+
+  const container = await docker.createContainer({
+    name: containerName,
+    Hostname: hostname,
+    Image: spec.image,
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ...(spec.command ? { Cmd: spec.command } : {}),
+    ...(await entrypointOf(spec, docker)),
+    Labels: labelsFor(context.run, context.configId, spec.name),
+    ExposedPorts: { [MYSQL_PORT]: {} },
+    HostConfig: {
+      // Loopback only: the harness never exposes a server beyond this host.
+      PortBindings: { [MYSQL_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      ...(memory !== undefined ? { Memory: memory } : {}),
+      ...(memorySwap !== undefined ? { MemorySwap: memorySwap } : {}),
+      ...(nofile.ulimit ? { Ulimits: [{ Name: 'nofile', Soft: nofile.ulimit.soft, Hard: nofile.ulimit.hard }] } : {}),
+      ...(spec.cpusetCpus ? { CpusetCpus: spec.cpusetCpus } : {}),
+      ...(spec.cpusetMems ? { CpusetMems: spec.cpusetMems } : {}),
+      ...(spec.oomScoreAdj !== undefined ? { OomScoreAdj: spec.oomScoreAdj } : {}),
+      ...(context.cgroupParent ? { CgroupParent: context.cgroupParent } : {}),
+    },
+  });
+
+  try {
+    const files: { name: string; content: Buffer | string; mode: number }[] = [];
+    if (spec.mycnf && Object.keys(spec.mycnf).length > 0) {
+      files.push({ name: 'etc/mysql/conf.d/oomlab.cnf', content: renderMyCnf(spec.mycnf), mode: 0o644 });
+    }
+    if (nofile.emulated) files.push({ name: SHIM_CONTAINER_PATH.slice(1), content: await readFile(await context.shimPath()), mode: 0o755 });
+    if (files.length > 0) await container.putArchive(await tarOf(files), { path: '/' });
+    await container.start();
+  } catch (error) {
+    await removeContainer(docker, container.id).catch(() => {});
+    throw error;
+  }
+  const startedAt = Date.now();
+
+  let exitedFlag = false;
+  // The wait stream is how an exit is normally seen; an inspect that finds the container stopped also
+  // settles it, so a stream the engine never answers cannot make a dead server look alive.
+  let seenStopped: (exit: { exitCode: number }) => void = () => {};
+  const stoppedByInspect = new Promise<{ exitCode: number }>((resolve) => (seenStopped = resolve));
+  const exited = Promise.race([
+    context.engine.streams
+      .getContainer(container.id)
+      .wait()
+      .then(
+        (result: { StatusCode: number }) => ({ exitCode: result.StatusCode }),
+        () => ({ exitCode: -1 }),
+      ),
+    stoppedByInspect,
+  ]).finally(() => (exitedFlag = true));
+
+  const inspected = await container.inspect().catch(() => undefined);
+  const binding = inspected?.NetworkSettings.Ports?.[MYSQL_PORT]?.[0];
+  const port = binding ? Number(binding.HostPort) : undefined;
+
+  const instance: StartedInstance = {
+    spec,
+    containerId: container.id,
+    containerName,
+    hostname,
+    port,
+    nofile,
+    startedAt,
+    exited,
+    hasExited: () => exitedFlag,
+    endpoint() {
+      if (port === undefined) throw new Error(`${containerName} has no published port (it exited at start-up)`);
+      return { host: '127.0.0.1', port, user: 'root', password };
+    },
+    async waitReady(timeoutMs, signal) {
+      if (spec.role === 'neighbour') {
+        // A neighbour has no server to ping: it is up once it has run a moment without dying.
+        await Promise.race([sleep(NEIGHBOUR_SETTLE_MS, undefined, { signal }).catch(() => {}), exited]);
+        const afterMs = Date.now() - startedAt;
+        return exitedFlag ? { ready: false, afterMs, why: 'exited' } : signal.aborted ? { ready: false, afterMs, why: 'cancel' } : { ready: true, afterMs };
+      }
+      const deadline = startedAt + timeoutMs;
+      let polls = 0;
+      while (true) {
+        const afterMs = Date.now() - startedAt;
+        if (signal.aborted) return { ready: false, afterMs, why: 'cancel' };
+        if (exitedFlag) return { ready: false, afterMs, why: 'exited' };
+        if (Date.now() > deadline) return { ready: false, afterMs, why: 'timeout' };
+        if (port !== undefined && (await ping(instance.endpoint()))) return { ready: true, afterMs: Date.now() - startedAt };
+        await Promise.race([sleep(250), exited]);
+        if (++polls % INSPECT_EVERY_POLLS === 0) {
+          const state = (await container.inspect().catch(() => undefined))?.State;
+          if (state && !state.Running && !state.Restarting) seenStopped({ exitCode: state.ExitCode });
+        }
+      }
+    },
+    async state() {
+      const info = await container.inspect();
+      return {
+        status: info.State.Status,
+        running: info.State.Running,
+        oomKilled: info.State.OOMKilled,
+        exitCode: info.State.ExitCode,
+      };
+    },
+    async logTail(lines) {
+      const buffer = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      return demuxLogs(buffer);
+    },
+    async [Symbol.asyncDispose]() {
+      await removeContainer(docker, container.id);
+      // The wait stream normally ends with the removal; a dropped stream must not hold the run.
+      await Promise.race([exited, sleep(EXIT_STREAM_GRACE_MS)]);
+    },
+  };
+  return instance;
+}
+
+async function ping(endpoint: { host: string; port: number; user: string; password: string }): Promise<boolean> {
+  try {
+    const connection = await createConnection({ ...endpoint, connectTimeout: PING_TIMEOUT_MS });
+    try {
+      // A query with a timeout, not ping(): a server stalled in reclaim can accept and then never answer.
+      await connection.query({ sql: 'SELECT 1', timeout: PING_TIMEOUT_MS });
+      return true;
+    } finally {
+      connection.destroy();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Docker multiplexes stdout/stderr in 8-byte-framed chunks when the container has no TTY. */
+export function demuxLogs(buffer: Buffer): string {
+  const parts: string[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size).toString('utf8'));
+    offset += 8 + size;
+  }
+  return offset === 0 ? buffer.toString('utf8') : parts.join('');
+}

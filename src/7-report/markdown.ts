@@ -1,0 +1,103 @@
+import { formatBytes } from '../6-judge/index.ts';
+import type { ConfigResult, RunReport } from '../0-model/report.ts';
+
+const VERDICT_MARK: Record<ConfigResult['verdict'], string> = { pass: '✅ pass', fail: '❌ fail', skipped: '⏭ skipped', error: '⚠️ error' };
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function decidingEvidence(config: ConfigResult): string {
+  if (config.verdict === 'skipped' || config.verdict === 'error') return config.reason;
+  return config.evidence[0]?.text ?? '';
+}
+
+/** Side by side, one row per configuration: a table a pull request or an incident ticket can carry. */
+export function renderMarkdown(report: RunReport): string {
+  const axes = Object.keys(report.configs[0]?.axes ?? {});
+  const emulatedIds = new Set(report.emulated.map((e) => e.configId));
+  const lines: string[] = [];
+  lines.push(`# oomlab: ${report.scenario}`, '');
+  lines.push(`**Incident:** ${report.incident}`, '');
+  lines.push(
+    `Run \`${report.runId}\` · ${report.startedAt} · ${Math.round(report.durationMs / 1000)}s · ` +
+      `**${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.skipped} skipped, ${report.summary.error} error**` +
+      (report.endedBy !== 'done' ? ` · run ended by **${report.endedBy}**${report.error ? `: ${report.error}` : ''}` : ''),
+    '',
+  );
+  lines.push(
+    `Host: kernel ${report.host.kernel}, cgroup v${report.host.cgroupVersion}, ${report.host.numaNodes} NUMA node(s), THP ${report.host.thpMode}, nofile ceiling ${report.host.nofileHardLimit}.` +
+      (report.emulated.length > 0 ? ` nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.` : ''),
+    '',
+  );
+  const drivers = [...new Set(report.configs.map((c) => c.metrics.driver).filter(Boolean))];
+  if (drivers.length > 0) lines.push(`Load driver: ${drivers.join(', ')}.`, '');
+  const regressed = new Map<string, string[]>();
+  for (const r of report.baseline?.regressions ?? []) regressed.set(r.configId, [...(regressed.get(r.configId) ?? []), `${r.what} ${r.before} → ${r.after}`]);
+  // Load columns only when a workload ran: a start-up scenario keeps its table narrow.
+  const withLoad = report.configs.some((c) => c.metrics.latencyMs !== undefined);
+  const withRatio = report.configs.some((c) => c.metrics.connectionRatio !== undefined);
+  const loadHeaders = [...(withLoad ? ['peak connections', 'p99 latency', 'errors by code'] : []), ...(withRatio ? ['B:A connections'] : [])];
+  const headers = [...axes, 'expected', 'outcome', 'verdict', '@@open_files_limit', 'peak memory', ...loadHeaders, 'evidence'];
+  lines.push(`| ${headers.join(' | ')} |`);
+  lines.push(`|${headers.map(() => '---').join('|')}|`);
+  for (const config of report.configs) {
+    const axisCells = axes.map((axis) => {
+      const value = String(config.axes[axis]);
+      return axis === 'nofile' && emulatedIds.has(config.id) ? `${value}*` : value;
+    });
+    const m = config.metrics;
+    const peak = m.peakMemoryBytes !== undefined
+      ? `${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? ` (rss ${formatBytes(m.peakRssBytes)})` : ''}`
+      : '';
+    const predicted = m.predictedPeakBytes !== undefined ? `predicted ${formatBytes(m.predictedPeakBytes)}` : '';
+    const errors = Object.entries(m.errorsByCode ?? {}).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code}: ${n}`).join(', ');
+    const loadCells = [
+      ...(withLoad ? [m.peakConnections !== undefined ? String(m.peakConnections) : '', m.latencyMs ? `${m.latencyMs.p99} ms` : '', errors] : []),
+      ...(withRatio ? [m.connectionRatio !== undefined ? `${m.connectionRatio.toFixed(1)}:1` : ''] : []),
+    ];
+    lines.push(
+      `| ${[
+        ...axisCells,
+        Object.values(config.expected).join(', '),
+        config.outcome ?? '—',
+        `${VERDICT_MARK[config.verdict]}${regressed.has(config.id) ? ' 📉 regressed' : ''}`,
+        config.metrics.openFilesLimit !== undefined ? String(config.metrics.openFilesLimit) : '',
+        [peak, predicted].filter(Boolean).join('<br>'),
+        ...loadCells,
+        decidingEvidence(config),
+      ].map(cell).join(' | ')} |`,
+    );
+  }
+  if (report.baseline) {
+    const b = report.baseline;
+    lines.push('', `## Against the baseline (run \`${b.baselineRunId}\`)`, '');
+    if (b.regressions.length === 0) lines.push(`No regression in ${b.compared} configurations compared.`);
+    for (const r of b.regressions) lines.push(`- 📉 \`${r.configId}\`: ${r.what} ${r.before} → ${r.after}`);
+  }
+  const failed = report.configs.filter((c) => c.verdict === 'fail' || c.verdict === 'error');
+  if (failed.length > 0) {
+    lines.push('', '## Not as expected', '');
+    for (const config of failed) lines.push(`- \`${config.id}\`: ${config.reason}`);
+  }
+  const decided = report.configs.filter((c) => c.evidence.length > 0);
+  if (decided.length > 0) {
+    lines.push('', '## Evidence', '');
+    for (const config of decided) {
+      lines.push(`<details><summary><code>${config.id}</code> — ${config.outcome} (${config.verdict})</summary>`, '', '```');
+      for (const evidence of config.evidence) lines.push(`${evidence.source}: ${evidence.text}`);
+      lines.push('```', '');
+      const byReplica = Object.entries(config.metrics.byReplica ?? {});
+      if (byReplica.length > 0) {
+        const describe = ([name, r]: (typeof byReplica)[number]) =>
+          `${name} ${r.requests} requests, ${r.errors} errors${r.errors > 0 ? ` (${Object.entries(r.errorsByCode).map(([code, n]) => `${code}: ${n}`).join(', ')})` : ''}`;
+        lines.push(`Through the app tier: ${byReplica.map(describe).join('; ')}.`, '');
+      }
+      const excerpt = config.metrics.innodbSemaphoreExcerpt;
+      if (excerpt) lines.push('Last InnoDB SEMAPHORES section:', '', '```', excerpt, '```', '');
+      else if (excerpt === '') lines.push('InnoDB SEMAPHORES section: empty (MariaDB 10.6+ prints no semaphore waits there).', '');
+      lines.push('</details>', '');
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

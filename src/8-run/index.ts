@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { describeError, EngineLostError, OomlabError, UsageError } from '../0-model/errors.ts';
+import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
+import { planRun, predictMemory, type PlanOptions, type PlannedConfig } from '../2-plan/index.ts';
+import { compareWithBaseline, readReportFile, writeReports } from '../7-report/index.ts';
+import {
+  buildNofileShim,
+  connectEngine,
+  engineAnswers,
+  removeRunContainers,
+  resolveImage,
+  restoreAbandonedHostSettings,
+  thpUnswitchableReason,
+  watchEngine,
+  watchRunEvents,
+  type ImageResolution,
+} from '../3-runtime/index.ts';
+import { loadScenario } from '../1-scenario/index.ts';
+import { runConfig, type Routing } from './run-config.ts';
+import { Teardown } from './teardown.ts';
+import { REPORT_SCHEMA_VERSION, type ConfigResult, type EndedBy, type Progress, type RunReport } from '../0-model/report.ts';
+
+export * from '../0-model/report.ts';
+export { Teardown } from './teardown.ts';
+
+export interface RunOptions extends PlanOptions {
+  scenarioPath: string;
+  /** @default 'reports' */
+  reportsDir?: string;
+  /** Pull missing images from a registry. @default false */
+  pull?: boolean;
+  /** A configuration that has not finished after this long ends as `error` (timeout). @default 300_000 */
+  configTimeoutMs?: number;
+  /** A report.json (or run folder) of an earlier run of the same scenario: regressions are marked. */
+  baseline?: string;
+  /** Aborted by SIGINT/SIGTERM in the CLI. */
+  signal: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface RunOutcome {
+  report: RunReport;
+  reportDir: string;
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+/**
+ * The pipeline: scenario → plan → provision → observe → judge → report. Bad input fails before
+ * anything is written; once the report folder exists, every path ends with a report and no container.
+ */
+export async function runScenario(options: RunOptions): Promise<RunOutcome> {
+  const progress = options.onProgress ?? (() => {});
+  const scenario = await loadScenario(options.scenarioPath);
+  // Validates everything the scenario declares before any engine or file is touched.
+  const draft = planRun(scenario, options);
+  const baseline = options.baseline ? await readReportFile(options.baseline) : undefined;
+  if (baseline && baseline.report.scenario !== scenario.name) {
+    throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${scenario.name}\` — give a report of the same scenario`);
+  }
+  // A run killed outright leaves THP switched: put it back before reading the host.
+  for (const setting of await restoreAbandonedHostSettings()) progress({ kind: 'message', text: `restored ${setting.path} to ${setting.value}, left switched by a run that died` });
+  const host = await readHostFacts();
+  const engine = await connectEngine({ onProgress: (text) => progress({ kind: 'message', text }) });
+
+  const images = new Map<string, ImageResolution>();
+  const wanted = new Set(draft.flatMap((c) => c.instances.map((i) => i.image)));
+  for (const image of wanted) {
+    images.set(image, await resolveImage(engine, image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
+  }
+  const thpUnswitchable = draft.some((c) => c.host?.thp) ? await thpUnswitchableReason() : undefined;
+  const configs = planRun(scenario, options, (image) => images.get(image)?.reason, { numaNodes: host.numaNodes, canLowerOomScoreAdj: host.canLowerOomScoreAdj, ...(thpUnswitchable ? { thpUnswitchable } : {}) });
+  const model = predictMemory(configs, { defaultNofile: host.nofileHardLimit, cpus: availableParallelism() });
+  for (const warning of model.cannotStart) progress({ kind: 'message', text: `memory model: ${warning}` });
+  if (model.overLimitUnderLoad > 0) progress({ kind: 'message', text: `memory model: ${model.overLimitUnderLoad} server instance(s) exceed their limit in the worst case under load (every connection at its buffers' maximum)` });
+  if (options.signal.aborted) throw new OomlabError('CANCELLED', 'run cancelled before it started');
+  // Nothing at all can run: that is bad input (a missing image), not a report of skips.
+  if (configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
+
+  const startedAt = new Date();
+  const runId = `${timestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
+  const reportDir = resolve(options.reportsDir ?? 'reports', `${timestamp(startedAt)}-${scenario.name}`);
+  await mkdir(reportDir, { recursive: true });
+
+  const run = { runId, scenario: scenario.name };
+  const controller = new AbortController();
+  const abortRun = () => controller.abort(options.signal.reason);
+  options.signal.addEventListener('abort', abortRun, { once: true });
+  const teardown = new Teardown();
+  teardown.defer(() => options.signal.removeEventListener('abort', abortRun));
+
+  const routing: Routing = { byContainer: new Map(), byHostname: new Map() };
+  const results: ConfigResult[] = [];
+  let endedBy: EndedBy = 'done';
+  let runError: string | undefined;
+  let shim: Promise<string> | undefined;
+
+  try {
+    const watchdog = watchEngine(engine, (error) => controller.abort(error));
+    teardown.defer(() => watchdog.stop());
+    // Containers go last: deferred first, so they are removed after the observers stop.
+    teardown.defer(async () => {
+      const left = await removeRunContainers(engine, runId);
+      if (left > 0) progress({ kind: 'message', text: `removed ${left} leftover container(s) of run ${runId}` });
+    });
+    const events = await watchRunEvents(engine, runId, (event) => {
+      const route = routing.byContainer.get(event.containerId);
+      if (route && ['oom', 'die', 'kill', 'start'].includes(event.action)) {
+        route.timeline.add({ kind: 'docker-event', instance: route.instance, action: event.action, ...(event.exitCode !== undefined ? { exitCode: event.exitCode } : {}) });
+      }
+    });
+    teardown.defer(() => events.stop());
+
+    const runnable = configs.filter((c) => !c.skip);
+    let tracer: SyscallTracer = { available: false, reason: 'no configuration to trace' };
+    if (runnable.length > 0) {
+      progress({ kind: 'message', text: 'attaching the syscall tracer (bpftrace)' });
+      tracer = await startSyscallTracer((call) => {
+        const route = routing.byHostname.get(call.host);
+        route?.timeline.add({ kind: 'syscall', instance: route.instance, pid: call.pid, comm: call.comm, syscall: call.syscall, ...(call.lenBytes !== undefined ? { lenBytes: call.lenBytes } : {}), ...(call.flags !== undefined ? { flags: call.flags } : {}), line: call.line });
+      }, controller.signal);
+      if (tracer.available) teardown.defer(() => (tracer.available ? tracer.stop() : undefined));
+      else progress({ kind: 'message', text: `syscall tracer unavailable: ${tracer.reason}` });
+    }
+
+    for (const config of configs) {
+      progress({ kind: 'config-start', index: config.index, total: configs.length, id: config.id });
+      let result = await decide(config);
+      // An engine that went away while a configuration ran also stopped its containers: what was
+      // observed is not the server's doing, so the configuration is undecided and the run ends now.
+      const lost = controller.signal.reason instanceof EngineLostError || (!config.skip && !controller.signal.aborted && !(await engineAnswers()));
+      if (lost && !config.skip) {
+        const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(engine.where);
+        if (!controller.signal.aborted) controller.abort(error);
+        result = { ...undecided(config, 'error', error.message), durationMs: result.durationMs, observations: result.observations };
+      }
+      if (!tracer.available && !config.skip && result.endedBy === 'done') {
+        result.observations.push({ kind: 'observer-unavailable', t: 0, observer: 'syscall-tracer', reason: tracer.reason });
+      }
+      results.push(result);
+      progress({ kind: 'config-end', index: config.index, total: configs.length, result });
+    }
+    if (controller.signal.aborted) {
+      endedBy = controller.signal.reason instanceof OomlabError && controller.signal.reason.code === 'ENGINE_LOST' ? 'error' : 'cancel';
+      runError = describeError(controller.signal.reason);
+    }
+  } catch (error) {
+    endedBy = 'error';
+    runError = describeError(error);
+  } finally {
+    try {
+      await teardown.run();
+    } catch (error) {
+      runError ??= `cleanup failed: ${describeError(error)} — run \`oomlab clean\``;
+      if (endedBy === 'done') endedBy = 'error';
+    }
+  }
+
+  // Configurations the run never reached are reported as such, never silently dropped.
+  for (const config of configs.slice(results.length)) results.push(undecided(config, endedBy === 'cancel' ? 'cancel' : 'error', runError ?? 'not run'));
+
+  const finishedAt = new Date();
+  const report: RunReport = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    scenario: scenario.name,
+    incident: scenario.incident,
+    scenarioFile: scenario.file ?? options.scenarioPath,
+    runId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    endedBy,
+    ...(runError ? { error: runError } : {}),
+    host,
+    images: [...images.values()],
+    emulated: results.flatMap((r) => r.emulated.map((e) => ({ ...e, configId: r.id }))),
+    summary: {
+      pass: results.filter((r) => r.verdict === 'pass').length,
+      fail: results.filter((r) => r.verdict === 'fail').length,
+      skipped: results.filter((r) => r.verdict === 'skipped').length,
+      error: results.filter((r) => r.verdict === 'error').length,
+    },
+    configs: results,
+  };
+  if (baseline) report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
+  await writeReports(report, reportDir);
+  progress({ kind: 'report', dir: reportDir });
+  return { report, reportDir };
+
+  async function decide(config: PlannedConfig): Promise<ConfigResult> {
+    if (config.skip) return undecided(config, 'done', config.skip, 'skipped');
+    if (controller.signal.aborted) {
+      return undecided(config, 'cancel', describeError(controller.signal.reason));
+    }
+    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(options.configTimeoutMs ?? 300_000)]);
+    return runConfig(config, scenario, {
+      engine,
+      run,
+      host,
+      routing,
+      shimPath: () => (shim ??= buildNofileShim()),
+      signal,
+      onPhase: (phase) => progress({ kind: 'phase', index: config.index, phase }),
+    });
+  }
+}
+
+function undecided(config: PlannedConfig, endedBy: EndedBy, reason: string, verdict: 'skipped' | 'error' = 'error'): ConfigResult {
+  return {
+    id: config.id,
+    axes: config.axes,
+    outcome: null,
+    verdict,
+    reason: verdict === 'skipped' ? reason : `not decided: ${reason}`,
+    expected: Object.fromEntries(Object.entries(config.expect).map(([name, e]) => [name, e.outcome])),
+    evidence: [],
+    metrics: {},
+    instances: [],
+    emulated: [],
+    durationMs: 0,
+    endedBy,
+    observations: [],
+  };
+}

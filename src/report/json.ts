@@ -1,6 +1,0 @@
-import type { RunReport } from '../run/types.ts';
-
-/** The whole result, schema-versioned; every other format can be re-rendered from it. */
-export function renderJson(report: RunReport): string {
-  return `${JSON.stringify(report, null, 2)}\n`;
-}

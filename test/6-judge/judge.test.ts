@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { classifyOutcome, formatBytes, judgeInstance } from '../../src/6-judge/index.ts';
+import type { Observation } from '../../src/4-observe/index.ts';
+import type { Expectation } from '../../src/1-scenario/index.ts';
+
+const KILLED_LINE =
+  'Memory cgroup out of memory: Killed process 18470 (mariadbd) total-vm:16827320kB, anon-rss:1046016kB, file-rss:684kB, shmem-rss:0kB, UID:0 pgtables:2172kB oom_score_adj:0';
+
+const nofile: Observation = { kind: 'nofile', t: 0, instance: 'db', requested: 1073741816, realLimit: 20000, emulated: true };
+const readyAfter = (afterMs: number): Observation => ({ kind: 'readiness', t: afterMs, instance: 'db', ready: true, afterMs, why: 'ping' });
+const notReady = (why: string): Observation => ({ kind: 'readiness', t: 60_000, instance: 'db', ready: false, afterMs: 60_000, why });
+const state = (status: string, oomKilled: boolean, exitCode: number): Observation => ({ kind: 'container-state', t: 61_000, instance: 'db', status, oomKilled, exitCode });
+const oomEvent: Observation = { kind: 'docker-event', t: 900, instance: 'db', action: 'oom' };
+const dieEvent: Observation = { kind: 'docker-event', t: 901, instance: 'db', action: 'die', exitCode: 137 };
+const startEvent: Observation = { kind: 'docker-event', t: 10, instance: 'db', action: 'start' };
+const kernelKill: Observation = {
+  kind: 'kernel-oom',
+  t: 61_500,
+  instance: 'db',
+  process: 'mariadbd',
+  pid: 18470,
+  totalVmKb: 16827320,
+  anonRssKb: 1046016,
+  constraint: 'CONSTRAINT_MEMCG',
+  memcg: '/docker/6457a0ad443a405b3eaea5ad15c3e65b962c461e182c2fd699cd7f6ed71759d3',
+  line: KILLED_LINE,
+};
+const variables = (openFilesLimit: string): Observation => ({
+  kind: 'server-variables',
+  t: 5_000,
+  instance: 'db',
+  variables: { open_files_limit: openFilesLimit, version: '10.11.6-MariaDB-0+deb12u1' },
+});
+const peak = (peakBytes: number, limitBytes?: number): Observation => ({
+  kind: 'memory-peak',
+  t: 62_000,
+  instance: 'db',
+  peakBytes,
+  ...(limitBytes ? { limitBytes } : {}),
+  source: 'cgroup',
+});
+
+const oomKilledAtStartup: Observation[] = [nofile, startEvent, oomEvent, dieEvent, notReady('exited'), state('exited', true, 137), kernelKill, peak(1073709056, 1073741824)];
+const survivedWith = (openFilesLimit: string): Observation[] => [nofile, startEvent, readyAfter(4_200), variables(openFilesLimit), state('running', false, 0), peak(209715200, 4294967296)];
+
+describe('classifyOutcome', () => {
+  it('OOMKilled without readiness is oom-killed-at-startup', () => {
+    expect(classifyOutcome([state('exited', true, 137)])).toBe('oom-killed-at-startup');
+  });
+
+  it('OOMKilled after the server answered a ping is oom-killed-under-load', () => {
+    expect(classifyOutcome([readyAfter(3_000), state('exited', true, 137)])).toBe('oom-killed-under-load');
+  });
+
+  it('a kernel OOM line alone is an OOM kill, even when docker missed it', () => {
+    expect(classifyOutcome([notReady('exited'), state('exited', false, 137), kernelKill])).toBe('oom-killed-at-startup');
+  });
+
+  it('a docker oom event of a container that is no longer running is an OOM kill', () => {
+    expect(classifyOutcome([oomEvent, state('exited', false, 137)])).toBe('oom-killed-at-startup');
+  });
+
+  it('a docker oom event of a container still running is not an OOM kill', () => {
+    expect(classifyOutcome([readyAfter(1_000), oomEvent, state('running', false, 0)])).toBe('survived');
+  });
+
+  it('exited non-zero without an OOM is crashed', () => {
+    expect(classifyOutcome([readyAfter(1_000), state('exited', false, 1)])).toBe('crashed');
+    expect(classifyOutcome([notReady('exited')])).toBe('crashed');
+  });
+
+  it('not ready by the deadline is never-ready', () => {
+    expect(classifyOutcome([notReady('timeout'), state('running', false, 0)])).toBe('never-ready');
+  });
+
+  it('ready and still running is survived', () => {
+    expect(classifyOutcome([readyAfter(4_200), state('running', false, 0)])).toBe('survived');
+  });
+
+  it('the last container state decides', () => {
+    expect(classifyOutcome([readyAfter(4_200), state('running', false, 0), state('exited', true, 137)])).toBe('oom-killed-under-load');
+  });
+});
+
+describe('judgeInstance', () => {
+  const expectOom: Expectation = { outcome: 'oom-killed-at-startup', because: '16 bytes × 1073741816 files = 16 GiB, above the memory limit' };
+  const expectWrapperFix: Expectation = { outcome: 'survived', openFilesLimit: { atMost: 4096 } };
+
+  it('passes when the outcome is the expected one, and says why', () => {
+    const judgement = judgeInstance('db', expectOom, oomKilledAtStartup);
+    expect(judgement.outcome).toBe('oom-killed-at-startup');
+    expect(judgement.verdict).toBe('pass');
+    expect(judgement.reason).toBe('oom-killed-at-startup, as expected: 16 bytes × 1073741816 files = 16 GiB, above the memory limit');
+  });
+
+  it('fails with the exact reason when the outcome differs', () => {
+    const judgement = judgeInstance('db', { outcome: 'oom-killed-at-startup' }, survivedWith('4096'));
+    expect(judgement.verdict).toBe('fail');
+    expect(judgement.reason).toBe('expected oom-killed-at-startup, got survived');
+  });
+
+  it('passes the wrapper fix when open_files_limit is within the bound', () => {
+    const judgement = judgeInstance('db', expectWrapperFix, survivedWith('4096'));
+    expect(judgement).toMatchObject({ verdict: 'pass', reason: 'survived, as expected', openFilesLimit: 4096 });
+  });
+
+  it('fails when open_files_limit is above atMost', () => {
+    const judgement = judgeInstance('db', expectWrapperFix, survivedWith('20000'));
+    expect(judgement.verdict).toBe('fail');
+    expect(judgement.reason).toBe('open_files_limit 20000 > 4096');
+    expect(judgement.openFilesLimit).toBe(20000);
+  });
+
+  it('fails when open_files_limit differs from equals', () => {
+    const judgement = judgeInstance('db', { outcome: 'survived', openFilesLimit: { equals: 32184 } }, survivedWith('4096'));
+    expect(judgement.reason).toBe('open_files_limit 4096 ≠ 32184');
+  });
+
+  it('fails when an open_files_limit is expected but was never read', () => {
+    const judgement = judgeInstance('db', expectWrapperFix, [readyAfter(4_200), state('running', false, 0)]);
+    expect(judgement).toMatchObject({ verdict: 'fail', reason: 'open_files_limit was not read' });
+  });
+
+  it('fails when peak memory reaches the bound, in readable units', () => {
+    const judgement = judgeInstance('db', { outcome: 'survived', peakMemoryBelowBytes: 100 * 1024 ** 2 }, survivedWith('4096'));
+    expect(judgement.verdict).toBe('fail');
+    expect(judgement.reason).toBe('peak memory 200 MiB ≥ 100 MiB');
+    expect(judgement).toMatchObject({ peakMemoryBytes: 209715200, memoryLimitBytes: 4294967296 });
+  });
+
+  it('joins every failure into the reason', () => {
+    const judgement = judgeInstance('db', { outcome: 'oom-killed-at-startup', peakMemoryBelowBytes: 1024 }, survivedWith('4096'));
+    expect(judgement.reason).toBe('expected oom-killed-at-startup, got survived; peak memory 200 MiB ≥ 1.0 KiB');
+  });
+
+  it('passes without an expectation and says so', () => {
+    expect(judgeInstance('db', undefined, survivedWith('4096'))).toMatchObject({ verdict: 'pass', reason: 'survived (no expectation)' });
+  });
+
+  it('lists the kernel line first for an OOM kill, then the docker events and the state', () => {
+    const { evidence } = judgeInstance('db', expectOom, oomKilledAtStartup);
+    expect(evidence).toEqual([
+      { source: 'kernel', text: KILLED_LINE },
+      { source: 'docker-event', text: 'oom' },
+      { source: 'docker-event', text: 'die exitCode=137' },
+      { source: 'docker-inspect', text: 'State.Status=exited OOMKilled=true ExitCode=137' },
+      { source: 'nofile', text: 'nofile 1073741816 emulated (real limit 20000, getrlimit shim)' },
+      { source: 'cgroup', text: 'peak 1024 MiB of 1.0 GiB limit' },
+      { source: 'readiness', text: 'not ready after 60000ms: exited' },
+    ]);
+  });
+
+  it('lists the server variables first for a survivor', () => {
+    const { evidence } = judgeInstance('db', expectWrapperFix, survivedWith('4096'));
+    expect(evidence[0]).toEqual({ source: 'server', text: '@@open_files_limit=4096 (10.11.6-MariaDB-0+deb12u1)' });
+    expect(evidence[1]).toEqual({ source: 'readiness', text: 'answered a ping after 4200ms' });
+    expect(evidence.some((e) => e.text === 'start')).toBe(false);
+  });
+});
+
+describe('formatBytes', () => {
+  it.each([
+    [0, '0 B'],
+    [1023, '1023 B'],
+    [1024, '1.0 KiB'],
+    [1536, '1.5 KiB'],
+    [209715200, '200 MiB'],
+    [4 * 1024 ** 3, '4.0 GiB'],
+    [16 * 1024 ** 3, '16.0 GiB'],
+    [16 * 1024 ** 4, '16.0 TiB'],
+    [2048 * 1024 ** 4, '2048 TiB'],
+  ])('formats %d bytes as %s', (bytes, text) => {
+    expect(formatBytes(bytes)).toBe(text);
+  });
+});
