@@ -1,9 +1,11 @@
-import type { Config, Outcome } from '../1-scenario/index.ts';
-import type { Evidence, InstanceJudgement, Verdict } from '../6-judge/index.ts';
-import type { HostFacts, Observation } from '../4-observe/index.ts';
-import type { HttpLoadResult, LatencySummaryMs, StormResult } from '../5-workload/index.ts';
-import type { BaselineComparison } from '../6-judge/baseline.ts';
-import type { MemoryPrediction } from '../2-plan/memory-model.ts';
+// The result model: what a run produced, the shape of report.json. Every report format reads this and
+// nothing else; it imports nothing above 0-model.
+import type { Config, Outcome } from './config.ts';
+import type { Evidence, InstanceJudgement, Verdict } from './judgement.ts';
+import type { HostFacts } from './host.ts';
+import type { Observation } from './observation.ts';
+import type { HttpLoadResult, LatencySummaryMs, StormResult } from './workload-result.ts';
+import type { MemoryPrediction } from './prediction.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -97,3 +99,18 @@ export type Progress =
   | { kind: 'phase'; index: number; phase: string }
   | { kind: 'config-end'; index: number; total: number; result: ConfigResult }
   | { kind: 'report'; dir: string };
+
+/** One way a configuration got worse than in the baseline run. */
+export interface Regression {
+  configId: string;
+  what: 'verdict' | 'outcome' | 'peak memory' | 'p99 latency' | 'errors' | 'connection ratio' | 'missing';
+  before: string;
+  after: string;
+}
+export interface BaselineComparison {
+  /** The baseline report.json, as given. */
+  file: string;
+  baselineRunId: string;
+  compared: number;
+  regressions: Regression[];
+}

@@ -3,20 +3,10 @@ import { resolve, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { OomlabError, ScenarioInvalidError } from '../0-model/errors.ts';
+import { OUTCOMES, type AxisValue, type Config, type Matrix, type Outcome } from '../0-model/config.ts';
+import { parseBytes } from '../0-model/units.ts';
 
-export type AxisValue = string | number;
-export type Matrix = Record<string, readonly AxisValue[]>;
-/** One point of the matrix: a value for every axis. */
-export type Config<M extends Matrix = Matrix> = { readonly [K in keyof M]: M[K][number] };
-
-export const OUTCOMES = [
-  'survived',
-  'oom-killed-at-startup',
-  'oom-killed-under-load',
-  'crashed',
-  'never-ready',
-] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+export { OUTCOMES, parseBytes, type AxisValue, type Config, type Matrix, type Outcome };
 
 const bytes = z.union([
   z.number().int().positive(),
@@ -280,13 +270,4 @@ export async function loadScenario(path: string): Promise<Scenario> {
     throw new ScenarioInvalidError(`${shown}: no default export — end the file with \`export default defineScenario({...})\``);
   }
   return validateScenario(module.default, shown);
-}
-
-/** Parses `4g`, `512m`, `1GiB` or a number of bytes. */
-export function parseBytes(value: string | number): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
-  if (!match) throw new ScenarioInvalidError(`cannot read size \`${value}\`; write it like 4g, 512m or a number of bytes`);
-  const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.round(Number(match[1]) * 1024 ** power);
 }

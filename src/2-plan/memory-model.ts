@@ -1,7 +1,11 @@
 // The preflight memory model: what a MySQL/MariaDB configuration can need at worst, term by term,
 // against the container's memory limit. The formula and its sources are in docs/memory-model.md.
 import { ScenarioInvalidError } from '../0-model/errors.ts';
-import { parseBytes, type InstanceSpec } from '../1-scenario/index.ts';
+import type { InstanceSpec } from '../1-scenario/index.ts';
+import { formatBytes, parseBytes } from '../0-model/units.ts';
+import type { MemoryPrediction, MemoryTerm } from '../0-model/prediction.ts';
+
+export type { MemoryPrediction, MemoryTerm };
 
 export type ServerFamily = 'mysql' | 'mariadb';
 
@@ -447,29 +451,6 @@ function describeRlimit(family: ServerFamily, request: number, soft: number, har
   return request <= hard ? `nofile ${soft} < that, raised to ${files} (hard limit ${hard})` : `nofile ${soft} < that and the hard limit ${hard} stops the raise: ${files}`;
 }
 
-export interface MemoryTerm {
-  name: string;
-  bytes: number;
-  /** How the bytes came about, short enough for a one-line warning. */
-  formula: string;
-  /** `start-up`: resident as soon as the server starts; `global`: reserved once, resident as it fills; `per-connection`: × connections, under load. */
-  phase: 'start-up' | 'global' | 'per-connection';
-  /** The breakdown behind a per-connection figure. */
-  detail?: string;
-}
-
-export interface MemoryPrediction {
-  predictedPeakBytes: number;
-  limitBytes?: number;
-  /** Whether the worst case fits the limit; undefined without a limit or for an image the model does not know. */
-  fits: boolean | undefined;
-  /** Limit minus worst case: negative when it does not fit. */
-  headroomBytes?: number;
-  terms: MemoryTerm[];
-  openFilesLimit: number;
-  assumptions: string[];
-}
-
 export interface PredictInput {
   image: string;
   mycnf?: MyCnf;
@@ -674,17 +655,6 @@ export function formatPredictionWarning(configId: string, prediction: MemoryPred
 }
 
 /** `17179869056` → `16 GiB`, `3330048` → `3.2 MiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const text = unit === 0 ? String(Math.round(value)) : value.toFixed(1).replace(/\.0$/, '');
-  return `${text} ${units[unit]}`;
-}
 
 export interface MysqltunerMemory {
   /** read_buffer_size + read_rnd_buffer_size + sort_buffer_size + thread_stack + join_buffer_size + binlog_cache_size. */

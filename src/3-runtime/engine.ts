@@ -4,7 +4,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { DockerUnavailableError, EngineLostError } from '../0-model/errors.ts';
-import { onPath } from '../4-observe/host-facts.ts';
+import { onPath } from '../0-model/host.ts';
 
 const DOCKERD_ARGS = ['--userland-proxy=false'] as const;
 

@@ -1,25 +1,9 @@
 import { access, readFile, readdir } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { execa } from 'execa';
+import { onPath, type HostFacts } from '../0-model/host.ts';
 
-/** What this host can do, read once per run; reports show it and skips cite it. */
-export interface HostFacts {
-  kernel: string;
-  /** The hard RLIMIT_NOFILE of this process: containers cannot get more without emulation. */
-  nofileHardLimit: number;
-  cgroupVersion: 1 | 2;
-  numaNodes: number;
-  thpMode: string;
-  dmesgReadable: boolean;
-  bpftrace: boolean;
-  /** The memory controller is mounted: without it a memory limit is not enforced. */
-  memoryController: boolean;
-  /** Swap is limited with memory (memsw / memory.swap.max): MemorySwap works. */
-  swapAccounting: boolean;
-  k6: boolean;
-  /** CAP_SYS_RESOURCE is effective: without it no container can be given a negative oom_score_adj. */
-  canLowerOomScoreAdj: boolean;
-}
+export { onPath, type HostFacts };
 
 async function readText(path: string): Promise<string | undefined> {
   try {
@@ -41,17 +25,6 @@ export function parseNofileHardLimit(limits: string): number {
   const line = limits.split('\n').find((l) => l.startsWith('Max open files'));
   const hard = line?.trim().split(/\s+/)[4];
   return hard === undefined || hard === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(hard);
-}
-
-/** Whether an executable of that name is on PATH (no subprocess). */
-export async function onPath(command: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    try {
-      await access(`${dir}/${command}`, constants.X_OK);
-      return true;
-    } catch {}
-  }
-  return false;
 }
 
 export async function readHostFacts(): Promise<HostFacts> {

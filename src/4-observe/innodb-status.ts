@@ -1,14 +1,6 @@
-/** One `--Thread N has waited at FILE line L for S seconds the semaphore:` entry. */
-export interface SemaphoreWait {
-  thread: string;
-  file: string;
-  line: number;
-  seconds: number;
-  /** The `waiters flag` printed for this wait, when present. */
-  waitersFlag?: number;
-  /** The mutex or rw-lock named in the entry, e.g. `&kernel_mutex`. */
-  lock?: string;
-}
+import type { SemaphoreWait } from '../0-model/observation.ts';
+
+export type { SemaphoreWait };
 
 export interface InnodbStatus {
   semaphoreWaits: SemaphoreWait[];

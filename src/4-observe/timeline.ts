@@ -1,36 +1,6 @@
-import type { SemaphoreWait } from './innodb-status.ts';
-import type { StormResult } from '../5-workload/storm.ts';
-import type { HttpLoadResult } from '../5-workload/http-load.ts';
+import type { Observation, ObservationKind, ObservationOf, UntimedObservation } from '../0-model/observation.ts';
 
-/** Everything observed during a run, one tagged union; report formats must handle every kind. */
-export type Observation =
-  | { kind: 'docker-event'; t: number; instance: string; action: string; exitCode?: number }
-  | { kind: 'container-state'; t: number; instance: string; status: string; oomKilled: boolean; exitCode: number }
-  | { kind: 'kernel-oom'; t: number; instance: string; process: string; pid: number; totalVmKb: number; anonRssKb: number; constraint: string; memcg: string; line: string }
-  | { kind: 'memory-peak'; t: number; instance: string; peakBytes: number; limitBytes?: number; source: string }
-  | { kind: 'server-variables'; t: number; instance: string; variables: Record<string, string> }
-  | { kind: 'readiness'; t: number; instance: string; ready: boolean; afterMs: number; why: string }
-  | { kind: 'syscall'; t: number; instance: string; pid: number; comm: string; syscall: string; lenBytes?: number; flags?: number; line: string }
-  | { kind: 'server-log'; t: number; instance: string; tail: string }
-  | { kind: 'nofile'; t: number; instance: string; requested: number | 'default'; realLimit: number | 'default'; emulated: boolean }
-  | { kind: 'observer-unavailable'; t: number; observer: string; reason: string }
-  /** One measured value over time: cgroup memory, server status, host counters (per second where a counter). */
-  | { kind: 'sample'; t: number; instance: string; source: 'cgroup' | 'status' | 'host' | 'workload' | 'app-tier'; metric: string; value: number }
-  | { kind: 'innodb-status'; t: number; instance: string; semaphoreWaits: SemaphoreWait[]; osWaitReservations?: number; osWaitSignals?: number; historyListLength?: number; excerpt: string }
-  | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult | HttpLoadResult };
-
-/** An observation whose time the timeline fills in. */
-export type UntimedObservation = Observation extends infer O ? (O extends Observation ? Omit<O, 't'> & { t?: number } : never) : never;
-
-export type ObservationKind = Observation['kind'];
-export type ObservationOf<K extends ObservationKind> = Extract<Observation, { kind: K }>;
-
-/** A formatter per kind: adding a kind does not compile until every format handles it. */
-export type PerKind<R> = { [K in ObservationKind]: (observation: ObservationOf<K>) => R };
-
-export function formatWith<R>(formats: PerKind<R>, observation: Observation): R {
-  return (formats[observation.kind] as (o: Observation) => R)(observation);
-}
+export * from '../0-model/observation.ts';
 
 /** The run's timeline; `t` is milliseconds since the run started (injectable clock). */
 export class Timeline {

@@ -2,7 +2,10 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScenarioInvalidError } from '../0-model/errors.ts';
 import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
-import { errorKey, newHistogram, summarise, type LatencySummaryMs, type StormSecond } from './storm.ts';
+import { errorKey, newHistogram, summarise } from './storm.ts';
+import type { HttpLoadResult, HttpLoadSecond } from '../0-model/workload-result.ts';
+
+export type { HttpLoadResult, HttpLoadSecond };
 
 /** One endpoint of the app tier, picked with probability weight / sum of weights. */
 export interface WeightedPath {
@@ -29,34 +32,6 @@ export interface HttpLoadOptions {
   random?: () => number;
   /** Called once a second with the live figures (the stand-in only: k6 reports at its end). */
   onSecond?: (second: HttpLoadSecond) => void;
-}
-
-/** One second of an HTTP burst: the storm's figures, counted in requests (sent, failed, in flight). */
-export type HttpLoadSecond = StormSecond;
-
-/** The figures of a `StormResult`, for requests: reports compare the drivers column by column. */
-export interface HttpLoadResult {
-  driver: 'k6' | 'http-stand-in';
-  durationMs: number;
-  endedBy: 'done' | 'cancel';
-  /**
-   * `completed` answered below 400, `failed` answered 400+ or hit a network error or the request timeout,
-   * `dropped` never sent because `maxInFlight` were running, `unfinished` cut at the drain deadline or on cancel.
-   */
-  requests: { intended: number; started: number; completed: number; failed: number; dropped: number; unfinished: number };
-  /** Every request that finished, failed or not (as k6's iteration_duration), from its intended start: a slow server shows as latency, not as a lower rate. */
-  latencyMs: LatencySummaryMs;
-  /** The app tier's `x-oomlab-error` header when present, else `HTTP <status>`, else the network error's code or `timeout`. */
-  errorsByCode: Record<string, number>;
-  perSecond: HttpLoadSecond[];
-  peakInFlight: number;
-  /** The rate achieved over the intended one, for the seconds that had arrivals. */
-  achievedRatio: number;
-  capHit: boolean;
-  /** Figures this driver could only approximate or not measure, one sentence each (empty for the stand-in). */
-  notes: string[];
-  /** What k6 itself said, when k6 ran. */
-  k6?: { exitCode: number | undefined; thresholdsCrossed: string[] };
 }
 
 /** The header on which the app tier names the database error behind a 5xx. */

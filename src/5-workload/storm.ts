@@ -2,6 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import hdr from 'hdr-histogram-js';
 import mysql2 from 'mysql2';
 import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
+import type { LatencySummaryMs, StormResult, StormSecond } from '../0-model/workload-result.ts';
+
+export type { LatencySummaryMs, StormResult, StormSecond };
 
 /** The callback connection of mysql2, as much of it as the storm drives. */
 interface RawConnection {
@@ -71,52 +74,12 @@ export interface StormOptions {
   random?: () => number;
 }
 
-export interface StormSecond {
-  second: number;
-  intended: number;
-  started: number;
-  errors: number;
-  inFlight: number;
-  /** Query latency of the statements that completed in this second (for charts over time). */
-  latencyP50Ms?: number;
-  latencyP90Ms?: number;
-  latencyP99Ms?: number;
-}
-
 /** Percentiles of one second's latencies: few enough to sort, and no histogram per second to carry. */
 export function percentilesOf(valuesMs: number[]): { latencyP50Ms: number; latencyP90Ms: number; latencyP99Ms: number } | undefined {
   if (valuesMs.length === 0) return undefined;
   const sorted = valuesMs.toSorted((a, b) => a - b);
   const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 1000) / 1000;
   return { latencyP50Ms: at(50), latencyP90Ms: at(90), latencyP99Ms: at(99) };
-}
-
-export interface LatencySummaryMs {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
-/** One result shape, whatever happened: a storm cut short by an OOM kill still reports what it saw. */
-export interface StormResult {
-  driver: 'storm';
-  durationMs: number;
-  endedBy: 'done' | 'cancel';
-  sessions: { intended: number; started: number; completed: number; failed: number; dropped: number; unfinished: number };
-  queries: { ok: number; failed: number };
-  /** From each session's intended start, so a slow server shows as latency, not as a lower rate. */
-  connectLatencyMs: LatencySummaryMs;
-  queryLatencyMs: LatencySummaryMs;
-  sessionLatencyMs: LatencySummaryMs;
-  errorsByCode: Record<string, number>;
-  perSecond: StormSecond[];
-  peakInFlight: number;
-  /** The rate achieved over the intended one, for the seconds that had arrivals. */
-  achievedRatio: number;
-  capHit: boolean;
 }
 
 /** What a session is waiting for now; `settle` ends the wait (with an error, or none for success). */

@@ -2,6 +2,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OomlabError } from '../0-model/errors.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
+import type { BaselineComparison, Regression } from '../0-model/report.ts';
+
+export type { BaselineComparison, Regression };
 
 /** Reads a report.json (or the one in a run folder) with a one-line error for anything else. */
 export async function readReportFile(path: string): Promise<{ report: RunReport; file: string }> {
@@ -23,22 +26,6 @@ export async function readReportFile(path: string): Promise<{ report: RunReport;
   }
   if (report.schemaVersion > 1) throw new OomlabError('REPORT_INVALID', `${file} has schemaVersion ${report.schemaVersion}, newer than this oomlab reads (1) — update oomlab`);
   return { report: report as RunReport, file };
-}
-
-/** One way a configuration got worse than in the baseline run. */
-export interface Regression {
-  configId: string;
-  what: 'verdict' | 'outcome' | 'peak memory' | 'p99 latency' | 'errors' | 'connection ratio' | 'missing';
-  before: string;
-  after: string;
-}
-
-export interface BaselineComparison {
-  /** The baseline report.json, as given. */
-  file: string;
-  baselineRunId: string;
-  compared: number;
-  regressions: Regression[];
 }
 
 /**

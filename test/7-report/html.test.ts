@@ -124,10 +124,10 @@ describe('renderHtml', () => {
   });
 
   it('shows peak memory against the limit, and the predicted peak and B:A ratio when present', () => {
-    expect(verdictRows(html)[0]).toContain('1.0 GiB / 1.0 GiB</td>');
+    expect(verdictRows(html)[0]).toContain('1 GiB / 1 GiB</td>');
     expect(html).not.toContain('B:A connections');
     const rows = verdictRows(renderHtml(replicas));
-    expect(rows[0]).toContain('1.0 GiB / 1.0 GiB<br><small>predicted 1.5 GiB</small></td>');
+    expect(rows[0]).toContain('1 GiB / 1 GiB<br><small>predicted 1.5 GiB</small></td>');
     expect(rows[0]).toContain('<td class="num">0.3:1</td>');
     expect(rows[1]).toContain('<td class="num">1.1:1</td>');
     expect(section(renderHtml(replicas), 'verdicts')).toContain('<th>B:A connections</th>');
@@ -210,7 +210,7 @@ describe('renderHtml charts', () => {
     expect(data.charts.map((c) => c.id)).toEqual(['memory', 'connections', 'context-switches']);
     const memory = data.charts[0]!;
     expect(memory.unit).toBe('bytes');
-    expect(memory.series.map((s) => s.label)).toEqual(['#1 incident-era · 2000', '#2 incident-era · 300', '#3 sized · 2000', '#4 sized · 300', 'limit 1.0 GiB']);
+    expect(memory.series.map((s) => s.label)).toEqual(['#1 incident-era · 2000', '#2 incident-era · 300', '#3 sized · 2000', '#4 sized · 300', 'limit 1 GiB']);
     expect(memory.series[2]!.points[0]).toEqual([2.139, 225198080]);
     expect(memory.series[4]!.points).toEqual([[0, 1073741824], [46.557, 1073741824]]);
     expect(memory.markers.map((m) => m.label)).toEqual(['OOM #1', 'OOM #2', 'OOM #3']);
@@ -226,7 +226,7 @@ describe('renderHtml charts', () => {
     const data = chartData(html);
     expect(data.charts).toEqual([]);
     expect(data.peaks).toHaveLength(15);
-    expect(data.peaks[10]).toEqual({ label: '#11', color: '#a12bab', peakBytes: 1073741824, limitBytes: 1073741824, text: '1.0 GiB of 1.0 GiB (100%)', note: '1073741816 · none · explicit' });
+    expect(data.peaks[10]).toEqual({ label: '#11', color: '#a12bab', peakBytes: 1073741824, limitBytes: 1073741824, text: '1 GiB of 1 GiB (100%)', note: '1073741816 · none · explicit' });
     expect(html).toContain('<canvas id="peaks-canvas"></canvas>');
     expect(html).toContain('<strong>No samples</strong> for container memory against its limit, connections, query latency percentiles, requests per second, context switches per second, direct reclaim, allocation stalls per second, compaction per second');
   });
@@ -244,7 +244,7 @@ describe('renderHtml charts', () => {
       ['#2 least-connections · b', [8, 4]],
       ['#2 least-connections · neighbour', [2, 3]],
       ['#4 dns', undefined],
-      ['limit 1.0 GiB', [4, 4]],
+      ['limit 1 GiB', [4, 4]],
     ]);
     expect(byId.get('context-switches')!.series.map((s) => s.label)).toEqual(['#1 fastest', '#2 least-connections']);
     expect(byId.get('latency')!.series.map((s) => [s.label, s.show])).toEqual([

@@ -154,7 +154,7 @@ describe('renderMarkdown', () => {
   });
 
   it('shows the peak memory against the limit', () => {
-    expect(tableRows(markdown)[0]).toContain('| 1024 MiB / 1.0 GiB |');
+    expect(tableRows(markdown)[0]).toContain('| 1024 MiB / 1 GiB |');
   });
 
   it('lists what was not as expected, and the summary', () => {

@@ -1,0 +1,46 @@
+import type { Evidence } from './judgement.ts';
+import type { PerKind } from './observation.ts';
+import { formatBytes } from './units.ts';
+
+/** One line of evidence per observation kind; the mapped type makes every kind say something. */
+export const EVIDENCE: PerKind<Evidence | undefined> = {
+  'docker-event': (o) => ({ source: 'docker-event', text: `${o.action}${o.exitCode !== undefined ? ` exitCode=${o.exitCode}` : ''}` }),
+  'container-state': (o) => ({ source: 'docker-inspect', text: `State.Status=${o.status} OOMKilled=${o.oomKilled} ExitCode=${o.exitCode}` }),
+  'kernel-oom': (o) => ({ source: 'kernel', text: o.line }),
+  'memory-peak': (o) => ({ source: o.source, text: `peak ${formatBytes(o.peakBytes)}${o.limitBytes ? ` of ${formatBytes(o.limitBytes)} limit` : ''}` }),
+  'server-variables': (o) => ({ source: 'server', text: `@@open_files_limit=${o.variables.open_files_limit} (${o.variables.version})` }),
+  readiness: (o) => ({ source: 'readiness', text: o.ready ? `answered a ping after ${o.afterMs}ms` : `not ready after ${o.afterMs}ms: ${o.why}` }),
+  syscall: (o) => ({ source: 'bpftrace', text: o.line }),
+  'server-log': () => undefined,
+  nofile: (o) => ({
+    source: 'nofile',
+    text: o.emulated ? `nofile ${o.requested} emulated (real limit ${o.realLimit}, getrlimit shim)` : `nofile ${o.requested}`,
+  }),
+  'observer-unavailable': (o) => ({ source: o.observer, text: `unavailable: ${o.reason}` }),
+  sample: () => undefined,
+  'innodb-status': (o) =>
+    o.semaphoreWaits.length === 0
+      ? undefined
+      : {
+          source: 'innodb-status',
+          text: `${o.semaphoreWaits.length} semaphore wait(s): ${o.semaphoreWaits
+            .slice(0, 3)
+            .map((w) => `${w.file} line ${w.line}${w.lock ? ` (${w.lock})` : ''}${w.waitersFlag !== undefined ? ` waiters flag ${w.waitersFlag}` : ''}`)
+            .join('; ')}`,
+        },
+  workload: (o) => {
+    const r = o.result;
+    const errors = Object.entries(r.errorsByCode).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([code, n]) => `${code}×${n}`);
+    const tail = errors.length ? `, errors ${errors.join(' ')}` : '';
+    if (r.driver === 'storm') {
+      return {
+        source: r.driver,
+        text: `${r.sessions.started}/${r.sessions.intended} sessions started (${r.sessions.completed} completed, ${r.sessions.failed} failed, ${r.sessions.dropped} dropped), query p99 ${r.queryLatencyMs.p99}ms, connect p99 ${r.connectLatencyMs.p99}ms${tail}`,
+      };
+    }
+    return {
+      source: r.driver,
+      text: `${r.requests.started}/${r.requests.intended} requests sent through the app tier (${r.requests.completed} ok, ${r.requests.failed} failed, ${r.requests.dropped} dropped), p99 ${r.latencyMs.p99}ms${tail}`,
+    };
+  },
+};

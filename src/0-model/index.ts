@@ -1,0 +1,11 @@
+// The bottom layer: the result model (report.json's shape and schema) and the small vocabulary every stage shares.
+export * from './config.ts';
+export * from './errors.ts';
+export * from './evidence.ts';
+export * from './host.ts';
+export * from './judgement.ts';
+export * from './observation.ts';
+export * from './prediction.ts';
+export * from './report.ts';
+export * from './units.ts';
+export * from './workload-result.ts';
