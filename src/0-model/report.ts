@@ -114,3 +114,29 @@ export interface BaselineComparison {
   compared: number;
   regressions: Regression[];
 }
+
+/** One start of a server at a given nofile, and what its process had allocated once ready. */
+export interface FileTableSample {
+  nofile: number;
+  /** The getrlimit shim reported nofile: the host's hard limit is lower. */
+  emulated: boolean;
+  openFilesLimit: number;
+  vmDataBytes: number;
+  rssAnonBytes: number;
+}
+
+/**
+ * The file-table probe of an image: the server started at two nofile values with open_files_limit set
+ * to each and every other nofile-sized setting pinned; the slope is what one descriptor costs it.
+ */
+export interface FileTableProbe {
+  image: string;
+  samples: FileTableSample[];
+  /** Slope of private data (VmData) over open_files_limit: 16 where the table is preallocated. */
+  bytesPerDescriptor: number;
+  /** Slope of anonymous resident memory: 16 where the table is also zeroed (charged to the cgroup). */
+  residentBytesPerDescriptor: number;
+  /** The slope carried to a nofile the host cannot give, containerd's "infinity" by default. */
+  predicted: { nofile: number; bytes: number };
+  durationMs: number;
+}

@@ -26,6 +26,8 @@ export interface ContainerState {
   running: boolean;
   oomKilled: boolean;
   exitCode: number;
+  /** Host pid of the container's first process while it runs. */
+  pid?: number;
 }
 
 export type ReadyResult =
@@ -209,6 +211,8 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
         running: info.State.Running,
         oomKilled: info.State.OOMKilled,
         exitCode: info.State.ExitCode,
+        // The server's pid on the host: the entrypoint execs the server, so the container's init is it.
+        ...(info.State.Pid > 0 ? { pid: info.State.Pid } : {}),
       };
     },
     async logTail(lines) {

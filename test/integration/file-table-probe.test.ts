@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE } from '../../src/3-runtime/index.ts';
+import { readHostFacts } from '../../src/4-observe/index.ts';
+import { probeFileTable } from '../../src/8-run/file-table-probe.ts';
+import { containersLabelled } from './helpers.ts';
+
+describe('the file-table probe on a real server', () => {
+  it('measures MariaDB 10.11 preallocating and zeroing 16 bytes per descriptor, and predicts 16 GiB at containerd infinity', async () => {
+    const host = await readHostFacts();
+    const probe = await probeFileTable(OFFLINE_MARIADB_IMAGE, {
+      engine: await connectEngine(),
+      hostNofileHardLimit: host.nofileHardLimit,
+      shimPath: buildNofileShim,
+      signal: AbortSignal.timeout(180_000),
+    });
+    process.stderr.write(`[file-table probe] ${JSON.stringify(probe)}\n`);
+    expect(probe.samples.map((s) => s.openFilesLimit)).toEqual([65_536, 1_048_576]);
+    expect(probe.bytesPerDescriptor).toBeGreaterThan(15.5);
+    expect(probe.bytesPerDescriptor).toBeLessThan(16.5);
+    expect(probe.residentBytesPerDescriptor).toBeGreaterThan(15);
+    expect(probe.predicted.bytes / 1024 ** 3).toBeCloseTo(16, 0);
+    expect(await containersLabelled('oomlab.scenario=file-table-probe')).toEqual([]);
+  }, 240_000);
+});
