@@ -5,6 +5,8 @@ export * from './evidence.ts';
 export * from './host.ts';
 export * from './judgement.ts';
 export * from './observation.ts';
+export * from './pick.ts';
+export * from './poll.ts';
 export * from './prediction.ts';
 export * from './report.ts';
 export * from './units.ts';

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect as connectSocket, type AddressInfo, type Socket } from 'node:net';
 import { createConnection, createPool, type Connection, type Pool, type PoolConnection, type QueryError } from 'mysql2';
 import { ScenarioInvalidError } from '../0-model/errors.ts';
+import { weightedPicker } from '../0-model/pick.ts';
 import { feedQueryMix, type FeedSize } from './feed.ts';
 import { errorKey, type MixedQuery, type StormEndpoint } from './storm.ts';
 
@@ -279,12 +280,7 @@ export async function startAppTier(options: AppTierOptions): Promise<AppTier> {
     if (!query) throw new Error(`the feed mix has no query named ${name} (it has ${[...byName.keys()].join(', ')})`);
     routes.set(path, query);
   }
-  const totalWeight = mix.reduce((sum, q) => sum + q.weight, 0);
-  const pickFromMix = (): MixedQuery => {
-    let r = random() * totalWeight;
-    for (const q of mix) if ((r -= q.weight) < 0) return q;
-    return mix[mix.length - 1]!;
-  };
+  const pickFromMix = weightedPicker(mix, random);
 
   let closing = false;
   // Every request still waiting on a replica, so close() can answer them at once instead of waiting for their deadlines.

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import hdr from 'hdr-histogram-js';
 import mysql2 from 'mysql2';
+import { weightedPicker } from '../0-model/pick.ts';
 import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import type { LatencySummaryMs, StormResult, StormSecond } from '../0-model/workload-result.ts';
 
@@ -131,12 +132,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   for (const t of schedule) seconds[Math.floor(t / 1000)]!.intended++;
   const latenciesBySecond: number[][] = seconds.map(() => []);
   const counts = { started: 0, completed: 0, failed: 0, dropped: 0, queriesOk: 0, queriesFailed: 0 };
-  const totalWeight = options.mix.reduce((sum, q) => sum + q.weight, 0);
-  const pick = (): MixedQuery => {
-    let r = random() * totalWeight;
-    for (const q of options.mix) if ((r -= q.weight) < 0) return q;
-    return options.mix[options.mix.length - 1]!;
-  };
+  const pick = weightedPicker(options.mix, random);
   const open = new Set<RawConnection>();
   const running = new Set<Promise<void>>();
   // The one pending wait of each session (connect, statement, quit or pause): a cut or an abort settles it
