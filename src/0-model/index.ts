@@ -10,4 +10,5 @@ export * from './poll.ts';
 export * from './prediction.ts';
 export * from './report.ts';
 export * from './units.ts';
+export * from './workload-defaults.ts';
 export * from './workload-result.ts';

@@ -2,6 +2,7 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScenarioInvalidError } from '../0-model/errors.ts';
 import { weightedPicker } from '../0-model/pick.ts';
+import { HTTP_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
 import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import { errorKey, newHistogram, summarise } from './storm.ts';
 import type { HttpLoadResult, HttpLoadSecond } from '../0-model/workload-result.ts';
@@ -85,7 +86,7 @@ export function responseErrorKey(status: number, header: string | string[] | und
  */
 export async function runHttpStandIn(options: HttpLoadOptions): Promise<HttpLoadResult> {
   const { urls } = loopbackTargets(options.baseUrl, options.paths);
-  const maxInFlight = options.maxInFlight ?? 1_000;
+  const maxInFlight = options.maxInFlight ?? HTTP_MAX_IN_FLIGHT;
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new ScenarioInvalidError(`maxInFlight must be a positive integer, got \`${maxInFlight}\``);
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   const pick = weightedPicker(

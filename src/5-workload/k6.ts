@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ScenarioInvalidError } from '../0-model/errors.ts';
+import { HTTP_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
 import { onPath } from '../4-observe/index.ts';
 import { intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import { ERROR_HEADER, loopbackTargets, type HttpLoadOptions, type HttpLoadResult, type WeightedPath } from './http-load.ts';
@@ -324,7 +325,7 @@ const K6_THRESHOLDS_FAILED = 99;
  */
 export async function runK6(options: K6RunOptions): Promise<HttpLoadResult> {
   const schedule = intendedStartTimes(options.stages, options.startPerSecond ?? 0);
-  const maxVUs = options.maxInFlight ?? 1_000;
+  const maxVUs = options.maxInFlight ?? HTTP_MAX_IN_FLIGHT;
   const peakPerSecond = Math.max(options.startPerSecond ?? 0, ...options.stages.map((s) => s.targetPerSecond));
   const drainMs = options.drainMs ?? 10_000;
   const script = renderK6Script({

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import hdr from 'hdr-histogram-js';
 import mysql2 from 'mysql2';
 import { weightedPicker } from '../0-model/pick.ts';
+import { STORM_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
 import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import type { LatencySummaryMs, StormResult, StormSecond } from '../0-model/workload-result.ts';
 
@@ -123,7 +124,7 @@ export function summarise(histogram: ReturnType<typeof newHistogram>): LatencySu
  */
 export async function runStorm(options: StormOptions): Promise<StormResult> {
   const random = options.random ?? Math.random;
-  const maxInFlight = options.maxInFlight ?? 4_000;
+  const maxInFlight = options.maxInFlight ?? STORM_MAX_IN_FLIGHT;
   const schedule = intendedStartTimes(options.stages, options.startPerSecond ?? 0);
   const plannedMs = totalDurationMs(options.stages);
   const histograms = { connect: newHistogram(), query: newHistogram(), session: newHistogram() };
