@@ -11,6 +11,29 @@ export interface MemoryTerm {
   detail?: string;
 }
 
+/** What caps the connections a workload holds open on one server at once. */
+export type ConnectionBound = 'max_connections' | 'maxInFlight' | 'poolSize' | 'arrivals';
+
+/** The peak for the load the scenario drives: the worst case's terms, for the connections its workload can reach. */
+export interface LoadPeak {
+  peakBytes: number;
+  /** Connections the workload can hold open on this server at once, each holding what it holds in the worst case. */
+  connections: number;
+  boundBy: ConnectionBound;
+  /** How the count came about: `min(2175 requests arrive, maxInFlight 600, max_connections 2000 + 1 admin) = 600`. */
+  formula: string;
+  /** Whether the load peak fits the limit; undefined without a limit. */
+  fits: boolean | undefined;
+  /** Limit minus load peak: negative when it does not fit. */
+  headroomBytes?: number;
+  /**
+   * What the limit must cover for the server to survive this load: `worst-case` when the load reaches
+   * max_connections (the two figures are then the same), `load` when the workload caps the connections below it.
+   */
+  limitMustCover: 'worst-case' | 'load';
+  terms: MemoryTerm[];
+}
+
 export interface MemoryPrediction {
   predictedPeakBytes: number;
   limitBytes?: number;
@@ -21,4 +44,8 @@ export interface MemoryPrediction {
   terms: MemoryTerm[];
   openFilesLimit: number;
   assumptions: string[];
+  /** How many connections at their worst fit in the limit beside the start-up and global terms. */
+  connectionsWithinLimit?: number;
+  /** The peak for the scenario's workload, when one targets this server. */
+  load?: LoadPeak;
 }

@@ -40,6 +40,10 @@ export interface ConfigMetrics {
   connectionRatio?: number;
   /** The preflight memory model's worst case for the deciding instance (plan/memory-model). */
   predictedPeakBytes?: number;
+  /** The memory model's peak for the load the scenario drives on the deciding instance (plan/load-peak): `MemoryPrediction.load.peakBytes`. */
+  predictedLoadPeakBytes?: number;
+  /** The connections that load peak assumed: what the workload can hold open on the instance at once. */
+  predictedLoadConnections?: number;
 }
 
 /** One shape for every configuration, whatever happened to it. */

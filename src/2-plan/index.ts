@@ -14,9 +14,15 @@ import {
   hostSettingsSchema,
   type HostSettings,
 } from '../1-scenario/index.ts';
-import { cannotStart, formatPredictionWarning, predictInstance, type MemoryPrediction } from './memory-model.ts';
+import { cannotStart, predictInstance, type MemoryPrediction } from './memory-model.ts';
+import { formatPredictionWarning } from './prediction-text.ts';
 
+export * from './load-peak.ts';
 export * from './memory-model.ts';
+export * from './memory-terms.ts';
+export * from './open-files.ts';
+export * from './prediction-text.ts';
+export * from './server-profiles.ts';
 
 export interface PlannedConfig {
   /** Stable id built from the axes, e.g. `image=mysql:5.7,nofile=1073741816,fix=none`. */
@@ -30,26 +36,39 @@ export interface PlannedConfig {
   host?: HostSettings;
   /** Set when the host cannot run it; skipped is not passed. */
   skip?: string;
-  /** The memory model's worst case per server instance (filled in by `predictMemory`). */
+  /** The memory model's worst case per server instance, and the load peak where the workload reaches it (filled in by `predictMemory`). */
   predictions?: Record<string, MemoryPrediction>;
+}
+
+/** The memory model for one server instance of a planned configuration: its side's budget and the configuration's workload included. */
+export function predictConfigInstance(config: Pick<PlannedConfig, 'instances' | 'workload' | 'host'>, instance: InstanceSpec, host: { defaultNofile?: number; cpus?: number }): MemoryPrediction {
+  const budget = instance.side !== undefined ? config.host?.sides?.[instance.side] : undefined;
+  const sharedWith = config.instances.filter((i) => i.side === instance.side && i.name !== instance.name).map((i) => i.name);
+  return predictInstance(instance, host, {
+    ...(config.workload ? { workload: config.workload } : {}),
+    ...(budget ? { side: { name: instance.side!, memory: budget.memory, sharedWith } } : {}),
+  });
 }
 
 /**
  * Adds the preflight memory model to every configuration that will run, and returns one warning
- * line per configuration the model says cannot even start in its limit.
+ * line per configuration the model says cannot even start in its limit, and how many server
+ * instances exceed their limit in the worst case and for the load the scenario drives.
  */
-export function predictMemory(configs: PlannedConfig[], host: { defaultNofile: number; cpus: number }): { cannotStart: string[]; overLimitUnderLoad: number } {
+export function predictMemory(configs: PlannedConfig[], host: { defaultNofile: number; cpus: number }): { cannotStart: string[]; overLimitUnderLoad: number; overLimitForTheLoad: number } {
   const warnings: string[] = [];
   let overLimitUnderLoad = 0;
+  let overLimitForTheLoad = 0;
   for (const config of configs) {
     if (config.skip) continue;
-    config.predictions = Object.fromEntries(config.instances.filter((i) => i.role !== 'neighbour').map((i) => [i.name, predictInstance(i, host)]));
+    config.predictions = Object.fromEntries(config.instances.filter((i) => i.role !== 'neighbour').map((i) => [i.name, predictConfigInstance(config, i, host)]));
     for (const prediction of Object.values(config.predictions)) {
       if (cannotStart(prediction)) warnings.push(formatPredictionWarning(config.id, prediction));
       else if (prediction.fits === false) overLimitUnderLoad++;
+      if (!cannotStart(prediction) && prediction.load?.fits === false) overLimitForTheLoad++;
     }
   }
-  return { cannotStart: warnings, overLimitUnderLoad };
+  return { cannotStart: warnings, overLimitUnderLoad, overLimitForTheLoad };
 }
 
 /** What the host can do, for skips the planner decides (doctor prints the same reasons). */

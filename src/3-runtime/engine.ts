@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import { execa } from 'execa';
 import { DockerUnavailableError, EngineLostError } from '../0-model/errors.ts';
 import { onPath } from '../0-model/host.ts';
+import { poll } from '../0-model/poll.ts';
 
 const DOCKERD_ARGS = ['--userland-proxy=false'] as const;
 
@@ -75,11 +76,7 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
   // ports are iptables DNAT: docker-proxy otherwise burns a core of a 2-core host at a storm's connection rate,
   // CPU taken from the server under test and from the driver.
   spawn('dockerd', [...DOCKERD_ARGS], { detached: true, stdio: ['ignore', log, log] }).unref();
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (await answers(engine.api)) return engine;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  if ((await poll(() => answers(engine.api), { intervalMs: 500, timeoutMs: 60_000 })).done) return engine;
   throw new DockerUnavailableError(`${engine.where} (dockerd started but did not answer within 60000ms; see /var/log/oomlab-dockerd.log)`);
 }
 

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
 import { pack } from 'tar-stream';
+import { poll } from '../0-model/poll.ts';
 import { parseBytes, type InstanceSpec } from '../1-scenario/index.ts';
 import type { Engine } from './engine.ts';
 import { labelsFor, type RunLabels } from './labels.ts';
@@ -189,20 +190,21 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
         const afterMs = Date.now() - startedAt;
         return exitedFlag ? { ready: false, afterMs, why: 'exited' } : signal.aborted ? { ready: false, afterMs, why: 'cancel' } : { ready: true, afterMs };
       }
-      const deadline = startedAt + timeoutMs;
-      let polls = 0;
-      while (true) {
-        const afterMs = Date.now() - startedAt;
-        if (signal.aborted) return { ready: false, afterMs, why: 'cancel' };
-        if (exitedFlag) return { ready: false, afterMs, why: 'exited' };
-        if (Date.now() > deadline) return { ready: false, afterMs, why: 'timeout' };
-        if (port !== undefined && (await ping(instance.endpoint()))) return { ready: true, afterMs: Date.now() - startedAt };
-        await Promise.race([sleep(250), exited]);
-        if (++polls % INSPECT_EVERY_POLLS === 0) {
-          const state = (await container.inspect().catch(() => undefined))?.State;
-          if (state && !state.Running && !state.Restarting) seenStopped({ exitCode: state.ExitCode });
-        }
-      }
+      const polled = await poll(
+        async (n) => {
+          if (exitedFlag) return 'exited';
+          if (port !== undefined && (await ping(instance.endpoint()))) return 'ready';
+          if (n % INSPECT_EVERY_POLLS === 0) {
+            const state = (await container.inspect().catch(() => undefined))?.State;
+            if (state && !state.Running && !state.Restarting) seenStopped({ exitCode: state.ExitCode });
+          }
+          return undefined;
+        },
+        { intervalMs: 250, timeoutMs: Math.max(0, startedAt + timeoutMs - Date.now()), signal, wake: exited },
+      );
+      const afterMs = Date.now() - startedAt;
+      if (polled.done) return polled.value === 'ready' ? { ready: true, afterMs } : { ready: false, afterMs, why: 'exited' };
+      return { ready: false, afterMs, why: polled.why };
     },
     async state() {
       const info = await container.inspect();

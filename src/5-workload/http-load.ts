@@ -1,6 +1,8 @@
 import { Agent, request, type ClientRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScenarioInvalidError } from '../0-model/errors.ts';
+import { weightedPicker } from '../0-model/pick.ts';
+import { HTTP_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
 import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import { errorKey, newHistogram, summarise } from './storm.ts';
 import type { HttpLoadResult, HttpLoadSecond } from '../0-model/workload-result.ts';
@@ -70,16 +72,6 @@ export function loopbackTargets(baseUrl: string, paths: readonly WeightedPath[])
   return { base, urls };
 }
 
-/** Picks an index with probability weight / sum of weights. */
-export function weightedPicker(paths: readonly WeightedPath[], random: () => number): () => number {
-  const total = paths.reduce((sum, p) => sum + p.weight, 0);
-  return () => {
-    let r = random() * total;
-    for (let i = 0; i < paths.length; i++) if ((r -= paths[i]!.weight) < 0) return i;
-    return paths.length - 1;
-  };
-}
-
 /** The key of a failed answer: the app tier's own word for the database error, else the status. */
 export function responseErrorKey(status: number, header: string | string[] | undefined): string {
   const named = Array.isArray(header) ? header[0] : header;
@@ -94,10 +86,13 @@ export function responseErrorKey(status: number, header: string | string[] | und
  */
 export async function runHttpStandIn(options: HttpLoadOptions): Promise<HttpLoadResult> {
   const { urls } = loopbackTargets(options.baseUrl, options.paths);
-  const maxInFlight = options.maxInFlight ?? 1_000;
+  const maxInFlight = options.maxInFlight ?? HTTP_MAX_IN_FLIGHT;
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new ScenarioInvalidError(`maxInFlight must be a positive integer, got \`${maxInFlight}\``);
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-  const pick = weightedPicker(options.paths, options.random ?? Math.random);
+  const pick = weightedPicker(
+    options.paths.map((p, i) => ({ weight: p.weight, url: urls[i]! })),
+    options.random ?? Math.random,
+  );
   const schedule = intendedStartTimes(options.stages, options.startPerSecond ?? 0);
   const plannedMs = totalDurationMs(options.stages);
   // Keep-alive, as k6 keeps each VU's connection: the burst measures the app tier and its database, not TCP
@@ -142,7 +137,7 @@ export async function runHttpStandIn(options: HttpLoadOptions): Promise<HttpLoad
   const ticker = setInterval(() => advance(elapsed()), 100);
 
   function send(intendedMs: number): void {
-    const url = urls[pick()]!;
+    const { url } = pick();
     let settled = false;
     const req = request(url, { agent, headers: { 'user-agent': 'oomlab-http-stand-in' } });
     const finish = (key: string | undefined) => {

@@ -3,4 +3,8 @@ export * from './storm.ts';
 export * from './feed.ts';
 export * from './http-load.ts';
 export * from './k6.ts';
+export * from './balancers.ts';
 export * from './app-tier.ts';
+export * from './app-tier-connections.ts';
+export * from './app-tier-http.ts';
+export * from './app-tier-replicas.ts';

@@ -1,8 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { ScenarioInvalidError } from '../0-model/errors.ts';
+import { HTTP_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
 import { onPath } from '../4-observe/index.ts';
 import { intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import { ERROR_HEADER, loopbackTargets, type HttpLoadOptions, type HttpLoadResult, type WeightedPath } from './http-load.ts';
@@ -97,19 +99,47 @@ function positive(name: string, value: number, integer: boolean): number {
   return value;
 }
 
-/** A k6 script for the burst: the `burst` scenario is a ramping-arrival-rate executor over the same stages the stand-in follows. */
-export function renderK6Script(options: K6ScriptOptions): string {
+/** The k6 script of the burst, a real file beside this one; its parameters come from `k6BurstParams`. */
+export const K6_BURST_SCRIPT = fileURLToPath(new URL('./k6-burst.js', import.meta.url));
+
+/** The environment variable that names the parameter file for the script (k6 `--env`). */
+export const K6_PARAMS_ENV = 'OOMLAB_BURST_PARAMS';
+
+/** Everything k6-burst.js reads from its parameter file. */
+export interface K6BurstParams {
+  /** The app tier's origin and path prefix, without a trailing slash. */
+  baseUrl: string;
+  paths: WeightedPath[];
+  /** k6 duration of a request's timeout: `30000ms`. */
+  requestTimeout: string;
+  errorHeader: string;
+  /** k6 `error_code` → the stand-in's key. */
+  networkErrors: Readonly<Record<number, string>>;
+  /** Error key → the name of its k6 Counter. */
+  errorMetrics: Record<string, string>;
+  otherErrorsMetric: string;
+  /** k6's `options` export: the `burst` scenario, thresholds and summary statistics. */
+  options: {
+    scenarios: { burst: Record<string, unknown> };
+    thresholds: Record<string, string[]>;
+    summaryTrendStats: string[];
+  };
+}
+
+/** The parameters of the burst script: the `burst` scenario is a ramping-arrival-rate executor over the same stages the stand-in follows. */
+export function k6BurstParams(options: K6ScriptOptions): K6BurstParams {
   const { base } = loopbackTargets(options.baseUrl, options.paths);
   const maxVUs = positive('maxVUs', options.maxVUs, true);
   const preAllocatedVUs = positive('preAllocatedVUs', options.preAllocatedVUs, true);
   if (preAllocatedVUs > maxVUs) throw new ScenarioInvalidError(`the k6 script's preAllocatedVUs (${preAllocatedVUs}) exceeds maxVUs (${maxVUs}) — raise maxVUs or lower preAllocatedVUs`);
-  const errorKeys = options.errorKeys ?? K6_ERROR_KEYS;
+  const errorMetrics: Record<string, string> = {};
   const metricOwner = new Map<string, string>();
-  for (const key of errorKeys) {
+  for (const key of options.errorKeys ?? K6_ERROR_KEYS) {
     const metric = k6ErrorMetric(key);
     const owner = metricOwner.get(metric);
     if (owner !== undefined || metric === K6_OTHER_ERRORS_METRIC) throw new ScenarioInvalidError(`the error keys \`${owner ?? 'other'}\` and \`${key}\` would share the k6 metric ${metric}`);
     metricOwner.set(metric, key);
+    errorMetrics[key] = metric;
   }
   const startPerSecond = options.startPerSecond ?? 0;
   const { timeUnitSeconds, scale } = k6RateUnit([startPerSecond, ...options.stages.map((s) => s.targetPerSecond)]);
@@ -120,78 +150,30 @@ export function renderK6Script(options: K6ScriptOptions): string {
     if (!(rate >= 0 && rate <= 1)) throw new ScenarioInvalidError(`the k6 script's \`thresholds.maxErrorRate\` is a fraction between 0 and 1, got \`${rate}\``);
     thresholds.http_req_failed = [`rate<${rate}`];
   }
-  const k6Options = {
-    scenarios: {
-      burst: {
-        executor: 'ramping-arrival-rate',
-        startRate: scale(startPerSecond),
-        timeUnit: `${timeUnitSeconds}s`,
-        preAllocatedVUs,
-        maxVUs,
-        gracefulStop: k6Duration(options.gracefulStopMs ?? 10_000),
-        stages: options.stages.map((s) => ({ target: scale(s.targetPerSecond), duration: k6Duration(s.durationMs) })),
+  return {
+    baseUrl: base.origin + base.pathname.replace(/\/$/, ''),
+    paths: options.paths.map(({ path, weight }) => ({ path, weight })),
+    requestTimeout: `${options.requestTimeoutMs ?? 30_000}ms`,
+    errorHeader: ERROR_HEADER,
+    networkErrors: K6_NETWORK_ERROR_KEYS,
+    errorMetrics,
+    otherErrorsMetric: K6_OTHER_ERRORS_METRIC,
+    options: {
+      scenarios: {
+        burst: {
+          executor: 'ramping-arrival-rate',
+          startRate: scale(startPerSecond),
+          timeUnit: `${timeUnitSeconds}s`,
+          preAllocatedVUs,
+          maxVUs,
+          gracefulStop: k6Duration(options.gracefulStopMs ?? 10_000),
+          stages: options.stages.map((s) => ({ target: scale(s.targetPerSecond), duration: k6Duration(s.durationMs) })),
+        },
       },
+      thresholds,
+      summaryTrendStats: SUMMARY_TREND_STATS,
     },
-    thresholds,
-    summaryTrendStats: SUMMARY_TREND_STATS,
   };
-  const json = (value: unknown) => JSON.stringify(value, null, 2);
-  return `// Generated by oomlab (src/5-workload/k6.ts): the app-tier burst, as the stand-in driver sends it.
-import http from 'k6/http';
-import { Counter } from 'k6/metrics';
-
-const BASE_URL = ${JSON.stringify(base.origin + base.pathname.replace(/\/$/, ''))};
-const PATHS = ${JSON.stringify(options.paths.map(({ path, weight }) => ({ path, weight })))};
-const TOTAL_WEIGHT = ${options.paths.reduce((sum, p) => sum + p.weight, 0)};
-const REQUEST_TIMEOUT = ${JSON.stringify(`${options.requestTimeoutMs ?? 30_000}ms`)};
-const ERROR_HEADER = ${JSON.stringify(ERROR_HEADER)};
-const NETWORK_ERRORS = ${JSON.stringify(K6_NETWORK_ERROR_KEYS)};
-
-// k6 accepts metrics declared in the init context only: one Counter per known key, the rest in one.
-const ERROR_COUNTERS = {
-${errorKeys.map((key) => `  ${JSON.stringify(key)}: new Counter(${JSON.stringify(k6ErrorMetric(key))}),`).join('\n')}
-};
-const errorsOther = new Counter(${JSON.stringify(K6_OTHER_ERRORS_METRIC)});
-
-export const options = ${json(k6Options)};
-
-function pickPath() {
-  let r = Math.random() * TOTAL_WEIGHT;
-  for (let i = 0; i < PATHS.length; i++) {
-    r -= PATHS[i].weight;
-    if (r < 0) return PATHS[i].path;
-  }
-  return PATHS[PATHS.length - 1].path;
-}
-
-// k6 hands headers over with Go's canonical names (X-Oomlab-Error).
-function headerOf(res, name) {
-  for (const key in res.headers) {
-    if (key.toLowerCase() === name) return res.headers[key];
-  }
-  return undefined;
-}
-
-// As the stand-in keys it: the app tier's header, else the status, else the network error.
-function errorKeyOf(res) {
-  if (res.status >= 400) {
-    const named = headerOf(res, ERROR_HEADER);
-    return named ? String(named).trim() : 'HTTP ' + res.status;
-  }
-  if (res.status === 0) return NETWORK_ERRORS[res.error_code] || 'k6 error ' + res.error_code;
-  return undefined;
-}
-
-export default function () {
-  const path = pickPath();
-  const res = http.get(BASE_URL + path, { timeout: REQUEST_TIMEOUT, responseType: 'none', tags: { name: path } });
-  const key = errorKeyOf(res);
-  if (key === undefined) return;
-  const counter = ERROR_COUNTERS[key];
-  if (counter) counter.add(1);
-  else errorsOther.add(1, { key: key });
-}
-`;
 }
 
 /** Whether the k6 binary is on PATH (k6 is a system binary, not an npm package). */
@@ -318,16 +300,16 @@ export interface K6RunOptions extends HttpLoadOptions {
 const K6_THRESHOLDS_FAILED = 99;
 
 /**
- * Runs the burst with k6: writes the script to a temp dir, runs `k6 run --summary-export`, and reads the
- * summary. The run's signal stops k6 (SIGTERM: k6 ends the test and still writes its summary).
+ * Runs the burst with k6: copies k6-burst.js and writes its parameters to a temp dir, runs `k6 run
+ * --summary-export`, and reads the summary. The run's signal stops k6 (SIGTERM: k6 ends the test and still writes its summary).
  * k6 is told to send nothing but the test's requests: no usage report, no REST API.
  */
 export async function runK6(options: K6RunOptions): Promise<HttpLoadResult> {
   const schedule = intendedStartTimes(options.stages, options.startPerSecond ?? 0);
-  const maxVUs = options.maxInFlight ?? 1_000;
+  const maxVUs = options.maxInFlight ?? HTTP_MAX_IN_FLIGHT;
   const peakPerSecond = Math.max(options.startPerSecond ?? 0, ...options.stages.map((s) => s.targetPerSecond));
   const drainMs = options.drainMs ?? 10_000;
-  const script = renderK6Script({
+  const params = k6BurstParams({
     baseUrl: options.baseUrl,
     paths: options.paths,
     stages: options.stages,
@@ -342,12 +324,16 @@ export async function runK6(options: K6RunOptions): Promise<HttpLoadResult> {
   // Kept when k6 failed, so its script can be run by hand.
   let keepDir = false;
   try {
+    // The script is copied beside its parameters: a kept directory is then the whole run.
     const scriptPath = join(dir, 'burst.js');
+    const paramsPath = join(dir, 'params.json');
     const summaryPath = join(dir, 'summary.json');
-    await writeFile(scriptPath, script);
+    await copyFile(K6_BURST_SCRIPT, scriptPath);
+    await writeFile(paramsPath, `${JSON.stringify(params, null, 2)}\n`);
+    const byHand = `k6 run --env ${K6_PARAMS_ENV}=${paramsPath} ${scriptPath}`;
     const startedAt = performance.now();
     const timeoutMs = totalDurationMs(options.stages) + drainMs + (options.overrunMs ?? 60_000);
-    const k6 = await execa(options.k6Path ?? 'k6', ['run', '--quiet', '--no-usage-report', '--address', '', '--summary-export', summaryPath, scriptPath], {
+    const k6 = await execa(options.k6Path ?? 'k6', ['run', '--quiet', '--no-usage-report', '--address', '', '--summary-export', summaryPath, '--env', `${K6_PARAMS_ENV}=${paramsPath}`, scriptPath], {
       cancelSignal: options.signal,
       timeout: timeoutMs,
       reject: false,
@@ -361,7 +347,7 @@ export async function runK6(options: K6RunOptions): Promise<HttpLoadResult> {
     if (!cancelled && (!finishedItself || text === undefined)) {
       keepDir = true;
       const why = k6.timedOut ? `did not end within ${timeoutMs}ms` : `exited with ${k6.exitCode ?? k6.signal}`;
-      throw new Error(`k6 ${why} and left ${text === undefined ? 'no' : 'a'} summary; its last output:\n${k6.stderr.slice(-2_000)}\nRun the script by hand: k6 run ${scriptPath}`, {
+      throw new Error(`k6 ${why} and left ${text === undefined ? 'no' : 'a'} summary; its last output:\n${k6.stderr.slice(-2_000)}\nRun the script by hand: ${byHand}`, {
         cause: k6,
       });
     }

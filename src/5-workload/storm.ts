@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import hdr from 'hdr-histogram-js';
 import mysql2 from 'mysql2';
+import { weightedPicker } from '../0-model/pick.ts';
+import { STORM_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
 import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import type { LatencySummaryMs, StormResult, StormSecond } from '../0-model/workload-result.ts';
 
@@ -122,7 +124,7 @@ export function summarise(histogram: ReturnType<typeof newHistogram>): LatencySu
  */
 export async function runStorm(options: StormOptions): Promise<StormResult> {
   const random = options.random ?? Math.random;
-  const maxInFlight = options.maxInFlight ?? 4_000;
+  const maxInFlight = options.maxInFlight ?? STORM_MAX_IN_FLIGHT;
   const schedule = intendedStartTimes(options.stages, options.startPerSecond ?? 0);
   const plannedMs = totalDurationMs(options.stages);
   const histograms = { connect: newHistogram(), query: newHistogram(), session: newHistogram() };
@@ -131,12 +133,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   for (const t of schedule) seconds[Math.floor(t / 1000)]!.intended++;
   const latenciesBySecond: number[][] = seconds.map(() => []);
   const counts = { started: 0, completed: 0, failed: 0, dropped: 0, queriesOk: 0, queriesFailed: 0 };
-  const totalWeight = options.mix.reduce((sum, q) => sum + q.weight, 0);
-  const pick = (): MixedQuery => {
-    let r = random() * totalWeight;
-    for (const q of options.mix) if ((r -= q.weight) < 0) return q;
-    return options.mix[options.mix.length - 1]!;
-  };
+  const pick = weightedPicker(options.mix, random);
   const open = new Set<RawConnection>();
   const running = new Set<Promise<void>>();
   // The one pending wait of each session (connect, statement, quit or pause): a cut or an abort settles it

@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import vm from 'node:vm';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { k6Available, k6ErrorMetric, parseK6Summary, renderK6Script, runK6, type K6ScriptOptions } from '../../src/5-workload/k6.ts';
+import { poll } from '../../src/0-model/poll.ts';
+import { K6_BURST_SCRIPT, K6_PARAMS_ENV, k6Available, k6BurstParams, k6ErrorMetric, parseK6Summary, runK6, type K6BurstParams, type K6ScriptOptions } from '../../src/5-workload/k6.ts';
 
 const k6OnPath = await k6Available();
+/** The real script k6 runs, as it is on disk. */
+const SCRIPT = await readFile(K6_BURST_SCRIPT, 'utf8');
 
 const SCRIPT_OPTIONS: K6ScriptOptions = {
   baseUrl: 'http://127.0.0.1:8080',
@@ -35,11 +38,14 @@ interface FakeResponse {
 }
 
 /**
- * Runs the generated script as k6 would, with its three modules stubbed: k6 cannot be installed here, so a
- * fake `k6/http` records the request and answers `answer`, and a fake `k6/metrics` Counter records what is
- * added, and throws when constructed outside the init context (as k6 does).
+ * Runs the real script as k6 would, with its modules and globals stubbed: k6 cannot be installed here, so a
+ * fake `k6/http` records the request and answers `answer`, a fake `k6/metrics` Counter records what is
+ * added and throws when constructed outside the init context (as k6 does), and `open` (init context only
+ * too) serves the parameter file named by `__ENV`.
  */
-function loadInFakeK6(script: string) {
+function loadInFakeK6(params: K6BurstParams, env: Record<string, string> = { [K6_PARAMS_ENV]: '/tmp/run/params.json' }) {
+  const script = SCRIPT;
+  const opened: string[] = [];
   const requests: { url: string; params: Record<string, unknown> }[] = [];
   const added: { metric: string; value: number; tags?: Record<string, string> }[] = [];
   let answer: FakeResponse = { status: 200, headers: {} };
@@ -65,11 +71,18 @@ function loadInFakeK6(script: string) {
   expect(body).not.toMatch(/^\s*(import|export)\b/m);
   const exports: { options?: unknown; default?: () => void } = {};
   const imported: string[] = [];
-  vm.runInNewContext(body, { __exports: exports, __import: (from: string) => (imported.push(from), modules[from] ?? {}) }, { filename: 'burst.js' });
+  const open = (path: string) => {
+    if (!initContext) throw new Error('open() is only available in the init context');
+    opened.push(path);
+    if (path !== env[K6_PARAMS_ENV]) throw new Error(`no such file: ${path}`);
+    return JSON.stringify(params);
+  };
+  vm.runInNewContext(body, { __exports: exports, __import: (from: string) => (imported.push(from), modules[from] ?? {}), __ENV: env, open }, { filename: 'burst.js' });
   initContext = false;
   return {
     exports,
     imported,
+    opened,
     requests,
     added,
     iterate(response: FakeResponse) {
@@ -81,22 +94,23 @@ function loadInFakeK6(script: string) {
   };
 }
 
-describe('renderK6Script', () => {
+describe('k6-burst.js with k6BurstParams', () => {
   it('is a valid ES module (node --check parses it, as k6 would)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'oomlab-k6-test-'));
-    try {
-      const file = join(dir, 'burst.mjs');
-      await writeFile(file, renderK6Script(SCRIPT_OPTIONS));
-      const check = await execa(process.execPath, ['--check', file], { reject: false });
-      expect(check.stderr).toBe('');
-      expect(check.exitCode).toBe(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const check = await execa(process.execPath, ['--check', K6_BURST_SCRIPT], { reject: false });
+    expect(check.stderr).toBe('');
+    expect(check.exitCode).toBe(0);
+  });
+
+  it('reads its parameters from the file OOMLAB_BURST_PARAMS names, once, in the init context', () => {
+    const k6 = loadInFakeK6(k6BurstParams(SCRIPT_OPTIONS));
+    expect(k6.opened).toEqual(['/tmp/run/params.json']);
+    expect(() => loadInFakeK6(k6BurstParams(SCRIPT_OPTIONS), {})).toThrow(
+      'OOMLAB_BURST_PARAMS is not set: run `k6 run --env OOMLAB_BURST_PARAMS=params.json burst.js` with the params.json oomlab wrote beside it',
+    );
   });
 
   it('declares a ramping-arrival-rate scenario over the same stages, with thresholds from the expectations', () => {
-    const k6 = loadInFakeK6(renderK6Script(SCRIPT_OPTIONS));
+    const k6 = loadInFakeK6(k6BurstParams(SCRIPT_OPTIONS));
     expect(k6.imported).toEqual(['k6/http', 'k6/metrics']);
     expect(k6.exports.options).toEqual({
       scenarios: {
@@ -120,7 +134,7 @@ describe('renderK6Script', () => {
   });
 
   it('writes fractional rates per a longer time unit, and no thresholds when none are expected', () => {
-    const k6 = loadInFakeK6(renderK6Script({ ...SCRIPT_OPTIONS, startPerSecond: 0.5, stages: [{ targetPerSecond: 2.25, durationMs: 4_000 }], thresholds: {} }));
+    const k6 = loadInFakeK6(k6BurstParams({ ...SCRIPT_OPTIONS, startPerSecond: 0.5, stages: [{ targetPerSecond: 2.25, durationMs: 4_000 }], thresholds: {} }));
     expect(k6.exports.options).toMatchObject({
       scenarios: { burst: { startRate: 50, timeUnit: '100s', stages: [{ target: 225, duration: '4s' }] } },
       thresholds: {},
@@ -128,7 +142,7 @@ describe('renderK6Script', () => {
   });
 
   it('sends one weighted GET per iteration and counts errors by the x-oomlab-error header into counters declared at init', () => {
-    const k6 = loadInFakeK6(renderK6Script(SCRIPT_OPTIONS));
+    const k6 = loadInFakeK6(k6BurstParams(SCRIPT_OPTIONS));
     expect(k6.iterate({ status: 200, headers: {} })).toEqual([]);
     expect(k6.requests).toHaveLength(1);
     expect(k6.requests[0]!.url).toMatch(/^http:\/\/127\.0\.0\.1:8080\/(feed|user|popular)$/);
@@ -145,7 +159,7 @@ describe('renderK6Script', () => {
   });
 
   it('picks paths by weight', () => {
-    const k6 = loadInFakeK6(renderK6Script(SCRIPT_OPTIONS));
+    const k6 = loadInFakeK6(k6BurstParams(SCRIPT_OPTIONS));
     for (let i = 0; i < 2_000; i++) k6.iterate({ status: 200, headers: {} });
     const feed = k6.requests.filter((r) => r.url.endsWith('/feed')).length / k6.requests.length;
     expect(feed).toBeGreaterThan(0.5);
@@ -153,11 +167,11 @@ describe('renderK6Script', () => {
   });
 
   it('refuses a target off loopback and VU counts that k6 would reject', () => {
-    expect(() => renderK6Script({ ...SCRIPT_OPTIONS, baseUrl: 'http://192.168.1.20' })).toThrow(
+    expect(() => k6BurstParams({ ...SCRIPT_OPTIONS, baseUrl: 'http://192.168.1.20' })).toThrow(
       "the HTTP load driver only sends traffic to this host's loopback over http: got baseUrl `http://192.168.1.20` — point it at the app tier on http://127.0.0.1:<port>",
     );
-    expect(() => renderK6Script({ ...SCRIPT_OPTIONS, preAllocatedVUs: 3_000 })).toThrow('the k6 script\'s preAllocatedVUs (3000) exceeds maxVUs (2000) — raise maxVUs or lower preAllocatedVUs');
-    expect(() => renderK6Script({ ...SCRIPT_OPTIONS, thresholds: { maxErrorRate: 5 } })).toThrow("the k6 script's `thresholds.maxErrorRate` is a fraction between 0 and 1, got `5`");
+    expect(() => k6BurstParams({ ...SCRIPT_OPTIONS, preAllocatedVUs: 3_000 })).toThrow('the k6 script\'s preAllocatedVUs (3000) exceeds maxVUs (2000) — raise maxVUs or lower preAllocatedVUs');
+    expect(() => k6BurstParams({ ...SCRIPT_OPTIONS, thresholds: { maxErrorRate: 5 } })).toThrow("the k6 script's `thresholds.maxErrorRate` is a fraction between 0 and 1, got `5`");
   });
 });
 
@@ -222,9 +236,9 @@ describe('parseK6Summary', () => {
 });
 
 /**
- * A stand-in for the k6 binary (k6 cannot be installed here): a node script that records its command line
- * and environment, writes `summary` where --summary-export says, and exits `exitCode`; with `hang`, it
- * runs until SIGTERM and then writes the summary, as k6 does when it is interrupted.
+ * A stand-in for the k6 binary (k6 cannot be installed here): a node script that records its command line,
+ * environment, script and the parameter file its --env names, writes `summary` where --summary-export says,
+ * and exits `exitCode`; with `hang`, it runs until SIGTERM and then writes the summary, as k6 does when it is interrupted.
  */
 async function fakeK6(dir: string, behaviour: { summary?: unknown; exitCode: number; stderr?: string; hang?: boolean }): Promise<string> {
   const path = join(dir, 'k6');
@@ -240,7 +254,8 @@ const finish = () => {
 };
 ${behaviour.hang ? "process.on('SIGTERM', finish); setInterval(() => {}, 1_000);" : ''}
 // Written last: once it exists, the fake is ready for SIGTERM.
-fs.writeFileSync(${JSON.stringify(join(dir, 'call.json'))}, JSON.stringify({ args, script: fs.readFileSync(args.at(-1), 'utf8'), noUsageReport: process.env.K6_NO_USAGE_REPORT }));
+const paramsPath = args[args.indexOf('--env') + 1].split('=').slice(1).join('=');
+fs.writeFileSync(${JSON.stringify(join(dir, 'call.json'))}, JSON.stringify({ args, script: fs.readFileSync(args.at(-1), 'utf8'), params: fs.readFileSync(paramsPath, 'utf8'), noUsageReport: process.env.K6_NO_USAGE_REPORT }));
 ${behaviour.hang ? '' : 'finish();'}
 `,
     { mode: 0o755 },
@@ -272,16 +287,19 @@ describe('runK6 (against a fake k6 binary)', () => {
     thresholds: { maxErrorRate: 0.01 },
   };
 
-  it('runs the generated script with a summary export and nothing phoning home, and takes exit 99 as a result', async () => {
+  it('runs the real script with its parameter file, a summary export and nothing phoning home, and takes exit 99 as a result', async () => {
     dir = await mkdtemp(join(tmpdir(), 'oomlab-fake-k6-'));
     const k6Path = await fakeK6(dir, { summary: SUMMARY_CROSSED, exitCode: 99 });
     const result = await runK6({ ...options, k6Path, signal: new AbortController().signal });
 
-    const call = JSON.parse(await readFile(join(dir, 'call.json'), 'utf8')) as { args: string[]; script: string; noUsageReport: string };
+    const call = JSON.parse(await readFile(join(dir, 'call.json'), 'utf8')) as { args: string[]; script: string; params: string; noUsageReport: string };
     const summaryPath = call.args[call.args.indexOf('--summary-export') + 1]!;
-    expect(call.args).toEqual(['run', '--quiet', '--no-usage-report', '--address', '', '--summary-export', summaryPath, call.args.at(-1)]);
+    const scriptPath = call.args.at(-1)!;
+    const paramsPath = join(scriptPath, '..', 'params.json');
+    expect(call.args).toEqual(['run', '--quiet', '--no-usage-report', '--address', '', '--summary-export', summaryPath, '--env', `OOMLAB_BURST_PARAMS=${paramsPath}`, scriptPath]);
     expect(call.noUsageReport).toBe('true');
-    expect(call.script).toBe(renderK6Script({ ...options, preAllocatedVUs: 10, maxVUs: 200, gracefulStopMs: 10_000, requestTimeoutMs: 30_000 }));
+    expect(call.script).toBe(SCRIPT);
+    expect(JSON.parse(call.params)).toEqual(k6BurstParams({ ...options, preAllocatedVUs: 10, maxVUs: 200, gracefulStopMs: 10_000, requestTimeoutMs: 30_000 }));
     // The temp dir is gone once the summary is read.
     await expect(readFile(summaryPath)).rejects.toMatchObject({ code: 'ENOENT' });
 
@@ -301,8 +319,12 @@ describe('runK6 (against a fake k6 binary)', () => {
     );
     const call = JSON.parse(await readFile(join(dir, 'call.json'), 'utf8')) as { args: string[] };
     const scriptPath = call.args.at(-1)!;
-    expect(error?.message).toBe(`k6 exited with 107 and left no summary; its last output:\nSyntaxError: burst.js: Unexpected token (3:4)\nRun the script by hand: k6 run ${scriptPath}`);
-    expect(await readFile(scriptPath, 'utf8')).toContain("executor\": \"ramping-arrival-rate");
+    const paramsPath = join(scriptPath, '..', 'params.json');
+    expect(error?.message).toBe(
+      `k6 exited with 107 and left no summary; its last output:\nSyntaxError: burst.js: Unexpected token (3:4)\nRun the script by hand: k6 run --env OOMLAB_BURST_PARAMS=${paramsPath} ${scriptPath}`,
+    );
+    expect(await readFile(scriptPath, 'utf8')).toBe(SCRIPT);
+    expect(await readFile(paramsPath, 'utf8')).toContain('"executor": "ramping-arrival-rate"');
     await rm(join(scriptPath, '..'), { recursive: true, force: true });
   });
 
@@ -312,7 +334,7 @@ describe('runK6 (against a fake k6 binary)', () => {
     const controller = new AbortController();
     const run = runK6({ ...options, k6Path, signal: controller.signal });
     // Abort once the fake is running (a loaded host may take a while to start node).
-    while (!(await readFile(join(dir, 'call.json')).then(() => true, () => false))) await new Promise((resolve) => setTimeout(resolve, 20));
+    await poll(() => readFile(join(dir, 'call.json')).then(() => true, () => false), { intervalMs: 20 });
     controller.abort();
     const result = await run;
 
