@@ -65,6 +65,15 @@ export interface ConfigResult {
   serverLogTail?: string;
   /** The preflight memory model per server instance: worst case, its terms, its assumptions. */
   predictions?: Record<string, MemoryPrediction>;
+  /** Memory budgets instances share (a scenario's `host.sides`); a member's `memoryLimitBytes` is then its side's. */
+  sharedMemory?: SharedMemoryBudget[];
+}
+
+/** One side's budget: its limit covers the sum of its instances (A and its neighbour), not each alone. */
+export interface SharedMemoryBudget {
+  side: string;
+  instances: string[];
+  limitBytes: number;
 }
 
 export interface EmulatedFact {

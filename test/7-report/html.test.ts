@@ -5,14 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPORTERS, renderHtml, writeReports } from '../../src/7-report/index.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
+import type { ChartData } from '../../src/7-report/html/chart-data.ts';
 
 function fixture(name: string): RunReport {
   return JSON.parse(readFileSync(new URL(`../fixtures/report-${name}.json`, import.meta.url), 'utf8')) as RunReport;
-}
-
-interface ChartData {
-  charts: { id: string; unit: string; series: { label: string; color: string; dash?: number[]; show: boolean; points: [number, number][] }[]; markers: { t: number; label: string }[] }[];
-  peaks: { label: string; peakBytes: number; limitBytes?: number; predictedBytes?: number; text: string }[];
 }
 
 function chartData(html: string): ChartData {
@@ -42,6 +38,8 @@ function withoutUplot(html: string): string {
 const burst = fixture('burst-oom');
 const nofile = fixture('nofile-oom');
 const replicas = fixture('replicas-synthetic');
+/** A real run of scenarios/scraping-burst.ts (6 configurations, replicas a and b, a's neighbour on a shared 1.5 GiB side). */
+const scraping = fixture('scraping-burst');
 
 const TRICKY = `</script><script>alert("x")</script> & <!-- 'q' <b>`;
 
@@ -95,22 +93,31 @@ describe('renderHtml', () => {
     expect(host).toContain('<tr><th scope="row">Emulated</th><td>nothing</td></tr>');
   });
 
-  it('says what was emulated, and where, and stars the emulated nofile cells', () => {
+  it('says what was emulated, and where, and marks the rows whose configuration the data says was emulated', () => {
     const page = renderHtml(nofile);
     expect(section(page, 'host')).toContain(
       '<tr><th scope="row">Emulated</th><td>nofile 1,048,576 for db (real limit 20,000, getrlimit/prlimit LD_PRELOAD shim) in #4, #5, #6, #7, #8, #9<br>nofile 1,073,741,816 for db (real limit 20,000, getrlimit/prlimit LD_PRELOAD shim) in #10, #11, #12, #13, #14, #15</td></tr>',
     );
     const rows = verdictRows(page);
     expect(rows[0]).toContain('<td>default</td>');
-    expect(rows[10]).toContain('<td>1073741816<abbr title="emulated (getrlimit shim)">*</abbr></td>');
-    expect(page).toContain('* nofile above 20,000 is emulated (getrlimit shim)');
+    expect(rows[0]).not.toContain('class="emulated"');
+    // The mark comes from ConfigResult.emulated, not from an axis being named `nofile`: it sits on the row's tag.
+    expect(rows[10]).toContain(
+      '#11</a><abbr class="emulated" title="emulated: nofile 1,073,741,816 for db (real limit 20,000, getrlimit/prlimit LD_PRELOAD shim)">*</abbr></td><td>1073741816</td>',
+    );
+    expect(page).toContain(
+      "* nofile above 20,000 is emulated (getrlimit/prlimit LD_PRELOAD shim) in #4, #5, #6, #7, #8, #9, #10, #11, #12, #13, #14, #15: the container&#39;s real limit stays at the host&#39;s ceiling.",
+    );
+    const renamed = structuredClone(nofile);
+    for (const config of renamed.configs) config.axes = Object.fromEntries(Object.entries(config.axes).map(([axis, value]) => [axis === 'nofile' ? 'descriptors' : axis, value]));
+    expect(verdictRows(renderHtml(renamed))[10]).toContain('#11</a><abbr class="emulated"');
   });
 
   it('has one verdict row per configuration, axes that vary as columns and the others above', () => {
     const verdicts = section(html, 'verdicts');
     expect(verdicts).toContain('Every configuration: image=<code>oomlab/mariadb:10.11</code> · allocator=<code>glibc</code> · innodb_thread_concurrency=<code>0</code> · memory=<code>1g</code>');
     expect(verdicts).toContain(
-      '<thead><tr><th>#</th><th>buffers</th><th>max_<wbr>connections</th><th>outcome</th><th>verdict</th><th>peak memory / limit</th><th>@@open_<wbr>files_<wbr>limit</th><th>peak connections</th><th>query p99</th><th>errors</th><th>deciding evidence</th></tr></thead>',
+      '<thead><tr><th>#</th><th>buffers</th><th>max_<wbr>connections</th><th>outcome</th><th>verdict</th><th>peak memory / limit</th><th>@@open_<wbr>files_<wbr>limit</th><th>peak connections</th><th>query p99</th><th>errors</th></tr></thead>',
     );
     const rows = verdictRows(html);
     expect(rows).toHaveLength(burst.configs.length);
@@ -118,6 +125,8 @@ describe('renderHtml', () => {
     expect(rows[2]).toContain('<td class="tag"><a href="#config-3"><span class="swatch" style="background:#2ca02c"></span>#3</a></td><td>sized</td><td>2000</td>');
     expect(rows[2]).toContain('<td class="outcome">oom-killed-under-load<br><small>expected survived</small></td><td><span class="badge fail">fail</span></td>');
     expect(rows[2]).toContain('<td class="num">12468 ms</td><td class="errors">2013 CR_SERVER_LOST: 1050<br>timeout: 349</td>');
+    // The deciding evidence has a full-width row of its own under the figures (same text line of the markup).
+    expect(rows[2]).toContain('<td class="errors">2013 CR_SERVER_LOST: 1050<br>timeout: 349</td></tr><tr class="evidence-row fail"><td class="tag"></td><td class="evidence" colspan="9">');
     expect(rows[2]).toContain('<div class="reason">expected survived, got oom-killed-under-load</div><code>kernel: Memory cgroup out of memory: Killed process 10606 (mariadbd)');
     expect(rows[3]).toContain('<td class="num">20,000</td>');
     expect(rows[0]).toContain('<td class="outcome">oom-killed-under-load</td>');
@@ -165,7 +174,11 @@ describe('renderHtml', () => {
     const block = /<script type="application\/json" id="oomlab-chart-data">([\s\S]*?)<\/script>/.exec(page)![1]!;
     expect(block).not.toContain('</');
     expect(block).not.toContain('<!--');
-    expect(chartData(page).charts[0]!.series.map((s) => s.label)).toContain('#1 fastest · </script><!--');
+    // The instance is a role of its own now: its small multiple carries the name in its id, escaped in the markup.
+    const role = chartData(page).charts.find((c) => c.id === 'memory-</script><!--')!;
+    expect(role.series.map((s) => s.label)).toEqual(['#1 fastest']);
+    expect(page).toContain('<div class="multiple"><h3>&lt;/script&gt;&lt;!--');
+    expect(page).toContain('<div class="plot" id="plot-memory-&lt;/script&gt;&lt;!--"></div>');
   });
 
   it('loads nothing from the network: no external src or href, no <link>, no url(), no @import', () => {
@@ -231,21 +244,25 @@ describe('renderHtml charts', () => {
     expect(html).toContain('<strong>No samples</strong> for container memory against its limit, connections, query latency percentiles, requests per second, context switches per second, direct reclaim, allocation stalls per second, compaction per second');
   });
 
-  it('draws one line per instance where a configuration has several, host counters once per configuration, and no line for a skipped one', () => {
-    const data = chartData(renderHtml(replicas));
+  it('draws one small chart per instance role where configurations have several, host counters once per configuration, and no line for a skipped one', () => {
+    const html = renderHtml(replicas);
+    const data = chartData(html);
     const byId = new Map(data.charts.map((c) => [c.id, c]));
-    expect([...byId.keys()]).toEqual(['memory', 'connections', 'latency', 'requests', 'context-switches']);
-    const memory = byId.get('memory')!;
-    expect(memory.series.map((s) => [s.label, s.dash])).toEqual([
-      ['#1 fastest · a', undefined],
-      ['#1 fastest · b', [8, 4]],
-      ['#1 fastest · neighbour', [2, 3]],
-      ['#2 least-connections · a', undefined],
-      ['#2 least-connections · b', [8, 4]],
-      ['#2 least-connections · neighbour', [2, 3]],
+    expect([...byId.keys()]).toEqual(['memory-a', 'memory-b', 'memory-neighbour', 'connections-a', 'connections-b', 'latency', 'requests', 'context-switches']);
+    // One line per configuration in each role's chart, each role on its own scale with its own limit.
+    expect(byId.get('memory-a')!.series.map((s) => [s.label, s.dash])).toEqual([
+      ['#1 fastest', undefined],
+      ['#2 least-connections', undefined],
       ['#4 dns', undefined],
       ['limit 1 GiB', [4, 4]],
     ]);
+    expect(byId.get('memory-b')!.series.map((s) => s.label)).toEqual(['#1 fastest', '#2 least-connections', 'limit 1 GiB']);
+    // The neighbour holds a few MiB against 1 GiB: the limit is named above the chart instead of flattening its lines.
+    expect(byId.get('memory-neighbour')!.series.map((s) => s.label)).toEqual(['#1 fastest', '#2 least-connections']);
+    expect(byId.get('memory-neighbour')!.above).toEqual(['limit 1 GiB']);
+    expect(byId.get('memory-a')!.markers.map((m) => m.label)).toEqual(['OOM #1']);
+    expect(byId.get('memory-b')!.markers).toEqual([]);
+    expect(section(html, 'charts')).toContain('<div class="multiple"><h3>neighbour <small class="limits">limit 1 GiB above this scale</small></h3><div class="plot" id="plot-memory-neighbour"></div>');
     expect(byId.get('context-switches')!.series.map((s) => s.label)).toEqual(['#1 fastest', '#2 least-connections']);
     expect(byId.get('latency')!.series.map((s) => [s.label, s.show])).toEqual([
       ['#1 fastest p99', true],
@@ -260,21 +277,76 @@ describe('renderHtml charts', () => {
     expect(data.peaks.map((p) => [p.label, p.predictedBytes])).toEqual([['#1', 1610612736], ['#2', 922746880], ['#4', undefined]]);
   });
 
-  it('draws a limit line per instance when the limits differ', () => {
+  it('draws one limit line per distinct limit in a role, naming the configurations each belongs to', () => {
     const report = structuredClone(replicas);
     const b = report.configs[0]!.instances.find((i) => i.instance === 'b')!;
     b.memoryLimitBytes = 512 * 1024 * 1024;
     report.configs[0]!.observations = report.configs[0]!.observations.filter((o) => o.kind !== 'memory-peak');
-    const memory = chartData(renderHtml(report)).charts[0]!;
-    expect(memory.series.filter((s) => s.label.endsWith('limit')).map((s) => [s.label, s.points[0]![1]])).toEqual([
-      ['#1 fastest · a limit', 1073741824],
-      ['#1 fastest · b limit', 536870912],
-      ['#1 fastest · neighbour limit', 1073741824],
-      ['#2 least-connections · a limit', 1073741824],
-      ['#2 least-connections · b limit', 1073741824],
-      ['#2 least-connections · neighbour limit', 1073741824],
-      ['#4 dns limit', 1073741824],
+    const charts = new Map(chartData(renderHtml(report)).charts.map((c) => [c.id, c]));
+    const limits = (id: string) => charts.get(id)!.series.filter((s) => s.label.startsWith('limit')).map((s) => [s.label, s.points[0]![1]]);
+    expect(limits('memory-a')).toEqual([['limit 1 GiB', 1073741824]]);
+    expect(limits('memory-b')).toEqual([
+      ['limit 512 MiB (#1)', 536870912],
+      ['limit 1 GiB (#2)', 1073741824],
     ]);
+  });
+});
+
+describe('renderHtml on a scraping-burst run', () => {
+  const html = renderHtml(scraping);
+  const charts = new Map(chartData(html).charts.map((c) => [c.id, c]));
+
+  it('gives each instance role its own memory chart, each with its own limit, and a limit far above the lines is named instead of drawn', () => {
+    expect([...charts.keys()]).toEqual(['memory-a', 'memory-b', 'memory-neighbour', 'connections-a', 'connections-b', 'latency', 'requests', 'context-switches']);
+    const limits = (id: string) => charts.get(id)!.series.filter((s) => s.limit).map((s) => [s.label, s.points[0]![1]]);
+    // A's climb to its 1.5 GiB is read on a 2 GiB scale: the roomy configuration's 9 GiB is named above it.
+    expect(limits('memory-a')).toEqual([['limit 1.5 GiB (#1 #4 #5 #6)', 1610612736]]);
+    expect(charts.get('memory-a')!.above).toEqual(['limit 9 GiB (#3)']);
+    expect(limits('memory-b')).toEqual([['limit 12 GiB', 12884901888]]);
+    expect(charts.get('memory-b')!.above).toBeUndefined();
+    expect(charts.get('memory-a')!.markers.map((m) => m.label)).toEqual(['OOM #1', 'OOM #4', 'OOM #5', 'OOM #6']);
+    expect(charts.get('memory-b')!.markers).toEqual([]);
+    expect(charts.get('requests')!.markers.map((m) => m.label)).toEqual(['OOM #1 a', 'OOM #4 a', 'OOM #5 a', 'OOM #6 a']);
+    expect(section(html, 'charts')).toContain('<h3>a <small class="limits">limit 1.5 GiB (#1 #4 #5 #6) dashed · limit 9 GiB (#3) above this scale</small></h3>');
+  });
+
+  it('names each configuration of a one-at-a-time matrix by what it changes, in one legend of toggles', () => {
+    expect(charts.get('memory-b')!.series.map((s) => s.label)).toEqual([
+      '#1 glibc · 0 · always · tight · default',
+      '#3 headroom=roomy',
+      '#4 thp=never',
+      '#5 innodb_thread_concurrency=32',
+      '#6 allocator=jemalloc',
+      'limit 12 GiB',
+    ]);
+    const legend = /<div class="config-legend">([\s\S]*?)<\/div>/.exec(section(html, 'charts'))![1]!;
+    expect(legend.match(/<button type="button" class="config-chip" data-config="#\d"/g)).toHaveLength(5);
+    expect(legend).toContain('<strong>#3</strong> headroom=roomy</button>');
+  });
+
+  it('fits the B:A column in the verdict table: the deciding evidence takes a row of its own', () => {
+    expect(section(html, 'verdicts')).toContain('<th>errors</th><th>B:A connections</th></tr></thead>');
+    const rows = verdictRows(html);
+    expect(rows).toHaveLength(6);
+    expect(rows[0]).toContain('<td class="num">15.0:1</td></tr><tr class="evidence-row pass"><td class="tag"></td><td class="evidence" colspan="13"><code>kernel: [a] Memory cgroup out of memory');
+    expect(rows[1]).toContain('<tr class="evidence-row skipped"><td class="tag"></td><td class="evidence" colspan="13"><div class="reason">1 NUMA node</div></td></tr>');
+  });
+
+  it('draws the summed usage of instances that share a memory budget against that budget, when the report says they share one', () => {
+    const report = structuredClone(scraping);
+    for (const config of report.configs) {
+      const limitBytes = config.instances.find((i) => i.instance === 'a')?.memoryLimitBytes;
+      if (limitBytes !== undefined) config.sharedMemory = [{ side: 'host-a', instances: ['a', 'neighbour'], limitBytes }];
+    }
+    const page = renderHtml(report);
+    const memoryA = chartData(page).charts.find((c) => c.id === 'memory-a')!;
+    const sum = memoryA.series.find((s) => s.label === '#1 glibc · 0 · always · tight · default · a + neighbour')!;
+    expect(sum.dash).toEqual([3, 3]);
+    // Within 64 MiB of the 1.5 GiB side limit by the time a is killed, while a alone stays under 900 MiB.
+    expect(Math.max(...sum.points.map(([, bytes]) => bytes))).toBeGreaterThan(1610612736 - 64 * 1024 * 1024);
+    expect(Math.max(...memoryA.series.find((s) => s.key === '#1')!.points.map(([, bytes]) => bytes))).toBeLessThan(900 * 1024 * 1024);
+    expect(section(page, 'charts')).toContain('thin dashed: a + neighbour, who share that limit');
+    expect(chartData(page).charts.find((c) => c.id === 'memory-b')!.series.some((s) => s.label.includes(' + '))).toBe(false);
   });
 });
 

@@ -9,12 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPath } from '../../src/4-observe/index.ts';
 import { renderHtml } from '../../src/7-report/index.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
+import { formatBytes } from '../../src/0-model/units.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const SCREENSHOT_DIR = join(PROJECT_ROOT, 'test-output');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const APT_TIMEOUT_MS = 300_000;
+/** The width a person reads the report at (issue 15): nothing may hide beyond it. */
+const VIEWPORT = { width: 1400, height: 900 };
 
 /** Debian's chromium, installed when missing and we may; otherwise the reason the tests skip. */
 async function chromiumOrWhyNot(): Promise<string | undefined> {
@@ -44,7 +47,7 @@ interface OpenedReport {
 const LOCAL = /^(file|data|blob):/;
 
 async function openReport(browser: Browser, file: string): Promise<OpenedReport> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, serviceWorkers: 'block' });
+  const context = await browser.newContext({ viewport: VIEWPORT, serviceWorkers: 'block' });
   const opened: Omit<OpenedReport, 'page' | 'close'> = { consoleErrors: [], pageErrors: [], dialogs: [], leaving: [] };
   const leaves = (url: string) => {
     if (LOCAL.test(url)) return false;
@@ -69,6 +72,8 @@ async function openReport(browser: Browser, file: string): Promise<OpenedReport>
 
 interface CanvasInk {
   id: string;
+  /** The figure the canvas is in: a chart's small multiples share one. */
+  figure: string;
   width: number;
   height: number;
   inkedPixels: number;
@@ -85,6 +90,13 @@ interface PageCanvas {
   getContext(kind: '2d'): { getImageData(x: number, y: number, width: number, height: number): { data: Uint8ClampedArray } } | null;
   toDataURL(): string;
   closest(selector: string): { id: string } | null;
+}
+interface PageElement {
+  textContent: string | null;
+  getBoundingClientRect(): { left: number; right: number; top: number; bottom: number; width: number; height: number };
+  querySelectorAll(selector: string): Iterable<PageElement>;
+  scrollWidth: number;
+  clientWidth: number;
 }
 interface PageDocument {
   querySelectorAll(selector: string): Iterable<PageCanvas>;
@@ -109,7 +121,9 @@ function inkOfCharts(page: Page): Promise<CanvasInk[]> {
       blank.width = canvas.width;
       blank.height = canvas.height;
       return {
-        id: canvas.closest('figure')!.id,
+        // A time chart's canvas sits in its plot (one per small multiple); the peak bars' in their figure.
+        id: (canvas.closest('.plot') ?? canvas.closest('figure'))!.id,
+        figure: canvas.closest('figure')!.id,
         width: canvas.width,
         height: canvas.height,
         inkedPixels,
@@ -122,7 +136,7 @@ function inkOfCharts(page: Page): Promise<CanvasInk[]> {
 }
 
 interface ChartData {
-  charts: { id: string; series: { color: string; width: number; show: boolean; points: unknown[] }[] }[];
+  charts: { id: string; series: { key: string; color: string; width: number; show: boolean; limit?: boolean; points: [number, number][] }[]; above?: string[] }[];
   peaks: { color: string }[];
 }
 
@@ -134,6 +148,7 @@ const CASES = [
   { name: 'burst-oom', screenshot: 'report-html.png', minCharts: 4 },
   { name: 'nofile-oom', screenshot: 'report-html-nofile-oom.png', minCharts: 1 },
   { name: 'replicas-synthetic', screenshot: 'report-html-replicas-synthetic.png', minCharts: 6 },
+  { name: 'scraping-burst', screenshot: 'report-html-scraping-burst.png', minCharts: 9 },
 ] as const;
 
 describe('report.html in headless Chromium', () => {
@@ -181,16 +196,17 @@ describe('report.html in headless Chromium', () => {
 
     it('has one verdict row per configuration, in order, with its verdict', async ({ skip }) => {
       if (!opened) return skip(skipReason ?? 'the browser did not start');
-      const rows = opened.page.locator('table.verdicts tbody tr');
+      // Each configuration's deciding evidence is a second, full-width row: count the figures' rows.
+      const rows = opened.page.locator('table.verdicts tbody tr:not(.evidence-row)');
       await expect.poll(() => rows.count()).toBe(report.configs.length);
-      const cells = await rows.evaluateAll((trs) => trs.map((tr) => [tr.querySelector('td.tag')!.textContent, tr.querySelector('.badge')!.textContent]));
+      const cells = await rows.evaluateAll((trs) => trs.map((tr) => [tr.querySelector('td.tag a')!.textContent, tr.querySelector('.badge')!.textContent]));
       expect(cells).toEqual(report.configs.map((config, i) => [`#${i + 1}`, config.verdict]));
     });
 
     it('draws every chart: inked pixels, the series colours, more than a blank canvas', async ({ skip }) => {
       if (!opened) return skip(skipReason ?? 'the browser did not start');
       const inks = await inkOfCharts(opened.page);
-      const expectedIds = [...(data.peaks.length > 0 ? ['chart-peaks'] : []), ...data.charts.map((c) => `chart-${c.id}`)];
+      const expectedIds = [...(data.peaks.length > 0 ? ['chart-peaks'] : []), ...data.charts.map((c) => `plot-${c.id}`)];
       expect(inks.map((ink) => ink.id)).toEqual(expectedIds);
       expect(inks.length).toBeGreaterThanOrEqual(minCharts);
       for (const ink of inks) {
@@ -201,10 +217,12 @@ describe('report.html in headless Chromium', () => {
       const peaks = inks.find((ink) => ink.id === 'chart-peaks');
       if (peaks) for (const bar of data.peaks) expect(peaks.colours, `peak bar ${bar.color}`).toContain(bar.color);
       for (const chart of data.charts) {
-        const ink = inks.find((i) => i.id === `chart-${chart.id}`)!;
-        // Bold, shown lines of two or more points leave their exact colour somewhere along the stroke.
+        const figure = inks.find((i) => i.id === `plot-${chart.id}`)!.figure;
+        // Bold, shown lines of two or more points leave their exact colour somewhere along the stroke of their
+        // figure (in one small multiple, a line another configuration's covers exactly may show only in another).
+        const colours = inks.filter((i) => i.figure === figure).flatMap((i) => i.colours);
         const bold = chart.series.filter((s) => s.show && s.width >= 2 && s.points.length >= 2);
-        for (const series of bold) expect(ink.colours, `${chart.id} line ${series.color}`).toContain(series.color);
+        for (const series of bold) expect(colours, `${chart.id} line ${series.color}`).toContain(series.color);
       }
     });
 
@@ -213,10 +231,144 @@ describe('report.html in headless Chromium', () => {
       await expect.poll(() => opened!.page.locator('table.verdicts').isVisible()).toBe(true);
       await expect.poll(() => opened!.page.locator('figure.chart canvas').first().isVisible()).toBe(true);
       // Nothing wider than the window: the verdict table scrolls inside its own box if it must.
-      expect(await opened.page.evaluate(() => (globalThis as unknown as { document: PageDocument }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(1440);
+      expect(await opened.page.evaluate(() => (globalThis as unknown as { document: PageDocument }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(VIEWPORT.width);
       const path = join(SCREENSHOT_DIR, screenshot);
       await opened.page.screenshot({ path, fullPage: true });
       expect((await stat(path)).size).toBeGreaterThan(50_000);
+    });
+  });
+
+  describe('scraping-burst, as a person reads it at 1400 px', () => {
+    const report = fixture('scraping-burst');
+    const html = renderHtml(report);
+    const data = chartDataOf(html);
+    let opened: OpenedReport | undefined;
+
+    beforeAll(async () => {
+      if (!browser) return;
+      const file = join(dir, 'scraping-burst-layout.html');
+      await writeFile(file, html);
+      opened = await openReport(browser, file);
+    });
+
+    afterAll(async () => {
+      await opened?.close();
+    });
+
+    it('fits the verdict table in the window: the B:A column is inside the viewport, nothing scrolls sideways', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? 'the browser did not start');
+      const layout = await opened.page.evaluate(() => {
+        const document = (globalThis as unknown as { document: { querySelector(s: string): PageElement | null; querySelectorAll(s: string): Iterable<PageElement> } }).document;
+        const headers = [...document.querySelectorAll('table.verdicts thead th')];
+        const column = headers.findIndex((th) => th.textContent === 'B:A connections');
+        const cells = [...document.querySelectorAll('table.verdicts tbody tr:not(.evidence-row)')].map((tr) => [...tr.querySelectorAll('td')][column]!);
+        const wrap = document.querySelector('.table-wrap')!;
+        // A DOMRect's fields are getters: copy them by name.
+        const box = (e: PageElement) => {
+          const { left, right, width } = e.getBoundingClientRect();
+          return { left, right, width };
+        };
+        return {
+          column,
+          header: box(headers[column]!),
+          cells: cells.map((td) => ({ text: td.textContent, ...box(td) })),
+          wrap: { scrollWidth: wrap.scrollWidth, clientWidth: wrap.clientWidth },
+        };
+      });
+      expect(layout.column).toBeGreaterThan(0);
+      expect(layout.wrap.scrollWidth).toBeLessThanOrEqual(layout.wrap.clientWidth);
+      for (const box of [layout.header, ...layout.cells]) {
+        expect(box.left).toBeGreaterThanOrEqual(0);
+        expect(box.right).toBeLessThanOrEqual(VIEWPORT.width);
+        expect(box.width).toBeGreaterThan(30);
+      }
+      expect(layout.cells.map((c) => c.text)).toEqual(report.configs.map((c) => (c.metrics.connectionRatio !== undefined ? `${c.metrics.connectionRatio.toFixed(1)}:1` : '')));
+    });
+
+    it('draws one memory chart per instance role, each with its own limit line, and one connections chart per server', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? 'the browser did not start');
+      const multiples = await opened.page.evaluate(() => {
+        const document = (globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<PageElement> } }).document;
+        return ['memory', 'connections'].map((id) =>
+          [...document.querySelectorAll(`#chart-${id} .multiple`)].map((m) => ({
+            heading: [...m.querySelectorAll('h3')][0]!.textContent,
+            canvases: [...m.querySelectorAll('canvas')].length,
+            box: { top: m.getBoundingClientRect().top, right: m.getBoundingClientRect().right },
+          })),
+        );
+      });
+      const [memory, connections] = multiples;
+      expect(memory!.map((m) => m.heading)).toEqual([
+        'a limit 1.5 GiB (#1 #4 #5 #6) dashed · limit 9 GiB (#3) above this scale',
+        'b limit 12 GiB dashed',
+        'neighbour limit 1.5 GiB (#1 #4 #5 #6) dashed · limit 9 GiB (#3) above this scale',
+      ]);
+      expect(connections!.map((m) => m.heading)).toEqual(['a', 'b']);
+      for (const m of [...memory!, ...connections!]) {
+        expect(m.canvases).toBe(1);
+        expect(m.box.right).toBeLessThanOrEqual(VIEWPORT.width);
+      }
+      // Side by side in one row: the three roles share a top edge.
+      expect(new Set(memory!.map((m) => Math.round(m.box.top))).size).toBe(1);
+      // Each role's limit line is drawn: its grey is on that role's canvas, and A's scale is A's, not B's 12 GiB.
+      const inks = new Map((await inkOfCharts(opened.page)).map((ink) => [ink.id, ink]));
+      for (const role of ['a', 'b', 'neighbour']) {
+        const chart = data.charts.find((c) => c.id === `memory-${role}`)!;
+        expect(chart.series.filter((s) => s.limit)).toHaveLength(1);
+        expect(inks.get(`plot-memory-${role}`)!.colours, `memory-${role} limit line`).toContain('#444444');
+      }
+      // The control: a chart without a limit has no such grey.
+      expect(inks.get('plot-connections-a')!.colours).not.toContain('#444444');
+      const scaleOfA = Math.max(...data.charts.find((c) => c.id === 'memory-a')!.series.flatMap((s) => s.points.map(([, v]) => v)));
+      expect(scaleOfA).toBeLessThan(2 * 1024 ** 3);
+    });
+
+    it('has one compact legend of toggles instead of a list under each chart, and hiding a configuration hides its lines', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? 'the browser did not start');
+      const page = opened.page;
+      expect(await page.locator('.u-legend').count()).toBe(0);
+      const legend = (await page.locator('.config-legend').boundingBox())!;
+      // One row of chips at 1400 px.
+      expect(legend.height).toBeLessThan(40);
+      expect(await page.locator('.config-legend button.config-chip').count()).toBe(5);
+      const before = (await inkOfCharts(page)).find((ink) => ink.id === 'plot-memory-b')!;
+      await page.locator('button.config-chip[data-config="#3"]').click();
+      expect(await page.locator('button.config-chip[data-config="#3"]').getAttribute('aria-pressed')).toBe('false');
+      const after = (await inkOfCharts(page)).find((ink) => ink.id === 'plot-memory-b')!;
+      expect(before.colours).toContain('#2ca02c');
+      expect(after.colours).not.toContain('#2ca02c');
+      await page.locator('button.config-chip[data-config="#3"]').click();
+      expect((await inkOfCharts(page)).find((ink) => ink.id === 'plot-memory-b')!.colours).toContain('#2ca02c');
+    });
+
+    it('reads values on hover with the same byte format as formatBytes, and keeps the OOM markers and the evidence panels', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? 'the browser did not start');
+      const page = opened.page;
+      const over = (await page.locator('#plot-memory-a .u-over').boundingBox())!;
+      await page.mouse.move(over.x + over.width * 0.3, over.y + over.height / 2);
+      const readout = page.locator('#readout-memory-a');
+      await expect.poll(() => readout.locator('span b').count()).toBeGreaterThan(0);
+      const items = await readout.locator('span:has(b)').evaluateAll((spans) => spans.map((s) => [s.querySelector('b')!.textContent!, s.textContent!]));
+      const chart = data.charts.find((c) => c.id === 'memory-a')!;
+      for (const [key, text] of items) {
+        const series = chart.series.find((s) => s.key === key)!;
+        const value = text.slice(key.length).trim();
+        expect(series.points.map(([, bytes]) => formatBytes(bytes)), `${key} ${value}`).toContain(value);
+      }
+      // The kills of A, in each killed configuration's colour, on A's chart.
+      const ink = (await inkOfCharts(page)).find((i) => i.id === 'plot-memory-a')!;
+      for (const colour of ['#1f77b4', '#ff7f0e', '#9467bd', '#8c564b']) expect(ink.colours).toContain(colour);
+      expect(await page.locator('#evidence details.panel').count()).toBe(report.configs.length);
+      expect(await page.locator('#evidence details.panel[open]').count()).toBe(report.configs.filter((c) => c.verdict === 'fail' || c.verdict === 'error').length);
+      const path = join(SCREENSHOT_DIR, 'report-html-scraping-burst-charts.png');
+      await page.locator('section#charts').screenshot({ path });
+      expect((await stat(path)).size).toBeGreaterThan(50_000);
+      // The memory multiples as read on hover, the readout under A's chart.
+      await page.locator('#chart-memory').scrollIntoViewIfNeeded();
+      const box = (await page.locator('#plot-memory-a .u-over').boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+      await expect.poll(() => readout.locator('span b').count()).toBeGreaterThan(0);
+      await page.locator('#chart-memory').screenshot({ path: join(SCREENSHOT_DIR, 'report-html-scraping-burst-memory.png') });
     });
   });
 

@@ -1,0 +1,256 @@
+// The charts' data: which samples each chart draws, one line per configuration, one small multiple per
+// instance role where a chart is about instances (memory against its own limit, connections).
+import { formatBytes } from '../../0-model/units.ts';
+import type { ChartSeries, PeakBar, TimeChart, Unit } from './chart-data.ts';
+import { memoryLimitOf, oomKillTimes, rolesOf, sampleKey, type Labelled, type SampleIndex } from './configs.ts';
+
+interface LineSpec {
+  source: string;
+  /** Summed at equal times (allocstall_normal + allocstall_movable). */
+  metrics: readonly string[];
+  suffix?: string;
+  style: 'main' | 'faint' | 'hidden';
+}
+
+export interface TimeChartSpec {
+  id: string;
+  title: string;
+  note?: string;
+  unit: Unit;
+  lines: readonly LineSpec[];
+  /** Host counters are host-wide: one line per configuration, not per instance. */
+  hostWide?: boolean;
+  withLimits?: boolean;
+  /** One small chart per instance role (A, B, the neighbour), each on its own scale. */
+  perRole?: boolean;
+}
+
+export const TIME_CHARTS: readonly TimeChartSpec[] = [
+  {
+    id: 'memory',
+    title: 'Container memory against its limit',
+    note: 'cgroup memory usage; the dashed line is the limit',
+    unit: 'bytes',
+    lines: [{ source: 'cgroup', metrics: ['memoryUsageBytes'], style: 'main' }],
+    withLimits: true,
+    perRole: true,
+  },
+  {
+    id: 'connections',
+    title: 'Connections',
+    note: 'Threads_connected from SHOW GLOBAL STATUS',
+    unit: 'count',
+    lines: [{ source: 'status', metrics: ['Threads_connected'], style: 'main' }],
+    perRole: true,
+  },
+  {
+    id: 'latency',
+    title: 'Query latency percentiles',
+    note: 'per second: p99 bold, p50 thin, p90 hidden until shown',
+    unit: 'ms',
+    lines: [
+      { source: 'workload', metrics: ['latencyP99Ms'], suffix: 'p99', style: 'main' },
+      { source: 'workload', metrics: ['latencyP50Ms'], suffix: 'p50', style: 'faint' },
+      { source: 'workload', metrics: ['latencyP90Ms'], suffix: 'p90', style: 'hidden' },
+    ],
+  },
+  {
+    id: 'requests',
+    title: 'Requests per second',
+    note: 'sessions the workload started each second',
+    unit: 'rate',
+    lines: [{ source: 'workload', metrics: ['requestsPerSecond'], style: 'main' }],
+  },
+  {
+    id: 'context-switches',
+    title: 'Context switches per second',
+    note: 'host-wide, /proc/stat ctxt',
+    unit: 'rate',
+    hostWide: true,
+    lines: [{ source: 'host', metrics: ['contextSwitchesPerSecond'], style: 'main' }],
+  },
+  {
+    id: 'direct-reclaim',
+    title: 'Direct reclaim',
+    note: 'host-wide pages scanned per second by allocating tasks (pgscan_direct bold) and by kswapd (thin)',
+    unit: 'rate',
+    hostWide: true,
+    lines: [
+      { source: 'host', metrics: ['pgscan_directPerSecond'], suffix: 'direct', style: 'main' },
+      { source: 'host', metrics: ['pgscan_kswapdPerSecond'], suffix: 'kswapd', style: 'faint' },
+    ],
+  },
+  {
+    id: 'allocation-stalls',
+    title: 'Allocation stalls per second',
+    note: 'host-wide allocstall_normal + allocstall_movable',
+    unit: 'rate',
+    hostWide: true,
+    lines: [{ source: 'host', metrics: ['allocstall_normalPerSecond', 'allocstall_movablePerSecond'], style: 'main' }],
+  },
+  {
+    id: 'compaction',
+    title: 'Compaction per second',
+    note: 'host-wide compact_stall bold, compact_fail thin',
+    unit: 'rate',
+    hostWide: true,
+    lines: [
+      { source: 'host', metrics: ['compact_stallPerSecond'], suffix: 'stall', style: 'main' },
+      { source: 'host', metrics: ['compact_failPerSecond'], suffix: 'fail', style: 'faint' },
+    ],
+  },
+];
+
+/** Instances of one configuration in one chart share its colour and differ by dash. */
+const INSTANCE_DASHES: (number[] | undefined)[] = [undefined, [8, 4], [2, 3], [12, 3, 3, 3]];
+const LIMIT_COLOR = '#444444';
+/** A limit more than this many times the highest line is named above the chart rather than drawn. */
+const LIMIT_SCALE_FACTOR = 3;
+
+export type ChartState = 'drawn' | 'zero' | 'empty';
+
+/** One chart spec as drawn: a single chart, or one small multiple per instance role. */
+export interface ChartGroup {
+  spec: TimeChartSpec;
+  charts: { role?: string; chart: TimeChart }[];
+  state: ChartState;
+}
+
+function pointsOf(samples: SampleIndex, instance: string, line: LineSpec): [number, number][] {
+  const byTime = new Map<number, number>();
+  for (const metric of line.metrics) {
+    for (const s of samples.get(sampleKey(instance, line.source, metric)) ?? []) byTime.set(s.t, (byTime.get(s.t) ?? 0) + s.value);
+  }
+  return [...byTime].sort((a, b) => a[0] - b[0]).map(([t, value]) => [Math.round(t) / 1000, value]);
+}
+
+/** The side's usage over time: at each member's sample, the sum of every member's latest value (while all have one). */
+function sideUsage(samples: SampleIndex, members: readonly string[], line: LineSpec): [number, number][] {
+  const perMember = members.map((member) => pointsOf(samples, member, line));
+  if (perMember.some((points) => points.length === 0)) return [];
+  // Until the first member's samples end (an instance killed): a held last value would add memory it no longer has.
+  const until = Math.min(...perMember.map((points) => points.at(-1)![0]));
+  const times = [...new Set(perMember.flatMap((points) => points.map(([t]) => t)))].filter((t) => t <= until).sort((a, b) => a - b);
+  const next = members.map(() => 0);
+  const latest: (number | undefined)[] = members.map(() => undefined);
+  const sums: [number, number][] = [];
+  for (const t of times) {
+    perMember.forEach((points, m) => {
+      while (next[m]! < points.length && points[next[m]!]![0] <= t) latest[m] = points[next[m]!++]![1];
+    });
+    if (latest.every((value) => value !== undefined)) sums.push([t, latest.reduce<number>((sum, value) => sum + value!, 0)]);
+  }
+  return sums;
+}
+
+const hasData = (spec: TimeChartSpec, samples: SampleIndex, instance: string) => spec.lines.some((line) => pointsOf(samples, instance, line).length > 0);
+
+/** The limits of the configurations drawn, one line per distinct value; one far above every line is only named. */
+function limitLines(limits: Map<number, string[]>, series: readonly ChartSeries[], endT: number): { lines: ChartSeries[]; above: string[] } {
+  const highest = Math.max(0, ...series.flatMap((s) => s.points.map(([, value]) => value)));
+  const values = [...limits.keys()].sort((a, b) => a - b);
+  const lines: ChartSeries[] = [];
+  const above: string[] = [];
+  for (const limitBytes of values) {
+    const tags = limits.get(limitBytes)!;
+    const label = values.length === 1 ? `limit ${formatBytes(limitBytes)}` : `limit ${formatBytes(limitBytes)} (${tags.join(' ')})`;
+    if (highest > 0 && limitBytes > highest * LIMIT_SCALE_FACTOR) {
+      above.push(label);
+      continue;
+    }
+    const config = tags.length === 1 ? { config: tags[0]! } : {};
+    lines.push({ label, key: label, color: LIMIT_COLOR, width: 1.5, dash: [4, 4], show: true, points: [[0, limitBytes], [endT, limitBytes]], ...config, limit: true });
+  }
+  return { lines, above };
+}
+
+/** One chart: a line per configuration (per instance where a configuration has several), or a role's small multiple. */
+function buildTimeChart(spec: TimeChartSpec, configs: readonly Labelled[], id: string, role?: string): TimeChart {
+  const series: ChartSeries[] = [];
+  const limits = new Map<number, string[]>();
+  const markers: TimeChart['markers'] = [];
+  for (const { config, tag, color, shortLabel, samples, instances: order } of configs) {
+    const candidates = role === undefined ? order : order.filter((instance) => instance === role);
+    const withData = candidates.filter((instance) => hasData(spec, samples, instance));
+    const instances = spec.hostWide ? withData.slice(0, 1) : withData;
+    for (const instance of instances) {
+      const perInstance = instances.length > 1 && !spec.hostWide;
+      const name = `${tag} ${shortLabel}${perInstance ? ` · ${instance}` : ''}`;
+      const key = `${tag}${perInstance ? ` ${instance}` : ''}`;
+      const dash = perInstance ? INSTANCE_DASHES[order.indexOf(instance) % INSTANCE_DASHES.length] : undefined;
+      for (const line of spec.lines) {
+        const points = pointsOf(samples, instance, line);
+        if (points.length === 0) continue;
+        series.push({
+          label: line.suffix ? `${name} ${line.suffix}` : name,
+          key: line.suffix ? `${key} ${line.suffix}` : key,
+          color: line.style === 'faint' ? `${color}99` : color,
+          width: line.style === 'faint' ? 1 : 2,
+          ...(dash ? { dash } : {}),
+          show: line.style !== 'hidden',
+          points,
+          config: tag,
+          ...(spec.lines.length > 1 && line.suffix ? { line: line.suffix } : {}),
+        });
+      }
+      // An instance on a shared side is killed when the side's sum reaches the limit: draw that sum beside it.
+      const budget = spec.withLimits ? config.sharedMemory?.find((b) => b.instances.includes(instance) && b.instances.length > 1) : undefined;
+      const sum = budget ? sideUsage(samples, budget.instances, spec.lines[0]!) : [];
+      if (budget && sum.length > 0) {
+        const together = budget.instances.join(' + ');
+        series.push({ label: `${name} · ${together}`, key: `${key} ${together}`, color: `${color}bb`, width: 1, dash: [3, 3], show: true, points: sum, config: tag, shared: together });
+      }
+      const limitBytes = spec.withLimits ? memoryLimitOf(config, instance) : undefined;
+      if (limitBytes !== undefined && !limits.get(limitBytes)?.includes(tag)) limits.set(limitBytes, [...(limits.get(limitBytes) ?? []), tag]);
+    }
+    // Every chart of a configuration shows its kills (latency at the app tier turns at replica a's kill); a role's only its own.
+    if (instances.length > 0) {
+      const several = order.length > 1 && role === undefined;
+      for (const kill of oomKillTimes(config)) {
+        if (role !== undefined && kill.instance !== role) continue;
+        markers.push({ t: Math.round(kill.t) / 1000, color, label: `OOM ${tag}${several ? ` ${kill.instance}` : ''}`, config: tag });
+      }
+    }
+  }
+  const endT = Math.max(0, ...series.map((s) => s.points.at(-1)![0]), ...markers.map((m) => m.t));
+  const { lines, above } = limitLines(limits, series, endT);
+  return { id, unit: spec.unit, series: [...series, ...lines], markers, ...(above.length > 0 ? { above } : {}) };
+}
+
+/** A flat line at zero says less than one sentence does, and takes a screen's height. */
+function stateOf(charts: readonly TimeChart[]): ChartState {
+  const series = charts.flatMap((c) => c.series);
+  if (series.length === 0) return 'empty';
+  return series.every((s) => s.points.every(([, value]) => value === 0)) ? 'zero' : 'drawn';
+}
+
+export function buildCharts(configs: readonly Labelled[]): ChartGroup[] {
+  const roles = rolesOf(configs);
+  return TIME_CHARTS.map((spec) => {
+    const withData = spec.perRole ? roles.filter((role) => configs.some((c) => c.instances.includes(role) && hasData(spec, c.samples, role))) : [];
+    const charts = withData.length > 1
+      ? withData.map((role) => ({ role, chart: buildTimeChart(spec, configs, `${spec.id}-${role}`, role) }))
+      : [{ chart: buildTimeChart(spec, configs, spec.id) }];
+    return { spec, charts, state: stateOf(charts.map((c) => c.chart)) };
+  });
+}
+
+export function peakBars(configs: readonly Labelled[]): PeakBar[] {
+  const bars: PeakBar[] = [];
+  for (const { config, tag, color, shortLabel } of configs) {
+    const { peakMemoryBytes: peakBytes, memoryLimitBytes: limitBytes, predictedPeakBytes: predictedBytes } = config.metrics;
+    if (peakBytes === undefined) continue;
+    const ofLimit = limitBytes ? ` of ${formatBytes(limitBytes)} (${Math.round((peakBytes / limitBytes) * 100)}%)` : '';
+    const predicted = predictedBytes !== undefined ? `, predicted ${formatBytes(predictedBytes)}` : '';
+    bars.push({
+      label: tag,
+      color,
+      peakBytes,
+      ...(limitBytes !== undefined ? { limitBytes } : {}),
+      ...(predictedBytes !== undefined ? { predictedBytes } : {}),
+      text: `${formatBytes(peakBytes)}${ofLimit}${predicted}`,
+      note: shortLabel,
+    });
+  }
+  return bars;
+}

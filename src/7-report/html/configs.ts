@@ -1,0 +1,123 @@
+// The configurations as the page names and colours them, with their samples indexed once for every chart.
+import type { ObservationOf } from '../../0-model/observation.ts';
+import type { ConfigResult, RunReport } from '../../0-model/report.ts';
+
+/** A sample's source widens as observers are added; the report reads it as a plain string. */
+export type Sample = Omit<ObservationOf<'sample'>, 'source'> & { source: string };
+export type SampleIndex = Map<string, Sample[]>;
+
+export interface Labelled {
+  config: ConfigResult;
+  tag: string;
+  color: string;
+  /** `axis=value, ...` of the axes that vary: for headings. */
+  label: string;
+  /** Short enough for a legend chip: the varying values, or what differs from #1 in a one-at-a-time matrix. */
+  shortLabel: string;
+  samples: SampleIndex;
+  instances: string[];
+}
+
+// d3's category10, then golden-angle hues: distinct colours for any number of configurations.
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+
+export function colorOf(index: number): string {
+  const fixed = PALETTE[index];
+  if (fixed) return fixed;
+  const hue = Math.round((index * 137.508) % 360);
+  return hslToHex(hue, 0.6, 0.42);
+}
+
+function hslToHex(hue: number, saturation: number, lightness: number): string {
+  const a = saturation * Math.min(lightness, 1 - lightness);
+  const channel = (n: number) => {
+    const k = (n + hue / 30) % 12;
+    const value = lightness - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    return Math.round(value * 255).toString(16).padStart(2, '0');
+  };
+  return `#${channel(0)}${channel(8)}${channel(4)}`;
+}
+
+export const sampleKey = (instance: string, source: string, metric: string) => `${instance}\u0000${source}\u0000${metric}`;
+
+/** A configuration's samples by instance, source and metric: read once, looked up for every chart. */
+function indexSamples(config: ConfigResult): SampleIndex {
+  const index: SampleIndex = new Map();
+  for (const o of config.observations) {
+    if (o.kind !== 'sample' || !Number.isFinite(o.value)) continue;
+    const key = sampleKey(o.instance, o.source, o.metric);
+    const list = index.get(key);
+    if (list) list.push(o);
+    else index.set(key, [o]);
+  }
+  return index;
+}
+
+/** Judged instances first, then the others in the order first observed, so roles and dashes stay stable across charts. */
+export function instanceOrder(config: ConfigResult): string[] {
+  const names = config.instances.map((i) => i.instance);
+  for (const o of config.observations) if ('instance' in o && !names.includes(o.instance)) names.push(o.instance);
+  return names;
+}
+
+/** The axes that differ between configurations name them best; the others go above the table. */
+export function varyingAxes(report: RunReport): string[] {
+  const axes = Object.keys(report.configs[0]?.axes ?? {});
+  if (report.configs.length < 2) return axes;
+  const varying = axes.filter((axis) => new Set(report.configs.map((c) => String(c.axes[axis]))).size > 1);
+  return varying.length > 0 ? varying : axes;
+}
+
+/** In a one-at-a-time matrix (each configuration changes at most one axis of #1), that one change names it. */
+function shortLabels(report: RunReport, axes: readonly string[]): string[] {
+  const values = (config: ConfigResult) => axes.map((axis) => String(config.axes[axis]));
+  const full = report.configs.map((config) => values(config).join(' · '));
+  const first = report.configs[0];
+  if (!first || axes.length < 2) return full;
+  const changes = report.configs.map((config) => axes.filter((axis) => String(config.axes[axis]) !== String(first.axes[axis])));
+  if (changes.some((changed) => changed.length > 1)) return full;
+  return changes.map((changed, i) => (i === 0 || changed.length === 0 ? full[i]! : `${changed[0]}=${String(report.configs[i]!.axes[changed[0]!])}`));
+}
+
+export function labelConfigs(report: RunReport, axes: readonly string[]): Labelled[] {
+  const short = shortLabels(report, axes);
+  return report.configs.map((config, index) => ({
+    config,
+    tag: `#${index + 1}`,
+    color: colorOf(index),
+    label: axes.map((axis) => `${axis}=${String(config.axes[axis])}`).join(', ') || config.id,
+    shortLabel: short[index]!,
+    samples: indexSamples(config),
+    instances: instanceOrder(config),
+  }));
+}
+
+/** Instance names across configurations, in first-seen order: each is a role a small-multiple chart shows. */
+export function rolesOf(configs: readonly Labelled[]): string[] {
+  const roles: string[] = [];
+  for (const { instances } of configs) for (const instance of instances) if (!roles.includes(instance)) roles.push(instance);
+  return roles;
+}
+
+export function memoryLimitOf(config: ConfigResult, instance: string): number | undefined {
+  const peak = config.observations.findLast((o): o is ObservationOf<'memory-peak'> => o.kind === 'memory-peak' && o.instance === instance);
+  return peak?.limitBytes ?? config.instances.find((i) => i.instance === instance)?.memoryLimitBytes ?? config.metrics.memoryLimitBytes;
+}
+
+/** When the kernel (or, failing that, the engine) saw each instance OOM-killed. */
+export function oomKillTimes(config: ConfigResult): { instance: string; t: number }[] {
+  const kills: { instance: string; t: number }[] = [];
+  for (const instance of instanceOrder(config)) {
+    // Killed means the kernel named it (or the engine said OOMKilled): an `oom` event alone reaches every
+    // container of a shared side whoever dies. The kernel line is read after the fact; `die` has the time.
+    const killed =
+      config.observations.some((o) => o.kind === 'kernel-oom' && o.instance === instance) ||
+      config.observations.some((o) => o.kind === 'container-state' && o.oomKilled && o.instance === instance);
+    if (!killed) continue;
+    const at =
+      config.observations.find((o) => o.kind === 'docker-event' && o.action === 'die' && o.instance === instance) ??
+      config.observations.find((o) => o.kind === 'kernel-oom' && o.instance === instance);
+    if (at) kills.push({ instance, t: at.t });
+  }
+  return kills;
+}

@@ -1,0 +1,75 @@
+// One evidence panel per configuration: what decided it, the kernel's and the engine's words, the server's log.
+import { EVIDENCE } from '../../0-model/evidence.ts';
+import { formatWith, type Observation, type ObservationOf } from '../../0-model/observation.ts';
+import type { ConfigResult } from '../../0-model/report.ts';
+import { formatBytes } from '../../0-model/units.ts';
+import { instanceOrder, type Labelled } from './configs.ts';
+import { html, join, type SafeHtml } from './template.ts';
+import { badge, swatch } from './verdicts.ts';
+
+function pre(text: string, className?: string): SafeHtml {
+  return className ? html`<pre class="${className}">${text}</pre>` : html`<pre>${text}</pre>`;
+}
+
+const NONE = html`<p class="none">none</p>`;
+
+function at(o: Observation): string {
+  return `${(o.t / 1000).toFixed(3)} s`;
+}
+
+/** The last SEMAPHORES section that showed waits, per instance; else what the metrics kept for the deciding instance. */
+function renderSemaphores(config: ConfigResult): SafeHtml {
+  const order = instanceOrder(config);
+  const withWaits = order.flatMap((instance) => {
+    const last = config.observations.findLast((o): o is ObservationOf<'innodb-status'> => o.kind === 'innodb-status' && o.instance === instance && o.semaphoreWaits.length > 0);
+    return last ? [last] : [];
+  });
+  if (withWaits.length > 0) return join(withWaits.map((o) => html`${order.length > 1 ? html`<p class="instance">${o.instance} at ${at(o)}</p>` : ''}${pre(o.excerpt)}`), '');
+  const excerpt = config.metrics.innodbSemaphoreExcerpt;
+  if (excerpt) return pre(excerpt);
+  return excerpt === '' ? html`<p class="none">empty (MariaDB 10.6+ prints no semaphore waits there)</p>` : html`<p class="none">not sampled</p>`;
+}
+
+function instanceTable(config: ConfigResult): SafeHtml | undefined {
+  if (config.instances.length <= 1) return undefined;
+  const rows = config.instances.map((i) => {
+    const peak = i.peakMemoryBytes !== undefined ? `${formatBytes(i.peakMemoryBytes)}${i.memoryLimitBytes ? ` / ${formatBytes(i.memoryLimitBytes)}` : ''}` : '';
+    return html`<tr><td>${i.instance}</td><td>${i.outcome}</td><td>${badge(i.verdict)}</td><td class="num">${peak}</td><td>${i.reason}</td></tr>`;
+  });
+  return html`<table class="instances"><thead><tr><th>instance</th><th>outcome</th><th>verdict</th><th>peak memory</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Every kind through the model's per-kind evidence text: a new kind shows up here without edits. */
+function timeline(config: ConfigResult): SafeHtml {
+  const events = config.observations.flatMap((o) => {
+    const line = formatWith(EVIDENCE, o);
+    return line ? [`[${at(o)}] ${'instance' in o ? `${o.instance} ` : ''}${line.source}: ${line.text}`] : [];
+  });
+  const leftOut = config.observations.length - events.length;
+  return html`<details class="timeline"><summary>Timeline: ${events.length} events (${leftOut} samples, quiet InnoDB reads and log tails left out)</summary>${pre(events.join('\n'))}</details>`;
+}
+
+export function renderEvidencePanel({ config, tag, color, label }: Labelled): SafeHtml {
+  const id = `config-${tag.slice(1)}`;
+  const reason = html`<p class="reason">${config.reason || '—'}</p>`;
+  if (config.verdict === 'skipped') {
+    return html`<details class="panel" id="${id}"><summary>${swatch(color)}<strong>${tag}</strong> ${label} ${badge(config.verdict)}</summary>${reason}<p class="id"><code>${config.id}</code></p></details>`;
+  }
+  const kernel = config.observations.filter((o) => o.kind === 'kernel-oom');
+  const docker = config.observations.filter((o) => o.kind === 'docker-event' || o.kind === 'container-state');
+  const logs = config.observations.filter((o) => o.kind === 'server-log');
+  const logText = config.serverLogTail ?? (logs.length > 1 ? logs.map((o) => `--- ${o.instance} ---\n${o.tail}`).join('\n') : logs[0]?.tail);
+  const parts = [
+    reason,
+    html`<p class="id"><code>${config.id}</code> · ${Math.round(config.durationMs / 1000)} s · ended by ${config.endedBy}</p>`,
+    instanceTable(config),
+    config.evidence.length > 0 ? html`<h4>Deciding evidence</h4>${pre(config.evidence.map((e) => `${e.source}: ${e.text}`).join('\n'))}` : undefined,
+    html`<h4>Kernel OOM lines</h4>${kernel.length > 0 ? pre(kernel.map((o) => `[${at(o)}] ${o.instance}: ${o.line}`).join('\n'), 'kernel') : NONE}`,
+    html`<h4>Docker events</h4>${docker.length > 0 ? pre(docker.map((o) => `[${at(o)}] ${o.instance}: ${formatWith(EVIDENCE, o)?.text ?? o.kind}`).join('\n')) : NONE}`,
+    html`<h4>InnoDB semaphores</h4>${renderSemaphores(config)}`,
+    html`<h4>Server log tail</h4>${logText ? pre(logText, 'log') : NONE}`,
+    timeline(config),
+  ];
+  const open = config.verdict === 'fail' || config.verdict === 'error';
+  return html`<details class="panel" id="${id}"${open ? html` open` : ''}><summary>${swatch(color)}<strong>${tag}</strong> ${label} ${badge(config.verdict)} <span class="outcome">${config.outcome ?? '—'}</span></summary>${join(parts.filter((part) => part !== undefined), '\n')}</details>`;
+}

@@ -1,0 +1,142 @@
+// The verdict table: one row per configuration, the axes that vary as columns, sized to fit the window.
+import type { ConfigResult, EmulatedFact, RunReport } from '../../0-model/report.ts';
+import { formatBytes } from '../../0-model/units.ts';
+import type { Labelled } from './configs.ts';
+import { html, join, type SafeHtml } from './template.ts';
+
+export function formatCount(value: number): string {
+  return value >= Number.MAX_SAFE_INTEGER ? 'unlimited' : value.toLocaleString('en-US');
+}
+
+function formatMs(ms: number): string {
+  return ms >= 100 ? `${Math.round(ms)} ms` : `${Math.round(ms * 10) / 10} ms`;
+}
+
+export function badge(verdict: ConfigResult['verdict']): SafeHtml {
+  return html`<span class="badge ${verdict}">${verdict}</span>`;
+}
+
+export function swatch(color: string): SafeHtml {
+  return html`<span class="swatch" style="background:${color}"></span>`;
+}
+
+/** Long snake_case names (`@@open_files_limit`) may break after their underscores in a narrow header. */
+function headerText(name: string): SafeHtml {
+  return join(name.split('_'), html`_<wbr>`);
+}
+
+/** `nofile 1,048,576 for db (real limit 20,000, getrlimit shim)`: what an emulated fact says, in the host table too. */
+export function emulatedText(fact: EmulatedFact): string {
+  return `${fact.what} ${formatCount(fact.requested)} for ${fact.instance} (real limit ${formatCount(fact.realLimit)}, ${fact.how})`;
+}
+
+function decidingEvidence(config: ConfigResult): { reason?: string; evidence?: string } {
+  if (config.verdict === 'skipped' || config.verdict === 'error') return { reason: config.reason };
+  const first = config.evidence[0];
+  return {
+    ...(config.verdict === 'fail' ? { reason: config.reason } : {}),
+    ...(first ? { evidence: `${first.source}: ${first.text}` } : {}),
+  };
+}
+
+function peakCell(config: ConfigResult, color: string): SafeHtml {
+  const m = config.metrics;
+  const meter = m.peakMemoryBytes !== undefined && m.memoryLimitBytes
+    ? html`<span class="meter"><span style="width:${Math.min(100, Math.round((m.peakMemoryBytes / m.memoryLimitBytes) * 100))}%;background:${color}"></span></span>`
+    : undefined;
+  const peak = m.peakMemoryBytes !== undefined
+    ? html`${meter}${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? html`<br><small>rss ${formatBytes(m.peakRssBytes)}</small>` : ''}`
+    : undefined;
+  const predicted = m.predictedPeakBytes !== undefined ? html`<br><small>predicted ${formatBytes(m.predictedPeakBytes)}</small>` : undefined;
+  return html`<td class="num">${peak}${predicted}</td>`;
+}
+
+function row({ config, tag, color }: Labelled, axes: readonly string[], columns: { withLoad: boolean; withRatio: boolean }, regressed: string[] | undefined): SafeHtml {
+  const m = config.metrics;
+  // The mark says what the data says was emulated in this configuration, whichever axis asked for it.
+  const emulated = config.emulated.length > 0 ? html`<abbr class="emulated" title="emulated: ${config.emulated.map(emulatedText).join('; ')}">*</abbr>` : undefined;
+  const expected = Object.entries(config.expected);
+  const expectedText = expected.length > 1 ? expected.map(([instance, outcome]) => `${instance}: ${outcome}`).join(', ') : expected.map(([, outcome]) => outcome).join('');
+  const errors = Object.entries(m.errorsByCode ?? {}).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code}: ${n}`);
+  const { reason, evidence } = decidingEvidence(config);
+  const cells = [
+    html`<td class="tag"><a href="#config-${tag.slice(1)}">${swatch(color)}${tag}</a>${emulated}</td>`,
+    ...axes.map((axis) => html`<td>${String(config.axes[axis])}</td>`),
+    // The expectation only where it differs: a matching one repeats the outcome on every row.
+    html`<td class="outcome">${config.outcome ?? '—'}${expectedText && expectedText !== config.outcome ? html`<br><small>expected ${expectedText}</small>` : ''}</td>`,
+    html`<td>${badge(config.verdict)}${regressed ? html` <span class="badge regressed" title="${regressed.join('; ')}">regressed</span>` : ''}</td>`,
+    peakCell(config, color),
+    html`<td class="num">${m.openFilesLimit !== undefined ? formatCount(m.openFilesLimit) : ''}</td>`,
+    ...(columns.withLoad
+      ? [
+          html`<td class="num">${m.peakConnections !== undefined ? formatCount(m.peakConnections) : ''}</td>`,
+          html`<td class="num">${m.latencyMs ? formatMs(m.latencyMs.p99) : ''}</td>`,
+          html`<td class="errors">${join(errors, html`<br>`)}</td>`,
+        ]
+      : []),
+    ...(columns.withRatio ? [html`<td class="num">${m.connectionRatio !== undefined ? `${m.connectionRatio.toFixed(1)}:1` : ''}</td>`] : []),
+  ];
+  // The deciding evidence gets a row of its own under the figures, the table's whole width: the longest text
+  // in the table no longer squeezes the columns beside it, and the table fits the window.
+  const said = reason !== undefined || evidence !== undefined
+    ? html`<tr class="evidence-row ${config.verdict}"><td class="tag"></td><td class="evidence" colspan="${cells.length - 1}">${reason !== undefined ? html`<div class="reason">${reason}</div>` : ''}${evidence !== undefined ? html`<code>${evidence}</code>` : ''}</td></tr>`
+    : undefined;
+  return html`<tr class="${config.verdict}">${cells}</tr>${said}`;
+}
+
+/** `* nofile above 20,000 is emulated (getrlimit shim) in #4, #5`: one line per kind of emulation, from the facts. */
+function emulationFootnote(configs: readonly Labelled[]): SafeHtml | undefined {
+  const groups = new Map<string, string[]>();
+  for (const { config, tag } of configs) {
+    for (const fact of config.emulated) {
+      const what = `${fact.what} above ${formatCount(fact.realLimit)} is emulated (${fact.how})`;
+      const tags = groups.get(what) ?? [];
+      if (!tags.includes(tag)) groups.set(what, [...tags, tag]);
+    }
+  }
+  if (groups.size === 0) return undefined;
+  const lines = [...groups].map(([what, tags]) => `* ${what} in ${tags.join(', ')}: the container's real limit stays at the host's ceiling.`);
+  return html`<p class="footnote">${join(lines, html`<br>`)}</p>`;
+}
+
+function baselineNote(report: RunReport, configs: readonly Labelled[]): SafeHtml | undefined {
+  const baseline = report.baseline;
+  if (!baseline) return undefined;
+  const tagOf = new Map(configs.map((c) => [c.config.id, c.tag]));
+  const list = baseline.regressions.length > 0
+    ? html`<ul class="regressions">${baseline.regressions.map((r) => html`<li>${tagOf.get(r.configId) ?? r.configId}: ${r.what} ${r.before} → ${r.after}</li>`)}</ul>`
+    : undefined;
+  const count = baseline.regressions.length === 0 ? 'no regressions' : `${baseline.regressions.length} regression(s)`;
+  return html`<p class="baseline">Against baseline run <code>${baseline.baselineRunId}</code> (${baseline.compared} compared): ${count}.</p>${list}`;
+}
+
+export function renderVerdictTable(report: RunReport, configs: readonly Labelled[], axes: readonly string[]): SafeHtml {
+  const sameForAll = Object.keys(report.configs[0]?.axes ?? {}).filter((axis) => !axes.includes(axis));
+  const columns = {
+    withLoad: report.configs.some((c) => c.metrics.latencyMs !== undefined),
+    withRatio: report.configs.some((c) => c.metrics.connectionRatio !== undefined),
+  };
+  const regressions = new Map<string, string[]>();
+  for (const r of report.baseline?.regressions ?? []) regressions.set(r.configId, [...(regressions.get(r.configId) ?? []), `${r.what} ${r.before} → ${r.after}`]);
+  const headers = [
+    '#',
+    ...axes.map(headerText),
+    'outcome',
+    'verdict',
+    'peak memory / limit',
+    headerText('@@open_files_limit'),
+    ...(columns.withLoad ? ['peak connections', 'query p99', 'errors'] : []),
+    ...(columns.withRatio ? ['B:A connections'] : []),
+  ];
+  const common = sameForAll.length > 0
+    ? html`<p class="common">Every configuration: ${join(sameForAll.map((axis) => html`${axis}=<code>${String(report.configs[0]!.axes[axis])}</code>`), ' · ')}</p>`
+    : undefined;
+  return html`<section id="verdicts"><h2>Verdicts</h2>
+${common}
+<div class="table-wrap"><table class="verdicts">
+<thead><tr>${headers.map((h) => html`<th>${h}</th>`)}</tr></thead>
+<tbody>
+${join(configs.map((c) => row(c, axes, columns, regressions.get(c.config.id))), '\n')}
+</tbody></table></div>
+${emulationFootnote(configs)}${baselineNote(report, configs)}</section>`;
+}
