@@ -7,3 +7,4 @@ export * from './syscall-tracer.ts';
 export * from './innodb-status.ts';
 export * from './resources.ts';
 export * from './load-sampler.ts';
+export * from './post-mortem.ts';

@@ -4,3 +4,7 @@ export * from './feed.ts';
 export * from './http-load.ts';
 export * from './k6.ts';
 export * from './app-tier.ts';
+export * from './driver.ts';
+export * from './drivers.ts';
+export { stormMix } from './storm-driver.ts';
+export { k6ThresholdsOf } from './http-burst-driver.ts';

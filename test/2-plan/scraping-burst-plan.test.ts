@@ -18,7 +18,7 @@ describe('planRun on scenarios/scraping-burst.ts', () => {
     expect(configs).toHaveLength(6);
     const baseline = configs.find((c) => c.axes.allocator === 'glibc' && c.axes.thp === 'always' && c.axes.headroom === 'tight' && c.axes.numa === 'default' && c.axes.innodb_thread_concurrency === 0)!;
     expect(baseline.expect).toMatchObject({ a: { outcome: 'oom-killed-under-load' }, b: { outcome: 'survived' } });
-    expect(baseline.host).toEqual({ thp: 'always', sides: { 'host-a': { memory: '1536m' }, 'host-b': { memory: '12g' } } });
+    expect(baseline.host).toEqual({ thp: 'always', sides: { 'host-a': { memory: 1536 * 1024 ** 2 }, 'host-b': { memory: 12 * 1024 ** 3 } } });
     expect(baseline.instances.map((i) => `${i.name}:${i.role ?? 'server'}@${i.side}`)).toEqual(['a:server@host-a', 'neighbour:neighbour@host-a', 'b:server@host-b']);
     expect(baseline.workload).toMatchObject({ kind: 'http-burst', targets: ['a', 'b'], balancer: 'fastest' });
   });
@@ -40,11 +40,11 @@ describe('http-burst and host settings are validated before anything runs', () =
     name: 'shape',
     incident: 'test',
     matrix: { x: [1] },
-    instances: () => [
-      { name: 'a', image: 'img', side: 'left' },
-      { name: 'b', image: 'img' },
-      { name: 'hog', image: 'img', role: 'neighbour', side: 'left' },
-    ],
+    instances: () => ({
+      a: { image: 'img', side: 'left' },
+      b: { image: 'img' },
+      hog: { image: 'img', role: 'neighbour', side: 'left' },
+    }),
     expect: () => ({ a: { outcome: 'survived' } }),
     host: () => ({ sides: { left: { memory: '1g' } } }),
     workload: () => ({ kind: 'http-burst', targets: ['a', 'b'], balancer: 'fastest', connectionMode: 'pool', stages: [{ targetPerSecond: 1, durationMs: 1000 }] }),
