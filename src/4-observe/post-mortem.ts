@@ -21,6 +21,8 @@ export interface PostMortemContext {
   limitBytes: (instance: StartedInstance) => number | undefined;
   /** Bounds each read by the configuration's deadline. */
   bounded: <T>(work: Promise<T>) => Promise<T>;
+  /** The kernel's OOM kills by container. @default kernelOomKillsOf (dmesg) */
+  kernelKills?: (containerIds: readonly string[]) => Promise<Map<string, KernelOomKill[]>>;
 }
 
 /** Adds the post-mortem observations to the timeline; returns the servers' log tails, each named when there are several. */
@@ -36,7 +38,8 @@ export async function collectPostMortem(context: PostMortemContext): Promise<str
     }
   }
   if (instances.some((i) => i.hasExited())) await sleep(EVENT_GRACE_MS);
-  const kills = context.dmesgReadable ? await bounded(kernelOomKillsOf(instances.map((i) => i.containerId))) : new Map<string, KernelOomKill[]>();
+  const readKills = context.kernelKills ?? kernelOomKillsOf;
+  const kills = context.dmesgReadable ? await bounded(readKills(instances.map((i) => i.containerId))) : new Map<string, KernelOomKill[]>();
   if (!context.dmesgReadable) timeline.add({ kind: 'observer-unavailable', observer: 'kernel-log', reason: 'dmesg is not readable (run as root or set kernel.dmesg_restrict=0)' });
   const logTails: string[] = [];
   for (const instance of instances) {
