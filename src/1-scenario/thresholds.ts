@@ -47,12 +47,12 @@ export function parseThresholds(kind: ThresholdKind, declared: Record<string, re
   const parsed: Threshold[] = [];
   for (const [metric, expressions] of Object.entries(declared)) {
     const aggregates = metrics[metric];
-    if (!aggregates) return `\`thresholds.${metric}\` is not a figure oomlab measures for a ${kind} workload; it measures ${Object.keys(metrics).join(', ')}`;
+    if (!aggregates) return `\`${metric}\` is not a figure oomlab measures for a ${kind} workload; it measures ${Object.keys(metrics).join(', ')}`;
     for (const expression of expressions) {
       const match = EXPRESSION.exec(expression);
-      if (!match) return `\`thresholds.${metric}\` has \`${expression}\`, which is not a k6 threshold; write it like p(99)<2000 or rate<0.05`;
+      if (!match) return `\`${metric}\` has \`${expression}\`, which is not a k6 threshold; write it like p(99)<2000 or rate<0.05`;
       const aggregate = match[1]!;
-      if (!aggregates.includes(aggregate)) return `\`thresholds.${metric}\` has \`${expression}\`: oomlab measures ${aggregates.join(', ')} of ${metric}, not ${aggregate}`;
+      if (!aggregates.includes(aggregate)) return `\`${metric}\` has \`${expression}\`: oomlab measures ${aggregates.join(', ')} of ${metric}, not ${aggregate}`;
       parsed.push({ metric, expression: expression.trim(), aggregate, operator: match[2] as ThresholdOperator, value: Number(match[3]) });
     }
   }
