@@ -84,7 +84,7 @@ try {
       {
         name: `db-${layout}`,
         image: OFFLINE_MARIADB_IMAGE,
-        memory: '4g',
+        memory: 4 * 1024 ** 3,
         ...(layout === 'split' ? { cpusetCpus: SERVER_CORE } : {}),
         mycnf: { max_connections: concurrency * 4, max_connect_errors: 1_000_000, innodb_buffer_pool_size: '256M', thread_cache_size: concurrency * 2 },
       },

@@ -3,7 +3,7 @@
 // and groups into in-memory temporary tables, memory climbs past the limit and the OOM killer takes
 // mysqld. The fixes the incident lists are axes: another allocator, innodb_thread_concurrency,
 // buffers sized to the limit, a max_connections the memory can hold.
-import { defineScenario } from '../src/1-scenario/index.ts';
+import { defineScenario } from 'oomlab';
 import { INCIDENT_ERA_BUFFERS, SIZED_BUFFERS } from './lib/buffers.ts';
 
 export default defineScenario({
@@ -17,9 +17,8 @@ export default defineScenario({
     max_connections: [2000, 300],
     memory: ['1g'],
   },
-  instances: (c) => [
-    {
-      name: 'replica',
+  instances: (c) => ({
+    replica: {
       image: c.image,
       memory: c.memory,
       allocator: c.allocator,
@@ -33,8 +32,8 @@ export default defineScenario({
       },
       settleMs: 2_000,
     },
-  ],
-  workload: () => ({
+  }),
+  workload: (c) => ({
     kind: 'storm',
     target: 'replica',
     seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },
@@ -46,6 +45,10 @@ export default defineScenario({
     ],
     session: { queries: 5, thinkMs: 20, holdMs: 0 },
     drainMs: 10_000,
+    // Where buffers × max_connections fit, the server turns the rest of the burst away (docs/incidents.md).
+    ...(c.buffers === 'sized' && c.max_connections <= 300
+      ? { expect: { errors: { '1040 ER_CON_COUNT_ERROR': { atLeast: 1 } }, because: 'max_connections refuses the connections the memory cannot hold' } }
+      : {}),
   }),
   // Memory is per-thread buffers × connections: both must be bounded for the replica to live.
   expect: (c) =>

@@ -2,7 +2,7 @@
 // because containerd's LimitNOFILE=infinity gives it nofile 1073741816 and mysqld keeps that
 // value, allocating 16 bytes per file: a 16 GiB table in a 4G container. Shrinking every buffer
 // does not help; `ulimit -n 4096` before exec does.
-import { defineScenario, type InstanceSpec } from '../src/1-scenario/index.ts';
+import { defineScenario, type InstanceInput } from 'oomlab';
 
 const OFFLINE_MARIADB = 'oomlab/mariadb:10.11';
 const CONTAINERD_INFINITY = 1073741816;
@@ -43,13 +43,12 @@ export default defineScenario({
   // MySQL <= 5.7 already takes the OS value, and an explicit value only means something with a numeric nofile.
   exclude: (c) => c.open_files_limit === 'explicit' && (c.image !== OFFLINE_MARIADB || c.nofile === 'default'),
   instances: (c) => {
-    const mycnf: NonNullable<InstanceSpec['mycnf']> = {};
+    const mycnf: NonNullable<InstanceInput['mycnf']> = {};
     if (c.fix === 'tuned-my.cnf') Object.assign(mycnf, TUNED_MY_CNF);
     // Written after the tuned file's 4096, so it wins, as a deliberate setting would.
     if (c.open_files_limit === 'explicit' && typeof c.nofile === 'number') mycnf.open_files_limit = c.nofile;
-    return [
-      {
-        name: 'db',
+    return {
+      db: {
         image: c.image,
         memory: c.memory,
         nofile: c.nofile,
@@ -58,7 +57,7 @@ export default defineScenario({
         readyTimeoutMs: 60_000,
         settleMs: 3_000,
       },
-    ];
+    };
   },
   expect: (c) => {
     const hugeNofile = c.nofile === CONTAINERD_INFINITY;

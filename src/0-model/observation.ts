@@ -4,7 +4,8 @@ import type { HttpLoadResult, StormResult } from './workload-result.ts';
 export type Observation =
   | { kind: 'docker-event'; t: number; instance: string; action: string; exitCode?: number }
   | { kind: 'container-state'; t: number; instance: string; status: string; oomKilled: boolean; exitCode: number }
-  | { kind: 'kernel-oom'; t: number; instance: string; process: string; pid: number; totalVmKb: number; anonRssKb: number; constraint: string; memcg: string; line: string }
+  /** One kill: `line` is the `Killed process` line, `constraintLine` the `oom-kill:` line that names the cgroup. */
+  | { kind: 'kernel-oom'; t: number; instance: string; process: string; pid: number; totalVmKb: number; anonRssKb: number; constraint: string; memcg: string; line: string; constraintLine?: string }
   | { kind: 'memory-peak'; t: number; instance: string; peakBytes: number; limitBytes?: number; source: string }
   | { kind: 'server-variables'; t: number; instance: string; variables: Record<string, string> }
   | { kind: 'readiness'; t: number; instance: string; ready: boolean; afterMs: number; why: string }

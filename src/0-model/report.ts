@@ -46,6 +46,23 @@ export interface ConfigMetrics {
   predictedLoadConnections?: number;
 }
 
+/** One claim of the scenario about its load, as judged: a line of the verdict's reason. */
+export interface ExpectationCheck {
+  /** The claim as declared: `B:A connection ratio ≥ 2`, `http_req_duration p(99)>2000`. */
+  expected: string;
+  /** The figure measured; absent when nothing measured it. */
+  measured?: number;
+  met: boolean;
+  /** How far the figure fell from the bound, when it missed. */
+  missedBy?: number;
+  /** Whose figures were judged: the driver (`storm`, `http-stand-in`, `k6`) or `connections` for a ratio. */
+  source: string;
+  /** The line as the reason carries it: `B:A connection ratio 1.4 < 2 (short by 0.6)`. */
+  line: string;
+  /** Why the scenario claims it, in the incident's words. */
+  because?: string;
+}
+
 /** One shape for every configuration, whatever happened to it. */
 export interface ConfigResult {
   id: string;
@@ -58,6 +75,8 @@ export interface ConfigResult {
   evidence: Evidence[];
   metrics: ConfigMetrics;
   instances: InstanceJudgement[];
+  /** The scenario's claims about the load (latency, errors, connection ratio, thresholds), each judged. */
+  expectations?: ExpectationCheck[];
   emulated: EmulatedFact[];
   durationMs: number;
   endedBy: EndedBy;

@@ -3,7 +3,8 @@ import {
   expectationSchema,
   firstIssue,
   formatIssue,
-  instanceSpecSchema,
+  instanceSchema,
+  NAME,
   type AxisValue,
   type Config,
   type Expectation,
@@ -171,17 +172,21 @@ export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImag
 }
 
 function validateInstances(value: unknown, where: string): InstanceSpec[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new ScenarioInvalidError(`${where}: instances(config) must return a non-empty array of instances`);
+  const entries = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value).filter(([, spec]) => spec !== undefined) : [];
+  if (entries.length === 0) {
+    throw new ScenarioInvalidError(`${where}: instances(config) must return the instances by name, e.g. { db: { image: 'oomlab/mariadb:10.11' } }; got ${JSON.stringify(value)}`);
   }
-  const names = new Set<string>();
-  return value.map((item, index) => {
-    const parsed = instanceSpecSchema.safeParse(item, { reportInput: true });
-    if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), 'instance', `instances[${index}].`));
-    if (names.has(parsed.data.name)) throw new ScenarioInvalidError(`${where}: two instances are named \`${parsed.data.name}\``);
-    names.add(parsed.data.name);
-    return parsed.data;
+  return entries.map(([name, item]) => {
+    if (!NAME.test(name)) throw new ScenarioInvalidError(`${where}: instance name \`${name}\` must be lowercase letters, digits and dashes`);
+    const parsed = instanceSchema.safeParse(item, { reportInput: true });
+    if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), 'instance', `instances.${name}.`));
+    return { name, ...parsed.data };
   });
+}
+
+/** The validated instances of one configuration, named and with sizes in bytes. */
+export function instancesOf(scenario: Scenario, axes: Config): InstanceSpec[] {
+  return validateInstances(scenario.instances(axes), `${scenario.file ?? scenario.name} (${configId(axes)})`);
 }
 
 /** The planner's own skips: a NUMA policy on a one-node host, a THP mode the host will not switch, a negative oom_score_adj without CAP_SYS_RESOURCE. */
@@ -206,10 +211,15 @@ function validateWorkload(value: unknown, instances: InstanceSpec[], where: stri
   const parsed = workloadSchema.safeParse(value, { reportInput: true });
   const kind = (value as { kind?: unknown }).kind === 'http-burst' ? 'http-burst' : 'workload';
   if (!parsed.success) throw new ScenarioInvalidError(formatIssue(where, firstIssue(parsed.error.issues), kind, 'workload.'));
-  for (const target of workloadTargets(parsed.data)) {
-    const instance = instances.find((i) => i.name === target);
-    if (!instance) throw new ScenarioInvalidError(`${where}: workload target \`${target}\` is not an instance; instances are: ${instances.map((i) => i.name).join(', ')}`);
-    if (instance.role === 'neighbour') throw new ScenarioInvalidError(`${where}: workload target \`${target}\` is a neighbour; load goes to servers`);
+  const ratio = parsed.data.expect?.ratio;
+  const named = [
+    ...workloadTargets(parsed.data).map((name) => ({ name, as: 'workload target' })),
+    ...(ratio ? [{ name: ratio.of, as: 'workload.expect.ratio.of' }, { name: ratio.to, as: 'workload.expect.ratio.to' }] : []),
+  ];
+  for (const { name, as } of named) {
+    const instance = instances.find((i) => i.name === name);
+    if (!instance) throw new ScenarioInvalidError(`${where}: ${as} \`${name}\` is not an instance; instances are: ${instances.map((i) => i.name).join(', ')}`);
+    if (instance.role === 'neighbour') throw new ScenarioInvalidError(`${where}: ${as} \`${name}\` is a neighbour; load goes to servers`);
   }
   return parsed.data;
 }
@@ -234,6 +244,7 @@ function validateExpectations(value: unknown, instances: InstanceSpec[], where: 
   const names = instances.map((i) => i.name);
   const result: Record<string, Expectation> = {};
   for (const [name, expectation] of Object.entries(value)) {
+    if (expectation === undefined) continue;
     if (!names.includes(name)) {
       throw new ScenarioInvalidError(`${where}: expect(config) names instance \`${name}\`; instances are: ${names.join(', ')}`);
     }

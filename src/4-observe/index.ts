@@ -8,3 +8,4 @@ export * from './innodb-status.ts';
 export * from './resources.ts';
 export * from './load-sampler.ts';
 export * from './process-memory.ts';
+export * from './post-mortem.ts';

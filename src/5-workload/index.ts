@@ -8,3 +8,7 @@ export * from './app-tier.ts';
 export * from './app-tier-connections.ts';
 export * from './app-tier-http.ts';
 export * from './app-tier-replicas.ts';
+export * from './driver.ts';
+export * from './drivers.ts';
+export { stormMix } from './storm-driver.ts';
+export { k6ThresholdsOf } from './http-burst-driver.ts';

@@ -9,7 +9,8 @@ function cell(text: string): string {
 
 function decidingEvidence(config: ConfigResult): string {
   if (config.verdict === 'skipped' || config.verdict === 'error') return config.reason;
-  return config.evidence[0]?.text ?? '';
+  // A kill's evidence carries two kernel lines; the table shows the first.
+  return config.evidence[0]?.text.split('\n')[0] ?? '';
 }
 
 /** Side by side, one row per configuration: a table a pull request or an incident ticket can carry. */
@@ -92,6 +93,11 @@ export function renderMarkdown(report: RunReport): string {
         const describe = ([name, r]: (typeof byReplica)[number]) =>
           `${name} ${r.requests} requests, ${r.errors} errors${r.errors > 0 ? ` (${Object.entries(r.errorsByCode).map(([code, n]) => `${code}: ${n}`).join(', ')})` : ''}`;
         lines.push(`Through the app tier: ${byReplica.map(describe).join('; ')}.`, '');
+      }
+      if (config.expectations?.length) {
+        lines.push('What the load had to show:', '');
+        for (const e of config.expectations) lines.push(`- ${e.met ? '✅' : '❌'} ${e.line}${e.met ? '' : ` — expected ${e.expected}`} (${e.source}${e.because ? `: ${e.because}` : ''})`);
+        lines.push('');
       }
       const excerpt = config.metrics.innodbSemaphoreExcerpt;
       if (excerpt) lines.push('Last InnoDB SEMAPHORES section:', '', '```', excerpt, '```', '');

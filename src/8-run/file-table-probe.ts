@@ -48,7 +48,7 @@ export async function probeFileTable(image: string, context: ProbeContext): Prom
   const samples: FileTableSample[] = [];
   for (const [index, nofile] of PROBE_NOFILES.entries()) {
     context.onProgress?.(`file-table probe of ${image}: nofile ${nofile}`);
-    const spec = { name: 'probe', image, nofile, memory: '2g', mycnf: { ...PINNED_MY_CNF, open_files_limit: nofile } };
+    const spec = { name: 'probe', image, nofile, memory: 2 * 1024 ** 3, mycnf: { ...PINNED_MY_CNF, open_files_limit: nofile } };
     await using instance = await startInstance(spec, { engine: context.engine, run, configId: `probe-nofile=${nofile}`, configIndex: index, hostNofileHardLimit: context.hostNofileHardLimit, shimPath: context.shimPath });
     const ready = await instance.waitReady(READY_TIMEOUT_MS, context.signal);
     if (!ready.ready) {

@@ -14,7 +14,7 @@ const valid = {
   name: 'example',
   incident: 'Incident 0: a scenario for tests',
   matrix: { memory: ['4g'] },
-  instances: () => [{ name: 'db', image: 'oomlab/mariadb:10.11' }],
+  instances: () => ({ db: { image: 'oomlab/mariadb:10.11' } }),
   expect: () => ({ db: { outcome: 'survived' } }),
 };
 
@@ -57,7 +57,7 @@ describe('validateScenario', () => {
 
   it('rejects a scenario without expect', () => {
     const { expect: _omitted, ...withoutExpect } = valid;
-    expect(invalidMessage(withoutExpect)).toBe('scenarios/example.ts: missing field `expect`: a function (config) => Record<instance, Expectation>');
+    expect(invalidMessage(withoutExpect)).toBe('scenarios/example.ts: missing field `expect`: a function (config) => { <instance>: Expectation }');
   });
 
   it('rejects a scenario without name, saying the type it wants', () => {
@@ -160,7 +160,7 @@ describe('loadScenario', () => {
   it('validates the default export and names the file', async () => {
     const { path, shown } = await scenarioFile(
       'typo.ts',
-      "export default { name: 'typo', incident: 'x', matrix: { a: [1] }, instances: () => [], expect: () => ({}), incidnet: 'y' };\n",
+      "export default { name: 'typo', incident: 'x', matrix: { a: [1] }, instances: () => ({}), expect: () => ({}), incidnet: 'y' };\n",
     );
     await expect(loadScenario(path)).rejects.toThrow(
       `${shown}: unknown field \`incidnet\` (did you mean \`incident\`?); allowed: ${SCENARIO_FIELDS}`,

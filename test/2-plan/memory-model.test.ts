@@ -13,6 +13,7 @@ import {
   type MemoryPrediction,
 } from '../../src/2-plan/index.ts';
 import type { InstanceSpec } from '../../src/1-scenario/index.ts';
+import { instancesOf } from '../../src/2-plan/index.ts';
 import burstOom from '../../scenarios/burst-oom.ts';
 import nofileOom from '../../scenarios/nofile-oom.ts';
 
@@ -223,8 +224,8 @@ describe('nofile-oom on MariaDB 10.11: every open_files_limit the run observed',
   ];
 
   it.each(observed)('nofile=%s fix=%s open_files_limit=%s → %s', (nofile, fix, openFilesLimit, value) => {
-    const spec = only(nofileOom.instances({ image: MARIADB, nofile, fix, open_files_limit: openFilesLimit, memory: '4g' }));
-    const prediction = predictInstance({ ...spec, memory: '1g' }, HOST);
+    const spec = only(instancesOf(nofileOom, { image: MARIADB, nofile, fix, open_files_limit: openFilesLimit, memory: '4g' }));
+    const prediction = predictInstance({ ...spec, memory: GiB }, HOST);
     if (value === 'oom-killed-at-startup') {
       expect(prediction.openFilesLimit).toBe(CONTAINERD_INFINITY);
       expect(cannotStart(prediction)).toBe(true);
@@ -261,7 +262,7 @@ describe('predictPeakMemory: incident 1', () => {
 
   it('reads the ulimit wrapper and the tuned my.cnf from the scenario: shrinking buffers does not help, ulimit does', () => {
     const predict = (fix: 'none' | 'tuned-my.cnf' | 'ulimit-4096') =>
-      predictInstance(only(nofileOom.instances({ image: 'mysql:5.7', nofile: CONTAINERD_INFINITY, fix, open_files_limit: 'auto', memory: '4g' })), HOST);
+      predictInstance(only(instancesOf(nofileOom, { image: 'mysql:5.7', nofile: CONTAINERD_INFINITY, fix, open_files_limit: 'auto', memory: '4g' })), HOST);
     const none = predict('none');
     const tuned = predict('tuned-my.cnf');
     const ulimit = predict('ulimit-4096');
@@ -340,7 +341,7 @@ describe('predictPeakMemory: burst-oom (incident 2, one replica, 1 GiB)', () => 
   type Buffers = 'incident-era' | 'sized';
   const predict = (buffers: Buffers, maxConnections: 2000 | 300, allocator: 'glibc' | 'jemalloc' = 'glibc', concurrency: 0 | 32 = 0) =>
     predictInstance(
-      only(burstOom.instances({ image: MARIADB, allocator, innodb_thread_concurrency: concurrency, buffers, max_connections: maxConnections, memory: '1g' })),
+      only(instancesOf(burstOom, { image: MARIADB, allocator, innodb_thread_concurrency: concurrency, buffers, max_connections: maxConnections, memory: '1g' })),
       HOST,
     );
   const withoutTemporaryTables = (p: MemoryPrediction) => p.predictedPeakBytes - term(p, 'in-memory temporary tables');

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ScenarioInvalidError } from '../../src/0-model/errors.ts';
 import { planRun } from '../../src/2-plan/index.ts';
-import { loadScenario, validateScenario, type Scenario } from '../../src/1-scenario/index.ts';
+import { loadScenario, validateScenario, type Scenario, type StormWorkload } from '../../src/1-scenario/index.ts';
+import { stormMix } from '../../src/5-workload/index.ts';
 
 const SCRAPING_BURST = fileURLToPath(new URL('../../scenarios/scraping-burst.ts', import.meta.url));
 let scenario: Scenario;
@@ -18,9 +19,21 @@ describe('planRun on scenarios/scraping-burst.ts', () => {
     expect(configs).toHaveLength(6);
     const baseline = configs.find((c) => c.axes.allocator === 'glibc' && c.axes.thp === 'always' && c.axes.headroom === 'tight' && c.axes.numa === 'default' && c.axes.innodb_thread_concurrency === 0)!;
     expect(baseline.expect).toMatchObject({ a: { outcome: 'oom-killed-under-load' }, b: { outcome: 'survived' } });
-    expect(baseline.host).toEqual({ thp: 'always', sides: { 'host-a': { memory: '1536m' }, 'host-b': { memory: '12g' } } });
+    expect(baseline.host).toEqual({ thp: 'always', sides: { 'host-a': { memory: 1536 * 1024 ** 2 }, 'host-b': { memory: 12 * 1024 ** 3 } } });
     expect(baseline.instances.map((i) => `${i.name}:${i.role ?? 'server'}@${i.side}`)).toEqual(['a:server@host-a', 'neighbour:neighbour@host-a', 'b:server@host-b']);
     expect(baseline.workload).toMatchObject({ kind: 'http-burst', targets: ['a', 'b'], balancer: 'fastest' });
+  });
+
+  it('carries the incident\'s claims: B:A ≥ 2 in every configuration, and the thresholds parsed', () => {
+    for (const config of planRun(scenario, {}, undefined, ONE_NODE)) {
+      expect(config.workload).toMatchObject({
+        expect: { ratio: { of: 'b', to: 'a', atLeast: 2 } },
+        thresholds: [
+          { metric: 'http_req_duration', expression: 'p(99)>2000', aggregate: 'p(99)', operator: '>', value: 2000 },
+          { metric: 'http_req_failed', expression: 'rate>0.05', aggregate: 'rate', operator: '>', value: 0.05 },
+        ],
+      });
+    }
   });
 
   it('skips NUMA interleave on a one-node host with the reason doctor prints, and runs it on two', () => {
@@ -40,11 +53,11 @@ describe('http-burst and host settings are validated before anything runs', () =
     name: 'shape',
     incident: 'test',
     matrix: { x: [1] },
-    instances: () => [
-      { name: 'a', image: 'img', side: 'left' },
-      { name: 'b', image: 'img' },
-      { name: 'hog', image: 'img', role: 'neighbour', side: 'left' },
-    ],
+    instances: () => ({
+      a: { image: 'img', side: 'left' },
+      b: { image: 'img' },
+      hog: { image: 'img', role: 'neighbour', side: 'left' },
+    }),
     expect: () => ({ a: { outcome: 'survived' } }),
     host: () => ({ sides: { left: { memory: '1g' } } }),
     workload: () => ({ kind: 'http-burst', targets: ['a', 'b'], balancer: 'fastest', connectionMode: 'pool', stages: [{ targetPerSecond: 1, durationMs: 1000 }] }),
@@ -68,6 +81,52 @@ describe('http-burst and host settings are validated before anything runs', () =
   it('rejects a target that is not a server', () => {
     expect(plan({ workload: () => ({ ...base().workload(), targets: ['a', 'hog'] }) })).toThrow(/target `hog` is a neighbour/);
     expect(plan({ workload: () => ({ ...base().workload(), targets: ['a', 'c'] }) })).toThrow(/target `c` is not an instance/);
+  });
+
+  it('rejects a ratio between instances that are not servers of this configuration', () => {
+    const withRatio = (ratio: object) => plan({ workload: () => ({ ...base().workload(), expect: { ratio } }) });
+    expect(withRatio({ of: 'b', to: 'c', atLeast: 2 })).toThrow('scenarios/shape.ts (x=1): workload.expect.ratio.to `c` is not an instance; instances are: a, b, hog');
+    expect(withRatio({ of: 'hog', to: 'a', atLeast: 2 })).toThrow('scenarios/shape.ts (x=1): workload.expect.ratio.of `hog` is a neighbour; load goes to servers');
+    expect(withRatio({ of: 'b', to: 'a' })).toThrow('scenarios/shape.ts (x=1): `workload.expect.ratio`: give at least one of below, above, atLeast, atMost');
+  });
+
+  it('names a misspelt load claim among the claims a workload may make', () => {
+    expect(plan({ workload: () => ({ ...base().workload(), expect: { p99ms: { below: 2000 } } }) })).toThrow(
+      'scenarios/shape.ts (x=1): unknown field `workload.expect.p99ms` (did you mean `p99Ms`?); allowed: because, p50Ms, p90Ms, p99Ms, p999Ms, maxMs, errorRate, errors, ratio',
+    );
+  });
+
+  it('reads thresholds in k6\'s grammar, and says what oomlab measures when it cannot', () => {
+    const withThresholds = (thresholds: object) => plan({ workload: () => ({ ...base().workload(), thresholds }) });
+    expect(withThresholds({ http_req_duration: ['p(99) < 2000'] })()[0]!.workload?.thresholds).toEqual([
+      { metric: 'http_req_duration', expression: 'p(99) < 2000', aggregate: 'p(99)', operator: '<', value: 2000 },
+    ]);
+    expect(withThresholds({ http_req_duration: ['p(95)<2000'] })).toThrow(
+      'scenarios/shape.ts (x=1): `workload.thresholds`: `http_req_duration` has `p(95)<2000`: oomlab measures p(50), p(90), p(99), p(99.9), med, max of http_req_duration, not p(95)',
+    );
+    expect(withThresholds({ http_req_waiting: ['p(99)<2000'] })).toThrow(
+      'scenarios/shape.ts (x=1): `workload.thresholds`: `http_req_waiting` is not a figure oomlab measures for a http-burst workload; it measures http_req_duration, iteration_duration, http_req_failed, http_reqs, dropped_iterations',
+    );
+    expect(withThresholds({ http_req_failed: ['rate less than 0.05'] })).toThrow(
+      'scenarios/shape.ts (x=1): `workload.thresholds`: `http_req_failed` has `rate less than 0.05`, which is not a k6 threshold; write it like p(99)<2000 or rate<0.05',
+    );
+  });
+
+  it('takes a storm\'s own query mix, naming its statements by position', () => {
+    const storm = {
+      kind: 'storm',
+      target: 'a',
+      stages: [{ targetPerSecond: 1, durationMs: 1000 }],
+      session: { queries: 1, thinkMs: 0, holdMs: 0 },
+      mix: [{ sql: 'SELECT 1', weight: 3 }, { name: 'sleep', sql: 'SELECT SLEEP(?)', weight: 1, params: () => [0.1] }],
+    };
+    const [config] = plan({ workload: () => storm })();
+    const mix = stormMix(config!.workload as StormWorkload);
+    expect(mix.map((q) => [q.name, q.sql, q.weight, q.params?.(Math.random)])).toEqual([
+      ['query 1', 'SELECT 1', 3, undefined],
+      ['sleep', 'SELECT SLEEP(?)', 1, [0.1]],
+    ]);
+    expect(plan({ workload: () => ({ ...storm, mix: [{ sql: 'SELECT 1', wieght: 1 }] }) })).toThrow(/unknown field `workload.mix\[0\].wieght`/);
   });
 
   it('rejects a side without a budget, and a misspelt host setting', () => {

@@ -150,6 +150,12 @@ describe('judgeInstance', () => {
     ]);
   });
 
+  it('gives one kill one evidence entry, the Killed process line first, then the oom-kill line that names the cgroup', () => {
+    const constraintLine = 'oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),task_memcg=/docker/6457a0ad443a405b3eaea5ad15c3e65b962c461e182c2fd699cd7f6ed71759d3,task=mariadbd,pid=18470,uid=0';
+    const { evidence } = judgeInstance('db', expectOom, [state('exited', true, 137), { ...kernelKill, constraintLine } as Observation]);
+    expect(evidence.filter((e) => e.source === 'kernel')).toEqual([{ source: 'kernel', text: `${KILLED_LINE}\n${constraintLine}` }]);
+  });
+
   it('lists the server variables first for a survivor', () => {
     const { evidence } = judgeInstance('db', expectWrapperFix, survivedWith('4096'));
     expect(evidence[0]).toEqual({ source: 'server', text: '@@open_files_limit=4096 (10.11.6-MariaDB-0+deb12u1)' });

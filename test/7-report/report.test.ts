@@ -165,6 +165,43 @@ describe('renderMarkdown', () => {
   });
 });
 
+describe('renderMarkdown with load expectations', () => {
+  const ratioMissed = configResult({
+    id: 'headroom=tight',
+    axes: { headroom: 'tight' },
+    verdict: 'fail',
+    outcome: 'oom-killed-under-load',
+    expected: { a: 'oom-killed-under-load', b: 'survived' },
+    reason: 'a: oom-killed-under-load, as expected; b: survived, as expected; B:A connection ratio 15 < 1000 (short by 985); http_req_duration p(99) 11805 ms > 2000 ms',
+    evidence: [{ source: 'kernel', text: `[a] ${KILLED_LINE}\noom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/oomlab-side-d2efba-0-host-a` }],
+    metrics: { connectionRatio: 15 },
+    expectations: [
+      { expected: 'B:A connection ratio ≥ 1000', measured: 15, met: false, missedBy: 985, source: 'connections', line: 'B:A connection ratio 15 < 1000 (short by 985)', because: 'clients move to B' },
+      { expected: 'http_req_duration p(99)>2000', measured: 11804.671, met: true, source: 'http-stand-in', line: 'http_req_duration p(99) 11805 ms > 2000 ms' },
+    ],
+  });
+  const markdown = renderMarkdown({ ...report, summary: { pass: 0, fail: 1, skipped: 0, error: 0 }, emulated: [], configs: [ratioMissed] });
+
+  it('names the missed claim and its shortfall among what was not as expected', () => {
+    expect(markdown).toContain('- `headroom=tight`: a: oom-killed-under-load, as expected; b: survived, as expected; B:A connection ratio 15 < 1000 (short by 985);');
+  });
+
+  it('lists every claim with what was expected, whose figures and why', () => {
+    expect(markdown).toContain(
+      [
+        'What the load had to show:',
+        '',
+        '- ❌ B:A connection ratio 15 < 1000 (short by 985) — expected B:A connection ratio ≥ 1000 (connections: clients move to B)',
+        '- ✅ http_req_duration p(99) 11805 ms > 2000 ms (http-stand-in)',
+      ].join('\n'),
+    );
+  });
+
+  it('shows the first line of a kill\'s evidence in the table', () => {
+    expect(tableRows(markdown)[0]!.endsWith(`| [a] ${KILLED_LINE} |`)).toBe(true);
+  });
+});
+
 describe('renderJunit', () => {
   const junit = renderJunit(report);
 

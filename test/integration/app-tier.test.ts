@@ -23,7 +23,7 @@ beforeAll(async () => {
   const spec = (name: string) => ({
     name,
     image: OFFLINE_MARIADB_IMAGE,
-    memory: '512m',
+    memory: 512 * 1024 ** 2,
     cpusetCpus: CPUSET,
     mycnf: { max_connections: 300, max_connect_errors: 1_000_000, innodb_buffer_pool_size: '64M' },
   });

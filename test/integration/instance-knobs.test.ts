@@ -33,7 +33,7 @@ describe('per-instance knobs reach the server', () => {
     ['jemalloc', /libjemalloc\.so/],
     ['tcmalloc', /libtcmalloc_minimal\.so/],
   ] as const)('allocator %s is mapped into mariadbd', async (allocator, library) => {
-    await withServer({ name: 'db', memory: '1g', allocator }, allocator === 'jemalloc' ? 0 : 1, async (containerId) => {
+    await withServer({ name: 'db', memory: 1024 ** 3, allocator }, allocator === 'jemalloc' ? 0 : 1, async (containerId) => {
       const server = await serverProcess(containerId);
       expect(server.comm).toBe('mariadbd');
       expect(server.maps).toMatch(library);
@@ -41,7 +41,7 @@ describe('per-instance knobs reach the server', () => {
   });
 
   it('glibc malloc preloads nothing', async () => {
-    await withServer({ name: 'db', memory: '1g' }, 2, async (containerId) => {
+    await withServer({ name: 'db', memory: 1024 ** 3 }, 2, async (containerId) => {
       const server = await serverProcess(containerId);
       expect(server.maps).not.toMatch(/libjemalloc|libtcmalloc/);
     });
@@ -49,7 +49,7 @@ describe('per-instance knobs reach the server', () => {
 
   // A negative value needs CAP_SYS_RESOURCE, which hosts like this one lack: the planner skips it (test/plan).
   it('oomScoreAdj, memory and swap limits and my.cnf variables are what the server gets', async () => {
-    await withServer({ name: 'db', memory: '768m', memorySwap: '1g', oomScoreAdj: 500, mycnf: { max_connections: 123, sort_buffer_size: '3M' } }, 3, async (containerId, endpoint) => {
+    await withServer({ name: 'db', memory: 768 * 1024 ** 2, memorySwap: 1024 ** 3, oomScoreAdj: 500, mycnf: { max_connections: 123, sort_buffer_size: '3M' } }, 3, async (containerId, endpoint) => {
       const server = await serverProcess(containerId);
       expect(server.oomScoreAdj).toBe(500);
       const cgroup = (await readFile(`/proc/${server.pid}/cgroup`, 'utf8')).split('\n').find((l) => /(^|:)memory(,|:)/.test(l) || l.startsWith('0::'))!;

@@ -1,10 +1,10 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leftoverSideCgroups, selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/index.ts';
 import type { ConfigResult, RunReport } from '../../src/8-run/index.ts';
-import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runScenarioForTest, withTempDir } from './helpers.ts';
+import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runCli, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // Incident 2 with its shape, real engine, real kernel: replicas A (sharing a 1.5 GiB side with a
 // memory-holding neighbour) and B behind the app tier, the `fastest` balancer, the stand-in driver
@@ -95,6 +95,48 @@ describe('scraping-burst interrupted mid-burst', () => {
       expect(await containersLabelled(`oomlab.run=${interrupted.runId}`)).toEqual([]);
       expect(await leftoverSideCgroups()).toEqual([]);
       expect(await thpMode()).toBe(thpBefore);
+    });
+  });
+});
+
+// The claim is judged by `oomlab run` itself: a scenario that asks for a B:A ratio no run gives fails the
+// configuration, and the report says which claim missed and by how much. One configuration (roomy, where
+// both replicas live), over a 5 s burst: the ratio is measured all the same, and the run stays short.
+const GREEDY = `import scrapingBurst from '${PROJECT_ROOT}/scenarios/scraping-burst.ts';
+export default {
+  ...scrapingBurst,
+  name: 'scraping-burst-greedy',
+  workload: (c) => ({
+    ...scrapingBurst.workload(c),
+    stages: [{ targetPerSecond: 150, durationMs: 5_000 }],
+    drainMs: 5_000,
+    thresholds: undefined,
+    expect: { ratio: { of: 'b', to: 'a', atLeast: 1000 } },
+  }),
+};
+`;
+
+describe('scraping-burst asking for more than the run gives', () => {
+  it('fails the configuration with exit code 1, naming the B:A claim and its shortfall in every format', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'greedy.ts');
+      await writeFile(file, GREEDY);
+      const result = await runCli(['run', file, ...BASELINE.flatMap((f) => ['--only', f]), '--only', 'headroom=roomy', '--reports-dir', dir]);
+      expect(result.exitCode, result.all).toBe(1);
+      const [folder] = (await readdir(dir)).filter((f) => f.endsWith('scraping-burst-greedy'));
+      const greedy = JSON.parse(await readFile(join(dir, folder!, 'report.json'), 'utf8')) as RunReport;
+      const [config] = greedy.configs;
+      expect(config!.verdict, config!.reason).toBe('fail');
+      expect(config!.instances.map((i) => `${i.instance}:${i.verdict}`)).toEqual(['a:pass', 'b:pass']);
+      const ratio = config!.metrics.connectionRatio!;
+      expect(ratio).toBeGreaterThan(0);
+      const shortBy = Math.round((1000 - ratio) * 100) / 100;
+      const line = `B:A connection ratio ${ratio} < 1000 (short by ${shortBy >= 100 ? Math.round(shortBy) : shortBy})`;
+      expect(config!.expectations).toEqual([{ expected: 'B:A connection ratio ≥ 1000', measured: ratio, met: false, missedBy: expect.any(Number), source: 'connections', line }]);
+      expect(config!.reason.endsWith(`; ${line}`)).toBe(true);
+      expect(await readFile(join(dir, folder!, 'report.md'), 'utf8')).toContain(`- ❌ ${line} — expected B:A connection ratio ≥ 1000 (connections)`);
+      expect(await readFile(join(dir, folder!, 'junit.xml'), 'utf8')).toContain(`${line.replace('<', '&lt;')}" type="expectation">`);
+      expect(await containersLabelled(`oomlab.run=${greedy.runId}`)).toEqual([]);
     });
   });
 });

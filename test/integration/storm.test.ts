@@ -13,7 +13,7 @@ let db: StartedInstance;
 beforeAll(async () => {
   const engine = await connectEngine();
   db = await startInstance(
-    { name: 'db', image: OFFLINE_MARIADB_IMAGE, memory: '2g', mycnf: { max_connections: 400, max_connect_errors: 1_000_000 } },
+    { name: 'db', image: OFFLINE_MARIADB_IMAGE, memory: 2 * 1024 ** 3, mycnf: { max_connections: 400, max_connect_errors: 1_000_000 } },
     { engine, run, configId: 'storm-test', configIndex: 0, hostNofileHardLimit: 20_000, shimPath: buildNofileShim },
   );
   const ready = await db.waitReady(60_000, new AbortController().signal);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Timeline } from '../../src/4-observe/index.ts';
-import { peakConnectionRatio } from '../../src/8-run/run-config.ts';
+import { peakConnectionRatio } from '../../src/6-judge/index.ts';
 
 // Threads_connected as the load sampler records it (one of them is the sampler's own connection).
 function timelineOf(rows: [t: number, a: number, b: number][], deaths: [t: number, instance: string, action: string][] = []): Timeline {

@@ -1,0 +1,79 @@
+// What is read once a configuration's load is over, before its containers go: the servers' variables,
+// the kernel's OOM kills, each container's state, its memory peak and its log tail.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../0-model/errors.ts';
+import type { StartedInstance } from '../3-runtime/index.ts';
+import { kernelOomKillsOf, type KernelOomKill } from './kernel-log.ts';
+import { readServerVariables } from './server-variables.ts';
+import type { Timeline } from './timeline.ts';
+
+/** Docker's `oom` and `die` events trail the exit by a moment; wait this long for them. */
+export const EVENT_GRACE_MS = 500;
+
+export interface PostMortemContext {
+  instances: readonly StartedInstance[];
+  timeline: Timeline;
+  /** The kernel log can be read here (root, or kernel.dmesg_restrict=0). */
+  dmesgReadable: boolean;
+  /** Each instance's memory sampler, stopped here for its peak. */
+  samplers: ReadonlyMap<string, { stop(): Promise<number | undefined> }>;
+  /** An instance's memory limit, its own or its side's. */
+  limitBytes: (instance: StartedInstance) => number | undefined;
+  /** Bounds each read by the configuration's deadline. */
+  bounded: <T>(work: Promise<T>) => Promise<T>;
+  /** The kernel's OOM kills by container. @default kernelOomKillsOf (dmesg) */
+  kernelKills?: (containerIds: readonly string[]) => Promise<Map<string, KernelOomKill[]>>;
+}
+
+/** Adds the post-mortem observations to the timeline; returns the servers' log tails, each named when there are several. */
+export async function collectPostMortem(context: PostMortemContext): Promise<string[]> {
+  const { instances, timeline, bounded } = context;
+  for (const instance of instances) {
+    if (instance.spec.role !== 'neighbour' && !instance.hasExited() && timeline.of('readiness', instance.spec.name)[0]?.ready) {
+      try {
+        timeline.add({ kind: 'server-variables', instance: instance.spec.name, variables: await bounded(readServerVariables(instance.endpoint())) });
+      } catch (error) {
+        timeline.add({ kind: 'observer-unavailable', observer: 'server-variables', reason: describeError(error) });
+      }
+    }
+  }
+  if (instances.some((i) => i.hasExited())) await sleep(EVENT_GRACE_MS);
+  const readKills = context.kernelKills ?? kernelOomKillsOf;
+  const kills = context.dmesgReadable ? await bounded(readKills(instances.map((i) => i.containerId))) : new Map<string, KernelOomKill[]>();
+  if (!context.dmesgReadable) timeline.add({ kind: 'observer-unavailable', observer: 'kernel-log', reason: 'dmesg is not readable (run as root or set kernel.dmesg_restrict=0)' });
+  const logTails: string[] = [];
+  for (const instance of instances) {
+    const name = instance.spec.name;
+    const state = await bounded(instance.state());
+    timeline.add({ kind: 'container-state', instance: name, status: state.status, oomKilled: state.oomKilled, exitCode: state.exitCode });
+    const killed = kills.get(instance.containerId) ?? [];
+    // One observation per kill, with both of the kernel's lines (two observations counted each kill twice).
+    for (const kill of killed) {
+      timeline.add({
+        kind: 'kernel-oom',
+        instance: name,
+        process: kill.process,
+        pid: kill.pid,
+        totalVmKb: kill.totalVmKb,
+        anonRssKb: kill.anonRssKb,
+        constraint: kill.constraint,
+        memcg: kill.memcg,
+        line: kill.line,
+        ...(kill.constraintLine ? { constraintLine: kill.constraintLine } : {}),
+      });
+    }
+    const sampled = await bounded(context.samplers.get(name)!.stop());
+    const kernelUsage = killed.map((k) => (k.memcgUsageKb ?? 0) * 1024);
+    const peak = Math.max(sampled ?? 0, ...kernelUsage);
+    const limit = context.limitBytes(instance);
+    if (peak > 0) {
+      timeline.add({ kind: 'memory-peak', instance: name, peakBytes: peak, ...(limit ? { limitBytes: limit } : {}), source: (sampled ?? 0) >= peak ? 'cgroup' : 'kernel memcg report' });
+    }
+    const tail = await bounded(instance.logTail(15)).catch(() => '');
+    if (tail) {
+      timeline.add({ kind: 'server-log', instance: name, tail });
+      logTails.push(instances.length > 1 ? `[${name}]\n${tail}` : tail);
+    }
+  }
+  return logTails;
+}

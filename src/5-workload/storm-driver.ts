@@ -1,0 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLoadSampler } from '../4-observe/index.ts';
+import type { StormWorkload } from '../1-scenario/index.ts';
+import { addPerSecondSamples, DEATH_GRACE_MS, DEFAULT_SEED, instanceNamed, type Driver } from './driver.ts';
+import { FEED_DATABASE, feedQueryMix, seedFeed, seededRandom } from './feed.ts';
+import { runStorm, type MixedQuery } from './storm.ts';
+
+/** The scenario's own mix, else the feed's. */
+export function stormMix(workload: StormWorkload): MixedQuery[] {
+  if (!workload.mix) return feedQueryMix(workload.seed ?? DEFAULT_SEED);
+  return workload.mix.map((q, index) => ({ name: q.name ?? `query ${index + 1}`, weight: q.weight, sql: q.sql, ...(q.params ? { params: q.params } : {}) }));
+}
+
+/** Seeds the feed schema, then runs the storm while the load sampler watches every instance; a kill of the target ends the storm. */
+export const driveStorm: Driver<StormWorkload> = async (workload, { instances, timeline, signal, onPhase }) => {
+  const target = instanceNamed(instances, workload.target);
+  const seed = workload.seed ?? DEFAULT_SEED;
+  onPhase(`seeding ${seed.posts} posts`);
+  try {
+    await seedFeed(target.endpoint(), seed, signal);
+  } catch (error) {
+    // Killed while seeding is an outcome to judge, not a harness failure.
+    await Promise.race([target.exited, sleep(DEATH_GRACE_MS)]);
+    if (target.hasExited()) return;
+    throw error;
+  }
+  const samplers = await Promise.all(
+    instances.map((i) => startLoadSampler({ instance: i.spec.name, containerId: i.containerId, endpoint: i.endpoint(), timeline, intervalMs: workload.sampleIntervalMs ?? 1_000 })),
+  );
+  const targetDied = new AbortController();
+  void target.exited.then(() => targetDied.abort(new Error(`${target.spec.name} exited`)));
+  const stormStartedAt = timeline.elapsed();
+  try {
+    const result = await runStorm({
+      endpoint: { ...target.endpoint(), database: FEED_DATABASE },
+      stages: workload.stages,
+      ...(workload.startPerSecond !== undefined ? { startPerSecond: workload.startPerSecond } : {}),
+      session: workload.session,
+      mix: stormMix(workload),
+      ...(workload.maxInFlight !== undefined ? { maxInFlight: workload.maxInFlight } : {}),
+      ...(workload.drainMs !== undefined ? { drainMs: workload.drainMs } : {}),
+      signal: AbortSignal.any([signal, targetDied.signal]),
+      random: seededRandom(7),
+      onSecond: (s) => onPhase(`storm ${s.second}s: ${s.started}/${s.intended} sessions started, ${s.inFlight} in flight, ${s.errors} errors`),
+    });
+    timeline.add({ kind: 'workload', instance: target.spec.name, driver: result.driver, result });
+    addPerSecondSamples(timeline, target.spec.name, stormStartedAt, result.perSecond);
+  } finally {
+    await Promise.all(samplers.map((s) => s.stop()));
+  }
+};

@@ -1,0 +1,66 @@
+// A configuration's verdict: each instance's outcome against its expectation, and the load's claims.
+import type { Timeline } from '../4-observe/index.ts';
+import type { PlannedConfig } from '../2-plan/index.ts';
+import type { Outcome } from '../1-scenario/index.ts';
+import type { ConfigResult, EmulatedFact, EndedBy } from '../0-model/report.ts';
+import { judgeLoad } from './load-expectations.ts';
+import { loadMetrics } from './metrics.ts';
+import { judgeInstance } from './outcome.ts';
+
+export interface ConfigRun {
+  endedBy: EndedBy;
+  /** Why the run of the configuration failed, when it did. */
+  failure?: string;
+  emulated: EmulatedFact[];
+  startedAt: number;
+  /** The servers' log tails, each named when there are several. */
+  logTail: string;
+}
+
+export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of' | 'observations'>, run: ConfigRun, now: () => number = Date.now): ConfigResult {
+  const expected = Object.fromEntries(Object.entries(config.expect).map(([name, e]) => [name, e.outcome])) as Record<string, Outcome>;
+  const base = {
+    id: config.id,
+    axes: config.axes,
+    expected,
+    emulated: run.emulated,
+    durationMs: now() - run.startedAt,
+    endedBy: run.endedBy,
+    observations: timeline.observations,
+    ...(run.logTail ? { serverLogTail: run.logTail } : {}),
+    ...(config.predictions ? { predictions: config.predictions } : {}),
+  };
+  if (run.endedBy !== 'done') {
+    const why = run.endedBy === 'cancel' ? 'cancelled before it was decided' : run.endedBy === 'timeout' ? 'timed out before it was decided' : 'the harness failed';
+    return { ...base, outcome: null, verdict: 'error', reason: `${why}${run.failure ? `: ${run.failure}` : ''}`, evidence: [], metrics: {}, instances: [] };
+  }
+  // A neighbour is judged only when the scenario says what should happen to it.
+  const judgements = config.instances.filter((spec) => spec.role !== 'neighbour' || config.expect[spec.name]).map((spec) =>
+    judgeInstance(spec.name, config.expect[spec.name], timeline.observations.filter((o) => !('instance' in o) || o.instance === spec.name)),
+  );
+  const deciding = judgements.find((j) => j.verdict === 'fail') ?? judgements[0]!;
+  const multiple = judgements.length > 1;
+  const readiness = timeline.of('readiness', deciding.instance)[0];
+  const load = loadMetrics(timeline, config.workload, deciding.instance);
+  const checks = config.workload ? judgeLoad(config.workload, { metrics: load, timeline }) : [];
+  // The claims that missed come first: they are what a reader of a failed verdict looks for.
+  const lines = [...checks.filter((c) => !c.met), ...checks.filter((c) => c.met)].map((c) => c.line);
+  const outcomes = multiple ? judgements.map((j) => `${j.instance}: ${j.reason}`).join('; ') : deciding.reason;
+  return {
+    ...base,
+    outcome: deciding.outcome,
+    verdict: judgements.every((j) => j.verdict === 'pass') && checks.every((c) => c.met) ? 'pass' : 'fail',
+    reason: [outcomes, ...lines].join('; '),
+    evidence: judgements.flatMap((j) => j.evidence.map((e) => (multiple ? { ...e, text: `[${j.instance}] ${e.text}` } : e))),
+    metrics: {
+      ...(deciding.openFilesLimit !== undefined ? { openFilesLimit: deciding.openFilesLimit } : {}),
+      ...(deciding.peakMemoryBytes !== undefined ? { peakMemoryBytes: deciding.peakMemoryBytes } : {}),
+      ...(deciding.memoryLimitBytes !== undefined ? { memoryLimitBytes: deciding.memoryLimitBytes } : {}),
+      ...(readiness?.ready ? { readyAfterMs: readiness.afterMs } : {}),
+      ...(config.predictions?.[deciding.instance] ? { predictedPeakBytes: config.predictions[deciding.instance]!.predictedPeakBytes } : {}),
+      ...load,
+    },
+    instances: judgements,
+    ...(checks.length > 0 ? { expectations: checks } : {}),
+  };
+}
