@@ -12,3 +12,4 @@ export * from './report.ts';
 export * from './units.ts';
 export * from './workload-defaults.ts';
 export * from './workload-result.ts';
+export * from './figures.ts';

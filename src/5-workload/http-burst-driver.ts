@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startLoadSampler } from '../4-observe/index.ts';
 import type { HttpBurstWorkload, Threshold } from '../1-scenario/index.ts';
 import type { HttpLoadSecond } from '../0-model/workload-result.ts';
+import { BURST_POOL_SIZE } from '../0-model/workload-defaults.ts';
 import { startAppTier } from './app-tier.ts';
 import { addPerSecondSamples, DEATH_GRACE_MS, DEFAULT_SEED, instanceNamed, tierSampleIntervalMs, type Driver } from './driver.ts';
 import { FEED_DATABASE, seedFeed, seededRandom } from './feed.ts';
@@ -44,7 +45,7 @@ export const driveHttpBurst: Driver<HttpBurstWorkload> = async (workload, { inst
     replicas: targets.map((t) => ({ name: t.spec.name, endpoint: { ...t.endpoint(), database: FEED_DATABASE } })),
     balancer: workload.balancer,
     connectionMode: workload.connectionMode,
-    poolSize: workload.poolSize ?? 50,
+    poolSize: workload.poolSize ?? BURST_POOL_SIZE,
     // Idle pool connections close soon, so connection counts follow the traffic as it shifts.
     idleTimeoutMs: 3_000,
     seed,

@@ -2,7 +2,7 @@
 import type { Timeline } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { Outcome } from '../1-scenario/index.ts';
-import type { ConfigResult, EmulatedFact, EndedBy } from '../0-model/report.ts';
+import type { ConfigResult, EmulatedFact, EndedBy, SharedMemoryBudget } from '../0-model/report.ts';
 import { judgeLoad } from './load-expectations.ts';
 import { loadMetrics } from './metrics.ts';
 import { judgeInstance } from './outcome.ts';
@@ -29,6 +29,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     observations: timeline.observations,
     ...(run.logTail ? { serverLogTail: run.logTail } : {}),
     ...(config.predictions ? { predictions: config.predictions } : {}),
+    ...(sharedBudgets(config).length > 0 ? { sharedMemory: sharedBudgets(config) } : {}),
   };
   if (run.endedBy !== 'done') {
     const why = run.endedBy === 'cancel' ? 'cancelled before it was decided' : run.endedBy === 'timeout' ? 'timed out before it was decided' : 'the harness failed';
@@ -57,10 +58,29 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
       ...(deciding.peakMemoryBytes !== undefined ? { peakMemoryBytes: deciding.peakMemoryBytes } : {}),
       ...(deciding.memoryLimitBytes !== undefined ? { memoryLimitBytes: deciding.memoryLimitBytes } : {}),
       ...(readiness?.ready ? { readyAfterMs: readiness.afterMs } : {}),
-      ...(config.predictions?.[deciding.instance] ? { predictedPeakBytes: config.predictions[deciding.instance]!.predictedPeakBytes } : {}),
+      ...predictedFigures(config, deciding.instance),
       ...load,
     },
     instances: judgements,
     ...(checks.length > 0 ? { expectations: checks } : {}),
   };
+}
+
+/** The memory model's worst case and, where a workload runs, its peak for that load. */
+function predictedFigures(config: PlannedConfig, instance: string): Partial<ConfigResult['metrics']> {
+  const prediction = config.predictions?.[instance];
+  if (!prediction) return {};
+  return {
+    predictedPeakBytes: prediction.predictedPeakBytes,
+    ...(prediction.load ? { predictedLoadPeakBytes: prediction.load.peakBytes, predictedLoadConnections: prediction.load.connections } : {}),
+  };
+}
+
+/** The sides whose budget several instances share: a member's limit is the side's, not its own. */
+function sharedBudgets(config: PlannedConfig): SharedMemoryBudget[] {
+  return Object.entries(config.host?.sides ?? {}).map(([side, budget]) => ({
+    side,
+    instances: config.instances.filter((spec) => spec.side === side).map((spec) => spec.name),
+    limitBytes: budget.memory,
+  }));
 }

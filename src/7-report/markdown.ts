@@ -1,4 +1,5 @@
-import { formatBytes } from '../6-judge/index.ts';
+import { formatBytes } from '../0-model/units.ts';
+import { isEmulatedValue, predictedText } from '../0-model/figures.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 
 const VERDICT_MARK: Record<ConfigResult['verdict'], string> = { pass: '✅ pass', fail: '❌ fail', skipped: '⏭ skipped', error: '⚠️ error' };
@@ -16,7 +17,6 @@ function decidingEvidence(config: ConfigResult): string {
 /** Side by side, one row per configuration: a table a pull request or an incident ticket can carry. */
 export function renderMarkdown(report: RunReport): string {
   const axes = Object.keys(report.configs[0]?.axes ?? {});
-  const emulatedIds = new Set(report.emulated.map((e) => e.configId));
   const lines: string[] = [];
   lines.push(`# oomlab: ${report.scenario}`, '');
   lines.push(`**Incident:** ${report.incident}`, '');
@@ -45,13 +45,13 @@ export function renderMarkdown(report: RunReport): string {
   for (const config of report.configs) {
     const axisCells = axes.map((axis) => {
       const value = String(config.axes[axis]);
-      return axis === 'nofile' && emulatedIds.has(config.id) ? `${value}*` : value;
+      return isEmulatedValue(config, value) ? `${value}*` : value;
     });
     const m = config.metrics;
     const peak = m.peakMemoryBytes !== undefined
       ? `${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? ` (rss ${formatBytes(m.peakRssBytes)})` : ''}`
       : '';
-    const predicted = m.predictedPeakBytes !== undefined ? `predicted ${formatBytes(m.predictedPeakBytes)}` : '';
+    const predicted = predictedText(m) ?? '';
     const errors = Object.entries(m.errorsByCode ?? {}).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code}: ${n}`).join(', ');
     const loadCells = [
       ...(withLoad ? [m.peakConnections !== undefined ? String(m.peakConnections) : '', m.latencyMs ? `${m.latencyMs.p99} ms` : '', errors] : []),

@@ -3,6 +3,7 @@ import type { ConfigResult, EmulatedFact, RunReport } from '../../0-model/report
 import { formatBytes } from '../../0-model/units.ts';
 import type { Labelled } from './configs.ts';
 import { html, join, type SafeHtml } from './template.ts';
+import { predictedText } from '../../0-model/figures.ts';
 
 export function formatCount(value: number): string {
   return value >= Number.MAX_SAFE_INTEGER ? 'unlimited' : value.toLocaleString('en-US');
@@ -47,7 +48,8 @@ function peakCell(config: ConfigResult, color: string): SafeHtml {
   const peak = m.peakMemoryBytes !== undefined
     ? html`${meter}${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? html`<br><small>rss ${formatBytes(m.peakRssBytes)}</small>` : ''}`
     : undefined;
-  const predicted = m.predictedPeakBytes !== undefined ? html`<br><small>predicted ${formatBytes(m.predictedPeakBytes)}</small>` : undefined;
+  const predictedLine = predictedText(m);
+  const predicted = predictedLine !== undefined ? html`<br><small>${predictedLine}</small>` : undefined;
   return html`<td class="num">${peak}${predicted}</td>`;
 }
 

@@ -1,0 +1,19 @@
+import type { ConfigMetrics } from './report.ts';
+import { formatBytes } from './units.ts';
+
+/**
+ * The memory model's figure a reader should hold against the limit: the peak for the load the scenario
+ * drives when it has one (the worst case then beside it), else the worst case.
+ */
+export function predictedText(m: ConfigMetrics): string | undefined {
+  if (m.predictedLoadPeakBytes !== undefined && m.predictedLoadConnections !== undefined) {
+    const worst = m.predictedPeakBytes !== undefined && m.predictedPeakBytes !== m.predictedLoadPeakBytes ? `; worst case ${formatBytes(m.predictedPeakBytes)}` : '';
+    return `predicted ${formatBytes(m.predictedLoadPeakBytes)} for ${m.predictedLoadConnections} connections${worst}`;
+  }
+  return m.predictedPeakBytes !== undefined ? `predicted ${formatBytes(m.predictedPeakBytes)}` : undefined;
+}
+
+/** An axis value the run could only emulate (a nofile above the host's ceiling), told by the data, not by the axis name. */
+export function isEmulatedValue(config: { emulated: readonly { requested: number | string }[] }, value: string): boolean {
+  return config.emulated.some((fact) => String(fact.requested) === value);
+}
