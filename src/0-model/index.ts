@@ -7,5 +7,6 @@ export * from './judgement.ts';
 export * from './observation.ts';
 export * from './prediction.ts';
 export * from './report.ts';
+export * from './report-schema.ts';
 export * from './units.ts';
 export * from './workload-result.ts';
