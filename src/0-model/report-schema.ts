@@ -187,6 +187,7 @@ export const runReportSchema = z.object({
   summary: z.object({ pass: num, fail: num, skipped: num, error: num }),
   configs: z.array(configResult),
   baseline: z.object({ file: str, baselineRunId: str, compared: num, regressions: z.array(regression) }).optional(),
+  overrides: z.array(z.object({ axis: str, values: z.array(axisValue), scenarioValues: z.array(axisValue) })).optional(),
 });
 
 /** `['configs', 3, 'verdict']` → `configs[3].verdict`. */
