@@ -1,6 +1,7 @@
 import { CancelledError, describeError, OomlabError, UsageError } from '../0-model/errors.ts';
 import { commandClean } from './commands/clean.ts';
 import { commandDoctor } from './commands/doctor.ts';
+import { commandImages } from './commands/images.ts';
 import { commandList } from './commands/list.ts';
 import { commandReport } from './commands/report.ts';
 import { commandRun } from './commands/run.ts';
@@ -36,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       return commandDoctor(rest);
     case 'clean':
       return commandClean(rest);
+    case 'images':
+      return commandImages(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -43,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command \`${command}\`; commands: run, report, doctor, list, clean (oomlab --help)`);
+      throw new UsageError(`unknown command \`${command}\`; commands: run, report, compare, images, doctor, list, clean (oomlab --help)`);
   }
 }
 
