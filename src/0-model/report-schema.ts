@@ -236,7 +236,8 @@ export function parseReport(text: string, file: string): RunReport {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new OomlabError('REPORT_INVALID', `${file} is not JSON (${(error as Error).message}) — give the report.json an oomlab run wrote`);
+    // The parser quotes the text it met, newlines included: one line all the same.
+    throw new OomlabError('REPORT_INVALID', `${file} is not JSON (${(error as Error).message.replace(/\s+/g, ' ')}) — give the report.json an oomlab run wrote`);
   }
   const head = typeof value === 'object' && value !== null ? (value as Partial<Record<keyof RunReport, unknown>>) : {};
   if (typeof head.schemaVersion !== 'number' || !Array.isArray(head.configs) || typeof head.scenario !== 'string') {

@@ -1,5 +1,6 @@
 import { CancelledError, describeError, OomlabError, UsageError } from '../0-model/errors.ts';
 import { commandClean } from './commands/clean.ts';
+import { commandCompare } from './commands/compare.ts';
 import { commandDoctor } from './commands/doctor.ts';
 import { commandImages } from './commands/images.ts';
 import { commandList } from './commands/list.ts';
@@ -39,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
       return commandClean(rest);
     case 'images':
       return commandImages(rest);
+    case 'compare':
+      return commandCompare(rest);
     case undefined:
     case 'help':
     case '--help':
