@@ -9,11 +9,22 @@ import { commandRun } from './commands/run.ts';
 
 const USAGE = `usage: oomlab <command>
 
-  run <scenario.ts...> [--only axis=value] [--set axis=value] [--reports-dir dir]
+  run <scenario.ts...> [--only axis=value,...] [--set axis=value,...] [--reports-dir dir]
                       [--baseline report.json] [--pull] [--json]
-      run every configuration of a scenario and write reports/<time>-<scenario>/
+      run every configuration of a scenario and write reports/<time>-<scenario>/;
+      --set replaces an axis's values without editing the file (repeat for several axes):
+      an image axis takes any image (--set image=oomlab/mysql:9.7), a numeric axis any number
   report <run-dir> [--baseline report.json]
       re-render report.md, report.html and junit.xml from the run's report.json
+  compare <run-a> <run-b> [--out dir]
+      two runs side by side, configuration by configuration (paired by id, or by their axes
+      without the image): outcome, verdict, peak memory, p99 latency; prints compare.md and
+      writes it with compare.html into reports/<time>-compare/
+  images [scenario.ts...] [--json]
+      every image scenarios name or offline recipes build, whether it is usable here, and
+      what each scenario still lacks and how to get it; nothing is pulled
+  images load <archive.tar...>
+      load a \`docker save\` archive into the engine and say which tags it brought
   doctor                     what this host can run, and why not
   list [scenario.ts...]      the scenarios, their incidents and axes
   clean [--all]              remove containers left by runs that are no longer alive,
