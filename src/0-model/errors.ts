@@ -7,6 +7,7 @@ export type OomlabErrorCode =
   | 'ENGINE_LOST'
   | 'IMAGE_BUILD_FAILED'
   | 'IMAGE_MISSING'
+  | 'IMAGE_LOAD_FAILED'
   | 'SHIM_BUILD_FAILED'
   | 'CANCELLED'
   | 'REPORT_INVALID'

@@ -1,6 +1,6 @@
 // The result model: what a run produced, the shape of report.json. Every report format reads this and
 // nothing else; it imports nothing above 0-model.
-import type { Config, Outcome } from './config.ts';
+import type { AxisValue, Config, Outcome } from './config.ts';
 import type { Evidence, InstanceJudgement, Verdict } from './judgement.ts';
 import type { HostFacts } from './host.ts';
 import type { Observation } from './observation.ts';
@@ -123,6 +123,15 @@ export interface RunReport {
   configs: ConfigResult[];
   /** Set with --baseline: what got worse than in the baseline run. */
   baseline?: BaselineComparison;
+  /** Axes whose values came from `--set` instead of the scenario file. */
+  overrides?: AxisOverride[];
+}
+
+/** One `--set axis=value,…`: the values the run used and those the scenario file lists. */
+export interface AxisOverride {
+  axis: string;
+  values: AxisValue[];
+  scenarioValues: AxisValue[];
 }
 
 export type Progress =

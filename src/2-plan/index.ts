@@ -17,11 +17,13 @@ import {
 } from '../1-scenario/index.ts';
 import { cannotStart, predictInstance, type MemoryPrediction } from './memory-model.ts';
 import { formatPredictionWarning } from './prediction-text.ts';
+import { applyOverrides, parseAssignment, parseOverrides } from './overrides.ts';
 
 export * from './load-peak.ts';
 export * from './memory-model.ts';
 export * from './memory-terms.ts';
 export * from './open-files.ts';
+export * from './overrides.ts';
 export * from './prediction-text.ts';
 export * from './server-profiles.ts';
 
@@ -84,7 +86,7 @@ export interface HostCapabilities {
 export interface PlanOptions {
   /** `axis=value` pairs (all must match) or a substring of the id. */
   only?: string[];
-  /** Replaces an axis's values: `memory=1g` or `nofile=default,1073741816`. */
+  /** Replaces an axis's values: `memory=1g`, `nofile=default,1073741816`, `image=oomlab/mysql:9.7` (see overrides.ts). */
   set?: string[];
 }
 
@@ -106,26 +108,6 @@ export function configId(axes: Config): string {
   return Object.entries(axes)
     .map(([axis, value]) => `${axis}=${value}`)
     .join(',');
-}
-
-function parseAssignment(text: string, flag: string): [string, string] {
-  const at = text.indexOf('=');
-  if (at <= 0) throw new UsageError(`${flag} expects axis=value, got \`${text}\``);
-  return [text.slice(0, at), text.slice(at + 1)];
-}
-
-function applySet(scenario: Scenario, set: readonly string[]): Record<string, readonly AxisValue[]> {
-  const matrix: Record<string, readonly AxisValue[]> = { ...scenario.matrix };
-  const axes = Object.keys(scenario.matrix);
-  for (const assignment of set) {
-    const [axis, raw] = parseAssignment(assignment, '--set');
-    const current = matrix[axis];
-    if (!current) throw new UnknownAxisError(axis, axes);
-    // An axis that holds numbers gets numbers back: `--set nofile=1073741816` must equal the scenario's 1073741816.
-    const numeric = current.some((v) => typeof v === 'number');
-    matrix[axis] = raw.split(',').map((v) => (numeric && /^\d+$/.test(v) ? Number(v) : v));
-  }
-  return matrix;
 }
 
 function cartesian(matrix: Record<string, readonly AxisValue[]>): Config[] {
@@ -151,7 +133,7 @@ function matchesOnly(id: string, axes: Config, only: readonly string[], axisName
  */
 export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImage: ImageCheck = () => undefined, host?: HostCapabilities): PlannedConfig[] {
   const where = scenario.file ?? scenario.name;
-  const matrix = applySet(scenario, options.set ?? []);
+  const matrix = applyOverrides(scenario.matrix, parseOverrides(scenario, options.set ?? []));
   const axisNames = Object.keys(matrix);
   const planned: PlannedConfig[] = [];
   for (const axes of cartesian(matrix)) {

@@ -85,7 +85,7 @@ export async function resolveImage(engine: Engine, name: string, options: Resolv
       await pullImage(engine, name);
       return { name, available: true, source: 'pulled' };
     } catch (error) {
-      return { name, available: false, reason: `image ${name} is not here and the pull failed (${String(error).split('\n')[0]}) — \`docker pull ${name}\` on a host with registry access, then \`docker save\`/\`docker load\` it here` };
+      return { name, available: false, reason: `image ${name} is not here and the pull failed (${String(error).split('\n')[0]}) — \`docker pull ${name}\` and \`docker save\` it on a host with registry access, then \`oomlab images load\` it here` };
     }
   }
   return { name, available: false, reason: imageMissingReason(name) };
@@ -111,7 +111,7 @@ export async function removeAbandonedBuilds(engine: Engine): Promise<string[]> {
 
 /** The one wording of a missing image, shared by run reports and `oomlab doctor`. */
 export function imageMissingReason(name: string): string {
-  return `image ${name} is not here and no registry is used — run \`docker pull ${name}\` where a registry is reachable (or \`docker load\` a saved copy), or rerun with --pull`;
+  return `image ${name} is not here and no registry is used — \`oomlab images load FILE\` a \`docker save\` of it, or \`docker pull ${name}\` where a registry is reachable, or rerun with --pull`;
 }
 
 async function pullImage(engine: Engine, name: string): Promise<void> {

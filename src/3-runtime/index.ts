@@ -7,3 +7,4 @@ export * from './instance.ts';
 export * from './events.ts';
 export * from './host-switches.ts';
 export * from './side-budget.ts';
+export * from './image-archive.ts';

@@ -1,32 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { OomlabError } from '../0-model/errors.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import type { BaselineComparison, Regression } from '../0-model/report.ts';
 
 export type { BaselineComparison, Regression };
-
-/** Reads a report.json (or the one in a run folder) with a one-line error for anything else. */
-export async function readReportFile(path: string): Promise<{ report: RunReport; file: string }> {
-  const file = (await stat(path).catch(() => undefined))?.isDirectory() ? join(path, 'report.json') : path;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new OomlabError('REPORT_INVALID', `no report at ${file} — give a run folder under reports/ or its report.json`);
-  }
-  let report: Partial<RunReport>;
-  try {
-    report = JSON.parse(text) as Partial<RunReport>;
-  } catch (error) {
-    throw new OomlabError('REPORT_INVALID', `${file} is not JSON (${(error as Error).message}) — give the report.json an oomlab run wrote`);
-  }
-  if (typeof report.schemaVersion !== 'number' || !Array.isArray(report.configs) || typeof report.scenario !== 'string') {
-    throw new OomlabError('REPORT_INVALID', `${file} is not an oomlab report (no schemaVersion, scenario and configs) — give the report.json an oomlab run wrote`);
-  }
-  if (report.schemaVersion > 1) throw new OomlabError('REPORT_INVALID', `${file} has schemaVersion ${report.schemaVersion}, newer than this oomlab reads (1) — update oomlab`);
-  return { report: report as RunReport, file };
-}
 
 /**
  * How much worse a figure may get before it counts: run-to-run noise on a laptop is about 10%

@@ -31,3 +31,5 @@ export async function writeReports(report: RunReport, dir: string, names: readon
 
 export { renderHtml, renderJson, renderJunit, renderMarkdown };
 export * from '../6-judge/baseline.ts';
+export { readReportFile } from './read-report.ts';
+export * from './compare/index.ts';

@@ -31,6 +31,8 @@ export function renderMarkdown(report: RunReport): string {
       (report.emulated.length > 0 ? ` nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.` : ''),
     '',
   );
+  const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
+  if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');
   const drivers = [...new Set(report.configs.map((c) => c.metrics.driver).filter(Boolean))];
   if (drivers.length > 0) lines.push(`Load driver: ${drivers.join(', ')}.`, '');
   const regressed = new Map<string, string[]>();

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describeError, EngineLostError, OomlabError, UsageError } from '../0-model/errors.ts';
 import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
-import { planRun, predictMemory, type PlanOptions, type PlannedConfig } from '../2-plan/index.ts';
+import { parseOverrides, planRun, predictMemory, type PlanOptions, type PlannedConfig } from '../2-plan/index.ts';
 import { compareWithBaseline, readReportFile, writeReports } from '../7-report/index.ts';
 import {
   buildNofileShim,
@@ -59,6 +59,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const scenario = await loadScenario(options.scenarioPath);
   // Validates everything the scenario declares before any engine or file is touched.
   const draft = planRun(scenario, options);
+  const overrides = parseOverrides(scenario, options.set ?? []);
   const baseline = options.baseline ? await readReportFile(options.baseline) : undefined;
   if (baseline && baseline.report.scenario !== scenario.name) {
     throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${scenario.name}\` — give a report of the same scenario`);
@@ -186,6 +187,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       error: results.filter((r) => r.verdict === 'error').length,
     },
     configs: results,
+    ...(overrides.length > 0 ? { overrides } : {}),
   };
   if (baseline) report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
   await writeReports(report, reportDir);

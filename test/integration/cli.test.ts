@@ -59,7 +59,7 @@ describe('oomlab CLI on bad input: one line, exit 2, nothing written', () => {
       const result = await runCli(['run', 'scenarios/nofile-oom.ts', '--only', 'image=mysql:5.5', '--reports-dir', dir]);
       expect(result.exitCode).toBe(2);
       expect(result.stderr.trim()).toBe(
-        'oomlab: OomlabError: image mysql:5.5 is not here and no registry is used — run `docker pull mysql:5.5` where a registry is reachable (or `docker load` a saved copy), or rerun with --pull',
+        'oomlab: OomlabError: image mysql:5.5 is not here and no registry is used — `oomlab images load FILE` a `docker save` of it, or `docker pull mysql:5.5` where a registry is reachable, or rerun with --pull',
       );
       expect(await readdir(dir)).toEqual([]);
     });

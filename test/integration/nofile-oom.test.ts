@@ -75,7 +75,7 @@ describe('nofile-oom at nofile 1073741816 (emulated), 1g', () => {
     const skipped = config('image=mysql:5.7,nofile=1073741816,fix=none,open_files_limit=auto,memory=1g');
     expect(skipped.verdict).toBe('skipped');
     expect(skipped.reason).toBe(
-      'image mysql:5.7 is not here and no registry is used — run `docker pull mysql:5.7` where a registry is reachable (or `docker load` a saved copy), or rerun with --pull',
+      'image mysql:5.7 is not here and no registry is used — `oomlab images load FILE` a `docker save` of it, or `docker pull mysql:5.7` where a registry is reachable, or rerun with --pull',
     );
   });
 

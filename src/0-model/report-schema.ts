@@ -1,0 +1,289 @@
+// The schema of report.json, checked whenever a report is read back (`oomlab report`, `--baseline`,
+// `oomlab compare`). It mirrors the types of report.ts; the type test at the bottom fails to compile
+// when the two drift apart, so a field added to one must be added to the other.
+import { z } from 'zod';
+import { OUTCOMES } from './config.ts';
+import { OomlabError } from './errors.ts';
+import { REPORT_SCHEMA_VERSION, type RunReport } from './report.ts';
+
+const num = z.number();
+const str = z.string();
+const outcome = z.enum(OUTCOMES);
+const verdict = z.enum(['pass', 'fail', 'skipped', 'error']);
+const endedBy = z.enum(['done', 'timeout', 'cancel', 'error']);
+const axisValue = z.union([str, num]);
+
+const evidence = z.object({ source: str, text: str });
+
+const latency = z.object({ count: num, p50: num, p90: num, p99: num, p999: num, max: num });
+
+const second = z.object({
+  second: num,
+  intended: num,
+  started: num,
+  errors: num,
+  inFlight: num,
+  latencyP50Ms: num.optional(),
+  latencyP90Ms: num.optional(),
+  latencyP99Ms: num.optional(),
+});
+
+const stormResult = z.object({
+  driver: z.literal('storm'),
+  durationMs: num,
+  endedBy: z.enum(['done', 'cancel']),
+  sessions: z.object({ intended: num, started: num, completed: num, failed: num, dropped: num, unfinished: num }),
+  queries: z.object({ ok: num, failed: num }),
+  connectLatencyMs: latency,
+  queryLatencyMs: latency,
+  sessionLatencyMs: latency,
+  errorsByCode: z.record(str, num),
+  perSecond: z.array(second),
+  peakInFlight: num,
+  achievedRatio: num,
+  capHit: z.boolean(),
+});
+
+const httpLoadResult = z.object({
+  driver: z.enum(['k6', 'http-stand-in']),
+  durationMs: num,
+  endedBy: z.enum(['done', 'cancel']),
+  requests: z.object({ intended: num, started: num, completed: num, failed: num, dropped: num, unfinished: num }),
+  latencyMs: latency,
+  errorsByCode: z.record(str, num),
+  perSecond: z.array(second),
+  peakInFlight: num,
+  achievedRatio: num,
+  capHit: z.boolean(),
+  notes: z.array(str),
+  k6: z.object({ exitCode: num.optional(), thresholdsCrossed: z.array(str) }).optional(),
+});
+
+const semaphoreWait = z.object({ thread: str, file: str, line: num, seconds: num, waitersFlag: num.optional(), lock: str.optional() });
+
+const observation = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('docker-event'), t: num, instance: str, action: str, exitCode: num.optional() }),
+  z.object({ kind: z.literal('container-state'), t: num, instance: str, status: str, oomKilled: z.boolean(), exitCode: num }),
+  z.object({ kind: z.literal('kernel-oom'), t: num, instance: str, process: str, pid: num, totalVmKb: num, anonRssKb: num, constraint: str, memcg: str, line: str, constraintLine: str.optional() }),
+  z.object({ kind: z.literal('memory-peak'), t: num, instance: str, peakBytes: num, limitBytes: num.optional(), source: str }),
+  z.object({ kind: z.literal('server-variables'), t: num, instance: str, variables: z.record(str, str) }),
+  z.object({ kind: z.literal('readiness'), t: num, instance: str, ready: z.boolean(), afterMs: num, why: str }),
+  z.object({ kind: z.literal('syscall'), t: num, instance: str, pid: num, comm: str, syscall: str, lenBytes: num.optional(), flags: num.optional(), line: str }),
+  z.object({ kind: z.literal('server-log'), t: num, instance: str, tail: str }),
+  z.object({ kind: z.literal('nofile'), t: num, instance: str, requested: z.union([num, z.literal('default')]), realLimit: z.union([num, z.literal('default')]), emulated: z.boolean() }),
+  z.object({ kind: z.literal('observer-unavailable'), t: num, observer: str, reason: str }),
+  z.object({ kind: z.literal('sample'), t: num, instance: str, source: z.enum(['cgroup', 'status', 'host', 'workload', 'app-tier']), metric: str, value: num }),
+  z.object({
+    kind: z.literal('innodb-status'),
+    t: num,
+    instance: str,
+    semaphoreWaits: z.array(semaphoreWait),
+    osWaitReservations: num.optional(),
+    osWaitSignals: num.optional(),
+    historyListLength: num.optional(),
+    excerpt: str,
+  }),
+  z.object({ kind: z.literal('workload'), t: num, instance: str, driver: str, result: z.discriminatedUnion('driver', [stormResult, httpLoadResult]) }),
+]);
+
+const memoryTerm = z.object({ name: str, bytes: num, formula: str, phase: z.enum(['start-up', 'global', 'per-connection']), detail: str.optional() });
+
+const loadPeak = z.object({
+  peakBytes: num,
+  connections: num,
+  boundBy: z.enum(['max_connections', 'maxInFlight', 'poolSize', 'arrivals']),
+  formula: str,
+  fits: z.boolean().optional(),
+  headroomBytes: num.optional(),
+  limitMustCover: z.enum(['worst-case', 'load']),
+  terms: z.array(memoryTerm),
+});
+
+const memoryPrediction = z.object({
+  predictedPeakBytes: num,
+  limitBytes: num.optional(),
+  fits: z.boolean().optional(),
+  headroomBytes: num.optional(),
+  terms: z.array(memoryTerm),
+  openFilesLimit: num,
+  assumptions: z.array(str),
+  connectionsWithinLimit: num.optional(),
+  load: loadPeak.optional(),
+});
+
+const metrics = z.object({
+  openFilesLimit: num.optional(),
+  peakMemoryBytes: num.optional(),
+  memoryLimitBytes: num.optional(),
+  readyAfterMs: num.optional(),
+  driver: str.optional(),
+  latencyMs: latency.optional(),
+  connectLatencyMs: latency.optional(),
+  errorsByCode: z.record(str, num).optional(),
+  sessions: stormResult.shape.sessions.optional(),
+  requests: httpLoadResult.shape.requests.optional(),
+  achievedRatio: num.optional(),
+  peakRssBytes: num.optional(),
+  peakConnections: num.optional(),
+  innodbSemaphoreExcerpt: str.optional(),
+  byReplica: z.record(str, z.object({ requests: num, errors: num, errorsByCode: z.record(str, num) })).optional(),
+  connectionRatio: num.optional(),
+  predictedPeakBytes: num.optional(),
+  predictedLoadPeakBytes: num.optional(),
+  predictedLoadConnections: num.optional(),
+});
+
+const instanceJudgement = z.object({
+  instance: str,
+  outcome,
+  verdict: z.enum(['pass', 'fail']),
+  reason: str,
+  evidence: z.array(evidence),
+  openFilesLimit: num.optional(),
+  peakMemoryBytes: num.optional(),
+  memoryLimitBytes: num.optional(),
+});
+
+const emulatedFact = z.object({ instance: str, what: z.literal('nofile'), requested: num, realLimit: num, how: str });
+
+const configResult = z.object({
+  id: str,
+  axes: z.record(str, axisValue).readonly(),
+  outcome: outcome.nullable(),
+  verdict,
+  reason: str,
+  expected: z.record(str, outcome),
+  evidence: z.array(evidence),
+  metrics,
+  instances: z.array(instanceJudgement),
+  emulated: z.array(emulatedFact),
+  durationMs: num,
+  endedBy,
+  observations: z.array(observation),
+  serverLogTail: str.optional(),
+  predictions: z.record(str, memoryPrediction).optional(),
+  expectations: z.array(z.object({ expected: str, measured: num.optional(), met: z.boolean(), missedBy: num.optional(), source: str, line: str, because: str.optional() })).optional(),
+  sharedMemory: z.array(z.object({ side: str, instances: z.array(str), limitBytes: num })).optional(),
+});
+
+const host = z.object({
+  kernel: str,
+  nofileHardLimit: num,
+  cgroupVersion: z.union([z.literal(1), z.literal(2)]),
+  numaNodes: num,
+  thpMode: str,
+  dmesgReadable: z.boolean(),
+  bpftrace: z.boolean(),
+  memoryController: z.boolean(),
+  swapAccounting: z.boolean(),
+  k6: z.boolean(),
+  canLowerOomScoreAdj: z.boolean(),
+});
+
+const regression = z.object({
+  configId: str,
+  what: z.enum(['verdict', 'outcome', 'peak memory', 'p99 latency', 'errors', 'connection ratio', 'missing']),
+  before: str,
+  after: str,
+});
+
+export const runReportSchema = z.object({
+  schemaVersion: num,
+  scenario: str,
+  incident: str,
+  scenarioFile: str,
+  runId: str,
+  startedAt: str,
+  finishedAt: str,
+  durationMs: num,
+  endedBy,
+  error: str.optional(),
+  host,
+  images: z.array(z.object({ name: str, available: z.boolean(), source: str.optional(), reason: str.optional(), builtInMs: num.optional() })),
+  emulated: z.array(emulatedFact.extend({ configId: str })),
+  summary: z.object({ pass: num, fail: num, skipped: num, error: num }),
+  configs: z.array(configResult),
+  baseline: z.object({ file: str, baselineRunId: str, compared: num, regressions: z.array(regression) }).optional(),
+  overrides: z.array(z.object({ axis: str, values: z.array(axisValue), scenarioValues: z.array(axisValue) })).optional(),
+});
+
+/** `['configs', 3, 'verdict']` → `configs[3].verdict`. */
+export function issuePath(path: readonly PropertyKey[]): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('') || '(the top level)';
+}
+
+function received(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/** What the schema wanted at that path, in words: `expected number`, `expected one of pass, fail, skipped, error`. */
+function expectedBy(issue: z.core.$ZodIssue): string {
+  const oneOf = (values: readonly unknown[]) => (values.length === 1 ? `expected ${String(values[0])}` : `expected one of ${values.map(String).join(', ')}`);
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_value':
+      return oneOf(issue.values);
+    case 'invalid_union': {
+      // A tagged union names its tags; a union of literals (cgroupVersion 1 | 2) names each branch's value.
+      if ('options' in issue && Array.isArray(issue.options)) return oneOf(issue.options);
+      const values = issue.errors.flat().flatMap((e) => (e.code === 'invalid_value' ? e.values : []));
+      return values.length > 0 ? oneOf(values) : issue.message;
+    }
+    default:
+      return issue.message;
+  }
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
+}
+
+/**
+ * Reads report.json text with a one-line error for anything else: not JSON, not an oomlab report,
+ * a newer schemaVersion, or a field of the wrong type (named by its path, e.g. `configs[3].verdict`).
+ * The parsed object is returned as written, unknown fields included, so a rewrite keeps them.
+ */
+export function parseReport(text: string, file: string): RunReport {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // The parser quotes the text it met, newlines included: one line all the same.
+    throw new OomlabError('REPORT_INVALID', `${file} is not JSON (${(error as Error).message.replace(/\s+/g, ' ')}) — give the report.json an oomlab run wrote`);
+  }
+  const head = typeof value === 'object' && value !== null ? (value as Partial<Record<keyof RunReport, unknown>>) : {};
+  if (typeof head.schemaVersion !== 'number' || !Array.isArray(head.configs) || typeof head.scenario !== 'string') {
+    throw new OomlabError('REPORT_INVALID', `${file} is not an oomlab report (no schemaVersion, scenario and configs) — give the report.json an oomlab run wrote`);
+  }
+  if (head.schemaVersion > REPORT_SCHEMA_VERSION) {
+    throw new OomlabError('REPORT_INVALID', `${file} has schemaVersion ${head.schemaVersion}, newer than this oomlab reads (${REPORT_SCHEMA_VERSION}) — update oomlab`);
+  }
+  const parsed = runReportSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new OomlabError(
+      'REPORT_INVALID',
+      `${file} is not a valid oomlab report: ${issuePath(issue.path)}: ${expectedBy(issue)}, got ${received(valueAt(value, issue.path))} — give the report.json an oomlab run wrote, unedited`,
+    );
+  }
+  return value as RunReport;
+}
+
+// The schema and the types describe the same JSON: when they differ, tsc names each path that differs on
+// the line below, e.g. `"configs[].observations[]<kernel-oom>.constraintLine?: string"`.
+type Leaf<T> = T extends string ? (string extends T ? 'string' : `'${T}'`) : T extends number ? (number extends T ? 'number' : `${T}`) : T extends boolean ? 'boolean' : 'null';
+/** Every path of a JSON shape with its leaf type; a key typed `T | undefined` is optional (JSON.stringify drops it). */
+type Paths<T, P extends string> = T extends readonly (infer U)[]
+  ? Paths<U, `${P}[]`>
+  : T extends object
+    ? string extends keyof T
+      ? Paths<T[keyof T], `${P}{}`>
+      : { [K in keyof T & string]-?: Paths<Exclude<T[K], undefined>, `${P}${T extends { kind: infer D extends string } ? `<${D}>` : ''}.${K}${undefined extends T[K] ? '?' : ''}`> }[keyof T & string]
+    : `${P}: ${Leaf<T>}`;
+type Drift = Exclude<Paths<z.infer<typeof runReportSchema>, 'report'>, Paths<RunReport, 'report'>> | Exclude<Paths<RunReport, 'report'>, Paths<z.infer<typeof runReportSchema>, 'report'>>;
+export const SCHEMA_MATCHES_TYPES: [Drift] extends [never] ? 'in sync' : Drift extends infer D extends string ? `drift: ${D}` : never = 'in sync';

@@ -1,0 +1,49 @@
+// `oomlab images`: what is usable and what each scenario lacks; `oomlab images load FILE`: bring an image.
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../0-model/errors.ts';
+import { formatBytes } from '../../0-model/units.ts';
+import { loadScenario } from '../../1-scenario/index.ts';
+import { planRun } from '../../2-plan/index.ts';
+import { archiveSize, connectEngine, loadImageArchive } from '../../3-runtime/index.ts';
+import { onPath } from '../../4-observe/index.ts';
+import { formatInventory, scenarioFiles, takeInventory } from '../image-inventory.ts';
+
+export async function commandImages(args: string[]): Promise<number> {
+  if (args[0] === 'load') return commandImagesLoad(args.slice(1));
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const files = positionals.length > 0 ? positionals : await scenarioFiles();
+  // An installed dockerd that is stopped is started, as `oomlab clean` does; none is installed for a listing.
+  const engine = await connectEngine({ autoStart: await onPath('dockerd'), onProgress: (text) => process.stderr.write(`· ${text}\n`) });
+  const inventory = await takeInventory(engine, files);
+  process.stdout.write(values.json ? `${JSON.stringify(inventory, null, 2)}\n` : `${formatInventory(inventory)}\n`);
+  return 0;
+}
+
+/** The scenario files whose configurations name an image, with how many. */
+async function usersOf(image: string): Promise<string[]> {
+  const users: string[] = [];
+  for (const file of await scenarioFiles().catch(() => [])) {
+    const configs = await loadScenario(file).then((s) => planRun(s), () => []);
+    const count = configs.filter((c) => c.instances.some((i) => i.image === image)).length;
+    if (count > 0) users.push(`${file} (${count} configuration${count === 1 ? '' : 's'})`);
+  }
+  return users;
+}
+
+async function commandImagesLoad(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length === 0) throw new UsageError('oomlab images load needs an archive, e.g. `oomlab images load mysql-5.7.tar` (made by `docker save -o mysql-5.7.tar mysql:5.7`)');
+  // Every file is checked before the engine is asked: a typo in the second must not leave the first half-done.
+  for (const file of positionals) await archiveSize(file);
+  const engine = await connectEngine({ autoStart: await onPath('dockerd'), onProgress: (text) => process.stderr.write(`· ${text}\n`) });
+  for (const file of positionals) {
+    const loaded = await loadImageArchive(engine, file);
+    process.stderr.write(`· ${file}: ${formatBytes(loaded.bytes)} loaded in ${(loaded.durationMs / 1000).toFixed(1)}s\n`);
+    for (const tag of loaded.tags) {
+      const users = await usersOf(tag);
+      process.stdout.write(`loaded ${tag} — ${users.length > 0 ? `used by ${users.join(', ')}` : `no scenario names it: oomlab run SCENARIO --set image=${tag}`}\n`);
+    }
+    for (const id of loaded.untagged) process.stdout.write(`loaded ${id} without a name — \`docker tag ${id.replace(/^sha256:/, '').slice(0, 12)} NAME\`, then oomlab run SCENARIO --set image=NAME\n`);
+  }
+  return 0;
+}

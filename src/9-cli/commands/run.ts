@@ -1,0 +1,105 @@
+// `oomlab run`: every configuration of one or more scenarios, with progress on stderr.
+import { parseArgs } from 'node:util';
+import { CancelledError, UsageError } from '../../0-model/errors.ts';
+import { formatBytes } from '../../0-model/units.ts';
+import { runScenario, type Progress } from '../../8-run/index.ts';
+import { exitCodeOf, printSummary } from './summary.ts';
+
+const shownReasons = new Set<string>();
+let configStartedAt = Date.now();
+let lastPhaseLine = '';
+
+function printProgress(progress: Progress): void {
+  const write = (line: string) => process.stderr.write(`${line}\n`);
+  switch (progress.kind) {
+    case 'message':
+      write(`· ${progress.text}`);
+      break;
+    case 'config-start':
+      configStartedAt = Date.now();
+      write(`[${progress.index + 1}/${progress.total}] ${progress.id}`);
+      break;
+    case 'phase': {
+      const elapsed = `${((Date.now() - configStartedAt) / 1000).toFixed(0)}s`;
+      if (process.stderr.isTTY) {
+        process.stderr.write(`    ${elapsed} ${progress.phase}…\x1b[K\r`);
+        break;
+      }
+      // In a CI log: each phase once, and the storm's live figures every fifth second.
+      const storm = /^storm (\d+)s/.exec(progress.phase);
+      const key = storm ? (Number(storm[1]) % 5 === 0 ? progress.phase : lastPhaseLine) : progress.phase;
+      if (key !== lastPhaseLine) write(`    ${elapsed} ${progress.phase}`);
+      lastPhaseLine = key;
+      break;
+    }
+    case 'config-end': {
+      const r = progress.result;
+      const figures = [
+        r.metrics.openFilesLimit !== undefined ? `open_files_limit=${r.metrics.openFilesLimit}` : '',
+        r.metrics.peakMemoryBytes !== undefined ? `peak ${formatBytes(r.metrics.peakMemoryBytes)}` : '',
+        r.metrics.predictedPeakBytes !== undefined ? `predicted worst case ${formatBytes(r.metrics.predictedPeakBytes)}` : '',
+        r.metrics.connectionRatio !== undefined ? `B:A ${r.metrics.connectionRatio}` : '',
+        r.durationMs > 0 ? `${(r.durationMs / 1000).toFixed(1)}s` : '',
+      ].filter(Boolean).join(', ');
+      // A reason shared by many configurations (a missing image) is printed in full once.
+      const reason = r.verdict === 'pass' ? '' : shownReasons.has(r.reason) ? ' — same reason as above' : ` — ${r.reason}`;
+      shownReasons.add(r.reason);
+      write(`    → ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${figures ? ` (${figures})` : ''}${reason}`);
+      break;
+    }
+    case 'report':
+      write(`report: ${progress.dir}/report.md`);
+      break;
+  }
+}
+
+export async function commandRun(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      only: { type: 'string', multiple: true },
+      set: { type: 'string', multiple: true },
+      'reports-dir': { type: 'string' },
+      pull: { type: 'boolean' },
+      json: { type: 'boolean' },
+      baseline: { type: 'string' },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError('oomlab run needs a scenario file, e.g. `oomlab run scenarios/nofile-oom.ts`');
+  if (values.baseline && positionals.length > 1) throw new UsageError('--baseline compares one scenario: give one scenario file with it');
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write(`\n${signal}: stopping, removing this run's containers (again to quit at once)\n`);
+      controller.abort(new CancelledError(`${signal} received`));
+    } else {
+      process.stderr.write(`${signal} again: quitting now; \`oomlab clean\` removes what is left\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let worst = 0;
+  for (const scenarioPath of positionals) {
+    const { report } = await runScenario({
+      scenarioPath,
+      ...(values.only ? { only: values.only } : {}),
+      ...(values.set ? { set: values.set } : {}),
+      ...(values['reports-dir'] ? { reportsDir: values['reports-dir'] } : {}),
+      pull: values.pull ?? false,
+      ...(values.baseline ? { baseline: values.baseline } : {}),
+      signal: controller.signal,
+      ...(values.json ? {} : { onProgress: printProgress }),
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else printSummary(report);
+    const code = exitCodeOf(report);
+    worst = code === 130 || worst === 130 ? 130 : Math.max(worst, code);
+    if (controller.signal.aborted) break;
+  }
+  return worst;
+}
+
