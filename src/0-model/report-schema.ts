@@ -86,6 +86,15 @@ const observation = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('workload'), t: num, instance: str, driver: str, result: z.discriminatedUnion('driver', [stormResult, httpLoadResult]) }),
 ]);
 
+const fileTableProbe = z.object({
+  image: str,
+  samples: z.array(z.object({ nofile: num, emulated: z.boolean(), openFilesLimit: num, vmDataBytes: num, rssAnonBytes: num })),
+  bytesPerDescriptor: num,
+  residentBytesPerDescriptor: num,
+  predicted: z.object({ nofile: num, bytes: num }),
+  durationMs: num,
+});
+
 const memoryTerm = z.object({ name: str, bytes: num, formula: str, phase: z.enum(['start-up', 'global', 'per-connection']), detail: str.optional() });
 
 const loadPeak = z.object({
@@ -199,7 +208,7 @@ export const runReportSchema = z.object({
   endedBy,
   error: str.optional(),
   host,
-  images: z.array(z.object({ name: str, available: z.boolean(), source: str.optional(), reason: str.optional(), builtInMs: num.optional() })),
+  images: z.array(z.object({ name: str, available: z.boolean(), source: str.optional(), reason: str.optional(), builtInMs: num.optional(), fileTable: fileTableProbe.optional() })),
   emulated: z.array(emulatedFact.extend({ configId: str })),
   summary: z.object({ pass: num, fail: num, skipped: num, error: num }),
   configs: z.array(configResult),

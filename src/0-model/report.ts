@@ -116,7 +116,7 @@ export interface RunReport {
   error?: string;
   host: HostFacts;
   /** Every image the run needed; `builtInMs` when this run had to build it offline. */
-  images: { name: string; available: boolean; source?: string; reason?: string; builtInMs?: number }[];
+  images: { name: string; available: boolean; source?: string; reason?: string; builtInMs?: number; fileTable?: FileTableProbe }[];
   /** Everything that was emulated rather than real, per configuration. */
   emulated: (EmulatedFact & { configId: string })[];
   summary: Record<Verdict, number>;

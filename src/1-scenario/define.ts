@@ -43,6 +43,8 @@ export interface ScenarioDefinition<M extends Matrix, N extends string, E> {
   /** zx steps on the host before and after each configuration. */
   before?: (context: { config: Config<M> }) => Promise<void>;
   after?: (context: { config: Config<M> }) => Promise<void>;
+  /** Once per image before the matrix: `file-table` starts it at two nofile values and fits bytes per descriptor. */
+  probes?: 'file-table'[];
 }
 
 /**
@@ -61,6 +63,7 @@ export interface Scenario<M extends Matrix = Matrix> {
   host?(config: Config<M>): HostSettingsInput | undefined;
   before?(context: { config: Config<M> }): Promise<void>;
   after?(context: { config: Config<M> }): Promise<void>;
+  probes?: 'file-table'[];
   readonly file?: string;
 }
 

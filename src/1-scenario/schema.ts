@@ -211,6 +211,8 @@ export const scenarioSchema = z.strictObject({
   host: fn('(config) => HostSettings').optional(),
   before: fn('(context) => Promise<void>').optional(),
   after: fn('(context) => Promise<void>').optional(),
+  /** Measurements made once per image before the matrix: `file-table` fits what one descriptor costs the server. */
+  probes: z.array(z.enum(['file-table'])).optional(),
 });
 
 /** The fields of each part, for `unknown field` messages. */

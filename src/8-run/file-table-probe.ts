@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OomlabError } from '../0-model/errors.ts';
-import type { FileTableProbe, FileTableSample } from '../0-model/report.ts';
+import type { FileTableProbe, FileTableSample, Progress } from '../0-model/report.ts';
+import { formatBytes } from '../0-model/units.ts';
 import { readProcessMemory, readServerVariables } from '../4-observe/index.ts';
-import { startInstance, type Engine } from '../3-runtime/index.ts';
+import { buildNofileShim, startInstance, type Engine, type ImageResolution } from '../3-runtime/index.ts';
 
 /** Two nofile values far enough apart that 16 B each is 16 MiB of difference, far above start-up noise. */
 export const PROBE_NOFILES = [65_536, 1_048_576] as const;
@@ -62,4 +63,27 @@ export async function probeFileTable(image: string, context: ProbeContext): Prom
     samples.push({ nofile, emulated: instance.nofile.emulated, openFilesLimit: Number(variables.open_files_limit), vmDataBytes: memory.vmDataBytes, rssAnonBytes: memory.rssAnonBytes });
   }
   return fitFileTable(image, samples, context.predictAt ?? CONTAINERD_INFINITY, Date.now() - started);
+}
+
+/** Probes every image the run has, once, before the matrix; the figure goes beside the image in the report. */
+export async function probeImages(
+  engine: Engine,
+  hostNofileHardLimit: number,
+  images: Map<string, ImageResolution & { fileTable?: FileTableProbe }>,
+  signal: AbortSignal,
+  progress: (p: Progress) => void,
+): Promise<void> {
+  let shim: Promise<string> | undefined;
+  for (const [name, image] of images) {
+    if (!image.available) continue;
+    const probe = await probeFileTable(name, { engine, hostNofileHardLimit, shimPath: () => (shim ??= buildNofileShim()), signal, onProgress: (text) => progress({ kind: 'message', text }) });
+    image.fileTable = probe;
+    progress({ kind: 'message', text: fileTableLine(probe) });
+  }
+}
+
+/** The probe's answer in one line, as a reviewer would paste it. */
+export function fileTableLine(probe: FileTableProbe): string {
+  const at = probe.samples.map((s) => s.openFilesLimit).join(' and ');
+  return `${probe.image}: ${probe.bytesPerDescriptor} B per descriptor (open_files_limit ${at}) → ${formatBytes(probe.predicted.bytes)} at nofile ${probe.predicted.nofile}, measured in ${(probe.durationMs / 1000).toFixed(1)} s`;
 }

@@ -20,6 +20,7 @@ import {
 } from '../3-runtime/index.ts';
 import { loadScenario } from '../1-scenario/index.ts';
 import { runConfig, type Routing } from './run-config.ts';
+import { probeImages } from './file-table-probe.ts';
 import { Teardown } from './teardown.ts';
 import { REPORT_SCHEMA_VERSION, type ConfigResult, type EndedBy, type Progress, type RunReport } from '../0-model/report.ts';
 
@@ -74,6 +75,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   for (const image of wanted) {
     images.set(image, await resolveImage(engine, image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
   }
+  if (scenario.probes?.includes('file-table')) await probeImages(engine, host.nofileHardLimit, images, options.signal, progress);
   const thpUnswitchable = draft.some((c) => c.host?.thp) ? await thpUnswitchableReason() : undefined;
   const configs = planRun(scenario, options, (image) => images.get(image)?.reason, { numaNodes: host.numaNodes, canLowerOomScoreAdj: host.canLowerOomScoreAdj, ...(thpUnswitchable ? { thpUnswitchable } : {}) });
   const model = predictMemory(configs, { defaultNofile: host.nofileHardLimit, cpus: availableParallelism() });
