@@ -90,7 +90,7 @@ const fileTableProbe = z.object({
   image: str,
   samples: z.array(z.object({ nofile: num, emulated: z.boolean(), openFilesLimit: num, vmDataBytes: num, rssAnonBytes: num })),
   bytesPerDescriptor: num,
-  residentBytesPerDescriptor: num,
+  mappedBytesPerDescriptor: num,
   predicted: z.object({ nofile: num, bytes: num }),
   durationMs: num,
 });

@@ -173,10 +173,10 @@ export interface FileTableSample {
 export interface FileTableProbe {
   image: string;
   samples: FileTableSample[];
-  /** Slope of private data (VmData) over open_files_limit: 16 where the table is preallocated. */
+  /** Slope of anonymous resident memory (RssAnon) over open_files_limit: 16 where the table is preallocated and zeroed, as the cgroup is charged. */
   bytesPerDescriptor: number;
-  /** Slope of anonymous resident memory: 16 where the table is also zeroed (charged to the cgroup). */
-  residentBytesPerDescriptor: number;
+  /** Slope of private mappings (VmData): noisier, glibc creates its 64 MiB thread arenas as threads race. */
+  mappedBytesPerDescriptor: number;
   /** The slope carried to a nofile the host cannot give, containerd's "infinity" by default. */
   predicted: { nofile: number; bytes: number };
   durationMs: number;

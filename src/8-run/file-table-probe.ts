@@ -37,9 +37,10 @@ export function slopeOf(points: readonly { x: number; y: number }[]): number {
 
 export function fitFileTable(image: string, samples: FileTableSample[], predictAt: number, durationMs: number): FileTableProbe {
   const round = (v: number) => Math.round(v * 100) / 100;
-  const bytesPerDescriptor = round(slopeOf(samples.map((s) => ({ x: s.openFilesLimit, y: s.vmDataBytes }))));
-  const residentBytesPerDescriptor = round(slopeOf(samples.map((s) => ({ x: s.openFilesLimit, y: s.rssAnonBytes }))));
-  return { image, samples, bytesPerDescriptor, residentBytesPerDescriptor, predicted: { nofile: predictAt, bytes: Math.max(0, Math.round(bytesPerDescriptor * predictAt)) }, durationMs };
+  // Resident memory is what the memory cgroup charges and what killed the incident's server.
+  const bytesPerDescriptor = round(slopeOf(samples.map((s) => ({ x: s.openFilesLimit, y: s.rssAnonBytes }))));
+  const mappedBytesPerDescriptor = round(slopeOf(samples.map((s) => ({ x: s.openFilesLimit, y: s.vmDataBytes }))));
+  return { image, samples, bytesPerDescriptor, mappedBytesPerDescriptor, predicted: { nofile: predictAt, bytes: Math.max(0, Math.round(bytesPerDescriptor * predictAt)) }, durationMs };
 }
 
 /** Starts the image once per probe nofile in a labelled container and reads the server's own figures. */
