@@ -14,3 +14,4 @@ export * from './units.ts';
 export * from './workload-defaults.ts';
 export * from './workload-result.ts';
 export * from './figures.ts';
+export * from './version-view.ts';

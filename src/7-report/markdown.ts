@@ -1,6 +1,7 @@
 import { formatBytes } from '../0-model/units.ts';
 import { isEmulatedValue, predictedText } from '../0-model/figures.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
+import { cellText, fileTableText, versionView } from '../0-model/version-view.ts';
 
 const VERDICT_MARK: Record<ConfigResult['verdict'], string> = { pass: '✅ pass', fail: '❌ fail', skipped: '⏭ skipped', error: '⚠️ error' };
 
@@ -33,6 +34,7 @@ export function renderMarkdown(report: RunReport): string {
   );
   const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
   if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');
+  lines.push(...upgradeView(report));
   const drivers = [...new Set(report.configs.map((c) => c.metrics.driver).filter(Boolean))];
   if (drivers.length > 0) lines.push(`Load driver: ${drivers.join(', ')}.`, '');
   const regressed = new Map<string, string[]>();
@@ -108,4 +110,25 @@ export function renderMarkdown(report: RunReport): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Rows are server versions, columns the other axes: the table an upgrade review reads first. */
+function upgradeView(report: RunReport): string[] {
+  const view = versionView(report);
+  if (!view) return [];
+  const withProbe = view.rows.some((r) => r.fileTable);
+  const headers = ['server', ...(withProbe ? ['file table (probe)'] : []), ...view.columns.map((c) => Object.entries(c.axes).map(([axis, value]) => `${axis}=${value}`).join(' '))];
+  const mark = (config: ConfigResult | undefined) => (config && config.verdict !== 'skipped' ? `${VERDICT_MARK[config.verdict].split(' ')[0]} ` : '');
+  return [
+    '## Upgrade view',
+    '',
+    `| ${headers.map(cell).join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...view.rows.map((row) => `| ${[row.image, ...(withProbe ? [row.fileTable ? fileTableText(row.fileTable) : '—'] : []), ...row.cells.map((c) => `${mark(c)}${cellText(c)}`)].map(cell).join(' | ')} |`),
+    '',
+    'For a change ticket:',
+    '',
+    ...view.rows.map((row) => `- ${row.line}`),
+    '',
+  ];
 }

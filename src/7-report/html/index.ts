@@ -7,6 +7,7 @@ import { labelConfigs, varyingAxes } from './configs.ts';
 import { renderEvidencePanel } from './panels.ts';
 import { renderCharts, renderHeader, renderHostFacts } from './sections.ts';
 import { html, join, trusted } from './template.ts';
+import { renderUpgradeView } from './upgrade-view.ts';
 import { renderVerdictTable } from './verdicts.ts';
 
 /** JSON inside <script>: `</script` or `<!--` in a log line must not end or bend the block. */
@@ -35,6 +36,7 @@ export function renderHtml(report: RunReport): string {
 <main>
 ${renderHeader(report)}
 ${renderHostFacts(report, configs)}
+${renderUpgradeView(report)}
 ${renderVerdictTable(report, configs, axes)}
 ${renderCharts(groups, peaks, configs)}
 <section id="evidence"><h2>Evidence</h2>
