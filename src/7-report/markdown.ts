@@ -34,7 +34,6 @@ export function renderMarkdown(report: RunReport): string {
   );
   const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
   if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');
-  lines.push(...upgradeView(report));
   const drivers = [...new Set(report.configs.map((c) => c.metrics.driver).filter(Boolean))];
   if (drivers.length > 0) lines.push(`Load driver: ${drivers.join(', ')}.`, '');
   const regressed = new Map<string, string[]>();
@@ -85,6 +84,8 @@ export function renderMarkdown(report: RunReport): string {
     lines.push('', '## Not as expected', '');
     for (const config of failed) lines.push(`- \`${config.id}\`: ${config.reason}`);
   }
+  const upgrade = upgradeView(report);
+  if (upgrade.length > 0) lines.push('', ...upgrade);
   const decided = report.configs.filter((c) => c.evidence.length > 0);
   if (decided.length > 0) {
     lines.push('', '## Evidence', '');
@@ -121,6 +122,8 @@ function upgradeView(report: RunReport): string[] {
   const mark = (config: ConfigResult | undefined) => (config && config.verdict !== 'skipped' ? `${VERDICT_MARK[config.verdict].split(' ')[0]} ` : '');
   return [
     '## Upgrade view',
+    '',
+    'One row per server, the verdict and outcome of each configuration with its peak memory.',
     '',
     `| ${headers.map(cell).join(' | ')} |`,
     `|${headers.map(() => '---').join('|')}|`,

@@ -92,8 +92,12 @@ const report: RunReport = {
   configs: [passed, failed, skipped, errored],
 };
 
+/** The rows of the configurations' table: the first table of the page (an upgrade view may follow). */
 function tableRows(markdown: string): string[] {
-  return markdown.split('\n').filter((line) => line.startsWith('|')).slice(2);
+  const lines = markdown.split('\n');
+  const start = lines.findIndex((line) => line.startsWith('|'));
+  const end = lines.findIndex((line, i) => i > start && !line.startsWith('|'));
+  return lines.slice(start, end).slice(2);
 }
 
 /** Enough of XML to catch what a hand-written renderer gets wrong: tags balance, text and attributes escaped. */
