@@ -65,7 +65,10 @@ function offlineRecipe(recipe: string, flavor: ServerFlavor, description: string
 
 /** Images oomlab can build here without a registry, from `docker/<recipe>/build.sh` (shared steps in docker/lib/). */
 export const OFFLINE_RECIPES: Record<string, OfflineRecipe> = {
+  'oomlab/mariadb:10.5': offlineRecipe('mariadb-10.5', 'mariadb', "MariaDB 10.5 from Debian bullseye packages, with the official images' entrypoint contract"),
   'oomlab/mariadb:10.11': offlineRecipe('mariadb-10.11', 'mariadb', "MariaDB 10.11 from Debian bookworm packages, with the official images' entrypoint contract"),
+  'oomlab/mariadb:11.8': offlineRecipe('mariadb-11.8', 'mariadb', "MariaDB 11.8 from Debian trixie packages, with the official images' entrypoint contract"),
+  'oomlab/mysql:9.7': offlineRecipe('mysql-9.7', 'mysql', "Oracle MySQL 9.7 from Debian sid's mysql-server (about 680 MB), with the official images' entrypoint contract", { builtInAllocator: 'tcmalloc' }),
 };
 
 export const OFFLINE_MARIADB_IMAGE = 'oomlab/mariadb:10.11';
