@@ -14,10 +14,20 @@ export interface ImageCheck {
   sh: string;
 }
 
+/** Which server an offline image holds: its binary, client, seeding and root authentication differ. */
+export type ServerFlavor = 'mariadb' | 'mysql';
+
 export interface OfflineRecipe {
   /** The folder under docker/ holding build.sh and the files it installs. */
   recipe: string;
   description: string;
+  /** mariadb: /usr/sbin/mariadbd, root by mysql_native_password. mysql: /usr/sbin/mysqld, root by caching_sha2_password. */
+  flavor: ServerFlavor;
+  /**
+   * The allocator the server binary links itself, when it is not glibc's malloc: with no preload
+   * (`allocator: 'glibc'`) this is what the server really uses. Debian's mysqld links libtcmalloc.
+   */
+  builtInAllocator?: 'tcmalloc';
   /** `docker import` changes: the official images' entrypoint contract. */
   changes: string[];
   checks: ImageCheck[];
@@ -25,23 +35,40 @@ export interface OfflineRecipe {
 
 const OFFICIAL_CONTRACT = ['ENTRYPOINT ["docker-entrypoint.sh"]', 'CMD ["mysqld"]', 'EXPOSE 3306', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
 
-function serverChecks(serverBinary: string): ImageCheck[] {
-  return [
+/** The binary the entrypoint execs, so the kernel names the server as it names the incident's (comm). */
+export const SERVER_BINARIES: Record<ServerFlavor, string> = {
+  mariadb: '/usr/sbin/mariadbd',
+  mysql: '/usr/sbin/mysqld',
+};
+
+/** What every offline image must show, and what its flavour adds. */
+export function serverChecks(flavor: ServerFlavor): ImageCheck[] {
+  const serverBinary = SERVER_BINARIES[flavor];
+  const checks: ImageCheck[] = [
     { what: 'the mysql user in /etc/passwd', sh: "grep -q '^mysql:' /etc/passwd" },
     { what: `the server binary ${serverBinary} answering --version`, sh: `${serverBinary} --version` },
     { what: 'the seeded data directory /var/lib/mysql/mysql', sh: 'test -d /var/lib/mysql/mysql' },
     { what: 'an executable entrypoint /usr/local/bin/docker-entrypoint.sh', sh: 'test -x /usr/local/bin/docker-entrypoint.sh' },
+    { what: `the entrypoint's flavour ${flavor} in /etc/oomlab/flavor`, sh: `grep -qx ${flavor} /etc/oomlab/flavor` },
+    { what: 'the allocator preloads /usr/lib/libjemalloc.so and /usr/lib/libtcmalloc_minimal.so', sh: 'test -r /usr/lib/libjemalloc.so && test -r /usr/lib/libtcmalloc_minimal.so' },
   ];
+  if (flavor === 'mysql') {
+    // caching_sha2_password over plain TCP: mysql2 asks the server for this key (docker/lib/entrypoint.sh).
+    checks.push({ what: 'the RSA key pair caching_sha2_password hands to clients, /var/lib/mysql/public_key.pem', sh: 'test -s /var/lib/mysql/public_key.pem && test -s /var/lib/mysql/private_key.pem' });
+  }
+  return checks;
 }
 
-/** Images oomlab can build here without a registry, from `docker/<recipe>/build.sh`. */
+function offlineRecipe(recipe: string, flavor: ServerFlavor, description: string, extra: Pick<OfflineRecipe, 'builtInAllocator'> = {}): OfflineRecipe {
+  return { recipe, description, flavor, ...extra, changes: OFFICIAL_CONTRACT, checks: serverChecks(flavor) };
+}
+
+/** Images oomlab can build here without a registry, from `docker/<recipe>/build.sh` (shared steps in docker/lib/). */
 export const OFFLINE_RECIPES: Record<string, OfflineRecipe> = {
-  'oomlab/mariadb:10.11': {
-    recipe: 'mariadb-10.11',
-    description: "MariaDB 10.11 from Debian bookworm packages, with the official images' entrypoint contract",
-    changes: OFFICIAL_CONTRACT,
-    checks: serverChecks('/usr/sbin/mariadbd'),
-  },
+  'oomlab/mariadb:10.5': offlineRecipe('mariadb-10.5', 'mariadb', "MariaDB 10.5 from Debian bullseye packages, with the official images' entrypoint contract"),
+  'oomlab/mariadb:10.11': offlineRecipe('mariadb-10.11', 'mariadb', "MariaDB 10.11 from Debian bookworm packages, with the official images' entrypoint contract"),
+  'oomlab/mariadb:11.8': offlineRecipe('mariadb-11.8', 'mariadb', "MariaDB 11.8 from Debian trixie packages, with the official images' entrypoint contract"),
+  'oomlab/mysql:9.7': offlineRecipe('mysql-9.7', 'mysql', "Oracle MySQL 9.7 from Debian sid's mysql-server (about 680 MB), with the official images' entrypoint contract", { builtInAllocator: 'tcmalloc' }),
 };
 
 export const OFFLINE_MARIADB_IMAGE = 'oomlab/mariadb:10.11';

@@ -69,7 +69,7 @@ async function entrypointOf(spec: InstanceSpec, docker: Engine['api']): Promise<
   return { Entrypoint: ['numactl', '--interleave=all', ...inner], Cmd: spec.command ?? (image.Cmd as string[] | null) ?? [] };
 }
 
-/** Allocator libraries as the offline image installs them (docker/mariadb-10.11/build.sh links these paths). */
+/** Allocator libraries as every offline image installs them (docker/lib/recipe.sh links these paths). */
 export const ALLOCATOR_LIBRARIES: Record<'glibc' | 'jemalloc' | 'tcmalloc', string | undefined> = {
   glibc: undefined,
   jemalloc: '/usr/lib/libjemalloc.so',

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { debianMirrorOf, hostDebianMirror } from '../../src/3-runtime/apt-mirror.ts';
 import { checkScript, missingFromOutput } from '../../src/3-runtime/image-check.ts';
-import { recipeHash } from '../../src/3-runtime/image-recipes.ts';
+import { DOCKER_DIR, OFFLINE_RECIPES, recipeHash, SERVER_BINARIES, serverChecks } from '../../src/3-runtime/image-recipes.ts';
 import { splitName } from '../../src/3-runtime/image-import.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/apt');
@@ -80,5 +80,61 @@ describe('recipe hash', () => {
   it('splits image names with registry ports', () => {
     expect(splitName('oomlab/mariadb:10.11')).toEqual(['oomlab/mariadb', '10.11']);
     expect(splitName('localhost:5000/mysql')).toEqual(['localhost:5000/mysql', 'latest']);
+  });
+});
+
+describe('offline recipes', () => {
+  const entries = Object.entries(OFFLINE_RECIPES);
+
+  it('offers MariaDB 10.5, 10.11, 11.8 and MySQL 9.7, each from docker/<flavour>-<version>/ with an executable build.sh', async () => {
+    expect(Object.keys(OFFLINE_RECIPES).sort()).toEqual(['oomlab/mariadb:10.11', 'oomlab/mariadb:10.5', 'oomlab/mariadb:11.8', 'oomlab/mysql:9.7']);
+    for (const [name, recipe] of entries) {
+      expect(name.replace(/^oomlab\//, '').replace(':', '-')).toBe(recipe.recipe);
+      expect(name.startsWith(`oomlab/${recipe.flavor}:`)).toBe(true);
+      await access(join(DOCKER_DIR, recipe.recipe, 'build.sh'), constants.X_OK);
+    }
+  });
+
+  it('builds each image with the flavour it is registered with, through the shared steps of docker/lib/recipe.sh', async () => {
+    for (const recipe of Object.values(OFFLINE_RECIPES)) {
+      const build = await readFile(join(DOCKER_DIR, recipe.recipe, 'build.sh'), 'utf8');
+      expect(build).toContain('source "$(dirname "$0")/../lib/recipe.sh"');
+      expect(build).toMatch(new RegExp(`^oomlab_install_contract "\\$rootfs" ${recipe.flavor} `, 'm'));
+      for (const step of ['oomlab_bootstrap', 'oomlab_seed', 'oomlab_trim']) expect(build).toMatch(new RegExp(`^${step} "\\$rootfs"`, 'm'));
+    }
+  });
+
+  it('names no package host: debootstrap takes the mirror the caller found in the host apt sources', async () => {
+    const files = (await readdir(DOCKER_DIR, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    expect(files.length).toBeGreaterThan(8);
+    for (const file of files) expect(await readFile(file, 'utf8'), file).not.toMatch(/(https?|ftp):\/\//);
+  });
+
+  it('gives the shared entrypoint a branch for every flavour, exec-ing the binary the checks ask for', async () => {
+    const entrypoint = await readFile(join(DOCKER_DIR, 'lib', 'entrypoint.sh'), 'utf8');
+    for (const [flavor, binary] of Object.entries(SERVER_BINARIES)) {
+      expect(entrypoint).toMatch(new RegExp(`^${flavor}\\)\\n\\tserver=${binary}\\n`, 'm'));
+    }
+    expect(entrypoint).toMatch(/^exec "\$@"$/m);
+    const seed = await readFile(join(DOCKER_DIR, 'lib', 'seed.sh'), 'utf8');
+    expect(seed).toContain('mariadb-install-db --user=mysql');
+    expect(seed).toContain('mysqld --initialize-insecure --user=mysql');
+  });
+
+  it('checks the server binary of each flavour, and the RSA key pair only where root authenticates by caching_sha2_password', () => {
+    const mariadb = serverChecks('mariadb').map((c) => c.what);
+    const mysql = serverChecks('mysql').map((c) => c.what);
+    expect(mariadb).toContain('the server binary /usr/sbin/mariadbd answering --version');
+    expect(mysql).toContain('the server binary /usr/sbin/mysqld answering --version');
+    expect(mysql).toContain("the entrypoint's flavour mysql in /etc/oomlab/flavor");
+    expect(mysql.filter((what) => what.includes('public_key.pem'))).toHaveLength(1);
+    expect(mariadb.filter((what) => what.includes('public_key.pem'))).toHaveLength(0);
+    // The checks every image shares come first, in the same order, whatever the flavour.
+    expect(mysql.slice(0, mariadb.length).map((what) => what.replace('mysqld', 'mariadbd').replace('flavour mysql', 'flavour mariadb'))).toEqual(mariadb);
+    expect(OFFLINE_RECIPES['oomlab/mysql:9.7']).toMatchObject({ flavor: 'mysql', builtInAllocator: 'tcmalloc' });
+    for (const name of ['oomlab/mariadb:10.5', 'oomlab/mariadb:10.11', 'oomlab/mariadb:11.8']) {
+      expect(OFFLINE_RECIPES[name]).toMatchObject({ flavor: 'mariadb', checks: serverChecks('mariadb') });
+      expect(OFFLINE_RECIPES[name]!.builtInAllocator).toBeUndefined();
+    }
   });
 });

@@ -100,7 +100,7 @@ describe('an image is tagged only after it passes its check', () => {
     expect((error as OomlabError).code).toBe('IMAGE_BUILD_FAILED');
     const message = (error as Error).message;
     expect(message).toMatch(
-      /^building oomlab-test\/hollow:\w+ from docker\/hollow\/ failed: the built image lacks the mysql user in \/etc\/passwd, the server binary \/usr\/sbin\/mariadbd answering --version, the seeded data directory \/var\/lib\/mysql\/mysql, an executable entrypoint \/usr\/local\/bin\/docker-entrypoint\.sh — build log: \/\S+\.log$/,
+      /^building oomlab-test\/hollow:\w+ from docker\/hollow\/ failed: the built image lacks the mysql user in \/etc\/passwd, the server binary \/usr\/sbin\/mariadbd answering --version, the seeded data directory \/var\/lib\/mysql\/mysql, an executable entrypoint \/usr\/local\/bin\/docker-entrypoint\.sh, the entrypoint's flavour mariadb in \/etc\/oomlab\/flavor, the allocator preloads \/usr\/lib\/libjemalloc\.so and \/usr\/lib\/libtcmalloc_minimal\.so — build log: \/\S+\.log$/,
     );
     expect(message.split('\n')).toHaveLength(1);
     const log = await readFile(/build log: (\S+)$/.exec(message)![1]!, 'utf8');
