@@ -10,7 +10,6 @@ import { parseBytes } from '../0-model/units.ts';
 import { ALLOWED_FIELDS, scenarioSchema, type FieldsOf } from './schema.ts';
 import type { Scenario } from './define.ts';
 
-// parseBytes stays exported for 3-runtime/instance.ts until it reads the bytes the planner hands on.
 export { OUTCOMES, parseBytes, type AxisValue, type Config, type Matrix, type Outcome };
 export * from './schema.ts';
 export * from './define.ts';

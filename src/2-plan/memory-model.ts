@@ -2,7 +2,7 @@
 // the container's memory limit, and what the scenario's own load can drive. The formula and its sources are
 // in docs/memory-model.md; the server profiles, the start-up file limits, the terms and the load are beside this file.
 import type { MemoryPrediction } from '../0-model/prediction.ts';
-import { formatBytes, parseBytes } from '../0-model/units.ts';
+import { formatBytes } from '../0-model/units.ts';
 import type { InstanceSpec, Workload } from '../1-scenario/index.ts';
 import { loadPeak, workloadCaps, type ConnectionCap } from './load-peak.ts';
 import { connectionTerms, connectionsWithin, globalTerms, openFileTableTerms, sumOf } from './memory-terms.ts';
@@ -125,13 +125,13 @@ export interface InstancePlace {
   /** The configuration's workload: the load peak is added when it reaches this instance. */
   workload?: Workload;
   /** The simulated host the instance shares: its budget is the limit when the instance has none lower. */
-  side?: { name: string; memory: string | number; sharedWith: readonly string[] };
+  side?: { name: string; memory: number; sharedWith: readonly string[] };
 }
 
 /** The memory the instance may use: its own limit or its side's budget, whichever is lower, and a note when it is the side's. */
 function memoryLimitOf(spec: InstanceSpec, side: InstancePlace['side']): { bytes: number; note?: string } | undefined {
-  const own = spec.memory !== undefined ? parseBytes(spec.memory) : undefined;
-  const budget = side ? parseBytes(side.memory) : undefined;
+  const own = spec.memory;
+  const budget = side?.memory;
   if (budget === undefined || (own !== undefined && own <= budget)) return own === undefined ? undefined : { bytes: own };
   const shared = side!.sharedWith.length > 0 ? `, shared with ${side!.sharedWith.join(', ')}: what they hold is not modelled` : '';
   return { bytes: budget, note: `the limit is side \`${side!.name}\`'s budget ${formatBytes(budget)}${shared}` };

@@ -163,7 +163,7 @@ export async function buildImageFromRecipe(engine: Engine, target: string, recip
   const rootfs = await mkdtemp(join(tmpdir(), 'oomlab-rootfs-'));
   const [repo, tag] = splitName(target);
   const candidate = `${repo}:${tag}-unchecked-${randomBytes(3).toString('hex')}`;
-  options.onProgress?.(`building ${target} offline from Debian packages (about a minute, once): ${recipe.description}; log ${logFile}`);
+  options.onProgress?.(`building ${target} offline from Debian packages (1 to 3 minutes, once): ${recipe.description}; log ${logFile}`);
   try {
     note(`build.sh ${rootfs} (recipe hash ${hash}, mirror from the host's apt sources)`);
     const build = execa('bash', [join(dockerDir, recipe.recipe, 'build.sh'), rootfs, mirror], {

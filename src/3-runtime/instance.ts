@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
 import { pack } from 'tar-stream';
 import { poll } from '../0-model/poll.ts';
-import { parseBytes, type InstanceSpec } from '../1-scenario/index.ts';
+import type { InstanceSpec } from '../1-scenario/index.ts';
 import type { Engine } from './engine.ts';
 import { labelsFor, type RunLabels } from './labels.ts';
 import { planNofile, SHIM_CONTAINER_PATH, type NofilePlan } from './nofile-shim.ts';
@@ -101,8 +101,8 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
   const nofile = planNofile(spec.nofile, context.hostNofileHardLimit);
   const hostname = shortHostname(context.run, context.configIndex, spec.name);
   const containerName = `${hostname}-${context.run.runId.slice(0, 8)}`;
-  const memory = spec.memory === undefined ? undefined : parseBytes(spec.memory);
-  const memorySwap = spec.memorySwap === undefined ? memory : parseBytes(spec.memorySwap);
+  const memory = spec.memory;
+  const memorySwap = spec.memorySwap ?? memory;
   const env: Record<string, string> = {
     MYSQL_ROOT_PASSWORD: password,
     MARIADB_ROOT_PASSWORD: password,

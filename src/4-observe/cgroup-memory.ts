@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { containerCgroupDir } from './cgroup-paths.ts';
+import { poll } from '../0-model/poll.ts';
 
 async function readNumber(path: string): Promise<number | undefined> {
   try {
@@ -25,24 +26,22 @@ async function readOnce(containerId: string): Promise<{ peak: number; usage: num
 /** `onUsage` receives the current usage every `usageEvery` reads, for the memory-over-time chart. */
 export function sampleMemoryPeak(containerId: string, intervalMs = 200, onUsage?: (bytes: number) => void, usageEvery = 2): { stop(): Promise<number | undefined> } {
   let peak: number | undefined;
-  let stopped = false;
   let reads = 0;
-  const loop = (async () => {
-    while (!stopped) {
-      const value = await readOnce(containerId);
-      if (value !== undefined) {
-        peak = Math.max(peak ?? 0, value.peak);
-        // The usage over time is for charts; every other read is plenty and halves the report.
-        if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
-      }
-      await new Promise((r) => setTimeout(r, intervalMs));
+  const stopping = new AbortController();
+  const loop = poll(async () => {
+    const value = await readOnce(containerId);
+    if (value !== undefined) {
+      peak = Math.max(peak ?? 0, value.peak);
+      // The usage over time is for charts; every other read is plenty and halves the report.
+      if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
     }
-  })();
+    return undefined;
+  }, { intervalMs, signal: stopping.signal });
   return {
     async stop() {
       const last = await readOnce(containerId);
       if (last !== undefined) peak = Math.max(peak ?? 0, last.peak);
-      stopped = true;
+      stopping.abort();
       await loop;
       return peak;
     },

@@ -3,6 +3,7 @@ import { parseInnodbStatus } from './innodb-status.ts';
 import { deltasPerSecond, readContainerResources, readHostCounters } from './resources.ts';
 import type { ServerEndpoint } from './server-variables.ts';
 import type { Timeline } from './timeline.ts';
+import { poll } from '../0-model/poll.ts';
 
 /** The server status counters of a connection storm. */
 export const STATUS_VARIABLES = [
@@ -104,17 +105,17 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
     }
   };
 
-  const loop = (async () => {
-    while (!stopped) {
-      const started = performance.now();
-      await sampleOnce().catch(() => {});
-      await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (performance.now() - started))));
-    }
-  })();
+  // Sampled until stopped: an attempt never "succeeds", the stop's abort ends the wait at once.
+  const stopping = new AbortController();
+  const loop = poll(async () => {
+    await sampleOnce().catch(() => {});
+    return undefined;
+  }, { intervalMs, signal: stopping.signal });
 
   return {
     async stop() {
       stopped = true;
+      stopping.abort();
       await loop;
       connection?.destroy();
     },

@@ -71,7 +71,7 @@ export async function runDoctor(options: { scenariosDir?: string } = {}): Promis
 
   for (const image of await scenarioImages(options.scenariosDir ?? 'scenarios')) {
     if (OFFLINE_RECIPES[image] && recipeExists(image)) {
-      const built = `built offline from docker/${OFFLINE_RECIPES[image]!.recipe}/ on first use (about a minute)`;
+      const built = `built offline from docker/${OFFLINE_RECIPES[image]!.recipe}/ on first use (1 to 3 minutes)`;
       const found = version ? await offlineImageState(engine, image).catch((error: unknown) => ({ state: 'unknown' as const, why: describeError(error) })) : undefined;
       if (!found) add(`image ${image}`, 'limited', `unknown while the engine is not running — ${built}`);
       else if (found.state === 'good') add(`image ${image}`, 'ok', `good: recipe hash ${found.recipeHash}, checks pass`);

@@ -41,7 +41,7 @@ export function howToGet(name: string): string {
 async function rowOf(engine: Engine, name: string): Promise<Omit<ImageRow, 'usedBy'>> {
   const recipe = OFFLINE_RECIPES[name];
   if (recipe && recipeExists(name)) {
-    const built = `built offline from docker/${recipe.recipe}/ on first run (about a minute)`;
+    const built = `built offline from docker/${recipe.recipe}/ on first run (1 to 3 minutes)`;
     const found = await offlineImageState(engine, name).catch((error: unknown) => ({ state: 'unchecked' as const, why: describeError(error) }));
     switch (found.state) {
       case 'good':
