@@ -7,7 +7,7 @@ describe('oomlab images, as printed', () => {
       images: [
         { name: 'mysql:5.7', state: 'missing', usable: 'no', detail: `not here — ${howToGet('mysql:5.7')}`, usedBy: ['scenarios/nofile-oom.ts'] },
         { name: 'oomlab/mariadb:10.11', state: 'good', usable: 'yes', detail: 'offline recipe docker/mariadb-10.11/, hash 23575d0752cd0232, checks pass', usedBy: ['scenarios/burst-oom.ts', 'scenarios/nofile-oom.ts'] },
-        { name: 'oomlab/mysql:9.7', state: 'missing', usable: 'built on first run', detail: 'not built yet — built offline from docker/mysql-9.7/ on first run (about a minute)', usedBy: [] },
+        { name: 'oomlab/mysql:9.7', state: 'missing', usable: 'built on first run', detail: 'not built yet — built offline from docker/mysql-9.7/ on first run (1 to 3 minutes)', usedBy: [] },
       ],
       scenarios: [
         { file: 'scenarios/burst-oom.ts', configs: 16, lacking: [] },
@@ -19,7 +19,7 @@ describe('oomlab images, as printed', () => {
       'images (good/present: usable now; missing/stale/broken recipe images are built on first run; other missing images are skipped):',
       '  missing  mysql:5.7             not here — `oomlab images load FILE` a `docker save` of it, or `docker pull mysql:5.7` (or `oomlab run --pull`) where a registry is reachable; used by scenarios/nofile-oom.ts',
       '  good     oomlab/mariadb:10.11  offline recipe docker/mariadb-10.11/, hash 23575d0752cd0232, checks pass; used by scenarios/burst-oom.ts, scenarios/nofile-oom.ts',
-      '  missing  oomlab/mysql:9.7      not built yet — built offline from docker/mysql-9.7/ on first run (about a minute); no scenario names it: oomlab run SCENARIO --set image=oomlab/mysql:9.7',
+      '  missing  oomlab/mysql:9.7      not built yet — built offline from docker/mysql-9.7/ on first run (1 to 3 minutes); no scenario names it: oomlab run SCENARIO --set image=oomlab/mysql:9.7',
       '',
       'scenarios:',
       '  scenarios/burst-oom.ts: every image of its 16 configurations is usable',
