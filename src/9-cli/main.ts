@@ -4,6 +4,7 @@ import { commandCompare } from './commands/compare.ts';
 import { commandDoctor } from './commands/doctor.ts';
 import { commandImages } from './commands/images.ts';
 import { commandList } from './commands/list.ts';
+import { commandProbe } from './commands/probe.ts';
 import { commandReport } from './commands/report.ts';
 import { commandRun } from './commands/run.ts';
 
@@ -25,6 +26,10 @@ const USAGE = `usage: oomlab <command>
       what each scenario still lacks and how to get it; nothing is pulled
   images load <archive.tar...>
       load a \`docker save\` archive into the engine and say which tags it brought
+  probe <image...> [--json]
+      what one file descriptor costs each server: start it at nofile 65536 and 1048576
+      (emulated) with open_files_limit set to each, fit the resident bytes per descriptor,
+      and carry them to nofile 1073741816 (containerd's infinity); seconds, no OOM kill
   doctor                     what this host can run, and why not
   list [scenario.ts...]      the scenarios, their incidents and axes
   clean [--all]              remove containers left by runs that are no longer alive,
@@ -53,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       return commandImages(rest);
     case 'compare':
       return commandCompare(rest);
+    case 'probe':
+      return commandProbe(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -60,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command \`${command}\`; commands: run, report, compare, images, doctor, list, clean (oomlab --help)`);
+      throw new UsageError(`unknown command \`${command}\`; commands: run, report, compare, images, probe, doctor, list, clean (oomlab --help)`);
   }
 }
 

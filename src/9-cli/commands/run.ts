@@ -1,6 +1,7 @@
 // `oomlab run`: every configuration of one or more scenarios, with progress on stderr.
 import { parseArgs } from 'node:util';
-import { CancelledError, UsageError } from '../../0-model/errors.ts';
+import { UsageError } from '../../0-model/errors.ts';
+import { signalOnInterrupt } from './interrupt.ts';
 import { formatBytes } from '../../0-model/units.ts';
 import { runScenario, type Progress } from '../../8-run/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
@@ -68,20 +69,7 @@ export async function commandRun(args: string[]): Promise<number> {
   });
   if (positionals.length === 0) throw new UsageError('oomlab run needs a scenario file, e.g. `oomlab run scenarios/nofile-oom.ts`');
   if (values.baseline && positionals.length > 1) throw new UsageError('--baseline compares one scenario: give one scenario file with it');
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write(`\n${signal}: stopping, removing this run's containers (again to quit at once)\n`);
-      controller.abort(new CancelledError(`${signal} received`));
-    } else {
-      process.stderr.write(`${signal} again: quitting now; \`oomlab clean\` removes what is left\n`);
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signal = signalOnInterrupt();
   let worst = 0;
   for (const scenarioPath of positionals) {
     const { report } = await runScenario({
@@ -91,14 +79,14 @@ export async function commandRun(args: string[]): Promise<number> {
       ...(values['reports-dir'] ? { reportsDir: values['reports-dir'] } : {}),
       pull: values.pull ?? false,
       ...(values.baseline ? { baseline: values.baseline } : {}),
-      signal: controller.signal,
+      signal: signal,
       ...(values.json ? {} : { onProgress: printProgress }),
     });
     if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else printSummary(report);
     const code = exitCodeOf(report);
     worst = code === 130 || worst === 130 ? 130 : Math.max(worst, code);
-    if (controller.signal.aborted) break;
+    if (signal.aborted) break;
   }
   return worst;
 }
