@@ -1,20 +1,22 @@
 // The upgrade view: server versions as rows, the other axes as columns, the verdict and peak in each cell.
 import type { RunReport } from '../../0-model/report.ts';
 import { cellText, fileTableText, versionView } from '../../0-model/version-view.ts';
-import { html, type SafeHtml } from './template.ts';
+import { html, join, type SafeHtml } from './template.ts';
 
 export function renderUpgradeView(report: RunReport): SafeHtml | undefined {
   const view = versionView(report);
   if (!view) return undefined;
   const withProbe = view.rows.some((r) => r.fileTable);
-  const head = view.columns.map((c) => html`<th>${Object.entries(c.axes).map(([axis, value]) => `${axis}=${value}`).join(' ')}</th>`);
+  // Values only, one per line: the axes are named once in the corner, so eight columns fit 1400 px.
+  const axes = Object.keys(view.columns[0]?.axes ?? {});
+  const head = view.columns.map((c) => html`<th>${join(Object.values(c.axes).map(String), html`<br>`)}</th>`);
   const rows = view.rows.map(
     (row) => html`<tr><th scope="row"><code>${row.image}</code></th>${withProbe ? html`<td>${row.fileTable ? fileTableText(row.fileTable) : '—'}</td>` : undefined}${row.cells.map(
-      (c) => html`<td class="${c?.verdict ?? 'none'}">${cellText(c)}</td>`,
+      (c) => html`<td class="${c?.verdict ?? 'none'}${c?.outcome?.startsWith('oom-killed') ? ' killed' : ''}">${cellText(c)}</td>`,
     )}</tr>`,
   );
   return html`<section id="upgrade-view"><h2>Upgrade view</h2>
-<table class="upgrade"><thead><tr><th>server</th>${withProbe ? html`<th>file table (probe)</th>` : undefined}${head}</tr></thead><tbody>${rows}</tbody></table>
+<table class="upgrade"><thead><tr><th>server<br><small>${axes.join(' / ')}</small></th>${withProbe ? html`<th>file table (probe)</th>` : undefined}${head}</tr></thead><tbody>${rows}</tbody></table>
 <p>For a change ticket:</p>
 <ul class="ticket">${view.rows.map((row) => html`<li>${row.line}</li>`)}</ul>
 </section>`;
