@@ -21,7 +21,7 @@ const result = await runStorm({
 });
 const cpu = process.cpuUsage(cpuBefore);
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     seconds: result.durationMs / 1000,
     sessionsCompleted: result.sessions.completed,
     queriesOk: result.queries.ok,
@@ -29,5 +29,5 @@ process.stdout.write(
     connectP99Ms: result.connectLatencyMs.p99,
     queryP99Ms: result.queryLatencyMs.p99,
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
-  }) + '\n',
+  })}\n`,
 );

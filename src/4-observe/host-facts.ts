@@ -1,5 +1,4 @@
-import { access, readFile, readdir } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import { onPath, type HostFacts } from '../0-model/host.ts';
 

@@ -40,9 +40,9 @@ function headerOf(res, name) {
 function errorKeyOf(res) {
   if (res.status >= 400) {
     const named = headerOf(res, PARAMS.errorHeader);
-    return named ? String(named).trim() : 'HTTP ' + res.status;
+    return named ? String(named).trim() : `HTTP ${res.status}`;
   }
-  if (res.status === 0) return PARAMS.networkErrors[res.error_code] || 'k6 error ' + res.error_code;
+  if (res.status === 0) return PARAMS.networkErrors[res.error_code] || `k6 error ${res.error_code}`;
   return undefined;
 }
 

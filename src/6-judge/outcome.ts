@@ -1,5 +1,5 @@
 import type { Expectation, Outcome } from '../1-scenario/index.ts';
-import { formatWith, type Observation, type ObservationOf, type PerKind } from '../4-observe/index.ts';
+import { formatWith, type Observation, type ObservationOf } from '../4-observe/index.ts';
 import type { Evidence, InstanceJudgement, Verdict } from '../0-model/judgement.ts';
 import { EVIDENCE } from '../0-model/evidence.ts';
 import { formatBytes } from '../0-model/units.ts';

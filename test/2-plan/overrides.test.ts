@@ -79,7 +79,7 @@ describe('--set', () => {
   });
 
   it('takes registry, digest and user image names', () => {
-    const images = ['mysql:5.7', 'percona:5.7', 'registry.example:5000/team/mysql:5.7.44', 'mysql@sha256:' + 'a'.repeat(64), 'mysql-test/loaded:1'];
+    const images = ['mysql:5.7', 'percona:5.7', 'registry.example:5000/team/mysql:5.7.44', `mysql@sha256:${'a'.repeat(64)}`, 'mysql-test/loaded:1'];
     expect(parseOverrides(nofile, [`image=${images.join(',')}`])[0]!.values).toEqual(images);
   });
 

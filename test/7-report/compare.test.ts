@@ -6,7 +6,6 @@ import { compareRuns, imageAxes, renderCompareHtml, renderCompareMarkdown, summa
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures', `report-${name}.json`), 'utf8')) as RunReport;
 const MiB = 1024 * 1024;
-const KILLED = 'image=oomlab/mariadb:10.11,nofile=1073741816,fix=none,open_files_limit=explicit,memory=1g';
 
 /** The nofile-oom fixture rerun on another server (`--set image=...`): same configurations, new image, ids that follow. */
 function onImage(report: RunReport, image: string, change: (config: ConfigResult) => void = () => {}): RunReport {
