@@ -25,7 +25,7 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
           source: 'innodb-status',
           text: `${o.semaphoreWaits.length} semaphore wait(s): ${o.semaphoreWaits
             .slice(0, 3)
-            .map((w) => `${w.file} line ${w.line}${w.lock ? ` (${w.lock})` : ''}${w.waitersFlag !== undefined ? ` waiters flag ${w.waitersFlag}` : ''}`)
+            .map((w) => `${w.file}:${w.line} waited ${Math.round(w.seconds * 1000)} ms${w.lock ? ` (${w.request ? `${w.request} on ` : ''}${w.lock}${w.waitersFlag !== undefined ? `, waiters flag ${w.waitersFlag}` : ''})` : ''}`)
             .join('; ')}`,
         },
   workload: (o) => {
