@@ -3,9 +3,15 @@
 import type { ObservationOf } from './observation.ts';
 import type { ConfigResult, SemaphoreSite } from './report.ts';
 
+/** `mutex TRX_POOL`, `X-lock on RW-latch created in buf0buf.cc line 1046`: what a thread waited for. */
+export function latchText(request: string | undefined, lock: string | undefined): string | undefined {
+  if (request === 'Mutex') return lock ? `mutex ${lock}` : 'a mutex';
+  return request && lock ? `${request} on ${lock}` : (lock ?? request);
+}
+
 /** `row0ins.cc:3041 ×120 in 25 samples, up to 1000 ms (X-lock on RW-latch created in buf0buf.cc line 1046, waiters flag 1)`. */
 export function siteText(site: SemaphoreSite): string {
-  const latch = [site.request && site.lock ? `${site.request} on ${site.lock}` : (site.lock ?? site.request), site.waitersFlag !== undefined ? `waiters flag ${site.waitersFlag}` : undefined].filter(Boolean);
+  const latch = [latchText(site.request, site.lock), site.waitersFlag !== undefined ? `waiters flag ${site.waitersFlag}` : undefined].filter(Boolean);
   return `${site.file}:${site.line} ×${site.waits} in ${site.samples} sample${site.samples === 1 ? '' : 's'}, up to ${site.longestMs} ms${latch.length > 0 ? ` (${latch.join(', ')})` : ''}`;
 }
 

@@ -20,8 +20,6 @@ const WAIT = /^--Thread (\d+) has waited at (\S+) line (\d+) for ([\d.]+) second
 const MUTEX_NAMED = /^Mutex at 0x[0-9a-f]+ '([^']+)'/;
 // MySQL 5.7/8.0/9.x and MariaDB 10.2–10.5 print the policy: `Mutex at 0x…, Mutex TRX_POOL created trx0trx.cc:388, …`.
 const MUTEX_POLICY = /^Mutex at 0x[0-9a-f]+, (?:Mutex )?(\S+) created \S+/;
-// 5.6: `Mutex at 0x… created file buf0buf.cc line 1234, lock var 1`.
-const MUTEX_CREATED = /^Mutex at 0x[0-9a-f]+ created file (\S+) line (\d+)/;
 // `X-lock on RW-latch at 0x… created in file buf0buf.cc line 1046`: buf0buf.cc is a buffer page's latch.
 const RW_LATCH = /^(X-lock \(wait_ex\)|X-lock|SX-lock|S-lock) on RW-latch at 0x[0-9a-f]+ created in file (\S+) line (\d+)/;
 // What follows the waits in the section: the counters.
@@ -47,10 +45,9 @@ function readEntryLine(line: string, wait: SemaphoreWait): void {
     return;
   }
   const named = MUTEX_NAMED.exec(line) ?? MUTEX_POLICY.exec(line);
-  const created = MUTEX_CREATED.exec(line);
-  if (named || created) {
+  if (named) {
     wait.request = 'Mutex';
-    wait.lock = named ? named[1]! : `mutex created in ${created![1]} line ${created![2]}`;
+    wait.lock = named[1]!;
   }
   const flag = /waiters flag (\d+)/.exec(line);
   if (flag) wait.waitersFlag = Number(flag[1]);

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseInnodbStatus } from '../../src/4-observe/innodb-status.ts';
 import { judgeInstance, semaphoreEvidence, summariseSemaphores } from '../../src/6-judge/index.ts';
-import type { Observation } from '../../src/0-model/observation.ts';
+import { formatWith, type Observation } from '../../src/0-model/observation.ts';
+import { EVIDENCE } from '../../src/0-model/evidence.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -60,7 +61,7 @@ describe('summariseSemaphores', () => {
 describe('semaphoreEvidence', () => {
   it('names the top three places with file:line, count, longest wait and latch', () => {
     const line = semaphoreEvidence(summariseSemaphores([sample('innodb-status-mysql-9.7-trx-pool-mutex.txt', MYSQL_97, 1_000)]));
-    expect(line).toEqual({ source: 'innodb-status', text: '84 semaphore waits in 1 of 1 sample of SHOW ENGINE INNODB STATUS (9.7.4-2): trx0trx.cc:391 ×84 in 1 sample, up to 0 ms (Mutex on TRX_POOL)' });
+    expect(line).toEqual({ source: 'innodb-status', text: '84 semaphore waits in 1 of 1 sample of SHOW ENGINE INNODB STATUS (9.7.4-2): trx0trx.cc:391 ×84 in 1 sample, up to 0 ms (mutex TRX_POOL)' });
   });
 
   it('says that none were seen on a server that would list them', () => {
@@ -79,5 +80,14 @@ describe('judgeInstance', () => {
     ];
     const evidence = judgeInstance('a', { outcome: 'survived' }, observations).evidence.filter((e) => e.source === 'innodb-status');
     expect(evidence).toEqual([{ source: 'innodb-status', text: expect.stringMatching(/^MariaDB 10\.6\+ prints no semaphore waits in SHOW ENGINE INNODB STATUS \(the wait array was removed\): none can be shown here/) }]);
+  });
+});
+
+describe("a sample's line in the timeline", () => {
+  it('gives each of the first three waits as file:line, the wait in ms and the latch', () => {
+    expect(formatWith(EVIDENCE, sample('innodb-status-incident2-mysql55-reconstructed.txt', '5.5.12-log', 1_000))).toEqual({
+      source: 'innodb-status',
+      text: '3 semaphore wait(s): buf0buf.c:2766 waited 0 ms (mutex &buf_pool->mutex, waiters flag 1); trx0trx.c:1622 waited 0 ms (mutex &kernel_mutex, waiters flag 1); trx0trx.c:1622 waited 1000 ms (mutex &kernel_mutex, waiters flag 1)',
+    });
   });
 });
