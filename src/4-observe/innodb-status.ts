@@ -111,9 +111,9 @@ function mariadbRelease(version: string): { major: number; minor: number } | und
 
 /**
  * Why a server's SHOW ENGINE INNODB STATUS cannot list semaphore waits, decided from its @@version:
- * MariaDB 10.6 removed the wait array (MDEV-21452: its latches wait on futexes and condition
- * variables), and srv_printf_innodb_monitor leaves SEMAPHORES "intentionally blank". Undefined where
- * the server prints the array (MySQL, MariaDB up to 10.5).
+ * MariaDB 10.6.0 removed the wait array with InnoDB's own mutexes and events (MDEV-21452), and
+ * srv_printf_innodb_monitor leaves SEMAPHORES "intentionally blank". Undefined where the server
+ * prints the array (MySQL, MariaDB up to 10.5).
  */
 export function semaphoreWaitsUnavailable(version: string): string | undefined {
   const release = mariadbRelease(version);

@@ -108,7 +108,7 @@ describe('parseInnodbStatus on MySQL 9.7.4 under a storm (captured)', () => {
   });
 });
 
-// The same load on MariaDB 11.8.9: 129 samples, none with a wait; the section stays empty.
+// The same storm on MariaDB 11.8.9: 101 samples, none with a wait; the section stays empty.
 describe('parseInnodbStatus on MariaDB 11.8 under the same storm (captured)', () => {
   it('finds no wait and an empty excerpt', async () => {
     const status = parseInnodbStatus(await fixture('innodb-status-mariadb-11.8-under-storm.txt'));
