@@ -62,6 +62,14 @@ describe('planRun on scenarios/scraping-burst.ts with --set image=…', () => {
     expect(mysql.expect.a).toMatchObject({ outcome: 'oom-killed-under-load', because: expect.stringContaining('(allocator=glibc: no preload, so its own tcmalloc)') });
   });
 
+  it("gives the official MySQL images glibc and the timeout their release has (none before 5.7)", () => {
+    const mycnf = (image: string) => baseline(image).instances.find((i) => i.name === 'a')!.mycnf;
+    expect(mycnf('mysql:5.7')).toMatchObject({ max_execution_time: 10_000 });
+    expect(mycnf('mysql:5.5')).not.toHaveProperty('max_execution_time');
+    expect(mycnf('mysql:5.5')).not.toHaveProperty('max_statement_time');
+    expect(baseline('mysql:5.7').expect.a?.because).not.toContain('tcmalloc');
+  });
+
   it('keeps MariaDB as the file has it, whatever the release', () => {
     for (const image of ['oomlab/mariadb:10.5', 'oomlab/mariadb:11.8']) {
       const mariadb = baseline(image);
