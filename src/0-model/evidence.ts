@@ -1,5 +1,6 @@
 import type { Evidence } from './judgement.ts';
 import type { PerKind } from './observation.ts';
+import { latchText } from './semaphore-text.ts';
 import { formatBytes } from './units.ts';
 
 /** One line of evidence per observation kind; the mapped type makes every kind say something. */
@@ -25,7 +26,10 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
           source: 'innodb-status',
           text: `${o.semaphoreWaits.length} semaphore wait(s): ${o.semaphoreWaits
             .slice(0, 3)
-            .map((w) => `${w.file} line ${w.line}${w.lock ? ` (${w.lock})` : ''}${w.waitersFlag !== undefined ? ` waiters flag ${w.waitersFlag}` : ''}`)
+            .map((w) => {
+              const latch = [latchText(w.request, w.lock), w.waitersFlag !== undefined ? `waiters flag ${w.waitersFlag}` : undefined].filter(Boolean);
+              return `${w.file}:${w.line} waited ${Math.round(w.seconds * 1000)} ms${latch.length > 0 ? ` (${latch.join(', ')})` : ''}`;
+            })
             .join('; ')}`,
         },
   workload: (o) => {

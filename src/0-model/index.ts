@@ -15,3 +15,4 @@ export * from './workload-defaults.ts';
 export * from './workload-result.ts';
 export * from './figures.ts';
 export * from './version-view.ts';
+export * from './semaphore-text.ts';

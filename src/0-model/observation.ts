@@ -15,7 +15,8 @@ export type Observation =
   | { kind: 'observer-unavailable'; t: number; observer: string; reason: string }
   /** One measured value over time: cgroup memory, server status, host counters (per second where a counter). */
   | { kind: 'sample'; t: number; instance: string; source: 'cgroup' | 'status' | 'host' | 'workload' | 'app-tier'; metric: string; value: number }
-  | { kind: 'innodb-status'; t: number; instance: string; semaphoreWaits: SemaphoreWait[]; osWaitReservations?: number; osWaitSignals?: number; historyListLength?: number; excerpt: string }
+  /** `version` is the server's @@version, which decides whether it can list semaphore waits at all. */
+  | { kind: 'innodb-status'; t: number; instance: string; semaphoreWaits: SemaphoreWait[]; osWaitReservations?: number; osWaitSignals?: number; historyListLength?: number; excerpt: string; version?: string }
   | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult | HttpLoadResult };
 
 /** An observation whose time the timeline fills in. */
@@ -39,6 +40,13 @@ export interface SemaphoreWait {
   seconds: number;
   /** The `waiters flag` printed for this wait, when present. */
   waitersFlag?: number;
-  /** The mutex or rw-lock named in the entry, e.g. `&kernel_mutex`. */
+  /**
+   * The latch waited for: a mutex by name (`&kernel_mutex`, `TRX_POOL`), a rw-latch by where it was
+   * created (`RW-latch created in buf0buf.cc line 1046`: a buffer page).
+   */
   lock?: string;
+  /** What the thread asked for: `Mutex`, `X-lock`, `S-lock`, `SX-lock` or `X-lock (wait_ex)`. */
+  request?: string;
+  /** The server printed `wait has ended`: the thread got the latch while the status was being written. */
+  ended?: boolean;
 }

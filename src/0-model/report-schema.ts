@@ -59,7 +59,7 @@ const httpLoadResult = z.object({
   k6: z.object({ exitCode: num.optional(), thresholdsCrossed: z.array(str) }).optional(),
 });
 
-const semaphoreWait = z.object({ thread: str, file: str, line: num, seconds: num, waitersFlag: num.optional(), lock: str.optional() });
+const semaphoreWait = z.object({ thread: str, file: str, line: num, seconds: num, waitersFlag: num.optional(), lock: str.optional(), request: str.optional(), ended: z.boolean().optional() });
 
 const observation = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('docker-event'), t: num, instance: str, action: str, exitCode: num.optional() }),
@@ -82,6 +82,7 @@ const observation = z.discriminatedUnion('kind', [
     osWaitSignals: num.optional(),
     historyListLength: num.optional(),
     excerpt: str,
+    version: str.optional(),
   }),
   z.object({ kind: z.literal('workload'), t: num, instance: str, driver: str, result: z.discriminatedUnion('driver', [stormResult, httpLoadResult]) }),
 ]);
@@ -120,6 +121,15 @@ const memoryPrediction = z.object({
   load: loadPeak.optional(),
 });
 
+const semaphoreSummary = z.object({
+  version: str.optional(),
+  samples: num,
+  samplesWithWaits: num,
+  waits: num,
+  sites: z.array(z.object({ file: str, line: num, request: str.optional(), lock: str.optional(), waits: num, samples: num, longestMs: num, waitersFlag: num.optional() })),
+  unavailable: str.optional(),
+});
+
 const metrics = z.object({
   openFilesLimit: num.optional(),
   peakMemoryBytes: num.optional(),
@@ -135,6 +145,7 @@ const metrics = z.object({
   peakRssBytes: num.optional(),
   peakConnections: num.optional(),
   innodbSemaphoreExcerpt: str.optional(),
+  semaphores: z.record(str, semaphoreSummary).optional(),
   byReplica: z.record(str, z.object({ requests: num, errors: num, errorsByCode: z.record(str, num) })).optional(),
   connectionRatio: num.optional(),
   predictedPeakBytes: num.optional(),

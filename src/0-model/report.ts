@@ -34,6 +34,8 @@ export interface ConfigMetrics {
   peakConnections?: number;
   /** The last SEMAPHORES section that showed waits (else the last one). */
   innodbSemaphoreExcerpt?: string;
+  /** Per server the workload drove: the semaphore waits its SHOW ENGINE INNODB STATUS listed, or why it cannot list any. */
+  semaphores?: Record<string, SemaphoreSummary>;
   /** Requests and errors per replica through the app tier (HTTP bursts). */
   byReplica?: Record<string, { requests: number; errors: number; errorsByCode: Record<string, number> }>;
   /** Peak ratio of connections on the second replica to the first (B:A) before any kill. */
@@ -44,6 +46,37 @@ export interface ConfigMetrics {
   predictedLoadPeakBytes?: number;
   /** The connections that load peak assumed: what the workload can hold open on the instance at once. */
   predictedLoadConnections?: number;
+}
+
+/** What a server's SHOW ENGINE INNODB STATUS samples listed under SEMAPHORES over a workload. */
+export interface SemaphoreSummary {
+  /** The server's @@version: it decides whether the server can list waits at all. */
+  version?: string;
+  /** Samples read, and how many of them listed at least one wait. */
+  samples: number;
+  samplesWithWaits: number;
+  /** Waits listed over all samples (a wait still there a second later is counted again). */
+  waits: number;
+  /** Where the threads waited, most waits first. */
+  sites: SemaphoreSite[];
+  /** Why this server cannot list waits (MariaDB 10.6+), decided from `version`. */
+  unavailable?: string;
+}
+
+/** One place threads waited at: the file and line of the wait and the latch. */
+export interface SemaphoreSite {
+  file: string;
+  line: number;
+  /** `Mutex`, `X-lock`, `S-lock`, `SX-lock` or `X-lock (wait_ex)`. */
+  request?: string;
+  lock?: string;
+  waits: number;
+  /** In how many samples it appeared. */
+  samples: number;
+  /** The longest wait printed, in ms (the server counts whole seconds). */
+  longestMs: number;
+  /** 1 when any of its waits had others queued behind it. */
+  waitersFlag?: number;
 }
 
 /** One claim of the scenario about its load, as judged: a line of the verdict's reason. */

@@ -36,6 +36,8 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
   const intervalMs = options.intervalMs ?? 1_000;
   const { timeline, instance } = options;
   let connection: Connection | undefined;
+  // Read once: whether this server can list semaphore waits at all is decided from it.
+  let version: string | undefined;
   let reportedUnavailable = false;
   const connect = async (): Promise<Connection | undefined> => {
     try {
@@ -86,6 +88,10 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
         for (const row of rows as { Variable_name: string; Value: string }[]) {
           timeline.add({ kind: 'sample', instance, source: 'status', metric: row.Variable_name, value: Number(row.Value) });
         }
+        if (version === undefined) {
+          const [versions] = await connection.query({ sql: 'SELECT @@version AS version', timeout: intervalMs * 5 });
+          version = String((versions as { version: unknown }[])[0]?.version ?? '');
+        }
         const [innodb] = await connection.query({ sql: 'SHOW ENGINE INNODB STATUS', timeout: intervalMs * 5 });
         const status = parseInnodbStatus(String((innodb as { Status: string }[])[0]?.Status ?? ''));
         timeline.add({
@@ -96,6 +102,7 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
           ...(status.osWaitSignals !== undefined ? { osWaitSignals: status.osWaitSignals } : {}),
           ...(status.historyListLength !== undefined ? { historyListLength: status.historyListLength } : {}),
           excerpt: status.semaphoresExcerpt,
+          ...(version ? { version } : {}),
         });
       } catch {
         // The server went away or did not answer in time: the kernel log and docker events tell why.

@@ -2,3 +2,4 @@ export * from './outcome.ts';
 export * from './metrics.ts';
 export * from './load-expectations.ts';
 export * from './verdict.ts';
+export * from './semaphores.ts';

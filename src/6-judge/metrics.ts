@@ -5,10 +5,11 @@ import { workloadTargets } from '../2-plan/index.ts';
 import { tierSampleIntervalMs } from '../5-workload/index.ts';
 import type { Workload } from '../1-scenario/index.ts';
 import type { ConfigMetrics } from '../0-model/report.ts';
+import { summariseSemaphores } from './semaphores.ts';
 
 type Observed = Pick<Timeline, 'of'>;
 
-/** The figures of a workload: latency, errors by code, peak connections, the last InnoDB semaphore excerpt, the B:A ratio. */
+/** The figures of a workload: latency, errors by code, peak connections, the InnoDB semaphore waits per server, the B:A ratio. */
 export function loadMetrics(timeline: Observed, workload: Workload | undefined, deciding: string): Partial<ConfigMetrics> {
   if (!workload) return {};
   const targets = workloadTargets(workload);
@@ -19,6 +20,10 @@ export function loadMetrics(timeline: Observed, workload: Workload | undefined, 
   // The cgroup's peak counts page cache; anonymous memory (rss) is what the OOM killer weighs.
   const rss = timeline.of('sample', target).filter((s) => s.source === 'cgroup' && s.metric === 'memoryRssBytes');
   const excerpt = (innodb.findLast((o) => o.semaphoreWaits.length > 0) ?? innodb.at(-1))?.excerpt;
+  const semaphores = Object.fromEntries(targets.flatMap((name) => {
+    const summary = summariseSemaphores(timeline.of('innodb-status', name));
+    return summary ? [[name, summary]] : [];
+  }));
   const ratio = targets.length >= 2 ? peakConnectionRatio(timeline, targets[1]!, targets[0]!, tierSampleIntervalMs(workload)) : undefined;
   const result = observed?.result;
   return {
@@ -38,6 +43,7 @@ export function loadMetrics(timeline: Observed, workload: Workload | undefined, 
     ...(connections.length > 0 ? { peakConnections: Math.max(...connections.map((s) => s.value)) } : {}),
     ...(rss.length > 0 ? { peakRssBytes: Math.max(...rss.map((s) => s.value)) } : {}),
     ...(excerpt !== undefined ? { innodbSemaphoreExcerpt: excerpt } : {}),
+    ...(Object.keys(semaphores).length > 0 ? { semaphores } : {}),
     ...(ratio !== undefined ? { connectionRatio: ratio } : {}),
     ...(workload.kind === 'http-burst' ? { byReplica: tierTotals(timeline, targets) } : {}),
   };

@@ -3,6 +3,7 @@ import { formatWith, type Observation, type ObservationOf } from '../4-observe/i
 import type { Evidence, InstanceJudgement, Verdict } from '../0-model/judgement.ts';
 import { EVIDENCE } from '../0-model/evidence.ts';
 import { formatBytes } from '../0-model/units.ts';
+import { semaphoreEvidence, summariseSemaphores } from './semaphores.ts';
 
 export { EVIDENCE, formatBytes, type Evidence, type InstanceJudgement, type Verdict };
 
@@ -57,12 +58,15 @@ function pickEvidence(outcome: Outcome, observations: readonly Observation[]): E
     ? ['kernel-oom', 'docker-event', 'container-state', 'workload', 'syscall', 'nofile', 'memory-peak', 'innodb-status', 'readiness']
     : ['server-variables', 'workload', 'readiness', 'nofile', 'syscall', 'memory-peak', 'innodb-status', 'container-state', 'docker-event', 'kernel-oom'];
   const evidence: Evidence[] = [];
-  // Sampled every second: only the last InnoDB status that showed waits is evidence.
-  const lastWaits = observations.findLast((o) => o.kind === 'innodb-status' && o.semaphoreWaits.length > 0);
   for (const kind of order) {
+    // Sampled every second: one line for all of them, or why this server cannot list waits.
+    if (kind === 'innodb-status') {
+      const line = semaphoreEvidence(summariseSemaphores(observations));
+      if (line) evidence.push(line);
+      continue;
+    }
     for (const observation of observations) {
       if (observation.kind !== kind) continue;
-      if (kind === 'innodb-status' && observation !== lastWaits) continue;
       if (kind === 'docker-event' && !['oom', 'die', 'kill'].includes((observation as ObservationOf<'docker-event'>).action)) continue;
       const line = formatWith(EVIDENCE, observation);
       if (line) evidence.push(line);

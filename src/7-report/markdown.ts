@@ -2,6 +2,7 @@ import { formatBytes } from '../0-model/units.ts';
 import { isEmulatedValue, predictedText } from '../0-model/figures.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import { cellText, fileTableText, versionView } from '../0-model/version-view.ts';
+import { semaphoreMarkdown } from './semaphores.ts';
 
 const VERDICT_MARK: Record<ConfigResult['verdict'], string> = { pass: '✅ pass', fail: '❌ fail', skipped: '⏭ skipped', error: '⚠️ error' };
 
@@ -104,9 +105,7 @@ export function renderMarkdown(report: RunReport): string {
         for (const e of config.expectations) lines.push(`- ${e.met ? '✅' : '❌'} ${e.line}${e.met ? '' : ` — expected ${e.expected}`} (${e.source}${e.because ? `: ${e.because}` : ''})`);
         lines.push('');
       }
-      const excerpt = config.metrics.innodbSemaphoreExcerpt;
-      if (excerpt) lines.push('Last InnoDB SEMAPHORES section:', '', '```', excerpt, '```', '');
-      else if (excerpt === '') lines.push('InnoDB SEMAPHORES section: empty (MariaDB 10.6+ prints no semaphore waits there).', '');
+      lines.push(...semaphoreMarkdown(config));
       lines.push('</details>', '');
     }
   }

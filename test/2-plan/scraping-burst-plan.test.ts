@@ -48,6 +48,56 @@ describe('planRun on scenarios/scraping-burst.ts', () => {
   });
 });
 
+// Per server, from scenarios/lib/servers.ts: --set image reruns the scenario on MySQL without an edit.
+describe('planRun on scenarios/scraping-burst.ts with --set image=…', () => {
+  const baseline = (image: string) =>
+    planRun(scenario, { set: [`image=${image}`], only: ['allocator=glibc', 'innodb_thread_concurrency=0', 'thp=always', 'numa=default', 'headroom=tight'] }, undefined, ONE_NODE)[0]!;
+
+  it("gives MySQL its own statement timeout and budgets 350 MiB larger for what it holds idle", () => {
+    const mysql = baseline('oomlab/mysql:9.7');
+    const a = mysql.instances.find((i) => i.name === 'a')!;
+    expect(a.mycnf).toMatchObject({ max_execution_time: 10_000 });
+    expect(a.mycnf).not.toHaveProperty('max_statement_time');
+    expect(mysql.host?.sides?.['host-a']).toEqual({ memory: 1886 * 1024 ** 2 });
+    expect(mysql.expect.a).toMatchObject({ outcome: 'oom-killed-under-load', because: expect.stringContaining('(allocator=glibc: no preload, so its own tcmalloc)') });
+  });
+
+  it("gives the official MySQL images glibc and the timeout their release has (none before 5.7)", () => {
+    const mycnf = (image: string) => baseline(image).instances.find((i) => i.name === 'a')!.mycnf;
+    expect(mycnf('mysql:5.7')).toMatchObject({ max_execution_time: 10_000 });
+    expect(mycnf('mysql:5.5')).not.toHaveProperty('max_execution_time');
+    expect(mycnf('mysql:5.5')).not.toHaveProperty('max_statement_time');
+    expect(baseline('mysql:5.7').expect.a?.because).not.toContain('tcmalloc');
+  });
+
+  it('keeps MariaDB as the file has it, whatever the release', () => {
+    for (const image of ['oomlab/mariadb:10.5', 'oomlab/mariadb:11.8']) {
+      const mariadb = baseline(image);
+      expect(mariadb.instances.find((i) => i.name === 'a')!.mycnf).toMatchObject({ max_statement_time: 10 });
+      expect(mariadb.host?.sides?.['host-a']).toEqual({ memory: 1536 * 1024 ** 2 });
+      expect(mariadb.expect.a?.because).not.toContain('tcmalloc');
+    }
+  });
+});
+
+describe('planRun on scenarios/scraping-burst-versions.ts', () => {
+  it('plans the baseline at both headrooms on each offline server, with its budget', async () => {
+    const versions = await loadScenario(fileURLToPath(new URL('../../scenarios/scraping-burst-versions.ts', import.meta.url)));
+    const configs = planRun(versions, {}, undefined, ONE_NODE);
+    expect(versions.name).toBe('scraping-burst-versions');
+    expect(configs.map((c) => `${c.axes.image} ${c.axes.headroom} ${(c.host!.sides!['host-a']!.memory / 1024 ** 2).toFixed(0)} MiB`)).toEqual([
+      'oomlab/mariadb:10.5 tight 1536 MiB',
+      'oomlab/mariadb:10.5 roomy 9216 MiB',
+      'oomlab/mariadb:10.11 tight 1536 MiB',
+      'oomlab/mariadb:10.11 roomy 9216 MiB',
+      'oomlab/mariadb:11.8 tight 1536 MiB',
+      'oomlab/mariadb:11.8 roomy 9216 MiB',
+      'oomlab/mysql:9.7 tight 1886 MiB',
+      'oomlab/mysql:9.7 roomy 9566 MiB',
+    ]);
+  });
+});
+
 describe('http-burst and host settings are validated before anything runs', () => {
   const base = () => ({
     name: 'shape',

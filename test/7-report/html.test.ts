@@ -372,7 +372,8 @@ describe('renderHtml evidence panels', () => {
     expect(first).toContain('a log line with markup: &lt;/script&gt;&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt; &amp; &lt;!-- not a comment --&gt; &#39;quoted&#39;');
     expect(first).toContain('<table class="instances">');
     expect(panel(2)).toContain('<h4>Kernel OOM lines</h4><p class="none">none</p>');
-    expect(panel(2)).toContain('<h4>InnoDB semaphores</h4><p class="none">empty (MariaDB 10.6+ prints no semaphore waits there)</p>');
+    // Written before reports kept the server's version with its samples: no claim about why it is empty.
+    expect(panel(2)).toContain('<h4>InnoDB semaphores</h4><p class="none">empty</p>');
     expect(panel(4)).toContain('<h4>InnoDB semaphores</h4><p class="none">not sampled</p>');
   });
 

@@ -68,6 +68,15 @@ describe('scraping-burst, baseline and memory headroom', () => {
     }
   });
 
+  it("says from each server's @@version that MariaDB 10.11 cannot list semaphore waits, instead of showing nothing", () => {
+    for (const config of report.configs) {
+      const b = config.metrics.semaphores?.b;
+      expect(b?.version).toMatch(/^10\.11\.\d+-MariaDB/);
+      expect(b?.unavailable).toBe(`MariaDB 10.6+ prints no semaphore waits in SHOW ENGINE INNODB STATUS (the wait array was removed): none can be shown here (${b?.version})`);
+      expect(config.evidence).toContainEqual({ source: 'innodb-status', text: `[b] ${b?.unavailable}` });
+    }
+  });
+
   it('leaves no container, no side cgroup, no app-tier socket and no changed THP mode behind', async () => {
     expect(await containersLabelled(`oomlab.run=${report.runId}`)).toEqual([]);
     expect(await leftoverSideCgroups()).toEqual([]);

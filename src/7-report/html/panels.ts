@@ -3,6 +3,7 @@ import { EVIDENCE } from '../../0-model/evidence.ts';
 import { formatWith, type Observation, type ObservationOf } from '../../0-model/observation.ts';
 import type { ConfigResult } from '../../0-model/report.ts';
 import { formatBytes } from '../../0-model/units.ts';
+import { semaphoreBlocks } from '../../0-model/semaphore-text.ts';
 import { instanceOrder, type Labelled } from './configs.ts';
 import { html, join, type SafeHtml } from './template.ts';
 import { badge, swatch } from './verdicts.ts';
@@ -17,8 +18,16 @@ function at(o: Observation): string {
   return `${(o.t / 1000).toFixed(3)} s`;
 }
 
-/** The last SEMAPHORES section that showed waits, per instance; else what the metrics kept for the deciding instance. */
+/** Per server: where its threads waited and its last section with waits, or why it cannot list any. */
 function renderSemaphores(config: ConfigResult): SafeHtml {
+  const blocks = semaphoreBlocks(config);
+  if (blocks.length > 0) {
+    return join(
+      blocks.map((b) => html`<p class="instance">${b.instance}</p>${b.quiet ? html`<p class="none">${b.heading}</p>` : html`<p>${b.heading}</p>${pre(b.sites.join('\n'))}${b.excerpt ? pre(b.excerpt) : ''}`}`),
+      '',
+    );
+  }
+  // A report written before the summary: the last section with waits per instance, else the excerpt.
   const order = instanceOrder(config);
   const withWaits = order.flatMap((instance) => {
     const last = config.observations.findLast((o): o is ObservationOf<'innodb-status'> => o.kind === 'innodb-status' && o.instance === instance && o.semaphoreWaits.length > 0);
@@ -27,7 +36,7 @@ function renderSemaphores(config: ConfigResult): SafeHtml {
   if (withWaits.length > 0) return join(withWaits.map((o) => html`${order.length > 1 ? html`<p class="instance">${o.instance} at ${at(o)}</p>` : ''}${pre(o.excerpt)}`), '');
   const excerpt = config.metrics.innodbSemaphoreExcerpt;
   if (excerpt) return pre(excerpt);
-  return excerpt === '' ? html`<p class="none">empty (MariaDB 10.6+ prints no semaphore waits there)</p>` : html`<p class="none">not sampled</p>`;
+  return excerpt === '' ? html`<p class="none">empty</p>` : html`<p class="none">not sampled</p>`;
 }
 
 function instanceTable(config: ConfigResult): SafeHtml | undefined {
