@@ -102,7 +102,16 @@ try {
     const { host, port, user, password } = db.endpoint();
     const pin = (command: string[]) => (layout === 'split' ? ['taskset', '-c', CLIENT_CORE, ...command] : command);
     const timed = (command: string[], env: Record<string, string> = {}) => execa('sh', ['-c', '"$@"; times', 'sh', ...pin(command)], { env });
-    const slapArgs = [`--host=${host}`, `--port=${port}`, `--user=${user}`, `--password=${password}`, `--concurrency=${concurrency}`, '--iterations=1', `--create-schema=${FEED_DATABASE}`, `--query=${POINT_SELECT}`];
+    const slapArgs = [
+      `--host=${host}`,
+      `--port=${port}`,
+      `--user=${user}`,
+      `--password=${password}`,
+      `--concurrency=${concurrency}`,
+      '--iterations=1',
+      `--create-schema=${FEED_DATABASE}`,
+      `--query=${POINT_SELECT}`,
+    ];
 
     const runSlap = async (ops: number, reconnectEach: boolean): Promise<Measured> => {
       const server0 = await serverCpuSeconds(db);
@@ -153,10 +162,14 @@ try {
     if (layout === 'split') await execa('taskset', ['-a', '-p', '-c', CLIENT_CORE, String(process.pid)]);
     const observed = mean(await runStormClient(concurrency, perSession, true), await runStormClient(concurrency, perSession, true));
     if (layout === 'split') await execa('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(process.pid)]);
-    results.push(`${layout.padEnd(7)} load sampler on (1 s): storm ${observed.rate.toFixed(0)}/s vs ${stormQuery.rate.toFixed(0)}/s without, ${((observed.rate / stormQuery.rate - 1) * 100).toFixed(1)}%`);
+    results.push(
+      `${layout.padEnd(7)} load sampler on (1 s): storm ${observed.rate.toFixed(0)}/s vs ${stormQuery.rate.toFixed(0)}/s without, ${((observed.rate / stormQuery.rate - 1) * 100).toFixed(1)}%`,
+    );
     console.error(`· ${layout} done`);
   }
-  console.log(`concurrency ${concurrency}, ${connections} connections and ${queries} queries a run, server ${OFFLINE_MARIADB_IMAGE} on 127.0.0.1 (means of two runs each, order mysqlslap-storm-storm-mysqlslap)`);
+  console.log(
+    `concurrency ${concurrency}, ${connections} connections and ${queries} queries a run, server ${OFFLINE_MARIADB_IMAGE} on 127.0.0.1 (means of two runs each, order mysqlslap-storm-storm-mysqlslap)`,
+  );
   console.log('split: server on core 1, client on core 0; shared: both on both cores');
   for (const line of results) console.log(line);
 } finally {

@@ -53,8 +53,11 @@ for (const sql of [
   'CREATE TABLE capture.hot (id INT PRIMARY KEY, n BIGINT NOT NULL) ENGINE=InnoDB',
   'INSERT INTO capture.hot VALUES (1, 0), (2, 0), (3, 0), (4, 0)',
   'CREATE TABLE capture.log (id BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL, body VARCHAR(200) NOT NULL, KEY (k)) ENGINE=InnoDB',
-]) await setup.query(sql);
-await setup.query('INSERT INTO capture.log (k, body) SELECT seq % 1000, REPEAT("x", 150) FROM (SELECT a.n * 100 + b.n AS seq FROM (SELECT 0 n UNION SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 UNION SELECT 8 UNION SELECT 9) a, (SELECT 0 n UNION SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 UNION SELECT 8 UNION SELECT 9) b) s');
+])
+  await setup.query(sql);
+await setup.query(
+  'INSERT INTO capture.log (k, body) SELECT seq % 1000, REPEAT("x", 150) FROM (SELECT a.n * 100 + b.n AS seq FROM (SELECT 0 n UNION SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 UNION SELECT 8 UNION SELECT 9) a, (SELECT 0 n UNION SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 UNION SELECT 8 UNION SELECT 9) b) s',
+);
 
 const deadline = Date.now() + Number(values.seconds) * 1000;
 const pool = createPool({ ...endpoint, connectionLimit: Number(values.writers) + Number(values.readers), waitForConnections: true });
@@ -99,4 +102,15 @@ await setup.end();
 // The sample whose waits are the most varied, then the most numerous: a fixture with several kinds of wait.
 const best = withWaits.sort((a, b) => b.sites - a.sites || b.waits - a.waits)[0];
 await writeFile(out, best?.text ?? String((rows as { Status: string }[])[0]?.Status ?? ''));
-console.log(JSON.stringify({ image, version, samples, withWaits: withWaits.length, kept: { waits: best?.waits ?? 0, sites: best?.sites ?? 0 }, samplesPerSite: Object.fromEntries([...seen].sort((a, b) => b[1] - a[1])), out, load: { ...values } }));
+console.log(
+  JSON.stringify({
+    image,
+    version,
+    samples,
+    withWaits: withWaits.length,
+    kept: { waits: best?.waits ?? 0, sites: best?.sites ?? 0 },
+    samplesPerSite: Object.fromEntries([...seen].sort((a, b) => b[1] - a[1])),
+    out,
+    load: { ...values },
+  }),
+);

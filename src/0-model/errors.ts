@@ -37,21 +37,13 @@ export class UnknownAxisError extends OomlabError {
 
 export class DockerUnavailableError extends OomlabError {
   constructor(where: string, options?: { cause?: unknown }) {
-    super(
-      'DOCKER_UNAVAILABLE',
-      `cannot reach the Docker engine at ${where} — start it (dockerd) or set DOCKER_HOST`,
-      options,
-    );
+    super('DOCKER_UNAVAILABLE', `cannot reach the Docker engine at ${where} — start it (dockerd) or set DOCKER_HOST`, options);
   }
 }
 
 export class EngineLostError extends OomlabError {
   constructor(where: string, options?: { cause?: unknown }) {
-    super(
-      'ENGINE_LOST',
-      `the Docker engine at ${where} stopped answering during the run — restart dockerd, then run \`oomlab clean\` to remove what the run left`,
-      options,
-    );
+    super('ENGINE_LOST', `the Docker engine at ${where} stopped answering during the run — restart dockerd, then run \`oomlab clean\` to remove what the run left`, options);
   }
 }
 

@@ -34,7 +34,10 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
         },
   workload: (o) => {
     const r = o.result;
-    const errors = Object.entries(r.errorsByCode).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([code, n]) => `${code}×${n}`);
+    const errors = Object.entries(r.errorsByCode)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([code, n]) => `${code}×${n}`);
     const tail = errors.length ? `, errors ${errors.join(' ')}` : '';
     if (r.driver === 'storm') {
       return {

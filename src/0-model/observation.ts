@@ -16,7 +16,17 @@ export type Observation =
   /** One measured value over time: cgroup memory, server status, host counters (per second where a counter). */
   | { kind: 'sample'; t: number; instance: string; source: 'cgroup' | 'status' | 'host' | 'workload' | 'app-tier'; metric: string; value: number }
   /** `version` is the server's @@version, which decides whether it can list semaphore waits at all. */
-  | { kind: 'innodb-status'; t: number; instance: string; semaphoreWaits: SemaphoreWait[]; osWaitReservations?: number; osWaitSignals?: number; historyListLength?: number; excerpt: string; version?: string }
+  | {
+      kind: 'innodb-status';
+      t: number;
+      instance: string;
+      semaphoreWaits: SemaphoreWait[];
+      osWaitReservations?: number;
+      osWaitSignals?: number;
+      historyListLength?: number;
+      excerpt: string;
+      version?: string;
+    }
   | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult | HttpLoadResult };
 
 /** An observation whose time the timeline fills in. */

@@ -26,9 +26,7 @@ export interface PollOptions {
   clock?: PollClock;
 }
 
-export type PollResult<T> =
-  | { done: true; value: T; attempts: number; afterMs: number }
-  | { done: false; why: 'timeout' | 'cancel'; attempts: number; afterMs: number };
+export type PollResult<T> = { done: true; value: T; attempts: number; afterMs: number } | { done: false; why: 'timeout' | 'cancel'; attempts: number; afterMs: number };
 
 /**
  * Calls `attempt` (1, 2, 3, ...) until it returns something other than `undefined` or `false`, the

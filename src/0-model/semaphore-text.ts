@@ -47,4 +47,3 @@ export function semaphoreBlocks(config: ConfigResult): SemaphoreBlock[] {
     };
   });
 }
-

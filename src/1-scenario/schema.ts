@@ -9,9 +9,7 @@ export const NAME = /^[a-z][a-z0-9-]*$/;
 const NAME_RULE = 'lowercase letters, digits and dashes';
 
 /** A size as a scenario writes it, in bytes once validated: the only place sizes are parsed. */
-const size = z
-  .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*[kmgt]?i?b?$/i, 'a size such as 4g, 512m or a number of bytes')])
-  .transform((value) => parseBytes(value));
+const size = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*[kmgt]?i?b?$/i, 'a size such as 4g, 512m or a number of bytes')]).transform((value) => parseBytes(value));
 
 const mycnfValue = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -84,7 +82,10 @@ export const loadExpectationSchema = z.strictObject({
   /** Errors of one code, as the report counts them: `{ '1040 ER_CON_COUNT_ERROR': { atLeast: 1 } }`. */
   errors: z.record(z.string().min(1), bound).optional(),
   /** Peak client connections on `of` over those on `to` before either died: `{ of: 'b', to: 'a', atLeast: 2 }`. */
-  ratio: z.strictObject({ of: z.string(), to: z.string(), ...boundShape }).refine(hasBound, 'give at least one of below, above, atLeast, atMost').optional(),
+  ratio: z
+    .strictObject({ of: z.string(), to: z.string(), ...boundShape })
+    .refine(hasBound, 'give at least one of below, above, atLeast, atMost')
+    .optional(),
 });
 export type LoadExpectation = z.output<typeof loadExpectationSchema>;
 
@@ -157,7 +158,10 @@ export const httpBurstWorkloadSchema = z.strictObject({
   startPerSecond: z.number().nonnegative().optional(),
   stages: z.array(stageSchema).min(1),
   /** Endpoints of the app tier and their weights. @default the feed mix (`/mix`) */
-  paths: z.array(z.strictObject({ path: z.string().startsWith('/'), weight: z.number().positive() })).min(1).optional(),
+  paths: z
+    .array(z.strictObject({ path: z.string().startsWith('/'), weight: z.number().positive() }))
+    .min(1)
+    .optional(),
   seed: seedSchema.optional(),
   /** `auto`: k6 when it is on PATH, else the built-in stand-in. @default 'auto' */
   driver: z.enum(['auto', 'k6', 'stand-in']).optional(),

@@ -196,7 +196,12 @@ function validateWorkload(value: unknown, instances: InstanceSpec[], where: stri
   const ratio = parsed.data.expect?.ratio;
   const named = [
     ...workloadTargets(parsed.data).map((name) => ({ name, as: 'workload target' })),
-    ...(ratio ? [{ name: ratio.of, as: 'workload.expect.ratio.of' }, { name: ratio.to, as: 'workload.expect.ratio.to' }] : []),
+    ...(ratio
+      ? [
+          { name: ratio.of, as: 'workload.expect.ratio.of' },
+          { name: ratio.to, as: 'workload.expect.ratio.to' },
+        ]
+      : []),
   ];
   for (const { name, as } of named) {
     const instance = instances.find((i) => i.name === name);

@@ -93,16 +93,12 @@ export function predictPeakMemory(input: PredictInput): MemoryPrediction {
   const predictedPeakBytes = sumOf(terms);
   return {
     predictedPeakBytes,
-    ...(limitBytes !== undefined
-      ? { limitBytes, headroomBytes: limitBytes - predictedPeakBytes, connectionsWithinLimit: connectionsWithin(v, sumOf(fixedTerms), limitBytes, connections) }
-      : {}),
+    ...(limitBytes !== undefined ? { limitBytes, headroomBytes: limitBytes - predictedPeakBytes, connectionsWithinLimit: connectionsWithin(v, sumOf(fixedTerms), limitBytes, connections) } : {}),
     fits: limitBytes === undefined ? undefined : predictedPeakBytes <= limitBytes,
     terms,
     openFilesLimit: openFiles.openFilesLimit,
     assumptions,
-    ...(input.caps
-      ? { load: loadPeak({ variables: v, fixedTerms, caps: input.caps, maxConnections: openFiles.maxConnections, ...(limitBytes !== undefined ? { limitBytes } : {}) }) }
-      : {}),
+    ...(input.caps ? { load: loadPeak({ variables: v, fixedTerms, caps: input.caps, maxConnections: openFiles.maxConnections, ...(limitBytes !== undefined ? { limitBytes } : {}) }) } : {}),
   };
 }
 

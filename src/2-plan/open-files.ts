@@ -175,4 +175,3 @@ function describeRlimit(family: ServerFamily, request: number, soft: number, har
   }
   return request <= hard ? `nofile ${soft} < that, raised to ${files} (hard limit ${hard})` : `nofile ${soft} < that and the hard limit ${hard} stops the raise: ${files}`;
 }
-

@@ -155,7 +155,8 @@ export const SERVER_PROFILES: readonly ServerProfile[] = [
     defaults: MYSQL_55,
     absent: ['aria_pagecache_buffer_size', 'temptable_max_ram', 'mrr_buffer_size', 'extra_max_connections', 'thread_pool_size'],
     openFiles: 'mysql-5.5',
-    source: 'MySQL 5.5 Reference Manual, server system variables; 5.5→5.6 default changes (sort_buffer_size 2M→256K, join_buffer_size 128K→256K, max_allowed_packet 1M→4M, table_open_cache 400→2000, query_cache_size 0→1M)',
+    source:
+      'MySQL 5.5 Reference Manual, server system variables; 5.5→5.6 default changes (sort_buffer_size 2M→256K, join_buffer_size 128K→256K, max_allowed_packet 1M→4M, table_open_cache 400→2000, query_cache_size 0→1M)',
   },
   {
     family: 'mysql',
@@ -228,7 +229,11 @@ const ALIASES: Record<string, keyof ServerVariables> = {
 const DISABLE_BINLOG = new Set(['skip_log_bin', 'disable_log_bin']);
 
 function normalise(key: string): string {
-  return key.trim().toLowerCase().replace(/-/g, '_').replace(/^loose_/, '');
+  return key
+    .trim()
+    .toLowerCase()
+    .replace(/-/g, '_')
+    .replace(/^loose_/, '');
 }
 
 function readSize(key: string, value: string | number | boolean): number {
@@ -272,4 +277,3 @@ export function resolveVariables(profile: ServerProfile, mycnf: MyCnf = {}): { v
   }
   return { variables, notes };
 }
-

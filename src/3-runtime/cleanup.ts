@@ -29,7 +29,10 @@ function statusCodeOf(error: unknown): number | undefined {
 /** The engine's own words, without dockerode's `(HTTP code 500) server error - ` prefix. */
 function engineMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/^\(HTTP code \d+\) [^-]*- /, '').split('\n')[0]!.trim();
+  return text
+    .replace(/^\(HTTP code \d+\) [^-]*- /, '')
+    .split('\n')[0]!
+    .trim();
 }
 
 export interface RemovedContainer {
@@ -185,16 +188,22 @@ export async function removeSession(engine: Engine, session: string): Promise<Se
     else result.stuck.push(removal as StuckContainer);
   }
   for (const network of await engine.api.listNetworks({ filters })) {
-    await engine.api.getNetwork(network.Id).remove().then(
-      () => result.networks.push(network.Name),
-      (error: unknown) => statusCodeOf(error) === 404 || result.problems.push(`network ${network.Name}: ${engineMessage(error)}`),
-    );
+    await engine.api
+      .getNetwork(network.Id)
+      .remove()
+      .then(
+        () => result.networks.push(network.Name),
+        (error: unknown) => statusCodeOf(error) === 404 || result.problems.push(`network ${network.Name}: ${engineMessage(error)}`),
+      );
   }
   for (const volume of (await engine.api.listVolumes({ filters })).Volumes ?? []) {
-    await engine.api.getVolume(volume.Name).remove().then(
-      () => result.volumes.push(volume.Name),
-      (error: unknown) => statusCodeOf(error) === 404 || result.problems.push(`volume ${volume.Name}: ${engineMessage(error)}`),
-    );
+    await engine.api
+      .getVolume(volume.Name)
+      .remove()
+      .then(
+        () => result.volumes.push(volume.Name),
+        (error: unknown) => statusCodeOf(error) === 404 || result.problems.push(`volume ${volume.Name}: ${engineMessage(error)}`),
+      );
   }
   const prefixes = [...runIds].map((runId) => `${SIDE_CGROUP_PREFIX}${runId.slice(-6)}-`);
   for (const name of await leftoverSideCgroups()) {

@@ -91,7 +91,6 @@ async function removeStalePidFile(path: string): Promise<void> {
   await rm(path, { force: true });
 }
 
-
 /**
  * Pings the engine while a run works; calls `onLost` once if it stops answering for `lostAfterMs`,
  * so a run ends with a report instead of hanging on a dead socket.

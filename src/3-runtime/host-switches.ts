@@ -84,7 +84,10 @@ export async function switchHostSetting(path: string, value: string, options: { 
       if (restored) return;
       restored = true;
       await writeFile(path, trueOriginal);
-      await writeRecords(recordFile, (await readRecords(recordFile)).filter((r) => r.path !== path));
+      await writeRecords(
+        recordFile,
+        (await readRecords(recordFile)).filter((r) => r.path !== path),
+      );
     },
   };
 }

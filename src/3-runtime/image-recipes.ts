@@ -54,7 +54,10 @@ export function serverChecks(flavor: ServerFlavor): ImageCheck[] {
   ];
   if (flavor === 'mysql') {
     // caching_sha2_password over plain TCP: mysql2 asks the server for this key (docker/lib/entrypoint.sh).
-    checks.push({ what: 'the RSA key pair caching_sha2_password hands to clients, /var/lib/mysql/public_key.pem', sh: 'test -s /var/lib/mysql/public_key.pem && test -s /var/lib/mysql/private_key.pem' });
+    checks.push({
+      what: 'the RSA key pair caching_sha2_password hands to clients, /var/lib/mysql/public_key.pem',
+      sh: 'test -s /var/lib/mysql/public_key.pem && test -s /var/lib/mysql/private_key.pem',
+    });
   }
   return checks;
 }
@@ -68,7 +71,9 @@ export const OFFLINE_RECIPES: Record<string, OfflineRecipe> = {
   'oomlab/mariadb:10.5': offlineRecipe('mariadb-10.5', 'mariadb', "MariaDB 10.5 from Debian bullseye packages, with the official images' entrypoint contract"),
   'oomlab/mariadb:10.11': offlineRecipe('mariadb-10.11', 'mariadb', "MariaDB 10.11 from Debian bookworm packages, with the official images' entrypoint contract"),
   'oomlab/mariadb:11.8': offlineRecipe('mariadb-11.8', 'mariadb', "MariaDB 11.8 from Debian trixie packages, with the official images' entrypoint contract"),
-  'oomlab/mysql:9.7': offlineRecipe('mysql-9.7', 'mysql', "Oracle MySQL 9.7 from Debian sid's mysql-server (about 680 MB), with the official images' entrypoint contract", { builtInAllocator: 'tcmalloc' }),
+  'oomlab/mysql:9.7': offlineRecipe('mysql-9.7', 'mysql', "Oracle MySQL 9.7 from Debian sid's mysql-server (about 680 MB), with the official images' entrypoint contract", {
+    builtInAllocator: 'tcmalloc',
+  }),
 };
 
 export const OFFLINE_MARIADB_IMAGE = 'oomlab/mariadb:10.11';
@@ -92,7 +97,12 @@ export async function recipeHash(recipe: string, dockerDir = DOCKER_DIR): Promis
     .map((file) => ({ file, name: relative(dockerDir, file) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const hash = createHash('sha256');
-  for (const { file, name } of files) hash.update(name).update('\0').update(await readFile(file)).update('\0');
+  for (const { file, name } of files)
+    hash
+      .update(name)
+      .update('\0')
+      .update(await readFile(file))
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -61,7 +61,11 @@ export async function offlineImageState(engine: Engine, name: string, recipe = O
   const wanted = await recipeHash(recipe.recipe, dockerDir);
   const labelled = info.Config?.Labels?.[LABEL_RECIPE_HASH];
   if (labelled !== wanted) {
-    return { state: 'stale', imageId: info.Id, why: labelled ? `built from docker/${recipe.recipe}/ at ${labelled}, which is now ${wanted}` : `no ${LABEL_RECIPE_HASH} label (built before images were labelled)` };
+    return {
+      state: 'stale',
+      imageId: info.Id,
+      why: labelled ? `built from docker/${recipe.recipe}/ at ${labelled}, which is now ${wanted}` : `no ${LABEL_RECIPE_HASH} label (built before images were labelled)`,
+    };
   }
   const check = await checkImage(engine, name, recipe.checks);
   if (!check.ok) return { state: 'broken', imageId: info.Id, missing: check.missing };
@@ -85,7 +89,11 @@ export async function resolveImage(engine: Engine, name: string, options: Resolv
       await pullImage(engine, name);
       return { name, available: true, source: 'pulled' };
     } catch (error) {
-      return { name, available: false, reason: `image ${name} is not here and the pull failed (${String(error).split('\n')[0]}) — \`docker pull ${name}\` and \`docker save\` it on a host with registry access, then \`oomlab images load\` it here` };
+      return {
+        name,
+        available: false,
+        reason: `image ${name} is not here and the pull failed (${String(error).split('\n')[0]}) — \`docker pull ${name}\` and \`docker save\` it on a host with registry access, then \`oomlab images load\` it here`,
+      };
     }
   }
   return { name, available: false, reason: imageMissingReason(name) };
@@ -103,7 +111,13 @@ export async function removeAbandonedBuilds(engine: Engine): Promise<string[]> {
     const alive = builder !== process.pid && ownerAlive(builder);
     if (alive) continue;
     for (const tag of (image.RepoTags ?? []).filter((t) => UNCHECKED_TAG.test(t))) {
-      await engine.api.getImage(tag).remove({ force: true }).then(() => removed.push(tag), () => {});
+      await engine.api
+        .getImage(tag)
+        .remove({ force: true })
+        .then(
+          () => removed.push(tag),
+          () => {},
+        );
     }
   }
   return removed;
@@ -116,9 +130,7 @@ export function imageMissingReason(name: string): string {
 
 async function pullImage(engine: Engine, name: string): Promise<void> {
   const stream = await engine.streams.pull(name);
-  await new Promise<void>((resolvePull, reject) =>
-    engine.streams.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolvePull())),
-  );
+  await new Promise<void>((resolvePull, reject) => engine.streams.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolvePull())));
 }
 
 export interface BuildOptions extends ResolveOptions {
@@ -189,17 +201,30 @@ export async function buildImageFromRecipe(engine: Engine, target: string, recip
     const check = await checkImage(engine, candidate, recipe.checks);
     log.write(check.output);
     if (!check.ok) throw failed(`the built image lacks ${check.missing.join(', ')}`);
-    const previous = await engine.api.getImage(target).inspect().then((i) => i.Id, () => undefined);
+    const previous = await engine.api
+      .getImage(target)
+      .inspect()
+      .then(
+        (i) => i.Id,
+        () => undefined,
+      );
     await engine.api.getImage(candidate).tag({ repo, tag });
     await engine.api.getImage(candidate).remove();
     // The stale or broken image the new one replaces; one still in use by a container stays.
-    if (previous && previous !== imported.imageId) await engine.api.getImage(previous).remove().catch(() => {});
+    if (previous && previous !== imported.imageId)
+      await engine.api
+        .getImage(previous)
+        .remove()
+        .catch(() => {});
     const durationMs = Date.now() - started;
     note(`tagged ${target} in ${durationMs}ms`);
     options.onProgress?.(`built ${target} in ${Math.round(durationMs / 1000)}s (checked: ${recipe.checks.map((c) => c.what).join('; ')})`);
     return { name: target, imageId: imported.imageId, recipeHash: hash, durationMs, logFile };
   } finally {
-    await engine.api.getImage(candidate).remove({ force: true }).catch(() => {});
+    await engine.api
+      .getImage(candidate)
+      .remove({ force: true })
+      .catch(() => {});
     // --one-file-system: a build cut short can leave the chroot's /proc mounted inside the rootfs.
     await execa('rm', ['-rf', '--one-file-system', rootfs], { reject: false, timeout: 120_000 });
     await new Promise<void>((done) => log.end(done));

@@ -31,9 +31,7 @@ export interface ContainerState {
   pid?: number;
 }
 
-export type ReadyResult =
-  | { ready: true; afterMs: number }
-  | { ready: false; afterMs: number; why: 'exited' | 'timeout' | 'cancel' };
+export type ReadyResult = { ready: true; afterMs: number } | { ready: false; afterMs: number; why: 'exited' | 'timeout' | 'cancel' };
 
 /** A container that was created and started; disposing it removes it, whatever state it is in. */
 export interface StartedInstance extends AsyncDisposable {

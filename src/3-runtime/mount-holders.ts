@@ -67,12 +67,7 @@ export function layerOf(graphDriver: { Data?: Record<string, string> | null } | 
  */
 export function layerMounts(entries: MountInfoEntry[], layer: ContainerLayer): MountInfoEntry[] {
   const overlayDirs = [layer.upperDir && `upperdir=${layer.upperDir}`, layer.workDir && `workdir=${layer.workDir}`].filter((o): o is string => !!o);
-  return entries.filter(
-    (m) =>
-      m.mountPoint === layer.dir ||
-      m.mountPoint.startsWith(`${layer.dir}/`) ||
-      (m.fsType === 'overlay' && m.superOptions.some((o) => overlayDirs.includes(o))),
-  );
+  return entries.filter((m) => m.mountPoint === layer.dir || m.mountPoint.startsWith(`${layer.dir}/`) || (m.fsType === 'overlay' && m.superOptions.some((o) => overlayDirs.includes(o))));
 }
 
 /** What one process shows of itself: enough to tell who holds a layer and how to let go of it. */
@@ -85,9 +80,7 @@ export interface ProcessView {
   mountinfo: string;
 }
 
-export type Release =
-  | { kind: 'kill'; pid: number; comm: string; why: string }
-  | { kind: 'unmount'; pid: number; mountNamespace: string; mountPoint: string; ownNamespace: boolean };
+export type Release = { kind: 'kill'; pid: number; comm: string; why: string } | { kind: 'unmount'; pid: number; mountNamespace: string; mountPoint: string; ownNamespace: boolean };
 
 export function describeRelease(release: Release): string {
   return release.kind === 'kill'
@@ -182,9 +175,7 @@ export async function carryOut(plan: Release[]): Promise<{ done: string[]; faile
       }
       continue;
     }
-    const [file, args]: [string, string[]] = release.ownNamespace
-      ? ['umount', ['-l', release.mountPoint]]
-      : ['nsenter', ['-t', String(release.pid), '-m', 'umount', '-l', release.mountPoint]];
+    const [file, args]: [string, string[]] = release.ownNamespace ? ['umount', ['-l', release.mountPoint]] : ['nsenter', ['-t', String(release.pid), '-m', 'umount', '-l', release.mountPoint]];
     const result = await execa(file, args, { timeout: RELEASE_TIMEOUT_MS, reject: false });
     if (result.exitCode === 0) done.push(describeRelease(release));
     else failed.push(`${file} ${args.join(' ')}: ${(result.stderr || result.shortMessage || '').split('\n')[0]}`);

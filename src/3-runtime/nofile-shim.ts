@@ -23,11 +23,7 @@ export async function buildNofileShim(): Promise<string> {
   if (existsSync(output)) return output;
   await mkdir(CACHE, { recursive: true });
   const partial = `${output}.${process.pid}.tmp`;
-  const compiled = await execa(
-    'cc',
-    ['-O2', '-fPIC', '-shared', '-nostdlib', '-fno-stack-protector', '-fno-builtin', '-o', partial, SOURCE],
-    { reject: false, timeout: 60_000 },
-  );
+  const compiled = await execa('cc', ['-O2', '-fPIC', '-shared', '-nostdlib', '-fno-stack-protector', '-fno-builtin', '-o', partial, SOURCE], { reject: false, timeout: 60_000 });
   if (compiled.failed) {
     throw new OomlabError('SHIM_BUILD_FAILED', `cannot compile the nofile shim with cc: ${compiled.stderr.split('\n')[0] ?? compiled.shortMessage} — install gcc (apt-get install -y gcc)`);
   }

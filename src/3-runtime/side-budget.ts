@@ -52,9 +52,7 @@ export async function createSideBudget(runId: string, configIndex: number, side:
 
 /** Removes a side's cgroup in every hierarchy where runc created it; it must be empty (containers removed first). */
 export async function removeSideCgroup(name: string): Promise<void> {
-  const dirs = isCgroupV2()
-    ? [join(CGROUP_ROOT, name)]
-    : (await readdir(CGROUP_ROOT).catch(() => [] as string[])).map((controller) => join(CGROUP_ROOT, controller, name));
+  const dirs = isCgroupV2() ? [join(CGROUP_ROOT, name)] : (await readdir(CGROUP_ROOT).catch(() => [] as string[])).map((controller) => join(CGROUP_ROOT, controller, name));
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     // A cgroup whose last task just died can refuse rmdir for a moment (EBUSY).

@@ -28,15 +28,18 @@ export function sampleMemoryPeak(containerId: string, intervalMs = 200, onUsage?
   let peak: number | undefined;
   let reads = 0;
   const stopping = new AbortController();
-  const loop = poll(async () => {
-    const value = await readOnce(containerId);
-    if (value !== undefined) {
-      peak = Math.max(peak ?? 0, value.peak);
-      // The usage over time is for charts; every other read is plenty and halves the report.
-      if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
-    }
-    return undefined;
-  }, { intervalMs, signal: stopping.signal });
+  const loop = poll(
+    async () => {
+      const value = await readOnce(containerId);
+      if (value !== undefined) {
+        peak = Math.max(peak ?? 0, value.peak);
+        // The usage over time is for charts; every other read is plenty and halves the report.
+        if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
+      }
+      return undefined;
+    },
+    { intervalMs, signal: stopping.signal },
+  );
   return {
     async stop() {
       const last = await readOnce(containerId);

@@ -68,7 +68,13 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
         timeline.add({ kind: 'sample', instance, source: 'cgroup', metric, value: cgroup[metric]! });
       }
       if (previousCgroup) {
-        for (const [metric, value] of Object.entries(deltasPerSecond({ cpuUserTicks: previousCgroup.cpuUserTicks!, cpuSystemTicks: previousCgroup.cpuSystemTicks! }, { cpuUserTicks: cgroup.cpuUserTicks!, cpuSystemTicks: cgroup.cpuSystemTicks! }, seconds))) {
+        for (const [metric, value] of Object.entries(
+          deltasPerSecond(
+            { cpuUserTicks: previousCgroup.cpuUserTicks!, cpuSystemTicks: previousCgroup.cpuSystemTicks! },
+            { cpuUserTicks: cgroup.cpuUserTicks!, cpuSystemTicks: cgroup.cpuSystemTicks! },
+            seconds,
+          ),
+        )) {
           timeline.add({ kind: 'sample', instance, source: 'cgroup', metric, value });
         }
       }
@@ -114,10 +120,13 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
 
   // Sampled until stopped: an attempt never "succeeds", the stop's abort ends the wait at once.
   const stopping = new AbortController();
-  const loop = poll(async () => {
-    await sampleOnce().catch(() => {});
-    return undefined;
-  }, { intervalMs, signal: stopping.signal });
+  const loop = poll(
+    async () => {
+      await sampleOnce().catch(() => {});
+      return undefined;
+    },
+    { intervalMs, signal: stopping.signal },
+  );
 
   return {
     async stop() {

@@ -39,16 +39,7 @@ export async function readContainerResources(containerId: string): Promise<Recor
 }
 
 /** The /proc/vmstat counters of incident 2's slow path: direct reclaim, compaction, THP fallbacks. */
-export const VMSTAT_COUNTERS = [
-  'pgscan_direct',
-  'pgscan_kswapd',
-  'allocstall_normal',
-  'allocstall_movable',
-  'compact_stall',
-  'compact_fail',
-  'thp_fault_alloc',
-  'thp_fault_fallback',
-] as const;
+export const VMSTAT_COUNTERS = ['pgscan_direct', 'pgscan_kswapd', 'allocstall_normal', 'allocstall_movable', 'compact_stall', 'compact_fail', 'thp_fault_alloc', 'thp_fault_fallback'] as const;
 
 /** Host counters: vmstat, context switches and CPU ticks (user vs system), NUMA nodes' free memory. */
 export async function readHostCounters(): Promise<Record<string, number>> {

@@ -56,9 +56,7 @@ export function parseTracerLine(line: string): TracedSyscall | undefined {
   };
 }
 
-export type SyscallTracer =
-  | { available: true; stop(): Promise<void> }
-  | { available: false; reason: string };
+export type SyscallTracer = { available: true; stop(): Promise<void> } | { available: false; reason: string };
 
 /**
  * Starts bpftrace (mounting tracefs first when needed) and calls `onCall` for every traced call.
@@ -118,4 +116,3 @@ export async function startSyscallTracer(onCall: (call: TracedSyscall) => void, 
     },
   };
 }
-

@@ -26,8 +26,6 @@ export class Timeline {
   }
 
   of<K extends ObservationKind>(kind: K, instance?: string): ObservationOf<K>[] {
-    return this.observations.filter(
-      (o): o is ObservationOf<K> => o.kind === kind && (instance === undefined || !('instance' in o) || o.instance === instance),
-    );
+    return this.observations.filter((o): o is ObservationOf<K> => o.kind === kind && (instance === undefined || !('instance' in o) || o.instance === instance));
   }
 }

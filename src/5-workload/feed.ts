@@ -52,11 +52,21 @@ export async function seedFeed(endpoint: StormEndpoint, size: FeedSize, signal?:
     };
     const epoch = Date.UTC(2014, 0, 1);
     const date = (offsetMs: number) => new Date(epoch + offsetMs).toISOString().slice(0, 19).replace('T', ' ');
-    await insert('users', 'id, name, bio, created_at', Array.from({ length: size.users }, (_, id) => [id, `user${id}`, 'x'.repeat(20 + Math.floor(random() * 200)), date(id * 60_000)]));
+    await insert(
+      'users',
+      'id, name, bio, created_at',
+      Array.from({ length: size.users }, (_, id) => [id, `user${id}`, 'x'.repeat(20 + Math.floor(random() * 200)), date(id * 60_000)]),
+    );
     await insert(
       'posts',
       'id, user_id, body, likes, created_at',
-      Array.from({ length: size.posts }, (_, id) => [id, Math.floor(random() * size.users), 'p'.repeat(50 + Math.floor(random() * 350)), Math.floor(random() * 1000), date(Math.floor(random() * 365 * 86_400_000))]),
+      Array.from({ length: size.posts }, (_, id) => [
+        id,
+        Math.floor(random() * size.users),
+        'p'.repeat(50 + Math.floor(random() * 350)),
+        Math.floor(random() * 1000),
+        date(Math.floor(random() * 365 * 86_400_000)),
+      ]),
     );
     const follows: number[][] = [];
     for (let follower = 0; follower < size.users; follower++) {

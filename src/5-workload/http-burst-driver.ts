@@ -37,9 +37,7 @@ export const driveHttpBurst: Driver<HttpBurstWorkload> = async (workload, { inst
   }
   const intervalMs = workload.sampleIntervalMs ?? 1_000;
   const samplers = await Promise.all(
-    instances.map((i) =>
-      startLoadSampler({ instance: i.spec.name, containerId: i.containerId, ...(i.spec.role !== 'neighbour' ? { endpoint: i.endpoint() } : {}), timeline, intervalMs }),
-    ),
+    instances.map((i) => startLoadSampler({ instance: i.spec.name, containerId: i.containerId, ...(i.spec.role !== 'neighbour' ? { endpoint: i.endpoint() } : {}), timeline, intervalMs })),
   );
   const tier = await startAppTier({
     replicas: targets.map((t) => ({ name: t.spec.name, endpoint: { ...t.endpoint(), database: FEED_DATABASE } })),
@@ -82,7 +80,10 @@ export const driveHttpBurst: Driver<HttpBurstWorkload> = async (workload, { inst
       signal: AbortSignal.any([signal, allDied.signal]),
       random: seededRandom(7),
       onSecond: (s: HttpLoadSecond) => {
-        const split = tier.stats().replicas.map((r) => `${r.name} ${r.openConnections}`).join(' / ');
+        const split = tier
+          .stats()
+          .replicas.map((r) => `${r.name} ${r.openConnections}`)
+          .join(' / ');
         onPhase(`storm ${s.second}s: ${s.started}/${s.intended} requests, ${s.inFlight} in flight, ${s.errors} errors; connections ${split}`);
       },
     };

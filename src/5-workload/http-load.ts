@@ -54,9 +54,7 @@ export function loopbackTargets(baseUrl: string, paths: readonly WeightedPath[])
   }
   const loopback = LOOPBACK_NAMES.has(base.hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(base.hostname);
   if (base.protocol !== 'http:' || !loopback || base.username !== '' || base.password !== '') {
-    throw new ScenarioInvalidError(
-      `the HTTP load driver only sends traffic to this host's loopback over http: got baseUrl \`${baseUrl}\` — point it at the app tier on http://127.0.0.1:<port>`,
-    );
+    throw new ScenarioInvalidError(`the HTTP load driver only sends traffic to this host's loopback over http: got baseUrl \`${baseUrl}\` — point it at the app tier on http://127.0.0.1:<port>`);
   }
   if (paths.length === 0) throw new ScenarioInvalidError('the HTTP load driver needs at least one path, got none — add { path: "/feed", weight: 1 }');
   const prefix = base.pathname.replace(/\/$/, '');

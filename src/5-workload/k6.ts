@@ -48,7 +48,10 @@ export const K6_OTHER_ERRORS_METRIC = 'errors_other';
 
 /** The k6 Counter for an error key: `1040 ER_CON_COUNT_ERROR` → `errors_1040_er_con_count_error`. */
 export function k6ErrorMetric(key: string): string {
-  return `errors_${key.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '')}`;
+  return `errors_${key
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')}`;
 }
 
 export interface K6Thresholds {
@@ -267,7 +270,7 @@ export function parseK6Summary(json: unknown, intended: number, errorKeys: reado
     for (const [expression, crossed] of Object.entries(thresholds)) if (crossed === true) thresholdsCrossed.push(`${name}: ${expression}`);
   }
   notes.push('perSecond is empty: the k6 summary has no time series');
-  notes.push('peakInFlight is k6\'s active VUs, sampled about once a second: a lower bound');
+  notes.push("peakInFlight is k6's active VUs, sampled about once a second: a lower bound");
   const unfinished = Math.max(0, intended - started - dropped);
   if (unfinished > 0) notes.push(`unfinished is derived: ${intended} intended − ${started} sent − ${dropped} dropped (iterations k6 cut at gracefulStop, or a schedule k6 rounded differently)`);
   return {

@@ -23,12 +23,18 @@ const BOUND_OPERATORS = { below: '<', above: '>', atLeast: '>=', atMost: '<=' } 
 
 function holds(operator: Comparison, measured: number, bound: number): boolean {
   switch (operator) {
-    case '<': return measured < bound;
-    case '<=': return measured <= bound;
-    case '>': return measured > bound;
-    case '>=': return measured >= bound;
-    case '==': return measured === bound;
-    case '!=': return measured !== bound;
+    case '<':
+      return measured < bound;
+    case '<=':
+      return measured <= bound;
+    case '>':
+      return measured > bound;
+    case '>=':
+      return measured >= bound;
+    case '==':
+      return measured === bound;
+    case '!=':
+      return measured !== bound;
   }
 }
 
@@ -122,7 +128,13 @@ export function judgeLoad(workload: Workload, { metrics, timeline }: LoadFigures
     checks.push(...boundChecks(bound, { label, source: 'connections', ...(because ? { because } : {}) }, ratio, `not measured (no second where ${to} held a client connection before a kill)`));
   }
   const latency = metrics.latencyMs && metrics.latencyMs.count > 0 ? metrics.latencyMs : undefined;
-  for (const [key, field] of [['p50Ms', 'p50'], ['p90Ms', 'p90'], ['p99Ms', 'p99'], ['p999Ms', 'p999'], ['maxMs', 'max']] as const) {
+  for (const [key, field] of [
+    ['p50Ms', 'p50'],
+    ['p90Ms', 'p90'],
+    ['p99Ms', 'p99'],
+    ['p999Ms', 'p999'],
+    ['maxMs', 'max'],
+  ] as const) {
     const bound = claims[key];
     if (bound) checks.push(...boundChecks(bound, { label: `${field} latency`, unit: ' ms', source, ...(because ? { because } : {}) }, latency?.[field], unmeasured));
   }

@@ -20,10 +20,12 @@ export function loadMetrics(timeline: Observed, workload: Workload | undefined, 
   // The cgroup's peak counts page cache; anonymous memory (rss) is what the OOM killer weighs.
   const rss = timeline.of('sample', target).filter((s) => s.source === 'cgroup' && s.metric === 'memoryRssBytes');
   const excerpt = (innodb.findLast((o) => o.semaphoreWaits.length > 0) ?? innodb.at(-1))?.excerpt;
-  const semaphores = Object.fromEntries(targets.flatMap((name) => {
-    const summary = summariseSemaphores(timeline.of('innodb-status', name));
-    return summary ? [[name, summary]] : [];
-  }));
+  const semaphores = Object.fromEntries(
+    targets.flatMap((name) => {
+      const summary = summariseSemaphores(timeline.of('innodb-status', name));
+      return summary ? [[name, summary]] : [];
+    }),
+  );
   const ratio = targets.length >= 2 ? peakConnectionRatio(timeline, targets[1]!, targets[0]!, tierSampleIntervalMs(workload)) : undefined;
   const result = observed?.result;
   return {

@@ -18,7 +18,16 @@ export function summariseSemaphores(observations: readonly Observation[]): Semap
   statuses.forEach((status, index) => {
     for (const wait of status.semaphoreWaits) {
       const key = [wait.file, wait.line, wait.request, wait.lock].join('\u0000');
-      const site = sites.get(key) ?? { file: wait.file, line: wait.line, ...(wait.request ? { request: wait.request } : {}), ...(wait.lock ? { lock: wait.lock } : {}), waits: 0, samples: 0, longestMs: 0, seenIn: new Set<number>() };
+      const site = sites.get(key) ?? {
+        file: wait.file,
+        line: wait.line,
+        ...(wait.request ? { request: wait.request } : {}),
+        ...(wait.lock ? { lock: wait.lock } : {}),
+        waits: 0,
+        samples: 0,
+        longestMs: 0,
+        seenIn: new Set<number>(),
+      };
       site.waits++;
       site.seenIn.add(index);
       site.longestMs = Math.max(site.longestMs, Math.round(wait.seconds * 1000));
@@ -26,9 +35,7 @@ export function summariseSemaphores(observations: readonly Observation[]): Semap
       sites.set(key, site);
     }
   });
-  const ranked = [...sites.values()]
-    .map(({ seenIn, ...site }) => ({ ...site, samples: seenIn.size }))
-    .sort((a, b) => b.waits - a.waits || a.file.localeCompare(b.file) || a.line - b.line);
+  const ranked = [...sites.values()].map(({ seenIn, ...site }) => ({ ...site, samples: seenIn.size })).sort((a, b) => b.waits - a.waits || a.file.localeCompare(b.file) || a.line - b.line);
   return {
     ...(version ? { version } : {}),
     samples: statuses.length,

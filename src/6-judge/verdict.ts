@@ -36,9 +36,15 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     return { ...base, outcome: null, verdict: 'error', reason: `${why}${run.failure ? `: ${run.failure}` : ''}`, evidence: [], metrics: {}, instances: [] };
   }
   // A neighbour is judged only when the scenario says what should happen to it.
-  const judgements = config.instances.filter((spec) => spec.role !== 'neighbour' || config.expect[spec.name]).map((spec) =>
-    judgeInstance(spec.name, config.expect[spec.name], timeline.observations.filter((o) => !('instance' in o) || o.instance === spec.name)),
-  );
+  const judgements = config.instances
+    .filter((spec) => spec.role !== 'neighbour' || config.expect[spec.name])
+    .map((spec) =>
+      judgeInstance(
+        spec.name,
+        config.expect[spec.name],
+        timeline.observations.filter((o) => !('instance' in o) || o.instance === spec.name),
+      ),
+    );
   const deciding = judgements.find((j) => j.verdict === 'fail') ?? judgements[0]!;
   const multiple = judgements.length > 1;
   const readiness = timeline.of('readiness', deciding.instance)[0];

@@ -52,11 +52,15 @@ export function renderMarkdown(report: RunReport): string {
       return isEmulatedValue(config, value) ? `${value}*` : value;
     });
     const m = config.metrics;
-    const peak = m.peakMemoryBytes !== undefined
-      ? `${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? ` (rss ${formatBytes(m.peakRssBytes)})` : ''}`
-      : '';
+    const peak =
+      m.peakMemoryBytes !== undefined
+        ? `${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? ` (rss ${formatBytes(m.peakRssBytes)})` : ''}`
+        : '';
     const predicted = predictedText(m) ?? '';
-    const errors = Object.entries(m.errorsByCode ?? {}).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code}: ${n}`).join(', ');
+    const errors = Object.entries(m.errorsByCode ?? {})
+      .sort((a, b) => b[1] - a[1])
+      .map(([code, n]) => `${code}: ${n}`)
+      .join(', ');
     const loadCells = [
       ...(withLoad ? [m.peakConnections !== undefined ? String(m.peakConnections) : '', m.latencyMs ? `${m.latencyMs.p99} ms` : '', errors] : []),
       ...(withRatio ? [m.connectionRatio !== undefined ? `${m.connectionRatio.toFixed(1)}:1` : ''] : []),
@@ -71,7 +75,9 @@ export function renderMarkdown(report: RunReport): string {
         [peak, predicted].filter(Boolean).join('<br>'),
         ...loadCells,
         decidingEvidence(config),
-      ].map(cell).join(' | ')} |`,
+      ]
+        .map(cell)
+        .join(' | ')} |`,
     );
   }
   if (report.baseline) {
@@ -97,7 +103,13 @@ export function renderMarkdown(report: RunReport): string {
       const byReplica = Object.entries(config.metrics.byReplica ?? {});
       if (byReplica.length > 0) {
         const describe = ([name, r]: (typeof byReplica)[number]) =>
-          `${name} ${r.requests} requests, ${r.errors} errors${r.errors > 0 ? ` (${Object.entries(r.errorsByCode).map(([code, n]) => `${code}: ${n}`).join(', ')})` : ''}`;
+          `${name} ${r.requests} requests, ${r.errors} errors${
+            r.errors > 0
+              ? ` (${Object.entries(r.errorsByCode)
+                  .map(([code, n]) => `${code}: ${n}`)
+                  .join(', ')})`
+              : ''
+          }`;
         lines.push(`Through the app tier: ${byReplica.map(describe).join('; ')}.`, '');
       }
       if (config.expectations?.length) {
@@ -117,7 +129,15 @@ function upgradeView(report: RunReport): string[] {
   const view = versionView(report);
   if (!view) return [];
   const withProbe = view.rows.some((r) => r.fileTable);
-  const headers = ['server', ...(withProbe ? ['file table (probe)'] : []), ...view.columns.map((c) => Object.entries(c.axes).map(([axis, value]) => `${axis}=${value}`).join(' '))];
+  const headers = [
+    'server',
+    ...(withProbe ? ['file table (probe)'] : []),
+    ...view.columns.map((c) =>
+      Object.entries(c.axes)
+        .map(([axis, value]) => `${axis}=${value}`)
+        .join(' '),
+    ),
+  ];
   const mark = (config: ConfigResult | undefined) => (config && config.verdict !== 'skipped' ? `${VERDICT_MARK[config.verdict].split(' ')[0]} ` : '');
   return [
     '## Upgrade view',
@@ -126,7 +146,9 @@ function upgradeView(report: RunReport): string[] {
     '',
     `| ${headers.map(cell).join(' | ')} |`,
     `|${headers.map(() => '---').join('|')}|`,
-    ...view.rows.map((row) => `| ${[row.image, ...(withProbe ? [row.fileTable ? fileTableText(row.fileTable) : '—'] : []), ...row.cells.map((c) => `${mark(c)}${cellText(c)}`)].map(cell).join(' | ')} |`),
+    ...view.rows.map(
+      (row) => `| ${[row.image, ...(withProbe ? [row.fileTable ? fileTableText(row.fileTable) : '—'] : []), ...row.cells.map((c) => `${mark(c)}${cellText(c)}`)].map(cell).join(' | ')} |`,
+    ),
     '',
     'For a change ticket:',
     '',

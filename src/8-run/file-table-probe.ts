@@ -51,10 +51,20 @@ export async function probeFileTable(image: string, context: ProbeContext): Prom
   for (const [index, nofile] of PROBE_NOFILES.entries()) {
     context.onProgress?.(`file-table probe of ${image}: nofile ${nofile}`);
     const spec = { name: 'probe', image, nofile, memory: 2 * 1024 ** 3, mycnf: { ...PINNED_MY_CNF, open_files_limit: nofile } };
-    await using instance = await startInstance(spec, { engine: context.engine, run, configId: `probe-nofile=${nofile}`, configIndex: index, hostNofileHardLimit: context.hostNofileHardLimit, shimPath: context.shimPath });
+    await using instance = await startInstance(spec, {
+      engine: context.engine,
+      run,
+      configId: `probe-nofile=${nofile}`,
+      configIndex: index,
+      hostNofileHardLimit: context.hostNofileHardLimit,
+      shimPath: context.shimPath,
+    });
     const ready = await instance.waitReady(READY_TIMEOUT_MS, context.signal);
     if (!ready.ready) {
-      throw new OomlabError('IMAGE_MISSING', `the file-table probe could not start ${image} at nofile ${nofile} (${ready.why} after ${ready.afterMs}ms) — server log: ${(await instance.logTail(5)).trim().split('\n').at(-1) ?? ''}`);
+      throw new OomlabError(
+        'IMAGE_MISSING',
+        `the file-table probe could not start ${image} at nofile ${nofile} (${ready.why} after ${ready.afterMs}ms) — server log: ${(await instance.logTail(5)).trim().split('\n').at(-1) ?? ''}`,
+      );
     }
     await sleep(SETTLE_MS, undefined, { signal: context.signal });
     const { pid } = await instance.state();

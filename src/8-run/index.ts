@@ -48,7 +48,10 @@ export interface RunOutcome {
 }
 
 function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 /**
@@ -77,10 +80,15 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   }
   if (scenario.probes?.includes('file-table')) await probeImages(engine, host.nofileHardLimit, images, options.signal, progress);
   const thpUnswitchable = draft.some((c) => c.host?.thp) ? await thpUnswitchableReason() : undefined;
-  const configs = planRun(scenario, options, (image) => images.get(image)?.reason, { numaNodes: host.numaNodes, canLowerOomScoreAdj: host.canLowerOomScoreAdj, ...(thpUnswitchable ? { thpUnswitchable } : {}) });
+  const configs = planRun(scenario, options, (image) => images.get(image)?.reason, {
+    numaNodes: host.numaNodes,
+    canLowerOomScoreAdj: host.canLowerOomScoreAdj,
+    ...(thpUnswitchable ? { thpUnswitchable } : {}),
+  });
   const model = predictMemory(configs, { defaultNofile: host.nofileHardLimit, cpus: availableParallelism() });
   for (const warning of model.cannotStart) progress({ kind: 'message', text: `memory model: ${warning}` });
-  if (model.overLimitUnderLoad > 0) progress({ kind: 'message', text: `memory model: ${model.overLimitUnderLoad} server instance(s) exceed their limit in the worst case under load (every connection at its buffers' maximum)` });
+  if (model.overLimitUnderLoad > 0)
+    progress({ kind: 'message', text: `memory model: ${model.overLimitUnderLoad} server instance(s) exceed their limit in the worst case under load (every connection at its buffers' maximum)` });
   if (options.signal.aborted) throw new OomlabError('CANCELLED', 'run cancelled before it started');
   // Nothing at all can run: that is bad input (a missing image), not a report of skips.
   if (configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
@@ -125,7 +133,16 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       progress({ kind: 'message', text: 'attaching the syscall tracer (bpftrace)' });
       tracer = await startSyscallTracer((call) => {
         const route = routing.byHostname.get(call.host);
-        route?.timeline.add({ kind: 'syscall', instance: route.instance, pid: call.pid, comm: call.comm, syscall: call.syscall, ...(call.lenBytes !== undefined ? { lenBytes: call.lenBytes } : {}), ...(call.flags !== undefined ? { flags: call.flags } : {}), line: call.line });
+        route?.timeline.add({
+          kind: 'syscall',
+          instance: route.instance,
+          pid: call.pid,
+          comm: call.comm,
+          syscall: call.syscall,
+          ...(call.lenBytes !== undefined ? { lenBytes: call.lenBytes } : {}),
+          ...(call.flags !== undefined ? { flags: call.flags } : {}),
+          line: call.line,
+        });
       }, controller.signal);
       if (tracer.available) teardown.defer(() => (tracer.available ? tracer.stop() : undefined));
       else progress({ kind: 'message', text: `syscall tracer unavailable: ${tracer.reason}` });

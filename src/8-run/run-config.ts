@@ -68,15 +68,17 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
     for (const spec of config.instances) {
       const budget = spec.side ? budgets.get(spec.side) : undefined;
-      const instance = await bounded(startInstance(spec, {
-        engine: context.engine,
-        run: context.run,
-        configId: config.id,
-        configIndex: config.index,
-        hostNofileHardLimit: context.host.nofileHardLimit,
-        shimPath: context.shimPath,
-        ...(budget ? { cgroupParent: budget.cgroupParent } : {}),
-      }));
+      const instance = await bounded(
+        startInstance(spec, {
+          engine: context.engine,
+          run: context.run,
+          configId: config.id,
+          configIndex: config.index,
+          hostNofileHardLimit: context.host.nofileHardLimit,
+          shimPath: context.shimPath,
+          ...(budget ? { cgroupParent: budget.cgroupParent } : {}),
+        }),
+      );
       instances.push(instance);
       teardown.defer(() => instance[Symbol.asyncDispose]());
       context.routing.byContainer.set(instance.containerId, { timeline, instance: spec.name });

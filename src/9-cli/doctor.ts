@@ -52,7 +52,12 @@ export async function runDoctor(options: { scenariosDir?: string } = {}): Promis
 
   const proxy = version ? await dockerUserlandProxy() : 'unknown';
   if (proxy === 'off') add('port publishing', 'ok', 'iptables DNAT on 127.0.0.1, no docker-proxy: a storm costs the host no extra copy of each connection');
-  else if (proxy === 'on') add('port publishing', 'limited', 'docker-proxy carries every connection to a published port: at storm rates it takes most of a core from the server and the driver — start dockerd with --userland-proxy=false (oomlab does when it starts dockerd)');
+  else if (proxy === 'on')
+    add(
+      'port publishing',
+      'limited',
+      'docker-proxy carries every connection to a published port: at storm rates it takes most of a core from the server and the driver — start dockerd with --userland-proxy=false (oomlab does when it starts dockerd)',
+    );
   else add('port publishing', 'limited', 'unknown (no dockerd process readable here); oomlab starts dockerd with --userland-proxy=false');
 
   let mirrors: string[] = [];
@@ -98,11 +103,27 @@ export async function runDoctor(options: { scenariosDir?: string } = {}): Promis
     host.memoryController ? 'ok' : 'missing',
     `v${host.cgroupVersion}, memory controller ${host.memoryController ? 'mounted' : 'missing — memory limits are not enforced, no OOM kill can be reproduced'}, swap ${host.swapAccounting ? 'limited with memory' : 'not accounted (MemorySwap is ignored; a host with swap lets containers swap past their limit)'}`,
   );
-  add('kernel log', host.dmesgReadable ? 'ok' : 'missing', host.dmesgReadable ? `dmesg readable (kernel ${host.kernel}): OOM-killer lines are evidence` : 'dmesg not readable — run as root or set kernel.dmesg_restrict=0; OOM kills then rest on docker events alone');
+  add(
+    'kernel log',
+    host.dmesgReadable ? 'ok' : 'missing',
+    host.dmesgReadable
+      ? `dmesg readable (kernel ${host.kernel}): OOM-killer lines are evidence`
+      : 'dmesg not readable — run as root or set kernel.dmesg_restrict=0; OOM kills then rest on docker events alone',
+  );
   const numa = numaSkipReason(host.numaNodes);
-  add('NUMA', numa ? 'limited' : 'ok', numa ? `${host.numaNodes} node — configurations with a NUMA policy are skipped: ${numa}` : `${host.numaNodes} nodes: cpusetMems and numactl --interleave=all are real`);
+  add(
+    'NUMA',
+    numa ? 'limited' : 'ok',
+    numa ? `${host.numaNodes} node — configurations with a NUMA policy are skipped: ${numa}` : `${host.numaNodes} nodes: cpusetMems and numactl --interleave=all are real`,
+  );
   const oomScoreAdj = oomScoreAdjSkipReason(host.canLowerOomScoreAdj);
-  add('oom_score_adj', oomScoreAdj ? 'limited' : 'ok', oomScoreAdj ? `${oomScoreAdj} — configurations that lower it (the incident's -998, oom_adj -15) are skipped; raising it works` : 'CAP_SYS_RESOURCE held: containers can get any oom_score_adj from -1000 to 1000');
+  add(
+    'oom_score_adj',
+    oomScoreAdj ? 'limited' : 'ok',
+    oomScoreAdj
+      ? `${oomScoreAdj} — configurations that lower it (the incident's -998, oom_adj -15) are skipped; raising it works`
+      : 'CAP_SYS_RESOURCE held: containers can get any oom_score_adj from -1000 to 1000',
+  );
   const thp = await thpUnswitchableReason();
   add('THP', thp ? 'limited' : 'ok', thp ? `mode ${host.thpMode}; ${thp} — configurations that set it are skipped` : `mode ${host.thpMode}, can be switched per configuration (restored after)`);
   add('k6', host.k6 ? 'ok' : 'missing', host.k6 ? 'on PATH: HTTP bursts run through k6' : 'not on PATH — HTTP bursts run through the built-in stand-in driver, and reports say so');

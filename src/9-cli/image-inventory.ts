@@ -61,7 +61,10 @@ async function rowOf(engine: Engine, name: string): Promise<Omit<ImageRow, 'used
 }
 
 export async function scenarioFiles(dir = 'scenarios'): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f.endsWith('.ts')).sort().map((f) => `${dir}/${f}`);
+  return (await readdir(dir))
+    .filter((f) => f.endsWith('.ts'))
+    .sort()
+    .map((f) => `${dir}/${f}`);
 }
 
 export async function takeInventory(engine: Engine, files: string[]): Promise<Inventory> {
@@ -82,15 +85,17 @@ export async function takeInventory(engine: Engine, files: string[]): Promise<In
   for (const name of [...named].sort()) {
     images.push({ ...(await rowOf(engine, name)), usedBy: planned.filter((p) => p.byImage.has(name)).map((p) => p.file) });
   }
-  const scenarios = planned.map((p): ScenarioNeeds => ({
-    file: p.file,
-    configs: p.configs,
-    lacking: [...p.byImage]
-      .map(([image, configs]) => ({ row: images.find((r) => r.name === image)!, configs }))
-      .filter(({ row }) => row.usable !== 'yes')
-      .map(({ row, configs }) => ({ image: row.name, configs, how: row.usable === 'no' ? howToGet(row.name) : row.detail })),
-    ...(p.error ? { error: p.error } : {}),
-  }));
+  const scenarios = planned.map(
+    (p): ScenarioNeeds => ({
+      file: p.file,
+      configs: p.configs,
+      lacking: [...p.byImage]
+        .map(([image, configs]) => ({ row: images.find((r) => r.name === image)!, configs }))
+        .filter(({ row }) => row.usable !== 'yes')
+        .map(({ row, configs }) => ({ image: row.name, configs, how: row.usable === 'no' ? howToGet(row.name) : row.detail })),
+      ...(p.error ? { error: p.error } : {}),
+    }),
+  );
   return { images, scenarios };
 }
 

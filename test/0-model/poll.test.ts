@@ -61,7 +61,7 @@ describe('poll', () => {
     expect(result).toMatchObject({ done: false, why: 'cancel', attempts: 1 });
   });
 
-  it('lets an attempt\'s error through', async () => {
+  it("lets an attempt's error through", async () => {
     await expect(poll(() => Promise.reject(new Error('engine gone')), { intervalMs: 10, clock: fakeClock() })).rejects.toThrow('engine gone');
   });
 });

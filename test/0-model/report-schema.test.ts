@@ -33,7 +33,10 @@ describe('report.json schema', () => {
   });
 
   it('keeps a field it does not know, so a rewrite (oomlab report --baseline) does not lose it', () => {
-    const report = parseReport(edited((r) => (r.configs[0].note = 'added by a later oomlab')), 'x.json') as RunReport & { configs: { note?: string }[] };
+    const report = parseReport(
+      edited((r) => (r.configs[0].note = 'added by a later oomlab')),
+      'x.json',
+    ) as RunReport & { configs: { note?: string }[] };
     expect(report.configs[0]!.note).toBe('added by a later oomlab');
   });
 
@@ -41,17 +44,14 @@ describe('report.json schema', () => {
     // The parser's own words differ between Node versions.
     expect(messageOf('{')).toMatch(/^run\/report.json is not JSON \(Expected property name or '}' in JSON at position 1[^)]*\) — give the report.json an oomlab run wrote$/);
     expect(messageOf('peak was fine\nreally')).toMatch(/^run\/report.json is not JSON \(Unexpected token 'p', "peak was fine really" is not valid JSON\) — give the report.json an oomlab run wrote$/);
-    expect(messageOf('{"hello": 1}')).toBe(
-      'run/report.json is not an oomlab report (no schemaVersion, scenario and configs) — give the report.json an oomlab run wrote',
-    );
-    expect(messageOf('[]')).toBe(
-      'run/report.json is not an oomlab report (no schemaVersion, scenario and configs) — give the report.json an oomlab run wrote',
-    );
+    expect(messageOf('{"hello": 1}')).toBe('run/report.json is not an oomlab report (no schemaVersion, scenario and configs) — give the report.json an oomlab run wrote');
+    expect(messageOf('[]')).toBe('run/report.json is not an oomlab report (no schemaVersion, scenario and configs) — give the report.json an oomlab run wrote');
     expect(messageOf(edited((r) => (r.schemaVersion = 2)))).toBe('run/report.json has schemaVersion 2, newer than this oomlab reads (1) — update oomlab');
   });
 
   it('names the path and the value of a field of the wrong type', () => {
-    const wrong = (edit: (report: Record<string, any>) => void) => messageOf(edited(edit)).replace(/^run\/report.json is not a valid oomlab report: (.*) — give the report.json an oomlab run wrote, unedited$/, '$1');
+    const wrong = (edit: (report: Record<string, any>) => void) =>
+      messageOf(edited(edit)).replace(/^run\/report.json is not a valid oomlab report: (.*) — give the report.json an oomlab run wrote, unedited$/, '$1');
     expect(wrong((r) => (r.configs[3].verdict = 'passed'))).toBe('configs[3].verdict: expected one of pass, fail, skipped, error, got "passed"');
     expect(wrong((r) => (r.configs[3].durationMs = '1200'))).toBe('configs[3].durationMs: expected number, got "1200"');
     expect(wrong((r) => delete r.configs[3].axes)).toBe('configs[3].axes: expected record, got nothing');

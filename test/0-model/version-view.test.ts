@@ -23,7 +23,9 @@ describe('versionView', () => {
     expect(lines[0]).toMatch(/^mysql:5\.7: not run here \(image mysql:5\.7 is not here/);
     const killed = report.configs.filter((c) => c.axes.image === mariadb && c.outcome?.startsWith('oom-killed')).length;
     const ran = report.configs.filter((c) => c.axes.image === mariadb && c.verdict !== 'skipped').length;
-    expect(lines[2]).toContain(`${mariadb}: OOM-killed in ${killed} of ${ran} configurations (nofile=1073741816 fix=none open_files_limit=explicit; nofile=1073741816 fix=tuned-my.cnf open_files_limit=explicit), survives the rest (every outcome as expected)`);
+    expect(lines[2]).toContain(
+      `${mariadb}: OOM-killed in ${killed} of ${ran} configurations (nofile=1073741816 fix=none open_files_limit=explicit; nofile=1073741816 fix=tuned-my.cnf open_files_limit=explicit), survives the rest (every outcome as expected)`,
+    );
   });
 
   it('is absent when the run has one image', () => {

@@ -38,17 +38,13 @@ describe('validateScenario', () => {
 
   it('names the file, the unknown field, a suggestion and the allowed fields on one line', () => {
     const message = invalidMessage({ ...valid, instance: valid.instances });
-    expect(message).toBe(
-      `scenarios/example.ts: unknown field \`instance\` (did you mean \`instances\`?); allowed: ${SCENARIO_FIELDS}`,
-    );
+    expect(message).toBe(`scenarios/example.ts: unknown field \`instance\` (did you mean \`instances\`?); allowed: ${SCENARIO_FIELDS}`);
     expect(message).not.toContain('\n');
   });
 
   it('names the typo, not the missing field, when it replaces a required field (instance instead of instances)', () => {
     const { instances, ...rest } = valid;
-    expect(invalidMessage({ ...rest, instance: instances })).toBe(
-      `scenarios/example.ts: unknown field \`instance\` (did you mean \`instances\`?); allowed: ${SCENARIO_FIELDS}`,
-    );
+    expect(invalidMessage({ ...rest, instance: instances })).toBe(`scenarios/example.ts: unknown field \`instance\` (did you mean \`instances\`?); allowed: ${SCENARIO_FIELDS}`);
   });
 
   it('offers no suggestion for a field that resembles nothing', () => {
@@ -141,7 +137,7 @@ describe('loadScenario', () => {
   });
 
   it('reports a file that does not compile as SCENARIO_INVALID, on one line, keeping the cause', async () => {
-    const { path, shown } = await scenarioFile('syntax-error.ts', 'export default defineScenario({ name: \'broken\',, });\n');
+    const { path, shown } = await scenarioFile('syntax-error.ts', "export default defineScenario({ name: 'broken',, });\n");
     const error = await loadScenario(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ScenarioInvalidError);
     expect((error as ScenarioInvalidError).code).toBe('SCENARIO_INVALID');
@@ -151,19 +147,12 @@ describe('loadScenario', () => {
   });
 
   it('asks for `export default defineScenario` when the file has no default export', async () => {
-    const { path, shown } = await scenarioFile('no-default.ts', 'export const scenario = { name: \'orphan\' };\n');
-    await expect(loadScenario(path)).rejects.toThrow(
-      `${shown}: no default export — end the file with \`export default defineScenario({...})\``,
-    );
+    const { path, shown } = await scenarioFile('no-default.ts', "export const scenario = { name: 'orphan' };\n");
+    await expect(loadScenario(path)).rejects.toThrow(`${shown}: no default export — end the file with \`export default defineScenario({...})\``);
   });
 
   it('validates the default export and names the file', async () => {
-    const { path, shown } = await scenarioFile(
-      'typo.ts',
-      "export default { name: 'typo', incident: 'x', matrix: { a: [1] }, instances: () => ({}), expect: () => ({}), incidnet: 'y' };\n",
-    );
-    await expect(loadScenario(path)).rejects.toThrow(
-      `${shown}: unknown field \`incidnet\` (did you mean \`incident\`?); allowed: ${SCENARIO_FIELDS}`,
-    );
+    const { path, shown } = await scenarioFile('typo.ts', "export default { name: 'typo', incident: 'x', matrix: { a: [1] }, instances: () => ({}), expect: () => ({}), incidnet: 'y' };\n");
+    await expect(loadScenario(path)).rejects.toThrow(`${shown}: unknown field \`incidnet\` (did you mean \`incident\`?); allowed: ${SCENARIO_FIELDS}`);
   });
 });

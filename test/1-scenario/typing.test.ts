@@ -66,8 +66,15 @@ describe('a scenario names its instances once, in instances(config)', () => {
     const expectA = () => ({ a: { outcome: 'survived' as const } });
     // @ts-expect-error `replica` is not an instance
     defineScenario({ name: 't', incident: 'x', matrix, instances, expect: expectA, workload: () => ({ kind: 'storm', target: 'replica', stages, session }) });
-    // @ts-expect-error `c` is not an instance
-    defineScenario({ name: 't', incident: 'x', matrix, instances, expect: expectA, workload: () => ({ kind: 'http-burst', targets: ['a', 'c'], balancer: 'fastest', connectionMode: 'pool', stages }) });
+    defineScenario({
+      name: 't',
+      incident: 'x',
+      matrix,
+      instances,
+      expect: expectA,
+      // @ts-expect-error `c` is not an instance
+      workload: () => ({ kind: 'http-burst', targets: ['a', 'c'], balancer: 'fastest', connectionMode: 'pool', stages }),
+    });
     defineScenario({
       name: 't',
       incident: 'x',

@@ -46,8 +46,20 @@ const FIXED_BYTES = 256 * MiB + 16 * MiB + 128 * MiB + 1 * MiB + 128 * MiB + 20_
 describe('arrivalsOf', () => {
   it('counts what the drivers schedule, for every stage profile of the scenarios', () => {
     const profiles = [
-      { startPerSecond: 10, stages: [{ targetPerSecond: 150, durationMs: 3_000 }, { targetPerSecond: 150, durationMs: 9_000 }] },
-      { startPerSecond: 20, stages: [{ targetPerSecond: 150, durationMs: 5_000 }, { targetPerSecond: 200, durationMs: 10_000 }] },
+      {
+        startPerSecond: 10,
+        stages: [
+          { targetPerSecond: 150, durationMs: 3_000 },
+          { targetPerSecond: 150, durationMs: 9_000 },
+        ],
+      },
+      {
+        startPerSecond: 20,
+        stages: [
+          { targetPerSecond: 150, durationMs: 5_000 },
+          { targetPerSecond: 200, durationMs: 10_000 },
+        ],
+      },
       { startPerSecond: 0.5, stages: [{ targetPerSecond: 2.25, durationMs: 4_000 }] },
     ];
     expect(profiles.map((p) => arrivalsOf(p.stages, p.startPerSecond))).toEqual([1590, 2175, 5]);
@@ -65,7 +77,7 @@ describe('the load peak of burst-oom (a storm of 1590 sessions on one replica, 1
   const configOf = (buffers: string, maxConnections: number) =>
     planned('burst-oom').find((c) => c.axes.buffers === buffers && c.axes.max_connections === maxConnections && c.axes.allocator === 'glibc' && c.axes.innodb_thread_concurrency === 0)!;
 
-  it('with max_connections 2000, the storm\'s 1590 sessions bound the connections: the limit must cover the load peak', () => {
+  it("with max_connections 2000, the storm's 1590 sessions bound the connections: the limit must cover the load peak", () => {
     const prediction = predictionOf(configOf('incident-era', 2000), 'replica');
     expect(prediction.load).toMatchObject({
       connections: 1590,
@@ -102,7 +114,10 @@ describe('the load peak of burst-oom (a storm of 1590 sessions on one replica, 1
 });
 
 describe('the load peak of scraping-burst (an HTTP burst through the app tier over A and B)', () => {
-  const baseline = () => planned('scraping-burst').find((c) => c.axes.headroom === 'tight' && c.axes.allocator === 'glibc' && c.axes.thp === 'always' && c.axes.numa === 'default' && c.axes.innodb_thread_concurrency === 0)!;
+  const baseline = () =>
+    planned('scraping-burst').find(
+      (c) => c.axes.headroom === 'tight' && c.axes.allocator === 'glibc' && c.axes.thp === 'always' && c.axes.numa === 'default' && c.axes.innodb_thread_concurrency === 0,
+    )!;
   const PER_CONNECTION = perConnectionBytes(INCIDENT_ERA_BUFFERS);
 
   it('takes the side budgets as the limits: A has 1.5 GiB with the neighbour, B 12 GiB', () => {
@@ -114,7 +129,7 @@ describe('the load peak of scraping-burst (an HTTP burst through the app tier ov
     expect(config.predictions?.neighbour).toBeUndefined();
   });
 
-  it('bounds each replica by the burst\'s 600 requests in flight, far below max_connections: the limit must cover the load peak', () => {
+  it("bounds each replica by the burst's 600 requests in flight, far below max_connections: the limit must cover the load peak", () => {
     const a = predictionOf(baseline(), 'a');
     expect(a.load).toMatchObject({
       connections: 600,

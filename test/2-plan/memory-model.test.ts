@@ -117,7 +117,7 @@ describe('my.cnf values', () => {
 });
 
 describe('effectiveOpenFilesLimit: MySQL keeps any soft limit above what it asks for', () => {
-  it('5.7 takes containerd\'s 1073741816 (incident 1), and 4096 after `ulimit -n 4096`', () => {
+  it("5.7 takes containerd's 1073741816 (incident 1), and 4096 after `ulimit -n 4096`", () => {
     expect(effectiveOpenFilesLimit({ family: 'mysql', version: '5.7', nofileSoft: CONTAINERD_INFINITY })).toBe(CONTAINERD_INFINITY);
     expect(effectiveOpenFilesLimit({ family: 'mysql', version: '5.7', nofileSoft: 1_048_576 })).toBe(1_048_576);
     expect(effectiveOpenFilesLimit({ family: 'mysql', version: '5.7', nofileSoft: 4096 })).toBe(4096);
@@ -160,8 +160,7 @@ describe('effectiveOpenFilesLimit: MySQL keeps any soft limit above what it asks
 });
 
 describe('effectiveOpenFilesLimit: MariaDB 10.11 takes what it asks for', () => {
-  const mariadb = (nofileSoft: number, mycnf: Record<string, string | number> = {}) =>
-    openFilesAtStartup({ family: 'mariadb', version: '10.11', nofileSoft, mycnf, cpus: 2 });
+  const mariadb = (nofileSoft: number, mycnf: Record<string, string | number> = {}) => openFilesAtStartup({ family: 'mariadb', version: '10.11', nofileSoft, mycnf, cpus: 2 });
 
   it('asks for 30 + 151 + 1 + 2 × 2000 × 8 + 2 = 32184 and stops there, however high nofile is', () => {
     expect(mariadb(CONTAINERD_INFINITY)).toMatchObject({ openFilesLimit: 32_184, requestedFiles: 32_184, fileTableEntries: 32_184 });
@@ -205,7 +204,12 @@ describe('effectiveOpenFilesLimit: MariaDB 10.11 takes what it asks for', () => 
 
 describe('nofile-oom on MariaDB 10.11: every open_files_limit the run observed', () => {
   // reports/2026-11-22T02-33-58Z-nofile-oom (run with memory=1g): `@@open_files_limit`, or the OOM kill at start-up.
-  const observed: [nofile: 'default' | 1_048_576 | typeof CONTAINERD_INFINITY, fix: 'none' | 'tuned-my.cnf' | 'ulimit-4096', openFilesLimit: 'auto' | 'explicit', value: number | 'oom-killed-at-startup'][] = [
+  const observed: [
+    nofile: 'default' | 1_048_576 | typeof CONTAINERD_INFINITY,
+    fix: 'none' | 'tuned-my.cnf' | 'ulimit-4096',
+    openFilesLimit: 'auto' | 'explicit',
+    value: number | 'oom-killed-at-startup',
+  ][] = [
     ['default', 'none', 'auto', 20_000],
     ['default', 'tuned-my.cnf', 'auto', 4096],
     ['default', 'ulimit-4096', 'auto', 4096],
@@ -340,10 +344,7 @@ describe('predictPeakMemory: incident 1', () => {
 describe('predictPeakMemory: burst-oom (incident 2, one replica, 1 GiB)', () => {
   type Buffers = 'incident-era' | 'sized';
   const predict = (buffers: Buffers, maxConnections: 2000 | 300, allocator: 'glibc' | 'jemalloc' = 'glibc', concurrency: 0 | 32 = 0) =>
-    predictInstance(
-      only(instancesOf(burstOom, { image: MARIADB, allocator, innodb_thread_concurrency: concurrency, buffers, max_connections: maxConnections, memory: '1g' })),
-      HOST,
-    );
+    predictInstance(only(instancesOf(burstOom, { image: MARIADB, allocator, innodb_thread_concurrency: concurrency, buffers, max_connections: maxConnections, memory: '1g' })), HOST);
   const withoutTemporaryTables = (p: MemoryPrediction) => p.predictedPeakBytes - term(p, 'in-memory temporary tables');
 
   it('orders the configurations as the runs ended: incident-era and sized+2000 killed, sized+300 survived', () => {
@@ -359,9 +360,7 @@ describe('predictPeakMemory: burst-oom (incident 2, one replica, 1 GiB)', () => 
     // ...while sized+300 exceeds it only if all 301 connections hold a full 2 MiB temporary table at once.
     expect(withoutTemporaryTables(sized300)).toBeLessThan(GiB);
     expect(sized300.fits).toBe(false);
-    expect(formatPredictionWarning('sized,300', sized300)).toBe(
-      'sized,300: predicted worst case 1.5 GiB > limit 1 GiB: in-memory temporary tables 602 MiB (301 connections × 2 MiB), under load',
-    );
+    expect(formatPredictionWarning('sized,300', sized300)).toBe('sized,300: predicted worst case 1.5 GiB > limit 1 GiB: in-memory temporary tables 602 MiB (301 connections × 2 MiB), under load');
   });
 
   it('predicts the open_files_limit of 20000 the runs observed, and no start-up problem', () => {
@@ -375,7 +374,7 @@ describe('predictPeakMemory: burst-oom (incident 2, one replica, 1 GiB)', () => 
     expect(predict('sized', 2000, 'jemalloc', 32).predictedPeakBytes).toBe(predict('sized', 2000).predictedPeakBytes);
   });
 
-  it('sizes the per-connection buffers from the scenario\'s my.cnf', () => {
+  it("sizes the per-connection buffers from the scenario's my.cnf", () => {
     const p = predict('incident-era', 300);
     expect(term(p, 'per-connection buffers')).toBe(301 * (4 * MiB + 4 * MiB + 2 * MiB + 4 * MiB + 256 * KiB + 299_008 + 32 * KiB));
     expect(term(p, 'in-memory temporary tables')).toBe(301 * 64 * MiB);

@@ -14,7 +14,7 @@ describe('mysqltunerMaxMemory: MySQLTuner 2.8.36 on the same inputs', () => {
   const SIZED = { sort_buffer_size: '256K', join_buffer_size: '256K', read_buffer_size: '128K', read_rnd_buffer_size: '256K', tmp_table_size: '2M', max_heap_table_size: '2M' };
   const replica = (buffers: Record<string, string>, maxConnections: number) => ({ innodb_buffer_pool_size: '256M', max_connections: maxConnections, ...buffers });
 
-  it('incident 1: 344 MiB for mysql:5.7, whatever nofile is — it fits 4 GiB by MySQLTuner\'s count', () => {
+  it("incident 1: 344 MiB for mysql:5.7, whatever nofile is — it fits 4 GiB by MySQLTuner's count", () => {
     const tuner = mysqltunerMaxMemory({ image: 'mysql:5.7' })!;
     const perThread = 128 * KiB + 256 * KiB + 256 * KiB + 256 * KiB + 256 * KiB + 32 * KiB;
     const serverBuffers = 8 * MiB + 16 * MiB + 128 * MiB + 16 * MiB + 1 * MiB;

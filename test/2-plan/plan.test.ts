@@ -158,9 +158,7 @@ describe('planRun validates what instances() and expect() return', () => {
 
   it('rejects an outcome that is not one of the outcomes', () => {
     const wrong = { ...scenario, expect: () => ({ db: { outcome: 'oom-killed' } }) } as unknown as Scenario;
-    expect(() => planRun(wrong)).toThrow(
-      `${where} (${firstId}): \`expect.db.outcome\` must be one of survived, oom-killed-at-startup, oom-killed-under-load, crashed, never-ready`,
-    );
+    expect(() => planRun(wrong)).toThrow(`${where} (${firstId}): \`expect.db.outcome\` must be one of survived, oom-killed-at-startup, oom-killed-under-load, crashed, never-ready`);
   });
 });
 
@@ -169,10 +167,9 @@ describe('expectations of scenarios/nofile-oom.ts match incident 1', () => {
   beforeAll(() => {
     configs = planRun(scenario);
   });
-  const id = (image: string, nofile: string | number, fix: string, openFilesLimit = 'auto') =>
-    `image=${image},nofile=${nofile},fix=${fix},open_files_limit=${openFilesLimit},memory=4g`;
+  const id = (image: string, nofile: string | number, fix: string, openFilesLimit = 'auto') => `image=${image},nofile=${nofile},fix=${fix},open_files_limit=${openFilesLimit},memory=4g`;
 
-  it('mysql:5.7 with containerd\'s 1073741816 and no fix is OOM-killed at start-up', () => {
+  it("mysql:5.7 with containerd's 1073741816 and no fix is OOM-killed at start-up", () => {
     expect(find(configs, id('mysql:5.7', 1073741816, 'none')).expect.db!.outcome).toBe('oom-killed-at-startup');
   });
 
@@ -198,7 +195,7 @@ describe('expectations of scenarios/nofile-oom.ts match incident 1', () => {
     expect(config.instances[0]!.mycnf?.open_files_limit).toBe(1073741816);
   });
 
-  it('an explicit open_files_limit wins over the tuned my.cnf\'s 4096', () => {
+  it("an explicit open_files_limit wins over the tuned my.cnf's 4096", () => {
     const config = find(configs, id(MARIADB, 1073741816, 'tuned-my.cnf', 'explicit'));
     expect(config.instances[0]!.mycnf?.open_files_limit).toBe(1073741816);
     expect(config.expect.db!.outcome).toBe('oom-killed-at-startup');
@@ -223,11 +220,7 @@ describe('oom_score_adj the host cannot give', () => {
 
   it('skips only the configurations that lower it, naming the instance and the value', () => {
     const configs = planRun(scenario, {}, undefined, { numaNodes: 1, canLowerOomScoreAdj: false });
-    expect(configs.map((c) => c.skip)).toEqual([
-      'a negative oom_score_adj needs CAP_SYS_RESOURCE, which this host does not give (db: oomScoreAdj -998)',
-      undefined,
-      undefined,
-    ]);
+    expect(configs.map((c) => c.skip)).toEqual(['a negative oom_score_adj needs CAP_SYS_RESOURCE, which this host does not give (db: oomScoreAdj -998)', undefined, undefined]);
   });
 
   it('runs them all where the host can lower it', () => {

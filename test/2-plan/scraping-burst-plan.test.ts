@@ -17,14 +17,16 @@ describe('planRun on scenarios/scraping-burst.ts', () => {
   it('plans the baseline and each fix alone', () => {
     const configs = planRun(scenario, {}, undefined, ONE_NODE);
     expect(configs).toHaveLength(6);
-    const baseline = configs.find((c) => c.axes.allocator === 'glibc' && c.axes.thp === 'always' && c.axes.headroom === 'tight' && c.axes.numa === 'default' && c.axes.innodb_thread_concurrency === 0)!;
+    const baseline = configs.find(
+      (c) => c.axes.allocator === 'glibc' && c.axes.thp === 'always' && c.axes.headroom === 'tight' && c.axes.numa === 'default' && c.axes.innodb_thread_concurrency === 0,
+    )!;
     expect(baseline.expect).toMatchObject({ a: { outcome: 'oom-killed-under-load' }, b: { outcome: 'survived' } });
     expect(baseline.host).toEqual({ thp: 'always', sides: { 'host-a': { memory: 1536 * 1024 ** 2 }, 'host-b': { memory: 12 * 1024 ** 3 } } });
     expect(baseline.instances.map((i) => `${i.name}:${i.role ?? 'server'}@${i.side}`)).toEqual(['a:server@host-a', 'neighbour:neighbour@host-a', 'b:server@host-b']);
     expect(baseline.workload).toMatchObject({ kind: 'http-burst', targets: ['a', 'b'], balancer: 'fastest' });
   });
 
-  it('carries the incident\'s claims: B:A ≥ 2 in every configuration, and the thresholds parsed', () => {
+  it("carries the incident's claims: B:A ≥ 2 in every configuration, and the thresholds parsed", () => {
     for (const config of planRun(scenario, {}, undefined, ONE_NODE)) {
       expect(config.workload).toMatchObject({
         expect: { ratio: { of: 'b', to: 'a', atLeast: 2 } },
@@ -53,7 +55,7 @@ describe('planRun on scenarios/scraping-burst.ts with --set image=…', () => {
   const baseline = (image: string) =>
     planRun(scenario, { set: [`image=${image}`], only: ['allocator=glibc', 'innodb_thread_concurrency=0', 'thp=always', 'numa=default', 'headroom=tight'] }, undefined, ONE_NODE)[0]!;
 
-  it("gives MySQL its own statement timeout and budgets 350 MiB larger for what it holds idle", () => {
+  it('gives MySQL its own statement timeout and budgets 350 MiB larger for what it holds idle', () => {
     const mysql = baseline('oomlab/mysql:9.7');
     const a = mysql.instances.find((i) => i.name === 'a')!;
     expect(a.mycnf).toMatchObject({ max_execution_time: 10_000 });
@@ -62,7 +64,7 @@ describe('planRun on scenarios/scraping-burst.ts with --set image=…', () => {
     expect(mysql.expect.a).toMatchObject({ outcome: 'oom-killed-under-load', because: expect.stringContaining('(allocator=glibc: no preload, so its own tcmalloc)') });
   });
 
-  it("gives the official MySQL images glibc and the timeout their release has (none before 5.7)", () => {
+  it('gives the official MySQL images glibc and the timeout their release has (none before 5.7)', () => {
     const mycnf = (image: string) => baseline(image).instances.find((i) => i.name === 'a')!.mycnf;
     expect(mycnf('mysql:5.7')).toMatchObject({ max_execution_time: 10_000 });
     expect(mycnf('mysql:5.5')).not.toHaveProperty('max_execution_time');
@@ -146,7 +148,7 @@ describe('http-burst and host settings are validated before anything runs', () =
     );
   });
 
-  it('reads thresholds in k6\'s grammar, and says what oomlab measures when it cannot', () => {
+  it("reads thresholds in k6's grammar, and says what oomlab measures when it cannot", () => {
     const withThresholds = (thresholds: object) => plan({ workload: () => ({ ...base().workload(), thresholds }) });
     expect(withThresholds({ http_req_duration: ['p(99) < 2000'] })()[0]!.workload?.thresholds).toEqual([
       { metric: 'http_req_duration', expression: 'p(99) < 2000', aggregate: 'p(99)', operator: '<', value: 2000 },
@@ -162,13 +164,16 @@ describe('http-burst and host settings are validated before anything runs', () =
     );
   });
 
-  it('takes a storm\'s own query mix, naming its statements by position', () => {
+  it("takes a storm's own query mix, naming its statements by position", () => {
     const storm = {
       kind: 'storm',
       target: 'a',
       stages: [{ targetPerSecond: 1, durationMs: 1000 }],
       session: { queries: 1, thinkMs: 0, holdMs: 0 },
-      mix: [{ sql: 'SELECT 1', weight: 3 }, { name: 'sleep', sql: 'SELECT SLEEP(?)', weight: 1, params: () => [0.1] }],
+      mix: [
+        { sql: 'SELECT 1', weight: 3 },
+        { name: 'sleep', sql: 'SELECT SLEEP(?)', weight: 1, params: () => [0.1] },
+      ],
     };
     const [config] = plan({ workload: () => storm })();
     const mix = stormMix(config!.workload as StormWorkload);

@@ -45,7 +45,10 @@ describe('host switches', () => {
 
   it('says whether this host lets THP be switched', async () => {
     const reason = await thpUnswitchableReason(THP_ENABLED_PATH);
-    const writable = await writeFile(THP_ENABLED_PATH, selectedMode(await readFile(THP_ENABLED_PATH, 'utf8').catch(() => '')) ?? '').then(() => true, () => false);
+    const writable = await writeFile(THP_ENABLED_PATH, selectedMode(await readFile(THP_ENABLED_PATH, 'utf8').catch(() => '')) ?? '').then(
+      () => true,
+      () => false,
+    );
     expect(reason === undefined).toBe(writable);
     expect(await thpUnswitchableReason(join(dir, 'missing'))).toMatch(/kernel without transparent hugepages/);
   });

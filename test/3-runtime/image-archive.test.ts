@@ -23,11 +23,7 @@ describe('the engine answer to docker load', () => {
 
 describe('an archive path', () => {
   it('is checked before the engine is asked', async () => {
-    await expect(archiveSize('/nonexistent/mysql-5.7.tar')).rejects.toThrow(
-      'no file at /nonexistent/mysql-5.7.tar — give a `docker save` archive (`docker save -o FILE IMAGE` where the image is)',
-    );
-    await expect(archiveSize(import.meta.dirname)).rejects.toThrow(
-      `${import.meta.dirname} is not a file — give a \`docker save\` archive (\`docker save -o FILE IMAGE\` where the image is)`,
-    );
+    await expect(archiveSize('/nonexistent/mysql-5.7.tar')).rejects.toThrow('no file at /nonexistent/mysql-5.7.tar — give a `docker save` archive (`docker save -o FILE IMAGE` where the image is)');
+    await expect(archiveSize(import.meta.dirname)).rejects.toThrow(`${import.meta.dirname} is not a file — give a \`docker save\` archive (\`docker save -o FILE IMAGE\` where the image is)`);
   });
 });

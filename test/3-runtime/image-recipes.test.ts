@@ -19,9 +19,14 @@ describe('the Debian mirror debootstrap takes: the one the host apt sources name
   });
 
   it('reads one-line sources.list entries with options and comments, and skips -updates, -security and disabled stanzas', () => {
-    const list = ['# deb http://old.example/debian bookworm main', 'deb http://mirror.example/debian-security bookworm-security main', 'deb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian/ bookworm main contrib'].join('\n');
+    const list = [
+      '# deb http://old.example/debian bookworm main',
+      'deb http://mirror.example/debian-security bookworm-security main',
+      'deb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian/ bookworm main contrib',
+    ].join('\n');
     expect(debianMirrorOf([{ path: '/etc/apt/sources.list', text: list }])).toBe('http://mirror.example/debian');
-    const disabled = 'Types: deb\nURIs: http://a.example/debian\nSuites: bookworm\nComponents: main\nEnabled: no\n\nTypes: deb-src\nURIs: http://b.example/debian\nSuites: bookworm\nComponents: main\n';
+    const disabled =
+      'Types: deb\nURIs: http://a.example/debian\nSuites: bookworm\nComponents: main\nEnabled: no\n\nTypes: deb-src\nURIs: http://b.example/debian\nSuites: bookworm\nComponents: main\n';
     expect(debianMirrorOf([{ path: 'x.sources', text: disabled }])).toBeUndefined();
   });
 
@@ -47,10 +52,14 @@ describe('image checks', () => {
   ];
   it('runs every check in one script, whatever the others do', () => {
     expect(checkScript(checks)).toBe(
-      ['if (true) >/dev/null 2>&1; then echo "ok 0"; else echo "missing 0"; fi', 'if (false) >/dev/null 2>&1; then echo "ok 1"; else echo "missing 1"; fi', 'if (true) >/dev/null 2>&1; then echo "ok 2"; else echo "missing 2"; fi'].join('\n'),
+      [
+        'if (true) >/dev/null 2>&1; then echo "ok 0"; else echo "missing 0"; fi',
+        'if (false) >/dev/null 2>&1; then echo "ok 1"; else echo "missing 1"; fi',
+        'if (true) >/dev/null 2>&1; then echo "ok 2"; else echo "missing 2"; fi',
+      ].join('\n'),
     );
   });
-  it('counts a check with no line as missing (the shell died first), and reads a TTY\'s CRLF', () => {
+  it("counts a check with no line as missing (the shell died first), and reads a TTY's CRLF", () => {
     expect(missingFromOutput(checks, 'ok 0\r\nmissing 1\r\n')).toEqual(['b', 'c']);
     expect(missingFromOutput(checks, 'ok 0\nok 1\nok 2\n')).toEqual([]);
   });

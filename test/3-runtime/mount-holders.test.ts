@@ -98,7 +98,10 @@ describe('releasing a layer a removal needs', () => {
   });
 
   it('has nothing to do when no process holds the layer (the host shows no mount of it)', () => {
-    const hostWithout = fixture('host-with-container-running.txt').split('\n').filter((l) => !l.includes(LAYER_DIR)).join('\n');
+    const hostWithout = fixture('host-with-container-running.txt')
+      .split('\n')
+      .filter((l) => !l.includes(LAYER_DIR))
+      .join('\n');
     expect(planRelease(CONTAINER_ID, layer, [view(1, HOST_NS, hostWithout, '0::/\n', 'init')], HOST_NS)).toEqual([]);
   });
 

@@ -8,17 +8,19 @@ const CONTAINERD_INFINITY = 1073741816;
 
 /** The soft RLIMIT_NOFILE of this test process, which the shell below inherits. */
 function softNofileLimit(): number {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
   return Number(line!.trim().split(/\s+/)[3]);
 }
 
 describe('planNofile', () => {
-  it('leaves the engine\'s default alone', () => {
+  it("leaves the engine's default alone", () => {
     expect(planNofile('default', HOST_HARD_LIMIT)).toEqual({ env: {}, emulated: false, realLimit: 'default' });
     expect(planNofile(undefined, HOST_HARD_LIMIT)).toEqual({ env: {}, emulated: false, realLimit: 'default' });
   });
 
-  it('sets a limit within the host\'s ceiling for real', () => {
+  it("sets a limit within the host's ceiling for real", () => {
     expect(planNofile(4096, HOST_HARD_LIMIT)).toEqual({ ulimit: { soft: 4096, hard: 4096 }, env: {}, emulated: false, realLimit: 4096 });
   });
 

@@ -19,7 +19,7 @@ describe('parseNofileHardLimit', () => {
     expect(parseNofileHardLimit('Max open files            20000                20000                files     \n')).toBe(20000);
   });
 
-  it('reads this test process\'s own /proc/self/limits, matching `ulimit -Hn`', () => {
+  it("reads this test process's own /proc/self/limits, matching `ulimit -Hn`", () => {
     const limits = readFileSync('/proc/self/limits', 'utf8');
     const hard = execaSync('sh', ['-c', 'ulimit -Hn']).stdout.trim();
     expect(parseNofileHardLimit(limits)).toBe(hard === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(hard));

@@ -61,7 +61,9 @@ describe('parseInnodbStatus on MariaDB 10.5.23 under a storm (captured)', () => 
 
   it('marks the wait that ended while the status was printed', async () => {
     const ended = (await status()).semaphoreWaits.filter((w) => w.ended);
-    expect(ended).toEqual([{ thread: '139621775128320', file: 'row0ins.cc', line: 3041, seconds: 0, request: 'X-lock', lock: 'RW-latch created in buf0buf.cc line 1046', waitersFlag: 1, ended: true }]);
+    expect(ended).toEqual([
+      { thread: '139621775128320', file: 'row0ins.cc', line: 3041, seconds: 0, request: 'X-lock', lock: 'RW-latch created in buf0buf.cc line 1046', waitersFlag: 1, ended: true },
+    ]);
   });
 
   it('reads the reservation and signal counts from their own lines', async () => {
@@ -89,10 +91,16 @@ describe('parseInnodbStatus on MySQL 9.7.4 under a storm (captured)', () => {
   it('finds all 44 waits on page and index latches', async () => {
     const status = parseInnodbStatus(await fixture('innodb-status-mysql-9.7-under-storm.txt'));
     expect(status.semaphoreWaits).toHaveLength(44);
-    expect(status.semaphoreWaits[0]).toEqual({ thread: '139753124898496', file: 'btr0cur.cc', line: 210, seconds: 0, request: 'S-lock', lock: 'RW-latch created in buf0buf.cc line 853', waitersFlag: 1 });
-    expect(status.semaphoreWaits.filter((w) => w.lock === 'RW-latch created in dict0dict.cc line 2677')).toEqual([
-      expect.objectContaining({ file: 'btr0cur.cc', line: 832, request: 'SX-lock' }),
-    ]);
+    expect(status.semaphoreWaits[0]).toEqual({
+      thread: '139753124898496',
+      file: 'btr0cur.cc',
+      line: 210,
+      seconds: 0,
+      request: 'S-lock',
+      lock: 'RW-latch created in buf0buf.cc line 853',
+      waitersFlag: 1,
+    });
+    expect(status.semaphoreWaits.filter((w) => w.lock === 'RW-latch created in dict0dict.cc line 2677')).toEqual([expect.objectContaining({ file: 'btr0cur.cc', line: 832, request: 'SX-lock' })]);
     expect(status).toMatchObject({ osWaitReservations: 10130, osWaitSignals: 2717, historyListLength: 161 });
   });
 

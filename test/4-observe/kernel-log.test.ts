@@ -43,8 +43,8 @@ describe('parseKernelOomKills on a captured memcg OOM of mariadbd (nofile 107374
   });
 });
 
-describe('parseKernelOomKills on a captured kill in a 4 GiB container, the incident\'s own limit', () => {
-  it('reads total-vm 16 GiB and about 4 GiB anon-rss, like the incident\'s 3895388kB', async () => {
+describe("parseKernelOomKills on a captured kill in a 4 GiB container, the incident's own limit", () => {
+  it("reads total-vm 16 GiB and about 4 GiB anon-rss, like the incident's 3895388kB", async () => {
     const text = await readFile(new URL('../fixtures/dmesg-memcg-oom-mariadbd-4g-16GiB.txt', import.meta.url), 'utf8');
     const [kill, ...others] = parseKernelOomKills(text);
     expect(others).toEqual([]);
@@ -87,9 +87,7 @@ describe('parseKernelOomKills on other text', () => {
   });
 
   it('reports a kill without its oom-kill line with an unknown constraint and no memcg', () => {
-    const [kill] = parseKernelOomKills(
-      '[ 10.5] Out of memory: Killed process 4242 (mysqld) total-vm:2048000kB, anon-rss:1024000kB, file-rss:0kB, shmem-rss:0kB',
-    );
+    const [kill] = parseKernelOomKills('[ 10.5] Out of memory: Killed process 4242 (mysqld) total-vm:2048000kB, anon-rss:1024000kB, file-rss:0kB, shmem-rss:0kB');
     expect(kill).toMatchObject({ process: 'mysqld', pid: 4242, constraint: 'unknown', memcg: '' });
     expect(kill!.constraintLine).toBeUndefined();
   });
@@ -97,9 +95,7 @@ describe('parseKernelOomKills on other text', () => {
   it('does not pair an oom-kill line with the kill of another pid', async () => {
     const incident = await fixture('dmesg-incident1-mysqld-k3s.txt');
     const [constraintLine] = incident.split('\n');
-    const [kill] = parseKernelOomKills(
-      `${constraintLine}\n[12345.7] Memory cgroup out of memory: Killed process 1 (init) total-vm:100kB, anon-rss:10kB, file-rss:1kB, shmem-rss:0kB`,
-    );
+    const [kill] = parseKernelOomKills(`${constraintLine}\n[12345.7] Memory cgroup out of memory: Killed process 1 (init) total-vm:100kB, anon-rss:10kB, file-rss:1kB, shmem-rss:0kB`);
     expect(kill).toMatchObject({ pid: 1, constraint: 'unknown', memcg: '' });
   });
 });

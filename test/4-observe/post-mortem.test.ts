@@ -33,7 +33,7 @@ async function postMortemOf(kills: Map<string, KernelOomKill[]>): Promise<{ time
 }
 
 describe('collectPostMortem on a kill from a real kernel log', () => {
-  it('records each kill once, with both of the kernel\'s lines', async () => {
+  it("records each kill once, with both of the kernel's lines", async () => {
     const { timeline } = await postMortemOf(new Map([[CONTAINER, KILLED]]));
     expect(timeline.of('kernel-oom')).toEqual([
       {
@@ -52,7 +52,7 @@ describe('collectPostMortem on a kill from a real kernel log', () => {
     ]);
   });
 
-  it('takes the kernel\'s memcg usage as the peak when the sampler saw less, and keeps the state and the log tail', async () => {
+  it("takes the kernel's memcg usage as the peak when the sampler saw less, and keeps the state and the log tail", async () => {
     const { timeline, tails } = await postMortemOf(new Map([[CONTAINER, KILLED]]));
     expect(timeline.of('memory-peak')).toEqual([{ kind: 'memory-peak', t: 0, instance: 'db', peakBytes: 1048532 * 1024, limitBytes: 1024 ** 3, source: 'kernel memcg report' }]);
     expect(timeline.of('container-state')).toEqual([{ kind: 'container-state', t: 0, instance: 'db', status: 'exited', oomKilled: true, exitCode: 137 }]);
@@ -61,10 +61,15 @@ describe('collectPostMortem on a kill from a real kernel log', () => {
 
   it('says so when the kernel log cannot be read', async () => {
     const timeline = new Timeline(() => 0);
-    await collectPostMortem({ instances: [killedInstance()], timeline, dmesgReadable: false, samplers: new Map([['db', { stop: async () => undefined }]]), limitBytes: () => undefined, bounded: (w) => w });
-    expect(timeline.of('observer-unavailable')).toEqual([
-      { kind: 'observer-unavailable', t: 0, observer: 'kernel-log', reason: 'dmesg is not readable (run as root or set kernel.dmesg_restrict=0)' },
-    ]);
+    await collectPostMortem({
+      instances: [killedInstance()],
+      timeline,
+      dmesgReadable: false,
+      samplers: new Map([['db', { stop: async () => undefined }]]),
+      limitBytes: () => undefined,
+      bounded: (w) => w,
+    });
+    expect(timeline.of('observer-unavailable')).toEqual([{ kind: 'observer-unavailable', t: 0, observer: 'kernel-log', reason: 'dmesg is not readable (run as root or set kernel.dmesg_restrict=0)' }]);
     expect(timeline.of('kernel-oom')).toEqual([]);
   });
 });

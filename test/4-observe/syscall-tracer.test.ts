@@ -6,7 +6,7 @@ const MMAP_16GIB = 'mmap pid=15279 comm=mariadbd host=oomlab-d2efba-10-db len=17
 const PRLIMIT_READ = 'prlimit64 pid=15279 comm=mariadbd host=oomlab-d2efba-10-db set=0';
 
 describe('parseTracerLine', () => {
-  it('reads the incident\'s 16 GiB anonymous private mmap', () => {
+  it("reads the incident's 16 GiB anonymous private mmap", () => {
     expect(parseTracerLine(MMAP_16GIB)).toEqual({
       syscall: 'mmap',
       pid: 15279,
@@ -38,19 +38,13 @@ describe('parseTracerLine', () => {
     expect(call).toEqual({ syscall: 'brk', pid: 77, comm: 'mysqld', host: 'oomlab-x-db', lenBytes: 134217728, line: 'brk pid=77 comm=mysqld host=oomlab-x-db len=134217728' });
   });
 
-  it.each([
-    'Attaching 5 probes...',
-    '',
-    'mmap comm=mariadbd len=1',
-    'WARNING: Could not set RLIMIT_MEMLOCK',
-    'open pid=1 comm=mysqld host=h',
-  ])('returns undefined for %j', (line) => {
+  it.each(['Attaching 5 probes...', '', 'mmap comm=mariadbd len=1', 'WARNING: Could not set RLIMIT_MEMLOCK', 'open pid=1 comm=mysqld host=h'])('returns undefined for %j', (line) => {
     expect(parseTracerLine(line)).toBeUndefined();
   });
 });
 
 describe('TRACER_PROGRAM', () => {
-  it('traces mmap and prlimit64 like the incident\'s bpftrace investigation', () => {
+  it("traces mmap and prlimit64 like the incident's bpftrace investigation", () => {
     expect(TRACER_PROGRAM).toContain('tracepoint:syscalls:sys_enter_mmap');
     expect(TRACER_PROGRAM).toContain('tracepoint:syscalls:sys_enter_prlimit64');
     expect(TRACER_PROGRAM).toContain('tracepoint:syscalls:sys_enter_brk');

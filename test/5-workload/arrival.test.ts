@@ -39,8 +39,13 @@ describe('intendedStartTimes (ramping arrival rate, like k6)', () => {
     expect(intendedStartTimes([{ targetPerSecond: 0, durationMs: 5_000 }])).toEqual([]);
   });
 
-  it('adds up the stages\' durations', () => {
-    expect(totalDurationMs([{ targetPerSecond: 1, durationMs: 1_500 }, { targetPerSecond: 2, durationMs: 2_500 }])).toBe(4_000);
+  it("adds up the stages' durations", () => {
+    expect(
+      totalDurationMs([
+        { targetPerSecond: 1, durationMs: 1_500 },
+        { targetPerSecond: 2, durationMs: 2_500 },
+      ]),
+    ).toBe(4_000);
   });
 });
 
@@ -82,7 +87,11 @@ describe('dispatchArrivals', () => {
       start: (intended) => {
         held.push(intended);
         running++;
-        if (running === 2) setTimeout(() => { running--; release(); }, 5);
+        if (running === 2)
+          setTimeout(() => {
+            running--;
+            release();
+          }, 5);
       },
       drop: () => expect.unreachable('nothing is dropped in wait mode'),
     });

@@ -154,7 +154,10 @@ describe('fastest under load (simulated replicas)', () => {
     // Printed for the record: the shape the unit test pins down.
     console.log(
       [even!, twice!, fourTimes!, recovered!]
-        .map((p, i) => `A ×${[1, 2, 4, 1][i]}: B gets ${(p.shareB * 100).toFixed(0)}% of requests, connections B:A ${ratio(p).toFixed(2)}:1, B's share per 2s ${p.windowSharesB.map((w) => w.toFixed(2)).join(' ')}`)
+        .map(
+          (p, i) =>
+            `A ×${[1, 2, 4, 1][i]}: B gets ${(p.shareB * 100).toFixed(0)}% of requests, connections B:A ${ratio(p).toFixed(2)}:1, B's share per 2s ${p.windowSharesB.map((w) => w.toFixed(2)).join(' ')}`,
+        )
         .join('\n'),
     );
     expect(even!.shareB).toBeGreaterThan(0.4);

@@ -124,7 +124,7 @@ describe('runHttpStandIn', () => {
     expect(result.requests.intended).toBe(1_500);
   });
 
-  it('refuses a baseUrl off this host\'s loopback before sending anything', async () => {
+  it("refuses a baseUrl off this host's loopback before sending anything", async () => {
     const options = { paths: [{ path: '/feed', weight: 1 }], ...constant(10, 100), signal: new AbortController().signal };
     await expect(runHttpStandIn({ ...options, baseUrl: 'http://10.0.0.7:8080' })).rejects.toThrow(
       "the HTTP load driver only sends traffic to this host's loopback over http: got baseUrl `http://10.0.0.7:8080` — point it at the app tier on http://127.0.0.1:<port>",

@@ -170,7 +170,7 @@ describe('k6-burst.js with k6BurstParams', () => {
     expect(() => k6BurstParams({ ...SCRIPT_OPTIONS, baseUrl: 'http://192.168.1.20' })).toThrow(
       "the HTTP load driver only sends traffic to this host's loopback over http: got baseUrl `http://192.168.1.20` — point it at the app tier on http://127.0.0.1:<port>",
     );
-    expect(() => k6BurstParams({ ...SCRIPT_OPTIONS, preAllocatedVUs: 3_000 })).toThrow('the k6 script\'s preAllocatedVUs (3000) exceeds maxVUs (2000) — raise maxVUs or lower preAllocatedVUs');
+    expect(() => k6BurstParams({ ...SCRIPT_OPTIONS, preAllocatedVUs: 3_000 })).toThrow("the k6 script's preAllocatedVUs (3000) exceeds maxVUs (2000) — raise maxVUs or lower preAllocatedVUs");
     expect(() => k6BurstParams({ ...SCRIPT_OPTIONS, thresholds: { maxErrorRate: 5 } })).toThrow("the k6 script's `thresholds.maxErrorRate` is a fraction between 0 and 1, got `5`");
   });
 });
@@ -334,7 +334,14 @@ describe('runK6 (against a fake k6 binary)', () => {
     const controller = new AbortController();
     const run = runK6({ ...options, k6Path, signal: controller.signal });
     // Abort once the fake is running (a loaded host may take a while to start node).
-    await poll(() => readFile(join(dir, 'call.json')).then(() => true, () => false), { intervalMs: 20 });
+    await poll(
+      () =>
+        readFile(join(dir, 'call.json')).then(
+          () => true,
+          () => false,
+        ),
+      { intervalMs: 20 },
+    );
     controller.abort();
     const result = await run;
 

@@ -19,7 +19,7 @@ describe('errorKey', () => {
     expect(errorKey(Object.assign(new Error('Query inactivity timeout'), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' }))).toBe('timeout');
   });
 
-  it('keeps the start of an unknown error\'s message', () => {
+  it("keeps the start of an unknown error's message", () => {
     expect(errorKey(new Error('something else entirely'))).toBe('other: something else entirely');
   });
 });

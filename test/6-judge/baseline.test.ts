@@ -32,7 +32,19 @@ const report = (runId: string, configs: ConfigResult[]): RunReport => ({
   finishedAt: '2026-11-22T07:01:00.000Z',
   durationMs: 60_000,
   endedBy: 'done',
-  host: { kernel: '6.18', nofileHardLimit: 20000, cgroupVersion: 1, numaNodes: 1, thpMode: 'madvise', dmesgReadable: true, bpftrace: true, memoryController: true, swapAccounting: true, k6: false, canLowerOomScoreAdj: false },
+  host: {
+    kernel: '6.18',
+    nofileHardLimit: 20000,
+    cgroupVersion: 1,
+    numaNodes: 1,
+    thpMode: 'madvise',
+    dmesgReadable: true,
+    bpftrace: true,
+    memoryController: true,
+    swapAccounting: true,
+    k6: false,
+    canLowerOomScoreAdj: false,
+  },
   images: [],
   emulated: [],
   summary: { pass: configs.filter((c) => c.verdict === 'pass').length, fail: configs.filter((c) => c.verdict === 'fail').length, skipped: 0, error: 0 },
@@ -58,12 +70,7 @@ describe('baseline comparison', () => {
     ]);
     const comparison = compareWithBaseline(after, before, 'base.json');
     expect(comparison.compared).toBe(3);
-    expect(comparison.regressions.map((r) => `${r.configId}: ${r.what}`)).toEqual([
-      'now-killed: verdict',
-      'now-killed: outcome',
-      'grew: peak memory',
-      'dropped: missing',
-    ]);
+    expect(comparison.regressions.map((r) => `${r.configId}: ${r.what}`)).toEqual(['now-killed: verdict', 'now-killed: outcome', 'grew: peak memory', 'dropped: missing']);
   });
 
   it('finds nothing when the run is as good', () => {

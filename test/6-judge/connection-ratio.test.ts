@@ -45,7 +45,7 @@ describe('peakConnectionRatio (B:A)', () => {
 });
 
 describe('peakConnectionRatio when a replica stops answering SHOW STATUS', () => {
-  it('takes the app tier\'s socket counts for the seconds the servers did not answer', () => {
+  it("takes the app tier's socket counts for the seconds the servers did not answer", () => {
     const timeline = timelineOf([[1000, 11, 11]]);
     let now = 0;
     const tier = new Timeline(() => now);

@@ -3,8 +3,7 @@ import { classifyOutcome, judgeInstance } from '../../src/6-judge/index.ts';
 import type { Observation } from '../../src/4-observe/index.ts';
 import type { Expectation } from '../../src/1-scenario/index.ts';
 
-const KILLED_LINE =
-  'Memory cgroup out of memory: Killed process 18470 (mariadbd) total-vm:16827320kB, anon-rss:1046016kB, file-rss:684kB, shmem-rss:0kB, UID:0 pgtables:2172kB oom_score_adj:0';
+const KILLED_LINE = 'Memory cgroup out of memory: Killed process 18470 (mariadbd) total-vm:16827320kB, anon-rss:1046016kB, file-rss:684kB, shmem-rss:0kB, UID:0 pgtables:2172kB oom_score_adj:0';
 
 const nofile: Observation = { kind: 'nofile', t: 0, instance: 'db', requested: 1073741816, realLimit: 20000, emulated: true };
 const readyAfter = (afterMs: number): Observation => ({ kind: 'readiness', t: afterMs, instance: 'db', ready: true, afterMs, why: 'ping' });

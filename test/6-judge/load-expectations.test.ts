@@ -16,8 +16,7 @@ const timelineOf = (observations: readonly Observation[]): Timeline => {
   for (const o of observations) timeline.add(o);
   return timeline;
 };
-const plannedById = (scenario: Scenario, file: string): Map<string, PlannedConfig> =>
-  new Map(planRun({ ...scenario, file }, {}, undefined, { numaNodes: 2 }).map((c) => [c.id, c]));
+const plannedById = (scenario: Scenario, file: string): Map<string, PlannedConfig> => new Map(planRun({ ...scenario, file }, {}, undefined, { numaNodes: 2 }).map((c) => [c.id, c]));
 /** The configuration a recorded run had (its axes, `--set memory=1g` included), as planned now. */
 const plannedAs = (scenario: Scenario, file: string, axes: Record<string, string | number>): PlannedConfig =>
   planRun({ ...scenario, file }, { set: Object.entries(axes).map(([axis, value]) => `${axis}=${value}`) }, undefined, { numaNodes: 2 })[0]!;
@@ -73,17 +72,17 @@ describe('scraping-burst expectations on recorded figures', () => {
 
   it('holds B:A ≥ 2, p(99)>2000 and rate>0.05 on each of the five configurations the run decided', () => {
     expect(judged).toHaveLength(5);
-    for (const config of judged) expect(config.checks.filter((c) => !c.met), config.id).toEqual([]);
+    for (const config of judged)
+      expect(
+        config.checks.filter((c) => !c.met),
+        config.id,
+      ).toEqual([]);
   });
 
-  it('writes the baseline\'s lines from its figures, the ratio as the report\'s metric', () => {
+  it("writes the baseline's lines from its figures, the ratio as the report's metric", () => {
     const baseline = judged.find((c) => c.id.includes('allocator=glibc,innodb_thread_concurrency=0,thp=always,headroom=tight'))!;
     expect(baseline.metrics.connectionRatio).toBe(15);
-    expect(baseline.checks.map((c) => c.line)).toEqual([
-      'B:A connection ratio 15 ≥ 2',
-      'http_req_duration p(99) 11805 ms > 2000 ms',
-      'http_req_failed rate 0.64 > 0.05',
-    ]);
+    expect(baseline.checks.map((c) => c.line)).toEqual(['B:A connection ratio 15 ≥ 2', 'http_req_duration p(99) 11805 ms > 2000 ms', 'http_req_failed rate 0.64 > 0.05']);
     expect(baseline.checks[0]).toMatchObject({ source: 'connections', because: 'A, slowed by the neighbour on its core, loses clients to B' });
     expect(baseline.checks[1]).toMatchObject({ source: 'http-stand-in', expected: 'http_req_duration p(99)>2000', measured: 11804.671 });
   });
@@ -164,7 +163,7 @@ describe('thresholds with k6', () => {
     expect(k6ThresholdsOf(workload.thresholds!)).toEqual({ p99LatencyMs: 2000, maxErrorRate: 0.01 });
   });
 
-  it('judges every threshold on the figures of k6\'s summary, and k6\'s own crossings as lines of their own', () => {
+  it("judges every threshold on the figures of k6's summary, and k6's own crossings as lines of their own", () => {
     const result = parseK6Summary(summary, 75);
     result.k6 = { exitCode: 99, thresholdsCrossed: ['http_req_duration: p(99)<2000'] };
     const timeline = timelineOf([{ kind: 'workload', t: 0, instance: 'a', driver: 'k6', result }]);

@@ -79,7 +79,9 @@ describe('judgeInstance', () => {
       { kind: 'container-state', t: 3_000, instance: 'a', status: 'running', oomKilled: false, exitCode: 0 },
     ];
     const evidence = judgeInstance('a', { outcome: 'survived' }, observations).evidence.filter((e) => e.source === 'innodb-status');
-    expect(evidence).toEqual([{ source: 'innodb-status', text: expect.stringMatching(/^MariaDB 10\.6\+ prints no semaphore waits in SHOW ENGINE INNODB STATUS \(the wait array was removed\): none can be shown here/) }]);
+    expect(evidence).toEqual([
+      { source: 'innodb-status', text: expect.stringMatching(/^MariaDB 10\.6\+ prints no semaphore waits in SHOW ENGINE INNODB STATUS \(the wait array was removed\): none can be shown here/) },
+    ]);
   });
 });
 

@@ -102,11 +102,9 @@ describe('renderHtml', () => {
     expect(rows[0]).toContain('<td>default</td>');
     expect(rows[0]).not.toContain('class="emulated"');
     // The mark comes from ConfigResult.emulated, not from an axis being named `nofile`: it sits on the row's tag.
-    expect(rows[10]).toContain(
-      '#11</a><abbr class="emulated" title="emulated: nofile 1,073,741,816 for db (real limit 20,000, getrlimit/prlimit LD_PRELOAD shim)">*</abbr></td><td>1073741816</td>',
-    );
+    expect(rows[10]).toContain('#11</a><abbr class="emulated" title="emulated: nofile 1,073,741,816 for db (real limit 20,000, getrlimit/prlimit LD_PRELOAD shim)">*</abbr></td><td>1073741816</td>');
     expect(page).toContain(
-      "* nofile above 20,000 is emulated (getrlimit/prlimit LD_PRELOAD shim) in #4, #5, #6, #7, #8, #9, #10, #11, #12, #13, #14, #15: the container&#39;s real limit stays at the host&#39;s ceiling.",
+      '* nofile above 20,000 is emulated (getrlimit/prlimit LD_PRELOAD shim) in #4, #5, #6, #7, #8, #9, #10, #11, #12, #13, #14, #15: the container&#39;s real limit stays at the host&#39;s ceiling.',
     );
     const renamed = structuredClone(nofile);
     for (const config of renamed.configs) config.axes = Object.fromEntries(Object.entries(config.axes).map(([axis, value]) => [axis === 'nofile' ? 'descriptors' : axis, value]));
@@ -225,7 +223,10 @@ describe('renderHtml charts', () => {
     expect(memory.unit).toBe('bytes');
     expect(memory.series.map((s) => s.label)).toEqual(['#1 incident-era · 2000', '#2 incident-era · 300', '#3 sized · 2000', '#4 sized · 300', 'limit 1 GiB']);
     expect(memory.series[2]!.points[0]).toEqual([2.139, 225198080]);
-    expect(memory.series[4]!.points).toEqual([[0, 1073741824], [46.557, 1073741824]]);
+    expect(memory.series[4]!.points).toEqual([
+      [0, 1073741824],
+      [46.557, 1073741824],
+    ]);
     expect(memory.markers.map((m) => m.label)).toEqual(['OOM #1', 'OOM #2', 'OOM #3']);
     // At the `die` event, not when the kernel log was read afterwards (21.871 s).
     expect(memory.markers[2]!.t).toBe(20.978);
@@ -241,7 +242,9 @@ describe('renderHtml charts', () => {
     expect(data.peaks).toHaveLength(15);
     expect(data.peaks[10]).toEqual({ label: '#11', color: '#a12bab', peakBytes: 1073741824, limitBytes: 1073741824, text: '1 GiB of 1 GiB (100%)', note: '1073741816 · none · explicit' });
     expect(html).toContain('<canvas id="peaks-canvas"></canvas>');
-    expect(html).toContain('<strong>No samples</strong> for container memory against its limit, connections, query latency percentiles, requests per second, context switches per second, direct reclaim, allocation stalls per second, compaction per second');
+    expect(html).toContain(
+      '<strong>No samples</strong> for container memory against its limit, connections, query latency percentiles, requests per second, context switches per second, direct reclaim, allocation stalls per second, compaction per second',
+    );
   });
 
   it('draws one small chart per instance role where configurations have several, host counters once per configuration, and no line for a skipped one', () => {
@@ -274,7 +277,11 @@ describe('renderHtml charts', () => {
     ]);
     expect(byId.get('latency')!.markers.map((m) => m.label)).toEqual(['OOM #1 a']);
     expect(data.charts.flatMap((c) => c.series).some((s) => s.label.startsWith('#3'))).toBe(false);
-    expect(data.peaks.map((p) => [p.label, p.predictedBytes])).toEqual([['#1', 1610612736], ['#2', 922746880], ['#4', undefined]]);
+    expect(data.peaks.map((p) => [p.label, p.predictedBytes])).toEqual([
+      ['#1', 1610612736],
+      ['#2', 922746880],
+      ['#4', undefined],
+    ]);
   });
 
   it('draws one limit line per distinct limit in a role, naming the configurations each belongs to', () => {
@@ -283,7 +290,11 @@ describe('renderHtml charts', () => {
     b.memoryLimitBytes = 512 * 1024 * 1024;
     report.configs[0]!.observations = report.configs[0]!.observations.filter((o) => o.kind !== 'memory-peak');
     const charts = new Map(chartData(renderHtml(report)).charts.map((c) => [c.id, c]));
-    const limits = (id: string) => charts.get(id)!.series.filter((s) => s.label.startsWith('limit')).map((s) => [s.label, s.points[0]![1]]);
+    const limits = (id: string) =>
+      charts
+        .get(id)!
+        .series.filter((s) => s.label.startsWith('limit'))
+        .map((s) => [s.label, s.points[0]![1]]);
     expect(limits('memory-a')).toEqual([['limit 1 GiB', 1073741824]]);
     expect(limits('memory-b')).toEqual([
       ['limit 512 MiB (#1)', 536870912],
@@ -298,7 +309,11 @@ describe('renderHtml on a scraping-burst run', () => {
 
   it('gives each instance role its own memory chart, each with its own limit, and a limit far above the lines is named instead of drawn', () => {
     expect([...charts.keys()]).toEqual(['memory-a', 'memory-b', 'memory-neighbour', 'connections-a', 'connections-b', 'latency', 'requests', 'context-switches']);
-    const limits = (id: string) => charts.get(id)!.series.filter((s) => s.limit).map((s) => [s.label, s.points[0]![1]]);
+    const limits = (id: string) =>
+      charts
+        .get(id)!
+        .series.filter((s) => s.limit)
+        .map((s) => [s.label, s.points[0]![1]]);
     // A's climb to its 1.5 GiB is read on a 2 GiB scale: the roomy configuration's 9 GiB is named above it.
     expect(limits('memory-a')).toEqual([['limit 1.5 GiB (#1 #4 #5 #6)', 1610612736]]);
     expect(charts.get('memory-a')!.above).toEqual(['limit 9 GiB (#3)']);
@@ -346,7 +361,11 @@ describe('renderHtml on a scraping-burst run', () => {
     expect(Math.max(...sum.points.map(([, bytes]) => bytes))).toBeGreaterThan(1610612736 - 64 * 1024 * 1024);
     expect(Math.max(...memoryA.series.find((s) => s.key === '#1')!.points.map(([, bytes]) => bytes))).toBeLessThan(900 * 1024 * 1024);
     expect(section(page, 'charts')).toContain('thin dashed: a + neighbour, who share that limit');
-    expect(chartData(page).charts.find((c) => c.id === 'memory-b')!.series.some((s) => s.label.includes(' + '))).toBe(false);
+    expect(
+      chartData(page)
+        .charts.find((c) => c.id === 'memory-b')!
+        .series.some((s) => s.label.includes(' + ')),
+    ).toBe(false);
   });
 });
 
@@ -357,7 +376,9 @@ describe('renderHtml evidence panels', () => {
 
   it('has one panel per configuration, open where it failed or errored', () => {
     expect(evidence.match(/<details class="panel"/g)).toHaveLength(4);
-    expect(evidence).toContain('<details class="panel" id="config-1" open><summary><span class="swatch" style="background:#1f77b4"></span><strong>#1</strong> balancer=fastest <span class="badge fail">fail</span>');
+    expect(evidence).toContain(
+      '<details class="panel" id="config-1" open><summary><span class="swatch" style="background:#1f77b4"></span><strong>#1</strong> balancer=fastest <span class="badge fail">fail</span>',
+    );
     expect(evidence).toContain('<details class="panel" id="config-2"><summary>');
     expect(evidence).toContain('<details class="panel" id="config-4" open><summary>');
   });
@@ -367,7 +388,7 @@ describe('renderHtml evidence panels', () => {
     expect(first).toContain('<h4>Kernel OOM lines</h4><pre class="kernel">[21.871 s] a: Memory cgroup out of memory: Killed process 10606 (mariadbd) total-vm:8591726636kB');
     expect(first).toContain('<h4>Docker events</h4><pre>[20.653 s] a: oom\n[20.978 s] a: die exitCode=137\n[21.870 s] a: State.Status=exited OOMKilled=true ExitCode=137</pre>');
     expect(first).toContain('<h4>InnoDB semaphores</h4><p class="instance">a at 20.400 s</p><pre>SEMAPHORES\n----------\nOS WAIT ARRAY INFO: reservation count 18432117');
-    expect(first).toContain("Mutex at 0x13d6b3c0 &#39;&amp;kernel_mutex&#39;, lock var 1");
+    expect(first).toContain('Mutex at 0x13d6b3c0 &#39;&amp;kernel_mutex&#39;, lock var 1');
     expect(first).toContain('<h4>Server log tail</h4><pre class="log">');
     expect(first).toContain('a log line with markup: &lt;/script&gt;&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt; &amp; &lt;!-- not a comment --&gt; &#39;quoted&#39;');
     expect(first).toContain('<table class="instances">');

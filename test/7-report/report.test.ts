@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderJson, renderJunit, renderMarkdown, writeReports } from '../../src/7-report/index.ts';
 import { REPORT_SCHEMA_VERSION, type ConfigResult, type RunReport } from '../../src/0-model/report.ts';
 
-const KILLED_LINE =
-  'Memory cgroup out of memory: Killed process 18470 (mariadbd) total-vm:16827320kB, anon-rss:1046016kB, file-rss:684kB, shmem-rss:0kB';
+const KILLED_LINE = 'Memory cgroup out of memory: Killed process 18470 (mariadbd) total-vm:16827320kB, anon-rss:1046016kB, file-rss:684kB, shmem-rss:0kB';
 const TRICKY_EVIDENCE = '@@open_files_limit=20000 (10.11.6-MariaDB "deb12u1" <bookworm> & co | pipes)';
 const SKIP_REASON = 'image mysql:5.7 is not available: no registry | build docker/mysql-5.7';
 const ERROR_REASON = 'timed out before it was decided: waited 240000ms for <db>';
@@ -82,7 +81,19 @@ const report: RunReport = {
   finishedAt: '2025-03-01T10:04:12.456Z',
   durationMs: 252_333,
   endedBy: 'done',
-  host: { kernel: '6.18.44', nofileHardLimit: 20000, cgroupVersion: 1, numaNodes: 1, thpMode: 'madvise', dmesgReadable: true, bpftrace: false, memoryController: true, swapAccounting: true, k6: false, canLowerOomScoreAdj: false },
+  host: {
+    kernel: '6.18.44',
+    nofileHardLimit: 20000,
+    cgroupVersion: 1,
+    numaNodes: 1,
+    thpMode: 'madvise',
+    dmesgReadable: true,
+    bpftrace: false,
+    memoryController: true,
+    swapAccounting: true,
+    k6: false,
+    canLowerOomScoreAdj: false,
+  },
   images: [
     { name: 'oomlab/mariadb:10.11', available: true, source: 'local' },
     { name: 'mysql:5.7', available: false, reason: SKIP_REASON },
@@ -201,7 +212,7 @@ describe('renderMarkdown with load expectations', () => {
     );
   });
 
-  it('shows the first line of a kill\'s evidence in the table', () => {
+  it("shows the first line of a kill's evidence in the table", () => {
     expect(tableRows(markdown)[0]!.endsWith(`| [a] ${KILLED_LINE} |`)).toBe(true);
   });
 });
@@ -219,9 +230,7 @@ describe('renderJunit', () => {
   });
 
   it('gives the skipped configuration a <skipped message>', () => {
-    expect(junit).toContain(
-      `<testcase classname="oomlab.nofile-oom" name="${skipped.id}" time="0.000">\n      <skipped message="${SKIP_REASON}"/>\n    </testcase>`,
-    );
+    expect(junit).toContain(`<testcase classname="oomlab.nofile-oom" name="${skipped.id}" time="0.000">\n      <skipped message="${SKIP_REASON}"/>\n    </testcase>`);
   });
 
   it('puts the evidence in the <failure>, escaping <, &, " and >', () => {

@@ -49,8 +49,12 @@ describe('InnoDB semaphores in the report.html evidence panel', () => {
   const panel = html.slice(html.indexOf('<h4>InnoDB semaphores</h4>'), html.indexOf('<h4>Server log tail</h4>'));
 
   it('shows each server: the waits by place and the last section for a, the reason for b', () => {
-    expect(panel).toContain(`<p class="instance">a</p><p>94 semaphore waits in 2 of 2 samples (${MARIADB_105}); the server counts a wait in whole seconds</p><pre>row0sel.cc:3597 ×28 in 2 samples, up to 0 ms (S-lock on RW-latch created in buf0buf.cc line 1046, waiters flag 1)\n`);
+    expect(panel).toContain(
+      `<p class="instance">a</p><p>94 semaphore waits in 2 of 2 samples (${MARIADB_105}); the server counts a wait in whole seconds</p><pre>row0sel.cc:3597 ×28 in 2 samples, up to 0 ms (S-lock on RW-latch created in buf0buf.cc line 1046, waiters flag 1)\n`,
+    );
     expect(panel).toContain('<pre>OS WAIT ARRAY INFO: reservation count 3371\n--Thread 139621761918720 has waited at row0ins.cc line 3041');
-    expect(panel).toContain(`<p class="instance">b</p><p class="none">MariaDB 10.6+ prints no semaphore waits in SHOW ENGINE INNODB STATUS (the wait array was removed): none can be shown here (${MARIADB_1011})</p>`);
+    expect(panel).toContain(
+      `<p class="instance">b</p><p class="none">MariaDB 10.6+ prints no semaphore waits in SHOW ENGINE INNODB STATUS (the wait array was removed): none can be shown here (${MARIADB_1011})</p>`,
+    );
   });
 });

@@ -51,7 +51,7 @@ describe('Teardown', () => {
     expect((thrown.cause as AggregateError).errors).toEqual([errors[1], errors[2]]);
   });
 
-  it('keeps the first error\'s own cause and the later errors together in cause', async () => {
+  it("keeps the first error's own cause and the later errors together in cause", async () => {
     const root = new Error('ECONNRESET');
     const first = new Error('cannot remove container', { cause: root });
     const later = new Error('cannot remove network');

@@ -7,7 +7,7 @@ describe('untilAborted', () => {
     await expect(untilAborted(Promise.reject(new Error('boom')), new AbortController().signal)).rejects.toThrow('boom');
   });
 
-  it('rejects with the signal\'s reason while the work still hangs', async () => {
+  it("rejects with the signal's reason while the work still hangs", async () => {
     const controller = new AbortController();
     const hanging = new Promise<never>(() => {});
     const bounded = untilAborted(hanging, controller.signal);

@@ -6,7 +6,13 @@ describe('oomlab images, as printed', () => {
     const inventory: Inventory = {
       images: [
         { name: 'mysql:5.7', state: 'missing', usable: 'no', detail: `not here — ${howToGet('mysql:5.7')}`, usedBy: ['scenarios/nofile-oom.ts'] },
-        { name: 'oomlab/mariadb:10.11', state: 'good', usable: 'yes', detail: 'offline recipe docker/mariadb-10.11/, hash 23575d0752cd0232, checks pass', usedBy: ['scenarios/burst-oom.ts', 'scenarios/nofile-oom.ts'] },
+        {
+          name: 'oomlab/mariadb:10.11',
+          state: 'good',
+          usable: 'yes',
+          detail: 'offline recipe docker/mariadb-10.11/, hash 23575d0752cd0232, checks pass',
+          usedBy: ['scenarios/burst-oom.ts', 'scenarios/nofile-oom.ts'],
+        },
         { name: 'oomlab/mysql:9.7', state: 'missing', usable: 'built on first run', detail: 'not built yet — built offline from docker/mysql-9.7/ on first run (1 to 3 minutes)', usedBy: [] },
       ],
       scenarios: [

@@ -362,7 +362,12 @@ describe('the app tier over two real replicas', () => {
       await lockers.b.query('LOCK TABLES feed.users WRITE');
       // Per replica: 5 requests on pooled connections, 3 waiting for one, 2 turned away at once.
       const tier = await startAppTier(tierOptions({ connectionMode: 'pool', poolSize: 5, queueLimit: 3, queryTimeoutMs: 60_000 }));
-      const inFlight = Array.from({ length: 20 }, () => fetch(`${tier.url}/user`).then((r) => `${r.status} ${r.headers.get('x-oomlab-error')}`, () => 'cut'));
+      const inFlight = Array.from({ length: 20 }, () =>
+        fetch(`${tier.url}/user`).then(
+          (r) => `${r.status} ${r.headers.get('x-oomlab-error')}`,
+          () => 'cut',
+        ),
+      );
       await expect.poll(() => tier.stats().totals.activeRequests, { timeout: 5_000 }).toBe(16);
       expect(tier.stats().totals).toMatchObject({ openConnections: 10, errors: 4, errorsByCode: { POOL_QUEUE_FULL: 4 } });
       const startedAt = performance.now();

@@ -19,9 +19,7 @@ beforeAll(async () => {
       420_000,
     ));
   });
-  report.configs = report.configs.filter(
-    (c) => (c.axes.buffers === 'incident-era' && c.axes.max_connections === 2000) || (c.axes.buffers === 'sized' && c.axes.max_connections === 300),
-  );
+  report.configs = report.configs.filter((c) => (c.axes.buffers === 'incident-era' && c.axes.max_connections === 2000) || (c.axes.buffers === 'sized' && c.axes.max_connections === 300));
 });
 
 describe('burst-oom', () => {

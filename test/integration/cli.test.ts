@@ -36,9 +36,7 @@ describe('oomlab CLI on bad input: one line, exit 2, nothing written', () => {
     await withTempDir(async (dir) => {
       const result = await runCli(['run', 'scenarios/nofile-oom.ts', '--set', 'nofiles=4096', '--reports-dir', dir]);
       expect(result.exitCode).toBe(2);
-      expect(result.stderr.trim()).toBe(
-        "oomlab: UnknownAxisError: unknown axis `nofiles`; this scenario's axes are: image, nofile, fix, open_files_limit, memory",
-      );
+      expect(result.stderr.trim()).toBe("oomlab: UnknownAxisError: unknown axis `nofiles`; this scenario's axes are: image, nofile, fix, open_files_limit, memory");
       expect(await readdir(dir)).toEqual([]);
     });
   });
@@ -47,9 +45,7 @@ describe('oomlab CLI on bad input: one line, exit 2, nothing written', () => {
     await withTempDir(async (dir) => {
       const result = await runCli(['run', 'scenarios/nofile-oom.ts', '--reports-dir', dir], { DOCKER_HOST: `unix://${dir}/no-engine.sock` });
       expect(result.exitCode).toBe(2);
-      expect(result.stderr.trim()).toBe(
-        `oomlab: DockerUnavailableError: cannot reach the Docker engine at unix://${dir}/no-engine.sock — start it (dockerd) or set DOCKER_HOST`,
-      );
+      expect(result.stderr.trim()).toBe(`oomlab: DockerUnavailableError: cannot reach the Docker engine at unix://${dir}/no-engine.sock — start it (dockerd) or set DOCKER_HOST`);
       expect(await readdir(dir)).toEqual([]);
     });
   });

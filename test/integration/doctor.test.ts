@@ -44,7 +44,9 @@ describe('oomlab doctor', () => {
     const result = await runCli(['doctor', '--json']);
     expect(result.exitCode, result.all).toBe(0);
     const checks = JSON.parse(result.stdout) as DoctorCheck[];
-    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['docker engine', 'registry', 'nofile ceiling', 'cgroup', 'kernel log', 'NUMA', 'THP', 'k6', 'syscall tracer', 'port publishing', 'oom_score_adj']));
+    expect(checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['docker engine', 'registry', 'nofile ceiling', 'cgroup', 'kernel log', 'NUMA', 'THP', 'k6', 'syscall tracer', 'port publishing', 'oom_score_adj']),
+    );
     for (const check of checks) expect(['ok', 'limited', 'missing']).toContain(check.status);
   });
 });

@@ -82,7 +82,10 @@ describe('oomlab images load', () => {
         expect(report.overrides).toEqual([{ axis: 'image', values: [tag], scenarioValues: [OFFLINE_MARIADB_IMAGE] }]);
       } finally {
         // Untags only: the offline image keeps its own name.
-        await docker.getImage(tag).remove().catch(() => {});
+        await docker
+          .getImage(tag)
+          .remove()
+          .catch(() => {});
       }
     });
   });

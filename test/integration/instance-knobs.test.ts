@@ -19,9 +19,16 @@ async function serverProcess(containerId: string): Promise<{ pid: number; comm: 
   };
 }
 
-async function withServer<T>(spec: Omit<InstanceSpec, 'image'>, index: number, use: (containerId: string, endpoint: ReturnType<Awaited<ReturnType<typeof startInstance>>['endpoint']>) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  spec: Omit<InstanceSpec, 'image'>,
+  index: number,
+  use: (containerId: string, endpoint: ReturnType<Awaited<ReturnType<typeof startInstance>>['endpoint']>) => Promise<T>,
+): Promise<T> {
   const engine = await connectEngine();
-  await using db = await startInstance({ image: OFFLINE_MARIADB_IMAGE, ...spec }, { engine, run, configId: `knobs-${index}`, configIndex: index, hostNofileHardLimit: 20_000, shimPath: buildNofileShim });
+  await using db = await startInstance(
+    { image: OFFLINE_MARIADB_IMAGE, ...spec },
+    { engine, run, configId: `knobs-${index}`, configIndex: index, hostNofileHardLimit: 20_000, shimPath: buildNofileShim },
+  );
   const ready = await db.waitReady(60_000, new AbortController().signal);
   if (!ready.ready) throw new Error(`server not ready: ${ready.why}`);
   // Awaited here, inside the `await using` scope: a bare `return use(...)` would remove the container first.

@@ -15,8 +15,7 @@ const config = (id: string): ConfigResult => {
   if (!found) throw new Error(`no config ${id} in ${report.configs.map((c) => c.id).join('\n')}`);
   return found;
 };
-const mariadb = (fix: string, ofl: string) =>
-  config(`image=oomlab/mariadb:10.11,nofile=1073741816,fix=${fix},open_files_limit=${ofl},memory=1g`);
+const mariadb = (fix: string, ofl: string) => config(`image=oomlab/mariadb:10.11,nofile=1073741816,fix=${fix},open_files_limit=${ofl},memory=1g`);
 
 beforeAll(async () => {
   await withTempDir(async (reportsDir) => {
@@ -31,7 +30,7 @@ describe('nofile-oom at nofile 1073741816 (emulated), 1g', () => {
     expect(files).toEqual(['junit.xml', 'report.html', 'report.json', 'report.md']);
   });
 
-  it('OOM-kills MariaDB with an explicit open_files_limit at start-up, with the incident\'s evidence', () => {
+  it("OOM-kills MariaDB with an explicit open_files_limit at start-up, with the incident's evidence", () => {
     const killed = mariadb('none', 'explicit');
     expect(killed.outcome).toBe('oom-killed-at-startup');
     expect(killed.verdict).toBe('pass');
@@ -44,7 +43,7 @@ describe('nofile-oom at nofile 1073741816 (emulated), 1g', () => {
     expect(killed.metrics.peakMemoryBytes).toBeGreaterThan(0.9 * 1024 ** 3);
   });
 
-  it('shows the 16 GiB mmap right after the nofile read, as the incident\'s bpftrace did (when bpftrace runs here)', ({ skip }) => {
+  it("shows the 16 GiB mmap right after the nofile read, as the incident's bpftrace did (when bpftrace runs here)", ({ skip }) => {
     const killed = mariadb('none', 'explicit');
     const traced = killed.observations.filter((o) => o.kind === 'syscall');
     const unavailable = killed.observations.find((o) => o.kind === 'observer-unavailable' && o.observer === 'syscall-tracer');

@@ -22,7 +22,9 @@ const EXPECTED: Record<string, { version: RegExp; comm: string; plugin: string }
 
 async function whyNotHere(image: string): Promise<string | undefined> {
   const state = await offlineImageState(await engine, image);
-  return state.state === 'good' ? undefined : `${image} is ${state.state} on this engine, and this suite builds no image but oomlab/mariadb:10.11 (in its global setup); a run of a scenario that uses ${image} builds it`;
+  return state.state === 'good'
+    ? undefined
+    : `${image} is ${state.state} on this engine, and this suite builds no image but oomlab/mariadb:10.11 (in its global setup); a run of a scenario that uses ${image} builds it`;
 }
 
 async function connectWithin(endpoint: { host: string; port: number; user: string; password: string }, ms: number): Promise<Connection> {
@@ -50,7 +52,14 @@ describe.each(Object.keys(OFFLINE_RECIPES))('offline image %s', (image) => {
     const why = await whyNotHere(image);
     if (why) return skip(why);
     // nofile 8192 for real; open_files_limit 6000 asked in conf.d (with table caches small enough not to ask for more).
-    const spec = { name: 'db', image, memory: 1024 ** 3, nofile: 8192, allocator: 'jemalloc' as const, mycnf: { open_files_limit: 6000, max_connections: 77, table_open_cache: 1000, table_open_cache_instances: 1 } };
+    const spec = {
+      name: 'db',
+      image,
+      memory: 1024 ** 3,
+      nofile: 8192,
+      allocator: 'jemalloc' as const,
+      mycnf: { open_files_limit: 6000, max_connections: 77, table_open_cache: 1000, table_open_cache_instances: 1 },
+    };
     await using db = await startInstance(spec, { engine: await engine, run, configId: image, configIndex: 0, hostNofileHardLimit: 20_000, shimPath: buildNofileShim });
     const ready = await db.waitReady(120_000, new AbortController().signal);
     expect(ready, await db.logTail(20)).toMatchObject({ ready: true });

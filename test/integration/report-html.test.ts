@@ -156,13 +156,16 @@ describe('report.html in headless Chromium', () => {
   let browser: Browser | undefined;
   let dir: string;
 
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'oomlab-report-html-'));
-    skipReason = await chromiumOrWhyNot();
-    if (skipReason) return;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    await mkdir(SCREENSHOT_DIR, { recursive: true });
-  }, 2 * APT_TIMEOUT_MS + 60_000);
+  beforeAll(
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), 'oomlab-report-html-'));
+      skipReason = await chromiumOrWhyNot();
+      if (skipReason) return;
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      await mkdir(SCREENSHOT_DIR, { recursive: true });
+    },
+    2 * APT_TIMEOUT_MS + 60_000,
+  );
 
   afterAll(async () => {
     await browser?.close();
@@ -353,7 +356,10 @@ describe('report.html in headless Chromium', () => {
       for (const [key, text] of items) {
         const series = chart.series.find((s) => s.key === key)!;
         const value = text.slice(key.length).trim();
-        expect(series.points.map(([, bytes]) => formatBytes(bytes)), `${key} ${value}`).toContain(value);
+        expect(
+          series.points.map(([, bytes]) => formatBytes(bytes)),
+          `${key} ${value}`,
+        ).toContain(value);
       }
       // The kills of A, in each killed configuration's colour, on A's chart.
       const ink = (await inkOfCharts(page)).find((i) => i.id === 'plot-memory-a')!;

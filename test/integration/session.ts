@@ -20,9 +20,6 @@ afterAll(async () => {
   for (const name of result.sideCgroups) log(`removed side cgroup ${name}`);
   // Host settings (THP) switched by a run of this process, or of a dead one, are put back.
   for (const setting of await restoreAbandonedHostSettings()) log(`restored ${setting.path} to ${setting.value}`);
-  const left = [
-    ...result.stuck.map((c) => `stuck: ${c.name} (${c.id.slice(0, 12)}, ${c.state}): ${c.reason} — by hand: ${c.byHand}`),
-    ...result.problems,
-  ];
+  const left = [...result.stuck.map((c) => `stuck: ${c.name} (${c.id.slice(0, 12)}, ${c.state}): ${c.reason} — by hand: ${c.byHand}`), ...result.problems];
   if (left.length > 0) throw new Error(`the session ${session} left what its teardown could not remove:\n${left.join('\n')}`);
 });

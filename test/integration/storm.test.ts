@@ -89,7 +89,10 @@ describe('runStorm against a real server', () => {
     const result = await steadyStorm(50, 1_000, {
       // Half the sessions sleep in the server, the rest hold their connection: both outlast the drain.
       session: { queries: 1, thinkMs: 0, holdMs: 60_000 },
-      mix: [{ name: 'sleep', weight: 1, sql: 'SELECT SLEEP(60)' }, { name: 'point', weight: 1, sql: POINT[0]!.sql }],
+      mix: [
+        { name: 'sleep', weight: 1, sql: 'SELECT SLEEP(60)' },
+        { name: 'point', weight: 1, sql: POINT[0]!.sql },
+      ],
       random: seededRandom(3),
       drainMs: 1_000,
     });

@@ -43,7 +43,15 @@ export function columnsOf(comparison: RunComparison): Columns {
 }
 
 export function headers(columns: Columns): string[] {
-  return ['configuration', ...(columns.image ? ['image A → B'] : []), 'outcome', 'verdict', 'peak memory', ...(columns.p99 ? ['p99 latency'] : []), ...(columns.openFilesLimit ? ['@@open_files_limit'] : [])];
+  return [
+    'configuration',
+    ...(columns.image ? ['image A → B'] : []),
+    'outcome',
+    'verdict',
+    'peak memory',
+    ...(columns.p99 ? ['p99 latency'] : []),
+    ...(columns.openFilesLimit ? ['@@open_files_limit'] : []),
+  ];
 }
 
 export function rowCells(p: PairedConfig, columns: Columns): Cell[] {

@@ -35,9 +35,16 @@ export function renderCompareHtml(comparison: RunComparison): string {
       );
       return `<tr>${cells.join('')}</tr>`;
     });
-    body.push(`<table><thead><tr>${headers(columns).map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table>`);
+    body.push(
+      `<table><thead><tr>${headers(columns)
+        .map((h) => `<th>${escapeHtml(h)}</th>`)
+        .join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table>`,
+    );
   }
-  for (const [label, configs] of [['A', comparison.onlyA], ['B', comparison.onlyB]] as const) {
+  for (const [label, configs] of [
+    ['A', comparison.onlyA],
+    ['B', comparison.onlyB],
+  ] as const) {
     if (configs.length === 0) continue;
     body.push(`<h2>Only in ${label} (${configs.length})</h2><ul>${configs.map((c) => `<li><code>${escapeHtml(unpaired(c))}</code></li>`).join('')}</ul>`);
   }

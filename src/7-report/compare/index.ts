@@ -12,7 +12,10 @@ export { renderCompareHtml, renderCompareMarkdown };
 export async function writeComparison(comparison: RunComparison, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
-  for (const [file, text] of [['compare.md', renderCompareMarkdown(comparison)], ['compare.html', renderCompareHtml(comparison)]] as const) {
+  for (const [file, text] of [
+    ['compare.md', renderCompareMarkdown(comparison)],
+    ['compare.html', renderCompareHtml(comparison)],
+  ] as const) {
     const path = join(dir, file);
     await writeFile(`${path}.partial`, text);
     await rename(`${path}.partial`, path);

@@ -21,7 +21,10 @@ export function renderCompareMarkdown(comparison: RunComparison): string {
       lines.push(`| ${cells.join(' | ')} |`);
     }
   }
-  for (const [label, configs] of [['A', comparison.onlyA], ['B', comparison.onlyB]] as const) {
+  for (const [label, configs] of [
+    ['A', comparison.onlyA],
+    ['B', comparison.onlyB],
+  ] as const) {
     if (configs.length === 0) continue;
     lines.push('', `## Only in ${label} (${configs.length})`, '');
     for (const config of configs) lines.push(`- \`${unpaired(config)}\``);

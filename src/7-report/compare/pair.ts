@@ -142,7 +142,9 @@ export function compareRuns(a: RunReport, fileA: string, b: RunReport, fileB: st
     const differ = [...drop].filter((axis) => byAxes.some((p) => p.a.axes[axis] !== p.b.axes[axis]));
     const settings = runLevel.filter((r) => differ.includes(r.axis)).map((r) => `A ran ${r.axis}=${r.a}, B ${r.axis}=${r.b}`);
     if (byAxes.length > 0) {
-      notes.push(`${byAxes.length} configuration(s) matched by their axes without \`${differ.join('`, `')}\`${settings.length > 0 ? ` (${settings.join('; ')})` : ''}${pairs.length > byAxes.length ? '; the rest by id' : ''}.`);
+      notes.push(
+        `${byAxes.length} configuration(s) matched by their axes without \`${differ.join('`, `')}\`${settings.length > 0 ? ` (${settings.join('; ')})` : ''}${pairs.length > byAxes.length ? '; the rest by id' : ''}.`,
+      );
     }
   }
   return { a: side(a, fileA), b: side(b, fileB), notes, pairs, onlyA: leftA.filter((c) => !paired.has(c)), onlyB: leftB.filter((c) => !paired.has(c)) };

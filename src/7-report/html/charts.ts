@@ -159,7 +159,20 @@ function limitLines(limits: Map<number, string[]>, series: readonly ChartSeries[
       continue;
     }
     const config = tags.length === 1 ? { config: tags[0]! } : {};
-    lines.push({ label, key: label, color: LIMIT_COLOR, width: 1.5, dash: [4, 4], show: true, points: [[0, limitBytes], [endT, limitBytes]], ...config, limit: true });
+    lines.push({
+      label,
+      key: label,
+      color: LIMIT_COLOR,
+      width: 1.5,
+      dash: [4, 4],
+      show: true,
+      points: [
+        [0, limitBytes],
+        [endT, limitBytes],
+      ],
+      ...config,
+      limit: true,
+    });
   }
   return { lines, above };
 }
@@ -228,9 +241,7 @@ export function buildCharts(configs: readonly Labelled[]): ChartGroup[] {
   const roles = rolesOf(configs);
   return TIME_CHARTS.map((spec) => {
     const withData = spec.perRole ? roles.filter((role) => configs.some((c) => c.instances.includes(role) && hasData(spec, c.samples, role))) : [];
-    const charts = withData.length > 1
-      ? withData.map((role) => ({ role, chart: buildTimeChart(spec, configs, `${spec.id}-${role}`, role) }))
-      : [{ chart: buildTimeChart(spec, configs, spec.id) }];
+    const charts = withData.length > 1 ? withData.map((role) => ({ role, chart: buildTimeChart(spec, configs, `${spec.id}-${role}`, role) })) : [{ chart: buildTimeChart(spec, configs, spec.id) }];
     return { spec, charts, state: stateOf(charts.map((c) => c.chart)) };
   });
 }

@@ -33,7 +33,9 @@ function hslToHex(hue: number, saturation: number, lightness: number): string {
   const channel = (n: number) => {
     const k = (n + hue / 30) % 12;
     const value = lightness - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
-    return Math.round(value * 255).toString(16).padStart(2, '0');
+    return Math.round(value * 255)
+      .toString(16)
+      .padStart(2, '0');
   };
   return `#${channel(0)}${channel(8)}${channel(4)}`;
 }
@@ -111,8 +113,7 @@ export function oomKillTimes(config: ConfigResult): { instance: string; t: numbe
     // Killed means the kernel named it (or the engine said OOMKilled): an `oom` event alone reaches every
     // container of a shared side whoever dies. The kernel line is read after the fact; `die` has the time.
     const killed =
-      config.observations.some((o) => o.kind === 'kernel-oom' && o.instance === instance) ||
-      config.observations.some((o) => o.kind === 'container-state' && o.oomKilled && o.instance === instance);
+      config.observations.some((o) => o.kind === 'kernel-oom' && o.instance === instance) || config.observations.some((o) => o.kind === 'container-state' && o.oomKilled && o.instance === instance);
     if (!killed) continue;
     const at =
       config.observations.find((o) => o.kind === 'docker-event' && o.action === 'die' && o.instance === instance) ??

@@ -35,11 +35,14 @@ for (let k = 0; k < 5; k++) for (let p = 0; p < 10; p++) BYTE_INCRS.push(2 ** p 
 function align(series: readonly ChartSeries[]): UPlot.AlignedData {
   const xs = [...new Set(series.flatMap((s) => s.points.map(([t]) => t)))].sort((a, b) => a - b);
   const index = new Map(xs.map((x, i) => [x, i]));
-  return [xs, ...series.map((s) => {
-    const ys: (number | null)[] = xs.map(() => null);
-    for (const [t, value] of s.points) ys[index.get(t)!] = value;
-    return ys;
-  })];
+  return [
+    xs,
+    ...series.map((s) => {
+      const ys: (number | null)[] = xs.map(() => null);
+      for (const [t, value] of s.points) ys[index.get(t)!] = value;
+      return ys;
+    }),
+  ];
 }
 
 /** What the legend and the line keys have hidden: a configuration everywhere, a kind of line in one chart. */
@@ -134,10 +137,7 @@ for (const chart of data.charts) {
       y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] },
     },
     axes: [{ values: (_u, ticks) => ticks.map((t) => `${t} s`) }, yAxis],
-    series: [
-      {},
-      ...chart.series.map((s): UPlot.Series => ({ label: s.label, stroke: s.color, width: s.width, show: shown(chart, s), spanGaps: true, ...(s.dash ? { dash: s.dash } : {}) })),
-    ],
+    series: [{}, ...chart.series.map((s): UPlot.Series => ({ label: s.label, stroke: s.color, width: s.width, show: shown(chart, s), spanGaps: true, ...(s.dash ? { dash: s.dash } : {}) }))],
     hooks: {
       draw: [drawMarkers(chart)],
       ...(readout ? { setCursor: [(u: UPlot) => updateReadout(chart, u, readout)] } : {}),

@@ -23,7 +23,9 @@ function renderSemaphores(config: ConfigResult): SafeHtml {
   const blocks = semaphoreBlocks(config);
   if (blocks.length > 0) {
     return join(
-      blocks.map((b) => html`<p class="instance">${b.instance}</p>${b.quiet ? html`<p class="none">${b.heading}</p>` : html`<p>${b.heading}</p>${pre(b.sites.join('\n'))}${b.excerpt ? pre(b.excerpt) : ''}`}`),
+      blocks.map(
+        (b) => html`<p class="instance">${b.instance}</p>${b.quiet ? html`<p class="none">${b.heading}</p>` : html`<p>${b.heading}</p>${pre(b.sites.join('\n'))}${b.excerpt ? pre(b.excerpt) : ''}`}`,
+      ),
       '',
     );
   }
@@ -33,7 +35,11 @@ function renderSemaphores(config: ConfigResult): SafeHtml {
     const last = config.observations.findLast((o): o is ObservationOf<'innodb-status'> => o.kind === 'innodb-status' && o.instance === instance && o.semaphoreWaits.length > 0);
     return last ? [last] : [];
   });
-  if (withWaits.length > 0) return join(withWaits.map((o) => html`${order.length > 1 ? html`<p class="instance">${o.instance} at ${at(o)}</p>` : ''}${pre(o.excerpt)}`), '');
+  if (withWaits.length > 0)
+    return join(
+      withWaits.map((o) => html`${order.length > 1 ? html`<p class="instance">${o.instance} at ${at(o)}</p>` : ''}${pre(o.excerpt)}`),
+      '',
+    );
   const excerpt = config.metrics.innodbSemaphoreExcerpt;
   if (excerpt) return pre(excerpt);
   return excerpt === '' ? html`<p class="none">empty</p>` : html`<p class="none">not sampled</p>`;
@@ -80,5 +86,8 @@ export function renderEvidencePanel({ config, tag, color, label }: Labelled): Sa
     timeline(config),
   ];
   const open = config.verdict === 'fail' || config.verdict === 'error';
-  return html`<details class="panel" id="${id}"${open ? html` open` : ''}><summary>${swatch(color)}<strong>${tag}</strong> ${label} ${badge(config.verdict)} <span class="outcome">${config.outcome ?? '—'}</span></summary>${join(parts.filter((part) => part !== undefined), '\n')}</details>`;
+  return html`<details class="panel" id="${id}"${open ? html` open` : ''}><summary>${swatch(color)}<strong>${tag}</strong> ${label} ${badge(config.verdict)} <span class="outcome">${config.outcome ?? '—'}</span></summary>${join(
+    parts.filter((part) => part !== undefined),
+    '\n',
+  )}</details>`;
 }

@@ -13,9 +13,7 @@ function yesNo(value: boolean | undefined): string {
 export function renderHeader(report: RunReport): SafeHtml {
   const { pass, fail, skipped, error } = report.summary;
   const drivers = [...new Set(report.configs.flatMap((c) => (c.metrics.driver ? [c.metrics.driver] : [])))];
-  const ended = report.endedBy !== 'done'
-    ? html`<p class="warning">The run ended by <strong>${report.endedBy}</strong>${report.error ? `: ${report.error}` : ''}</p>`
-    : undefined;
+  const ended = report.endedBy !== 'done' ? html`<p class="warning">The run ended by <strong>${report.endedBy}</strong>${report.error ? `: ${report.error}` : ''}</p>` : undefined;
   return html`<header>
 <h1><span class="brand">oomlab</span> ${report.scenario}</h1>
 <p class="incident">${report.incident}</p>
@@ -30,7 +28,13 @@ export function renderHostFacts(report: RunReport, configs: readonly Labelled[])
   for (const { config, tag } of configs) {
     for (const fact of config.emulated) emulatedIn.set(emulatedText(fact), [...(emulatedIn.get(emulatedText(fact)) ?? []), tag]);
   }
-  const emulated = emulatedIn.size === 0 ? 'nothing' : join([...emulatedIn].map(([what, tags]) => `${what} in ${tags.join(', ')}`), html`<br>`);
+  const emulated =
+    emulatedIn.size === 0
+      ? 'nothing'
+      : join(
+          [...emulatedIn].map(([what, tags]) => `${what} in ${tags.join(', ')}`),
+          html`<br>`,
+        );
   const images = join(
     report.images.map((i) => {
       const how = i.available
@@ -56,7 +60,10 @@ export function renderHostFacts(report: RunReport, configs: readonly Labelled[])
   ];
   return html`<section id="host"><h2>Host</h2>
 <table class="facts"><tbody>
-${join(rows.map(([name, value]) => html`<tr><th scope="row">${name}</th><td>${value}</td></tr>`), '\n')}
+${join(
+  rows.map(([name, value]) => html`<tr><th scope="row">${name}</th><td>${value}</td></tr>`),
+  '\n',
+)}
 </tbody></table></section>`;
 }
 
@@ -70,7 +77,9 @@ function plot(id: string): SafeHtml {
 function lineKey({ spec }: ChartGroup): SafeHtml | undefined {
   const kinds = spec.lines.filter((line) => line.suffix !== undefined);
   if (kinds.length < 2) return undefined;
-  const keys = kinds.map((line) => html`<button type="button" class="line-key ${line.style}" data-chart="${spec.id}" data-line="${line.suffix}" aria-pressed="${line.style !== 'hidden'}">${line.suffix}</button>`);
+  const keys = kinds.map(
+    (line) => html`<button type="button" class="line-key ${line.style}" data-chart="${spec.id}" data-line="${line.suffix}" aria-pressed="${line.style !== 'hidden'}">${line.suffix}</button>`,
+  );
   return html`<span class="line-keys">${keys}</span>`;
 }
 
@@ -99,7 +108,10 @@ function figure(group: ChartGroup): SafeHtml {
 function configLegend(configs: readonly Labelled[], drawn: ReadonlySet<string>): SafeHtml {
   const chips = configs
     .filter((c) => drawn.has(c.tag))
-    .map(({ tag, color, shortLabel }) => html`<button type="button" class="config-chip" data-config="${tag}" aria-pressed="true" title="hide or show ${tag}'s lines">${swatch(color)}<strong>${tag}</strong> ${shortLabel}</button>`);
+    .map(
+      ({ tag, color, shortLabel }) =>
+        html`<button type="button" class="config-chip" data-config="${tag}" aria-pressed="true" title="hide or show ${tag}'s lines">${swatch(color)}<strong>${tag}</strong> ${shortLabel}</button>`,
+    );
   return html`<div class="config-legend">${chips}</div>`;
 }
 
@@ -110,9 +122,10 @@ export function renderCharts(groups: readonly ChartGroup[], peaks: readonly Peak
   const zero = groups.filter((g) => g.state === 'zero');
   const empty = groups.filter((g) => g.state === 'empty').map((g) => g.spec.title);
   if (peaks.length === 0) empty.unshift('Peak memory against the limit');
-  const zeroLine = zero.length > 0
-    ? html`<p class="no-samples"><strong>Zero throughout</strong> (${zero.map((g) => `${g.spec.title.toLowerCase()}: ${g.charts.reduce((n, c) => n + c.chart.series.reduce((m, s) => m + s.points.length, 0), 0)} samples`).join('; ')})</p>`
-    : undefined;
+  const zeroLine =
+    zero.length > 0
+      ? html`<p class="no-samples"><strong>Zero throughout</strong> (${zero.map((g) => `${g.spec.title.toLowerCase()}: ${g.charts.reduce((n, c) => n + c.chart.series.reduce((m, s) => m + s.points.length, 0), 0)} samples`).join('; ')})</p>`
+      : undefined;
   const emptyLine = empty.length > 0 ? html`<p class="no-samples"><strong>No samples</strong> for ${empty.map((title) => title.toLowerCase()).join(', ')}: those charts are left out.</p>` : undefined;
   return html`<section id="charts"><h2>Over time</h2>
 <p class="axis-note">x: seconds since each configuration started; dashed vertical lines mark OOM kills. One colour per configuration (click one to hide or show its lines); hover a chart to read its values.</p>

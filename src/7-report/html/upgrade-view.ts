@@ -11,9 +11,10 @@ export function renderUpgradeView(report: RunReport): SafeHtml | undefined {
   const axes = Object.keys(view.columns[0]?.axes ?? {});
   const head = view.columns.map((c) => html`<th>${join(Object.values(c.axes).map(String), html`<br>`)}</th>`);
   const rows = view.rows.map(
-    (row) => html`<tr><th scope="row"><code>${row.image}</code></th>${withProbe ? html`<td>${row.fileTable ? fileTableText(row.fileTable) : '—'}</td>` : undefined}${row.cells.map(
-      (c) => html`<td class="${c?.verdict ?? 'none'}${c?.outcome?.startsWith('oom-killed') ? ' killed' : ''}">${cellText(c)}</td>`,
-    )}</tr>`,
+    (row) =>
+      html`<tr><th scope="row"><code>${row.image}</code></th>${withProbe ? html`<td>${row.fileTable ? fileTableText(row.fileTable) : '—'}</td>` : undefined}${row.cells.map(
+        (c) => html`<td class="${c?.verdict ?? 'none'}${c?.outcome?.startsWith('oom-killed') ? ' killed' : ''}">${cellText(c)}</td>`,
+      )}</tr>`,
   );
   return html`<section id="upgrade-view"><h2>Upgrade view</h2>
 <table class="upgrade"><thead><tr><th>server<br><small>${axes.join(' / ')}</small></th>${withProbe ? html`<th>file table (probe)</th>` : undefined}${head}</tr></thead><tbody>${rows}</tbody></table>

@@ -42,12 +42,14 @@ function decidingEvidence(config: ConfigResult): { reason?: string; evidence?: s
 
 function peakCell(config: ConfigResult, color: string): SafeHtml {
   const m = config.metrics;
-  const meter = m.peakMemoryBytes !== undefined && m.memoryLimitBytes
-    ? html`<span class="meter"><span style="width:${Math.min(100, Math.round((m.peakMemoryBytes / m.memoryLimitBytes) * 100))}%;background:${color}"></span></span>`
-    : undefined;
-  const peak = m.peakMemoryBytes !== undefined
-    ? html`${meter}${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? html`<br><small>rss ${formatBytes(m.peakRssBytes)}</small>` : ''}`
-    : undefined;
+  const meter =
+    m.peakMemoryBytes !== undefined && m.memoryLimitBytes
+      ? html`<span class="meter"><span style="width:${Math.min(100, Math.round((m.peakMemoryBytes / m.memoryLimitBytes) * 100))}%;background:${color}"></span></span>`
+      : undefined;
+  const peak =
+    m.peakMemoryBytes !== undefined
+      ? html`${meter}${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? html`<br><small>rss ${formatBytes(m.peakRssBytes)}</small>` : ''}`
+      : undefined;
   const predictedLine = predictedText(m);
   const predicted = predictedLine !== undefined ? html`<br><small>${predictedLine}</small>` : undefined;
   return html`<td class="num">${peak}${predicted}</td>`;
@@ -59,7 +61,9 @@ function row({ config, tag, color }: Labelled, axes: readonly string[], columns:
   const emulated = config.emulated.length > 0 ? html`<abbr class="emulated" title="emulated: ${config.emulated.map(emulatedText).join('; ')}">*</abbr>` : undefined;
   const expected = Object.entries(config.expected);
   const expectedText = expected.length > 1 ? expected.map(([instance, outcome]) => `${instance}: ${outcome}`).join(', ') : expected.map(([, outcome]) => outcome).join('');
-  const errors = Object.entries(m.errorsByCode ?? {}).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code}: ${n}`);
+  const errors = Object.entries(m.errorsByCode ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${code}: ${n}`);
   const { reason, evidence } = decidingEvidence(config);
   const cells = [
     html`<td class="tag"><a href="#config-${tag.slice(1)}">${swatch(color)}${tag}</a>${emulated}</td>`,
@@ -80,9 +84,10 @@ function row({ config, tag, color }: Labelled, axes: readonly string[], columns:
   ];
   // The deciding evidence gets a row of its own under the figures, the table's whole width: the longest text
   // in the table no longer squeezes the columns beside it, and the table fits the window.
-  const said = reason !== undefined || evidence !== undefined
-    ? html`<tr class="evidence-row ${config.verdict}"><td class="tag"></td><td class="evidence" colspan="${cells.length - 1}">${reason !== undefined ? html`<div class="reason">${reason}</div>` : ''}${evidence !== undefined ? html`<code>${evidence}</code>` : ''}</td></tr>`
-    : undefined;
+  const said =
+    reason !== undefined || evidence !== undefined
+      ? html`<tr class="evidence-row ${config.verdict}"><td class="tag"></td><td class="evidence" colspan="${cells.length - 1}">${reason !== undefined ? html`<div class="reason">${reason}</div>` : ''}${evidence !== undefined ? html`<code>${evidence}</code>` : ''}</td></tr>`
+      : undefined;
   return html`<tr class="${config.verdict}">${cells}</tr>${said}`;
 }
 
@@ -105,9 +110,10 @@ function baselineNote(report: RunReport, configs: readonly Labelled[]): SafeHtml
   const baseline = report.baseline;
   if (!baseline) return undefined;
   const tagOf = new Map(configs.map((c) => [c.config.id, c.tag]));
-  const list = baseline.regressions.length > 0
-    ? html`<ul class="regressions">${baseline.regressions.map((r) => html`<li>${tagOf.get(r.configId) ?? r.configId}: ${r.what} ${r.before} → ${r.after}</li>`)}</ul>`
-    : undefined;
+  const list =
+    baseline.regressions.length > 0
+      ? html`<ul class="regressions">${baseline.regressions.map((r) => html`<li>${tagOf.get(r.configId) ?? r.configId}: ${r.what} ${r.before} → ${r.after}</li>`)}</ul>`
+      : undefined;
   const count = baseline.regressions.length === 0 ? 'no regressions' : `${baseline.regressions.length} regression(s)`;
   return html`<p class="baseline">Against baseline run <code>${baseline.baselineRunId}</code> (${baseline.compared} compared): ${count}.</p>${list}`;
 }
@@ -130,15 +136,22 @@ export function renderVerdictTable(report: RunReport, configs: readonly Labelled
     ...(columns.withLoad ? ['peak connections', 'query p99', 'errors'] : []),
     ...(columns.withRatio ? ['B:A connections'] : []),
   ];
-  const common = sameForAll.length > 0
-    ? html`<p class="common">Every configuration: ${join(sameForAll.map((axis) => html`${axis}=<code>${String(report.configs[0]!.axes[axis])}</code>`), ' · ')}</p>`
-    : undefined;
+  const common =
+    sameForAll.length > 0
+      ? html`<p class="common">Every configuration: ${join(
+          sameForAll.map((axis) => html`${axis}=<code>${String(report.configs[0]!.axes[axis])}</code>`),
+          ' · ',
+        )}</p>`
+      : undefined;
   return html`<section id="verdicts"><h2>Verdicts</h2>
 ${common}
 <div class="table-wrap"><table class="verdicts">
 <thead><tr>${headers.map((h) => html`<th>${h}</th>`)}</tr></thead>
 <tbody>
-${join(configs.map((c) => row(c, axes, columns, regressions.get(c.config.id))), '\n')}
+${join(
+  configs.map((c) => row(c, axes, columns, regressions.get(c.config.id))),
+  '\n',
+)}
 </tbody></table></div>
 ${emulationFootnote(configs)}${baselineNote(report, configs)}</section>`;
 }

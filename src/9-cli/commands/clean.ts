@@ -27,8 +27,9 @@ export async function commandClean(args: string[]): Promise<number> {
   for (const container of result.stuck) {
     // docker ps shows a container whose removal failed as "Removal In Progress"; inspect says dead.
     const state = container.state === 'dead' || container.state === 'removing' ? `${container.state}, "Removal In Progress" in docker ps` : container.state;
-    process.stderr.write(`oomlab: stuck: ${container.name} (${container.id.slice(0, 12)}, ${state}, run ${container.runId}): ${container.reason}${container.released.length > 0 ? ` [tried: ${container.released.join('; ')}]` : ''} — by hand: ${container.byHand}\n`);
+    process.stderr.write(
+      `oomlab: stuck: ${container.name} (${container.id.slice(0, 12)}, ${state}, run ${container.runId}): ${container.reason}${container.released.length > 0 ? ` [tried: ${container.released.join('; ')}]` : ''} — by hand: ${container.byHand}\n`,
+    );
   }
   return 0;
 }
-

@@ -5,7 +5,10 @@ import { UsageError } from '../../0-model/errors.ts';
 import { compareRuns, readReportFile, renderCompareMarkdown, writeComparison } from '../../7-report/index.ts';
 
 function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 export async function commandCompare(args: string[]): Promise<number> {

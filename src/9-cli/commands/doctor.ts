@@ -9,4 +9,3 @@ export async function commandDoctor(args: string[]): Promise<number> {
   else process.stdout.write(`${formatDoctor(checks)}\n`);
   return 0;
 }
-

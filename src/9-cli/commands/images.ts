@@ -23,7 +23,10 @@ export async function commandImages(args: string[]): Promise<number> {
 async function usersOf(image: string): Promise<string[]> {
   const users: string[] = [];
   for (const file of await scenarioFiles().catch(() => [])) {
-    const configs = await loadScenario(file).then((s) => planRun(s), () => []);
+    const configs = await loadScenario(file).then(
+      (s) => planRun(s),
+      () => [],
+    );
     const count = configs.filter((c) => c.instances.some((i) => i.image === image)).length;
     if (count > 0) users.push(`${file} (${count} configuration${count === 1 ? '' : 's'})`);
   }

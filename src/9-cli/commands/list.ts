@@ -13,4 +13,3 @@ export async function commandList(args: string[]): Promise<number> {
   }
   return 0;
 }
-

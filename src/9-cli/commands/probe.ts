@@ -14,7 +14,7 @@ export async function commandProbe(args: string[]): Promise<number> {
   const host = await readHostFacts();
   const say = (text: string) => process.stderr.write(`· ${text}\n`);
   const engine = await connectEngine({ onProgress: say });
-  const signal = signalOnInterrupt('removing the probe\'s container');
+  const signal = signalOnInterrupt("removing the probe's container");
   const probes = [];
   for (const image of images) {
     const resolved = await resolveImage(engine, image, { onProgress: say, signal });

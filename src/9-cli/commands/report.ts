@@ -21,4 +21,3 @@ export async function commandReport(args: string[]): Promise<number> {
   printSummary(report);
   return exitCodeOf(report);
 }
-

@@ -41,7 +41,9 @@ function printProgress(progress: Progress): void {
         r.metrics.predictedPeakBytes !== undefined ? `predicted worst case ${formatBytes(r.metrics.predictedPeakBytes)}` : '',
         r.metrics.connectionRatio !== undefined ? `B:A ${r.metrics.connectionRatio}` : '',
         r.durationMs > 0 ? `${(r.durationMs / 1000).toFixed(1)}s` : '',
-      ].filter(Boolean).join(', ');
+      ]
+        .filter(Boolean)
+        .join(', ');
       // A reason shared by many configurations (a missing image) is printed in full once.
       const reason = r.verdict === 'pass' ? '' : shownReasons.has(r.reason) ? ' — same reason as above' : ` — ${r.reason}`;
       shownReasons.add(r.reason);
@@ -90,4 +92,3 @@ export async function commandRun(args: string[]): Promise<number> {
   }
   return worst;
 }
-
