@@ -6,8 +6,11 @@ import { formatBytes } from '../0-model/units.ts';
 import { readProcessMemory, readServerVariables } from '../4-observe/index.ts';
 import { buildNofileShim, startInstance, type Engine, type ImageResolution } from '../3-runtime/index.ts';
 
-/** Two nofile values far enough apart that 16 B each is 16 MiB of difference, far above start-up noise. */
-export const PROBE_NOFILES = [65_536, 1_048_576] as const;
+/**
+ * Two nofile values far enough apart that 16 B each is 255 MiB of difference: a server's resident memory
+ * wanders by a few MiB between starts (2 MiB seen on MySQL 9.7), which is 0.1 B per descriptor here.
+ */
+export const PROBE_NOFILES = [65_536, 16_777_216] as const;
 /** containerd's LimitNOFILE=infinity, the incident's nofile. */
 export const CONTAINERD_INFINITY = 1_073_741_816;
 

@@ -27,7 +27,7 @@ const USAGE = `usage: oomlab <command>
   images load <archive.tar...>
       load a \`docker save\` archive into the engine and say which tags it brought
   probe <image...> [--json]
-      what one file descriptor costs each server: start it at nofile 65536 and 1048576
+      what one file descriptor costs each server: start it at nofile 65536 and 16777216
       (emulated) with open_files_limit set to each, fit the resident bytes per descriptor,
       and carry them to nofile 1073741816 (containerd's infinity); seconds, no OOM kill
   doctor                     what this host can run, and why not
