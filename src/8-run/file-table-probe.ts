@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OomlabError } from '../0-model/errors.ts';
+import { CancelledError, OomlabError } from '../0-model/errors.ts';
 import type { FileTableProbe, FileTableSample, Progress } from '../0-model/report.ts';
 import { formatBytes } from '../0-model/units.ts';
 import { readProcessMemory, readServerVariables } from '../4-observe/index.ts';
@@ -63,6 +63,7 @@ export async function probeFileTable(image: string, context: ProbeContext): Prom
       shimPath: context.shimPath,
     });
     const ready = await instance.waitReady(READY_TIMEOUT_MS, context.signal);
+    if (!ready.ready && ready.why === 'cancel') throw new CancelledError(`the file-table probe of ${image} was interrupted`);
     if (!ready.ready) {
       throw new OomlabError(
         'IMAGE_MISSING',
