@@ -19,6 +19,10 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
   }),
   'observer-unavailable': (o) => ({ source: o.observer, text: `unavailable: ${o.reason}` }),
   sample: () => undefined,
+  step: (o) => ({
+    source: 'step',
+    text: `${o.step} (${o.action}${o.instance ? ` on ${o.instance}` : ''}) ${o.phase}: ${o.detail}${o.output ? `\n${o.output}` : ''}`,
+  }),
   'innodb-status': (o) =>
     o.semaphoreWaits.length === 0
       ? undefined

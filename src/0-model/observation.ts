@@ -27,7 +27,15 @@ export type Observation =
       excerpt: string;
       version?: string;
     }
-  | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult | HttpLoadResult };
+  | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult | HttpLoadResult }
+  /**
+   * A step of the scenario's timeline (a fault or a zx step), one observation per phase: `start` and
+   * `undo` bound the span a chart shades; `failed`/`timeout` carry the step's output as evidence.
+   */
+  | { kind: 'step'; t: number; step: string; action: string; instance?: string; phase: StepPhase; detail: string; output?: string };
+
+/** `done`: the action returned (a fault stays in force until `undo`); `skipped`: its trigger never came. */
+export type StepPhase = 'start' | 'done' | 'undo' | 'failed' | 'timeout' | 'skipped';
 
 /** An observation whose time the timeline fills in. */
 export type UntimedObservation = Observation extends infer O ? (O extends Observation ? Omit<O, 't'> & { t?: number } : never) : never;

@@ -85,6 +85,16 @@ const observation = z.discriminatedUnion('kind', [
     version: str.optional(),
   }),
   z.object({ kind: z.literal('workload'), t: num, instance: str, driver: str, result: z.discriminatedUnion('driver', [stormResult, httpLoadResult]) }),
+  z.object({
+    kind: z.literal('step'),
+    t: num,
+    step: str,
+    action: str,
+    instance: str.optional(),
+    phase: z.enum(['start', 'done', 'undo', 'failed', 'timeout', 'skipped']),
+    detail: str,
+    output: str.optional(),
+  }),
 ]);
 
 const fileTableProbe = z.object({

@@ -58,7 +58,7 @@ function indexSamples(config: ConfigResult): SampleIndex {
 /** Judged instances first, then the others in the order first observed, so roles and dashes stay stable across charts. */
 export function instanceOrder(config: ConfigResult): string[] {
   const names = config.instances.map((i) => i.instance);
-  for (const o of config.observations) if ('instance' in o && !names.includes(o.instance)) names.push(o.instance);
+  for (const o of config.observations) if ('instance' in o && o.instance !== undefined && !names.includes(o.instance)) names.push(o.instance);
   return names;
 }
 
