@@ -1,0 +1,97 @@
+// The chaos timeline a scenario may declare: `steps(config)` returns steps, each a trigger (when it
+// runs) and an action (what it does). Faults are undone at the end of the configuration whatever
+// happens; the anchors are Pumba's and Chaos Mesh's fault kinds.
+import { z } from 'zod';
+import { parseBytes } from '../0-model/units.ts';
+
+const STEP_NAME = /^[a-z][a-z0-9-]*$/;
+
+/** `20s`, `500ms`, `2m`, or milliseconds as a number. */
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m)$/;
+const DURATION_MS = { ms: 1, s: 1_000, m: 60_000 } as const;
+
+/** Milliseconds of `20s`/`500ms`/`2m`, or undefined when the text is not a duration. */
+export function parseDuration(value: string | number): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
+  const match = DURATION_PATTERN.exec(value.trim());
+  return match ? Math.round(Number(match[1]) * DURATION_MS[match[2] as keyof typeof DURATION_MS]) : undefined;
+}
+
+const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `a duration such as 20s, 500ms or 2m (got ${JSON.stringify(value)})`, input: value });
+    return z.NEVER;
+  }
+  return ms;
+});
+const size = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*[kmgt]?i?b?$/i, 'a size such as 768m or a number of bytes')]).transform((value) => parseBytes(value));
+const percent = z.union([z.number().min(0).max(100), z.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as 10%')]).transform((v) => (typeof v === 'number' ? v : Number(v.slice(0, -1))));
+const instance = z.string().min(1);
+
+/** The built-in actions, each undone at the end of the configuration unless noted. */
+export const stepActionSchemas = {
+  /** `docker pause`: every process of the instance frozen (cgroup freezer). Undo: unpause. */
+  pause: z.strictObject({ action: z.literal('pause'), instance }),
+  /** `docker unpause` of an instance paused by an earlier step. */
+  unpause: z.strictObject({ action: z.literal('unpause'), instance }),
+  /** A signal to the instance's main process (`SIGKILL`, `SIGTERM`, `SIGSTOP`…). Nothing to undo: a killed server stays dead. */
+  kill: z.strictObject({
+    action: z.literal('kill'),
+    instance,
+    signal: z
+      .string()
+      .regex(/^SIG[A-Z0-9]+$/, 'a signal name such as SIGKILL')
+      .optional(),
+  }),
+  /** `docker restart`: stop (SIGTERM, then SIGKILL after `graceMs`) and start again. */
+  restart: z.strictObject({ action: z.literal('restart'), instance, graceMs: z.number().int().nonnegative().optional() }),
+  /** `docker update` on the live container: memory (and memory+swap) and CPU quota. Undo: the limits it had. */
+  limit: z
+    .strictObject({ action: z.literal('limit'), instance, memory: size.optional(), cpus: z.number().positive().optional() })
+    .refine((v) => v.memory !== undefined || v.cpus !== undefined, 'give memory or cpus'),
+  /** tc netem on the instance's network interface, from the host inside its network namespace. Undo: the qdisc removed. */
+  network: z
+    .strictObject({ action: z.literal('network'), instance, delay: duration.optional(), jitter: duration.optional(), loss: percent.optional(), partition: z.boolean().optional() })
+    .refine((v) => v.delay !== undefined || v.loss !== undefined || v.partition === true, 'give delay, loss or partition: true'),
+  /** A container holding `memory` and touching it (a second tenant), in a side's budget when given. Undo: removed. */
+  neighbour: z.strictObject({ action: z.literal('neighbour'), memory: size, image: z.string().min(1), side: z.string().optional(), cpusetCpus: z.string().optional() }),
+  /** A container spinning `workers` busy loops on `cpusetCpus`. Undo: removed. */
+  'cpu-hog': z.strictObject({ action: z.literal('cpu-hog'), image: z.string().min(1), workers: z.number().int().positive().optional(), cpusetCpus: z.string().optional() }),
+  /** `echo 3 > /proc/sys/vm/drop_caches` on the host: page cache, dentries and inodes. Nothing to undo. */
+  'drop-caches': z.strictObject({ action: z.literal('drop-caches') }),
+  /** Transparent hugepages switched on the live host. Undo: the mode it had. */
+  thp: z.strictObject({ action: z.literal('thp'), mode: z.enum(['always', 'madvise', 'never']) }),
+  /** A zx step: `async ({ $, container, instance, log, signal }) => …`; `container` is the named instance's. */
+  run: z.strictObject({
+    action: z.literal('run'),
+    instance: instance.optional(),
+    run: z.custom<(context: never) => Promise<unknown>>((v) => typeof v === 'function', { message: 'an async function ({ $, container, log }) => …' }),
+  }),
+} as const;
+export const STEP_ACTIONS = Object.keys(stepActionSchemas) as (keyof typeof stepActionSchemas)[];
+export type StepActionName = (typeof STEP_ACTIONS)[number];
+
+/** When a step runs: at least one of `at`, `after`, `when`; `at` with `after` is an offset from it. */
+const triggerShape = {
+  /** Unique within the configuration: other steps' `after` and expectations refer to it. */
+  name: z.string().regex(STEP_NAME, 'lowercase letters, digits and dashes'),
+  /** Time from the moment every instance is ready (the workload's start), or from `after` when both are given. */
+  at: duration.optional(),
+  /** `<instance>.ready`, `workload.start`, or `<step>` (that step's action returned). */
+  after: z.string().min(1).optional(),
+  /** `<instance>.<connections|memory> <op> <value>`, polled from the run's samples: `a.connections > 500`, `a.memory >= 800m`. */
+  when: z.string().min(1).optional(),
+  /** The action gets this long before the configuration ends as error with its output. @default 30s */
+  timeout: duration.optional(),
+  /** Undo the fault after this long instead of at the end of the configuration. */
+  for: duration.optional(),
+};
+export const stepTriggerSchema = z.strictObject(triggerShape);
+export const TRIGGER_FIELDS = Object.keys(triggerShape);
+
+/** A step as a scenario writes it: trigger fields and one action's fields side by side. */
+export type StepInput = z.input<typeof stepTriggerSchema> & { [A in StepActionName]: z.input<(typeof stepActionSchemas)[A]> }[StepActionName];
+export type StepAction = { [A in StepActionName]: z.output<(typeof stepActionSchemas)[A]> }[StepActionName];
+/** A validated step: durations in ms, sizes in bytes. Validation splits the trigger fields from the action's and checks each. */
+export type Step = z.output<typeof stepTriggerSchema> & { action: StepAction };
