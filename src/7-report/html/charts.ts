@@ -2,6 +2,7 @@
 // instance role where a chart is about instances (memory against its own limit, connections).
 import { formatBytes } from '../../0-model/units.ts';
 import type { ChartSeries, PeakBar, TimeChart, Unit } from './chart-data.ts';
+import { downsample, MAX_CHART_POINTS } from './downsample.ts';
 import { memoryLimitOf, oomKillTimes, rolesOf, sampleKey, type Labelled, type SampleIndex } from './configs.ts';
 
 interface LineSpec {
@@ -227,7 +228,10 @@ function buildTimeChart(spec: TimeChartSpec, configs: readonly Labelled[], id: s
   }
   const endT = Math.max(0, ...series.map((s) => s.points.at(-1)![0]), ...markers.map((m) => m.t));
   const { lines, above } = limitLines(limits, series, endT);
-  return { id, unit: spec.unit, series: [...series, ...lines], markers, ...(above.length > 0 ? { above } : {}) };
+  // A long run has more samples than the chart has pixels: cut them, keeping peaks and what surrounds each marker.
+  const keep = markers.map((m) => m.t);
+  const drawn = series.map((s) => ({ ...s, points: downsample(s.points, MAX_CHART_POINTS, keep) }));
+  return { id, unit: spec.unit, series: [...drawn, ...lines], markers, ...(above.length > 0 ? { above } : {}) };
 }
 
 /** A flat line at zero says less than one sentence does, and takes a screen's height. */
