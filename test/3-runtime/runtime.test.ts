@@ -1,0 +1,89 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { engineClients } from '../../src/3-runtime/engine.ts';
+import { dockerConnection, dockerRuntime, memoryCgroupDirOf } from '../../src/3-runtime/runtime.ts';
+import { importsOf } from '../../tools/check-layers.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
+const CONTAINER = '400ef8d763201d712fb2d5ce660e4aa7e33d686ef820fe550069f93ea2f05ac8';
+
+/**
+ * Every value src/8-run takes from the runtime today, and the member of `Runtime`/`RuntimeConnection`
+ * that replaces it; `null` for what is no engine's business (the shim is compiled on this host for any engine).
+ */
+const REPLACED_BY: Record<string, string | null> = {
+  connectEngine: 'connect',
+  engineAnswers: 'answers',
+  watchEngine: 'watch',
+  resolveImage: 'resolveImage',
+  startInstance: 'startInstance',
+  watchRunEvents: 'watchRunEvents',
+  removeRunContainers: 'removeRun',
+  createSideBudget: 'createSideBudget',
+  switchHostSetting: 'nodeSettings',
+  THP_ENABLED_PATH: 'nodeSettings',
+  thpUnswitchableReason: 'nodeSettings',
+  restoreAbandonedHostSettings: 'nodeSettings',
+  buildNofileShim: null,
+};
+
+/** Value (not type) names one file imports from src/3-runtime/index.ts. */
+function runtimeValuesImported(source: string): string[] {
+  if (!importsOf(source).some((s) => s.endsWith('3-runtime/index.ts'))) return [];
+  const clause = /import\s*\{([^}]*)\}\s*from\s*'[./]*3-runtime\/index\.ts'/.exec(source)?.[1] ?? '';
+  return clause
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name && !name.startsWith('type '));
+}
+
+describe('the Runtime seam', () => {
+  it('covers every runtime value the orchestrator imports, so switching src/8-run to it loses nothing', () => {
+    const dir = new URL('../../src/8-run/', import.meta.url).pathname;
+    const imported = readdirSync(dir)
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) => runtimeValuesImported(readFileSync(join(dir, file), 'utf8')));
+    expect(imported.length).toBeGreaterThan(0);
+    expect([...new Set(imported)].filter((name) => !(name in REPLACED_BY))).toEqual([]);
+  });
+
+  it('docker satisfies it: the runtime and a connection have every member the seam names', () => {
+    expect(Object.keys(dockerRuntime).sort()).toEqual(['answers', 'connect', 'name']);
+    // No engine is needed: dockerode clients make no request until a method is called.
+    const connection = dockerConnection(engineClients());
+    const members = new Set(Object.keys(connection));
+    for (const member of Object.values(REPLACED_BY)) if (member && member !== 'connect') expect(members).toContain(member);
+    expect([...members].sort()).toEqual([
+      'answers',
+      'cleanLeftovers',
+      'createSideBudget',
+      'locate',
+      'node',
+      'nodeSettings',
+      'removeRun',
+      'resolveImage',
+      'startInstance',
+      'watch',
+      'watchRunEvents',
+      'where',
+    ]);
+    expect(Object.keys(connection.node).sort()).toEqual(['kernelLog', 'readFile']);
+    expect(Object.keys(connection.nodeSettings).sort()).toEqual(['restoreAbandoned', 'switchThp', 'thpUnswitchableReason']);
+  });
+});
+
+describe('memoryCgroupDirOf', () => {
+  it("reads the memory controller's line of a container's /proc/<pid>/cgroup (cgroup v1, captured here)", () => {
+    expect(memoryCgroupDirOf(fixture('mountinfo/container-cgroup.txt'))).toBe(`/sys/fs/cgroup/memory/docker/${CONTAINER}`);
+  });
+
+  it("falls back to the unified 0:: line on cgroup v2, and takes no directory from a bare / (the reader's own root)", () => {
+    const unifiedOnly = fixture('mountinfo/container-cgroup.txt')
+      .split('\n')
+      .filter((line) => line.startsWith('0::'))
+      .join('\n');
+    expect(memoryCgroupDirOf(unifiedOnly)).toBe(`/sys/fs/cgroup/docker/${CONTAINER}`);
+    expect(memoryCgroupDirOf('0::/\n')).toBeUndefined();
+  });
+});
