@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -273,6 +273,16 @@ describe('renderJson', () => {
     const json = renderJson(report);
     expect(JSON.parse(json).schemaVersion).toBe(REPORT_SCHEMA_VERSION);
     expect(json.endsWith('}\n')).toBe(true);
+  });
+
+  it('writes each observation of a real report on one line and still round-trips', () => {
+    const real = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/report-scraping-burst.json'), 'utf8')) as RunReport;
+    const json = renderJson(real);
+    expect(JSON.parse(json)).toEqual(real);
+    const observations = real.configs.reduce((n, c) => n + c.observations.length, 0);
+    expect(json.split('\n').filter((line) => /^ {8}\{"kind":/.test(line))).toHaveLength(observations);
+    // An empty list stays valid and short.
+    expect(renderJson({ ...real, configs: [{ ...real.configs[0]!, observations: [] }] })).toContain('"observations": []');
   });
 });
 
