@@ -101,8 +101,9 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   if (model.overLimitUnderLoad > 0)
     progress({ kind: 'message', text: `memory model: ${model.overLimitUnderLoad} server instance(s) exceed their limit in the worst case under load (every connection at its buffers' maximum)` });
   if (options.signal.aborted) throw new OomlabError('CANCELLED', 'run cancelled before it started');
-  // Nothing at all can run: that is bad input (a missing image), not a report of skips.
-  if (configs.length > 0 && configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
+  // Nothing at all can run: that is bad input (a missing image), not a report of skips. A shard of
+  // skips still reports them: the other shards' images are not looked at, and merge needs every shard.
+  if (!shard && configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
 
   const startedAt = new Date();
   const runId = `${timestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
