@@ -11,6 +11,7 @@ export type OomlabErrorCode =
   | 'SHIM_BUILD_FAILED'
   | 'CANCELLED'
   | 'REPORT_INVALID'
+  | 'MERGE_REFUSED'
   | 'USAGE';
 
 /** Every error the harness raises: what failed, the value received, and the next step. */
@@ -56,6 +57,13 @@ export class CancelledError extends OomlabError {
 export class UsageError extends OomlabError {
   constructor(message: string) {
     super('USAGE', message);
+  }
+}
+
+/** `oomlab merge` will not make one report of these shard reports (bad input: exit 2, nothing written). */
+export class MergeRefusedError extends OomlabError {
+  constructor(message: string) {
+    super('MERGE_REFUSED', `merge: ${message}`);
   }
 }
 

@@ -16,3 +16,4 @@ export * from './workload-result.ts';
 export * from './figures.ts';
 export * from './version-view.ts';
 export * from './semaphore-text.ts';
+export * from './shards.ts';

@@ -235,6 +235,13 @@ export const runReportSchema = z.object({
   configs: z.array(configResult),
   baseline: z.object({ file: str, baselineRunId: str, compared: num, regressions: z.array(regression) }).optional(),
   overrides: z.array(z.object({ axis: str, values: z.array(axisValue), scenarioValues: z.array(axisValue) })).optional(),
+  scenarioSha256: str.optional(),
+  shard: z.object({ index: num, count: num, matrixIds: z.array(str) }).optional(),
+  merged: z
+    .object({
+      shards: z.array(z.object({ index: num, count: num, file: str, runId: str, startedAt: str, finishedAt: str, durationMs: num, endedBy, error: str.optional(), host, configIds: z.array(str) })),
+    })
+    .optional(),
 });
 
 /** `['configs', 3, 'verdict']` → `configs[3].verdict`. */

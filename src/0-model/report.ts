@@ -158,6 +158,36 @@ export interface RunReport {
   baseline?: BaselineComparison;
   /** Axes whose values came from `--set` instead of the scenario file. */
   overrides?: AxisOverride[];
+  /** sha256 of the scenario file's text: `oomlab merge` refuses shards of two versions of a scenario. */
+  scenarioSha256?: string;
+  /** Set by `--shard I/N`: which part of the matrix this run is. */
+  shard?: ShardInfo;
+  /** Set by `oomlab merge`: the shard reports this one was made from, each with its own host and times. */
+  merged?: { shards: MergedShard[] };
+}
+
+/** One part of a split matrix, and the whole matrix's configuration ids, so a merge can name what no shard ran. */
+export interface ShardInfo {
+  /** From 1, as `--shard 2/3`. */
+  index: number;
+  count: number;
+  matrixIds: string[];
+}
+
+/** A shard report as `oomlab merge` found it. */
+export interface MergedShard {
+  index: number;
+  count: number;
+  /** The shard's report.json, as given. */
+  file: string;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  endedBy: EndedBy;
+  error?: string;
+  host: HostFacts;
+  configIds: string[];
 }
 
 /** One `--set axis=value,…`: the values the run used and those the scenario file lists. */

@@ -26,6 +26,7 @@ export * from './open-files.ts';
 export * from './overrides.ts';
 export * from './prediction-text.ts';
 export * from './server-profiles.ts';
+export * from './shard.ts';
 
 export interface PlannedConfig {
   /** Stable id built from the axes, e.g. `image=mysql:5.7,nofile=1073741816,fix=none`. */

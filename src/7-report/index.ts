@@ -33,3 +33,4 @@ export { renderHtml, renderJson, renderJunit, renderMarkdown };
 export * from '../6-judge/baseline.ts';
 export { readReportFile } from './read-report.ts';
 export * from './compare/index.ts';
+export { checkShards, mergeShardReports, type ShardReport } from './merge.ts';

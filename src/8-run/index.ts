@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describeError, EngineLostError, OomlabError, UsageError } from '../0-model/errors.ts';
 import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
-import { parseOverrides, planRun, predictMemory, type PlanOptions, type PlannedConfig } from '../2-plan/index.ts';
+import { inShard, parseOverrides, planRun, predictMemory, shardOf, type PlanOptions, type PlannedConfig, type Shard } from '../2-plan/index.ts';
 import { compareWithBaseline, readReportFile, writeReports } from '../7-report/index.ts';
 import {
   buildNofileShim,
@@ -39,6 +39,8 @@ export interface RunOptions extends PlanOptions {
   baseline?: string;
   /** Aborted by SIGINT/SIGTERM in the CLI. */
   signal: AbortSignal;
+  /** Run only this part of the matrix (`--shard 2/3`); `oomlab merge` joins the parts. */
+  shard?: Shard;
   onProgress?: (progress: Progress) => void;
 }
 
@@ -62,12 +64,19 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const progress = options.onProgress ?? (() => {});
   const scenario = await loadScenario(options.scenarioPath);
   // Validates everything the scenario declares before any engine or file is touched.
-  const draft = planRun(scenario, options);
+  const matrix = planRun(scenario, options);
+  const draft = options.shard ? inShard(matrix, options.shard) : matrix;
+  const scenarioSha256 = createHash('sha256')
+    .update(await readFile(scenario.file ?? options.scenarioPath))
+    .digest('hex');
   const overrides = parseOverrides(scenario, options.set ?? []);
   const baseline = options.baseline ? await readReportFile(options.baseline) : undefined;
   if (baseline && baseline.report.scenario !== scenario.name) {
     throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${scenario.name}\` — give a report of the same scenario`);
   }
+  // A shard answers only for its own configurations: the rest of the baseline is other shards' to compare.
+  const { shard } = options;
+  if (baseline && shard) baseline.report.configs = baseline.report.configs.filter((c) => shardOf(c.id, shard.count) === shard.index);
   // A run killed outright leaves THP switched: put it back before reading the host.
   for (const setting of await restoreAbandonedHostSettings()) progress({ kind: 'message', text: `restored ${setting.path} to ${setting.value}, left switched by a run that died` });
   const host = await readHostFacts();
@@ -80,18 +89,21 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   }
   if (scenario.probes?.includes('file-table')) await probeImages(engine, host.nofileHardLimit, images, options.signal, progress);
   const thpUnswitchable = draft.some((c) => c.host?.thp) ? await thpUnswitchableReason() : undefined;
-  const configs = planRun(scenario, options, (image) => images.get(image)?.reason, {
+  const planned = planRun(scenario, options, (image) => images.get(image)?.reason, {
     numaNodes: host.numaNodes,
     canLowerOomScoreAdj: host.canLowerOomScoreAdj,
     ...(thpUnswitchable ? { thpUnswitchable } : {}),
   });
+  const configs = shard ? inShard(planned, shard) : planned;
+  if (shard) progress({ kind: 'message', text: `shard ${shard.index}/${shard.count}: ${configs.length} of the matrix's ${planned.length} configurations` });
   const model = predictMemory(configs, { defaultNofile: host.nofileHardLimit, cpus: availableParallelism() });
   for (const warning of model.cannotStart) progress({ kind: 'message', text: `memory model: ${warning}` });
   if (model.overLimitUnderLoad > 0)
     progress({ kind: 'message', text: `memory model: ${model.overLimitUnderLoad} server instance(s) exceed their limit in the worst case under load (every connection at its buffers' maximum)` });
   if (options.signal.aborted) throw new OomlabError('CANCELLED', 'run cancelled before it started');
-  // Nothing at all can run: that is bad input (a missing image), not a report of skips.
-  if (configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
+  // Nothing at all can run: that is bad input (a missing image), not a report of skips. A shard of
+  // skips still reports them: the other shards' images are not looked at, and merge needs every shard.
+  if (!shard && configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
 
   const startedAt = new Date();
   const runId = `${timestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
@@ -207,6 +219,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     },
     configs: results,
     ...(overrides.length > 0 ? { overrides } : {}),
+    scenarioSha256,
+    ...(shard ? { shard: { ...shard, matrixIds: matrix.map((c) => c.id) } } : {}),
   };
   if (baseline) report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
   await writeReports(report, reportDir);

@@ -4,6 +4,7 @@ import { commandCompare } from './commands/compare.ts';
 import { commandDoctor } from './commands/doctor.ts';
 import { commandImages } from './commands/images.ts';
 import { commandList } from './commands/list.ts';
+import { commandMerge } from './commands/merge.ts';
 import { commandProbe } from './commands/probe.ts';
 import { commandReport } from './commands/report.ts';
 import { commandRun } from './commands/run.ts';
@@ -11,10 +12,14 @@ import { commandRun } from './commands/run.ts';
 const USAGE = `usage: oomlab <command>
 
   run <scenario.ts...> [--only axis=value,...] [--set axis=value,...] [--reports-dir dir]
-                      [--baseline report.json] [--pull] [--json]
+                      [--baseline report.json] [--pull] [--json] [--shard I/N]
       run every configuration of a scenario and write reports/<time>-<scenario>/;
       --set replaces an axis's values without editing the file (repeat for several axes):
-      an image axis takes any image (--set image=oomlab/mysql:9.7), a numeric axis any number
+      an image axis takes any image (--set image=oomlab/mysql:9.7), a numeric axis any number;
+      --shard 2/3 runs the second of three parts of the matrix (split by configuration id)
+  merge <shard-dir...> [--out dir] [--baseline report.json] [--json]
+      one report of the whole matrix from the reports of \`run --shard I/N\`; refuses shards of
+      different scenarios or versions, and names configurations that are missing or doubled
   report <run-dir> [--baseline report.json]
       re-render report.md, report.html and junit.xml from the run's report.json
   compare <run-a> <run-b> [--out dir]
@@ -58,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       return commandImages(rest);
     case 'compare':
       return commandCompare(rest);
+    case 'merge':
+      return commandMerge(rest);
     case 'probe':
       return commandProbe(rest);
     case undefined:
@@ -67,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command \`${command}\`; commands: run, report, compare, images, probe, doctor, list, clean (oomlab --help)`);
+      throw new UsageError(`unknown command \`${command}\`; commands: run, merge, report, compare, images, probe, doctor, list, clean (oomlab --help)`);
   }
 }
 

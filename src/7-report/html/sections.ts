@@ -5,6 +5,7 @@ import type { ChartGroup } from './charts.ts';
 import type { Labelled } from './configs.ts';
 import { html, join, type HtmlValue, type SafeHtml } from './template.ts';
 import { emulatedText, formatCount, swatch } from './verdicts.ts';
+import { shardLines } from '../../0-model/shards.ts';
 
 function yesNo(value: boolean | undefined): string {
   return value === undefined ? 'unknown' : value ? 'yes' : 'no';
@@ -19,6 +20,10 @@ export function renderHeader(report: RunReport): SafeHtml {
 <p class="incident">${report.incident}</p>
 <p class="meta">run <code>${report.runId}</code> · started ${report.startedAt} · ${Math.round(report.durationMs / 1000)} s · <code>${report.scenarioFile}</code>${drivers.length > 0 ? ` · load driver ${drivers.join(', ')}` : ''}</p>
 <p class="summary"><span class="count pass">${pass} pass</span> <span class="count fail">${fail} fail</span> <span class="count skipped">${skipped} skipped</span> <span class="count error">${error} error</span></p>
+${join(
+  shardLines(report).map((line) => html`<p class="meta">${line.replaceAll('`', '')}</p>`),
+  '\n',
+)}
 ${ended}</header>`;
 }
 

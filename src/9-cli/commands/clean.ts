@@ -1,10 +1,12 @@
 // `oomlab clean`: what dead runs left behind.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { cleanLeftovers, connectEngine, leftoverSideCgroups, removeAbandonedBuilds, removeSideCgroup, restoreAbandonedHostSettings } from '../../3-runtime/index.ts';
 import { onPath } from '../../4-observe/index.ts';
 
+export const CLEAN_OPTIONS = { all: { type: 'boolean' } } satisfies ParseArgsOptionsConfig;
+
 export async function commandClean(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { all: { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: CLEAN_OPTIONS });
   for (const setting of await restoreAbandonedHostSettings({ all: values.all ?? false })) process.stdout.write(`restored ${setting.path} to ${setting.value}\n`);
   // A dockerd that is installed but stopped (a run's engine went away) is started, so its stopped containers can go;
   // clean never installs one.

@@ -1,6 +1,6 @@
 // `oomlab compare RUN_A RUN_B`: two runs side by side, configuration by configuration.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { compareRuns, readReportFile, renderCompareMarkdown, writeComparison } from '../../7-report/index.ts';
 
@@ -11,8 +11,10 @@ function timestamp(date: Date): string {
     .replace(/:/g, '-');
 }
 
+export const COMPARE_OPTIONS = { out: { type: 'string' } } satisfies ParseArgsOptionsConfig;
+
 export async function commandCompare(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMPARE_OPTIONS });
   if (positionals.length !== 2) {
     throw new UsageError(`oomlab compare needs two runs, got ${positionals.length}: e.g. \`oomlab compare reports/<time>-nofile-oom reports/<time>-nofile-oom\` (run folders or their report.json)`);
   }

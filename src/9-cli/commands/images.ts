@@ -1,5 +1,5 @@
 // `oomlab images`: what is usable and what each scenario lacks; `oomlab images load FILE`: bring an image.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { formatBytes } from '../../0-model/units.ts';
 import { loadScenario } from '../../1-scenario/index.ts';
@@ -8,9 +8,12 @@ import { archiveSize, connectEngine, loadImageArchive } from '../../3-runtime/in
 import { onPath } from '../../4-observe/index.ts';
 import { formatInventory, scenarioFiles, takeInventory } from '../image-inventory.ts';
 
+export const IMAGES_OPTIONS = { json: { type: 'boolean' } } satisfies ParseArgsOptionsConfig;
+export const IMAGES_LOAD_OPTIONS = {} satisfies ParseArgsOptionsConfig;
+
 export async function commandImages(args: string[]): Promise<number> {
   if (args[0] === 'load') return commandImagesLoad(args.slice(1));
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: IMAGES_OPTIONS });
   const files = positionals.length > 0 ? positionals : await scenarioFiles();
   // An installed dockerd that is stopped is started, as `oomlab clean` does; none is installed for a listing.
   const engine = await connectEngine({ autoStart: await onPath('dockerd'), onProgress: (text) => process.stderr.write(`· ${text}\n`) });
@@ -34,7 +37,7 @@ async function usersOf(image: string): Promise<string[]> {
 }
 
 async function commandImagesLoad(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: IMAGES_LOAD_OPTIONS });
   if (positionals.length === 0) throw new UsageError('oomlab images load needs an archive, e.g. `oomlab images load mysql-5.7.tar` (made by `docker save -o mysql-5.7.tar mysql:5.7`)');
   // Every file is checked before the engine is asked: a typo in the second must not leave the first half-done.
   for (const file of positionals) await archiveSize(file);

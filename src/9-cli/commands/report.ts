@@ -1,12 +1,14 @@
 // `oomlab report`: re-render a run's reports from its report.json, optionally against a baseline.
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { compareWithBaseline, readReportFile, REPORTERS, writeReports, type ReporterName } from '../../7-report/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
 
+export const REPORT_OPTIONS = { baseline: { type: 'string' } } satisfies ParseArgsOptionsConfig;
+
 export async function commandReport(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: REPORT_OPTIONS });
   if (positionals.length !== 1) throw new UsageError('oomlab report needs one run folder, e.g. `oomlab report reports/2026-11-22T07-00-00Z-nofile-oom`');
   const { report, file } = await readReportFile(positionals[0]!);
   if (values.baseline) {

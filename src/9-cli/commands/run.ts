@@ -1,9 +1,10 @@
 // `oomlab run`: every configuration of one or more scenarios, with progress on stderr.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { signalOnInterrupt } from './interrupt.ts';
 import { formatBytes } from '../../0-model/units.ts';
 import { runScenario, type Progress } from '../../8-run/index.ts';
+import { parseShard } from '../../2-plan/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
 
 const shownReasons = new Set<string>();
@@ -56,19 +57,19 @@ function printProgress(progress: Progress): void {
   }
 }
 
+export const RUN_OPTIONS = {
+  only: { type: 'string', multiple: true },
+  set: { type: 'string', multiple: true },
+  'reports-dir': { type: 'string' },
+  pull: { type: 'boolean' },
+  json: { type: 'boolean' },
+  baseline: { type: 'string' },
+  shard: { type: 'string' },
+} satisfies ParseArgsOptionsConfig;
+
 export async function commandRun(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      only: { type: 'string', multiple: true },
-      set: { type: 'string', multiple: true },
-      'reports-dir': { type: 'string' },
-      pull: { type: 'boolean' },
-      json: { type: 'boolean' },
-      baseline: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: RUN_OPTIONS });
+  const shard = values.shard !== undefined ? parseShard(values.shard) : undefined;
   if (positionals.length === 0) throw new UsageError('oomlab run needs a scenario file, e.g. `oomlab run scenarios/nofile-oom.ts`');
   if (values.baseline && positionals.length > 1) throw new UsageError('--baseline compares one scenario: give one scenario file with it');
   const signal = signalOnInterrupt();
@@ -81,6 +82,7 @@ export async function commandRun(args: string[]): Promise<number> {
       ...(values['reports-dir'] ? { reportsDir: values['reports-dir'] } : {}),
       pull: values.pull ?? false,
       ...(values.baseline ? { baseline: values.baseline } : {}),
+      ...(shard ? { shard } : {}),
       signal: signal,
       ...(values.json ? {} : { onProgress: printProgress }),
     });

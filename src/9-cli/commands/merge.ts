@@ -1,0 +1,41 @@
+// `oomlab merge DIR…`: one report (json, md, html, junit) from the reports of `oomlab run --shard I/N`.
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { UsageError } from '../../0-model/errors.ts';
+import { compareWithBaseline, mergeShardReports, readReportFile, writeReports, type ShardReport } from '../../7-report/index.ts';
+import { exitCodeOf, printSummary } from './summary.ts';
+
+export const MERGE_OPTIONS = {
+  out: { type: 'string' },
+  baseline: { type: 'string' },
+  json: { type: 'boolean' },
+} satisfies ParseArgsOptionsConfig;
+
+function timestamp(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
+}
+
+export async function commandMerge(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: MERGE_OPTIONS });
+  if (positionals.length === 0) throw new UsageError('oomlab merge needs the shard reports, e.g. `oomlab merge shards/*` (the report folders of `oomlab run --shard I/N`, or their report.json)');
+  // Everything is read and checked before anything is written: a refusal leaves no folder behind.
+  const shards: ShardReport[] = [];
+  for (const path of positionals) shards.push(await readReportFile(path));
+  const report = mergeShardReports(shards);
+  if (values.baseline) {
+    const baseline = await readReportFile(values.baseline);
+    if (baseline.report.scenario !== report.scenario)
+      throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${report.scenario}\` — give a report of the same scenario`);
+    report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
+  }
+  const dir = resolve(values.out ?? `reports/${timestamp(new Date())}-${report.scenario}-merged`);
+  await mkdir(dir, { recursive: true });
+  await writeReports(report, dir);
+  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  printSummary(report, dir);
+  return exitCodeOf(report);
+}
