@@ -1,4 +1,5 @@
 import { CancelledError, describeError, OomlabError, UsageError } from '../0-model/errors.ts';
+import { commandBisect } from './commands/bisect.ts';
 import { commandClean } from './commands/clean.ts';
 import { commandCompare } from './commands/compare.ts';
 import { commandDoctor } from './commands/doctor.ts';
@@ -15,6 +16,12 @@ const USAGE = `usage: oomlab <command>
       run every configuration of a scenario and write reports/<time>-<scenario>/;
       --set replaces an axis's values without editing the file (repeat for several axes):
       an image axis takes any image (--set image=oomlab/mysql:9.7), a numeric axis any number
+  bisect <scenario.ts> --config ID --axis NAME --range LO..HI [--step N] [--repeat-boundary K] [--out dir]
+      where one configuration's outcome changes along a number or size axis: LO and HI first,
+      then halving (≤ 2 + ceil(log2((HI-LO)/step)) runs), then K more runs (default 2) on each
+      side of the boundary; each probe a real run; the memory model's boundary beside it;
+      --config is the id without the axis (or with any value of it); exit 1 when no boundary
+      is in the range or the boundary is flaky
   report <run-dir> [--baseline report.json]
       re-render report.md, report.html and junit.xml from the run's report.json
   compare <run-a> <run-b> [--out dir]
@@ -60,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
       return commandCompare(rest);
     case 'probe':
       return commandProbe(rest);
+    case 'bisect':
+      return commandBisect(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -67,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command \`${command}\`; commands: run, report, compare, images, probe, doctor, list, clean (oomlab --help)`);
+      throw new UsageError(`unknown command \`${command}\`; commands: run, bisect, report, compare, images, probe, doctor, list, clean (oomlab --help)`);
   }
 }
 
