@@ -12,6 +12,8 @@ export interface ModelPoint {
   outcome: Outcome;
   /** The worst case (every connection at its buffers' maximum) and the peak for the scenario's load, of the first server instance the model kills (else the first). */
   worstCaseBytes: number;
+  /** What is resident as soon as the server starts (the open-file table): above the limit, a kill at start-up. */
+  startUpBytes: number;
   loadPeakBytes?: number;
   limitBytes?: number;
 }

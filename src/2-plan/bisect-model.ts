@@ -3,7 +3,7 @@
 import type { Scenario } from '../1-scenario/index.ts';
 import type { Outcome } from '../0-model/config.ts';
 import type { ModelBoundary, ModelCrossing, ModelPoint } from '../0-model/bisect-report.ts';
-import { cannotStart } from './memory-model.ts';
+import { cannotStart, startUpBytes } from './memory-model.ts';
 import { planRun, predictMemory, type PlannedConfig } from './index.ts';
 import { axisLabel, type BisectRequest } from './bisect-input.ts';
 import { searchBoundary, type SearchGrid } from './bisect-search.ts';
@@ -34,6 +34,7 @@ export function modelPoint(scenario: Scenario, request: BisectRequest, value: nu
     value,
     outcome,
     worstCaseBytes: p.predictedPeakBytes,
+    startUpBytes: startUpBytes(p),
     ...(p.load ? { loadPeakBytes: p.load.peakBytes } : {}),
     ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
     fits: predictions.every((q) => q.fits !== false),
@@ -84,7 +85,7 @@ export async function modelBoundary(scenario: Scenario, request: BisectRequest, 
     lo = strip(at(request.grid.lo));
     hi = strip(at(request.grid.hi));
   } catch (error) {
-    const zero = { value: 0, outcome: 'survived' as const, worstCaseBytes: 0 };
+    const zero = { value: 0, outcome: 'survived' as const, worstCaseBytes: 0, startUpBytes: 0 };
     return { lo: zero, hi: zero, unavailable: error instanceof Error ? error.message : String(error) };
   }
   const outcome = await crossingNear(request, at, 'outcome');

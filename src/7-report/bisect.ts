@@ -41,7 +41,7 @@ export function boundaryLine(report: BisectReport): string {
   const axis = report.axis;
   const range = `${value(report, report.range.lo)}..${value(report, report.range.hi)}`;
   const probes = `${report.searchProbes} probes (at most ${report.maxSearchProbes})`;
-  if (report.status === 'no-boundary') return `no boundary in ${axis} ${range}: both ends ${report.sameOutcome} (${probes})`;
+  if (report.status === 'no-boundary') return `no boundary in ${axis} ${range}: both ends ${report.sameOutcome} (${report.searchProbes} probes)`;
   const b = report.boundary;
   if (b && report.status === 'boundary') {
     const repeats = report.probes.length - report.searchProbes;
@@ -56,23 +56,26 @@ export function boundaryLine(report: BisectReport): string {
   return `${axis}: ${why} after ${report.probes.length} probe${report.probes.length === 1 ? '' : 's'}${report.error ? ` (${report.error})` : ''}${soFar}`;
 }
 
-function pointFigures(report: Kind, p: ModelPoint): string {
-  const peak = p.loadPeakBytes !== undefined ? `load peak ${formatBytes(p.loadPeakBytes)}` : `worst case ${formatBytes(p.worstCaseBytes)}`;
+/** The figure that decides the predicted outcome: start-up memory for a kill at start-up, else the load peak, else the worst case. */
+function pointFigures(report: Kind, p: ModelPoint, startUp: boolean): string {
+  const peak = startUp ? `start-up ${formatBytes(p.startUpBytes)}` : p.loadPeakBytes !== undefined ? `load peak ${formatBytes(p.loadPeakBytes)}` : `worst case ${formatBytes(p.worstCaseBytes)}`;
   return `${peak}${p.limitBytes !== undefined ? ` of ${formatBytes(p.limitBytes)}` : ''} at ${value(report, p.value)}`;
 }
 
-function crossingText(report: Kind, c: ModelCrossing, a: string, b: string): string {
+function crossingText(report: Kind, c: ModelCrossing): string {
   const where = c.outsideRange ? ', outside the range' : '';
-  return `${a} up to ${value(report, c.last.value)} (${pointFigures(report, c.last)}), ${b} from ${value(report, c.first.value)} (${pointFigures(report, c.first)})${where}`;
+  const startUp = [c.last.outcome, c.first.outcome].includes('oom-killed-at-startup');
+  return `${c.last.outcome} up to ${value(report, c.last.value)} (${pointFigures(report, c.last, startUp)}), ${c.first.outcome} from ${value(report, c.first.value)} (${pointFigures(report, c.first, startUp)})${where}`;
 }
 
 /** One line: where the memory model puts the boundary, or that it predicts one outcome all along. */
 export function modelLine(report: Pick<BisectReport, 'axisKind' | 'model'>): string {
   const m = report.model;
   if (m.unavailable) return `memory model: unavailable (${m.unavailable})`;
+  const startUp = m.lo.outcome === 'oom-killed-at-startup';
   const outcome = m.outcome
-    ? crossingText(report, m.outcome, m.outcome.last.outcome, m.outcome.first.outcome)
-    : `${m.lo.outcome} over the whole range and past it (${pointFigures(report, m.lo)}; ${pointFigures(report, m.hi)})`;
+    ? crossingText(report, m.outcome)
+    : `${m.lo.outcome} over the whole range and beyond it, down to ${value(report, report.axisKind === 'size' ? 1024 ** 2 : 1)} and up to 1024 × HI (${pointFigures(report, m.lo, startUp)}; ${pointFigures(report, m.hi, startUp)})`;
   const w = m.worstCase;
   const sameAsOutcome = w && m.outcome && w.last.value === m.outcome.last.value;
   const within = (p: ModelPoint) => (p.limitBytes === undefined || p.worstCaseBytes <= p.limitBytes ? 'within the limit' : 'over the limit');

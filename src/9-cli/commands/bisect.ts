@@ -33,8 +33,13 @@ function printer(kind: () => 'number' | 'size'): (progress: BisectProgress) => v
       case 'phase': {
         const line = `    ${((Date.now() - probeStartedAt) / 1000).toFixed(0)}s ${progress.phase}`;
         if (process.stderr.isTTY) process.stderr.write(`${line}…\x1b[K\r`);
-        else if (!/^storm \d+s/.test(progress.phase) && progress.phase !== lastPhase) write(line);
-        lastPhase = progress.phase;
+        else {
+          // In a CI log: each phase once, and the storm's live figures every tenth second.
+          const storm = /^storm (\d+)s/.exec(progress.phase);
+          const key = storm ? (Number(storm[1]) % 10 === 0 ? progress.phase : lastPhase) : progress.phase;
+          if (key !== lastPhase) write(line);
+          lastPhase = key;
+        }
         break;
       }
       case 'probe-end': {
