@@ -47,7 +47,9 @@ export function boundaryLine(report: BisectReport): string {
     const repeats = report.probes.length - report.searchProbes;
     const sure = b.flaky
       ? `FLAKY: ${value(report, b.last.value)} gave ${tally(b.outcomes.last)}; ${value(report, b.first.value)} gave ${tally(b.outcomes.first)}`
-      : `${repeats} repeat${repeats === 1 ? '' : 's'} agree`;
+      : repeats === 0
+        ? 'not repeated (--repeat-boundary 0)'
+        : `${repeats} repeat${repeats === 1 ? '' : 's'} agree`;
     return `${axis}: ${b.last.outcome} up to ${value(report, b.last.value)}, ${b.first.outcome} from ${value(report, b.first.value)} — ${probes}; ${sure}`;
   }
   const { last, first } = knownWindow(report);

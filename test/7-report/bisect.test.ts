@@ -84,6 +84,21 @@ describe('the bisect report', () => {
     expect(md).toContain('- 7 runs in 5 min 0 s; boundary');
   });
 
+  it('says when the boundary was not repeated', () => {
+    const r = report({
+      repeatBoundary: 0,
+      searchProbes: 5,
+      probes: searched,
+      boundary: {
+        last: { value: 700, label: '700', outcome: 'survived' },
+        first: { value: 950, label: '950', outcome: 'oom-killed-under-load' },
+        outcomes: { last: ['survived'], first: ['oom-killed-under-load'] },
+        flaky: false,
+      },
+    });
+    expect(boundaryLine(r)).toBe('max_connections: survived up to 700, oom-killed-under-load from 950 — 5 probes (at most 8); not repeated (--repeat-boundary 0)');
+  });
+
   it('names a flaky boundary and what each side gave', () => {
     const r = report({
       searchProbes: 5,

@@ -10,7 +10,7 @@ import { boundaryLine, modelLine } from '../../7-report/bisect.ts';
 import { runBisect, type BisectProgress } from '../../8-run/bisect.ts';
 import { signalOnInterrupt } from './interrupt.ts';
 
-export const BISECT_USAGE = 'oomlab bisect SCENARIO --config ID --axis NAME --range LO..HI [--step N] [--repeat-boundary K] [--out DIR]';
+export const BISECT_USAGE = 'oomlab bisect SCENARIO --config ID --axis NAME --range LO..HI [--step N] [--repeat-boundary K] [--out DIR] [--json]';
 
 function printer(kind: () => 'number' | 'size'): (progress: BisectProgress) => void {
   const write = (line: string) => process.stderr.write(`${line}\n`);
