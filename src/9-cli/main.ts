@@ -1,4 +1,5 @@
 import { CancelledError, describeError, OomlabError, UsageError } from '../0-model/errors.ts';
+import { commandBisect } from './commands/bisect.ts';
 import { commandClean } from './commands/clean.ts';
 import { commandCompare } from './commands/compare.ts';
 import { commandDoctor } from './commands/doctor.ts';
@@ -20,6 +21,12 @@ const USAGE = `usage: oomlab <command>
   merge <shard-dir...> [--out dir] [--baseline report.json] [--json]
       one report of the whole matrix from the reports of \`run --shard I/N\`; refuses shards of
       different scenarios or versions, and names configurations that are missing or doubled
+  bisect <scenario.ts> --config ID --axis NAME --range LO..HI [--step N] [--repeat-boundary K] [--out dir]
+      where one configuration's outcome changes along a number or size axis: LO and HI first,
+      then halving (≤ 2 + ceil(log2((HI-LO)/step)) runs), then K more runs (default 2) on each
+      side of the boundary; each probe a real run; the memory model's boundary beside it;
+      --config is the id without the axis (or with any value of it); exit 1 when no boundary
+      is in the range or the boundary is flaky
   report <run-dir> [--baseline report.json]
       re-render report.md, report.html and junit.xml from the run's report.json
   compare <run-a> <run-b> [--out dir]
@@ -67,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
       return commandMerge(rest);
     case 'probe':
       return commandProbe(rest);
+    case 'bisect':
+      return commandBisect(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -74,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command \`${command}\`; commands: run, merge, report, compare, images, probe, doctor, list, clean (oomlab --help)`);
+      throw new UsageError(`unknown command \`${command}\`; commands: run, merge, bisect, report, compare, images, probe, doctor, list, clean (oomlab --help)`);
   }
 }
 

@@ -1,5 +1,6 @@
 // Every command and the flags it takes, as its parser reads them: what CI workflow files are checked against.
 import type { ParseArgsOptionsConfig } from 'node:util';
+import { BISECT_OPTIONS } from './bisect.ts';
 import { CLEAN_OPTIONS } from './clean.ts';
 import { COMPARE_OPTIONS } from './compare.ts';
 import { DOCTOR_OPTIONS } from './doctor.ts';
@@ -17,6 +18,7 @@ export interface CommandSpec {
 export const CLI_COMMANDS: Record<string, CommandSpec> = {
   run: { options: RUN_OPTIONS },
   merge: { options: MERGE_OPTIONS },
+  bisect: { options: BISECT_OPTIONS },
   report: { options: REPORT_OPTIONS },
   compare: { options: COMPARE_OPTIONS },
   images: { options: IMAGES_OPTIONS, sub: { load: { options: IMAGES_LOAD_OPTIONS } } },
