@@ -1,5 +1,6 @@
 // `container.$`: zx's tagged template run inside a container through the Docker exec API, with
 // zx's quoting, its `set -euo pipefail`, and a rejection that carries the output as zx's does.
+import { StringDecoder } from 'node:string_decoder';
 import { quote } from 'zx';
 import { ShellFailedError } from '../0-model/errors.ts';
 import type { Engine } from './engine.ts';
@@ -65,12 +66,14 @@ async function execIn(
   const out = { stdout: '', stderr: '' };
   // Docker frames each chunk (no TTY): 1 byte stream (1 out, 2 err), 3 zero, 4 bytes length, then the data.
   let pending = Buffer.alloc(0);
+  // A character split across two frames is decoded whole.
+  const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
   stream.on('data', (chunk: Buffer) => {
     pending = Buffer.concat([pending, chunk]);
     while (pending.length >= 8 && pending.length >= 8 + pending.readUInt32BE(4)) {
       const size = pending.readUInt32BE(4);
       const name = pending[0] === 2 ? 'stderr' : 'stdout';
-      const text = pending.subarray(8, 8 + size).toString('utf8');
+      const text = decoders[name].write(pending.subarray(8, 8 + size));
       pending = pending.subarray(8 + size);
       out[name] += text;
       onChunk?.(name, text);

@@ -229,10 +229,18 @@ describe('fault actions, their effect and their undo', () => {
     expect(after.Running).toBe(true);
     expect(after.Pid).not.toBe(pidBefore);
     expect(restarted.detail).toBe(`sleeper restarted (stop with 0ms grace, then start; pid ${pidBefore} → ${after.Pid})`);
+    const pending = [
+      await applyFault(action({ action: 'pause', instance: 'sleeper' }), target()),
+      await applyFault(action({ action: 'limit', instance: 'sleeper', memory: '96m' }), target()),
+      await applyFault(action({ action: 'network', instance: 'sleeper', partition: true }), target()),
+    ];
+    await docker.getContainer(sleeper.containerId).unpause();
     const killed = await applyFault(action({ action: 'kill', instance: 'sleeper', signal: 'SIGKILL' }), target());
     expect(killed.detail).toBe('SIGKILL sent to sleeper');
     const state = (await docker.getContainer(sleeper.containerId).inspect()).State;
     expect([state.Running, state.ExitCode]).toEqual([false, 137]);
+    // Undo after the container died: nothing to put back in a namespace that is gone, and no error.
+    for (const fault of pending) await fault.undo!();
   });
 });
 
@@ -256,6 +264,20 @@ describe('zx shells', () => {
       '[db] partial',
       '[db] exited with 3',
     ]);
+  });
+
+  it('container.$ honours the signal: the command is killed and the call rejects as cancelled', async () => {
+    const controller = new AbortController();
+    const $in = containerShell(engine, db.containerId, { signal: controller.signal, log: () => {}, name: 'db' });
+    const pending = $in`sleep 30`.then(
+      () => undefined,
+      (e: unknown) => e as ShellFailedError,
+    );
+    setTimeout(() => controller.abort(), 500);
+    const error = (await pending)!;
+    expect([error.message, error.exitCode]).toEqual(['`sleep 30` in db was cancelled', null]);
+    const left = await containerShell(engine, db.containerId, { signal: AbortSignal.timeout(10_000), log: () => {} })`ps -eo comm`;
+    expect(left.stdout.split('\n')).not.toContain('sleep');
   });
 
   it('the bound $ runs in the run folder, and its verbose output goes to the log, not the terminal', async () => {
