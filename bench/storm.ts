@@ -5,11 +5,11 @@
 // Two layouts: `split` gives the server core 1 and the client core 0 (can the driver saturate the server?);
 // `shared` lets both use every core (on 2 cores, the client's CPU per operation is taken from the server).
 // Usage: node --import tsx bench/storm.ts [--concurrency 32] [--connections 5000] [--queries 200000] [--layout split,shared]
-import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { $, type Options } from 'zx';
 import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance, type StartedInstance } from '../src/3-runtime/index.ts';
 import { readContainerResources, startLoadSampler, Timeline } from '../src/4-observe/index.ts';
 import { FEED_DATABASE, seedFeed } from '../src/5-workload/index.ts';
@@ -23,13 +23,16 @@ const POINT_SELECT = `SELECT id, name FROM ${FEED_DATABASE}.users WHERE id = 42`
 const CLIENT_CORE = '0';
 const SERVER_CORE = '1';
 
+// A bench script is shell written by a person: zx (docs/shell.md). Quiet: the figures are the output.
+const sh = (options: Partial<Options> = {}) => $({ quiet: true, ...options });
+
 async function slapCommand(): Promise<string> {
   for (const name of ['mariadb-slap', 'mysqlslap']) {
-    if (!(await execa('sh', ['-c', 'command -v "$0"', name], { reject: false })).failed) return name;
+    if ((await sh({ nothrow: true })`command -v ${name}`).ok) return name;
   }
   console.error('installing mariadb-client for mysqlslap (apt-get), once');
-  await execa('apt-get', ['update', '-qq']);
-  await execa('apt-get', ['install', '-y', '-qq', 'mariadb-client'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  await sh()`apt-get update -qq`;
+  await sh({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq mariadb-client`;
   return 'mariadb-slap';
 }
 
@@ -101,7 +104,8 @@ try {
     const db = servers[layout]!;
     const { host, port, user, password } = db.endpoint();
     const pin = (command: string[]) => (layout === 'split' ? ['taskset', '-c', CLIENT_CORE, ...command] : command);
-    const timed = (command: string[], env: Record<string, string> = {}) => execa('sh', ['-c', '"$@"; times', 'sh', ...pin(command)], { env });
+    // `times` after the command: the shell's children's CPU, the client's cost.
+    const timed = (command: string[], env: Record<string, string> = {}) => sh({ env: { ...process.env, ...env } })`${pin(command)}; times`;
     const slapArgs = [
       `--host=${host}`,
       `--port=${port}`,
@@ -159,9 +163,9 @@ try {
     results.push(row('queries', mean(slapQuery1, slapQuery2), stormQuery));
     // 3. The same queries while the load sampler (in this process) watches at its default 1 s: what observing costs.
     // In `split` this process joins the client's core, so the figure is the server's cost, not a third CPU user.
-    if (layout === 'split') await execa('taskset', ['-a', '-p', '-c', CLIENT_CORE, String(process.pid)]);
+    if (layout === 'split') await sh()`taskset -a -p -c ${CLIENT_CORE} ${process.pid}`;
     const observed = mean(await runStormClient(concurrency, perSession, true), await runStormClient(concurrency, perSession, true));
-    if (layout === 'split') await execa('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(process.pid)]);
+    if (layout === 'split') await sh()`taskset -a -p -c ${`0-${availableParallelism() - 1}`} ${process.pid}`;
     results.push(
       `${layout.padEnd(7)} load sampler on (1 s): storm ${observed.rate.toFixed(0)}/s vs ${stormQuery.rate.toFixed(0)}/s without, ${((observed.rate / stormQuery.rate - 1) * 100).toFixed(1)}%`,
     );

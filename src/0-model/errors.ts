@@ -5,6 +5,8 @@ export type OomlabErrorCode =
   | 'UNKNOWN_AXIS'
   | 'DOCKER_UNAVAILABLE'
   | 'ENGINE_LOST'
+  | 'FAULT_FAILED'
+  | 'SHELL_FAILED'
   | 'IMAGE_BUILD_FAILED'
   | 'IMAGE_MISSING'
   | 'IMAGE_LOAD_FAILED'
@@ -45,6 +47,27 @@ export class DockerUnavailableError extends OomlabError {
 export class EngineLostError extends OomlabError {
   constructor(where: string, options?: { cause?: unknown }) {
     super('ENGINE_LOST', `the Docker engine at ${where} stopped answering during the run — restart dockerd, then run \`oomlab clean\` to remove what the run left`, options);
+  }
+}
+
+/** A chaos step's fault could not be applied (or undone): what, on which instance, and why. */
+export class FaultFailedError extends OomlabError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FAULT_FAILED', message, options);
+  }
+}
+
+/** A shell command of a step exited non-zero (or was cancelled); carries its output as zx's ProcessOutput does. */
+export class ShellFailedError extends OomlabError {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Null when the command was cancelled before it exited. */
+  readonly exitCode: number | null;
+  constructor(message: string, result: { stdout: string; stderr: string; exitCode: number | null }, options?: { cause?: unknown }) {
+    super('SHELL_FAILED', message, options);
+    this.stdout = result.stdout;
+    this.stderr = result.stderr;
+    this.exitCode = result.exitCode;
   }
 }
 

@@ -8,3 +8,6 @@ export * from './events.ts';
 export * from './host-switches.ts';
 export * from './side-budget.ts';
 export * from './image-archive.ts';
+export * from './host-shell.ts';
+export * from './container-shell.ts';
+export * from './faults/index.ts';
