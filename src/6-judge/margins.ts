@@ -5,6 +5,7 @@
 import type { Timeline } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { InstanceJudgement, Margin } from '../0-model/judgement.ts';
+import { NARROW_MARGIN } from '../0-model/judgement.ts';
 export { isNarrow, NARROW_MARGIN } from '../0-model/judgement.ts';
 import type { ExpectationCheck } from '../0-model/report.ts';
 import { formatBytes } from '../0-model/units.ts';
@@ -38,10 +39,14 @@ function sideOf(config: PlannedConfig, instance: string): { side: string; member
  * before the first of them died: what the side's budget actually held, where each member's own peak
  * alone (A's 893 MiB) hides the neighbour's 640 MiB beside it.
  */
-export function sidePeak(timeline: Observed, members: readonly string[]): { peakBytes: number; byMember: Record<string, number> } | undefined {
+export function sidePeak(
+  timeline: Observed,
+  members: readonly string[],
+  metric: 'memoryUsageBytes' | 'memoryRssBytes' = 'memoryUsageBytes',
+): { peakBytes: number; byMember: Record<string, number> } | undefined {
   const died = timeline.of('docker-event').filter((e) => members.includes(e.instance) && e.action === 'die');
   const before = died.length > 0 ? Math.min(...died.map((e) => e.t)) : Number.POSITIVE_INFINITY;
-  const samples = members.flatMap((name) => timeline.of('sample', name).filter((s) => s.source === 'cgroup' && s.metric === 'memoryUsageBytes' && s.t < before)).sort((a, b) => a.t - b.t);
+  const samples = members.flatMap((name) => timeline.of('sample', name).filter((s) => s.source === 'cgroup' && s.metric === metric && s.t < before)).sort((a, b) => a.t - b.t);
   const latest = new Map<string, number>();
   let best: { peakBytes: number; byMember: Record<string, number> } | undefined;
   for (const sample of samples) {
@@ -71,31 +76,26 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
       line: `${judgement.instance} killed at ${formatBytes(limit)}, ${whose}`,
     });
   }
-  if (side) {
-    const peak = sidePeak(timeline, side.members);
-    if (peak) {
-      const parts = side.members.map((name) => `${name} ${formatBytes(peak.byMember[name] ?? 0)}`).join(' + ');
-      const distance = Math.max(0, limit - peak.peakBytes);
-      return margin({
-        what: `${side.side} peak memory`,
-        measured: peak.peakBytes,
-        bound: limit,
-        unit: 'bytes',
-        held: peak.peakBytes < limit,
-        distance,
-        line: `${side.side} peak ${formatBytes(peak.peakBytes)} of ${formatBytes(limit)} (${parts}): ${formatBytes(distance)} short of the limit`,
-      });
-    }
-  }
-  const distance = Math.max(0, limit - judgement.peakMemoryBytes);
+  const members = side?.members ?? [judgement.instance];
+  const usage = side ? sidePeak(timeline, members) : { peakBytes: judgement.peakMemoryBytes, byMember: { [judgement.instance]: judgement.peakMemoryBytes } };
+  if (!usage) return undefined;
+  // At the limit and alive: the kernel reclaimed page cache instead of killing; anonymous memory is what it could not reclaim.
+  const anon = usage.peakBytes >= limit * (1 - NARROW_MARGIN) ? sidePeak(timeline, members, 'memoryRssBytes') : undefined;
+  const peak = anon ?? usage;
+  const label = side ? side.side : judgement.instance;
+  const parts = side ? ` (${members.map((name) => `${name} ${formatBytes(peak.byMember[name] ?? 0)}`).join(' + ')})` : '';
+  const distance = Math.max(0, limit - peak.peakBytes);
+  const figure = anon
+    ? `peak ${formatBytes(usage.peakBytes)} of ${formatBytes(limit)} with page cache, anon (rss) ${formatBytes(peak.peakBytes)}`
+    : `peak ${formatBytes(peak.peakBytes)} of ${formatBytes(limit)}`;
   return margin({
-    what: `${judgement.instance} peak memory`,
-    measured: judgement.peakMemoryBytes,
+    what: `${label} ${anon ? 'anon memory' : 'peak memory'}`,
+    measured: peak.peakBytes,
     bound: limit,
     unit: 'bytes',
-    held: judgement.peakMemoryBytes < limit,
+    held: peak.peakBytes < limit,
     distance,
-    line: `${judgement.instance} peak ${formatBytes(judgement.peakMemoryBytes)} of ${formatBytes(limit)}: ${formatBytes(distance)} short of the limit`,
+    line: `${label} ${figure}${parts}: ${formatBytes(distance)} short of the limit`,
   });
 }
 

@@ -70,3 +70,20 @@ describe('margins on the recorded nofile-oom run', () => {
     if (config.expect[fixed.instances[0]!.instance]?.openFilesLimit) expect(ofl?.line).toMatch(/open_files_limit \d+ (≤|=) \d+/);
   });
 });
+
+describe('margins on the recorded burst-oom run', () => {
+  const report = fixture<RunReport>('report-burst-oom.json');
+
+  it('reads a survivor at its limit by its anonymous memory: the kernel reclaimed page cache instead of killing', async () => {
+    const burstOom = (await import('../../scenarios/burst-oom.ts')).default;
+    const survivors = report.configs.filter((c) => c.outcome === 'survived' && c.metrics.peakMemoryBytes === c.metrics.memoryLimitBytes);
+    if (survivors.length === 0) return expect.fail('the fixture has no survivor at its limit');
+    for (const survivor of survivors) {
+      const config = planRun({ ...burstOom, file: 'scenarios/burst-oom.ts' }, { set: Object.entries(survivor.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
+      const memory = marginsOf(config, timelineOf(survivor.observations), survivor.instances, [])[0]!;
+      expect(memory.what).toBe('replica anon memory');
+      expect(memory.line).toMatch(/^replica peak 1 GiB of 1 GiB with page cache, anon \(rss\) \d+ MiB: \d+ MiB short of the limit$/);
+      expect(memory.measured).toBeLessThan(memory.bound);
+    }
+  });
+});
