@@ -65,15 +65,21 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
   const killed = judgement.outcome.startsWith('oom-killed');
   const side = sideOf(config, judgement.instance);
   if (killed) {
+    // Under load the kill's margin is its time (killTimeMargin); at start-up, the model's start-up figure against the limit.
+    if (judgement.outcome !== 'oom-killed-at-startup') return undefined;
+    const prediction = config.predictions?.[judgement.instance];
+    if (!prediction) return undefined;
+    const startup = prediction.terms.filter((t) => t.phase !== 'per-connection').reduce((sum, t) => sum + t.bytes, 0);
     const whose = side ? `${side.side}'s budget` : 'its limit';
+    const distance = Math.max(0, startup - limit);
     return margin({
-      what: `${judgement.instance} peak memory`,
-      measured: limit,
+      what: `${judgement.instance} start-up memory`,
+      measured: startup,
       bound: limit,
       unit: 'bytes',
       held: false,
-      distance: 0,
-      line: `${judgement.instance} killed at ${formatBytes(limit)}, ${whose}`,
+      distance,
+      line: `${judgement.instance} killed at ${formatBytes(limit)}, ${whose}: the memory model puts its start-up at ${formatBytes(startup)}, ${formatBytes(distance)} over`,
     });
   }
   const members = side?.members ?? [judgement.instance];
@@ -101,7 +107,7 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
 
 /** A kill under load: how long before the load's planned end it came (a kill in its last second is a coin toss). */
 function killTimeMargin(config: PlannedConfig, timeline: Observed, judgement: InstanceJudgement): Margin | undefined {
-  if (judgement.outcome !== 'oom-killed-under-load' || !config.workload) return undefined;
+  if (judgement.outcome !== 'oom-killed-under-load' || !config.workload || judgement.memoryLimitBytes === undefined) return undefined;
   const plannedMs = config.workload.stages.reduce((sum, stage) => sum + stage.durationMs, 0);
   const loadSamples = timeline.of('sample').filter((s) => s.source === 'workload');
   const die = timeline.of('docker-event', judgement.instance).find((e) => e.action === 'die');
@@ -116,7 +122,7 @@ function killTimeMargin(config: PlannedConfig, timeline: Observed, judgement: In
     unit: 'ms',
     held: into < plannedMs,
     distance,
-    line: `${judgement.instance} killed ${seconds(into)} into the ${seconds(plannedMs)} load: ${seconds(distance)} before its end`,
+    line: `${judgement.instance} killed at ${formatBytes(judgement.memoryLimitBytes ?? 0)}, ${seconds(into)} into the ${seconds(plannedMs)} load: ${seconds(distance)} before its end`,
   });
 }
 
