@@ -1,6 +1,7 @@
 import type { Outcome } from './config.ts';
 
-export type Verdict = 'pass' | 'fail' | 'skipped' | 'error';
+/** `flaky`: repeats of the configuration (`--repeat K`) disagreed, some pass and some fail. */
+export type Verdict = 'pass' | 'fail' | 'skipped' | 'error' | 'flaky';
 export interface Evidence {
   source: string;
   text: string;
@@ -14,4 +15,30 @@ export interface InstanceJudgement {
   openFilesLimit?: number;
   peakMemoryBytes?: number;
   memoryLimitBytes?: number;
+}
+
+/**
+ * The figure that decided a judgement against its bound: how close the configuration came to the other
+ * verdict. `peak 893 MiB of 1.5 GiB: 643 MiB short of the limit`, `B:A connection ratio 6.5 ≥ 2 by 4.5`.
+ */
+export interface Margin {
+  /** What was compared: `a peak memory`, `host-a peak memory`, `B:A connection ratio`, `a open_files_limit`. */
+  what: string;
+  measured: number;
+  bound: number;
+  unit: 'bytes' | 'ms' | '';
+  /** Whether the figure stayed on the bound's side (a peak below the limit, a ratio at least its bound). */
+  held: boolean;
+  /** How far the figure was from the bound, in its unit, never negative. */
+  distance: number;
+  /** `distance / bound`: the margin's width whatever the unit. */
+  relative: number;
+  line: string;
+}
+
+/** Below this share of its bound a margin is narrow: a repeat may well land on the other side. */
+export const NARROW_MARGIN = 0.05;
+
+export function isNarrow(margin: Margin): boolean {
+  return margin.relative < NARROW_MARGIN;
 }

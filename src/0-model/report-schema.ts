@@ -9,7 +9,8 @@ import { REPORT_SCHEMA_VERSION, type RunReport } from './report.ts';
 const num = z.number();
 const str = z.string();
 const outcome = z.enum(OUTCOMES);
-const verdict = z.enum(['pass', 'fail', 'skipped', 'error']);
+const verdict = z.enum(['pass', 'fail', 'skipped', 'error', 'flaky']);
+const margin = z.object({ what: str, measured: num, bound: num, unit: z.enum(['bytes', 'ms', '']), held: z.boolean(), distance: num, relative: num, line: str });
 const endedBy = z.enum(['done', 'timeout', 'cancel', 'error']);
 const axisValue = z.union([str, num]);
 
@@ -192,8 +193,33 @@ const configResult = z.object({
   observations: z.array(observation),
   serverLogTail: str.optional(),
   predictions: z.record(str, memoryPrediction).optional(),
-  expectations: z.array(z.object({ expected: str, measured: num.optional(), met: z.boolean(), missedBy: num.optional(), source: str, line: str, because: str.optional() })).optional(),
+  expectations: z
+    .array(z.object({ expected: str, measured: num.optional(), met: z.boolean(), missedBy: num.optional(), source: str, line: str, because: str.optional(), margin: margin.optional() }))
+    .optional(),
   sharedMemory: z.array(z.object({ side: str, instances: z.array(str), limitBytes: num })).optional(),
+  margins: z.array(margin).optional(),
+  repeats: z
+    .array(
+      z.object({
+        repeat: num,
+        verdict,
+        outcome: outcome.nullable(),
+        endedBy,
+        reason: str,
+        durationMs: num,
+        figures: z.object({
+          openFilesLimit: num.optional(),
+          peakMemoryBytes: num.optional(),
+          memoryLimitBytes: num.optional(),
+          peakRssBytes: num.optional(),
+          peakConnections: num.optional(),
+          connectionRatio: num.optional(),
+          latencyP99Ms: num.optional(),
+        }),
+        margins: z.array(margin),
+      }),
+    )
+    .optional(),
 });
 
 const host = z.object({
@@ -231,7 +257,8 @@ export const runReportSchema = z.object({
   host,
   images: z.array(z.object({ name: str, available: z.boolean(), source: str.optional(), reason: str.optional(), builtInMs: num.optional(), fileTable: fileTableProbe.optional() })),
   emulated: z.array(emulatedFact.extend({ configId: str })),
-  summary: z.object({ pass: num, fail: num, skipped: num, error: num }),
+  // `flaky` came with --repeat: older reports have no such count.
+  summary: z.object({ pass: num, fail: num, skipped: num, error: num, flaky: num.optional() }),
   configs: z.array(configResult),
   baseline: z.object({ file: str, baselineRunId: str, compared: num, regressions: z.array(regression) }).optional(),
   overrides: z.array(z.object({ axis: str, values: z.array(axisValue), scenarioValues: z.array(axisValue) })).optional(),

@@ -1,7 +1,7 @@
 // The result model: what a run produced, the shape of report.json. Every report format reads this and
 // nothing else; it imports nothing above 0-model.
 import type { AxisValue, Config, Outcome } from './config.ts';
-import type { Evidence, InstanceJudgement, Verdict } from './judgement.ts';
+import type { Evidence, InstanceJudgement, Margin, Verdict } from './judgement.ts';
 import type { HostFacts } from './host.ts';
 import type { Observation } from './observation.ts';
 import type { HttpLoadResult, LatencySummaryMs, StormResult } from './workload-result.ts';
@@ -94,6 +94,8 @@ export interface ExpectationCheck {
   line: string;
   /** Why the scenario claims it, in the incident's words. */
   because?: string;
+  /** How far the measured figure was from the bound, met or not. */
+  margin?: Margin;
 }
 
 /** One shape for every configuration, whatever happened to it. */
@@ -119,7 +121,29 @@ export interface ConfigResult {
   predictions?: Record<string, MemoryPrediction>;
   /** Memory budgets instances share (a scenario's `host.sides`); a member's `memoryLimitBytes` is then its side's. */
   sharedMemory?: SharedMemoryBudget[];
+  /** The figure that decided each judgement against its bound (6-judge/margins.ts); with `--repeat`, the representative repeat's. */
+  margins?: Margin[];
+  /** With `--repeat K` (K > 1): every run of the configuration, in order; the verdict is theirs only when all agree. */
+  repeats?: RepeatRun[];
 }
+
+/** One run of a configuration under `--repeat`: its verdict and the figures that decided it. */
+export interface RepeatRun {
+  /** 1-based. */
+  repeat: number;
+  verdict: Verdict;
+  outcome: Outcome | null;
+  endedBy: EndedBy;
+  reason: string;
+  durationMs: number;
+  /** The deciding figures of this run (peak memory and limit, open_files_limit, B:A ratio, p99 latency, peak connections). */
+  figures: RepeatFigures;
+  margins: Margin[];
+}
+
+export type RepeatFigures = Pick<ConfigMetrics, 'openFilesLimit' | 'peakMemoryBytes' | 'memoryLimitBytes' | 'peakRssBytes' | 'peakConnections' | 'connectionRatio'> & {
+  latencyP99Ms?: number;
+};
 
 /** One side's budget: its limit covers the sum of its instances (A and its neighbour), not each alone. */
 export interface SharedMemoryBudget {
@@ -152,7 +176,8 @@ export interface RunReport {
   images: { name: string; available: boolean; source?: string; reason?: string; builtInMs?: number; fileTable?: FileTableProbe }[];
   /** Everything that was emulated rather than real, per configuration. */
   emulated: (EmulatedFact & { configId: string })[];
-  summary: Record<Verdict, number>;
+  /** `flaky` is absent in reports written before `--repeat` existed. */
+  summary: Record<Exclude<Verdict, 'flaky'>, number> & { flaky?: number };
   configs: ConfigResult[];
   /** Set with --baseline: what got worse than in the baseline run. */
   baseline?: BaselineComparison;
@@ -202,6 +227,7 @@ export type Progress =
   | { kind: 'config-start'; index: number; total: number; id: string }
   | { kind: 'phase'; index: number; phase: string }
   | { kind: 'config-end'; index: number; total: number; result: ConfigResult }
+  | { kind: 'repeat-end'; index: number; repeat: number; of: number; result: ConfigResult }
   | { kind: 'report'; dir: string };
 
 /** One way a configuration got worse than in the baseline run. */
@@ -243,4 +269,10 @@ export interface FileTableProbe {
   /** The slope carried to a nofile the host cannot give, containerd's "infinity" by default. */
   predicted: { nofile: number; bytes: number };
   durationMs: number;
+}
+
+/** The summary's counts, from the configurations themselves (a run's, or shards' merged). */
+export function summarize(configs: readonly ConfigResult[]): RunReport['summary'] {
+  const count = (verdict: ConfigResult['verdict']) => configs.filter((c) => c.verdict === verdict).length;
+  return { pass: count('pass'), fail: count('fail'), skipped: count('skipped'), error: count('error'), flaky: count('flaky') };
 }

@@ -14,7 +14,8 @@ export const REGRESSION_THRESHOLDS = {
   connectionRatio: { ratio: 1.5, floor: 0.5 },
 } as const;
 
-const VERDICT_RANK = { pass: 0, skipped: 0, fail: 1, error: 2 } as const;
+// Flaky ranks with fail: pass → flaky is a regression, fail → flaky is not an improvement either.
+const VERDICT_RANK = { pass: 0, skipped: 0, fail: 1, flaky: 1, error: 2 } as const;
 
 function worse(after: number | undefined, before: number | undefined, ratio: number, floor: number): boolean {
   if (after === undefined || before === undefined) return false;

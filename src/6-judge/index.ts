@@ -3,3 +3,5 @@ export * from './metrics.ts';
 export * from './load-expectations.ts';
 export * from './verdict.ts';
 export * from './semaphores.ts';
+export * from './margins.ts';
+export * from './repeats.ts';

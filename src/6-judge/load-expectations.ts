@@ -6,7 +6,9 @@ import { tierSampleIntervalMs } from '../5-workload/index.ts';
 import type { Bound, Threshold, ThresholdOperator, Workload } from '../1-scenario/index.ts';
 import type { ConfigMetrics, ExpectationCheck } from '../0-model/report.ts';
 import type { HttpLoadResult, LatencySummaryMs, StormResult } from '../0-model/workload-result.ts';
+import type { Margin } from '../0-model/judgement.ts';
 import { peakConnectionRatio } from './metrics.ts';
+import { formatFigure, margin } from './margins.ts';
 
 type Comparison = Exclude<ThresholdOperator, '==='>;
 
@@ -38,10 +40,7 @@ function holds(operator: Comparison, measured: number, bound: number): boolean {
   }
 }
 
-/** Figures as people read them: whole numbers from 100 up, else at most two decimals. */
-export function formatFigure(value: number): string {
-  return String(Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100);
-}
+export { formatFigure };
 
 interface Claim {
   label: string;
@@ -62,10 +61,30 @@ export function check(claim: Claim, measured: number | undefined, unmeasured = '
   const base = { expected, source: claim.source, ...(claim.because ? { because: claim.because } : {}) };
   if (measured === undefined) return { ...base, met: false, line: `${claim.label} ${unmeasured}, expected ${shown.holds} ${formatFigure(claim.bound)}${unit}` };
   const figure = `${claim.label} ${formatFigure(measured)}${unit}`;
-  if (holds(claim.operator, measured, claim.bound)) return { ...base, measured, met: true, line: `${figure} ${shown.holds} ${formatFigure(claim.bound)}${unit}` };
+  const margin = checkMargin(claim, measured);
+  if (holds(claim.operator, measured, claim.bound)) return { ...base, measured, met: true, line: `${figure} ${shown.holds} ${formatFigure(claim.bound)}${unit}`, margin };
   const missedBy = Math.abs(measured - claim.bound);
   const miss = shown.miss ? ` (${shown.miss} by ${formatFigure(missedBy)}${unit})` : '';
-  return { ...base, measured, met: false, missedBy: Number(formatFigure(missedBy)), line: `${figure} ${shown.fails} ${formatFigure(claim.bound)}${unit}${miss}` };
+  return { ...base, measured, met: false, missedBy: Number(formatFigure(missedBy)), line: `${figure} ${shown.fails} ${formatFigure(claim.bound)}${unit}${miss}`, margin };
+}
+
+/** How far a measured figure was from its claim's bound, met or not: `B:A connection ratio 6.5 ≥ 2: 4.5 above the bound`. */
+function checkMargin(claim: Claim, measured: number): Margin {
+  const unit = claim.unit ?? '';
+  const held = holds(claim.operator, measured, claim.bound);
+  const distance = Math.abs(measured - claim.bound);
+  const side = measured > claim.bound ? 'above' : measured < claim.bound ? 'below' : 'at';
+  const shown = SHOWN[claim.operator];
+  const where = side === 'at' ? 'on the bound' : `${formatFigure(distance)}${unit} ${side} the bound`;
+  return margin({
+    what: claim.label,
+    measured,
+    bound: claim.bound,
+    unit: unit.trim() === 'ms' ? 'ms' : '',
+    held,
+    distance,
+    line: `${claim.label} ${formatFigure(measured)}${unit} ${held ? shown.holds : shown.fails} ${formatFigure(claim.bound)}${unit}: ${where}`,
+  });
 }
 
 function boundChecks(bound: Bound, claim: Omit<Claim, 'operator' | 'bound'>, measured: number | undefined, unmeasured?: string): ExpectationCheck[] {

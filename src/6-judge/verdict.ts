@@ -6,6 +6,7 @@ import type { ConfigResult, EmulatedFact, EndedBy, SharedMemoryBudget } from '..
 import { judgeLoad } from './load-expectations.ts';
 import { loadMetrics } from './metrics.ts';
 import { judgeInstance } from './outcome.ts';
+import { marginsOf } from './margins.ts';
 
 export interface ConfigRun {
   endedBy: EndedBy;
@@ -52,6 +53,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   const checks = config.workload ? judgeLoad(config.workload, { metrics: load, timeline }) : [];
   // The claims that missed come first: they are what a reader of a failed verdict looks for.
   const lines = [...checks.filter((c) => !c.met), ...checks.filter((c) => c.met)].map((c) => c.line);
+  const margins = marginsOf(config, timeline, judgements, checks);
   const outcomes = multiple ? judgements.map((j) => `${j.instance}: ${j.reason}`).join('; ') : deciding.reason;
   return {
     ...base,
@@ -69,6 +71,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     },
     instances: judgements,
     ...(checks.length > 0 ? { expectations: checks } : {}),
+    ...(margins.length > 0 ? { margins } : {}),
   };
 }
 

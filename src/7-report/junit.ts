@@ -1,4 +1,5 @@
 import type { RunReport } from '../0-model/report.ts';
+import { repeatText } from './repeats.ts';
 
 function xml(text: string): string {
   return (
@@ -35,13 +36,20 @@ export function renderJunit(report: RunReport): string {
         return `${head}>\n      <skipped message="${xml(config.reason)}"/>\n    </testcase>`;
       case 'fail':
         return `${head}>\n      <failure message="${xml(config.reason)}" type="expectation">${evidence}</failure>\n    </testcase>`;
+      case 'flaky': {
+        // A plain <failure>, not Surefire's <flakyFailure>: Jenkins reads that as a pass that needed reruns
+        // and GitLab and the GitHub reporters ignore it, so the case would show green while the run exits 1.
+        const repeats = xml((config.repeats ?? []).map(repeatText).join('\n'));
+        return `${head}>\n      <failure message="${xml(config.reason)}" type="flaky">${repeats}</failure>\n      <system-out>${evidence}</system-out>\n    </testcase>`;
+      }
       case 'error':
         return `${head}>\n      <error message="${xml(config.reason)}" type="${config.endedBy}">${evidence}</error>\n    </testcase>`;
     }
   });
   const { pass, skipped, error } = report.summary;
-  const fail = report.summary.fail + regressedPasses;
-  const total = pass + report.summary.fail + skipped + error;
+  const flaky = report.summary.flaky ?? 0;
+  const fail = report.summary.fail + flaky + regressedPasses;
+  const total = pass + report.summary.fail + flaky + skipped + error;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="oomlab" tests="${total}" failures="${fail}" errors="${error}" skipped="${skipped}" time="${(report.durationMs / 1000).toFixed(3)}">`,

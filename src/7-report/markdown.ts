@@ -1,11 +1,10 @@
 import { formatBytes } from '../0-model/units.ts';
 import { isEmulatedValue, predictedText } from '../0-model/figures.ts';
+import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import { cellText, fileTableText, versionView } from '../0-model/version-view.ts';
 import { semaphoreMarkdown } from './semaphores.ts';
 import { shardLines } from '../0-model/shards.ts';
-
-const VERDICT_MARK: Record<ConfigResult['verdict'], string> = { pass: '✅ pass', fail: '❌ fail', skipped: '⏭ skipped', error: '⚠️ error' };
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -25,7 +24,8 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(`**Incident:** ${report.incident}`, '');
   lines.push(
     `Run \`${report.runId}\` · ${report.startedAt} · ${Math.round(report.durationMs / 1000)}s · ` +
-      `**${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.skipped} skipped, ${report.summary.error} error**` +
+      `**${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.skipped} skipped, ${report.summary.error} error${report.summary.flaky ? `, ${report.summary.flaky} flaky` : ''}**` +
+      (report.configs.some((c) => c.repeats) ? ` · each configuration run ${Math.max(...report.configs.map((c) => c.repeats?.length ?? 1))} times` : '') +
       (report.endedBy !== 'done' ? ` · run ended by **${report.endedBy}**${report.error ? `: ${report.error}` : ''}` : ''),
     '',
   );
@@ -72,7 +72,7 @@ export function renderMarkdown(report: RunReport): string {
         ...axisCells,
         Object.values(config.expected).join(', '),
         config.outcome ?? '—',
-        `${VERDICT_MARK[config.verdict]}${regressed.has(config.id) ? ' 📉 regressed' : ''}`,
+        `${VERDICT_MARK[config.verdict]}${regressed.has(config.id) ? ' 📉 regressed' : ''}${config.repeats ? `<br>${repeatsSummary(config)}` : ''}`,
         config.metrics.openFilesLimit !== undefined ? String(config.metrics.openFilesLimit) : '',
         [peak, predicted].filter(Boolean).join('<br>'),
         ...loadCells,
@@ -92,6 +92,15 @@ export function renderMarkdown(report: RunReport): string {
   if (failed.length > 0) {
     lines.push('', '## Not as expected', '');
     for (const config of failed) lines.push(`- \`${config.id}\`: ${config.reason}`);
+  }
+  // Neither passed nor failed: apart from both, with what each repeat measured.
+  const flaky = report.configs.filter((c) => c.verdict === 'flaky');
+  if (flaky.length > 0) {
+    lines.push('', '## Flaky: the repeats disagreed', '');
+    for (const config of flaky) {
+      lines.push(`- \`${config.id}\`: ${config.reason}`);
+      for (const run of config.repeats ?? []) lines.push(`  - ${repeatText(run)}`);
+    }
   }
   const upgrade = upgradeView(report);
   if (upgrade.length > 0) lines.push('', ...upgrade);
@@ -117,6 +126,16 @@ export function renderMarkdown(report: RunReport): string {
       if (config.expectations?.length) {
         lines.push('What the load had to show:', '');
         for (const e of config.expectations) lines.push(`- ${e.met ? '✅' : '❌'} ${e.line}${e.met ? '' : ` — expected ${e.expected}`} (${e.source}${e.because ? `: ${e.because}` : ''})`);
+        lines.push('');
+      }
+      if (config.margins?.length) {
+        lines.push('How close it came to the other verdict:', '');
+        for (const m of config.margins) lines.push(`- ${marginText(m)}`);
+        lines.push('');
+      }
+      if (config.repeats?.length && config.verdict !== 'flaky') {
+        lines.push('Repeats:', '');
+        for (const run of config.repeats) lines.push(`- ${repeatText(run)}`);
         lines.push('');
       }
       lines.push(...semaphoreMarkdown(config));

@@ -2,7 +2,7 @@
 // anything that would not be the whole matrix of one scenario version, each configuration once.
 import { randomBytes } from 'node:crypto';
 import { MergeRefusedError } from '../0-model/errors.ts';
-import type { ConfigResult, EndedBy, MergedShard, RunReport } from '../0-model/report.ts';
+import { summarize, type ConfigResult, type EndedBy, type MergedShard, type RunReport } from '../0-model/report.ts';
 import { shardOf } from '../2-plan/shard.ts';
 
 export interface ShardReport {
@@ -137,12 +137,7 @@ export function mergeShardReports(shards: readonly ShardReport[], now: Date = ne
     ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
     images: mergeImages(ordered.map((s) => s.report)),
     emulated: configs.flatMap((c) => c.emulated.map((e) => ({ ...e, configId: c.id }))),
-    summary: {
-      pass: configs.filter((c) => c.verdict === 'pass').length,
-      fail: configs.filter((c) => c.verdict === 'fail').length,
-      skipped: configs.filter((c) => c.verdict === 'skipped').length,
-      error: configs.filter((c) => c.verdict === 'error').length,
-    },
+    summary: summarize(configs),
     configs,
     merged: { shards: mergedShards },
   };

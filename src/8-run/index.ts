@@ -22,7 +22,8 @@ import { loadScenario } from '../1-scenario/index.ts';
 import { runConfig, type Routing } from './run-config.ts';
 import { probeImages } from './file-table-probe.ts';
 import { Teardown } from './teardown.ts';
-import { REPORT_SCHEMA_VERSION, type ConfigResult, type EndedBy, type Progress, type RunReport } from '../0-model/report.ts';
+import { agreeRepeats } from '../6-judge/index.ts';
+import { REPORT_SCHEMA_VERSION, summarize, type ConfigResult, type EndedBy, type Progress, type RunReport } from '../0-model/report.ts';
 
 export * from '../0-model/report.ts';
 export { Teardown } from './teardown.ts';
@@ -37,6 +38,8 @@ export interface RunOptions extends PlanOptions {
   configTimeoutMs?: number;
   /** A report.json (or run folder) of an earlier run of the same scenario: regressions are marked. */
   baseline?: string;
+  /** Runs of each configuration (a full lifecycle each); pass or fail only when all agree, else `flaky`. @default 1 */
+  repeat?: number;
   /** Aborted by SIGINT/SIGTERM in the CLI. */
   signal: AbortSignal;
   /** Run only this part of the matrix (`--shard 2/3`); `oomlab merge` joins the parts. */
@@ -162,7 +165,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
 
     for (const config of configs) {
       progress({ kind: 'config-start', index: config.index, total: configs.length, id: config.id });
-      let result = await decide(config);
+      let result = await decideRepeated(config);
       // An engine that went away while a configuration ran also stopped its containers: what was
       // observed is not the server's doing, so the configuration is undecided and the run ends now.
       const lost = controller.signal.reason instanceof EngineLostError || (!config.skip && !controller.signal.aborted && !(await engineAnswers()));
@@ -211,12 +214,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     host,
     images: [...images.values()],
     emulated: results.flatMap((r) => r.emulated.map((e) => ({ ...e, configId: r.id }))),
-    summary: {
-      pass: results.filter((r) => r.verdict === 'pass').length,
-      fail: results.filter((r) => r.verdict === 'fail').length,
-      skipped: results.filter((r) => r.verdict === 'skipped').length,
-      error: results.filter((r) => r.verdict === 'error').length,
-    },
+    summary: summarize(results),
     configs: results,
     ...(overrides.length > 0 ? { overrides } : {}),
     scenarioSha256,
@@ -226,6 +224,19 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   await writeReports(report, reportDir);
   progress({ kind: 'report', dir: reportDir });
   return { report, reportDir };
+
+  /** `--repeat K`: K runs one after another, one verdict from their agreement (6-judge/repeats.ts). */
+  async function decideRepeated(config: PlannedConfig): Promise<ConfigResult> {
+    const times = options.repeat ?? 1;
+    if (times <= 1 || config.skip) return decide(config);
+    const runs: ConfigResult[] = [];
+    for (let repeat = 1; repeat <= times; repeat++) {
+      progress({ kind: 'phase', index: config.index, phase: `repeat ${repeat} of ${times}` });
+      runs.push(await decide(config));
+      progress({ kind: 'repeat-end', index: config.index, repeat, of: times, result: runs.at(-1)! });
+    }
+    return agreeRepeats(runs, times);
+  }
 
   async function decide(config: PlannedConfig): Promise<ConfigResult> {
     if (config.skip) return undecided(config, 'done', config.skip, 'skipped');

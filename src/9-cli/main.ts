@@ -13,8 +13,10 @@ import { commandRun } from './commands/run.ts';
 const USAGE = `usage: oomlab <command>
 
   run <scenario.ts...> [--only axis=value,...] [--set axis=value,...] [--reports-dir dir]
-                      [--baseline report.json] [--pull] [--json] [--shard I/N]
+                      [--baseline report.json] [--repeat K] [--pull] [--json] [--shard I/N]
       run every configuration of a scenario and write reports/<time>-<scenario>/;
+      --repeat K runs each configuration K times: pass or fail only when all K agree,
+      else flaky (listed apart, each repeat's figures); flaky exits 1 like a failure;
       --set replaces an axis's values without editing the file (repeat for several axes):
       an image axis takes any image (--set image=oomlab/mysql:9.7), a numeric axis any number;
       --shard 2/3 runs the second of three parts of the matrix (split by configuration id)
@@ -49,8 +51,8 @@ const USAGE = `usage: oomlab <command>
                              all it could remove is gone: a container the engine cannot
                              remove is reported as \`stuck:\` with what to do by hand
 
-exit codes: 0 every configuration ran as expected, 1 an expectation failed or a
-            configuration regressed against --baseline, 2 the harness or the host
+exit codes: 0 every configuration ran as expected, 1 an expectation failed, a configuration
+            was flaky under --repeat or regressed against --baseline, 2 the harness or the host
             failed (or bad input), 130 interrupted`;
 
 async function main(argv: string[]): Promise<number> {

@@ -52,7 +52,7 @@ describe('report.json schema', () => {
   it('names the path and the value of a field of the wrong type', () => {
     const wrong = (edit: (report: Record<string, any>) => void) =>
       messageOf(edited(edit)).replace(/^run\/report.json is not a valid oomlab report: (.*) — give the report.json an oomlab run wrote, unedited$/, '$1');
-    expect(wrong((r) => (r.configs[3].verdict = 'passed'))).toBe('configs[3].verdict: expected one of pass, fail, skipped, error, got "passed"');
+    expect(wrong((r) => (r.configs[3].verdict = 'passed'))).toBe('configs[3].verdict: expected one of pass, fail, skipped, error, flaky, got "passed"');
     expect(wrong((r) => (r.configs[3].durationMs = '1200'))).toBe('configs[3].durationMs: expected number, got "1200"');
     expect(wrong((r) => delete r.configs[3].axes)).toBe('configs[3].axes: expected record, got nothing');
     expect(wrong((r) => (r.configs[3].observations[0].kind = 'oom'))).toBe(

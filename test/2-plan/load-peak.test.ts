@@ -120,11 +120,11 @@ describe('the load peak of scraping-burst (an HTTP burst through the app tier ov
     )!;
   const PER_CONNECTION = perConnectionBytes(INCIDENT_ERA_BUFFERS);
 
-  it('takes the side budgets as the limits: A has 1.5 GiB with the neighbour, B 12 GiB', () => {
+  it('takes the side budgets as the limits: A has 1.25 GiB with the neighbour, B 12 GiB', () => {
     const config = baseline();
-    expect(predictionOf(config, 'a').limitBytes).toBe(1536 * MiB);
+    expect(predictionOf(config, 'a').limitBytes).toBe(1280 * MiB);
     expect(predictionOf(config, 'b').limitBytes).toBe(12 * GiB);
-    expect(predictionOf(config, 'a').assumptions).toContain("the limit is side `host-a`'s budget 1.5 GiB, shared with neighbour: what they hold is not modelled");
+    expect(predictionOf(config, 'a').assumptions).toContain("the limit is side `host-a`'s budget 1.3 GiB, shared with neighbour: what they hold is not modelled");
     expect(predictionOf(config, 'b').assumptions).toContain("the limit is side `host-b`'s budget 12 GiB");
     expect(config.predictions?.neighbour).toBeUndefined();
   });
@@ -141,10 +141,10 @@ describe('the load peak of scraping-burst (an HTTP burst through the app tier ov
     });
     // The worst case is the "154 GiB" the reports printed: 2001 connections of 78.6 MiB.
     expect(a.predictedPeakBytes).toBe(FIXED_BYTES + 2001 * PER_CONNECTION);
-    expect(a.connectionsWithinLimit).toBe(12);
+    expect(a.connectionsWithinLimit).toBe(9);
     expect(predictionOf(baseline(), 'b').connectionsWithinLimit).toBe(149);
     expect(formatLoadPeak(a)).toBe(
-      "load peak 46.6 GiB for 600 connections (min(2175 requests arrive, maxInFlight 600, max_connections 2000 + 1 admin) = 600) > limit 1.5 GiB, which holds 12 connections at their buffers' maximum; to survive this load the limit must cover the load peak, not the worst case 154 GiB",
+      "load peak 46.6 GiB for 600 connections (min(2175 requests arrive, maxInFlight 600, max_connections 2000 + 1 admin) = 600) > limit 1.3 GiB, which holds 9 connections at their buffers' maximum; to survive this load the limit must cover the load peak, not the worst case 154 GiB",
     );
   });
 
@@ -153,15 +153,15 @@ describe('the load peak of scraping-burst (an HTTP burst through the app tier ov
     expect([...peaks]).toEqual([FIXED_BYTES + 600 * PER_CONNECTION]);
   });
 
-  it('bounds a pooled burst by its pool on each replica: a pool of 10 fits where A holds 12', () => {
+  it('bounds a pooled burst by its pool on each replica: a pool of 8 fits where A holds 9', () => {
     const config = baseline();
-    const pooled: HttpBurstWorkload = { ...(config.workload as HttpBurstWorkload), connectionMode: 'pool', poolSize: 10 };
+    const pooled: HttpBurstWorkload = { ...(config.workload as HttpBurstWorkload), connectionMode: 'pool', poolSize: 8 };
     const a = predictConfigInstance({ ...config, workload: pooled }, config.instances.find((i) => i.name === 'a')!, HOST);
     expect(a.load).toMatchObject({
-      connections: 10,
+      connections: 8,
       boundBy: 'poolSize',
-      formula: 'min(2175 requests arrive, maxInFlight 600, poolSize 10 per replica, max_connections 2000 + 1 admin) = 10',
-      peakBytes: FIXED_BYTES + 10 * PER_CONNECTION,
+      formula: 'min(2175 requests arrive, maxInFlight 600, poolSize 8 per replica, max_connections 2000 + 1 admin) = 8',
+      peakBytes: FIXED_BYTES + 8 * PER_CONNECTION,
       fits: true,
       limitMustCover: 'load',
     });

@@ -21,7 +21,7 @@ describe('planRun on scenarios/scraping-burst.ts', () => {
       (c) => c.axes.allocator === 'glibc' && c.axes.thp === 'always' && c.axes.headroom === 'tight' && c.axes.numa === 'default' && c.axes.innodb_thread_concurrency === 0,
     )!;
     expect(baseline.expect).toMatchObject({ a: { outcome: 'oom-killed-under-load' }, b: { outcome: 'survived' } });
-    expect(baseline.host).toEqual({ thp: 'always', sides: { 'host-a': { memory: 1536 * 1024 ** 2 }, 'host-b': { memory: 12 * 1024 ** 3 } } });
+    expect(baseline.host).toEqual({ thp: 'always', sides: { 'host-a': { memory: 1280 * 1024 ** 2 }, 'host-b': { memory: 12 * 1024 ** 3 } } });
     expect(baseline.instances.map((i) => `${i.name}:${i.role ?? 'server'}@${i.side}`)).toEqual(['a:server@host-a', 'neighbour:neighbour@host-a', 'b:server@host-b']);
     expect(baseline.workload).toMatchObject({ kind: 'http-burst', targets: ['a', 'b'], balancer: 'fastest' });
   });
@@ -60,7 +60,7 @@ describe('planRun on scenarios/scraping-burst.ts with --set image=…', () => {
     const a = mysql.instances.find((i) => i.name === 'a')!;
     expect(a.mycnf).toMatchObject({ max_execution_time: 10_000 });
     expect(a.mycnf).not.toHaveProperty('max_statement_time');
-    expect(mysql.host?.sides?.['host-a']).toEqual({ memory: 1886 * 1024 ** 2 });
+    expect(mysql.host?.sides?.['host-a']).toEqual({ memory: 1630 * 1024 ** 2 });
     expect(mysql.expect.a).toMatchObject({ outcome: 'oom-killed-under-load', because: expect.stringContaining('(allocator=glibc: no preload, so its own tcmalloc)') });
   });
 
@@ -76,7 +76,7 @@ describe('planRun on scenarios/scraping-burst.ts with --set image=…', () => {
     for (const image of ['oomlab/mariadb:10.5', 'oomlab/mariadb:11.8']) {
       const mariadb = baseline(image);
       expect(mariadb.instances.find((i) => i.name === 'a')!.mycnf).toMatchObject({ max_statement_time: 10 });
-      expect(mariadb.host?.sides?.['host-a']).toEqual({ memory: 1536 * 1024 ** 2 });
+      expect(mariadb.host?.sides?.['host-a']).toEqual({ memory: 1280 * 1024 ** 2 });
       expect(mariadb.expect.a?.because).not.toContain('tcmalloc');
     }
   });
@@ -88,13 +88,13 @@ describe('planRun on scenarios/scraping-burst-versions.ts', () => {
     const configs = planRun(versions, {}, undefined, ONE_NODE);
     expect(versions.name).toBe('scraping-burst-versions');
     expect(configs.map((c) => `${c.axes.image} ${c.axes.headroom} ${(c.host!.sides!['host-a']!.memory / 1024 ** 2).toFixed(0)} MiB`)).toEqual([
-      'oomlab/mariadb:10.5 tight 1536 MiB',
+      'oomlab/mariadb:10.5 tight 1280 MiB',
       'oomlab/mariadb:10.5 roomy 9216 MiB',
-      'oomlab/mariadb:10.11 tight 1536 MiB',
+      'oomlab/mariadb:10.11 tight 1280 MiB',
       'oomlab/mariadb:10.11 roomy 9216 MiB',
-      'oomlab/mariadb:11.8 tight 1536 MiB',
+      'oomlab/mariadb:11.8 tight 1280 MiB',
       'oomlab/mariadb:11.8 roomy 9216 MiB',
-      'oomlab/mysql:9.7 tight 1886 MiB',
+      'oomlab/mysql:9.7 tight 1630 MiB',
       'oomlab/mysql:9.7 roomy 9566 MiB',
     ]);
   });

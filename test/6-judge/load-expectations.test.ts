@@ -32,6 +32,7 @@ describe('check: one claim, one line saying what was expected, what was measured
       missedBy: 0.6,
       source: 'connections',
       line: 'B:A connection ratio 1.4 < 2 (short by 0.6)',
+      margin: { what: 'B:A connection ratio', measured: 1.4, bound: 2, unit: '', held: false, distance: 0.6, relative: 0.3, line: 'B:A connection ratio 1.4 < 2: 0.6 below the bound' },
     });
   });
 
@@ -92,7 +93,15 @@ describe('scraping-burst expectations on recorded figures', () => {
     const workload = planned.get(baseline.id)!.workload as Extract<Workload, { kind: 'http-burst' }>;
     const greedy = { ...workload, expect: { ratio: { of: 'b', to: 'a', atLeast: 1000 } }, thresholds: [] };
     expect(judgeLoad(greedy, { metrics: baseline.metrics, timeline: timelineOf(baseline.observations) })).toEqual([
-      { expected: 'B:A connection ratio ≥ 1000', measured: 15, met: false, missedBy: 985, source: 'connections', line: 'B:A connection ratio 15 < 1000 (short by 985)' },
+      {
+        expected: 'B:A connection ratio ≥ 1000',
+        measured: 15,
+        met: false,
+        missedBy: 985,
+        source: 'connections',
+        line: 'B:A connection ratio 15 < 1000 (short by 985)',
+        margin: { what: 'B:A connection ratio', measured: 15, bound: 1000, unit: '', held: false, distance: 985, relative: 0.985, line: 'B:A connection ratio 15 < 1000: 985 below the bound' },
+      },
     ]);
   });
 

@@ -1,5 +1,6 @@
 // The words of a comparison's cells, shared by compare.md and compare.html so both say the same.
 import { formatBytes } from '../../0-model/units.ts';
+import { repeatText, VERDICT_MARK } from '../repeats.ts';
 import type { ConfigResult } from '../../0-model/report.ts';
 import { changesOf, type FigurePair, type PairedConfig, type RunComparison, type RunSide } from './pair.ts';
 
@@ -8,8 +9,6 @@ export interface Cell {
   text: string;
   changed: boolean;
 }
-
-const VERDICT_MARK: Record<ConfigResult['verdict'], string> = { pass: '✅ pass', fail: '❌ fail', skipped: '⏭ skipped', error: '⚠️ error' };
 
 function either(a: string, b: string, changed: boolean): Cell {
   return changed ? { text: `${a} → ${b}`, changed } : { text: a, changed };
@@ -68,7 +67,7 @@ export function rowCells(p: PairedConfig, columns: Columns): Cell[] {
 
 export function describeSide(side: RunSide): string {
   const s = side.summary;
-  return `\`${side.scenario}\` run \`${side.runId}\` (${side.startedAt}) on ${side.ranOn.join(', ') || 'no image'}: ${s.pass} pass, ${s.fail} fail, ${s.skipped} skipped, ${s.error} error — ${side.file}`;
+  return `\`${side.scenario}\` run \`${side.runId}\` (${side.startedAt}) on ${side.ranOn.join(', ') || 'no image'}: ${s.pass} pass, ${s.fail} fail, ${s.skipped} skipped, ${s.error} error${s.flaky ? `, ${s.flaky} flaky` : ''} — ${side.file}`;
 }
 
 /** The line a reviewer pastes: how many configurations were compared and what moved. */
@@ -88,4 +87,13 @@ export function summaryLine(comparison: RunComparison): string {
 /** A configuration found on one side only, one line. */
 export function unpaired(config: ConfigResult): string {
   return `${config.id} (${VERDICT_MARK[config.verdict]}${config.outcome ? `, ${config.outcome}` : ''})`;
+}
+
+/** Flaky configurations of each run, apart from the table: their repeats' figures say why. */
+export function flakyOf(comparison: RunComparison): { label: 'A' | 'B'; config: ConfigResult; repeats: string[] }[] {
+  const sides = [
+    ['A', [...comparison.pairs.map((p) => p.a), ...comparison.onlyA]],
+    ['B', [...comparison.pairs.map((p) => p.b), ...comparison.onlyB]],
+  ] as const;
+  return sides.flatMap(([label, configs]) => configs.filter((c) => c.verdict === 'flaky').map((config) => ({ label, config, repeats: (config.repeats ?? []).map(repeatText) })));
 }

@@ -1,7 +1,7 @@
 // compare.html, self-contained. It escapes with its own small helper until the report's html template
 // tag (src/7-report/html/) is merged; then both use the one tag.
 import type { RunComparison } from './pair.ts';
-import { columnsOf, describeSide, headers, rowCells, summaryLine, unpaired } from './cells.ts';
+import { columnsOf, describeSide, flakyOf, headers, rowCells, summaryLine, unpaired } from './cells.ts';
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -47,6 +47,9 @@ export function renderCompareHtml(comparison: RunComparison): string {
   ] as const) {
     if (configs.length === 0) continue;
     body.push(`<h2>Only in ${label} (${configs.length})</h2><ul>${configs.map((c) => `<li><code>${escapeHtml(unpaired(c))}</code></li>`).join('')}</ul>`);
+  }
+  for (const { label, config, repeats } of flakyOf(comparison)) {
+    body.push(`<h2>Flaky in ${label}: <code>${escapeHtml(config.id)}</code></h2><p>${escapeHtml(config.reason)}</p><ul>${repeats.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`);
   }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>

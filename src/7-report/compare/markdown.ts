@@ -1,5 +1,5 @@
 import type { RunComparison } from './pair.ts';
-import { columnsOf, describeSide, headers, rowCells, summaryLine, unpaired } from './cells.ts';
+import { columnsOf, describeSide, flakyOf, headers, rowCells, summaryLine, unpaired } from './cells.ts';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -28,6 +28,9 @@ export function renderCompareMarkdown(comparison: RunComparison): string {
     if (configs.length === 0) continue;
     lines.push('', `## Only in ${label} (${configs.length})`, '');
     for (const config of configs) lines.push(`- \`${unpaired(config)}\``);
+  }
+  for (const { label, config, repeats } of flakyOf(comparison)) {
+    lines.push('', `## Flaky in ${label}: \`${config.id}\``, '', config.reason, '', ...repeats.map((r) => `- ${cell(r)}`));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,6 @@
 // Two runs side by side (`oomlab compare`): configurations paired by id, or by their axes without the
 // image axis (and any axis each run held at one value of its own, e.g. `--set memory=2g`), so the same
 // scenario on the old and on the new server lines up row by row.
-import type { Verdict } from '../../0-model/judgement.ts';
 import type { ConfigResult, RunReport } from '../../0-model/report.ts';
 import { REGRESSION_THRESHOLDS } from '../../6-judge/baseline.ts';
 
@@ -10,7 +9,7 @@ export interface RunSide {
   runId: string;
   scenario: string;
   startedAt: string;
-  summary: Record<Verdict, number>;
+  summary: RunReport['summary'];
   /** Images of the configurations that were decided (not skipped). */
   ranOn: string[];
 }

@@ -9,6 +9,7 @@ import { renderCharts, renderHeader, renderHostFacts } from './sections.ts';
 import { html, join, trusted } from './template.ts';
 import { renderUpgradeView } from './upgrade-view.ts';
 import { renderVerdictTable } from './verdicts.ts';
+import { renderFlaky } from './repeats.ts';
 
 /** JSON inside <script>: `</script` or `<!--` in a log line must not end or bend the block. */
 function scriptJson(value: unknown): string {
@@ -38,6 +39,7 @@ ${renderHeader(report)}
 ${renderHostFacts(report, configs)}
 ${renderUpgradeView(report)}
 ${renderVerdictTable(report, configs, axes)}
+${renderFlaky(report, configs)}
 ${renderCharts(groups, peaks, configs)}
 <section id="evidence"><h2>Evidence</h2>
 ${join(configs.map(renderEvidencePanel), '\n')}

@@ -7,6 +7,7 @@ import { semaphoreBlocks } from '../../0-model/semaphore-text.ts';
 import { instanceOrder, type Labelled } from './configs.ts';
 import { html, join, type SafeHtml } from './template.ts';
 import { badge, swatch } from './verdicts.ts';
+import { marginsBlock, repeatTable } from './repeats.ts';
 
 function pre(text: string, className?: string): SafeHtml {
   return className ? html`<pre class="${className}">${text}</pre>` : html`<pre>${text}</pre>`;
@@ -78,6 +79,8 @@ export function renderEvidencePanel({ config, tag, color, label }: Labelled): Sa
     reason,
     html`<p class="id"><code>${config.id}</code> · ${Math.round(config.durationMs / 1000)} s · ended by ${config.endedBy}</p>`,
     instanceTable(config),
+    marginsBlock(config),
+    repeatTable(config),
     config.evidence.length > 0 ? html`<h4>Deciding evidence</h4>${pre(config.evidence.map((e) => `${e.source}: ${e.text}`).join('\n'))}` : undefined,
     html`<h4>Kernel OOM lines</h4>${kernel.length > 0 ? pre(kernel.map((o) => `[${at(o)}] ${o.instance}: ${o.line}`).join('\n'), 'kernel') : NONE}`,
     html`<h4>Docker events</h4>${docker.length > 0 ? pre(docker.map((o) => `[${at(o)}] ${o.instance}: ${formatWith(EVIDENCE, o)?.text ?? o.kind}`).join('\n')) : NONE}`,
@@ -85,7 +88,7 @@ export function renderEvidencePanel({ config, tag, color, label }: Labelled): Sa
     html`<h4>Server log tail</h4>${logText ? pre(logText, 'log') : NONE}`,
     timeline(config),
   ];
-  const open = config.verdict === 'fail' || config.verdict === 'error';
+  const open = config.verdict === 'fail' || config.verdict === 'error' || config.verdict === 'flaky';
   return html`<details class="panel" id="${id}"${open ? html` open` : ''}><summary>${swatch(color)}<strong>${tag}</strong> ${label} ${badge(config.verdict)} <span class="outcome">${config.outcome ?? '—'}</span></summary>${join(
     parts.filter((part) => part !== undefined),
     '\n',

@@ -12,14 +12,14 @@ function yesNo(value: boolean | undefined): string {
 }
 
 export function renderHeader(report: RunReport): SafeHtml {
-  const { pass, fail, skipped, error } = report.summary;
+  const { pass, fail, skipped, error, flaky } = report.summary;
   const drivers = [...new Set(report.configs.flatMap((c) => (c.metrics.driver ? [c.metrics.driver] : [])))];
   const ended = report.endedBy !== 'done' ? html`<p class="warning">The run ended by <strong>${report.endedBy}</strong>${report.error ? `: ${report.error}` : ''}</p>` : undefined;
   return html`<header>
 <h1><span class="brand">oomlab</span> ${report.scenario}</h1>
 <p class="incident">${report.incident}</p>
 <p class="meta">run <code>${report.runId}</code> · started ${report.startedAt} · ${Math.round(report.durationMs / 1000)} s · <code>${report.scenarioFile}</code>${drivers.length > 0 ? ` · load driver ${drivers.join(', ')}` : ''}</p>
-<p class="summary"><span class="count pass">${pass} pass</span> <span class="count fail">${fail} fail</span> <span class="count skipped">${skipped} skipped</span> <span class="count error">${error} error</span></p>
+<p class="summary"><span class="count pass">${pass} pass</span> <span class="count fail">${fail} fail</span> <span class="count skipped">${skipped} skipped</span> <span class="count error">${error} error</span>${flaky ? html` <span class="count flaky">${flaky} flaky</span>` : ''}</p>
 ${join(
   shardLines(report).map((line) => html`<p class="meta">${line.replaceAll('`', '')}</p>`),
   '\n',

@@ -32,7 +32,7 @@ export function emulatedText(fact: EmulatedFact): string {
 }
 
 function decidingEvidence(config: ConfigResult): { reason?: string; evidence?: string } {
-  if (config.verdict === 'skipped' || config.verdict === 'error') return { reason: config.reason };
+  if (config.verdict === 'skipped' || config.verdict === 'error' || config.verdict === 'flaky') return { reason: config.reason };
   const first = config.evidence[0];
   return {
     ...(config.verdict === 'fail' ? { reason: config.reason } : {}),

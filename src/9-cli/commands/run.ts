@@ -34,6 +34,14 @@ function printProgress(progress: Progress): void {
       lastPhaseLine = key;
       break;
     }
+    case 'repeat-end': {
+      const r = progress.result;
+      const margins = (r.margins ?? []).map((m) => m.line).join('; ');
+      write(
+        `    repeat ${progress.repeat}/${progress.of} → ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${margins ? ` (${margins})` : ''}${r.verdict === 'pass' ? '' : ` — ${r.reason}`}`,
+      );
+      break;
+    }
     case 'config-end': {
       const r = progress.result;
       const figures = [
@@ -57,6 +65,13 @@ function printProgress(progress: Progress): void {
   }
 }
 
+/** `--repeat K`: a whole number from 1 up. */
+export function parseRepeat(value: string): number {
+  const k = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(k) || k < 1) throw new UsageError(`--repeat takes a whole number of runs per configuration from 1 up, got \`${value}\` — e.g. --repeat 5`);
+  return k;
+}
+
 export const RUN_OPTIONS = {
   only: { type: 'string', multiple: true },
   set: { type: 'string', multiple: true },
@@ -65,11 +80,13 @@ export const RUN_OPTIONS = {
   json: { type: 'boolean' },
   baseline: { type: 'string' },
   shard: { type: 'string' },
+  repeat: { type: 'string' },
 } satisfies ParseArgsOptionsConfig;
 
 export async function commandRun(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: RUN_OPTIONS });
   const shard = values.shard !== undefined ? parseShard(values.shard) : undefined;
+  const repeat = values.repeat === undefined ? 1 : parseRepeat(values.repeat);
   if (positionals.length === 0) throw new UsageError('oomlab run needs a scenario file, e.g. `oomlab run scenarios/nofile-oom.ts`');
   if (values.baseline && positionals.length > 1) throw new UsageError('--baseline compares one scenario: give one scenario file with it');
   const signal = signalOnInterrupt();
@@ -83,6 +100,7 @@ export async function commandRun(args: string[]): Promise<number> {
       pull: values.pull ?? false,
       ...(values.baseline ? { baseline: values.baseline } : {}),
       ...(shard ? { shard } : {}),
+      ...(repeat > 1 ? { repeat } : {}),
       signal: signal,
       ...(values.json ? {} : { onProgress: printProgress }),
     });

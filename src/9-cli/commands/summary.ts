@@ -1,17 +1,20 @@
 import type { RunReport } from '../../0-model/report.ts';
 
-/** 0 as expected, 1 an expectation failed or a regression, 2 the harness or host failed, 130 interrupted. */
+/** 0 as expected, 1 an expectation failed, a flaky configuration or a regression, 2 the harness or host failed, 130 interrupted. */
 export function exitCodeOf(report: RunReport): number {
   if (report.endedBy === 'cancel') return 130;
   if (report.endedBy === 'error' || report.summary.error > 0) return 2;
-  if (report.summary.fail > 0 || (report.baseline?.regressions.length ?? 0) > 0) return 1;
+  // A flaky configuration is not a pass: a nightly job must notice it.
+  if (report.summary.fail > 0 || (report.summary.flaky ?? 0) > 0 || (report.baseline?.regressions.length ?? 0) > 0) return 1;
   return 0;
 }
 
 export function printSummary(report: RunReport, dir?: string): void {
   const s = report.summary;
   const regressions = report.baseline ? `, ${report.baseline.regressions.length} regressed against ${report.baseline.baselineRunId}` : '';
-  process.stderr.write(`${report.scenario}: ${s.pass} pass, ${s.fail} fail, ${s.skipped} skipped, ${s.error} error${regressions}${report.error ? ` — ${report.error}` : ''}\n`);
+  process.stderr.write(
+    `${report.scenario}: ${s.pass} pass, ${s.fail} fail, ${s.skipped} skipped, ${s.error} error${s.flaky ? `, ${s.flaky} flaky` : ''}${regressions}${report.error ? ` — ${report.error}` : ''}\n`,
+  );
   for (const r of report.baseline?.regressions ?? []) process.stderr.write(`  regressed: ${r.configId}: ${r.what} ${r.before} → ${r.after}\n`);
   if (dir) process.stderr.write(`report: ${dir}/report.html\n`);
 }

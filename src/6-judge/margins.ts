@@ -1,0 +1,168 @@
+// How close each judgement came to going the other way, from the figures the judge already compares:
+// peak memory against the limit (a side's members summed), open_files_limit against its bound, the
+// load's claims against theirs, and for a kill how long before the load's end it came. A verdict that
+// flaps across repeats has a narrow margin here first.
+import type { Timeline } from '../4-observe/index.ts';
+import type { PlannedConfig } from '../2-plan/index.ts';
+import type { InstanceJudgement, Margin } from '../0-model/judgement.ts';
+import { NARROW_MARGIN } from '../0-model/judgement.ts';
+export { isNarrow, NARROW_MARGIN } from '../0-model/judgement.ts';
+import type { ExpectationCheck } from '../0-model/report.ts';
+import { formatBytes } from '../0-model/units.ts';
+
+type Observed = Pick<Timeline, 'of'>;
+
+/** Figures as people read them: whole numbers from 100 up, else at most two decimals. */
+export function formatFigure(value: number): string {
+  return String(Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100);
+}
+
+export function margin(fields: Omit<Margin, 'relative'>): Margin {
+  // Float noise (2 − 1.4 = 0.6000000000000001) would reach the report.
+  const distance = Math.round(fields.distance * 1e6) / 1e6;
+  const relative = fields.bound !== 0 ? distance / Math.abs(fields.bound) : distance;
+  return { ...fields, distance, relative: Math.round(relative * 1000) / 1000 };
+}
+
+const seconds = (ms: number) => `${formatFigure(ms / 1000)} s`;
+
+/** The side budget an instance belongs to, with its members: their sum is what the limit held. */
+function sideOf(config: PlannedConfig, instance: string): { side: string; members: string[]; limitBytes: number } | undefined {
+  const side = config.instances.find((spec) => spec.name === instance)?.side;
+  const budget = side ? config.host?.sides?.[side] : undefined;
+  if (!side || !budget) return undefined;
+  return { side, members: config.instances.filter((spec) => spec.side === side).map((spec) => spec.name), limitBytes: budget.memory };
+}
+
+/**
+ * The highest sum of the members' sampled memory (each member's latest sample at every sample time),
+ * before the first of them died: what the side's budget actually held, where each member's own peak
+ * alone (A's 893 MiB) hides the neighbour's 640 MiB beside it.
+ */
+export function sidePeak(
+  timeline: Observed,
+  members: readonly string[],
+  metric: 'memoryUsageBytes' | 'memoryRssBytes' = 'memoryUsageBytes',
+): { peakBytes: number; byMember: Record<string, number> } | undefined {
+  const died = timeline.of('docker-event').filter((e) => members.includes(e.instance) && e.action === 'die');
+  const before = died.length > 0 ? Math.min(...died.map((e) => e.t)) : Number.POSITIVE_INFINITY;
+  const samples = members.flatMap((name) => timeline.of('sample', name).filter((s) => s.source === 'cgroup' && s.metric === metric && s.t < before)).sort((a, b) => a.t - b.t);
+  const latest = new Map<string, number>();
+  let best: { peakBytes: number; byMember: Record<string, number> } | undefined;
+  for (const sample of samples) {
+    latest.set(sample.instance, sample.value);
+    if (latest.size < members.length) continue;
+    const sum = [...latest.values()].reduce((a, b) => a + b, 0);
+    if (!best || sum > best.peakBytes) best = { peakBytes: sum, byMember: Object.fromEntries(latest) };
+  }
+  return best;
+}
+
+/** Peak memory against the limit that decided an instance's outcome. */
+function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: InstanceJudgement): Margin | undefined {
+  const limit = judgement.memoryLimitBytes;
+  if (limit === undefined || judgement.peakMemoryBytes === undefined) return undefined;
+  const killed = judgement.outcome.startsWith('oom-killed');
+  const side = sideOf(config, judgement.instance);
+  if (killed) {
+    // Under load the kill's margin is its time (killTimeMargin); at start-up, the model's start-up figure against the limit.
+    if (judgement.outcome !== 'oom-killed-at-startup') return undefined;
+    const prediction = config.predictions?.[judgement.instance];
+    if (!prediction) return undefined;
+    const startup = prediction.terms.filter((t) => t.phase !== 'per-connection').reduce((sum, t) => sum + t.bytes, 0);
+    const whose = side ? `${side.side}'s budget` : 'its limit';
+    const distance = Math.max(0, startup - limit);
+    return margin({
+      what: `${judgement.instance} start-up memory`,
+      measured: startup,
+      bound: limit,
+      unit: 'bytes',
+      held: false,
+      distance,
+      line: `${judgement.instance} killed at ${formatBytes(limit)}, ${whose}: the memory model puts its start-up at ${formatBytes(startup)}, ${formatBytes(distance)} over`,
+    });
+  }
+  const members = side?.members ?? [judgement.instance];
+  const usage = side ? sidePeak(timeline, members) : { peakBytes: judgement.peakMemoryBytes, byMember: { [judgement.instance]: judgement.peakMemoryBytes } };
+  if (!usage) return undefined;
+  // At the limit and alive: the kernel reclaimed page cache instead of killing; anonymous memory is what it could not reclaim.
+  const anon = usage.peakBytes >= limit * (1 - NARROW_MARGIN) ? sidePeak(timeline, members, 'memoryRssBytes') : undefined;
+  const peak = anon ?? usage;
+  const label = side ? side.side : judgement.instance;
+  const parts = side ? ` (${members.map((name) => `${name} ${formatBytes(peak.byMember[name] ?? 0)}`).join(' + ')})` : '';
+  const distance = Math.max(0, limit - peak.peakBytes);
+  const figure = anon
+    ? `peak ${formatBytes(usage.peakBytes)} of ${formatBytes(limit)} with page cache, anon (rss) ${formatBytes(peak.peakBytes)}`
+    : `peak ${formatBytes(peak.peakBytes)} of ${formatBytes(limit)}`;
+  return margin({
+    what: `${label} ${anon ? 'anon memory' : 'peak memory'}`,
+    measured: peak.peakBytes,
+    bound: limit,
+    unit: 'bytes',
+    held: peak.peakBytes < limit,
+    distance,
+    line: `${label} ${figure}${parts}: ${formatBytes(distance)} short of the limit`,
+  });
+}
+
+/** A kill under load: how long before the load's planned end it came (a kill in its last second is a coin toss). */
+function killTimeMargin(config: PlannedConfig, timeline: Observed, judgement: InstanceJudgement): Margin | undefined {
+  if (judgement.outcome !== 'oom-killed-under-load' || !config.workload || judgement.memoryLimitBytes === undefined) return undefined;
+  const plannedMs = config.workload.stages.reduce((sum, stage) => sum + stage.durationMs, 0);
+  const loadSamples = timeline.of('sample').filter((s) => s.source === 'workload');
+  const die = timeline.of('docker-event', judgement.instance).find((e) => e.action === 'die');
+  if (loadSamples.length === 0 || !die) return undefined;
+  const startedAt = Math.min(...loadSamples.map((s) => s.t));
+  const into = Math.max(0, die.t - startedAt);
+  const distance = Math.max(0, plannedMs - into);
+  return margin({
+    what: `${judgement.instance} kill into the load`,
+    measured: into,
+    bound: plannedMs,
+    unit: 'ms',
+    held: into < plannedMs,
+    distance,
+    line: `${judgement.instance} killed at ${formatBytes(judgement.memoryLimitBytes ?? 0)}, ${seconds(into)} into the ${seconds(plannedMs)} load: ${seconds(distance)} before its end`,
+  });
+}
+
+/** open_files_limit against the bound the scenario set (`atMost`, `equals`). */
+function openFilesMargin(config: PlannedConfig, judgement: InstanceJudgement): Margin | undefined {
+  const bound = config.expect[judgement.instance]?.openFilesLimit;
+  const measured = judgement.openFilesLimit;
+  if (!bound || measured === undefined || judgement.outcome !== 'survived') return undefined;
+  const what = `${judgement.instance} open_files_limit`;
+  if (bound.atMost !== undefined) {
+    const held = measured <= bound.atMost;
+    const distance = Math.abs(bound.atMost - measured);
+    return margin({
+      what,
+      measured,
+      bound: bound.atMost,
+      unit: '',
+      held,
+      distance,
+      line: `${what} ${measured} ${held ? '≤' : '>'} ${bound.atMost}: ${distance} ${held ? 'below' : 'above'} the bound`,
+    });
+  }
+  if (bound.equals !== undefined) {
+    const held = measured === bound.equals;
+    return margin({ what, measured, bound: bound.equals, unit: '', held, distance: Math.abs(measured - bound.equals), line: `${what} ${measured} ${held ? '=' : '≠'} ${bound.equals}` });
+  }
+  return undefined;
+}
+
+/** Every margin of a judged configuration: per instance its memory, its kill time, its open_files_limit; then the load's claims. */
+export function marginsOf(config: PlannedConfig, timeline: Observed, judgements: readonly InstanceJudgement[], checks: readonly ExpectationCheck[]): Margin[] {
+  const margins: Margin[] = [];
+  const seen = new Set<string>();
+  for (const judgement of judgements) {
+    for (const m of [memoryMargin(config, timeline, judgement), killTimeMargin(config, timeline, judgement), openFilesMargin(config, judgement)]) {
+      // Two members of one side report the same side margin once.
+      if (m && !seen.has(m.line)) margins.push(m);
+      if (m) seen.add(m.line);
+    }
+  }
+  for (const check of checks) if (check.margin) margins.push(check.margin);
+  return margins;
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { judgeConfig, judgeLoad, marginsOf, sidePeak } from '../../src/6-judge/index.ts';
+import { Timeline, type Observation } from '../../src/4-observe/index.ts';
+import { planRun, predictMemory } from '../../src/2-plan/index.ts';
+import type { RunReport } from '../../src/0-model/report.ts';
+import scrapingBurst from '../../scenarios/scraping-burst.ts';
+import nofileOom from '../../scenarios/nofile-oom.ts';
+
+const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as T;
+const timelineOf = (observations: readonly Observation[]): Timeline => {
+  const timeline = new Timeline(() => 0);
+  for (const o of observations) timeline.add(o);
+  return timeline;
+};
+/** The configuration a recorded run had, as planned now with its axes set (the budgets of scenarios/lib as they are today). */
+const plannedAs = (scenario: typeof scrapingBurst, file: string, axes: Record<string, string | number>) =>
+  planRun({ ...scenario, file }, { set: Object.entries(axes).map(([axis, value]) => `${axis}=${value}`) }, undefined, { numaNodes: 2 })[0]!;
+
+// A real run of scenarios/scraping-burst.ts: A and the neighbour share host-a (1.5 GiB then), B has 12 GiB.
+describe('margins on the recorded scraping-burst run', () => {
+  const report = fixture<RunReport>('report-scraping-burst.json');
+  const byId = new Map(report.configs.map((c) => [c.id, c]));
+  const roomy = byId.get('image=oomlab/mariadb:10.11,balancer=fastest,allocator=glibc,innodb_thread_concurrency=0,thp=always,headroom=roomy,numa=default')!;
+  const killed = byId.get('image=oomlab/mariadb:10.11,balancer=fastest,allocator=jemalloc,innodb_thread_concurrency=0,thp=always,headroom=tight,numa=default')!;
+
+  it("sums a side's members at each sample: A's own peak hides the neighbour's 640 MiB beside it", () => {
+    const peak = sidePeak(timelineOf(roomy.observations), ['a', 'neighbour'])!;
+    expect(peak.byMember.neighbour).toBeGreaterThan(600 * 2 ** 20);
+    expect(peak.peakBytes).toBe(peak.byMember.a! + peak.byMember.neighbour!);
+    expect(peak.peakBytes).toBeGreaterThan(roomy.instances.find((i) => i.instance === 'a')!.peakMemoryBytes! * 0.99 + 600 * 2 ** 20);
+  });
+
+  it('says how far each judgement was from its bound: the side budget, the kill time, the load claims', () => {
+    const config = plannedAs(scrapingBurst, 'scenarios/scraping-burst.ts', killed.axes);
+    const timeline = timelineOf(killed.observations);
+    const checks = judgeLoad(config.workload!, { metrics: killed.metrics, timeline });
+    const lines = marginsOf(config, timeline, killed.instances, checks).map((m) => m.line);
+    expect(lines[0]).toMatch(/^a killed at 1.5 GiB, \d+(\.\d+)? s into the 15 s load: \d+(\.\d+)? s before its end$/);
+    expect(lines[1]).toMatch(/^host-b peak [\d.]+ GiB of 12 GiB \(b [\d.]+ GiB\): [\d.]+ GiB short of the limit$/);
+    expect(lines.slice(2)).toEqual([
+      expect.stringMatching(/^B:A connection ratio [\d.]+ ≥ 2: [\d.]+ above the bound$/),
+      expect.stringMatching(/^http_req_duration p\(99\) \d+ ms > 2000 ms: \d+ ms above the bound$/),
+      expect.stringMatching(/^http_req_failed rate [\d.]+ > 0.05: [\d.]+ above the bound$/),
+    ]);
+  });
+
+  it('writes the margins into the judged result', () => {
+    const config = plannedAs(scrapingBurst, 'scenarios/scraping-burst.ts', roomy.axes);
+    const result = judgeConfig(config, timelineOf(roomy.observations), { endedBy: 'done', emulated: [], startedAt: 0, logTail: '' }, () => 1);
+    const side = result.margins!.find((m) => m.what === 'host-a peak memory')!;
+    expect(side).toMatchObject({ bound: 9 * 2 ** 30, unit: 'bytes', held: true });
+    expect(side.distance).toBe(side.bound - side.measured);
+    expect(side.line).toMatch(/^host-a peak [\d.]+ GiB of 9 GiB \(a [\d.]+ [GM]iB \+ neighbour [\d.]+ MiB\): [\d.]+ GiB short of the limit$/);
+  });
+});
+
+describe('margins on the recorded nofile-oom run', () => {
+  const report = fixture<RunReport>('report-nofile-oom.json');
+
+  it('puts open_files_limit against the bound the scenario set, and a peak against its own limit', () => {
+    const fixed = report.configs.find((c) => c.verdict === 'pass' && c.outcome === 'survived' && c.metrics.openFilesLimit !== undefined)!;
+    const config = planRun({ ...nofileOom, file: 'scenarios/nofile-oom.ts' }, { set: Object.entries(fixed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
+    const margins = marginsOf(config, timelineOf(fixed.observations), fixed.instances, []);
+    const peak = margins.find((m) => m.what.endsWith('peak memory'))!;
+    expect(peak.line).toMatch(/^\w+ peak [\d.]+ [MG]iB of [\d.]+ [MG]iB: [\d.]+ [MG]iB short of the limit$/);
+    expect(peak.held).toBe(true);
+    const ofl = margins.find((m) => m.what.endsWith('open_files_limit'));
+    if (config.expect[fixed.instances[0]!.instance]?.openFilesLimit) expect(ofl?.line).toMatch(/open_files_limit \d+ (≤|=) \d+/);
+  });
+});
+
+describe('the margin of a kill at start-up', () => {
+  it("puts the memory model's start-up figure against the limit: 16 GiB of file table against 1 GiB is no coin toss", () => {
+    const killed = fixture<RunReport>('report-nofile-oom.json').configs.find((c) => c.outcome === 'oom-killed-at-startup')!;
+    const configs = planRun({ ...nofileOom, file: 'scenarios/nofile-oom.ts' }, { set: Object.entries(killed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 });
+    predictMemory(configs, { defaultNofile: 20_000, cpus: 2 });
+    const config = configs[0]!;
+    const [memory] = marginsOf(config, timelineOf(killed.observations), killed.instances, []);
+    expect(memory).toMatchObject({ what: 'db start-up memory', held: false, unit: 'bytes' });
+    expect(memory!.measured).toBeGreaterThan(16 * 2 ** 30);
+    expect(memory!.line).toMatch(/^db killed at \d+(\.\d)? GiB, its limit: the memory model puts its start-up at 16(\.\d)? GiB, \d+(\.\d)? GiB over$/);
+  });
+});
+
+describe('margins on the recorded burst-oom run', () => {
+  const report = fixture<RunReport>('report-burst-oom.json');
+
+  it('reads a survivor at its limit by its anonymous memory: the kernel reclaimed page cache instead of killing', async () => {
+    const burstOom = (await import('../../scenarios/burst-oom.ts')).default;
+    const survivors = report.configs.filter((c) => c.outcome === 'survived' && c.metrics.peakMemoryBytes === c.metrics.memoryLimitBytes);
+    if (survivors.length === 0) return expect.fail('the fixture has no survivor at its limit');
+    for (const survivor of survivors) {
+      const config = planRun({ ...burstOom, file: 'scenarios/burst-oom.ts' }, { set: Object.entries(survivor.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
+      const memory = marginsOf(config, timelineOf(survivor.observations), survivor.instances, [])[0]!;
+      expect(memory.what).toBe('replica anon memory');
+      expect(memory.line).toMatch(/^replica peak 1 GiB of 1 GiB with page cache, anon \(rss\) \d+ MiB: \d+ MiB short of the limit$/);
+      expect(memory.measured).toBeLessThan(memory.bound);
+    }
+  });
+});
