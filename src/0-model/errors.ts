@@ -11,7 +11,8 @@ export type OomlabErrorCode =
   | 'SHIM_BUILD_FAILED'
   | 'CANCELLED'
   | 'REPORT_INVALID'
-  | 'USAGE';
+  | 'USAGE'
+  | 'STEP_FAILED';
 
 /** Every error the harness raises: what failed, the value received, and the next step. */
 export class OomlabError extends Error {
@@ -62,4 +63,15 @@ export class UsageError extends OomlabError {
 /** The message of anything thrown, for one-line reports. */
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A step of the chaos timeline failed, outlived its timeout or could not be undone; its output is the evidence. */
+export class StepFailedError extends OomlabError {
+  readonly step: string;
+  readonly output: string | undefined;
+  constructor(step: string, message: string, output?: string, options?: { cause?: unknown }) {
+    super('STEP_FAILED', message, options);
+    this.step = step;
+    this.output = output;
+  }
 }
