@@ -192,7 +192,9 @@ const configResult = z.object({
   observations: z.array(observation),
   serverLogTail: str.optional(),
   predictions: z.record(str, memoryPrediction).optional(),
-  expectations: z.array(z.object({ expected: str, measured: num.optional(), met: z.boolean(), missedBy: num.optional(), source: str, line: str, because: str.optional() })).optional(),
+  expectations: z
+    .array(z.object({ expected: str, measured: num.optional(), met: z.boolean(), missedBy: num.optional(), source: str, line: str, because: str.optional(), step: str.optional() }))
+    .optional(),
   sharedMemory: z.array(z.object({ side: str, instances: z.array(str), limitBytes: num })).optional(),
 });
 

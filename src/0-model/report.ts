@@ -94,6 +94,8 @@ export interface ExpectationCheck {
   line: string;
   /** Why the scenario claims it, in the incident's words. */
   because?: string;
+  /** The step of the chaos timeline the claim refers to (`afterStep`, `oomKilledWithin`, a load expectation's `after`). */
+  step?: string;
 }
 
 /** One shape for every configuration, whatever happened to it. */

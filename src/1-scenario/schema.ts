@@ -72,7 +72,7 @@ export type Bound = z.output<typeof bound>;
 export const loadExpectationSchema = z.strictObject({
   /** Why, in the incident's words; shown beside the lines. */
   because: z.string().optional(),
-  /** A step's name: p50/p90/p99 bounds are judged on the per-second latency samples from the second that step started in (its worst second). */
+  /** A step's name: p50/p90/p99 bounds are judged on the worst per-second percentile from the second that step started in; p999 and max stay whole-run. */
   after: z.string().optional(),
   /** Latency percentiles of the workload (an HTTP burst's requests, a storm's queries), in ms. */
   p50Ms: bound.optional(),

@@ -3,3 +3,4 @@ export * from './metrics.ts';
 export * from './load-expectations.ts';
 export * from './verdict.ts';
 export * from './semaphores.ts';
+export * from './step-expectations.ts';

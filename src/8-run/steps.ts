@@ -200,9 +200,9 @@ export class StepScheduler {
       if (result === TIMED_OUT) {
         expired.abort(new Error(`step ${step.name} timed out after ${timeoutMs} ms`));
         this.#set(step.name, 'failed');
-        const message = `step "${step.name}" (${action.action}) did not finish within its timeout of ${seconds(timeoutMs)}`;
-        record('timeout', message);
-        this.#fail(new StepFailedError(step.name, message));
+        const detail = `did not finish within its timeout of ${seconds(timeoutMs)}`;
+        record('timeout', detail);
+        this.#fail(new StepFailedError(step.name, `step "${step.name}" (${action.action}) ${detail}`));
         return;
       }
       record('done', result.detail, result.output);
@@ -222,10 +222,10 @@ export class StepScheduler {
     } catch (error) {
       this.#set(step.name, 'failed');
       const interrupted = this.#stop.aborted && !this.#options.signal.aborted;
-      const message = `step "${step.name}" (${action.action}) ${interrupted ? 'was interrupted: the configuration ended while it ran' : `failed: ${describeError(error)}`}`;
+      const detail = interrupted ? 'interrupted: the configuration ended while it ran' : describeError(error);
       const output = outputOf(error);
-      record('failed', message, output);
-      if (!this.#options.signal.aborted) this.#fail(new StepFailedError(step.name, message, output, { cause: error }));
+      record('failed', detail, output);
+      if (!this.#options.signal.aborted) this.#fail(new StepFailedError(step.name, `step "${step.name}" (${action.action}) failed: ${detail}`, output, { cause: error }));
     } finally {
       deadline.abort();
       void applying.then(
@@ -250,9 +250,9 @@ export class StepScheduler {
           await applied.undo!();
           record('undo', `undone: ${applied.detail}`);
         } catch (error) {
-          const message = `step "${step.name}" (${step.action.action}) could not be undone: ${describeError(error)}`;
-          record('failed', message, outputOf(error));
-          throw new StepFailedError(step.name, message, outputOf(error), { cause: error });
+          const detail = `could not be undone: ${describeError(error)}`;
+          record('failed', detail, outputOf(error));
+          throw new StepFailedError(step.name, `step "${step.name}" (${step.action.action}) ${detail}`, outputOf(error), { cause: error });
         }
       })());
   }

@@ -160,7 +160,7 @@ describe('StepScheduler with an injected clock', () => {
       action: 'pause',
       instance: 'a',
       phase: 'failed',
-      detail: 'step "pause-a" (pause) failed: zx: exit code 1',
+      detail: 'zx: exit code 1',
       output: 'partial\ntc: RTNETLINK answers: Operation not permitted',
       t: 1_000,
     });
