@@ -177,7 +177,8 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     failure = `${describeError(context.signal.aborted ? (context.signal.reason ?? error) : error)} (while ${phase})`;
   } finally {
     await steps?.stop();
-    if (steps?.failure && !failure) {
+    // The step is the cause: whatever its abort interrupted afterwards (the post-mortem) is not.
+    if (steps?.failure && (!failure || context.signal.reason === steps.failure)) {
       endedBy = 'error';
       failure = steps.failure.message;
     }

@@ -222,7 +222,7 @@ export class StepScheduler {
     } catch (error) {
       this.#set(step.name, 'failed');
       const interrupted = this.#stop.aborted && !this.#options.signal.aborted;
-      const detail = interrupted ? 'interrupted: the configuration ended while it ran' : describeError(error);
+      const detail = interrupted ? 'interrupted: the configuration ended while it ran' : describeError(error).replace(/\s+/g, ' ').trim();
       const output = outputOf(error);
       record('failed', detail, output);
       if (!this.#options.signal.aborted) this.#fail(new StepFailedError(step.name, `step "${step.name}" (${action.action}) failed: ${detail}`, output, { cause: error }));
