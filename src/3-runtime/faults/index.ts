@@ -29,6 +29,9 @@ export interface AppliedFault {
   undo?: () => Promise<void>;
 }
 
+/** Marks this file as the shim: tests that need the other faults skip while it is here. */
+export const FAULTS_SHIM = true;
+
 const gone = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
 
 export async function applyFault(action: StepAction, target: FaultTarget): Promise<AppliedFault> {
