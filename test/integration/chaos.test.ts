@@ -171,6 +171,42 @@ describe('a timeline interrupted during a fault', () => {
   });
 });
 
+describe('a timeline interrupted during host-level faults', () => {
+  it('on SIGINT removes the neighbour, lifts the packet loss and restores THP', async (context) => {
+    if (SHIM) context.skip('src/3-runtime/faults is the temporary shim: network, neighbour and thp come with chaos-actions');
+    const before = await thpMode();
+    const other = before === 'never' ? 'madvise' : 'never';
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'interrupted-host.ts');
+      const steps = `() => [
+    { name: 'lossy-a', at: 0, action: 'network', instance: 'a', loss: '20%' },
+    { name: 'tenant', at: 0, action: 'neighbour', memory: '64m', image: 'oomlab/mariadb:10.11' },
+    { name: 'thp-${other}', at: 0, action: 'thp', mode: '${other}' },
+    { name: 'limit-a', at: 0, action: 'limit', instance: 'a', memory: '400m' },
+  ]`;
+      await writeFile(file, scenarioText('chaos-interrupted-host', steps, 120_000));
+      const child = execa(OOMLAB, ['run', file, '--reports-dir', dir], { cwd: PROJECT_ROOT, reject: false, all: true });
+      await outputReaches(child, 'settling 120000ms');
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      if (before !== 'unknown') expect(await thpMode()).toBe(other);
+      child.kill('SIGINT');
+      const result = await child;
+      expect(result.exitCode, result.all).toBe(130);
+      const [folder] = (await readdir(dir)).filter((f) => f.endsWith('chaos-interrupted-host'));
+      const report = JSON.parse(await readFile(join(dir, folder!, 'report.json'), 'utf8')) as RunReport;
+      expect(report.endedBy).toBe('cancel');
+      expect(phasesByStep(report)).toEqual({
+        'lossy-a': ['start', 'done', 'undo'],
+        tenant: ['start', 'done', 'undo'],
+        [`thp-${other}`]: ['start', 'done', 'undo'],
+        'limit-a': ['start', 'done', 'undo'],
+      });
+      expect(await containersLabelled(`oomlab.run=${report.runId}`)).toEqual([]);
+      expect(await thpMode()).toBe(before);
+    });
+  });
+});
+
 describe('a step that fails', () => {
   it('makes its configuration error with the step output as evidence, and the next configuration still runs', async () => {
     await withTempDir(async (dir) => {
