@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -6,7 +7,7 @@ import type { RunReport } from '../../src/8-run/index.ts';
 import type { ObservationOf } from '../../src/4-observe/index.ts';
 import * as faults from '../../src/3-runtime/faults/index.ts';
 import { selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/index.ts';
-import { containersLabelled, docker, OOMLAB, outputReaches, PROJECT_ROOT, runScenarioForTest, withTempDir } from './helpers.ts';
+import { containersLabelled, docker, OOMLAB, outputReaches, PROJECT_ROOT, runCli, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // The chaos timeline against a real engine: MariaDB 10.11 at 512 MiB, faults at times, on a condition
 // and after other steps, each undone; the engine's own event stream is the witness of pause/unpause/update.
@@ -60,6 +61,22 @@ const phasesByStep = (report: RunReport, index = 0) => {
   return byStep;
 };
 const phasesOf = (report: RunReport, index = 0) => report.configs[index]!.observations.filter((o): o is ObservationOf<'step'> => o.kind === 'step').map((o) => `${o.step} ${o.phase}`);
+
+describe('a mistyped step', () => {
+  it('is one line naming the file, the step and the allowed actions; exit 2; nothing written', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'typo.ts');
+      await writeFile(file, scenarioText('chaos-typo', `() => [{ name: 'limit-a', at: '20s', action: 'limt', instance: 'a', memory: '768m' }]`));
+      const reportsDir = join(dir, 'reports');
+      const result = await runCli(['run', file, '--reports-dir', reportsDir]);
+      expect(result.exitCode, result.all).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        `oomlab: ScenarioInvalidError: ${file} (memory=512m): step "limit-a": unknown action "limt" (did you mean "limit"?); allowed: pause, unpause, kill, restart, limit, network, neighbour, cpu-hog, drop-caches, thp, run`,
+      );
+      expect(existsSync(reportsDir)).toBe(false);
+    });
+  });
+});
 
 describe('a timeline of faults on a live server', () => {
   it('applies each step at its trigger, undoes every fault, and records each phase', async () => {
