@@ -14,7 +14,8 @@ export type OomlabErrorCode =
   | 'CANCELLED'
   | 'REPORT_INVALID'
   | 'MERGE_REFUSED'
-  | 'USAGE';
+  | 'USAGE'
+  | 'STEP_FAILED';
 
 /** Every error the harness raises: what failed, the value received, and the next step. */
 export class OomlabError extends Error {
@@ -93,4 +94,15 @@ export class MergeRefusedError extends OomlabError {
 /** The message of anything thrown, for one-line reports. */
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A step of the chaos timeline failed, outlived its timeout or could not be undone; its output is the evidence. */
+export class StepFailedError extends OomlabError {
+  readonly step: string;
+  readonly output: string | undefined;
+  constructor(step: string, message: string, output?: string, options?: { cause?: unknown }) {
+    super('STEP_FAILED', message, options);
+    this.step = step;
+    this.output = output;
+  }
 }

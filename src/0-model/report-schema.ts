@@ -194,7 +194,19 @@ const configResult = z.object({
   serverLogTail: str.optional(),
   predictions: z.record(str, memoryPrediction).optional(),
   expectations: z
-    .array(z.object({ expected: str, measured: num.optional(), met: z.boolean(), missedBy: num.optional(), source: str, line: str, because: str.optional(), margin: margin.optional() }))
+    .array(
+      z.object({
+        expected: str,
+        measured: num.optional(),
+        met: z.boolean(),
+        missedBy: num.optional(),
+        source: str,
+        line: str,
+        because: str.optional(),
+        margin: margin.optional(),
+        step: str.optional(),
+      }),
+    )
     .optional(),
   sharedMemory: z.array(z.object({ side: str, instances: z.array(str), limitBytes: num })).optional(),
   margins: z.array(margin).optional(),

@@ -96,6 +96,8 @@ export interface ExpectationCheck {
   because?: string;
   /** How far the measured figure was from the bound, met or not. */
   margin?: Margin;
+  /** The step of the chaos timeline the claim refers to (`afterStep`, `oomKilledWithin`, a load expectation's `after`). */
+  step?: string;
 }
 
 /** One shape for every configuration, whatever happened to it. */

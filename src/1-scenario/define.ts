@@ -5,6 +5,15 @@ import { parseBytes } from '../0-model/units.ts';
 import type { Bound, ExpectationInput, HostSettingsInput, InstanceInput, LoadExpectation, MixedQueryInput } from './schema.ts';
 import type { z } from 'zod';
 import type { httpBurstWorkloadSchema, stormWorkloadSchema } from './schema.ts';
+import type { CONDITION_METRICS, ConditionOperator, StepInput, WORKLOAD_EVENTS } from './steps.ts';
+
+/** What `after` may name: an instance's readiness, the workload's start or end, or another step (checked when planned). */
+export type StepAfter<N extends string> = `${N}.ready` | (typeof WORKLOAD_EVENTS)[number] | (string & {});
+/** `a.connections > 500`, `a.memory >= 800m`: only instances of the scenario type-check. */
+export type StepWhen<N extends string> = `${N}.${(typeof CONDITION_METRICS)[number]} ${ConditionOperator} ${string}`;
+type NarrowStep<S, N extends string> = { [K in keyof S]: K extends 'instance' ? N : K extends 'after' ? StepAfter<N> : K extends 'when' ? StepWhen<N> : S[K] };
+/** A step with its `instance` and `when` typed to the scenario's instance names. */
+export type StepInputFor<N extends string = string> = StepInput extends infer S ? (S extends unknown ? NarrowStep<S, N> : never) : never;
 
 /** What the load must show, with instance names typed. */
 export type LoadExpectationInput<N extends string = string> = Omit<LoadExpectation, 'ratio'> & { ratio?: { of: N; to: N } & Bound };
@@ -43,6 +52,11 @@ export interface ScenarioDefinition<M extends Matrix, N extends string, E> {
   /** zx steps on the host before and after each configuration. */
   before?: (context: { config: Config<M> }) => Promise<void>;
   after?: (context: { config: Config<M> }) => Promise<void>;
+  /**
+   * The chaos timeline: faults and zx steps while the load runs, each at a time (`at: '20s'` from the moment
+   * every instance is ready), after an event or step, or when a sampled figure crosses a value; undone at the end.
+   */
+  steps?: (config: Config<M>) => readonly StepInputFor<NoInfer<N>>[] | undefined;
   /** Once per image before the matrix: `file-table` starts it at two nofile values and fits bytes per descriptor. */
   probes?: 'file-table'[];
 }
@@ -63,6 +77,7 @@ export interface Scenario<M extends Matrix = Matrix> {
   host?(config: Config<M>): HostSettingsInput | undefined;
   before?(context: { config: Config<M> }): Promise<void>;
   after?(context: { config: Config<M> }): Promise<void>;
+  steps?(config: Config<M>): readonly StepInput[] | undefined;
   probes?: 'file-table'[];
   readonly file?: string;
 }

@@ -14,6 +14,7 @@ export { OUTCOMES, parseBytes, type AxisValue, type Config, type Matrix, type Ou
 export * from './schema.ts';
 export * from './define.ts';
 export * from './thresholds.ts';
+export * from './steps.ts';
 
 /** Formats the first zod issue as one line: the field, what was wrong, what is allowed. */
 export function formatIssue(where: string, issue: z.core.$ZodIssue, kind: FieldsOf, prefix = ''): string {
@@ -45,7 +46,8 @@ export function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssu
   return issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
 }
 
-function closest(word: string, candidates: readonly string[]): string | undefined {
+/** The candidate within two edits of `word`, for `did you mean` hints. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of candidates) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { OUTCOMES } from '../0-model/config.ts';
 import { parseBytes } from '../0-model/units.ts';
 import { parseThresholds, type ThresholdKind } from './thresholds.ts';
+import { durationSchema } from './steps.ts';
 
 export const NAME = /^[a-z][a-z0-9-]*$/;
 const NAME_RULE = 'lowercase letters, digits and dashes';
@@ -71,6 +72,8 @@ export type Bound = z.output<typeof bound>;
 export const loadExpectationSchema = z.strictObject({
   /** Why, in the incident's words; shown beside the lines. */
   because: z.string().optional(),
+  /** A step's name: p50/p90/p99 bounds are judged on the worst per-second percentile from the second that step started in; p999 and max stay whole-run. */
+  after: z.string().optional(),
   /** Latency percentiles of the workload (an HTTP burst's requests, a storm's queries), in ms. */
   p50Ms: bound.optional(),
   p90Ms: bound.optional(),
@@ -199,6 +202,10 @@ export const expectationSchema = z.strictObject({
   because: z.string().optional(),
   openFilesLimit: z.strictObject({ atMost: z.number().optional(), equals: z.number().optional() }).optional(),
   peakMemoryBelowBytes: z.number().positive().optional(),
+  /** A step's name: the outcome counts only if that step ran (its action returned) before the outcome was observed. */
+  afterStep: z.string().optional(),
+  /** OOM-killed no later than `ms` after the step `of` started: `{ of: 'neighbour', ms: '10s' }`. */
+  oomKilledWithin: z.strictObject({ of: z.string(), ms: durationSchema }).optional(),
 });
 export type ExpectationInput = z.input<typeof expectationSchema>;
 export type Expectation = z.output<typeof expectationSchema>;
@@ -215,6 +222,8 @@ export const scenarioSchema = z.strictObject({
   host: fn('(config) => HostSettings').optional(),
   before: fn('(context) => Promise<void>').optional(),
   after: fn('(context) => Promise<void>').optional(),
+  /** The chaos timeline of a configuration: faults and zx steps at times or on events (src/1-scenario/steps.ts). */
+  steps: fn('(config) => Step[]').optional(),
   /** Measurements made once per image before the matrix: `file-table` fits what one descriptor costs the server. */
   probes: z.array(z.enum(['file-table'])).optional(),
 });

@@ -25,6 +25,8 @@ const duration = z.union([z.number().nonnegative(), z.string()]).transform((valu
   }
   return ms;
 });
+/** A duration as a scenario writes it (`20s`, `500ms`, `2m` or ms), in ms once validated. */
+export const durationSchema = duration;
 const size = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*[kmgt]?i?b?$/i, 'a size such as 768m or a number of bytes')]).transform((value) => parseBytes(value));
 const percent = z.union([z.number().min(0).max(100), z.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as 10%')]).transform((v) => (typeof v === 'number' ? v : Number(v.slice(0, -1))));
 const instance = z.string().min(1);
@@ -95,3 +97,49 @@ export type StepInput = z.input<typeof stepTriggerSchema> & { [A in StepActionNa
 export type StepAction = { [A in StepActionName]: z.output<(typeof stepActionSchemas)[A]> }[StepActionName];
 /** A validated step: durations in ms, sizes in bytes. Validation splits the trigger fields from the action's and checks each. */
 export type Step = z.output<typeof stepTriggerSchema> & { action: StepAction };
+
+/** What `after` may name besides a step: an instance's readiness or the workload's start and end. */
+export const WORKLOAD_EVENTS = ['workload.start', 'workload.end'] as const;
+export const CONDITION_METRICS = ['connections', 'memory'] as const;
+export const CONDITION_OPERATORS = ['>=', '<=', '>', '<'] as const;
+export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
+
+/** A parsed `when`: `a.memory >= 800m` reads a's latest cgroup memory sample; `a.connections` its Threads_connected. */
+export interface StepCondition {
+  instance: string;
+  metric: (typeof CONDITION_METRICS)[number];
+  operator: ConditionOperator;
+  /** Bytes for memory, a count for connections. */
+  value: number;
+}
+
+const CONDITION = /^\s*([a-z][a-z0-9-]*)\.([a-z]+)\s*(>=|<=|>|<)\s*(\S+)\s*$/;
+
+/** `a.connections > 500` → its parts, or undefined when the text is not such a condition. */
+export function parseCondition(text: string): StepCondition | undefined {
+  const match = CONDITION.exec(text);
+  if (!match) return undefined;
+  const [, instance, metric, operator, raw] = match as unknown as [string, string, string, ConditionOperator, string];
+  if (metric === 'connections') return /^\d+$/.test(raw) ? { instance, metric, operator, value: Number(raw) } : undefined;
+  if (metric === 'memory') {
+    if (!/^\d+(\.\d+)?\s*[kmgt]?i?b?$/i.test(raw)) return undefined;
+    return { instance, metric, operator, value: parseBytes(raw) };
+  }
+  return undefined;
+}
+
+export function conditionHolds(condition: Pick<StepCondition, 'operator' | 'value'>, measured: number): boolean {
+  switch (condition.operator) {
+    case '>':
+      return measured > condition.value;
+    case '>=':
+      return measured >= condition.value;
+    case '<':
+      return measured < condition.value;
+    case '<=':
+      return measured <= condition.value;
+  }
+}
+
+/** A step's action gets this long unless its `timeout` says otherwise. */
+export const DEFAULT_STEP_TIMEOUT_MS = 30_000;

@@ -14,10 +14,12 @@ import {
   workloadSchema,
   hostSettingsSchema,
   type HostSettings,
+  type Step,
 } from '../1-scenario/index.ts';
 import { cannotStart, predictInstance, type MemoryPrediction } from './memory-model.ts';
 import { formatPredictionWarning } from './prediction-text.ts';
 import { applyOverrides, parseAssignment, parseOverrides } from './overrides.ts';
+import { checkStepReferences, validateSteps } from './steps.ts';
 
 export * from './load-peak.ts';
 export * from './memory-model.ts';
@@ -27,6 +29,7 @@ export * from './overrides.ts';
 export * from './prediction-text.ts';
 export * from './server-profiles.ts';
 export * from './shard.ts';
+export * from './steps.ts';
 
 export interface PlannedConfig {
   /** Stable id built from the axes, e.g. `image=mysql:5.7,nofile=1073741816,fix=none`. */
@@ -38,6 +41,8 @@ export interface PlannedConfig {
   workload?: Workload;
   /** THP mode and side budgets, applied around the configuration and restored after. */
   host?: HostSettings;
+  /** The chaos timeline: faults and zx steps, validated (durations in ms, sizes in bytes). */
+  steps?: Step[];
   /** Set when the host cannot run it; skipped is not passed. */
   skip?: string;
   /** The memory model's worst case per server instance, and the load peak where the workload reaches it (filled in by `predictMemory`). */
@@ -145,8 +150,20 @@ export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImag
     const expect = validateExpectations(scenario.expect(axes), instances, `${where} (${id})`);
     const workload = scenario.workload ? validateWorkload(scenario.workload(axes), instances, `${where} (${id})`) : undefined;
     const hostSettings = scenario.host ? validateHostSettings(scenario.host(axes), instances, `${where} (${id})`) : undefined;
+    const steps = scenario.steps ? validateSteps(scenario.steps(axes), { instances, workload: workload !== undefined, sides: Object.keys(hostSettings?.sides ?? {}) }, `${where} (${id})`) : [];
+    checkStepReferences(steps, expect, workload?.expect, `${where} (${id})`);
     const skip = instances.map((i) => checkImage(i.image)).find((reason) => reason !== undefined) ?? capabilitySkip(instances, hostSettings, host);
-    planned.push({ id, index: planned.length, axes, instances, expect, ...(workload ? { workload } : {}), ...(hostSettings ? { host: hostSettings } : {}), ...(skip ? { skip } : {}) });
+    planned.push({
+      id,
+      index: planned.length,
+      axes,
+      instances,
+      expect,
+      ...(workload ? { workload } : {}),
+      ...(hostSettings ? { host: hostSettings } : {}),
+      ...(steps.length > 0 ? { steps } : {}),
+      ...(skip ? { skip } : {}),
+    });
   }
   if (planned.length === 0) {
     throw new UsageError(`no configuration of ${where} matches --only ${options.only?.join(' ')}; \`oomlab list\` shows the axes`);

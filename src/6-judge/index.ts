@@ -5,3 +5,4 @@ export * from './verdict.ts';
 export * from './semaphores.ts';
 export * from './margins.ts';
 export * from './repeats.ts';
+export * from './step-expectations.ts';

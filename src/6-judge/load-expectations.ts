@@ -155,6 +155,8 @@ export function judgeLoad(workload: Workload, { metrics, timeline }: LoadFigures
     ['maxMs', 'max'],
   ] as const) {
     const bound = claims[key];
+    // With `after`, p50/p90/p99 are judged on the seconds after that step (step-expectations.ts).
+    if (claims.after !== undefined && key !== 'p999Ms' && key !== 'maxMs') continue;
     if (bound) checks.push(...boundChecks(bound, { label: `${field} latency`, unit: ' ms', source, ...(because ? { because } : {}) }, latency?.[field], unmeasured));
   }
   if (claims.errorRate) checks.push(...boundChecks(claims.errorRate, { label: 'error rate', source, ...(because ? { because } : {}) }, result ? errorRateOf(result) : undefined, unmeasured));

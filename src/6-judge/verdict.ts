@@ -7,6 +7,7 @@ import { judgeLoad } from './load-expectations.ts';
 import { loadMetrics } from './metrics.ts';
 import { judgeInstance } from './outcome.ts';
 import { marginsOf } from './margins.ts';
+import { judgeStepExpectations, judgeWindowedLatency, stepFailureEvidence } from './step-expectations.ts';
 
 export interface ConfigRun {
   endedBy: EndedBy;
@@ -33,8 +34,11 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     ...(sharedBudgets(config).length > 0 ? { sharedMemory: sharedBudgets(config) } : {}),
   };
   if (run.endedBy !== 'done') {
-    const why = run.endedBy === 'cancel' ? 'cancelled before it was decided' : run.endedBy === 'timeout' ? 'timed out before it was decided' : 'the harness failed';
-    return { ...base, outcome: null, verdict: 'error', reason: `${why}${run.failure ? `: ${run.failure}` : ''}`, evidence: [], metrics: {}, instances: [] };
+    // A step that failed or timed out is what ended it: its output is the evidence.
+    const evidence = stepFailureEvidence(timeline.observations);
+    const failed = evidence.length > 0 ? 'a step of the timeline failed' : 'the harness failed';
+    const why = run.endedBy === 'cancel' ? 'cancelled before it was decided' : run.endedBy === 'timeout' ? 'timed out before it was decided' : failed;
+    return { ...base, outcome: null, verdict: 'error', reason: `${why}${run.failure ? `: ${run.failure}` : ''}`, evidence, metrics: {}, instances: [] };
   }
   // A neighbour is judged only when the scenario says what should happen to it.
   const judgements = config.instances
@@ -50,7 +54,11 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   const multiple = judgements.length > 1;
   const readiness = timeline.of('readiness', deciding.instance)[0];
   const load = loadMetrics(timeline, config.workload, deciding.instance);
-  const checks = config.workload ? judgeLoad(config.workload, { metrics: load, timeline }) : [];
+  const checks = [
+    ...judgements.flatMap((j) => judgeStepExpectations(j.instance, config.expect[j.instance], j.outcome, timeline.observations)),
+    ...(config.workload ? judgeLoad(config.workload, { metrics: load, timeline }) : []),
+    ...(config.workload?.expect ? judgeWindowedLatency(config.workload.expect, timeline.observations) : []),
+  ];
   // The claims that missed come first: they are what a reader of a failed verdict looks for.
   const lines = [...checks.filter((c) => !c.met), ...checks.filter((c) => c.met)].map((c) => c.line);
   const margins = marginsOf(config, timeline, judgements, checks);

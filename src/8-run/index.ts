@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describeError, EngineLostError, OomlabError, UsageError } from '../0-model/errors.ts';
 import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
 import { inShard, parseOverrides, planRun, predictMemory, shardOf, type PlanOptions, type PlannedConfig, type Shard } from '../2-plan/index.ts';
@@ -119,6 +120,10 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   options.signal.addEventListener('abort', abortRun, { once: true });
   const teardown = new Teardown();
   teardown.defer(() => options.signal.removeEventListener('abort', abortRun));
+  // Fault commands and step phases go to the run's own log, not the terminal; opened on the first line.
+  let runLog: WriteStream | undefined;
+  teardown.defer(() => runLog && new Promise<void>((done) => runLog!.end(done)));
+  const log = (line: string) => (runLog ??= createWriteStream(join(reportDir, 'run.log'), { flags: 'a' })).write(`${new Date().toISOString()} ${line}\n`);
 
   const routing: Routing = { byContainer: new Map(), byHostname: new Map() };
   const results: ConfigResult[] = [];
@@ -243,7 +248,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     if (controller.signal.aborted) {
       return undecided(config, 'cancel', describeError(controller.signal.reason));
     }
-    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(options.configTimeoutMs ?? 300_000)]);
+    const timeoutMs = options.configTimeoutMs ?? 300_000;
+    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
     return runConfig(config, scenario, {
       engine,
       run,
@@ -251,6 +257,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       routing,
       shimPath: () => (shim ??= buildNofileShim()),
       signal,
+      deadline: Date.now() + timeoutMs,
+      log,
       onPhase: (phase) => progress({ kind: 'phase', index: config.index, phase }),
     });
   }

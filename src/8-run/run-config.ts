@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
 import { drive } from '../5-workload/index.ts';
@@ -5,8 +6,10 @@ import { collectPostMortem, sampleMemoryPeak, Timeline, type HostFacts } from '.
 import type { PlannedConfig } from '../2-plan/index.ts';
 import { createSideBudget, startInstance, switchHostSetting, THP_ENABLED_PATH, type Engine, type RunLabels, type SideBudget, type StartedInstance } from '../3-runtime/index.ts';
 import type { InstanceSpec, Scenario } from '../1-scenario/index.ts';
-import { describeError } from '../0-model/errors.ts';
+import { describeError, StepFailedError } from '../0-model/errors.ts';
 import { Teardown } from './teardown.ts';
+import { configSteps } from './config-steps.ts';
+import { TIME_ZERO, type StepScheduler } from './steps.ts';
 import type { ConfigResult, EmulatedFact, EndedBy } from '../0-model/report.ts';
 
 /** Routes engine events and traced syscalls to the configuration and instance they belong to. */
@@ -23,6 +26,19 @@ export interface ConfigContext {
   shimPath: () => Promise<string>;
   signal: AbortSignal;
   onPhase: (phase: string) => void;
+  /** Appends a line to the run's log file (reportDir/run.log): fault commands and step phases. @default nothing is logged */
+  log?: (line: string) => void;
+  /** When the configuration's timeout ends it (epoch ms): timed steps are waited for until shortly before. */
+  deadline?: number;
+}
+
+/** Kept for the post-mortem and the teardown when timed steps are waited for up to the deadline. */
+const DEADLINE_RESERVE_MS = 20_000;
+
+/** Why a configuration's signal aborted: its timeout, a failed step, or a cancel. */
+function endedFor(reason: unknown): EndedBy {
+  if (reason instanceof StepFailedError) return 'error';
+  return (reason as { name?: string } | undefined)?.name === 'TimeoutError' ? 'timeout' : 'cancel';
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
@@ -37,7 +53,9 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   const startedAt = Date.now();
   // The phase a timeout or a cancel interrupted goes into the verdict's reason.
   let phase = 'starting';
-  const context: ConfigContext = { ...outer, onPhase: (next) => outer.onPhase((phase = next)) };
+  // A failed step ends the configuration at once, as an error with the step's output.
+  const stepFailed = new AbortController();
+  const context: ConfigContext = { ...outer, signal: AbortSignal.any([outer.signal, stepFailed.signal]), onPhase: (next) => outer.onPhase((phase = next)) };
   const bounded = <T>(work: Promise<T>): Promise<T> => untilAborted(work, context.signal);
   const timeline = new Timeline();
   const teardown = new Teardown();
@@ -46,6 +64,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   let endedBy: EndedBy = 'done';
   let failure: string | undefined;
   let logTails: string[] = [];
+  let steps: StepScheduler | undefined;
   try {
     if (scenario.before) {
       context.onPhase('before steps');
@@ -98,24 +117,51 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       teardown.defer(() => sampler.stop());
     }
 
+    steps = configSteps({
+      config,
+      engine: context.engine,
+      run: context.run,
+      timeline,
+      instances: new Map(instances.map((i) => [i.spec.name, i])),
+      cgroupParents: new Map([...budgets].map(([side, budget]) => [side, budget.cgroupParent])),
+      signal: context.signal,
+      log: context.log ?? (() => {}),
+      cwd: dirname(resolve(scenario.file ?? '.')),
+      defer: (undo) => teardown.defer(undo),
+      onFailure: (error) => stepFailed.abort(error),
+    });
+    steps?.start();
+
     context.onPhase('waiting for ready');
     await Promise.all(
       instances.map(async (instance) => {
         const result = await instance.waitReady(instance.spec.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, context.signal);
         timeline.add({ kind: 'readiness', instance: instance.spec.name, ready: result.ready, afterMs: result.afterMs, why: result.ready ? 'ping' : result.why });
+        if (result.ready) steps?.fire(`${instance.spec.name}.ready`);
       }),
     );
 
     const allReady = timeline.of('readiness').every((r) => r.ready);
+    // Time zero of the steps: they run while the workload runs.
+    if (allReady) steps?.fire(TIME_ZERO);
     if (allReady && config.workload) {
+      steps?.fire('workload.start');
       await bounded(drive(config.workload, { instances, timeline, signal: context.signal, onPhase: context.onPhase, k6: context.host.k6 }));
+      steps?.fire('workload.end');
     }
     if (allReady && !instances.some((i) => i.hasExited())) {
       const settleMs = Math.max(...instances.map((i) => i.spec.settleMs ?? DEFAULT_SETTLE_MS));
       context.onPhase(`settling ${settleMs}ms`);
       await Promise.race([sleep(settleMs, undefined, { signal: context.signal }).catch(() => {}), ...instances.map((i) => i.exited)]);
     }
-    if (context.signal.aborted) endedBy = context.signal.reason?.name === 'TimeoutError' ? 'timeout' : 'cancel';
+    if (allReady && steps && !context.signal.aborted) {
+      context.onPhase('waiting for timed steps');
+      const untilMs = context.deadline !== undefined ? Math.max(0, context.deadline - Date.now() - DEADLINE_RESERVE_MS) : undefined;
+      await steps.settled(untilMs !== undefined ? AbortSignal.any([context.signal, AbortSignal.timeout(untilMs)]) : context.signal);
+    }
+    // Steps whose trigger has not come are skipped now; before the post-mortem, so its figures follow the timeline.
+    await steps?.stop();
+    if (context.signal.aborted) endedBy = endedFor(context.signal.reason);
 
     context.onPhase('collecting');
     logTails = await collectPostMortem({
@@ -127,12 +173,25 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       bounded,
     });
   } catch (error) {
-    endedBy = context.signal.aborted ? (context.signal.reason?.name === 'TimeoutError' ? 'timeout' : 'cancel') : 'error';
+    endedBy = context.signal.aborted ? endedFor(context.signal.reason) : 'error';
     failure = `${describeError(context.signal.aborted ? (context.signal.reason ?? error) : error)} (while ${phase})`;
   } finally {
+    await steps?.stop();
+    // The step is the cause: whatever its abort interrupted afterwards (the post-mortem) is not.
+    if (steps?.failure && (!failure || context.signal.reason === steps.failure)) {
+      endedBy = 'error';
+      failure = steps.failure.message;
+    }
     // A `kill` before our own teardown came from outside the run (docker stop, or the engine shutting
     // down and stopping its containers): the death is not the server's doing, so nothing is decided.
-    const externalKill = timeline.of('docker-event').find((e) => e.action === 'kill');
+    // A step's kill or restart is the run's own doing.
+    const killedBySteps = new Set(
+      timeline
+        .of('step')
+        .filter((s) => (s.action === 'kill' || s.action === 'restart') && s.phase === 'start')
+        .map((s) => s.instance),
+    );
+    const externalKill = timeline.of('docker-event').find((e) => e.action === 'kill' && !killedBySteps.has(e.instance));
     if (externalKill && endedBy === 'done') {
       endedBy = 'error';
       failure = `${externalKill.instance} was stopped from outside the run (docker kill event) — was the engine shut down or the container stopped by hand?`;

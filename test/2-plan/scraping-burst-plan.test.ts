@@ -144,7 +144,7 @@ describe('http-burst and host settings are validated before anything runs', () =
 
   it('names a misspelt load claim among the claims a workload may make', () => {
     expect(plan({ workload: () => ({ ...base().workload(), expect: { p99ms: { below: 2000 } } }) })).toThrow(
-      'scenarios/shape.ts (x=1): unknown field `workload.expect.p99ms` (did you mean `p99Ms`?); allowed: because, p50Ms, p90Ms, p99Ms, p999Ms, maxMs, errorRate, errors, ratio',
+      'scenarios/shape.ts (x=1): unknown field `workload.expect.p99ms` (did you mean `p99Ms`?); allowed: because, after, p50Ms, p90Ms, p99Ms, p999Ms, maxMs, errorRate, errors, ratio',
     );
   });
 

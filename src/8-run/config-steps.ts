@@ -1,0 +1,72 @@
+// The chaos timeline wired to one configuration: its faults aimed at its started instances, its
+// conditions read from its timeline's samples, its phases on the timeline and in the run's log.
+import { applyFault } from '../3-runtime/faults/index.ts';
+import type { Engine, RunLabels, StartedInstance } from '../3-runtime/index.ts';
+import type { Timeline } from '../4-observe/index.ts';
+import type { PlannedConfig } from '../2-plan/index.ts';
+import { StepScheduler, type StepClock, type StepFailedError } from './steps.ts';
+
+/** The figure a `when` reads: cgroup memory (sampled every 200 ms for every instance), or the server's Threads_connected (sampled while the load runs). */
+const CONDITION_SAMPLES = {
+  memory: { source: 'cgroup', metric: 'memoryUsageBytes' },
+  connections: { source: 'status', metric: 'Threads_connected' },
+} as const;
+
+/** The latest sample of an instance's figure, scanning back from the newest observation. */
+export function latestSample(timeline: Pick<Timeline, 'observations'>, instance: string, figure: keyof typeof CONDITION_SAMPLES): number | undefined {
+  const { source, metric } = CONDITION_SAMPLES[figure];
+  const observations = timeline.observations;
+  for (let i = observations.length - 1; i >= 0; i--) {
+    const o = observations[i]!;
+    if (o.kind === 'sample' && o.instance === instance && o.source === source && o.metric === metric) return o.value;
+  }
+  return undefined;
+}
+
+export interface ConfigStepsContext {
+  config: PlannedConfig;
+  engine: Engine;
+  run: RunLabels;
+  timeline: Timeline;
+  instances: ReadonlyMap<string, StartedInstance>;
+  cgroupParents: ReadonlyMap<string, string>;
+  signal: AbortSignal;
+  /** Appends a line to the run's log (reportDir/run.log). */
+  log: (line: string) => void;
+  /** The scenario file's folder: a zx step's cwd. */
+  cwd: string;
+  defer: (undo: () => Promise<void>) => void;
+  onFailure: (error: StepFailedError) => void;
+  clock?: StepClock;
+}
+
+/** A scheduler for the configuration's steps, not started; undefined when it declares none. */
+export function configSteps(context: ConfigStepsContext): StepScheduler | undefined {
+  const { config, timeline } = context;
+  if (!config.steps?.length) return undefined;
+  const log = (line: string) => context.log(`[${config.id}] ${line}`);
+  return new StepScheduler({
+    steps: config.steps,
+    apply: (action, signal) =>
+      applyFault(action, {
+        engine: context.engine,
+        run: context.run,
+        configId: config.id,
+        configIndex: config.index,
+        instances: context.instances,
+        cgroupParents: context.cgroupParents,
+        signal,
+        log,
+        cwd: context.cwd,
+      }),
+    record: (record) => {
+      timeline.add({ kind: 'step', ...record });
+      log(`step ${record.step} ${record.phase}: ${record.detail}${record.output ? `\n${record.output}` : ''}`);
+    },
+    latest: (instance, figure) => latestSample(timeline, instance, figure),
+    defer: context.defer,
+    onFailure: context.onFailure,
+    signal: context.signal,
+    ...(context.clock ? { clock: context.clock } : {}),
+  });
+}
