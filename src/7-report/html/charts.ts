@@ -2,6 +2,7 @@
 // instance role where a chart is about instances (memory against its own limit, connections).
 import { formatBytes } from '../../0-model/units.ts';
 import type { ChartSeries, PeakBar, TimeChart, Unit } from './chart-data.ts';
+import { stepMarks } from './steps.ts';
 import { memoryLimitOf, oomKillTimes, rolesOf, sampleKey, type Labelled, type SampleIndex } from './configs.ts';
 
 interface LineSpec {
@@ -182,6 +183,7 @@ function buildTimeChart(spec: TimeChartSpec, configs: readonly Labelled[], id: s
   const series: ChartSeries[] = [];
   const limits = new Map<number, string[]>();
   const markers: TimeChart['markers'] = [];
+  const steps: TimeChart['steps'] = [];
   for (const { config, tag, color, shortLabel, samples, instances: order } of configs) {
     const candidates = role === undefined ? order : order.filter((instance) => instance === role);
     const withData = candidates.filter((instance) => hasData(spec, samples, instance));
@@ -223,11 +225,13 @@ function buildTimeChart(spec: TimeChartSpec, configs: readonly Labelled[], id: s
         if (role !== undefined && kill.instance !== role) continue;
         markers.push({ t: Math.round(kill.t) / 1000, color, label: `OOM ${tag}${several ? ` ${kill.instance}` : ''}`, config: tag });
       }
+      // A step acts on the whole configuration (a limit on a moves b's connections): every chart of it shows them all.
+      steps.push(...stepMarks(config, tag, color));
     }
   }
-  const endT = Math.max(0, ...series.map((s) => s.points.at(-1)![0]), ...markers.map((m) => m.t));
+  const endT = Math.max(0, ...series.map((s) => s.points.at(-1)![0]), ...markers.map((m) => m.t), ...steps.map((s) => s.end ?? s.t));
   const { lines, above } = limitLines(limits, series, endT);
-  return { id, unit: spec.unit, series: [...series, ...lines], markers, ...(above.length > 0 ? { above } : {}) };
+  return { id, unit: spec.unit, series: [...series, ...lines], markers, steps, ...(above.length > 0 ? { above } : {}) };
 }
 
 /** A flat line at zero says less than one sentence does, and takes a screen's height. */
