@@ -5,6 +5,7 @@ import { parseBytes } from '../0-model/units.ts';
 import type { Bound, ExpectationInput, HostSettingsInput, InstanceInput, LoadExpectation, MixedQueryInput } from './schema.ts';
 import type { z } from 'zod';
 import type { httpBurstWorkloadSchema, stormWorkloadSchema } from './schema.ts';
+import type { StepInput } from './steps.ts';
 
 /** What the load must show, with instance names typed. */
 export type LoadExpectationInput<N extends string = string> = Omit<LoadExpectation, 'ratio'> & { ratio?: { of: N; to: N } & Bound };
@@ -45,6 +46,8 @@ export interface ScenarioDefinition<M extends Matrix, N extends string, E> {
   after?: (context: { config: Config<M> }) => Promise<void>;
   /** Once per image before the matrix: `file-table` starts it at two nofile values and fits bytes per descriptor. */
   probes?: 'file-table'[];
+  /** The chaos timeline: faults and zx steps while the load runs, each undone at the end of the configuration. */
+  steps?: (config: Config<M>) => StepInput[];
 }
 
 /**
@@ -64,6 +67,7 @@ export interface Scenario<M extends Matrix = Matrix> {
   before?(context: { config: Config<M> }): Promise<void>;
   after?(context: { config: Config<M> }): Promise<void>;
   probes?: 'file-table'[];
+  steps?(config: Config<M>): StepInput[];
   readonly file?: string;
 }
 

@@ -217,6 +217,7 @@ export const scenarioSchema = z.strictObject({
   after: fn('(context) => Promise<void>').optional(),
   /** Measurements made once per image before the matrix: `file-table` fits what one descriptor costs the server. */
   probes: z.array(z.enum(['file-table'])).optional(),
+  steps: fn('(config) => Step[]').optional(),
 });
 
 /** The fields of each part, for `unknown field` messages. */
