@@ -1,6 +1,7 @@
 // The chaos timeline a scenario may declare: `steps(config)` returns steps, each a trigger (when it
 // runs) and an action (what it does). Faults are undone at the end of the configuration whatever
 // happens; the anchors are Pumba's and Chaos Mesh's fault kinds.
+import type { Options, ProcessPromise } from 'zx';
 import { z } from 'zod';
 import { parseBytes } from '../0-model/units.ts';
 
@@ -30,6 +31,34 @@ export const durationSchema = duration;
 const size = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*[kmgt]?i?b?$/i, 'a size such as 768m or a number of bytes')]).transform((value) => parseBytes(value));
 const percent = z.union([z.number().min(0).max(100), z.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as 10%')]).transform((v) => (typeof v === 'number' ? v : Number(v.slice(0, -1))));
 const instance = z.string().min(1);
+
+/** zx's `$` as a step gets it: a tagged template, or options (`$({ nothrow: true })`) giving another bound `$`. */
+export interface BoundShell {
+  (pieces: TemplateStringsArray, ...args: unknown[]): ProcessPromise;
+  (options: Partial<Omit<Options, 'sync' | 'log'>>): BoundShell;
+}
+
+export interface ContainerShellResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** `container.$`: the same tagged template, run inside the instance through the Docker exec API. */
+export type ContainerShell = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<ContainerShellResult>;
+
+/** What a `run` step's function receives (the runtime builds it: src/3-runtime/faults/run.ts). */
+export interface StepRunContext {
+  /** zx's `$`, in the scenario's folder, cancelled with the run, logging to the run's log. */
+  $: BoundShell;
+  /** The step's `instance`: `container.$` runs inside it (and rejects when the step names no instance). */
+  container: { $: ContainerShell; id: string; name: string };
+  /** The step's instance as started: its container and its server's endpoint on 127.0.0.1. */
+  instance: { readonly containerId: string; readonly containerName: string; endpoint(): { host: string; port: number; user: string; password: string } } | undefined;
+  /** A line to the run's log (and the step's output). */
+  log: (line: string) => void;
+  signal: AbortSignal;
+}
 
 /** The built-in actions, each undone at the end of the configuration unless noted. */
 export const stepActionSchemas = {
@@ -68,7 +97,7 @@ export const stepActionSchemas = {
   run: z.strictObject({
     action: z.literal('run'),
     instance: instance.optional(),
-    run: z.custom<(context: never) => Promise<unknown>>((v) => typeof v === 'function', { message: 'an async function ({ $, container, log }) => …' }),
+    run: z.custom<(context: StepRunContext) => Promise<unknown>>((v) => typeof v === 'function', { message: 'an async function ({ $, container, log }) => …' }),
   }),
 } as const;
 export const STEP_ACTIONS = Object.keys(stepActionSchemas) as (keyof typeof stepActionSchemas)[];

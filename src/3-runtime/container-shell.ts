@@ -6,13 +6,9 @@ import { ShellFailedError } from '../0-model/errors.ts';
 import type { Engine } from './engine.ts';
 import { linesOf } from './host-shell.ts';
 
-export interface ContainerShellResult {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
+import type { ContainerShell, ContainerShellResult } from '../1-scenario/steps.ts';
 
-export type ContainerShell = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<ContainerShellResult>;
+export type { ContainerShell, ContainerShellResult };
 
 export interface ContainerShellOptions {
   signal: AbortSignal;

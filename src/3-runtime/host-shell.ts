@@ -1,12 +1,10 @@
 // zx's `$` bound to a run: its folder, its environment, its cancellation signal, and its verbose
 // output written to the run's log instead of the terminal (docs/shell.md says when zx, when execa).
-import { $, type LogEntry, type Options, type ProcessPromise } from 'zx';
+import { $, type LogEntry, type Options } from 'zx';
 
-/** zx's `$` as a step gets it: a tagged template, or options (`$({ nothrow: true })`) giving another bound `$`. */
-export interface BoundShell {
-  (pieces: TemplateStringsArray, ...args: unknown[]): ProcessPromise;
-  (options: Partial<Omit<Options, 'sync' | 'log'>>): BoundShell;
-}
+import type { BoundShell } from '../1-scenario/steps.ts';
+
+export type { BoundShell };
 
 export interface BoundShellOptions {
   cwd: string;

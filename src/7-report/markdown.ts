@@ -102,6 +102,7 @@ export function renderMarkdown(report: RunReport): string {
       for (const run of config.repeats ?? []) lines.push(`  - ${repeatText(run)}`);
     }
   }
+  lines.push(...stepTables(report));
   const upgrade = upgradeView(report);
   if (upgrade.length > 0) lines.push('', ...upgrade);
   const decided = report.configs.filter((c) => c.evidence.length > 0);
@@ -143,6 +144,24 @@ export function renderMarkdown(report: RunReport): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Per configuration with a chaos timeline: every phase of every step, in time order. */
+function stepTables(report: RunReport): string[] {
+  const lines: string[] = [];
+  for (const config of report.configs) {
+    const steps = config.observations.filter((o) => o.kind === 'step').sort((a, b) => a.t - b.t);
+    if (steps.length === 0) continue;
+    if (lines.length === 0) lines.push('', '## Timeline', '');
+    lines.push(`### \`${config.id}\``, '', '| time | step | action | instance | phase | detail |', '|---|---|---|---|---|---|');
+    for (const o of steps) {
+      const phase = o.phase === 'failed' || o.phase === 'timeout' ? `**${o.phase}**` : o.phase;
+      const detail = o.output ? `${o.detail}: ${o.output}` : o.detail;
+      lines.push(`| ${[`${(o.t / 1000).toFixed(1)} s`, o.step, o.action, o.instance ?? '—', phase, detail].map(cell).join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  return lines;
 }
 
 /** Rows are server versions, columns the other axes: the table an upgrade review reads first. */

@@ -399,7 +399,7 @@ describe('renderHtml evidence panels', () => {
   });
 
   it('lists every observation that is not a sample in its timeline', () => {
-    expect(panel(1)).toMatch(/<summary>Timeline: \d+ events \(\d+ samples, quiet InnoDB reads and log tails left out\)<\/summary><pre>\[0\.4\d\d s\] a nofile: nofile default/);
+    expect(panel(1)).toMatch(/<summary>All events: \d+ events \(\d+ samples, quiet InnoDB reads and log tails left out\)<\/summary><pre>\[0\.4\d\d s\] a nofile: nofile default/);
     expect(panel(1)).toContain('a storm: 1590/1590 sessions started');
   });
 });

@@ -10,6 +10,7 @@ import { onPath } from '../../src/4-observe/index.ts';
 import { renderHtml } from '../../src/7-report/index.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
 import { formatBytes } from '../../src/0-model/units.ts';
+import { chaosReport } from '../7-report/chaos-fixture.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const SCREENSHOT_DIR = join(PROJECT_ROOT, 'test-output');
@@ -136,7 +137,12 @@ function inkOfCharts(page: Page): Promise<CanvasInk[]> {
 }
 
 interface ChartData {
-  charts: { id: string; series: { key: string; color: string; width: number; show: boolean; limit?: boolean; points: [number, number][] }[]; above?: string[] }[];
+  charts: {
+    id: string;
+    series: { key: string; color: string; width: number; show: boolean; limit?: boolean; points: [number, number][] }[];
+    above?: string[];
+    steps: { step: string; t: number; end?: number; config: string; color: string; label: string }[];
+  }[];
   peaks: { color: string }[];
 }
 
@@ -375,6 +381,140 @@ describe('report.html in headless Chromium', () => {
       await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
       await expect.poll(() => readout.locator('span b').count()).toBeGreaterThan(0);
       await page.locator('#chart-memory').screenshot({ path: join(SCREENSHOT_DIR, 'report-html-scraping-burst-memory.png') });
+    });
+  });
+
+  describe('a chaos timeline: steps on the charts and in the panels', () => {
+    const report = chaosReport();
+    const html = renderHtml(report);
+    const data = chartDataOf(html);
+    let opened: OpenedReport | undefined;
+
+    beforeAll(async () => {
+      if (!browser) return;
+      const file = join(dir, 'chaos.html');
+      await writeFile(file, html);
+      opened = await openReport(browser, file);
+    });
+
+    afterAll(async () => {
+      await opened?.close();
+    });
+
+    /** The flags over one plot and the geometry needed to read its canvas: CSS pixels, page coordinates. */
+    function flagsOf(page: Page, plot: string) {
+      return page.evaluate((id) => {
+        type Found = PageElement & PageCanvas & { querySelector(s: string): Found | null };
+        const document = (globalThis as unknown as { document: { querySelector(s: string): Found | null } }).document;
+        const root = document.querySelector(`#${id}`)!;
+        const rect = (e: PageElement) => {
+          const { left, top, width, height } = e.getBoundingClientRect();
+          return { left, top, width, height };
+        };
+        const over = root.querySelector('.u-over')!;
+        const canvas = root.querySelector('canvas')!;
+        const flags = [...root.querySelectorAll('.step-flag')].map((f) => {
+          const el = f as PageElement & { dataset: Record<string, string>; classList: { contains(c: string): boolean } };
+          return { text: el.textContent, t: Number(el.dataset.t), configs: el.dataset.configs, leftward: el.classList.contains('leftward'), ...rect(el) };
+        });
+        return { over: rect(over), canvas: { ...rect(canvas), pixelWidth: canvas.width }, flags };
+      }, plot);
+    }
+
+    /** How many rows of one canvas column are inked, and which opaque colours are in it. */
+    function column(page: Page, plot: string, x: number) {
+      return page.evaluate(
+        ([id, cx]) => {
+          const document = (globalThis as unknown as { document: { querySelector(s: string): PageCanvas | null } }).document;
+          const canvas = document.querySelector(`#${id} canvas`)!;
+          const pixels = canvas.getContext('2d')!.getImageData(cx, 0, 1, canvas.height).data;
+          let inked = 0;
+          const colours: Record<string, number> = {};
+          for (let i = 0; i < pixels.length; i += 4) {
+            if (pixels[i + 3]! === 0) continue;
+            inked++;
+            if (pixels[i + 3]! === 255) {
+              const hex = `#${[pixels[i]!, pixels[i + 1]!, pixels[i + 2]!].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+              colours[hex] = (colours[hex] ?? 0) + 1;
+            }
+          }
+          return { inked, rows: canvas.height, colours };
+        },
+        [plot, x] as const,
+      );
+    }
+
+    it('loads with no console error, no page error and no request leaving the page', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? 'the browser did not start');
+      expect(opened.consoleErrors).toEqual([]);
+      expect(opened.pageErrors).toEqual([]);
+      expect(opened.leaving).toEqual([]);
+    });
+
+    it('flags each step over every chart, once per step where the configurations agree, at x proportional to its time', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? 'the browser did not start');
+      for (const chart of data.charts) {
+        const { flags, over } = await flagsOf(opened.page, `plot-${chart.id}`);
+        // Every step that started is named; a failure in its own words.
+        expect(new Set(flags.map((f) => f.text)), chart.id).toEqual(new Set(['thp-never', 'delay-a', 'limit-a', 'neighbour', 'drop-caches', 'threads-a', 'threads-a failed', 'threads-a timed out']));
+        // x = left of the plot + t × pixels per second: fit on two flags, then every flag (pointing right) sits on the line.
+        const right = flags.filter((f) => !f.leftward);
+        const [first, last] = [right[0]!, right.at(-1)!];
+        const perSecond = (last.left - first.left) / (last.t - first.t);
+        expect(perSecond).toBeGreaterThan(0);
+        expect(first.left - first.t * perSecond, `${chart.id}: t = 0 at the plot's left edge`).toBeCloseTo(over.left, 0);
+        for (const flag of right) expect(Math.abs(flag.left - (over.left + flag.t * perSecond)), `${chart.id} ${flag.text}`).toBeLessThan(1.5);
+      }
+    });
+
+    it("draws each configuration's step line in its colour down the whole plot, and shades a fault while it is in force", async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? 'the browser did not start');
+      const page = opened.page;
+      const chart = data.charts.find((c) => c.id === 'connections-a')!;
+      const { flags, over, canvas } = await flagsOf(page, 'plot-connections-a');
+      const right = flags.filter((f) => !f.leftward);
+      const perSecond = (right.at(-1)!.left - right[0]!.left) / (right.at(-1)!.t - right[0]!.t);
+      // Canvas pixels per CSS pixel (1 in headless Chromium, 2 on a retina screen).
+      const scale = canvas.pixelWidth / canvas.width;
+      const canvasX = (t: number) => Math.round((over.left + t * perSecond - canvas.left) * scale);
+      // #1's limit-a line: its colour fills most of the plot's height in that column (a flag or a line may cross it).
+      const limit = chart.steps.find((s) => s.config === '#1' && s.step === 'limit-a')!;
+      const columns = await Promise.all([-1, 0, 1].map((dx) => column(page, 'plot-connections-a', canvasX(limit.t) + dx)));
+      const plotRows = over.height;
+      expect(Math.max(...columns.map((c) => c.colours[limit.color] ?? 0)), 'limit-a line of #1').toBeGreaterThan(plotRows * 0.6);
+      // Before the first step nothing is shaded (a grid line or a series crosses a few rows); in the limit's span every row is.
+      const before = await column(page, 'plot-connections-a', canvasX(1));
+      const during = await column(page, 'plot-connections-a', canvasX(26));
+      expect(before.inked).toBeLessThan(plotRows * 0.3);
+      expect(during.inked).toBeGreaterThan(plotRows * 0.95);
+    });
+
+    it('hides the flags of a configuration the legend hides', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? 'the browser did not start');
+      const page = opened.page;
+      const texts = async () => (await flagsOf(page, 'plot-memory-a')).flags.map((f) => f.text);
+      expect(await texts()).toContain('threads-a timed out');
+      await page.locator('button.config-chip[data-config="#3"]').click();
+      expect(await texts()).not.toContain('threads-a timed out');
+      expect(await texts()).toContain('threads-a failed');
+      await page.locator('button.config-chip[data-config="#3"]').click();
+      expect(await texts()).toContain('threads-a timed out');
+    });
+
+    it('tables the steps in each panel, and saves screenshots of the charts and of a panel', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? 'the browser did not start');
+      const page = opened.page;
+      for (const [i, config] of report.configs.entries()) {
+        const rows = page.locator(`#config-${i + 1} table.steps tbody tr`);
+        expect(await rows.count()).toBe(config.observations.filter((o) => o.kind === 'step').length);
+      }
+      expect(await page.evaluate(() => (globalThis as unknown as { document: PageDocument }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(VIEWPORT.width);
+      await page.locator('section#charts').screenshot({ path: join(SCREENSHOT_DIR, 'report-html-chaos-charts.png') });
+      await page.locator('#config-1 summary').first().click();
+      await page.locator('#config-1 table.steps').scrollIntoViewIfNeeded();
+      const path = join(SCREENSHOT_DIR, 'report-html-chaos-panel.png');
+      await page.locator('#config-1').screenshot({ path });
+      expect((await stat(path)).size).toBeGreaterThan(50_000);
     });
   });
 

@@ -29,8 +29,28 @@ export interface TimeChart {
   series: ChartSeries[];
   /** OOM kills, drawn as vertical lines so latency and counters can be read against them. */
   markers: { t: number; color: string; label: string; config: string }[];
+  /** The configurations' timeline steps: a line at the start, a shaded span while the fault is in force. */
+  steps: StepMark[];
   /** Limits far above every line, named at the top instead of squeezing the lines to the bottom. */
   above?: string[];
+}
+
+/** One step of a configuration's chaos timeline; times in seconds like the lines. */
+export interface StepMark {
+  /** The step's name: its spans in several configurations shade once. */
+  step: string;
+  t: number;
+  /** When it was undone: the span ends there. */
+  end?: number;
+  /** In force to the end of the chart: its fault was never seen undone. */
+  open?: boolean;
+  /** The step's name, with `failed` or `timed out` when it did not complete. */
+  label: string;
+  /** The hover text: configuration, action, instance and what the step said. */
+  title: string;
+  color: string;
+  config: string;
+  failed?: boolean;
 }
 
 export interface PeakBar {

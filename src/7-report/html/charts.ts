@@ -3,6 +3,7 @@
 import { formatBytes } from '../../0-model/units.ts';
 import type { ChartSeries, PeakBar, TimeChart, Unit } from './chart-data.ts';
 import { downsample, MAX_CHART_POINTS } from './downsample.ts';
+import { stepMarks } from './steps.ts';
 import { memoryLimitOf, oomKillTimes, rolesOf, sampleKey, type Labelled, type SampleIndex } from './configs.ts';
 
 interface LineSpec {
@@ -183,6 +184,7 @@ function buildTimeChart(spec: TimeChartSpec, configs: readonly Labelled[], id: s
   const series: ChartSeries[] = [];
   const limits = new Map<number, string[]>();
   const markers: TimeChart['markers'] = [];
+  const steps: TimeChart['steps'] = [];
   for (const { config, tag, color, shortLabel, samples, instances: order } of configs) {
     const candidates = role === undefined ? order : order.filter((instance) => instance === role);
     const withData = candidates.filter((instance) => hasData(spec, samples, instance));
@@ -224,14 +226,16 @@ function buildTimeChart(spec: TimeChartSpec, configs: readonly Labelled[], id: s
         if (role !== undefined && kill.instance !== role) continue;
         markers.push({ t: Math.round(kill.t) / 1000, color, label: `OOM ${tag}${several ? ` ${kill.instance}` : ''}`, config: tag });
       }
+      // A step acts on the whole configuration (a limit on a moves b's connections): every chart of it shows them all.
+      steps.push(...stepMarks(config, tag, color));
     }
   }
-  const endT = Math.max(0, ...series.map((s) => s.points.at(-1)![0]), ...markers.map((m) => m.t));
+  const endT = Math.max(0, ...series.map((s) => s.points.at(-1)![0]), ...markers.map((m) => m.t), ...steps.map((s) => s.end ?? s.t));
   const { lines, above } = limitLines(limits, series, endT);
   // A long run has more samples than the chart has pixels: cut them, keeping peaks and what surrounds each marker.
-  const keep = markers.map((m) => m.t);
+  const keep = [...markers.map((m) => m.t), ...steps.map((s) => s.t)];
   const drawn = series.map((s) => ({ ...s, points: downsample(s.points, MAX_CHART_POINTS, keep) }));
-  return { id, unit: spec.unit, series: [...drawn, ...lines], markers, ...(above.length > 0 ? { above } : {}) };
+  return { id, unit: spec.unit, series: [...drawn, ...lines], markers, steps, ...(above.length > 0 ? { above } : {}) };
 }
 
 /** A flat line at zero says less than one sentence does, and takes a screen's height. */

@@ -2,7 +2,7 @@
 // legend's toggles and the hover readouts. Bundled into the page by assets.ts; no network, no modules.
 import type UPlot from 'uplot';
 import { formatBytes } from '../../0-model/units.ts';
-import type { ChartData, ChartSeries, PeakBar, TimeChart, Unit } from './chart-data.ts';
+import type { ChartData, ChartSeries, PeakBar, StepMark, TimeChart, Unit } from './chart-data.ts';
 
 // uPlot arrives as its own <script> before this one.
 declare const uPlot: typeof UPlot;
@@ -57,23 +57,106 @@ function shown(chart: TimeChart, s: ChartSeries): boolean {
 
 for (const chart of data.charts) for (const s of chart.series) if (!s.show && s.line !== undefined) hiddenLines.add(`${chart.id}\u0000${s.line}`);
 
-/** OOM kills as dashed verticals, each labelled; the limits are named in the chart's heading. */
+/** Labels go on the first text row (from the top) where they do not overlap an earlier one; CSS pixels. */
+function rowPlacer() {
+  const rowEnds: number[] = [];
+  return (start: number, width: number): number => {
+    let row = 0;
+    while (row < rowEnds.length && rowEnds[row]! > start - 3) row++;
+    rowEnds[row] = start + width;
+    return row;
+  };
+}
+
+const LABEL_ROW = 16;
+const STEP_SHADE = 'rgba(71, 85, 105, 0.07)';
+const STEP_INK = '#475569';
+
+/** Overlapping [from, to] intervals merged, in time order. */
+function union(spans: readonly (readonly [number, number])[]): [number, number][] {
+  const merged: [number, number][] = [];
+  for (const [from, to] of [...spans].sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1);
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
+}
+
+/** Steps first (a shaded span while a fault is in force, a solid line at the start, a flag naming it), then OOM kills as dashed verticals. */
 function drawMarkers(chart: TimeChart) {
   return (u: UPlot) => {
     const ratio = uPlot.pxRatio;
     const ctx = u.ctx;
     const { left, top, width, height } = u.bbox;
+    const place = rowPlacer();
+    const xOf = (t: number) => Math.round(u.valToPos(t, 'x', true));
+    const inside = (x: number) => x >= left && x <= left + width;
     ctx.save();
     ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+    ctx.textAlign = 'left';
+    const steps = chart.steps.filter((s) => !hiddenConfigs.has(s.config)).sort((a, b) => a.t - b.t);
+    const xMax = u.scales.x?.max ?? 0;
+    // One shade per step, over the union of its configurations' spans: overlapping faults darken, configurations do not.
+    ctx.fillStyle = STEP_SHADE;
+    for (const name of new Set(steps.map((s) => s.step))) {
+      const spans = steps.flatMap((s) => {
+        const end = s.step === name ? (s.end ?? (s.open ? xMax : undefined)) : undefined;
+        return end === undefined ? [] : [[s.t, end] as const];
+      });
+      for (const [from, to] of union(spans)) {
+        const x0 = Math.max(left, xOf(from));
+        const x1 = Math.min(left + width, xOf(to));
+        if (x1 > x0) ctx.fillRect(x0, top, x1 - x0, height);
+      }
+    }
+    ctx.lineWidth = ratio;
+    for (const s of steps) {
+      const x = xOf(s.t);
+      if (!inside(x)) continue;
+      ctx.strokeStyle = s.color;
+      ctx.setLineDash(s.failed ? [2 * ratio, 2 * ratio] : []);
+      // On a pixel's centre, so a thin line is one crisp column in the configuration's exact colour.
+      const crisp = x + (ratio % 2) / 2;
+      ctx.beginPath();
+      ctx.moveTo(crisp, top);
+      ctx.lineTo(crisp, top + height);
+      ctx.stroke();
+    }
+    // The same step in several configurations within 2 s is named once; a failure is named in its own colour.
+    const flags: HTMLElement[] = [];
+    const named: StepMark[][] = [];
+    for (const s of steps) {
+      const group = named.find((g) => g[0]!.label === s.label && s.t - g[0]!.t < 2);
+      if (group) group.push(s);
+      else named.push([s]);
+    }
+    for (const group of named) {
+      const first = group[0]!;
+      const x = xOf(first.t);
+      if (!inside(x)) continue;
+      const cssX = (x - left) / ratio;
+      const textWidth = ctx.measureText(first.label).width / ratio + 10;
+      const start = cssX + textWidth > width / ratio ? cssX - textWidth : cssX;
+      const flag = document.createElement('span');
+      flag.className = `step-flag${first.failed ? ' failed' : ''}${start < cssX ? ' leftward' : ''}`;
+      flag.textContent = first.label;
+      flag.title = group.map((s) => s.title).join('\n');
+      flag.dataset.step = first.step;
+      flag.dataset.t = String(first.t);
+      flag.dataset.configs = group.map((s) => s.config).join(' ');
+      flag.style.borderColor = group.length > 1 ? STEP_INK : first.color;
+      flag.style.left = `${start}px`;
+      flag.style.top = `${place(start, textWidth) * LABEL_ROW + 2}px`;
+      flags.push(flag);
+    }
+    stepLayer(u).replaceChildren(...flags);
     ctx.setLineDash([5 * ratio, 3 * ratio]);
     ctx.lineWidth = 1.5 * ratio;
-    ctx.textAlign = 'left';
-    // Labels go on the first text row where they do not overlap an earlier one.
-    const rowEnds: number[] = [];
     const markers = chart.markers.filter((m) => !hiddenConfigs.has(m.config)).sort((a, b) => a.t - b.t);
     for (const m of markers) {
-      const x = Math.round(u.valToPos(m.t, 'x', true));
-      if (x < left || x > left + width) continue;
+      const x = xOf(m.t);
+      if (!inside(x)) continue;
       ctx.strokeStyle = m.color;
       ctx.fillStyle = m.color;
       ctx.beginPath();
@@ -82,13 +165,21 @@ function drawMarkers(chart: TimeChart) {
       ctx.stroke();
       const textWidth = ctx.measureText(m.label).width;
       const start = x + textWidth + 4 * ratio > left + width ? x - textWidth - 4 * ratio : x + 4 * ratio;
-      let row = 0;
-      while (row < rowEnds.length && rowEnds[row]! > start - 3 * ratio) row++;
-      rowEnds[row] = start + textWidth;
-      ctx.fillText(m.label, start, top + (12 + 13 * row) * ratio);
+      const row = place((start - left) / ratio, textWidth / ratio);
+      ctx.fillText(m.label, start, top + (12 + LABEL_ROW * row) * ratio);
     }
     ctx.restore();
   };
+}
+
+/** The flags are elements over the plot, so a reader can hover one for what the step did. */
+function stepLayer(u: UPlot): HTMLElement {
+  const found = u.over.querySelector<HTMLElement>('.step-flags');
+  if (found) return found;
+  const layer = document.createElement('div');
+  layer.className = 'step-flags';
+  u.over.append(layer);
+  return layer;
 }
 
 /** Each line's value nearest the cursor's time (configurations sample at their own times), one short line of text. */
@@ -125,7 +216,7 @@ for (const chart of data.charts) {
   const readout = document.getElementById(`readout-${chart.id}`);
   const format = FORMAT[chart.unit];
   const height = el.closest('.multiple') ? MULTIPLE_HEIGHT : PLOT_HEIGHT;
-  const lastMarker = chart.markers.reduce((m, k) => Math.max(m, k.t), 0);
+  const lastMarker = Math.max(0, ...chart.markers.map((m) => m.t), ...chart.steps.map((s) => s.end ?? s.t));
   const yAxis: UPlot.Axis = { size: 64, values: (_u, ticks) => ticks.map(format) };
   if (chart.unit === 'bytes') yAxis.incrs = BYTE_INCRS;
   const opts: UPlot.Options = {

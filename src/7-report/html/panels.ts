@@ -6,6 +6,7 @@ import { formatBytes } from '../../0-model/units.ts';
 import { semaphoreBlocks } from '../../0-model/semaphore-text.ts';
 import { instanceOrder, type Labelled } from './configs.ts';
 import { html, join, type SafeHtml } from './template.ts';
+import { renderStepTable } from './steps.ts';
 import { badge, swatch } from './verdicts.ts';
 import { marginsBlock, repeatTable } from './repeats.ts';
 
@@ -62,7 +63,12 @@ function timeline(config: ConfigResult): SafeHtml {
     return line ? [`[${at(o)}] ${'instance' in o ? `${o.instance} ` : ''}${line.source}: ${line.text}`] : [];
   });
   const leftOut = config.observations.length - events.length;
-  return html`<details class="timeline"><summary>Timeline: ${events.length} events (${leftOut} samples, quiet InnoDB reads and log tails left out)</summary>${pre(events.join('\n'))}</details>`;
+  return html`<details class="timeline"><summary>All events: ${events.length} events (${leftOut} samples, quiet InnoDB reads and log tails left out)</summary>${pre(events.join('\n'))}</details>`;
+}
+
+function eventLine(o: Observation): string {
+  if (o.kind === 'step') return `[${at(o)}] step ${o.step} (${o.action}${o.instance ? ` on ${o.instance}` : ''}) ${o.phase}: ${o.detail}`;
+  return `[${at(o)}] ${'instance' in o ? o.instance : ''}: ${formatWith(EVIDENCE, o)?.text ?? o.kind}`;
 }
 
 export function renderEvidencePanel({ config, tag, color, label }: Labelled): SafeHtml {
@@ -72,7 +78,9 @@ export function renderEvidencePanel({ config, tag, color, label }: Labelled): Sa
     return html`<details class="panel" id="${id}"><summary>${swatch(color)}<strong>${tag}</strong> ${label} ${badge(config.verdict)}</summary>${reason}<p class="id"><code>${config.id}</code></p></details>`;
   }
   const kernel = config.observations.filter((o) => o.kind === 'kernel-oom');
-  const docker = config.observations.filter((o) => o.kind === 'docker-event' || o.kind === 'container-state');
+  // The steps among the engine's events: a reader sees the limit lowered, then the die.
+  const docker = config.observations.filter((o) => o.kind === 'docker-event' || o.kind === 'container-state' || o.kind === 'step').sort((a, b) => a.t - b.t);
+  const withSteps = docker.some((o) => o.kind === 'step');
   const logs = config.observations.filter((o) => o.kind === 'server-log');
   const logText = config.serverLogTail ?? (logs.length > 1 ? logs.map((o) => `--- ${o.instance} ---\n${o.tail}`).join('\n') : logs[0]?.tail);
   const parts = [
@@ -81,9 +89,10 @@ export function renderEvidencePanel({ config, tag, color, label }: Labelled): Sa
     instanceTable(config),
     marginsBlock(config),
     repeatTable(config),
+    renderStepTable(config),
     config.evidence.length > 0 ? html`<h4>Deciding evidence</h4>${pre(config.evidence.map((e) => `${e.source}: ${e.text}`).join('\n'))}` : undefined,
     html`<h4>Kernel OOM lines</h4>${kernel.length > 0 ? pre(kernel.map((o) => `[${at(o)}] ${o.instance}: ${o.line}`).join('\n'), 'kernel') : NONE}`,
-    html`<h4>Docker events</h4>${docker.length > 0 ? pre(docker.map((o) => `[${at(o)}] ${o.instance}: ${formatWith(EVIDENCE, o)?.text ?? o.kind}`).join('\n')) : NONE}`,
+    html`<h4>Docker events${withSteps ? ' and steps' : ''}</h4>${docker.length > 0 ? pre(docker.map(eventLine).join('\n')) : NONE}`,
     html`<h4>InnoDB semaphores</h4>${renderSemaphores(config)}`,
     html`<h4>Server log tail</h4>${logText ? pre(logText, 'log') : NONE}`,
     timeline(config),

@@ -132,8 +132,10 @@ export function renderCharts(groups: readonly ChartGroup[], peaks: readonly Peak
       ? html`<p class="no-samples"><strong>Zero throughout</strong> (${zero.map((g) => `${g.spec.title.toLowerCase()}: ${g.charts.reduce((n, c) => n + c.chart.series.reduce((m, s) => m + s.points.length, 0), 0)} samples`).join('; ')})</p>`
       : undefined;
   const emptyLine = empty.length > 0 ? html`<p class="no-samples"><strong>No samples</strong> for ${empty.map((title) => title.toLowerCase()).join(', ')}: those charts are left out.</p>` : undefined;
+  const withSteps = drawnGroups.some((g) => g.charts.some((c) => c.chart.steps.length > 0));
+  const stepNote = withSteps ? ", solid ones the steps of the scenario's timeline (shaded while their fault is in force; hover a step's name for what it did)" : '';
   return html`<section id="charts"><h2>Over time</h2>
-<p class="axis-note">x: seconds since each configuration started; dashed vertical lines mark OOM kills. One colour per configuration (click one to hide or show its lines); hover a chart to read its values.</p>
+<p class="axis-note">x: seconds since each configuration started; dashed vertical lines mark OOM kills${stepNote}. One colour per configuration (click one to hide or show its lines); hover a chart to read its values.</p>
 ${drawn.size > 0 ? configLegend(configs, drawn) : undefined}
 <div class="charts">
 ${join(figures, '\n')}

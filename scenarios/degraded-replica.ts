@@ -1,0 +1,105 @@
+// Incident 2 (docs/incidents.md), with its degradation done live on a timeline: replicas A and B behind
+// the app tier, B alone on its host. Once every instance is ready and the scraping burst has begun, A's
+// link slows, the host's page cache is dropped, A's memory limit is lowered on the live container, a
+// neighbour starts taking memory on A's host, and THP is switched off mid-burst as the DBA did. Each
+// fault is undone at the end of the configuration. The axes: how far A's limit is lowered, and the
+// allocator. The report shows which configurations survive.
+import { defineScenario, type ExpectationInput, type LoadExpectationInput } from 'oomlab';
+import { INCIDENT_ERA_BUFFERS } from './lib/buffers.ts';
+import { serverFlavour } from './lib/servers.ts';
+
+/** A's limit once lowered: `tight` leaves about 630 MiB above what MariaDB 10.11 holds idle (266 MiB), `modest` more than A's measured peak under the burst (1.9 GiB in scraping-burst, roomy). */
+const LOWERED = { tight: '900m', modest: '2600m' } as const;
+
+// Step expectations (`afterStep`, `oomKilledWithin`, a load expectation's `after`) are the chaos-run
+// branch's; built as values rather than literals so this file type-checks before they are merged.
+function killedAfterTheNeighbour(allocator: string): ExpectationInput {
+  const expectation = {
+    outcome: 'oom-killed-under-load' as const,
+    because: `A's lowered ${LOWERED.tight} cannot hold its share of the burst once the neighbour takes memory beside it (allocator ${allocator})`,
+    afterStep: 'limit-a',
+    oomKilledWithin: { of: 'neighbour', ms: 15_000 },
+  };
+  return expectation;
+}
+
+const afterDelay = { after: 'delay-a', ratio: { of: 'b' as const, to: 'a' as const, atLeast: 2 }, because: 'A, slowed on its link, loses clients to B' };
+const shiftAfterDelay: LoadExpectationInput<'a' | 'b'> = afterDelay;
+
+export default defineScenario({
+  name: 'degraded-replica',
+  incident: "Incident 2, degraded live: the scraping burst hits while replica A's link slows, its memory limit is lowered and a neighbour takes memory on its host",
+  matrix: {
+    image: ['oomlab/mariadb:10.11'],
+    balancer: ['fastest'],
+    lowered: ['tight', 'modest'],
+    allocator: ['glibc', 'jemalloc'],
+  },
+  host: () => ({
+    thp: 'always',
+    sides: {
+      // A's host: A (whatever its own limit) and the 640 MiB neighbour the timeline starts there.
+      'host-a': { memory: '4g' },
+      'host-b': { memory: '12g' },
+    },
+  }),
+  instances: (c) => {
+    const server = {
+      image: c.image,
+      allocator: c.allocator,
+      // Starts with room: the limit is lowered by the `limit-a` step, on the running server.
+      memory: '3g',
+      mycnf: {
+        innodb_buffer_pool_size: '256M',
+        max_connections: 2000,
+        max_connect_errors: 1_000_000,
+        ...serverFlavour(c.image).statementTimeout,
+        ...INCIDENT_ERA_BUFFERS,
+      },
+      settleMs: 2_000,
+    };
+    return {
+      a: { side: 'host-a', cpusetCpus: '0', ...server },
+      b: { side: 'host-b', cpusetCpus: '1', ...server },
+    };
+  },
+  workload: (c) => ({
+    kind: 'http-burst',
+    targets: ['a', 'b'],
+    balancer: c.balancer,
+    connectionMode: 'new-connection',
+    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },
+    startPerSecond: 20,
+    stages: [
+      { targetPerSecond: 150, durationMs: 5_000 },
+      { targetPerSecond: 200, durationMs: 15_000 },
+    ],
+    paths: [
+      { path: '/feed', weight: 3 },
+      { path: '/popular', weight: 2 },
+      { path: '/user', weight: 1 },
+    ],
+    maxInFlight: 600,
+    drainMs: 10_000,
+    thresholds: { http_req_duration: ['p(99)>2000'] },
+    expect: shiftAfterDelay,
+  }),
+  // Time zero: every instance ready, the burst starting.
+  steps: (c) => [
+    // A answers slower, so the `fastest` balancer moves clients to B, as on the incident's busier host.
+    { name: 'delay-a', at: '2s', action: 'network', instance: 'a', delay: '40ms', jitter: '10ms' },
+    // The page cache A's host had is gone: InnoDB reads go to disk while the burst grows.
+    { name: 'drop-caches', at: '4s', action: 'drop-caches' },
+    { name: 'limit-a', at: '5s', action: 'limit', instance: 'a', memory: LOWERED[c.lowered] },
+    { name: 'neighbour', after: 'limit-a', at: '1s', action: 'neighbour', memory: '640m', image: c.image, side: 'host-a', cpusetCpus: '0' },
+    // The incident's first fix, applied live: THP off while the burst is on.
+    { name: 'thp-off', at: '12s', action: 'thp', mode: 'never' },
+  ],
+  expect: (c) =>
+    c.lowered === 'tight'
+      ? { a: killedAfterTheNeighbour(c.allocator), b: { outcome: 'survived', because: 'B has its own host and takes the clients A loses' } }
+      : {
+          a: { outcome: 'survived', because: `with ${LOWERED.modest} A carries its share of the burst beside the neighbour` },
+          b: { outcome: 'survived', because: 'B has its own host' },
+        },
+});
