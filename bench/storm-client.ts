@@ -29,5 +29,7 @@ process.stdout.write(
     connectP99Ms: result.connectLatencyMs.p99,
     queryP99Ms: result.queryLatencyMs.p99,
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    client: result.client,
+    driverLagMs: result.driverLagMs,
   })}\n`,
 );

@@ -42,6 +42,10 @@ const stormResult = z.object({
   peakInFlight: num,
   achievedRatio: num,
   capHit: z.boolean(),
+  driverLagMs: z.object({ p99: num, max: num }).optional(),
+  serverConnectLatencyMs: latency.optional(),
+  saturated: z.object({ side: z.enum(['driver', 'server']), second: num, intendedPerSecond: num, why: str }).optional(),
+  client: z.enum(['lean', 'mysql2']).optional(),
 });
 
 const httpLoadResult = z.object({
