@@ -156,6 +156,8 @@ const metrics = z.object({
   sessions: stormResult.shape.sessions.optional(),
   requests: httpLoadResult.shape.requests.optional(),
   achievedRatio: num.optional(),
+  saturated: stormResult.shape.saturated,
+  driverLagMs: stormResult.shape.driverLagMs,
   peakRssBytes: num.optional(),
   peakConnections: num.optional(),
   innodbSemaphoreExcerpt: str.optional(),

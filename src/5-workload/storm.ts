@@ -199,7 +199,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
       try {
         connection = await connected();
       } catch (error) {
-        if ((error as { errno?: number }).errno !== undefined) refusedBySecond[secondOf(elapsed()).second]!++;
+        if ((error as { code?: string }).code?.startsWith('ER_')) refusedBySecond[secondOf(elapsed()).second]!++;
         throw error;
       }
       const now = elapsed();
@@ -328,7 +328,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     peakInFlight,
     achievedRatio: achievedRatioOf(seconds),
     capHit: counts.dropped > 0,
-    driverLagMs: { p99: lag.p99, max: lag.max },
+    driverLagMs: { p99: Math.min(lag.p99, lag.max), max: lag.max },
     serverConnectLatencyMs: summarise(histograms.serverConnect),
     ...(saturated ? { saturated } : {}),
     client,
