@@ -24,6 +24,20 @@ export interface LeanEndpoint {
 export const AUTH_PLUGIN_UNSUPPORTED = 'AUTH_PLUGIN_UNSUPPORTED';
 const SERVER_MORE_RESULTS_EXISTS = 0x0008;
 
+/** Every socket reads into this one buffer (net's `onread`): the packets of a chunk are handled before the next read, and a partial tail is copied. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** The COM_QUERY packets of a mix's statements, built once (statements with parameters differ each time and are not kept). */
+const queryPackets = new Map<string, Buffer>();
+function queryPacket(sql: string): Buffer {
+  let bytes = queryPackets.get(sql);
+  if (!bytes) {
+    bytes = command(COM_QUERY, sql);
+    if (queryPackets.size < 256) queryPackets.set(sql, bytes);
+  }
+  return bytes;
+}
+
 type State = 'connecting' | 'greeting' | 'auth' | 'rsa-key' | 'ready' | 'result-head' | 'columns' | 'rows' | 'closed';
 
 function withCode(message: string, code: string): Error {
@@ -64,12 +78,23 @@ export class LeanConnection implements StormConnection {
   constructor(endpoint: LeanEndpoint, connectTimeoutMs: number) {
     this.endpoint = endpoint;
     this.reader = new PacketReader((payload, sequence) => this.onPacket(payload, sequence));
-    this.socket = netConnect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+    // `onread` skips the stream's per-chunk Buffer and 'data' event.
+    this.socket = netConnect({
+      host: endpoint.host,
+      port: endpoint.port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (bytes: number, buffer: Uint8Array) => {
+          this.reader.push((buffer as Buffer).subarray(0, bytes));
+          return true;
+        },
+      },
+    });
     this.socket.setTimeout(connectTimeoutMs);
     this.socket.on('connect', () => {
       if (this.state === 'connecting') this.state = 'greeting';
     });
-    this.socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
     this.socket.on('timeout', () =>
       this.fail(
         this.state === 'result-head' || this.state === 'columns' || this.state === 'rows'
@@ -97,7 +122,7 @@ export class LeanConnection implements StormConnection {
     this.state = 'result-head';
     this.pending = done;
     this.socket.setTimeout(timeoutMs);
-    this.socket.write(command(COM_QUERY, sql));
+    this.socket.write(queryPacket(sql));
   }
 
   quit(done: () => void): void {
@@ -213,7 +238,8 @@ export class LeanConnection implements StormConnection {
         return;
       }
       this.plugin = request.plugin;
-      this.scramble = request.scramble;
+      // A copy: the payload is a view into the shared read buffer.
+      this.scramble = Buffer.from(request.scramble);
       this.send(sequence + 1, auth);
       return;
     }
