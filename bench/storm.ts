@@ -13,10 +13,16 @@
 //   before, through mysql2: 617 µs a session. The kernel's TCP work (connect 10.2%, write 10.1%, close 1.2%),
 //     net.Socket and its streams 14%, mysql2 11% (a parser, command queue, packet objects and an LRU per
 //     connection), garbage collection 5.7%, the storm's own code 4%.
-//   after, the lean wire path (src/5-workload/lean-connection.ts): 272-307 µs. The kernel's share stays
-//     (connect 9.8%, write 11.1%, close 3.4%: mysqlslap pays it too, its 250-300 µs a connection are 80% system
-//     time); mysql2 is gone, the lean path is 3.9%, garbage collection 3.9%; what is left in user space is
-//     net.Socket's construction and stream state (ReadableState 3.2%, Socket 1.5%, Duplex 0.8%).
+//   after, the lean wire path (src/5-workload/lean-connection.ts, reading into one shared buffer): 272-307 µs.
+//     The kernel's share stays (connect 10.9%, write 10.5%, close 3.0% of the profile, a third of the busy
+//     time; mysqlslap pays it too, its 145-187 µs a connection in the bench are mostly system time); mysql2 is
+//     gone, the lean path is under 2%, garbage collection 3.5%; what is left in user space is net.Socket's
+//     construction and stream state (Socket 1.8%, Duplex 0.8%, afterConnect 0.8%) and the module loading of start-up.
+// Last figures (3 runs on a host shared with other jobs, load average 1-128; the lead reruns them on a quiet one):
+//   new connections storm/mysqlslap 0.65-0.98 split, 0.53-0.81 shared (client CPU 288-315 vs 165-187 µs);
+//   queries 0.69-1.08 split, 1.01-1.14 shared; open ramp held within 0.1-0.6% up to 2999-3400/s (split),
+//   then the server stopped keeping up (1040s, connect p99 over 1 s), the driver's lag p99 15-304 ms over the ramp; in the
+//   first run (load average 128, before the shared read buffer) the driver fell behind in its first second (239 of 248).
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
