@@ -5,6 +5,25 @@
 // Two layouts: `split` gives the server core 1 and the client core 0 (can the driver saturate the server?);
 // `shared` lets both use every core (on 2 cores, the client's CPU per operation is taken from the server).
 // Usage: node --import tsx bench/storm.ts [--concurrency 32] [--connections 5000] [--queries 200000] [--layout split,shared]
+// Then, per layout, an open-model ramp of connect-and-quit sessions up to twice mysqlslap's rate: how closely
+// the driver held the intended rate, and when and on which side (driver or server) it stopped keeping up.
+//
+// Where a connect-only session's client CPU went (node --cpu-prof on bench/storm-client.ts, 5000 sessions of
+// connect + one point select + quit at concurrency 32, pinned to core 0 against MariaDB 10.11 on core 1; self
+// time as a share of the profile, busy 2-core host):
+//   before, through mysql2: 617 µs a session. The kernel's TCP work (connect 10.2%, write 10.1%, close 1.2%),
+//     net.Socket and its streams 14%, mysql2 11% (a parser, command queue, packet objects and an LRU per
+//     connection), garbage collection 5.7%, the storm's own code 4%.
+//   after, the lean wire path (src/5-workload/lean-connection.ts, reading into one shared buffer): 272-307 µs.
+//     The kernel's share stays (connect 10.9%, write 10.5%, close 3.0% of the profile, a third of the busy
+//     time; mysqlslap pays it too, its 145-187 µs a connection in the bench are mostly system time); mysql2 is
+//     gone, the lean path is under 2%, garbage collection 3.5%; what is left in user space is net.Socket's
+//     construction and stream state (Socket 1.8%, Duplex 0.8%, afterConnect 0.8%) and the module loading of start-up.
+// Last figures (3 runs on a host shared with other jobs, load average 1-128; the lead reruns them on a quiet one):
+//   new connections storm/mysqlslap 0.65-0.98 split, 0.53-0.81 shared (client CPU 288-315 vs 165-187 µs);
+//   queries 0.69-1.08 split, 1.01-1.14 shared; open ramp held within 0.1-0.6% up to 2999-3400/s (split),
+//   then the server stopped keeping up (1040s, connect p99 over 1 s), the driver's lag p99 15-304 ms over the ramp; in the
+//   first run (load average 128, before the shared read buffer) the driver fell behind in its first second (239 of 248).
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,6 +89,33 @@ interface Measured {
   clientCpuUsPerOp: number;
   serverCpuUsPerOp: number;
   note?: string;
+}
+
+const RAMP_SECONDS = 10;
+
+/** An open-model ramp from 100 sessions/s to `toPerSecond`: the rate held before saturation, and who saturated. */
+async function openRamp(layout: string, pin: (command: string[]) => string[], toPerSecond: number): Promise<string> {
+  const db = servers[layout as 'split' | 'shared']!;
+  const command = pin(['node', '--import', 'tsx', 'bench/storm-client.ts', 'ramp', '100', String(toPerSecond), String(RAMP_SECONDS), POINT_SELECT]);
+  const out = await sh({ env: { ...process.env, OOMLAB_BENCH_ENDPOINT: JSON.stringify({ ...db.endpoint(), database: FEED_DATABASE }) } })`${command}`;
+  const r = JSON.parse(out.stdout.split('\n')[0]!) as {
+    client: string;
+    driverLagMs: { p99: number; max: number };
+    serverConnectP99Ms: number;
+    saturated?: { side: string; second: number; intendedPerSecond: number; why: string };
+    perSecond: [number, number][];
+    errorsByCode: Record<string, number>;
+  };
+  // Whole seconds of the schedule before the saturated one (the last, partial second is left out).
+  const held = r.perSecond.slice(0, Math.min(RAMP_SECONDS, r.saturated?.second ?? RAMP_SECONDS)).filter(([intended]) => intended > 0);
+  const worst = held.reduce((w, [intended, started]) => Math.max(w, Math.abs(started / intended - 1)), 0);
+  const upTo = held.at(-1)?.[0] ?? 0;
+  const saturated = r.saturated ? `the ${r.saturated.side} stopped keeping up at ${r.saturated.second}s (${r.saturated.intendedPerSecond}/s intended): ${r.saturated.why}` : 'both kept up';
+  const errors = Object.keys(r.errorsByCode).length > 0 ? `   errors ${JSON.stringify(r.errorsByCode)}` : '';
+  return (
+    `${layout.padEnd(7)} open ramp 100→${toPerSecond}/s over ${RAMP_SECONDS}s (${r.client} client): rate held within ${(worst * 100).toFixed(1)}% up to ${upTo}/s; ${saturated}; ` +
+    `driver lag p99 ${r.driverLagMs.p99} ms (max ${r.driverLagMs.max}), server connect p99 ${r.serverConnectP99Ms} ms${errors}`
+  );
 }
 
 const engine = await connectEngine();
@@ -169,6 +215,9 @@ try {
     results.push(
       `${layout.padEnd(7)} load sampler on (1 s): storm ${observed.rate.toFixed(0)}/s vs ${stormQuery.rate.toFixed(0)}/s without, ${((observed.rate / stormQuery.rate - 1) * 100).toFixed(1)}%`,
     );
+    // 4. Open model: arrivals on a ramp to twice mysqlslap's connection rate, whatever the server does.
+    await untilTimeWaitBelow(2_000);
+    results.push(await openRamp(layout, pin, Math.ceil((slapConnect1.rate + slapConnect2.rate) / 2) * 2));
     console.error(`· ${layout} done`);
   }
   console.log(

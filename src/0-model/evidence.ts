@@ -1,4 +1,5 @@
 import type { Evidence } from './judgement.ts';
+import type { StormResult } from './workload-result.ts';
 import type { PerKind } from './observation.ts';
 import { latchText } from './semaphore-text.ts';
 import { formatBytes } from './units.ts';
@@ -46,7 +47,7 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
     if (r.driver === 'storm') {
       return {
         source: r.driver,
-        text: `${r.sessions.started}/${r.sessions.intended} sessions started (${r.sessions.completed} completed, ${r.sessions.failed} failed, ${r.sessions.dropped} dropped), query p99 ${r.queryLatencyMs.p99}ms, connect p99 ${r.connectLatencyMs.p99}ms${tail}`,
+        text: `${r.sessions.started}/${r.sessions.intended} sessions started (${r.sessions.completed} completed, ${r.sessions.failed} failed, ${r.sessions.dropped} dropped), query p99 ${r.queryLatencyMs.p99}ms, connect p99 ${r.connectLatencyMs.p99}ms${tail}${stormSaturationText(r)}`,
       };
     }
     return {
@@ -55,3 +56,14 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
     };
   },
 };
+
+/** Which side stopped keeping up, and the driver's own lag beside the server's connect latency (absent in older reports). */
+export function stormSaturationText(r: Pick<StormResult, 'saturated' | 'driverLagMs' | 'serverConnectLatencyMs'>): string {
+  const lag = r.driverLagMs && r.serverConnectLatencyMs ? `; driver lag p99 ${r.driverLagMs.p99}ms (max ${r.driverLagMs.max}ms), server connect p99 ${r.serverConnectLatencyMs.p99}ms` : '';
+  const saturated = r.saturated
+    ? `; the ${r.saturated.side} stopped keeping up at ${r.saturated.second}s (${r.saturated.intendedPerSecond} sessions/s intended): ${r.saturated.why}`
+    : r.driverLagMs
+      ? '; driver and server kept up'
+      : '';
+  return `${lag}${saturated}`;
+}

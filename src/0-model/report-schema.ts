@@ -43,6 +43,10 @@ const stormResult = z.object({
   peakInFlight: num,
   achievedRatio: num,
   capHit: z.boolean(),
+  driverLagMs: z.object({ p99: num, max: num }).optional(),
+  serverConnectLatencyMs: latency.optional(),
+  saturated: z.object({ side: z.enum(['driver', 'server']), second: num, intendedPerSecond: num, why: str }).optional(),
+  client: z.enum(['lean', 'mysql2']).optional(),
 });
 
 const httpLoadResult = z.object({
@@ -153,6 +157,8 @@ const metrics = z.object({
   sessions: stormResult.shape.sessions.optional(),
   requests: httpLoadResult.shape.requests.optional(),
   achievedRatio: num.optional(),
+  saturated: stormResult.shape.saturated,
+  driverLagMs: stormResult.shape.driverLagMs,
   peakRssBytes: num.optional(),
   peakConnections: num.optional(),
   innodbSemaphoreExcerpt: str.optional(),

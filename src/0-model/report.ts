@@ -28,6 +28,9 @@ export interface ConfigMetrics {
   /** Requests of an HTTP burst (k6 or the stand-in). */
   requests?: HttpLoadResult['requests'];
   achievedRatio?: number;
+  /** When and on which side a storm stopped keeping up (the driver's lag apart from the server's latency). */
+  saturated?: StormResult['saturated'];
+  driverLagMs?: StormResult['driverLagMs'];
   /** Highest anonymous memory (cgroup rss) sampled during the workload. */
   peakRssBytes?: number;
   /** Highest Threads_connected / Max_used_connections the server reported. */

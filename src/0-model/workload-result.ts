@@ -38,6 +38,22 @@ export interface StormResult {
   /** The rate achieved over the intended one, for the seconds that had arrivals. */
   achievedRatio: number;
   capHit: boolean;
+  /** How late the driver started sessions against their intended start (its own lag, not the server's). Absent in reports before it existed. */
+  driverLagMs?: { p99: number; max: number };
+  /** The server's connect latency alone: from each session's actual start to its login. */
+  serverConnectLatencyMs?: LatencySummaryMs;
+  /** When, at what intended rate, and on which side the storm stopped keeping up; absent when both kept up (or the model was closed). */
+  saturated?: StormSaturation;
+  /** Which client opened the connections: the lean wire path, or mysql2 for a login the lean path does not speak. */
+  client?: 'lean' | 'mysql2';
+}
+
+/** The first second the storm or the server fell behind; `why` says by what. */
+export interface StormSaturation {
+  side: 'driver' | 'server';
+  second: number;
+  intendedPerSecond: number;
+  why: string;
 }
 
 /** One second of an HTTP burst: the storm's figures, counted in requests (sent, failed, in flight). */

@@ -4,27 +4,12 @@ import mysql2 from 'mysql2';
 import { weightedPicker } from '../0-model/pick.ts';
 import { STORM_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
 import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
+import { AUTH_PLUGIN_UNSUPPORTED, LeanConnection, type StormConnection } from './lean-connection.ts';
+import { Mysql2Connection, mysql2Config } from './mysql2-connection.ts';
+import { saturationOf } from './saturation.ts';
 import type { LatencySummaryMs, StormResult, StormSecond } from '../0-model/workload-result.ts';
 
 export type { LatencySummaryMs, StormResult, StormSecond };
-
-/** The callback connection of mysql2, as much of it as the storm drives. */
-interface RawConnection {
-  once(event: 'connect' | 'error' | 'end', listener: (error?: unknown) => void): void;
-  on(event: 'error', listener: (error: unknown) => void): void;
-  query(options: { sql: string; timeout: number }, values: unknown[], callback: (error: unknown) => void): void;
-  end(callback: () => void): void;
-  destroy(): void;
-}
-
-/**
- * mysql2's pool builds one ConnectionConfig and gives it to every connection it opens; the storm does the
- * same: parsing the options again for each of thousands of sessions was about 5% of a connect's CPU.
- */
-const { Connection, ConnectionConfig } = mysql2 as unknown as {
-  Connection: new (options: { config: object }) => RawConnection;
-  ConnectionConfig: new (options: object) => object;
-};
 
 export interface StormEndpoint {
   host: string;
@@ -74,6 +59,8 @@ export interface StormOptions {
   onSecond?: (second: StormSecond) => void;
   /** Deterministic query choice and parameters. @default Math.random */
   random?: () => number;
+  /** `lean`: the storm's own wire path (mysql2 once a server asks for a login it does not speak); `mysql2`: mysql2 throughout. @default 'lean' */
+  client?: 'lean' | 'mysql2';
 }
 
 /** Percentiles of one second's latencies: few enough to sort, and no histogram per second to carry. */
@@ -127,14 +114,19 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   const maxInFlight = options.maxInFlight ?? STORM_MAX_IN_FLIGHT;
   const schedule = intendedStartTimes(options.stages, options.startPerSecond ?? 0);
   const plannedMs = totalDurationMs(options.stages);
-  const histograms = { connect: newHistogram(), query: newHistogram(), session: newHistogram() };
+  const histograms = { connect: newHistogram(), serverConnect: newHistogram(), lag: newHistogram(), query: newHistogram(), session: newHistogram() };
   const errorsByCode: Record<string, number> = {};
   const seconds: StormSecond[] = Array.from({ length: Math.ceil(plannedMs / 1000) + 1 }, (_, second) => ({ second, intended: 0, started: 0, errors: 0, inFlight: 0 }));
   for (const t of schedule) seconds[Math.floor(t / 1000)]!.intended++;
   const latenciesBySecond: number[][] = seconds.map(() => []);
+  // For the saturation check: each second's start lags, server connect latencies, drops and refused logins.
+  const lagsBySecond: number[][] = seconds.map(() => []);
+  const connectsBySecond: number[][] = seconds.map(() => []);
+  const droppedBySecond = seconds.map(() => 0);
+  const refusedBySecond = seconds.map(() => 0);
   const counts = { started: 0, completed: 0, failed: 0, dropped: 0, queriesOk: 0, queriesFailed: 0 };
   const pick = weightedPicker(options.mix, random);
-  const open = new Set<RawConnection>();
+  const open = new Set<StormConnection>();
   const running = new Set<Promise<void>>();
   // The one pending wait of each session (connect, statement, quit or pause): a cut or an abort settles it
   // directly, where a Promise.race per statement would leave a reaction behind on a promise that never settles.
@@ -169,11 +161,13 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   const startedAt = performance.now();
   const elapsed = () => performance.now() - startedAt;
   const secondOf = (ms: number) => seconds[Math.min(seconds.length - 1, Math.floor(ms / 1000))]!;
-  // Shared by every session, as mysql2's pool shares its own. maxPreparedStatements: mysql2 preallocates an
-  // LRU of 16000 entries per connection for prepared statements, which the storm never uses (it runs `query`).
-  const config = new ConnectionConfig({ ...options.endpoint, connectTimeout: options.connectTimeoutMs ?? 10_000, maxPreparedStatements: 4 });
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  // Shared by every mysql2 session, as mysql2's pool shares its own; built only if mysql2 is used.
+  let config: object | undefined;
+  let client = options.client ?? 'lean';
+  const newConnection = (): StormConnection =>
+    client === 'lean' ? new LeanConnection(options.endpoint, connectTimeoutMs) : new Mysql2Connection((config ??= mysql2Config(options.endpoint, connectTimeoutMs)));
   const queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
-  const noValues: unknown[] = [];
 
   const fail = (error: unknown) => {
     if (cutting) return;
@@ -182,23 +176,42 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     secondOf(elapsed()).errors++;
   };
 
-  async function session(intendedMs: number): Promise<void> {
-    // The connection exists before it connects, so a cut can destroy a pending connect too.
-    const raw = new Connection({ config });
-    open.add(raw);
+  /** Connects, and once a server asks the lean path for a login it does not speak, switches the storm to mysql2 and retries. */
+  async function connected(): Promise<StormConnection> {
+    for (;;) {
+      const connection = newConnection();
+      open.add(connection);
+      try {
+        await waitFor('io', (done) => connection.connect(done));
+        return connection;
+      } catch (error) {
+        open.delete(connection);
+        connection.destroy();
+        if ((error as { code?: string }).code !== AUTH_PLUGIN_UNSUPPORTED || client !== 'lean') throw error;
+        client = 'mysql2';
+      }
+    }
+  }
+
+  async function session(intendedMs: number, startedMs: number): Promise<void> {
+    let connection: StormConnection | undefined;
     try {
-      await waitFor('io', (done) => {
-        raw.once('connect', () => done());
-        raw.once('error', (error) => done(error ?? new Error('connection failed')));
-        raw.once('end', () => done(Object.assign(new Error('connection closed before it was established'), { code: 'PROTOCOL_CONNECTION_LOST' })));
-      });
-      raw.on('error', () => {});
-      histograms.connect.recordValue(Math.max(1, Math.round((elapsed() - intendedMs) * 1000)));
+      try {
+        connection = await connected();
+      } catch (error) {
+        if ((error as { code?: string }).code?.startsWith('ER_')) refusedBySecond[secondOf(elapsed()).second]!++;
+        throw error;
+      }
+      const now = elapsed();
+      histograms.connect.recordValue(Math.max(1, Math.round((now - intendedMs) * 1000)));
+      histograms.serverConnect.recordValue(Math.max(1, Math.round((now - startedMs) * 1000)));
+      connectsBySecond[secondOf(startedMs).second]!.push(now - startedMs);
       for (let i = 0; i < options.session.queries && !options.signal.aborted && !cutting; i++) {
         const query = pick();
+        const sql = query.params ? mysql2.format(query.sql, query.params(random) as Parameters<typeof mysql2.format>[1]) : query.sql;
         const sentAt = performance.now();
         try {
-          await waitFor('io', (done) => raw.query({ sql: query.sql, timeout: queryTimeoutMs }, query.params?.(random) ?? noValues, done));
+          await waitFor('io', (done) => connection!.query(sql, queryTimeoutMs, done));
           const tookMs = performance.now() - sentAt;
           histograms.query.recordValue(Math.max(1, Math.round(tookMs * 1000)));
           latenciesBySecond[Math.min(seconds.length - 1, Math.floor(elapsed() / 1000))]!.push(tookMs);
@@ -212,16 +225,17 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
       if (options.session.holdMs > 0) await pause(options.session.holdMs);
       if (cutting) throw cutError;
       // COM_QUIT, as a real client closes: a bare socket close leaves the server an aborted client to clean up.
-      // mysql2 calls back before it writes the packet, so the socket is destroyed a tick later, in `finally`.
-      await waitFor('io', (done) => raw.end(() => done()));
+      await waitFor('io', (done) => connection!.quit(done));
       counts.completed++;
       histograms.session.recordValue(Math.max(1, Math.round((elapsed() - intendedMs) * 1000)));
     } catch (error) {
       counts.failed++;
       fail(error);
     } finally {
-      open.delete(raw);
-      raw.destroy();
+      if (connection) {
+        open.delete(connection);
+        connection.destroy();
+      }
       inFlight--;
       freedSlot?.();
       freedSlot = undefined;
@@ -237,13 +251,19 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     whenFull: options.whenFull ?? 'drop',
     // One waiter for the next free slot, where a race over every running session added a reaction to each.
     room: () => new Promise<void>((resolve) => (freedSlot = resolve)),
-    drop: () => counts.dropped++,
+    drop: (intended) => {
+      counts.dropped++;
+      droppedBySecond[secondOf(intended).second]!++;
+    },
     start: (intended, now) => {
       inFlight++;
       peakInFlight = Math.max(peakInFlight, inFlight);
       counts.started++;
       secondOf(now).started++;
-      const run = session(intended);
+      const lagMs = Math.max(0, now - intended);
+      histograms.lag.recordValue(Math.max(1, Math.round(lagMs * 1000)));
+      lagsBySecond[secondOf(intended).second]!.push(lagMs);
+      const run = session(intended, now);
       running.add(run);
       void run.finally(() => running.delete(run));
     },
@@ -278,6 +298,22 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     await Promise.allSettled([...running]);
   }
   seconds.forEach((second, i) => Object.assign(second, percentilesOf(latenciesBySecond[i]!)));
+  // A closed model (`wait`) starts late by design: its lag is the queue, not the driver falling behind.
+  const saturated =
+    options.whenFull === 'wait'
+      ? undefined
+      : saturationOf(
+          seconds.map((s, i) => ({
+            second: s.second,
+            intended: s.intended,
+            started: s.started,
+            dropped: droppedBySecond[i]!,
+            lagP99Ms: percentilesOf(lagsBySecond[i]!)?.latencyP99Ms ?? 0,
+            serverConnectP99Ms: percentilesOf(connectsBySecond[i]!)?.latencyP99Ms,
+            refused: refusedBySecond[i]!,
+          })),
+        );
+  const lag = summarise(histograms.lag);
   return {
     driver: 'storm',
     durationMs: Math.round(elapsed()),
@@ -292,5 +328,9 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     peakInFlight,
     achievedRatio: achievedRatioOf(seconds),
     capHit: counts.dropped > 0,
+    driverLagMs: { p99: Math.min(lag.p99, lag.max), max: lag.max },
+    serverConnectLatencyMs: summarise(histograms.serverConnect),
+    ...(saturated ? { saturated } : {}),
+    client,
   };
 }

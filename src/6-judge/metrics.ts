@@ -37,6 +37,8 @@ export function loadMetrics(timeline: Observed, workload: Workload | undefined, 
           errorsByCode: result.errorsByCode,
           sessions: result.sessions,
           achievedRatio: result.achievedRatio,
+          ...(result.saturated ? { saturated: result.saturated } : {}),
+          ...(result.driverLagMs ? { driverLagMs: result.driverLagMs } : {}),
         }
       : {}),
     ...(result && result.driver !== 'storm'

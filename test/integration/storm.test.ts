@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/3-runtime/index.ts';
+import { createConnection } from 'mysql2/promise';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, offlineImageState, startInstance, type StartedInstance } from '../../src/3-runtime/index.ts';
 import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom, type MixedQuery } from '../../src/5-workload/index.ts';
 import { containersLabelled, PROJECT_ROOT } from './helpers.ts';
 
@@ -48,6 +49,26 @@ describe('runStorm against a real server', () => {
     // Every full second on its own, too: not just the total.
     for (const second of result.perSecond.slice(0, 4)) expect(Math.abs(second.started - second.intended), JSON.stringify(second)).toBeLessThanOrEqual(2);
     expect(result.connectLatencyMs.count).toBe(500);
+  });
+
+  // Before the tests that cut sessions: a cut client shows in Aborted_clients only when the server next looks at it.
+  it('opens connect-only sessions through the lean wire path on MariaDB 10.11 (mysql_native_password)', async () => {
+    const status = async () => {
+      const c = await createConnection(db.endpoint());
+      const [rows] = await c.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Connections', 'Aborted_clients')");
+      await c.end();
+      return Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name, Number(r.Value)]));
+    };
+    const before = await status();
+    const result = await steadyStorm(200, 1_000, { session: { queries: 0, thinkMs: 0, holdMs: 0 } });
+    const after = await status();
+    expect(result.client).toBe('lean');
+    expect(result.errorsByCode).toEqual({});
+    expect(result.sessions).toMatchObject({ intended: 200, started: 200, completed: 200, failed: 0 });
+    expect(result.serverConnectLatencyMs?.count).toBe(200);
+    // 200 logins and the status connection; each session said COM_QUIT, so none was an aborted client.
+    expect(after.Connections! - before.Connections!).toBe(201);
+    expect(after.Aborted_clients).toBe(before.Aborted_clients);
   });
 
   it('shows the gap when it cannot keep up: dropped arrivals at the in-flight cap, not a silent slowdown', async () => {
@@ -128,4 +149,51 @@ describe('runStorm against a real server', () => {
     expect(child.timedOut, child.stderr).toBe(false);
     expect(child.stdout.trim()).toBe('25');
   });
+
+  it('counts 1040 from the lean path under its code when max_connections is tiny, and names the server as the side that stopped keeping up', async () => {
+    const admin = await createConnection(db.endpoint());
+    await admin.query("CREATE USER IF NOT EXISTS 'plain'@'%' IDENTIFIED BY 'plain-pw'");
+    await admin.query(`GRANT SELECT ON ${FEED_DATABASE}.* TO 'plain'@'%'`);
+    // 10 is MariaDB's least; a user without SUPER gets no extra connection.
+    await admin.query('SET GLOBAL max_connections = 10');
+    try {
+      const result = await steadyStorm(40, 1_000, {
+        endpoint: { ...db.endpoint(), user: 'plain', password: 'plain-pw', database: FEED_DATABASE },
+        session: { queries: 1, thinkMs: 0, holdMs: 2_000 },
+      });
+      expect(result.client).toBe('lean');
+      expect(result.errorsByCode['1040 ER_CON_COUNT_ERROR']).toBeGreaterThanOrEqual(25);
+      expect(result.sessions.completed).toBeLessThanOrEqual(10);
+      expect(result.saturated?.side).toBe('server');
+      expect(result.saturated?.why).toMatch(/logins refused/);
+    } finally {
+      await admin.query('SET GLOBAL max_connections = 400');
+      await admin.end();
+    }
+  });
+
+  it('opens connect-only sessions through the lean wire path on MySQL 9.7 (caching_sha2_password: the RSA login once, then the cached one)', async ({ skip }) => {
+    const engine = await connectEngine();
+    const state = await offlineImageState(engine, 'oomlab/mysql:9.7');
+    if (state.state !== 'good') skip(`oomlab/mysql:9.7 is ${state.state} on this engine: \`./oomlab run scenarios/upgrade-nofile.ts\` builds it`);
+    const mysqlRun = { runId: `${run.runId}-mysql`, scenario: 'test-storm' };
+    await using mysql = await startInstance(
+      { name: 'mysql', image: 'oomlab/mysql:9.7', memory: 2 * 1024 ** 3, mycnf: { max_connections: 400 } },
+      { engine, run: mysqlRun, configId: 'storm-test-mysql', configIndex: 1, hostNofileHardLimit: 20_000, shimPath: buildNofileShim },
+    );
+    const ready = await mysql.waitReady(120_000, new AbortController().signal);
+    if (!ready.ready) throw new Error(`server not ready: ${ready.why}`);
+    const result = await runStorm({
+      endpoint: mysql.endpoint(),
+      startPerSecond: 100,
+      stages: [{ targetPerSecond: 100, durationMs: 1_000 }],
+      session: { queries: 1, thinkMs: 0, holdMs: 0 },
+      mix: [{ name: 'one', weight: 1, sql: 'SELECT 1' }],
+      signal: new AbortController().signal,
+    });
+    expect(result.client).toBe('lean');
+    expect(result.errorsByCode).toEqual({});
+    expect(result.sessions).toMatchObject({ intended: 100, started: 100, completed: 100, failed: 0 });
+    expect(result.queries).toEqual({ ok: 100, failed: 0 });
+  }, 180_000);
 });
