@@ -11,3 +11,4 @@ export * from './image-archive.ts';
 export * from './host-shell.ts';
 export * from './container-shell.ts';
 export * from './faults/index.ts';
+export * from './runtime.ts';

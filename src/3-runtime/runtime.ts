@@ -12,6 +12,8 @@ import { restoreAbandonedHostSettings, switchHostSetting, THP_ENABLED_PATH, thpU
 import { resolveImage, type ImageResolution, type ResolveOptions } from './images.ts';
 import { startInstance, type InstanceContext, type StartedInstance } from './instance.ts';
 import { createSideBudget, type SideBudget } from './side-budget.ts';
+import { applyFault, type AppliedFault, type FaultTarget } from './faults/index.ts';
+import type { StepAction } from '../1-scenario/steps.ts';
 
 /** The actions of an instance's lifecycle the orchestrator routes into a timeline (docker's names; a Pod's are mapped onto them). */
 export const ROUTED_ACTIONS = ['oom', 'die', 'kill', 'start'] as const;
@@ -66,6 +68,8 @@ export interface RuntimeConnection {
   cleanLeftovers(options?: { all?: boolean }): Promise<CleanResult>;
   /** A simulated host's memory that its instances share. */
   createSideBudget(runId: string, configIndex: number, side: string, limitBytes: number): Promise<SideBudget>;
+  /** A fault of the chaos timeline on this engine's instances; its `undo` puts back what it changed. */
+  applyFault(action: StepAction, target: Omit<FaultTarget, 'engine'>): Promise<AppliedFault>;
   /** Called once an instance started; its cgroup vanishes with it, so callers keep what this returns. */
   locate(instance: StartedInstance): Promise<InstanceLocation>;
   readonly node: NodeAccess;
@@ -112,6 +116,7 @@ export function dockerConnection(engine: Engine): RuntimeConnection {
     removeRun: (runId) => removeRunContainers(engine, runId),
     cleanLeftovers: (options) => cleanLeftovers(engine, options),
     createSideBudget,
+    applyFault: (action, target) => applyFault(action, { ...target, engine }),
     async locate(instance) {
       const hostPid = (await instance.state().catch(() => undefined))?.pid;
       const procCgroup = hostPid ? await localNode.readFile(`/proc/${hostPid}/cgroup`) : undefined;

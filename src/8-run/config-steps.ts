@@ -1,7 +1,6 @@
 // The chaos timeline wired to one configuration: its faults aimed at its started instances, its
 // conditions read from its timeline's samples, its phases on the timeline and in the run's log.
-import { applyFault } from '../3-runtime/faults/index.ts';
-import type { Engine, RunLabels, StartedInstance } from '../3-runtime/index.ts';
+import type { RunLabels, RuntimeConnection, StartedInstance } from '../3-runtime/index.ts';
 import type { Timeline } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import { StepScheduler, type StepClock, type StepFailedError } from './steps.ts';
@@ -25,7 +24,7 @@ export function latestSample(timeline: Pick<Timeline, 'observations'>, instance:
 
 export interface ConfigStepsContext {
   config: PlannedConfig;
-  engine: Engine;
+  connection: RuntimeConnection;
   run: RunLabels;
   timeline: Timeline;
   instances: ReadonlyMap<string, StartedInstance>;
@@ -48,8 +47,7 @@ export function configSteps(context: ConfigStepsContext): StepScheduler | undefi
   return new StepScheduler({
     steps: config.steps,
     apply: (action, signal) =>
-      applyFault(action, {
-        engine: context.engine,
+      context.connection.applyFault(action, {
         run: context.run,
         configId: config.id,
         configIndex: config.index,

@@ -4,7 +4,7 @@ import { CancelledError, OomlabError } from '../0-model/errors.ts';
 import type { FileTableProbe, FileTableSample, Progress } from '../0-model/report.ts';
 import { formatBytes } from '../0-model/units.ts';
 import { readProcessMemory, readServerVariables } from '../4-observe/index.ts';
-import { buildNofileShim, startInstance, type Engine, type ImageResolution } from '../3-runtime/index.ts';
+import { buildNofileShim, type ImageResolution, type RuntimeConnection } from '../3-runtime/index.ts';
 
 /**
  * Two nofile values far enough apart that 16 B each is 255 MiB of difference: a server's resident memory
@@ -20,7 +20,7 @@ const READY_TIMEOUT_MS = 90_000;
 const SETTLE_MS = 1_000;
 
 export interface ProbeContext {
-  engine: Engine;
+  connection: RuntimeConnection;
   hostNofileHardLimit: number;
   shimPath: () => Promise<string>;
   signal: AbortSignal;
@@ -54,8 +54,7 @@ export async function probeFileTable(image: string, context: ProbeContext): Prom
   for (const [index, nofile] of PROBE_NOFILES.entries()) {
     context.onProgress?.(`file-table probe of ${image}: nofile ${nofile}`);
     const spec = { name: 'probe', image, nofile, memory: 2 * 1024 ** 3, mycnf: { ...PINNED_MY_CNF, open_files_limit: nofile } };
-    await using instance = await startInstance(spec, {
-      engine: context.engine,
+    await using instance = await context.connection.startInstance(spec, {
       run,
       configId: `probe-nofile=${nofile}`,
       configIndex: index,
@@ -82,7 +81,7 @@ export async function probeFileTable(image: string, context: ProbeContext): Prom
 
 /** Probes every image the run has, once, before the matrix; the figure goes beside the image in the report. */
 export async function probeImages(
-  engine: Engine,
+  connection: RuntimeConnection,
   hostNofileHardLimit: number,
   images: Map<string, ImageResolution & { fileTable?: FileTableProbe }>,
   signal: AbortSignal,
@@ -91,7 +90,7 @@ export async function probeImages(
   let shim: Promise<string> | undefined;
   for (const [name, image] of images) {
     if (!image.available) continue;
-    const probe = await probeFileTable(name, { engine, hostNofileHardLimit, shimPath: () => (shim ??= buildNofileShim()), signal, onProgress: (text) => progress({ kind: 'message', text }) });
+    const probe = await probeFileTable(name, { connection, hostNofileHardLimit, shimPath: () => (shim ??= buildNofileShim()), signal, onProgress: (text) => progress({ kind: 'message', text }) });
     image.fileTable = probe;
     progress({ kind: 'message', text: fileTableLine(probe) });
   }

@@ -7,18 +7,7 @@ import { describeError, EngineLostError, OomlabError, UsageError } from '../0-mo
 import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
 import { inShard, parseOverrides, planRun, predictMemory, shardOf, type PlanOptions, type PlannedConfig, type Shard } from '../2-plan/index.ts';
 import { compareWithBaseline, readReportFile, writeReports } from '../7-report/index.ts';
-import {
-  buildNofileShim,
-  connectEngine,
-  engineAnswers,
-  removeRunContainers,
-  resolveImage,
-  restoreAbandonedHostSettings,
-  thpUnswitchableReason,
-  watchEngine,
-  watchRunEvents,
-  type ImageResolution,
-} from '../3-runtime/index.ts';
+import { buildNofileShim, dockerRuntime, type ImageResolution, type Runtime } from '../3-runtime/index.ts';
 import { loadScenario } from '../1-scenario/index.ts';
 import { runConfig, type Routing } from './run-config.ts';
 import { probeImages } from './file-table-probe.ts';
@@ -31,6 +20,8 @@ export { Teardown } from './teardown.ts';
 
 export interface RunOptions extends PlanOptions {
   scenarioPath: string;
+  /** The container engine. @default dockerRuntime */
+  runtime?: Runtime;
   /** @default 'reports' */
   reportsDir?: string;
   /** Pull missing images from a registry. @default false */
@@ -81,18 +72,20 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   // A shard answers only for its own configurations: the rest of the baseline is other shards' to compare.
   const { shard } = options;
   if (baseline && shard) baseline.report.configs = baseline.report.configs.filter((c) => shardOf(c.id, shard.count) === shard.index);
+  // Every engine call goes through the runtime's connection (src/3-runtime/runtime.ts): a second engine is another Runtime.
+  const runtime: Runtime = options.runtime ?? dockerRuntime;
+  const connection = await runtime.connect({ onProgress: (text) => progress({ kind: 'message', text }) });
   // A run killed outright leaves THP switched: put it back before reading the host.
-  for (const setting of await restoreAbandonedHostSettings()) progress({ kind: 'message', text: `restored ${setting.path} to ${setting.value}, left switched by a run that died` });
+  for (const setting of await connection.nodeSettings.restoreAbandoned()) progress({ kind: 'message', text: `restored ${setting.path} to ${setting.value}, left switched by a run that died` });
   const host = await readHostFacts();
-  const engine = await connectEngine({ onProgress: (text) => progress({ kind: 'message', text }) });
 
   const images = new Map<string, ImageResolution>();
   const wanted = new Set(draft.flatMap((c) => c.instances.map((i) => i.image)));
   for (const image of wanted) {
-    images.set(image, await resolveImage(engine, image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
+    images.set(image, await connection.resolveImage(image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
   }
-  if (scenario.probes?.includes('file-table')) await probeImages(engine, host.nofileHardLimit, images, options.signal, progress);
-  const thpUnswitchable = draft.some((c) => c.host?.thp) ? await thpUnswitchableReason() : undefined;
+  if (scenario.probes?.includes('file-table')) await probeImages(connection, host.nofileHardLimit, images, options.signal, progress);
+  const thpUnswitchable = draft.some((c) => c.host?.thp) ? await connection.nodeSettings.thpUnswitchableReason() : undefined;
   const planned = planRun(scenario, options, (image) => images.get(image)?.reason, {
     numaNodes: host.numaNodes,
     canLowerOomScoreAdj: host.canLowerOomScoreAdj,
@@ -132,14 +125,14 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   let shim: Promise<string> | undefined;
 
   try {
-    const watchdog = watchEngine(engine, (error) => controller.abort(error));
+    const watchdog = connection.watch((error) => controller.abort(error));
     teardown.defer(() => watchdog.stop());
     // Containers go last: deferred first, so they are removed after the observers stop.
     teardown.defer(async () => {
-      const left = await removeRunContainers(engine, runId);
+      const left = await connection.removeRun(runId);
       if (left > 0) progress({ kind: 'message', text: `removed ${left} leftover container(s) of run ${runId}` });
     });
-    const events = await watchRunEvents(engine, runId, (event) => {
+    const events = await connection.watchRunEvents(runId, (event) => {
       const route = routing.byContainer.get(event.containerId);
       if (route && ['oom', 'die', 'kill', 'start'].includes(event.action)) {
         route.timeline.add({ kind: 'docker-event', instance: route.instance, action: event.action, ...(event.exitCode !== undefined ? { exitCode: event.exitCode } : {}) });
@@ -173,9 +166,9 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       let result = await decideRepeated(config);
       // An engine that went away while a configuration ran also stopped its containers: what was
       // observed is not the server's doing, so the configuration is undecided and the run ends now.
-      const lost = controller.signal.reason instanceof EngineLostError || (!config.skip && !controller.signal.aborted && !(await engineAnswers()));
+      const lost = controller.signal.reason instanceof EngineLostError || (!config.skip && !controller.signal.aborted && !(await connection.answers()));
       if (lost && !config.skip) {
-        const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(engine.where);
+        const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(connection.where);
         if (!controller.signal.aborted) controller.abort(error);
         result = { ...undecided(config, 'error', error.message), durationMs: result.durationMs, observations: result.observations };
       }
@@ -251,7 +244,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     const timeoutMs = options.configTimeoutMs ?? 300_000;
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
     return runConfig(config, scenario, {
-      engine,
+      connection,
       run,
       host,
       routing,

@@ -4,7 +4,7 @@ import { judgeConfig } from '../6-judge/index.ts';
 import { drive } from '../5-workload/index.ts';
 import { collectPostMortem, sampleMemoryPeak, Timeline, type HostFacts } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
-import { createSideBudget, startInstance, switchHostSetting, THP_ENABLED_PATH, type Engine, type RunLabels, type SideBudget, type StartedInstance } from '../3-runtime/index.ts';
+import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
 import type { InstanceSpec, Scenario } from '../1-scenario/index.ts';
 import { describeError, StepFailedError } from '../0-model/errors.ts';
 import { Teardown } from './teardown.ts';
@@ -19,7 +19,7 @@ export interface Routing {
 }
 
 export interface ConfigContext {
-  engine: Engine;
+  connection: RuntimeConnection;
   run: RunLabels;
   host: HostFacts;
   routing: Routing;
@@ -73,13 +73,13 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     if (scenario.after) teardown.defer(() => scenario.after!({ config: config.axes }));
     if (config.host?.thp) {
       context.onPhase(`setting THP to ${config.host.thp}`);
-      const thp = await switchHostSetting(THP_ENABLED_PATH, config.host.thp);
+      const thp = await context.connection.nodeSettings.switchThp(config.host.thp);
       teardown.defer(() => thp.restore());
     }
     // Side budgets are deferred before the instances, so they are removed after them (once empty).
     const budgets = new Map<string, SideBudget>();
     for (const [side, { memory }] of Object.entries(config.host?.sides ?? {})) {
-      const budget = await createSideBudget(context.run.runId, config.index, side, memory);
+      const budget = await context.connection.createSideBudget(context.run.runId, config.index, side, memory);
       budgets.set(side, budget);
       teardown.defer(() => budget.remove());
     }
@@ -88,8 +88,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     for (const spec of config.instances) {
       const budget = spec.side ? budgets.get(spec.side) : undefined;
       const instance = await bounded(
-        startInstance(spec, {
-          engine: context.engine,
+        context.connection.startInstance(spec, {
           run: context.run,
           configId: config.id,
           configIndex: config.index,
@@ -119,7 +118,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
 
     steps = configSteps({
       config,
-      engine: context.engine,
+      connection: context.connection,
       run: context.run,
       timeline,
       instances: new Map(instances.map((i) => [i.spec.name, i])),

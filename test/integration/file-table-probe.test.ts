@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, offlineImageState } from '../../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, dockerConnection, OFFLINE_MARIADB_IMAGE, offlineImageState } from '../../src/3-runtime/index.ts';
 import { readHostFacts } from '../../src/4-observe/index.ts';
 import { probeFileTable } from '../../src/8-run/file-table-probe.ts';
 import { containersLabelled } from './helpers.ts';
@@ -8,7 +8,7 @@ describe('the file-table probe on a real server', () => {
   it('measures MariaDB 10.11 preallocating and zeroing 16 bytes per descriptor, and predicts 16 GiB at containerd infinity', async () => {
     const host = await readHostFacts();
     const probe = await probeFileTable(OFFLINE_MARIADB_IMAGE, {
-      engine: await connectEngine(),
+      connection: dockerConnection(await connectEngine()),
       hostNofileHardLimit: host.nofileHardLimit,
       shimPath: buildNofileShim,
       signal: AbortSignal.timeout(180_000),
@@ -27,7 +27,12 @@ describe('the file-table probe on a real server', () => {
     const state = await offlineImageState(engine, 'oomlab/mysql:9.7');
     if (state.state !== 'good') skip(`oomlab/mysql:9.7 is ${state.state} on this engine: \`./oomlab run scenarios/upgrade-nofile.ts\` builds it`);
     const host = await readHostFacts();
-    const probe = await probeFileTable('oomlab/mysql:9.7', { engine, hostNofileHardLimit: host.nofileHardLimit, shimPath: buildNofileShim, signal: AbortSignal.timeout(180_000) });
+    const probe = await probeFileTable('oomlab/mysql:9.7', {
+      connection: dockerConnection(engine),
+      hostNofileHardLimit: host.nofileHardLimit,
+      shimPath: buildNofileShim,
+      signal: AbortSignal.timeout(180_000),
+    });
     process.stderr.write(`[file-table probe] ${JSON.stringify(probe)}\n`);
     expect(probe.samples.map((s) => s.openFilesLimit)).toEqual([65_536, 16_777_216]);
     expect(Math.abs(probe.bytesPerDescriptor)).toBeLessThan(1);

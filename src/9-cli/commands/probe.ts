@@ -1,7 +1,7 @@
 // `oomlab probe IMAGE...`: what one descriptor costs each server, in seconds and without an OOM kill.
 import { UsageError } from '../../0-model/errors.ts';
 import { readHostFacts } from '../../4-observe/index.ts';
-import { buildNofileShim, connectEngine, resolveImage } from '../../3-runtime/index.ts';
+import { buildNofileShim, dockerRuntime } from '../../3-runtime/index.ts';
 import { fileTableLine, probeFileTable } from '../../8-run/file-table-probe.ts';
 import { signalOnInterrupt } from './interrupt.ts';
 
@@ -13,13 +13,13 @@ export async function commandProbe(args: string[]): Promise<number> {
   if (images.length === 0) throw new UsageError('give at least one image: oomlab probe oomlab/mariadb:10.11 oomlab/mysql:9.7');
   const host = await readHostFacts();
   const say = (text: string) => process.stderr.write(`· ${text}\n`);
-  const engine = await connectEngine({ onProgress: say });
+  const connection = await dockerRuntime.connect({ onProgress: say });
   const signal = signalOnInterrupt("removing the probe's container");
   const probes = [];
   for (const image of images) {
-    const resolved = await resolveImage(engine, image, { onProgress: say, signal });
+    const resolved = await connection.resolveImage(image, { onProgress: say, signal });
     if (!resolved.available) throw new UsageError(resolved.reason ?? `image ${image} is not here`);
-    const probe = await probeFileTable(image, { engine, hostNofileHardLimit: host.nofileHardLimit, shimPath: buildNofileShim, signal, onProgress: say });
+    const probe = await probeFileTable(image, { connection, hostNofileHardLimit: host.nofileHardLimit, shimPath: buildNofileShim, signal, onProgress: say });
     probes.push(probe);
     if (!json) process.stdout.write(`${fileTableLine(probe)}\n`);
   }
