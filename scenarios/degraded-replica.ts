@@ -6,6 +6,7 @@
 // allocator. The report shows which configurations survive.
 import { defineScenario } from 'oomlab';
 import { INCIDENT_ERA_BUFFERS } from './lib/buffers.ts';
+import { scrapingBurst } from './lib/burst.ts';
 import { serverFlavour } from './lib/servers.ts';
 
 /**
@@ -52,23 +53,7 @@ export default defineScenario({
     };
   },
   workload: (c) => ({
-    kind: 'http-burst',
-    targets: ['a', 'b'],
-    balancer: c.balancer,
-    connectionMode: 'new-connection',
-    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },
-    startPerSecond: 20,
-    stages: [
-      { targetPerSecond: 150, durationMs: 5_000 },
-      { targetPerSecond: 200, durationMs: 15_000 },
-    ],
-    paths: [
-      { path: '/feed', weight: 3 },
-      { path: '/popular', weight: 2 },
-      { path: '/user', weight: 1 },
-    ],
-    maxInFlight: 600,
-    drainMs: 10_000,
+    ...scrapingBurst(c.balancer, 15_000),
     thresholds: { http_req_duration: ['p(99)>2000'] },
     // Judged from the second A's link started losing packets.
     expect: { after: 'loss-a', ratio: { of: 'b', to: 'a', atLeast: 2 }, because: 'A, losing packets on its link, answers slower and loses clients to B' },

@@ -6,6 +6,7 @@
 // are axes, one at a time against the baseline; `--set` combines them.
 import { defineScenario, memoryNeighbour, oneAtATime } from 'oomlab';
 import { INCIDENT_ERA_BUFFERS } from './lib/buffers.ts';
+import { scrapingBurst } from './lib/burst.ts';
 import { serverFlavour } from './lib/servers.ts';
 
 export default defineScenario({
@@ -59,25 +60,7 @@ export default defineScenario({
     };
   },
   workload: (c) => ({
-    kind: 'http-burst',
-    targets: ['a', 'b'],
-    balancer: c.balancer,
-    // Scrapers open a connection per request: connections follow the traffic.
-    connectionMode: 'new-connection',
-    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },
-    startPerSecond: 20,
-    stages: [
-      { targetPerSecond: 150, durationMs: 5_000 },
-      { targetPerSecond: 200, durationMs: 10_000 },
-    ],
-    paths: [
-      { path: '/feed', weight: 3 },
-      { path: '/popular', weight: 2 },
-      { path: '/user', weight: 1 },
-    ],
-    // Scrapers time out and retry, they do not wait forever: at most 600 requests (and so connections) open at once.
-    maxInFlight: 600,
-    drainMs: 10_000,
+    ...scrapingBurst(c.balancer, 10_000),
     // What the run must show, in k6's grammar: the burst breaks the API's 2 s p99 and 5% error budget
     // whatever the fix (p99 10.0–11.8 s, 35–64% of requests failed in each configuration of a run):
     // the fixes save A from the OOM killer, not the API from the burst.
