@@ -18,7 +18,7 @@ const LOWERED = { tight: '1400m', modest: '7g' } as const;
 
 export default defineScenario({
   name: 'degraded-replica',
-  incident: "Incident 2, degraded live: the scraping burst hits while replica A's link slows, its memory limit is lowered and a neighbour takes memory on its host",
+  incident: "Incident 2, degraded live: the scraping burst hits while replica A's link loses packets, its memory limit is lowered and a neighbour takes memory on its host",
   matrix: {
     image: ['oomlab/mariadb:10.11'],
     balancer: ['fastest'],
