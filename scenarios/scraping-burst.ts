@@ -66,7 +66,13 @@ export default defineScenario({
     // the fixes save A from the OOM killer, not the API from the burst.
     thresholds: { http_req_duration: ['p(99)>2000'], http_req_failed: ['rate>0.05'] },
     // The incident's shift: clients move to the faster B (1:1 → 2:1 → 4:1), whether or not A is then killed.
-    expect: { ratio: { of: 'b', to: 'a', atLeast: 2 }, because: 'A, slowed by the neighbour on its core, loses clients to B' },
+    // With room, A lives through the burst and the shift runs its course (B:A 23–24 in 5 of 5 repeats). Tight, A
+    // is killed 2–6 s in, while the shift is under way: B already holds more than A, not yet twice as many
+    // (B:A 1.72–3.2 at the kill in 20 repeats on a quiet host; `--repeat 5` judged ≥ 2 there flaky, 4 of 5).
+    expect:
+      c.headroom === 'roomy'
+        ? { ratio: { of: 'b', to: 'a', atLeast: 2 }, because: 'A, slowed by the neighbour on its core, loses clients to B' }
+        : { ratio: { of: 'b', to: 'a', atLeast: 1.25 }, because: 'the shift to B is under way when A is killed, early in the burst' },
   }),
   expect: (c) => {
     // Said where it matters: with no preload, Debian's MySQL runs the tcmalloc it links, not glibc's malloc.
