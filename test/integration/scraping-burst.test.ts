@@ -141,7 +141,22 @@ describe('scraping-burst asking for more than the run gives', () => {
       expect(ratio).toBeGreaterThan(0);
       const shortBy = Math.round((1000 - ratio) * 100) / 100;
       const line = `B:A connection ratio ${ratio} < 1000 (short by ${shortBy >= 100 ? Math.round(shortBy) : shortBy})`;
-      expect(config!.expectations).toEqual([{ expected: 'B:A connection ratio ≥ 1000', measured: ratio, met: false, missedBy: expect.any(Number), source: 'connections', line }]);
+      expect(config!.expectations).toEqual([
+        {
+          expected: 'B:A connection ratio ≥ 1000',
+          measured: ratio,
+          met: false,
+          missedBy: expect.any(Number),
+          source: 'connections',
+          line,
+          margin: expect.objectContaining({
+            bound: 1000,
+            measured: ratio,
+            held: false,
+            line: expect.stringMatching(/^B:A connection ratio [\d.]+ < 1000: [\d.]+ below the bound$/),
+          }),
+        },
+      ]);
       expect(config!.reason.endsWith(`; ${line}`)).toBe(true);
       expect(await readFile(join(dir, folder!, 'report.md'), 'utf8')).toContain(`- ❌ ${line} — expected B:A connection ratio ≥ 1000 (connections)`);
       expect(await readFile(join(dir, folder!, 'junit.xml'), 'utf8')).toContain(`${line.replace('<', '&lt;')}" type="expectation">`);

@@ -113,7 +113,7 @@ describe('a scenario run as three shards and merged', () => {
     const merged = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as RunReport;
     expect(whole.configs.find((c) => c.id === KILLED)?.outcome).toBe('oom-killed-at-startup');
     expect(merged.summary).toEqual(whole.summary);
-    expect(merged.summary).toEqual({ pass: 4, fail: 0, skipped: 0, error: 0 });
+    expect(merged.summary).toEqual({ pass: 4, fail: 0, skipped: 0, error: 0, flaky: 0 });
     expect(merged.configs.map(comparable)).toEqual(whole.configs.map(comparable));
     expect(merged.merged?.shards.map((s) => s.configIds.length)).toEqual([1, 1, 2]);
     expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('Merged from 3 shards: 1/3 1 configuration in ');
