@@ -204,21 +204,14 @@ export interface ShardInfo {
   matrixIds: string[];
 }
 
-/** A shard report as `oomlab merge` found it. */
-export interface MergedShard {
+/** A shard report as `oomlab merge` found it: its own run's identity, times and host, and what it ran. */
+export type MergedShard = Pick<RunReport, 'runId' | 'startedAt' | 'finishedAt' | 'durationMs' | 'endedBy' | 'error' | 'host'> & {
   index: number;
   count: number;
   /** The shard's report.json, as given. */
   file: string;
-  runId: string;
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
-  endedBy: EndedBy;
-  error?: string;
-  host: HostFacts;
   configIds: string[];
-}
+};
 
 /** One `--set axis=value,…`: the values the run used and those the scenario file lists. */
 export interface AxisOverride {
