@@ -1,5 +1,5 @@
-import { connect as netConnect, type Socket } from 'node:net';
 import { authResponse, cachingSha2RsaPassword, command, COM_QUERY, handshakeResponse, isEof, packet, PacketReader, parseAuthSwitch, parseError, parseHandshake, QUIT_PACKET } from './mysql-wire.ts';
+import { openWireSocket, type WireReceiver, type WireSocket, type WireTransport } from './wire-socket.ts';
 
 /** What a storm session does with a connection, whichever client library is under it. */
 export interface StormConnection {
@@ -23,9 +23,6 @@ export interface LeanEndpoint {
 /** The server asked for an auth plugin the lean path does not speak: the storm switches to mysql2. */
 export const AUTH_PLUGIN_UNSUPPORTED = 'AUTH_PLUGIN_UNSUPPORTED';
 const SERVER_MORE_RESULTS_EXISTS = 0x0008;
-
-/** Every socket reads into this one buffer (net's `onread`): the packets of a chunk are handled before the next read, and a partial tail is copied. */
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** The COM_QUERY packets of a mix's statements, built once (statements with parameters differ each time and are not kept). */
 const queryPackets = new Map<string, Buffer>();
@@ -61,52 +58,44 @@ function statusOf(payload: Buffer): number {
 }
 
 /**
+ * Connections waiting on a deadline (a connect, a login, a statement), checked by one timer: a timer per
+ * socket, re-armed on every read and write, cost more than the rest of a connect-and-quit session's code.
+ */
+const watched = new Set<LeanConnection>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+const SWEEP_EVERY_MS = 100;
+
+function sweep(): void {
+  const now = performance.now();
+  for (const connection of watched) if (connection.deadline <= now) connection.timedOut();
+  if (watched.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+/**
  * A MySQL connection over a bare socket for storm sessions: greeting, login (mysql_native_password, or
  * caching_sha2_password with the RSA exchange when the server has no cached login), text statements
  * whose results are skipped unread, and COM_QUIT. mysql2 builds a parser, a command queue and a config
  * per connection; a storm opens thousands a second and reads no rows, so this path does none of that.
  */
-export class LeanConnection implements StormConnection {
-  private readonly socket: Socket;
+export class LeanConnection implements StormConnection, WireReceiver {
+  private readonly socket: WireSocket;
   private readonly reader: PacketReader;
   private state: State = 'connecting';
   private scramble: Buffer = Buffer.alloc(0);
   private plugin = '';
   private pending: ((error?: unknown) => void) | undefined;
   private readonly endpoint: LeanEndpoint;
+  /** When the current wait times out (performance.now() ms), while the connection is in `watched`. */
+  deadline = 0;
 
-  constructor(endpoint: LeanEndpoint, connectTimeoutMs: number) {
+  constructor(endpoint: LeanEndpoint, connectTimeoutMs: number, transport?: WireTransport) {
     this.endpoint = endpoint;
     this.reader = new PacketReader((payload, sequence) => this.onPacket(payload, sequence));
-    // `onread` skips the stream's per-chunk Buffer and 'data' event.
-    this.socket = netConnect({
-      host: endpoint.host,
-      port: endpoint.port,
-      noDelay: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (bytes: number, buffer: Uint8Array) => {
-          this.reader.push((buffer as Buffer).subarray(0, bytes));
-          return true;
-        },
-      },
-    });
-    this.socket.setTimeout(connectTimeoutMs);
-    this.socket.on('connect', () => {
-      if (this.state === 'connecting') this.state = 'greeting';
-    });
-    this.socket.on('timeout', () =>
-      this.fail(
-        this.state === 'result-head' || this.state === 'columns' || this.state === 'rows'
-          ? withCode('Query inactivity timeout', 'PROTOCOL_SEQUENCE_TIMEOUT')
-          : withCode('connect ETIMEDOUT', 'ETIMEDOUT'),
-      ),
-    );
-    this.socket.on('error', (error) => this.fail(error));
-    // Every session's socket closes; an Error (and its stack) only when someone is still waiting.
-    this.socket.on('close', () => {
-      if (this.state !== 'closed' || this.pending) this.fail(withCode('Connection lost: The server closed the connection.', 'PROTOCOL_CONNECTION_LOST'));
-    });
+    this.watch(connectTimeoutMs);
+    this.socket = openWireSocket(endpoint.host, endpoint.port, this, transport);
   }
 
   connect(done: (error?: unknown) => void): void {
@@ -121,14 +110,15 @@ export class LeanConnection implements StormConnection {
     }
     this.state = 'result-head';
     this.pending = done;
-    this.socket.setTimeout(timeoutMs);
+    this.watch(timeoutMs);
     this.socket.write(queryPacket(sql));
   }
 
   quit(done: () => void): void {
     if (this.state !== 'closed') {
       this.state = 'closed';
-      this.socket.end(QUIT_PACKET);
+      this.unwatch();
+      this.socket.writeAndClose(QUIT_PACKET);
     }
     done();
   }
@@ -136,16 +126,46 @@ export class LeanConnection implements StormConnection {
   destroy(): void {
     this.state = 'closed';
     this.pending = undefined;
-    // After quit, a COM_QUIT still in the socket's buffer goes out first: `end` closes the socket after it.
-    if (this.socket.writableLength === 0 || !this.socket.writableEnded) this.socket.destroy();
+    this.unwatch();
+    this.socket.close();
+  }
+
+  onConnected(): void {
+    if (this.state === 'connecting') this.state = 'greeting';
+  }
+
+  onBytes(bytes: Buffer): void {
+    this.reader.push(bytes);
+  }
+
+  /** Every session's socket ends; an Error (and its stack) only when someone is still waiting. */
+  onEnded(error?: Error): void {
+    if (this.state !== 'closed' || this.pending) this.fail(error ?? withCode('Connection lost: The server closed the connection.', 'PROTOCOL_CONNECTION_LOST'));
+  }
+
+  /** Called by the sweep once the deadline has passed. */
+  timedOut(): void {
+    const inStatement = this.state === 'result-head' || this.state === 'columns' || this.state === 'rows';
+    this.fail(inStatement ? withCode('Query inactivity timeout', 'PROTOCOL_SEQUENCE_TIMEOUT') : withCode('connect ETIMEDOUT', 'ETIMEDOUT'));
+  }
+
+  private watch(timeoutMs: number): void {
+    this.deadline = performance.now() + timeoutMs;
+    watched.add(this);
+    sweeper ??= setInterval(sweep, SWEEP_EVERY_MS).unref();
+  }
+
+  private unwatch(): void {
+    watched.delete(this);
   }
 
   /** Settles the pending callback (connect or statement) with `error`, or reports nothing when none waits. */
   private fail(error: unknown): void {
     if (this.state === 'closed' && !this.pending) return;
     this.state = 'closed';
+    this.unwatch();
     this.reader.reset();
-    this.socket.destroy();
+    this.socket.close();
     this.settle(error);
   }
 
@@ -222,7 +242,7 @@ export class LeanConnection implements StormConnection {
     const kind = payload[0];
     if (kind === 0x00) {
       this.state = 'ready';
-      this.socket.setTimeout(0);
+      this.unwatch();
       this.settle();
       return;
     }
@@ -257,7 +277,7 @@ export class LeanConnection implements StormConnection {
 
   private endStatement(error?: unknown): void {
     this.state = 'ready';
-    this.socket.setTimeout(0);
+    this.unwatch();
     this.settle(error);
   }
 }

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LeanConnection } from '../../src/5-workload/lean-connection.ts';
 import { PacketReader } from '../../src/5-workload/mysql-wire.ts';
+import { DEFAULT_WIRE_TRANSPORT } from '../../src/5-workload/wire-socket.ts';
 import { runStorm } from '../../src/5-workload/storm.ts';
 
 // A stand-in server on 127.0.0.1 that answers with bytes captured from MariaDB 10.11 (test/fixtures/mysql-wire).
@@ -75,5 +77,62 @@ describe('the lean connection against captured MariaDB replies', () => {
     const result = await storm(port, 1);
     expect(result.errorsByCode).toEqual({ '1054 ER_BAD_FIELD_ERROR': 1 });
     expect(result.queries).toEqual({ ok: 0, failed: 1 });
+  });
+});
+
+/** Runs `step` on a lean connection and resolves with its error (undefined when it succeeded). */
+const outcome = (step: (done: (error?: unknown) => void) => void) => new Promise<unknown>((resolve) => step(resolve));
+
+describe.each(['handle', 'net'] as const)('the lean connection over the %s transport', (transport) => {
+  const endpoint = (port: number) => ({ host: '127.0.0.1', port, user: 'root', password: 'pw', database: 'feed' });
+
+  it('logs in, runs a statement and quits', async () => {
+    const { port, received, closed } = await standIn((payload, socket) => {
+      if (received.at(-1) === 'login') socket.write(fixture('login-reply'));
+      else if (payload[0] === 0x03) socket.write(fixture('result-set'));
+    });
+    const connection = new LeanConnection(endpoint(port), 5_000, transport);
+    expect(await outcome((done) => connection.connect(done))).toBeUndefined();
+    expect(await outcome((done) => connection.query('SELECT 1', 5_000, done))).toBeUndefined();
+    await outcome((done) => connection.quit(done));
+    connection.destroy();
+    await closed;
+    expect(received).toEqual(['login', 'query SELECT 1', 'quit']);
+  });
+
+  it('times out a login the server never greets (ETIMEDOUT) and a statement it never answers (PROTOCOL_SEQUENCE_TIMEOUT)', async () => {
+    // A listener that accepts and stays silent: no greeting ever comes.
+    const silent = createServer((socket) => socket.on('error', () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const mute = new LeanConnection(endpoint((silent.address() as { port: number }).port), 300, transport);
+    const startedAt = performance.now();
+    expect(await outcome((done) => mute.connect(done))).toMatchObject({ code: 'ETIMEDOUT' });
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(299);
+    mute.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+
+    // A stand-in that logs the client in and never answers its statement.
+    const { port, received } = await standIn((_, socket) => {
+      if (received.at(-1) === 'login') socket.write(fixture('login-reply'));
+    });
+    const slow = new LeanConnection(endpoint(port), 5_000, transport);
+    expect(await outcome((done) => slow.connect(done))).toBeUndefined();
+    expect(await outcome((done) => slow.query('SELECT SLEEP(60)', 300, done))).toMatchObject({ code: 'PROTOCOL_SEQUENCE_TIMEOUT' });
+    slow.destroy();
+  });
+
+  it('reports a refused connection by its system code', async () => {
+    const { port } = await standIn(() => {});
+    await new Promise<void>((resolve) => server!.close(() => resolve()));
+    server = undefined;
+    const connection = new LeanConnection(endpoint(port), 5_000, transport);
+    expect(await outcome((done) => connection.connect(done))).toMatchObject({ code: 'ECONNREFUSED' });
+    connection.destroy();
+  });
+});
+
+describe('the wire transport', () => {
+  it("drives libuv's TCP handle directly on this Node: the storm's connection rate depends on it", () => {
+    expect(DEFAULT_WIRE_TRANSPORT).toBe('handle');
   });
 });
