@@ -6,12 +6,12 @@ export interface ArrivalStage {
 }
 
 /**
- * The intended start time (ms from the storm's start) of every session: the rate is piecewise linear,
- * and session k starts when the expected number of arrivals reaches k. The driver starts each session
- * at its intended time whatever the server does, and measures latency from it (no coordinated omission).
+ * The intended start time (ms from the storm's start) of every session, in order: the rate is piecewise
+ * linear, and session k starts when the expected number of arrivals reaches k. The driver starts each
+ * session at its intended time whatever the server does, and measures latency from it (no coordinated
+ * omission). A generator: a 30-minute storm has millions of arrivals, and none needs keeping once started.
  */
-export function intendedStartTimes(stages: readonly ArrivalStage[], startPerSecond = 0): number[] {
-  const times: number[] = [];
+export function* arrivalTimes(stages: readonly ArrivalStage[], startPerSecond = 0): Generator<number> {
   let stageStartMs = 0;
   let fromRate = startPerSecond;
   let arrived = 0;
@@ -25,13 +25,17 @@ export function intendedStartTimes(stages: readonly ArrivalStage[], startPerSeco
     for (let k = Math.floor(arrived) + 1; k <= end + 1e-9; k++) {
       const need = k - arrived;
       const t = Math.abs(slope) < 1e-12 ? need / a : (-a + Math.sqrt(Math.max(0, a * a + 2 * slope * need))) / slope;
-      times.push(stageStartMs + t * 1000);
+      yield stageStartMs + t * 1000;
     }
     arrived = end;
     stageStartMs += stage.durationMs;
     fromRate = stage.targetPerSecond;
   }
-  return times;
+}
+
+/** Every intended start time at once, for drivers that hand the whole schedule on (k6) and for tests. */
+export function intendedStartTimes(stages: readonly ArrivalStage[], startPerSecond = 0): number[] {
+  return [...arrivalTimes(stages, startPerSecond)];
 }
 
 export function totalDurationMs(stages: readonly ArrivalStage[]): number {
@@ -60,15 +64,18 @@ export interface DispatchOptions {
  * does; at the in-flight cap it is dropped and counted (or, with `wait`, held). Returns when the
  * schedule is done or the signal aborts; draining what still runs is the driver's.
  */
-export async function dispatchArrivals(schedule: readonly number[], options: DispatchOptions): Promise<void> {
+export async function dispatchArrivals(schedule: Iterable<number>, options: DispatchOptions): Promise<void> {
   const waitWhenFull = options.whenFull === 'wait';
-  let next = 0;
-  while (next < schedule.length && !options.signal.aborted) {
+  const arrivals = schedule[Symbol.iterator]();
+  // The next arrival not yet started or dropped, read one ahead.
+  let next = arrivals.next();
+  while (!next.done && !options.signal.aborted) {
     const now = options.elapsed();
     options.onTick?.(now);
-    while (next < schedule.length && schedule[next]! <= now) {
+    while (!next.done && next.value <= now) {
       if (waitWhenFull && options.inFlight() >= options.maxInFlight) break;
-      const intended = schedule[next++]!;
+      const intended = next.value;
+      next = arrivals.next();
       if (options.inFlight() >= options.maxInFlight) options.drop(intended);
       else options.start(intended, now);
     }
@@ -77,7 +84,7 @@ export async function dispatchArrivals(schedule: readonly number[], options: Dis
       continue;
     }
     // Wake for the next arrival, and at least every 50 ms for the tick's bookkeeping.
-    const wait = next < schedule.length ? Math.max(0, Math.min(schedule[next]! - options.elapsed(), 50)) : 0;
+    const wait = !next.done ? Math.max(0, Math.min(next.value - options.elapsed(), 50)) : 0;
     await new Promise((resolve) => setTimeout(resolve, wait < 1 ? 0 : wait));
   }
 }

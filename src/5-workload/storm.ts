@@ -3,9 +3,10 @@ import hdr from 'hdr-histogram-js';
 import mysql2 from 'mysql2';
 import { weightedPicker } from '../0-model/pick.ts';
 import { STORM_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
-import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
+import { achievedRatioOf, arrivalTimes, dispatchArrivals, totalDurationMs, type ArrivalStage } from './arrival.ts';
 import { AUTH_PLUGIN_UNSUPPORTED, LeanConnection, type StormConnection } from './lean-connection.ts';
 import { Mysql2Connection, mysql2Config } from './mysql2-connection.ts';
+import { PerSecondPercentiles } from './per-second.ts';
 import { saturationOf } from './saturation.ts';
 import type { LatencySummaryMs, StormResult, StormSecond } from '../0-model/workload-result.ts';
 
@@ -63,13 +64,7 @@ export interface StormOptions {
   client?: 'lean' | 'mysql2';
 }
 
-/** Percentiles of one second's latencies: few enough to sort, and no histogram per second to carry. */
-export function percentilesOf(valuesMs: number[]): { latencyP50Ms: number; latencyP90Ms: number; latencyP99Ms: number } | undefined {
-  if (valuesMs.length === 0) return undefined;
-  const sorted = valuesMs.toSorted((a, b) => a - b);
-  const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 1000) / 1000;
-  return { latencyP50Ms: at(50), latencyP90Ms: at(90), latencyP99Ms: at(99) };
-}
+export { percentilesOf } from './per-second.ts';
 
 /** What a session is waiting for now; `settle` ends the wait (with an error, or none for success). */
 interface PendingWait {
@@ -112,16 +107,20 @@ export function summarise(histogram: ReturnType<typeof newHistogram>): LatencySu
 export async function runStorm(options: StormOptions): Promise<StormResult> {
   const random = options.random ?? Math.random;
   const maxInFlight = options.maxInFlight ?? STORM_MAX_IN_FLIGHT;
-  const schedule = intendedStartTimes(options.stages, options.startPerSecond ?? 0);
   const plannedMs = totalDurationMs(options.stages);
   const histograms = { connect: newHistogram(), serverConnect: newHistogram(), lag: newHistogram(), query: newHistogram(), session: newHistogram() };
   const errorsByCode: Record<string, number> = {};
   const seconds: StormSecond[] = Array.from({ length: Math.ceil(plannedMs / 1000) + 1 }, (_, second) => ({ second, intended: 0, started: 0, errors: 0, inFlight: 0 }));
-  for (const t of schedule) seconds[Math.floor(t / 1000)]!.intended++;
-  const latenciesBySecond: number[][] = seconds.map(() => []);
-  // For the saturation check: each second's start lags, server connect latencies, drops and refused logins.
-  const lagsBySecond: number[][] = seconds.map(() => []);
-  const connectsBySecond: number[][] = seconds.map(() => []);
+  let intended = 0;
+  for (const t of arrivalTimes(options.stages, options.startPerSecond ?? 0)) {
+    seconds[Math.floor(t / 1000)]!.intended++;
+    intended++;
+  }
+  // Each second's statement latencies (by the second they ended in), and for the saturation check its start
+  // lags (by intended second), server connect latencies (by the second the session started in), drops and refused logins.
+  const latencies = new PerSecondPercentiles();
+  const lags = new PerSecondPercentiles();
+  const connects = new PerSecondPercentiles();
   const droppedBySecond = seconds.map(() => 0);
   const refusedBySecond = seconds.map(() => 0);
   const counts = { started: 0, completed: 0, failed: 0, dropped: 0, queriesOk: 0, queriesFailed: 0 };
@@ -195,17 +194,21 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
 
   async function session(intendedMs: number, startedMs: number): Promise<void> {
     let connection: StormConnection | undefined;
+    const startedSecond = secondOf(startedMs).second;
+    connects.expect(startedSecond);
     try {
       try {
         connection = await connected();
       } catch (error) {
+        connects.settle(startedSecond);
         if ((error as { code?: string }).code?.startsWith('ER_')) refusedBySecond[secondOf(elapsed()).second]!++;
         throw error;
       }
       const now = elapsed();
       histograms.connect.recordValue(Math.max(1, Math.round((now - intendedMs) * 1000)));
       histograms.serverConnect.recordValue(Math.max(1, Math.round((now - startedMs) * 1000)));
-      connectsBySecond[secondOf(startedMs).second]!.push(now - startedMs);
+      connects.add(startedSecond, now - startedMs);
+      connects.settle(startedSecond);
       for (let i = 0; i < options.session.queries && !options.signal.aborted && !cutting; i++) {
         const query = pick();
         const sql = query.params ? mysql2.format(query.sql, query.params(random) as Parameters<typeof mysql2.format>[1]) : query.sql;
@@ -214,7 +217,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
           await waitFor('io', (done) => connection!.query(sql, queryTimeoutMs, done));
           const tookMs = performance.now() - sentAt;
           histograms.query.recordValue(Math.max(1, Math.round(tookMs * 1000)));
-          latenciesBySecond[Math.min(seconds.length - 1, Math.floor(elapsed() / 1000))]!.push(tookMs);
+          latencies.add(secondOf(elapsed()).second, tookMs);
           counts.queriesOk++;
         } catch (error) {
           counts.queriesFailed++;
@@ -243,7 +246,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   }
 
   let lastReported = -1;
-  await dispatchArrivals(schedule, {
+  await dispatchArrivals(arrivalTimes(options.stages, options.startPerSecond ?? 0), {
     elapsed,
     signal: options.signal,
     maxInFlight,
@@ -251,25 +254,32 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     whenFull: options.whenFull ?? 'drop',
     // One waiter for the next free slot, where a race over every running session added a reaction to each.
     room: () => new Promise<void>((resolve) => (freedSlot = resolve)),
-    drop: (intended) => {
+    drop: (intendedMs) => {
       counts.dropped++;
-      droppedBySecond[secondOf(intended).second]!++;
+      droppedBySecond[secondOf(intendedMs).second]!++;
+      // Arrivals come in order: no later one belongs to an earlier second.
+      lags.closeBefore(secondOf(intendedMs).second);
     },
-    start: (intended, now) => {
+    start: (intendedMs, now) => {
       inFlight++;
       peakInFlight = Math.max(peakInFlight, inFlight);
       counts.started++;
       secondOf(now).started++;
-      const lagMs = Math.max(0, now - intended);
+      const lagMs = Math.max(0, now - intendedMs);
       histograms.lag.recordValue(Math.max(1, Math.round(lagMs * 1000)));
-      lagsBySecond[secondOf(intended).second]!.push(lagMs);
-      const run = session(intended, now);
+      const intendedSecond = secondOf(intendedMs).second;
+      lags.closeBefore(intendedSecond);
+      lags.add(intendedSecond, lagMs);
+      const run = session(intendedMs, now);
       running.add(run);
       void run.finally(() => running.delete(run));
     },
     onTick: (now) => {
       const second = Math.floor(now / 1000);
       if (second <= lastReported) return;
+      // Statements end, and sessions start, in the current second only: the earlier ones are complete.
+      latencies.closeBefore(secondOf(now).second);
+      connects.closeBefore(secondOf(now).second);
       if (lastReported >= 0) {
         const done = secondOf(lastReported * 1000);
         done.inFlight = inFlight;
@@ -297,7 +307,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     for (const connection of open) connection.destroy();
     await Promise.allSettled([...running]);
   }
-  seconds.forEach((second, i) => Object.assign(second, percentilesOf(latenciesBySecond[i]!)));
+  for (const second of seconds) Object.assign(second, latencies.of(second.second));
   // A closed model (`wait`) starts late by design: its lag is the queue, not the driver falling behind.
   const saturated =
     options.whenFull === 'wait'
@@ -308,8 +318,8 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
             intended: s.intended,
             started: s.started,
             dropped: droppedBySecond[i]!,
-            lagP99Ms: percentilesOf(lagsBySecond[i]!)?.latencyP99Ms ?? 0,
-            serverConnectP99Ms: percentilesOf(connectsBySecond[i]!)?.latencyP99Ms,
+            lagP99Ms: lags.of(s.second)?.latencyP99Ms ?? 0,
+            serverConnectP99Ms: connects.of(s.second)?.latencyP99Ms,
             refused: refusedBySecond[i]!,
           })),
         );
@@ -318,7 +328,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     driver: 'storm',
     durationMs: Math.round(elapsed()),
     endedBy: options.signal.aborted ? 'cancel' : 'done',
-    sessions: { intended: schedule.length, started: counts.started, completed: counts.completed, failed: counts.failed - unfinished, dropped: counts.dropped, unfinished },
+    sessions: { intended, started: counts.started, completed: counts.completed, failed: counts.failed - unfinished, dropped: counts.dropped, unfinished },
     queries: { ok: counts.queriesOk, failed: counts.queriesFailed },
     connectLatencyMs: summarise(histograms.connect),
     queryLatencyMs: summarise(histograms.query),
