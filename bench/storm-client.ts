@@ -2,12 +2,42 @@
 // (taskset) and count its CPU apart from the server's and mysqlslap's.
 // Usage: OOMLAB_BENCH_ENDPOINT='{"host":…}' node --import tsx bench/storm-client.ts <sessions> <queriesPerSession> <concurrency> <sql>
 //        OOMLAB_BENCH_ENDPOINT='{"host":…}' node --import tsx bench/storm-client.ts ramp <fromPerSecond> <toPerSecond> <seconds> <sql>
+//        OOMLAB_BENCH_ENDPOINT='{"host":…}' node --expose-gc --import tsx bench/storm-client.ts memory <sessions> <perSecond> <holdMs> <sql>
+// `memory`: open-model sessions at a steady rate (each held `holdMs` after its statement), with the process's
+// memory before the storm, at its peak (sampled every 20 ms), and after it with garbage collected.
 import { runStorm, type StormResult } from '../src/5-workload/index.ts';
 
 const endpoint = JSON.parse(process.env.OOMLAB_BENCH_ENDPOINT ?? '{}');
 const cpuBefore = process.cpuUsage();
+const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+let memory: Record<string, number> | undefined;
 let result: StormResult;
-if (process.argv[2] === 'ramp') {
+if (process.argv[2] === 'memory') {
+  const [sessions, perSecond, holdMs] = process.argv.slice(3, 6).map(Number) as [number, number, number];
+  collect();
+  const before = process.memoryUsage();
+  const peak = { rss: before.rss, heapUsed: before.heapUsed, external: before.external };
+  const sampler = setInterval(() => {
+    const now = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, now.rss);
+    peak.heapUsed = Math.max(peak.heapUsed, now.heapUsed);
+    peak.external = Math.max(peak.external, now.external);
+  }, 20);
+  result = await runStorm({
+    endpoint,
+    startPerSecond: perSecond,
+    stages: [{ targetPerSecond: perSecond, durationMs: (sessions / perSecond) * 1000 }],
+    session: { queries: 1, thinkMs: 0, holdMs },
+    mix: [{ name: 'bench', weight: 1, sql: process.argv[6]! }],
+    maxInFlight: 20_000,
+    drainMs: 60_000,
+    signal: new AbortController().signal,
+  });
+  clearInterval(sampler);
+  collect();
+  const after = process.memoryUsage();
+  memory = { rssBefore: before.rss, heapBefore: before.heapUsed, rssPeak: peak.rss, heapPeak: peak.heapUsed, externalPeak: peak.external, rssAfter: after.rss, heapAfter: after.heapUsed };
+} else if (process.argv[2] === 'ramp') {
   // Open model: connect, one statement, quit, arriving on a linear ramp whatever the server does.
   const [from, to, seconds] = process.argv.slice(3, 6).map(Number) as [number, number, number];
   result = await runStorm({
@@ -49,5 +79,7 @@ process.stdout.write(
     serverConnectP99Ms: result.serverConnectLatencyMs?.p99,
     saturated: result.saturated,
     perSecond: result.perSecond.map((s) => [s.intended, s.started]),
+    peakInFlight: result.peakInFlight,
+    ...(memory ? { memory } : {}),
   })}\n`,
 );
