@@ -66,12 +66,6 @@ export interface StormOptions {
 
 export { percentilesOf } from './per-second.ts';
 
-/** What a session is waiting for now; `settle` ends the wait (with an error, or none for success). */
-interface PendingWait {
-  kind: 'io' | 'pause';
-  settle: (error?: unknown) => void;
-}
-
 /** A stable key for an error: MySQL's number and name, or the network error's code. */
 export function errorKey(error: unknown): string {
   const e = error as { errno?: number; code?: string; message?: string };
@@ -125,48 +119,23 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   const refusedBySecond = seconds.map(() => 0);
   const counts = { started: 0, completed: 0, failed: 0, dropped: 0, queriesOk: 0, queriesFailed: 0 };
   const pick = weightedPicker(options.mix, random);
-  const open = new Set<StormConnection>();
-  const running = new Set<Promise<void>>();
-  // The one pending wait of each session (connect, statement, quit or pause): a cut or an abort settles it
-  // directly, where a Promise.race per statement would leave a reaction behind on a promise that never settles.
-  const waits = new Set<PendingWait>();
   let cutting = false;
-  const waitFor = (kind: PendingWait['kind'], begin: (done: (error?: unknown) => void) => void) =>
-    new Promise<void>((resolve, reject) => {
-      const wait: PendingWait = {
-        kind,
-        settle: (error) => {
-          if (!waits.delete(wait)) return;
-          if (error === undefined || error === null) resolve();
-          else reject(error);
-        },
-      };
-      waits.add(wait);
-      begin(wait.settle);
-    });
   const cutError = new Error('storm drain time over');
-  const onAbort = () => {
-    for (const wait of [...waits]) if (wait.kind === 'pause') wait.settle();
-  };
-  options.signal.addEventListener('abort', onAbort, { once: true });
-  const pause = (ms: number) => {
-    if (options.signal.aborted || cutting) return Promise.resolve();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    return waitFor('pause', (done) => (timer = setTimeout(done, ms))).finally(() => clearTimeout(timer));
-  };
   let inFlight = 0;
   let peakInFlight = 0;
   let freedSlot: (() => void) | undefined;
+  let allEnded: (() => void) | undefined;
   const startedAt = performance.now();
   const elapsed = () => performance.now() - startedAt;
   const secondOf = (ms: number) => seconds[Math.min(seconds.length - 1, Math.floor(ms / 1000))]!;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
+  const { queries, thinkMs, holdMs } = options.session;
   // Shared by every mysql2 session, as mysql2's pool shares its own; built only if mysql2 is used.
   let config: object | undefined;
   let client = options.client ?? 'lean';
   const newConnection = (): StormConnection =>
     client === 'lean' ? new LeanConnection(options.endpoint, connectTimeoutMs) : new Mysql2Connection((config ??= mysql2Config(options.endpoint, connectTimeoutMs)));
-  const queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
 
   const fail = (error: unknown) => {
     if (cutting) return;
@@ -175,75 +144,162 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     secondOf(elapsed()).errors++;
   };
 
-  /** Connects, and once a server asks the lean path for a login it does not speak, switches the storm to mysql2 and retries. */
-  async function connected(): Promise<StormConnection> {
-    for (;;) {
-      const connection = newConnection();
-      open.add(connection);
-      try {
-        await waitFor('io', (done) => connection.connect(done));
-        return connection;
-      } catch (error) {
-        open.delete(connection);
-        connection.destroy();
-        if ((error as { code?: string }).code !== AUTH_PLUGIN_UNSUPPORTED || client !== 'lean') throw error;
-        client = 'mysql2';
-      }
-    }
-  }
+  /** Sessions not yet ended: a cut ends them, a cancel ends their pauses. */
+  const running = new Set<Session>();
 
-  async function session(intendedMs: number, startedMs: number): Promise<void> {
-    let connection: StormConnection | undefined;
-    const startedSecond = secondOf(startedMs).second;
-    connects.expect(startedSecond);
-    try {
-      try {
-        connection = await connected();
-      } catch (error) {
-        connects.settle(startedSecond);
+  /**
+   * One session: connect, statements with think time, hold, COM_QUIT. Driven by the connection's callbacks,
+   * one wait at a time, without a promise or a closure per step: a storm runs thousands of sessions a second,
+   * and an async function per session cost about a third of the driver's CPU per connect-and-quit session.
+   */
+  class Session {
+    connection: StormConnection | undefined;
+    /** What the session waits for; undefined once it has ended (a late callback is then ignored). */
+    waiting: 'io' | 'pause' | undefined = 'io';
+    queriesRun = 0;
+    holding = false;
+    sentAt = 0;
+    timer: ReturnType<typeof setTimeout> | undefined;
+    readonly startedSecond: number;
+
+    constructor(
+      readonly intendedMs: number,
+      readonly startedMs: number,
+    ) {
+      this.startedSecond = secondOf(startedMs).second;
+      // Bound once: the connection calls them back.
+      this.connected = this.connected.bind(this);
+      this.answered = this.answered.bind(this);
+      this.paused = this.paused.bind(this);
+      this.quitted = this.quitted.bind(this);
+      connects.expect(this.startedSecond);
+      running.add(this);
+      this.connect();
+    }
+
+    connect(): void {
+      this.connection = newConnection();
+      this.connection.connect(this.connected);
+    }
+
+    connected(error?: unknown): void {
+      if (this.waiting !== 'io') return;
+      if (error) {
+        this.connection!.destroy();
+        this.connection = undefined;
+        // The server asked the lean path for a login it does not speak: the storm switches to mysql2 and retries.
+        if ((error as { code?: string }).code === AUTH_PLUGIN_UNSUPPORTED && client === 'lean') {
+          client = 'mysql2';
+          this.connect();
+          return;
+        }
+        connects.settle(this.startedSecond);
         if ((error as { code?: string }).code?.startsWith('ER_')) refusedBySecond[secondOf(elapsed()).second]!++;
-        throw error;
+        this.end(error);
+        return;
       }
       const now = elapsed();
-      histograms.connect.recordValue(Math.max(1, Math.round((now - intendedMs) * 1000)));
-      histograms.serverConnect.recordValue(Math.max(1, Math.round((now - startedMs) * 1000)));
-      connects.add(startedSecond, now - startedMs);
-      connects.settle(startedSecond);
-      for (let i = 0; i < options.session.queries && !options.signal.aborted && !cutting; i++) {
+      histograms.connect.recordValue(Math.max(1, Math.round((now - this.intendedMs) * 1000)));
+      histograms.serverConnect.recordValue(Math.max(1, Math.round((now - this.startedMs) * 1000)));
+      connects.add(this.startedSecond, now - this.startedMs);
+      connects.settle(this.startedSecond);
+      this.next();
+    }
+
+    /** The next statement, the hold, or the quit. */
+    next(): void {
+      if (this.queriesRun < queries && !options.signal.aborted && !cutting) this.query();
+      else if (holdMs > 0 && !this.holding) {
+        this.holding = true;
+        this.pause(holdMs);
+      } else this.quit();
+    }
+
+    query(): void {
+      try {
         const query = pick();
         const sql = query.params ? mysql2.format(query.sql, query.params(random) as Parameters<typeof mysql2.format>[1]) : query.sql;
-        const sentAt = performance.now();
-        try {
-          await waitFor('io', (done) => connection!.query(sql, queryTimeoutMs, done));
-          const tookMs = performance.now() - sentAt;
-          histograms.query.recordValue(Math.max(1, Math.round(tookMs * 1000)));
-          latencies.add(secondOf(elapsed()).second, tookMs);
-          counts.queriesOk++;
-        } catch (error) {
-          counts.queriesFailed++;
-          throw error;
-        }
-        if (options.session.thinkMs > 0) await pause(options.session.thinkMs);
+        this.waiting = 'io';
+        this.sentAt = performance.now();
+        this.connection!.query(sql, queryTimeoutMs, this.answered);
+      } catch (error) {
+        counts.queriesFailed++;
+        this.end(error);
       }
-      if (options.session.holdMs > 0) await pause(options.session.holdMs);
-      if (cutting) throw cutError;
+    }
+
+    answered(error?: unknown): void {
+      if (this.waiting !== 'io') return;
+      if (error) {
+        counts.queriesFailed++;
+        this.end(error);
+        return;
+      }
+      const tookMs = performance.now() - this.sentAt;
+      histograms.query.recordValue(Math.max(1, Math.round(tookMs * 1000)));
+      latencies.add(secondOf(elapsed()).second, tookMs);
+      counts.queriesOk++;
+      this.queriesRun++;
+      if (thinkMs > 0) this.pause(thinkMs);
+      else this.next();
+    }
+
+    pause(ms: number): void {
+      if (options.signal.aborted || cutting) {
+        this.next();
+        return;
+      }
+      this.waiting = 'pause';
+      this.timer = setTimeout(this.paused, ms);
+    }
+
+    /** The pause is over, or cut short by a cancel. */
+    paused(): void {
+      if (this.waiting !== 'pause') return;
+      clearTimeout(this.timer);
+      this.waiting = 'io';
+      this.next();
+    }
+
+    quit(): void {
+      if (cutting) {
+        this.end(cutError);
+        return;
+      }
       // COM_QUIT, as a real client closes: a bare socket close leaves the server an aborted client to clean up.
-      await waitFor('io', (done) => connection!.quit(done));
+      this.waiting = 'io';
+      this.connection!.quit(this.quitted);
+    }
+
+    quitted(): void {
+      if (this.waiting !== 'io') return;
       counts.completed++;
-      histograms.session.recordValue(Math.max(1, Math.round((elapsed() - intendedMs) * 1000)));
-    } catch (error) {
-      counts.failed++;
-      fail(error);
-    } finally {
-      if (connection) {
-        open.delete(connection);
-        connection.destroy();
+      histograms.session.recordValue(Math.max(1, Math.round((elapsed() - this.intendedMs) * 1000)));
+      this.end();
+    }
+
+    /** Ends the session once, with the error that ended it (counted) or none. */
+    end(error?: unknown): void {
+      if (this.waiting === undefined) return;
+      this.waiting = undefined;
+      clearTimeout(this.timer);
+      if (error !== undefined) {
+        counts.failed++;
+        fail(error);
       }
+      this.connection?.destroy();
+      running.delete(this);
       inFlight--;
       freedSlot?.();
       freedSlot = undefined;
+      if (inFlight === 0) allEnded?.();
     }
   }
+
+  const onAbort = () => {
+    for (const session of [...running]) if (session.waiting === 'pause') session.paused();
+  };
+  options.signal.addEventListener('abort', onAbort, { once: true });
 
   let lastReported = -1;
   await dispatchArrivals(arrivalTimes(options.stages, options.startPerSecond ?? 0), {
@@ -270,9 +326,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
       const intendedSecond = secondOf(intendedMs).second;
       lags.closeBefore(intendedSecond);
       lags.add(intendedSecond, lagMs);
-      const run = session(intendedMs, now);
-      running.add(run);
-      void run.finally(() => running.delete(run));
+      new Session(intendedMs, now);
     },
     onTick: (now) => {
       const second = Math.floor(now / 1000);
@@ -295,7 +349,10 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   const drained = options.signal.aborted
     ? running.size === 0
     : await Promise.race([
-        Promise.allSettled([...running]).then(() => true),
+        new Promise<boolean>((resolve) => {
+          allEnded = () => resolve(true);
+          if (inFlight === 0) resolve(true);
+        }),
         sleep(options.drainMs ?? 10_000, false, { signal: AbortSignal.any([drainOver.signal, options.signal]) }).catch(() => false),
       ]);
   drainOver.abort();
@@ -303,9 +360,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   if (!drained) {
     unfinished = running.size;
     cutting = true;
-    for (const wait of [...waits]) wait.settle(cutError);
-    for (const connection of open) connection.destroy();
-    await Promise.allSettled([...running]);
+    for (const session of [...running]) session.end(cutError);
   }
   for (const second of seconds) Object.assign(second, latencies.of(second.second));
   // A closed model (`wait`) starts late by design: its lag is the queue, not the driver falling behind.
