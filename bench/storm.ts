@@ -8,36 +8,39 @@
 // Then, per layout, an open-model ramp of connect-and-quit sessions up to twice mysqlslap's rate: how closely
 // the driver held the intended rate, and when and on which side (driver or server) it stopped keeping up.
 //
-// Where a connect-only session's client CPU went (node --cpu-prof on bench/storm-client.ts, 5000 sessions of
-// connect + one point select + quit at concurrency 32, pinned to core 0 against MariaDB 10.11 on core 1; self
-// time as a share of the profile, busy 2-core host):
-//   before, through mysql2: 617 µs a session. The kernel's TCP work (connect 10.2%, write 10.1%, close 1.2%),
+// Where a connect-only session's client CPU went (node --cpu-prof on bench/storm-client.ts, connect + one point
+// select + quit at concurrency 32, pinned to core 0 against MariaDB 10.11 on core 1; self time as a share of the profile):
+//   through mysql2: 617 µs a session. The kernel's TCP work (connect 10.2%, write 10.1%, close 1.2%),
 //     net.Socket and its streams 14%, mysql2 11% (a parser, command queue, packet objects and an LRU per
 //     connection), garbage collection 5.7%, the storm's own code 4%.
-//   after, the lean wire path (src/5-workload/lean-connection.ts, reading into one shared buffer): 272-307 µs.
-//     The kernel's share stays (connect 10.9%, write 10.5%, close 3.0% of the profile, a third of the busy
-//     time; mysqlslap pays it too, its 145-187 µs a connection in the bench are mostly system time); mysql2 is
-//     gone, the lean path is under 2%, garbage collection 3.5%; what is left in user space is net.Socket's
-//     construction and stream state (Socket 1.8%, Duplex 0.8%, afterConnect 0.8%) and the module loading of start-up.
-// Last figures (3 runs on a host shared with other jobs, load average 1-128; the lead reruns them on a quiet one):
-//   new connections storm/mysqlslap 0.65-0.98 split, 0.53-0.81 shared (client CPU 288-315 vs 165-187 µs);
-//   queries 0.69-1.08 split, 1.01-1.14 shared; open ramp held within 0.1-0.6% up to 2999-3400/s (split),
-//   then the server stopped keeping up (1040s, connect p99 over 1 s), the driver's lag p99 15-304 ms over the ramp; in the
-//   first run (load average 128, before the shared read buffer) the driver fell behind in its first second (239 of 248).
+//   the lean wire path over net.Socket (src/5-workload/lean-connection.ts): 272-307 µs. mysql2 gone; what was
+//     left in user space was net.Socket's construction and stream state, and a socket timer re-armed on every read and write.
+//   now, on libuv's TCP handle as net drives it (src/5-workload/wire-socket.ts), one deadline sweep for every
+//     connection, and sessions driven by callbacks: the syscalls are about 60% of the profile (connect 27-28%,
+//     the three writes 20%, close 5-6%), the client idles 16-21% waiting for the server, and all of the
+//     storm's own code, the protocol and garbage collection are under 10%. Client CPU a session: 165-219 µs
+//     (user 35-50, system 85-120) in a bare loop of LeanConnections, 200-230 µs through runStorm; mysqlslap's 118-253.
+//     strace -c: 16 syscalls a session (mysqlslap: 23). The client process loading the whole workload stage,
+//     as oomlab does, costs about 7 µs of user time a session against loading the storm alone (cause not found: no async hook is on).
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { $, type Options } from 'zx';
 import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance, type StartedInstance } from '../src/3-runtime/index.ts';
-import { readContainerResources, startLoadSampler, Timeline } from '../src/4-observe/index.ts';
+import { readContainerResources, sampleMemoryPeak, startLoadSampler, Timeline } from '../src/4-observe/index.ts';
 import { FEED_DATABASE, seedFeed } from '../src/5-workload/index.ts';
 
-const { values } = parseArgs({ options: { concurrency: { type: 'string' }, connections: { type: 'string' }, queries: { type: 'string' }, layout: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { concurrency: { type: 'string' }, connections: { type: 'string' }, queries: { type: 'string' }, layout: { type: 'string' }, rounds: { type: 'string' } },
+});
 const concurrency = Number(values.concurrency ?? 32);
 const connections = Number(values.connections ?? 5_000);
 const queries = Number(values.queries ?? 200_000);
 const layouts = (values.layout ?? 'split,shared').split(',') as ('split' | 'shared')[];
+// Rounds of mysqlslap-storm-storm-mysqlslap per figure: a 2-core VM's rates wander by 10-30% from run to run.
+const rounds = Number(values.rounds ?? 2);
+const OBSERVED_SECONDS = 10;
 const POINT_SELECT = `SELECT id, name FROM ${FEED_DATABASE}.users WHERE id = 42`;
 const CLIENT_CORE = '0';
 const SERVER_CORE = '1';
@@ -169,8 +172,19 @@ try {
       const serverCpu = (await serverCpuSeconds(db)) - server0;
       return { rate: ops / slapSeconds(out.stdout), clientCpuUsPerOp: (childCpuSeconds(out.stdout) * 1e6) / ops, serverCpuUsPerOp: (serverCpu * 1e6) / ops };
     };
-    const runStormClient = async (sessions: number, perSession: number, sampled = false): Promise<Measured> => {
-      const sampler = sampled ? await startLoadSampler({ instance: 'db', containerId: db.containerId, endpoint: db.endpoint(), timeline: new Timeline() }) : undefined;
+    // The observers of one instance in a run: the memory sampler at 200 ms and the load sampler at 1 s.
+    const observers = async () => {
+      const memory = sampleMemoryPeak(db.containerId, 200);
+      const load = await startLoadSampler({ instance: 'db', containerId: db.containerId, endpoint: db.endpoint(), timeline: new Timeline() });
+      return {
+        stop: async () => {
+          await load.stop();
+          await memory.stop();
+        },
+      };
+    };
+    const runStormClient = async (sessions: number, perSession: number, observed = false): Promise<Measured> => {
+      const sampler = observed ? await observers() : undefined;
       const server0 = await serverCpuSeconds(db);
       const out = await timed(['node', '--import', 'tsx', 'bench/storm-client.ts', String(sessions), String(perSession), String(concurrency), POINT_SELECT], {
         OOMLAB_BENCH_ENDPOINT: JSON.stringify({ ...db.endpoint(), database: FEED_DATABASE }),
@@ -182,46 +196,83 @@ try {
       const errors = Object.keys(r.errorsByCode).length > 0 ? `errors ${JSON.stringify(r.errorsByCode)}` : undefined;
       return { rate: ops / r.seconds, clientCpuUsPerOp: (r.clientCpuSeconds * 1e6) / ops, serverCpuUsPerOp: (serverCpu * 1e6) / ops, ...(errors ? { note: errors } : {}) };
     };
-    const mean = (a: Measured, b: Measured): Measured => ({
-      rate: (a.rate + b.rate) / 2,
-      clientCpuUsPerOp: (a.clientCpuUsPerOp + b.clientCpuUsPerOp) / 2,
-      serverCpuUsPerOp: (a.serverCpuUsPerOp + b.serverCpuUsPerOp) / 2,
-      ...(a.note || b.note ? { note: [a.note, b.note].filter(Boolean).join('; ') } : {}),
-    });
-    const row = (what: string, s: Measured, t: Measured) =>
-      `${layout.padEnd(7)} ${what.padEnd(16)} mysqlslap ${s.rate.toFixed(0).padStart(6)}/s   storm ${t.rate.toFixed(0).padStart(6)}/s   storm/mysqlslap ${(t.rate / s.rate).toFixed(2)}   ` +
+    const mean = (runs: Measured[]): Measured => {
+      const notes = runs.map((r) => r.note).filter(Boolean);
+      const average = (pick: (r: Measured) => number) => runs.reduce((sum, r) => sum + pick(r), 0) / runs.length;
+      return {
+        rate: average((r) => r.rate),
+        clientCpuUsPerOp: average((r) => r.clientCpuUsPerOp),
+        serverCpuUsPerOp: average((r) => r.serverCpuUsPerOp),
+        ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+      };
+    };
+    /** `rounds` times a, b, b, a; the means over every run, and each round's b/a. */
+    const abba = async (a: () => Promise<Measured>, b: () => Promise<Measured>, beforeRound?: () => Promise<void>) => {
+      const as: Measured[] = [];
+      const bs: Measured[] = [];
+      const ratios: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        await beforeRound?.();
+        const [a1, b1, b2, a2] = [await a(), await b(), await b(), await a()];
+        as.push(a1, a2);
+        bs.push(b1, b2);
+        ratios.push((b1.rate + b2.rate) / (a1.rate + a2.rate));
+      }
+      return { a: mean(as), b: mean(bs), ratios };
+    };
+    const spread = (ratios: number[]) => (ratios.length > 1 ? ` (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})` : '');
+    const row = (what: string, { a: s, b: t, ratios }: { a: Measured; b: Measured; ratios: number[] }) =>
+      `${layout.padEnd(7)} ${what.padEnd(16)} mysqlslap ${s.rate.toFixed(0).padStart(6)}/s   storm ${t.rate.toFixed(0).padStart(6)}/s   storm/mysqlslap ${(t.rate / s.rate).toFixed(2)}${spread(ratios)}   ` +
       `client CPU/op ${s.clientCpuUsPerOp.toFixed(0)} vs ${t.clientCpuUsPerOp.toFixed(0)} µs   server CPU/op ${s.serverCpuUsPerOp.toFixed(0)} vs ${t.serverCpuUsPerOp.toFixed(0)} µs${t.note ? `   storm ${t.note}` : ''}`;
 
-    // 1. New connections per second: connect, one statement, quit. ABBA, with the TIME_WAIT of earlier runs gone.
-    await untilTimeWaitBelow(2_000);
-    const slapConnect1 = await runSlap(connections, true);
-    const stormConnect1 = await runStormClient(connections, 1);
-    const stormConnect2 = await runStormClient(connections, 1);
-    const slapConnect2 = await runSlap(connections, true);
-    results.push(row('new connections', mean(slapConnect1, slapConnect2), mean(stormConnect1, stormConnect2)));
+    // 1. New connections per second: connect, one statement, quit; each round starts with the TIME_WAIT of earlier runs gone.
+    const connecting = await abba(
+      () => runSlap(connections, true),
+      () => runStormClient(connections, 1),
+      () => untilTimeWaitBelow(2_000),
+    );
+    results.push(row('new connections', connecting));
     // 2. Queries per second over held connections.
     const perSession = Math.round(queries / concurrency);
-    const slapQuery1 = await runSlap(queries, false);
-    const stormQuery1 = await runStormClient(concurrency, perSession);
-    const stormQuery2 = await runStormClient(concurrency, perSession);
-    const slapQuery2 = await runSlap(queries, false);
-    const stormQuery = mean(stormQuery1, stormQuery2);
-    results.push(row('queries', mean(slapQuery1, slapQuery2), stormQuery));
-    // 3. The same queries while the load sampler (in this process) watches at its default 1 s: what observing costs.
-    // In `split` this process joins the client's core, so the figure is the server's cost, not a third CPU user.
+    const querying = await abba(
+      () => runSlap(queries, false),
+      () => runStormClient(concurrency, perSession),
+    );
+    results.push(row('queries', querying));
+    // 3. What observing costs, the observers running in this process: first their own CPU, here and in the
+    // server, on an idle server; then the storm's queries with and without them. In `split` this process joins the client's core.
     if (layout === 'split') await sh()`taskset -a -p -c ${CLIENT_CORE} ${process.pid}`;
-    const observed = mean(await runStormClient(concurrency, perSession, true), await runStormClient(concurrency, perSession, true));
+    const idleServer0 = await serverCpuSeconds(db);
+    await sleep(OBSERVED_SECONDS * 1000);
+    const idleServer = (await serverCpuSeconds(db)) - idleServer0;
+    const here0 = process.cpuUsage();
+    const observedServer0 = await serverCpuSeconds(db);
+    const watching = await observers();
+    await sleep(OBSERVED_SECONDS * 1000);
+    await watching.stop();
+    const here = process.cpuUsage(here0);
+    const observedServer = (await serverCpuSeconds(db)) - observedServer0;
+    const clientShare = (here.user + here.system) / 1e6 / OBSERVED_SECONDS;
+    const serverShare = Math.max(0, observedServer - idleServer) / OBSERVED_SECONDS;
+    // The storm's queries are server-bound: the server CPU the observers take is the throughput they can cost.
+    const stormServerShare = (querying.b.serverCpuUsPerOp * querying.b.rate) / 1e6;
+    const sampled = await abba(
+      () => runStormClient(concurrency, perSession),
+      () => runStormClient(concurrency, perSession, true),
+    );
     if (layout === 'split') await sh()`taskset -a -p -c ${`0-${availableParallelism() - 1}`} ${process.pid}`;
     results.push(
-      `${layout.padEnd(7)} load sampler on (1 s): storm ${observed.rate.toFixed(0)}/s vs ${stormQuery.rate.toFixed(0)}/s without, ${((observed.rate / stormQuery.rate - 1) * 100).toFixed(1)}%`,
+      `${layout.padEnd(7)} observers (memory 200 ms, load 1 s): ${(clientShare * 100).toFixed(2)}% of a core here, ${(serverShare * 100).toFixed(2)}% in the server ` +
+        `(${((serverShare / stormServerShare) * 100).toFixed(2)}% of the server CPU the storm's queries use); ` +
+        `storm queries with them ${sampled.b.rate.toFixed(0)}/s vs ${sampled.a.rate.toFixed(0)}/s without, ${((sampled.b.rate / sampled.a.rate - 1) * 100).toFixed(1)}%${spread(sampled.ratios)}`,
     );
     // 4. Open model: arrivals on a ramp to twice mysqlslap's connection rate, whatever the server does.
     await untilTimeWaitBelow(2_000);
-    results.push(await openRamp(layout, pin, Math.ceil((slapConnect1.rate + slapConnect2.rate) / 2) * 2));
+    results.push(await openRamp(layout, pin, Math.ceil(connecting.a.rate) * 2));
     console.error(`· ${layout} done`);
   }
   console.log(
-    `concurrency ${concurrency}, ${connections} connections and ${queries} queries a run, server ${OFFLINE_MARIADB_IMAGE} on 127.0.0.1 (means of two runs each, order mysqlslap-storm-storm-mysqlslap)`,
+    `concurrency ${concurrency}, ${connections} connections and ${queries} queries a run, server ${OFFLINE_MARIADB_IMAGE} on 127.0.0.1 (means of ${rounds * 2} runs each, in ${rounds} rounds of mysqlslap-storm-storm-mysqlslap)`,
   );
   console.log('split: server on core 1, client on core 0; shared: both on both cores');
   for (const line of results) console.log(line);
