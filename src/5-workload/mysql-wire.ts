@@ -1,4 +1,4 @@
-import { createHash, publicEncrypt, constants as cryptoConstants } from 'node:crypto';
+import { hash, publicEncrypt, constants as cryptoConstants } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -104,11 +104,8 @@ export function parseAuthSwitch(payload: Buffer): { plugin: string; scramble: Bu
   return { plugin, scramble: payload.subarray(at, end) };
 }
 
-const sha = (algorithm: 'sha1' | 'sha256', ...parts: Buffer[]) => {
-  const hash = createHash(algorithm);
-  for (const part of parts) hash.update(part);
-  return hash.digest();
-};
+/** One-shot hashing (no Hash object per login: a storm logs in thousands of times a second). */
+const sha = (algorithm: 'sha1' | 'sha256', ...parts: Buffer[]): Buffer => hash(algorithm, parts.length === 1 ? parts[0]! : Buffer.concat(parts), 'buffer') as unknown as Buffer;
 
 function xor(a: Buffer, b: Buffer): Buffer {
   const out = Buffer.allocUnsafe(a.length);
@@ -117,7 +114,8 @@ function xor(a: Buffer, b: Buffer): Buffer {
 }
 
 /** The password's own hashes, the same for every login of a storm: one password remembered per algorithm. */
-const stages = { sha1: { password: '', stage1: Buffer.alloc(0), stage2: Buffer.alloc(0) }, sha256: { password: '', stage1: Buffer.alloc(0), stage2: Buffer.alloc(0) } };
+const noHash = (): Buffer => Buffer.alloc(0);
+const stages = { sha1: { password: '', stage1: noHash(), stage2: noHash() }, sha256: { password: '', stage1: noHash(), stage2: noHash() } };
 function passwordStages(algorithm: 'sha1' | 'sha256', password: string) {
   const memo = stages[algorithm];
   if (memo.password !== password || memo.stage1.length === 0) {
@@ -164,27 +162,42 @@ export function packet(sequence: number, payload: Buffer): Buffer {
   return out;
 }
 
+/** The login's bytes around the auth data, for the last user, database and plugin: the same for every login of a storm. */
+let loginParts: { key: string; before: Buffer; after: Buffer } | undefined;
+
 /** HandshakeResponse41: the client's login, answering the server's greeting with sequence 1. */
 export function handshakeResponse(options: { user: string; database?: string; plugin: string; auth: Buffer }): Buffer {
-  const user = Buffer.from(`${options.user}\0`, 'utf8');
-  const database = options.database ? Buffer.from(`${options.database}\0`, 'utf8') : Buffer.alloc(0);
-  const plugin = Buffer.from(`${options.plugin}\0`, 'latin1');
-  const flags =
-    CLIENT_LONG_PASSWORD |
-    CLIENT_LONG_FLAG |
-    CLIENT_PROTOCOL_41 |
-    CLIENT_TRANSACTIONS |
-    CLIENT_SECURE_CONNECTION |
-    CLIENT_MULTI_RESULTS |
-    CLIENT_PLUGIN_AUTH |
-    CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA |
-    (options.database ? CLIENT_CONNECT_WITH_DB : 0);
-  const head = Buffer.alloc(32);
-  head.writeUInt32LE(flags >>> 0, 0);
-  head.writeUInt32LE(MAX_PACKET, 4);
-  head[8] = CHARSET_UTF8MB4;
+  const key = `${options.user}\0${options.database ?? ''}\0${options.plugin}`;
+  if (loginParts?.key !== key) {
+    const flags =
+      CLIENT_LONG_PASSWORD |
+      CLIENT_LONG_FLAG |
+      CLIENT_PROTOCOL_41 |
+      CLIENT_TRANSACTIONS |
+      CLIENT_SECURE_CONNECTION |
+      CLIENT_MULTI_RESULTS |
+      CLIENT_PLUGIN_AUTH |
+      CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA |
+      (options.database ? CLIENT_CONNECT_WITH_DB : 0);
+    const head = Buffer.alloc(32);
+    head.writeUInt32LE(flags >>> 0, 0);
+    head.writeUInt32LE(MAX_PACKET, 4);
+    head[8] = CHARSET_UTF8MB4;
+    const before = Buffer.concat([head, Buffer.from(`${options.user}\0`, 'utf8')]);
+    const after = Buffer.concat([options.database ? Buffer.from(`${options.database}\0`, 'utf8') : Buffer.alloc(0), Buffer.from(`${options.plugin}\0`, 'latin1')]);
+    loginParts = { key, before, after };
+  }
+  const { before, after } = loginParts;
   // The auth data is short (20 or 32 bytes, 256 with RSA), so its length-encoded length is one byte below 251.
-  return packet(1, Buffer.concat([head, user, Buffer.from([options.auth.length]), options.auth, database, plugin]));
+  const length = before.length + 1 + options.auth.length + after.length;
+  const out = Buffer.allocUnsafe(4 + length);
+  out.writeUIntLE(length, 0, 3);
+  out[3] = 1;
+  before.copy(out, 4);
+  out[4 + before.length] = options.auth.length;
+  options.auth.copy(out, 5 + before.length);
+  after.copy(out, 5 + before.length + options.auth.length);
+  return out;
 }
 
 /** A command packet (always sequence 0): COM_QUERY with its SQL, or COM_QUIT alone. */
