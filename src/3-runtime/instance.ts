@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { instanceHostname } from '../0-model/instance-hostname.ts';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
@@ -88,16 +89,12 @@ async function tarOf(files: { name: string; content: Buffer | string; mode: numb
   return Buffer.concat(chunks);
 }
 
-function shortHostname(run: RunLabels, index: number, name: string): string {
-  return `oomlab-${run.runId.slice(-6)}-${index}-${name}`.slice(0, 63);
-}
-
 /** Creates and starts one server container as the spec says; the caller disposes it. */
 export async function startInstance(spec: InstanceSpec, context: InstanceContext): Promise<StartedInstance> {
   const docker = context.engine.api;
   const password = randomBytes(18).toString('base64url');
   const nofile = planNofile(spec.nofile, context.hostNofileHardLimit);
-  const hostname = shortHostname(context.run, context.configIndex, spec.name);
+  const hostname = instanceHostname(context.run.runId, context.configIndex, spec.name);
   const containerName = `${hostname}-${context.run.runId.slice(0, 8)}`;
   const memory = spec.memory;
   const memorySwap = spec.memorySwap ?? memory;

@@ -40,6 +40,17 @@ tracepoint:syscalls:sys_enter_getrlimit /${SERVER} && args->resource == 7/ {
 END { clear(@brk); }
 `;
 
+/**
+ * bpftrace prints "Attaching N probes..." before it attaches them, so a server started at once could make
+ * its first calls unseen. This probe, last in the program, fires on this process's own getppid (which
+ * reading `process.ppid` makes): once it prints, the probes before it are live.
+ */
+export function readyProbe(pid: number): string {
+  return `tracepoint:syscalls:sys_enter_getppid /pid == ${pid}/ { printf("ready\\n"); }\n`;
+}
+
+const READY_WITHIN_MS = 10_000;
+
 export function parseTracerLine(line: string): TracedSyscall | undefined {
   const match = /^(mmap|brk|prlimit64) pid=(\d+) comm=(\S+) host=(\S*)(.*)$/.exec(line.trim());
   if (!match) return undefined;
@@ -68,7 +79,7 @@ export async function startSyscallTracer(onCall: (call: TracedSyscall) => void, 
     const mounted = await execa('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing'], { timeout: 5_000, reject: false });
     if (mounted.failed) return { available: false, reason: `tracefs is not mounted and cannot be (${mounted.stderr.trim() || 'mount failed'})` };
   }
-  const child: ResultPromise = execa('bpftrace', ['-e', TRACER_PROGRAM], {
+  const child: ResultPromise = execa('bpftrace', ['-e', TRACER_PROGRAM + readyProbe(process.pid)], {
     cancelSignal: signal,
     forceKillAfterDelay: 2_000,
     reject: false,
@@ -76,6 +87,7 @@ export async function startSyscallTracer(onCall: (call: TracedSyscall) => void, 
     stdin: 'ignore',
   });
   let stderr = '';
+  let poke: ReturnType<typeof setInterval> | undefined;
   const attached = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 30_000);
     let pending = '';
@@ -85,7 +97,14 @@ export async function startSyscallTracer(onCall: (call: TracedSyscall) => void, 
       pending = lines.pop() ?? '';
       for (const line of lines) {
         if (line.startsWith('Attaching')) {
+          // Probing starts now; live once the ready probe answers a getppid.
           clearTimeout(timer);
+          const giveUp = setTimeout(() => resolve(false), READY_WITHIN_MS);
+          poke = setInterval(() => void process.ppid, 20);
+          void attached.finally(() => clearTimeout(giveUp));
+          continue;
+        }
+        if (line === 'ready') {
           resolve(true);
           continue;
         }
@@ -99,10 +118,13 @@ export async function startSyscallTracer(onCall: (call: TracedSyscall) => void, 
       resolve(false);
     });
   });
-  if (!(await attached)) {
+  const live = await attached;
+  clearInterval(poke);
+  if (!live) {
     child.kill('SIGKILL');
     await child;
-    const why = stderr.split('\n').find((l) => l.startsWith('ERROR') && !l.includes('RLIMIT_MEMLOCK')) ?? 'probes did not attach within 30000ms';
+    const why =
+      stderr.split('\n').find((l) => l.startsWith('ERROR') && !l.includes('RLIMIT_MEMLOCK')) ?? `probes did not attach within 30000ms (or the ready probe did not answer within ${READY_WITHIN_MS}ms)`;
     return { available: false, reason: `bpftrace: ${why.trim()}` };
   }
   return {

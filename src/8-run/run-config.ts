@@ -7,6 +7,7 @@ import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
 import type { InstanceSpec, Scenario } from '../1-scenario/index.ts';
 import { describeError, StepFailedError } from '../0-model/errors.ts';
+import { instanceHostname } from '../0-model/instance-hostname.ts';
 import { Teardown } from './teardown.ts';
 import { configSteps } from './config-steps.ts';
 import { TIME_ZERO, type StepScheduler } from './steps.ts';
@@ -60,6 +61,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   const timeline = new Timeline();
   const teardown = new Teardown();
   const instances: StartedInstance[] = [];
+  const routedHostnames: string[] = [];
   const emulated: EmulatedFact[] = [];
   let endedBy: EndedBy = 'done';
   let failure: string | undefined;
@@ -87,6 +89,10 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
     for (const spec of config.instances) {
       const budget = spec.side ? budgets.get(spec.side) : undefined;
+      // Routed before the container starts: the server reads its nofile limit within milliseconds of starting.
+      const hostname = instanceHostname(context.run.runId, config.index, spec.name);
+      context.routing.byHostname.set(hostname, { timeline, instance: spec.name });
+      routedHostnames.push(hostname);
       const instance = await bounded(
         context.connection.startInstance(spec, {
           run: context.run,
@@ -100,7 +106,6 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       instances.push(instance);
       teardown.defer(() => instance[Symbol.asyncDispose]());
       context.routing.byContainer.set(instance.containerId, { timeline, instance: spec.name });
-      context.routing.byHostname.set(instance.hostname, { timeline, instance: spec.name });
       timeline.add({
         kind: 'nofile',
         instance: spec.name,
@@ -204,10 +209,8 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
         failure = `cleanup failed: ${describeError(error)}`;
       }
     }
-    for (const instance of instances) {
-      context.routing.byContainer.delete(instance.containerId);
-      context.routing.byHostname.delete(instance.hostname);
-    }
+    for (const instance of instances) context.routing.byContainer.delete(instance.containerId);
+    for (const hostname of routedHostnames) context.routing.byHostname.delete(hostname);
   }
   return judgeConfig(config, timeline, { endedBy, emulated, startedAt, ...(failure ? { failure } : {}), logTail: logTails.join('\n') });
 }
