@@ -1,22 +1,20 @@
-import { readFile } from 'node:fs/promises';
 import { containerCgroupDir } from './cgroup-paths.ts';
+import { readKernelFile } from './kernel-files.ts';
 import { poll } from '../0-model/poll.ts';
 
-async function readNumber(path: string): Promise<number | undefined> {
-  try {
-    const value = Number((await readFile(path, 'utf8')).trim());
-    return Number.isFinite(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+function readNumber(path: string): number | undefined {
+  const text = readKernelFile(path);
+  if (text === undefined) return undefined;
+  const value = Number(text.trim());
+  return Number.isFinite(value) ? value : undefined;
 }
 
 async function readOnce(containerId: string): Promise<{ peak: number; usage: number | undefined } | undefined> {
   const dir = await containerCgroupDir(containerId, 'memory');
   if (!dir) return undefined;
-  const peak = (await readNumber(`${dir}/memory.max_usage_in_bytes`)) ?? (await readNumber(`${dir}/memory.peak`));
+  const peak = readNumber(`${dir}/memory.max_usage_in_bytes`) ?? readNumber(`${dir}/memory.peak`);
   if (peak === undefined) return undefined;
-  return { peak, usage: (await readNumber(`${dir}/memory.usage_in_bytes`)) ?? (await readNumber(`${dir}/memory.current`)) };
+  return { peak, usage: readNumber(`${dir}/memory.usage_in_bytes`) ?? readNumber(`${dir}/memory.current`) };
 }
 
 /**

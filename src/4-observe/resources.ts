@@ -1,13 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { containerCgroupDir } from './cgroup-paths.ts';
-
-async function read(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
+import { readKernelFile } from './kernel-files.ts';
 
 function keyValues(text: string | undefined): Map<string, number> {
   const map = new Map<string, number>();
@@ -22,12 +14,12 @@ function keyValues(text: string | undefined): Map<string, number> {
 export async function readContainerResources(containerId: string): Promise<Record<string, number> | undefined> {
   const memory = await containerCgroupDir(containerId, 'memory');
   if (memory === undefined) return undefined;
-  const usage = await read(`${memory}/memory.usage_in_bytes`);
+  const usage = readKernelFile(`${memory}/memory.usage_in_bytes`);
   if (usage === undefined) return undefined;
-  const stat = keyValues(await read(`${memory}/memory.stat`));
-  const failcnt = await read(`${memory}/memory.failcnt`);
+  const stat = keyValues(readKernelFile(`${memory}/memory.stat`));
+  const failcnt = readKernelFile(`${memory}/memory.failcnt`);
   const cpuDir = await containerCgroupDir(containerId, 'cpuacct');
-  const cpu = keyValues(cpuDir ? await read(`${cpuDir}/cpuacct.stat`) : undefined);
+  const cpu = keyValues(cpuDir ? readKernelFile(`${cpuDir}/cpuacct.stat`) : undefined);
   return {
     memoryUsageBytes: Number(usage),
     memoryRssBytes: stat.get('total_rss') ?? stat.get('rss') ?? 0,
@@ -43,8 +35,8 @@ export const VMSTAT_COUNTERS = ['pgscan_direct', 'pgscan_kswapd', 'allocstall_no
 
 /** Host counters: vmstat, context switches and CPU ticks (user vs system), NUMA nodes' free memory. */
 export async function readHostCounters(): Promise<Record<string, number>> {
-  const vmstat = keyValues(await read('/proc/vmstat'));
-  const stat = await read('/proc/stat');
+  const vmstat = keyValues(readKernelFile('/proc/vmstat'));
+  const stat = readKernelFile('/proc/stat');
   const counters: Record<string, number> = {};
   for (const name of VMSTAT_COUNTERS) counters[name] = vmstat.get(name) ?? 0;
   const cpu = /^cpu\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(stat ?? '');
@@ -55,7 +47,7 @@ export async function readHostCounters(): Promise<Record<string, number>> {
   const ctxt = /^ctxt (\d+)/m.exec(stat ?? '');
   if (ctxt) counters.contextSwitches = Number(ctxt[1]);
   for (let node = 0; node < 64; node++) {
-    const meminfo = await read(`/sys/devices/system/node/node${node}/meminfo`);
+    const meminfo = readKernelFile(`/sys/devices/system/node/node${node}/meminfo`);
     if (meminfo === undefined) break;
     const free = /MemFree:\s+(\d+) kB/.exec(meminfo);
     if (free) counters[`node${node}FreeBytes`] = Number(free[1]) * 1024;
