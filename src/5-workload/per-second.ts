@@ -7,7 +7,9 @@ export interface SecondPercentiles {
 /** Percentiles of one second's values: few enough to sort, and no histogram per second to carry. */
 export function percentilesOf(valuesMs: number[]): SecondPercentiles | undefined {
   if (valuesMs.length === 0) return undefined;
-  const sorted = valuesMs.toSorted((a, b) => a - b);
+  // A typed array sorts numerically in native code: a comparator called from the sort was about 3% of a
+  // query storm's client CPU (tens of thousands of values a second).
+  const sorted = Float64Array.from(valuesMs).sort();
   const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 1000) / 1000;
   return { latencyP50Ms: at(50), latencyP90Ms: at(90), latencyP99Ms: at(99) };
 }
