@@ -3,8 +3,11 @@
 // Usage: OOMLAB_BENCH_ENDPOINT='{"host":…}' node --import tsx bench/storm-client.ts <sessions> <queriesPerSession> <concurrency> <sql>
 //        OOMLAB_BENCH_ENDPOINT='{"host":…}' node --import tsx bench/storm-client.ts ramp <fromPerSecond> <toPerSecond> <seconds> <sql>
 //        OOMLAB_BENCH_ENDPOINT='{"host":…}' node --expose-gc --import tsx bench/storm-client.ts memory <sessions> <perSecond> <holdMs> <sql>
+//        OOMLAB_BENCH_ENDPOINT='{"host":…}' node --import tsx bench/storm-client.ts warmup <concurrency> <sql> <sessions>...
 // `memory`: open-model sessions at a steady rate (each held `holdMs` after its statement), with the process's
 // memory before the storm, at its peak (sampled every 20 ms), and after it with garbage collected.
+// `warmup`: closed-model connect-and-quit storms one after the other in this one process, a line of JSON each
+// (its sessions, seconds and the CPU they cost): how long a fresh process takes to reach its steady cost.
 import { runStorm, type StormResult } from '../src/5-workload/index.ts';
 
 const endpoint = JSON.parse(process.env.OOMLAB_BENCH_ENDPOINT ?? '{}');
@@ -49,20 +52,18 @@ if (process.argv[2] === 'memory') {
     drainMs: 30_000,
     signal: new AbortController().signal,
   });
+} else if (process.argv[2] === 'warmup') {
+  const [concurrency, sql, ...batches] = process.argv.slice(3);
+  for (const sessions of batches.map(Number)) {
+    const cpu0 = process.cpuUsage();
+    const batch = await closedStorm(sessions, 1, Number(concurrency), sql!);
+    const cpu = process.cpuUsage(cpu0);
+    process.stdout.write(`${JSON.stringify({ sessions: batch.sessions.completed, seconds: batch.durationMs / 1000, userSeconds: cpu.user / 1e6, clientCpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+  }
+  process.exit(0);
 } else {
   const [sessions, perSession, concurrency] = process.argv.slice(2, 5).map(Number) as [number, number, number];
-  // Every session arrives at once; `wait` keeps `concurrency` of them in flight: a closed model like mysqlslap's.
-  result = await runStorm({
-    endpoint,
-    startPerSecond: sessions * 100,
-    stages: [{ targetPerSecond: sessions * 100, durationMs: 10 }],
-    session: { queries: perSession, thinkMs: 0, holdMs: 0 },
-    mix: [{ name: 'bench', weight: 1, sql: process.argv[5]! }],
-    maxInFlight: concurrency,
-    whenFull: 'wait',
-    drainMs: 600_000,
-    signal: new AbortController().signal,
-  });
+  result = await closedStorm(sessions, perSession, concurrency, process.argv[5]!);
 }
 const cpu = process.cpuUsage(cpuBefore);
 process.stdout.write(
@@ -83,3 +84,18 @@ process.stdout.write(
     ...(memory ? { memory } : {}),
   })}\n`,
 );
+
+/** Every session arrives at once; `wait` keeps `concurrency` of them in flight: a closed model like mysqlslap's. */
+function closedStorm(sessions: number, perSession: number, concurrency: number, sql: string): Promise<StormResult> {
+  return runStorm({
+    endpoint,
+    startPerSecond: sessions * 100,
+    stages: [{ targetPerSecond: sessions * 100, durationMs: 10 }],
+    session: { queries: perSession, thinkMs: 0, holdMs: 0 },
+    mix: [{ name: 'bench', weight: 1, sql }],
+    maxInFlight: concurrency,
+    whenFull: 'wait',
+    drainMs: 600_000,
+    signal: new AbortController().signal,
+  });
+}

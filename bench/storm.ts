@@ -4,9 +4,18 @@
 // and with the CPU each side spent (client and server), which is where the time goes on a small host.
 // Two layouts: `split` gives the server core 1 and the client core 0 (can the driver saturate the server?);
 // `shared` lets both use every core (on 2 cores, the client's CPU per operation is taken from the server).
-// Usage: node --import tsx bench/storm.ts [--concurrency 32] [--connections 5000] [--queries 200000] [--layout split,shared]
-// Then, per layout, an open-model ramp of connect-and-quit sessions up to twice mysqlslap's rate: how closely
-// the driver held the intended rate, and when and on which side (driver or server) it stopped keeping up.
+// Usage: node --import tsx bench/storm.ts [--concurrency 32] [--connections 20000] [--queries 200000] [--layout split,shared] [--rounds 2]
+// Then, per layout, a fresh storm process's warm-up, the observers' cost, and an open-model ramp of
+// connect-and-quit sessions up to twice mysqlslap's rate: how closely the driver held the intended rate,
+// and when and on which side (driver or server) it stopped keeping up.
+//
+// Why 20 000 connections a run: a fresh Node process takes its first 5 000-10 000 sessions to reach its
+// steady cost (the `warm-up` line: 170-245 µs of client CPU a session for the first thousand, 88-144 µs for
+// sessions 10 001-20 000, user time 107-138 falling to 22-38 µs). Part is V8 compiling the hot path; part is
+// the kernel's side (in a profile the first thousand sessions' writes cost twice the later ones). A 5 000-
+// session run (1 s, the default before) measured mostly that: split 0.91-0.95× mysqlslap in three runs.
+// With 20 000 the split layout's server core is busy 91-98% under either client (the `server's core busy`
+// figure), so there the ratio is bounded by the server and moves with the host around 1.0.
 //
 // Where a connect-only session's client CPU went (node --cpu-prof on bench/storm-client.ts, connect + one point
 // select + quit at concurrency 32, pinned to core 0 against MariaDB 10.11 on core 1; self time as a share of the profile):
@@ -35,12 +44,15 @@ const { values } = parseArgs({
   options: { concurrency: { type: 'string' }, connections: { type: 'string' }, queries: { type: 'string' }, layout: { type: 'string' }, rounds: { type: 'string' } },
 });
 const concurrency = Number(values.concurrency ?? 32);
-const connections = Number(values.connections ?? 5_000);
+// 20 000 a run (4-5 s): a fresh Node process spends its first few thousand sessions warming up (the JIT), and a
+// 5 000-session run (1 s) measured mostly that; the warm-up line below shows what it costs.
+const connections = Number(values.connections ?? 20_000);
 const queries = Number(values.queries ?? 200_000);
 const layouts = (values.layout ?? 'split,shared').split(',') as ('split' | 'shared')[];
 // Rounds of mysqlslap-storm-storm-mysqlslap per figure: a 2-core VM's rates wander by 10-30% from run to run.
 const rounds = Number(values.rounds ?? 2);
-const OBSERVED_SECONDS = 10;
+// Long enough that opening the load sampler's connection (a one-off 20-40 ms here) weighs as little as in a run of minutes.
+const OBSERVED_SECONDS = 20;
 const POINT_SELECT = `SELECT id, name FROM ${FEED_DATABASE}.users WHERE id = 42`;
 const CLIENT_CORE = '0';
 const SERVER_CORE = '1';
@@ -119,6 +131,26 @@ async function openRamp(layout: string, pin: (command: string[]) => string[], to
     `${layout.padEnd(7)} open ramp 100→${toPerSecond}/s over ${RAMP_SECONDS}s (${r.client} client): rate held within ${(worst * 100).toFixed(1)}% up to ${upTo}/s; ${saturated}; ` +
     `driver lag p99 ${r.driverLagMs.p99} ms (max ${r.driverLagMs.max}), server connect p99 ${r.serverConnectP99Ms} ms${errors}`
   );
+}
+
+const WARM_UP_BATCHES = [1_000, 1_000, 1_000, 2_000, 5_000, 10_000];
+
+/** Client CPU a session, batch by batch, from a fresh process: where the JIT's warm-up ends. */
+async function warmUp(layout: string, pin: (command: string[]) => string[]): Promise<string> {
+  const db = servers[layout as 'split' | 'shared']!;
+  const command = pin(['node', '--import', 'tsx', 'bench/storm-client.ts', 'warmup', String(concurrency), POINT_SELECT, ...WARM_UP_BATCHES.map(String)]);
+  const out = await sh({ env: { ...process.env, OOMLAB_BENCH_ENDPOINT: JSON.stringify({ ...db.endpoint(), database: FEED_DATABASE }) } })`${command}`;
+  const batches = out.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { sessions: number; seconds: number; userSeconds: number; clientCpuSeconds: number });
+  let first = 1;
+  const figures = batches.map((b) => {
+    const range = `${first}-${first + b.sessions - 1}`;
+    first += b.sessions;
+    return `${range}: ${((b.clientCpuSeconds * 1e6) / b.sessions).toFixed(0)} µs (user ${((b.userSeconds * 1e6) / b.sessions).toFixed(0)}), ${(b.sessions / b.seconds).toFixed(0)}/s`;
+  });
+  return `${layout.padEnd(7)} warm-up, one fresh storm process, client CPU a new connection: ${figures.join('; ')}`;
 }
 
 const engine = await connectEngine();
@@ -221,9 +253,13 @@ try {
       return { a: mean(as), b: mean(bs), ratios };
     };
     const spread = (ratios: number[]) => (ratios.length > 1 ? ` (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})` : '');
+    // In `split` the server has one core: near 100%, the server is the limit and the ratio measures its CPU per operation under each client.
+    const busy = (m: Measured) => `${((m.serverCpuUsPerOp * m.rate) / 1e4).toFixed(0)}%`;
     const row = (what: string, { a: s, b: t, ratios }: { a: Measured; b: Measured; ratios: number[] }) =>
       `${layout.padEnd(7)} ${what.padEnd(16)} mysqlslap ${s.rate.toFixed(0).padStart(6)}/s   storm ${t.rate.toFixed(0).padStart(6)}/s   storm/mysqlslap ${(t.rate / s.rate).toFixed(2)}${spread(ratios)}   ` +
-      `client CPU/op ${s.clientCpuUsPerOp.toFixed(0)} vs ${t.clientCpuUsPerOp.toFixed(0)} µs   server CPU/op ${s.serverCpuUsPerOp.toFixed(0)} vs ${t.serverCpuUsPerOp.toFixed(0)} µs${t.note ? `   storm ${t.note}` : ''}`;
+      `client CPU/op ${s.clientCpuUsPerOp.toFixed(0)} vs ${t.clientCpuUsPerOp.toFixed(0)} µs   server CPU/op ${s.serverCpuUsPerOp.toFixed(0)} vs ${t.serverCpuUsPerOp.toFixed(0)} µs` +
+      (layout === 'split' ? `   server's core busy ${busy(s)} vs ${busy(t)}` : '') +
+      (t.note ? `   storm ${t.note}` : '');
 
     // 1. New connections per second: connect, one statement, quit; each round starts with the TIME_WAIT of earlier runs gone.
     const connecting = await abba(
@@ -232,7 +268,11 @@ try {
       () => untilTimeWaitBelow(2_000),
     );
     results.push(row('new connections', connecting));
-    // 2. Queries per second over held connections.
+    // 1b. The warm-up those runs include: storms one after another in one fresh process, each batch's cost.
+    results.push(await warmUp(layout, pin));
+    // 2. Queries per second over held connections, once the TIME_WAIT sockets of the connection runs are gone:
+    // they expire all together 60 s after those runs, a burst of kernel work that would land on one side's run.
+    await untilTimeWaitBelow(2_000);
     const perSession = Math.round(queries / concurrency);
     const querying = await abba(
       () => runSlap(queries, false),
