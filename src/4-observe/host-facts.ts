@@ -1,16 +1,9 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { execa } from 'execa';
+import { readKernelFile } from './kernel-files.ts';
 import { onPath, type HostFacts } from '../0-model/host.ts';
 
 export { onPath, type HostFacts };
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 const CAP_SYS_RESOURCE = 24n;
 
@@ -28,16 +21,16 @@ export function parseNofileHardLimit(limits: string): number {
 
 export async function readHostFacts(): Promise<HostFacts> {
   const [limits, status, release, thp, nodes, cgroup2, memsw, k6] = await Promise.all([
-    readText('/proc/self/limits'),
-    readText('/proc/self/status'),
-    readText('/proc/sys/kernel/osrelease'),
-    readText('/sys/kernel/mm/transparent_hugepage/enabled'),
+    readKernelFile('/proc/self/limits'),
+    readKernelFile('/proc/self/status'),
+    readKernelFile('/proc/sys/kernel/osrelease'),
+    readKernelFile('/sys/kernel/mm/transparent_hugepage/enabled'),
     readdir('/sys/devices/system/node').catch(() => [] as string[]),
-    readText('/sys/fs/cgroup/cgroup.controllers'),
-    readText('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
+    readKernelFile('/sys/fs/cgroup/cgroup.controllers'),
+    readKernelFile('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
     onPath('k6'),
   ]);
-  const memoryV1 = await readText('/sys/fs/cgroup/memory/memory.limit_in_bytes');
+  const memoryV1 = await readKernelFile('/sys/fs/cgroup/memory/memory.limit_in_bytes');
   const dmesgReadable = await execa('dmesg', [], { timeout: 5_000 }).then(
     () => true,
     () => false,
