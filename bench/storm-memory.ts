@@ -24,8 +24,10 @@ interface ClientRun {
   memory: { rssBefore: number; heapBefore: number; rssPeak: number; heapPeak: number; externalPeak: number; rssAfter: number; heapAfter: number };
 }
 
-const engine = await connectEngine();
-await resolveImage(engine, OFFLINE_MARIADB_IMAGE);
+// On a fresh machine these install and start docker and build the image: minutes, said as they go.
+const progress = { onProgress: (message: string) => console.error(`· ${message}`) };
+const engine = await connectEngine(progress);
+await resolveImage(engine, OFFLINE_MARIADB_IMAGE, progress);
 const run = { runId: `bench-memory-${Date.now()}`, scenario: 'bench-storm-memory' };
 const maxHeld = Math.max(...HELD);
 const db = await startInstance(

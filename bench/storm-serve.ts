@@ -8,8 +8,10 @@ import { FEED_DATABASE, seedFeed } from '../src/5-workload/index.ts';
 
 const { values } = parseArgs({ options: { image: { type: 'string' }, cpuset: { type: 'string' }, 'max-connections': { type: 'string' }, out: { type: 'string' } } });
 const image = values.image ?? OFFLINE_MARIADB_IMAGE;
-const engine = await connectEngine();
-await resolveImage(engine, image);
+// On a fresh machine these install and start docker and build the image: minutes, said as they go.
+const progress = { onProgress: (message: string) => console.error(`· ${message}`) };
+const engine = await connectEngine(progress);
+await resolveImage(engine, image, progress);
 const run = { runId: `bench-serve-${Date.now()}`, scenario: 'bench-serve' };
 const db = await startInstance(
   {

@@ -153,8 +153,10 @@ async function warmUp(layout: string, pin: (command: string[]) => string[]): Pro
   return `${layout.padEnd(7)} warm-up, one fresh storm process, client CPU a new connection: ${figures.join('; ')}`;
 }
 
-const engine = await connectEngine();
-await resolveImage(engine, OFFLINE_MARIADB_IMAGE);
+// On a fresh machine these install and start docker and build the image: minutes, said as they go.
+const progress = { onProgress: (message: string) => console.error(`· ${message}`) };
+const engine = await connectEngine(progress);
+await resolveImage(engine, OFFLINE_MARIADB_IMAGE, progress);
 const slap = await slapCommand();
 const run = { runId: `bench-${Date.now()}`, scenario: 'bench-storm' };
 const servers: Partial<Record<'split' | 'shared', StartedInstance>> = {};
