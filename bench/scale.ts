@@ -64,6 +64,8 @@ interface Figures {
   loadMs?: number;
 }
 
+const notMeasured = values['no-browser'] ? 'not measured (--no-browser)' : `not measured (no ${CHROMIUM}: apt-get install -y chromium)`;
+
 async function browserLoad(file: string): Promise<number | undefined> {
   if (values['no-browser'] || !existsSync(CHROMIUM)) return undefined;
   const { chromium } = await import('playwright-core');
@@ -109,7 +111,7 @@ try {
     });
     const last = rows.at(-1)!;
     console.log(
-      `${String(minutes).padStart(3)} min × ${report.configs.length} configurations: ${samples} observations; report.json ${formatBytes(last.jsonBytes)} in ${last.jsonMs.toFixed(0)} ms; report.html ${formatBytes(last.htmlBytes)} in ${last.htmlMs.toFixed(0)} ms; browser load ${loadMs === undefined ? 'not measured' : `${loadMs.toFixed(0)} ms`}`,
+      `${String(minutes).padStart(3)} min × ${report.configs.length} configurations: ${samples} observations; report.json ${formatBytes(last.jsonBytes)} in ${last.jsonMs.toFixed(0)} ms; report.html ${formatBytes(last.htmlBytes)} in ${last.htmlMs.toFixed(0)} ms; browser load ${loadMs === undefined ? notMeasured : `${loadMs.toFixed(0)} ms`}`,
     );
   }
   const [base, top] = [rows[0]!, rows.at(-1)!];
