@@ -99,6 +99,11 @@ async function untilTimeWaitBelow(limit: number): Promise<void> {
   while ((await timeWaitSockets()) > limit && Date.now() < deadline) await sleep(1_000);
 }
 
+/** What bench/storm-client.ts needs to reach a server: its endpoint and the feed's database. */
+function clientEnv(db: StartedInstance): Record<string, string> {
+  return { OOMLAB_BENCH_ENDPOINT: JSON.stringify({ ...db.endpoint(), database: FEED_DATABASE }) };
+}
+
 interface Measured {
   rate: number;
   clientCpuUsPerOp: number;
@@ -112,7 +117,7 @@ const RAMP_SECONDS = 10;
 async function openRamp(layout: string, pin: (command: string[]) => string[], toPerSecond: number): Promise<string> {
   const db = servers[layout as 'split' | 'shared']!;
   const command = pin(['node', '--import', 'tsx', 'bench/storm-client.ts', 'ramp', '100', String(toPerSecond), String(RAMP_SECONDS), POINT_SELECT]);
-  const out = await sh({ env: { ...process.env, OOMLAB_BENCH_ENDPOINT: JSON.stringify({ ...db.endpoint(), database: FEED_DATABASE }) } })`${command}`;
+  const out = await sh({ env: { ...process.env, ...clientEnv(db) } })`${command}`;
   const r = JSON.parse(out.stdout.split('\n')[0]!) as {
     client: string;
     driverLagMs: { p99: number; max: number };
@@ -139,7 +144,7 @@ const WARM_UP_BATCHES = [1_000, 1_000, 1_000, 2_000, 5_000, 10_000];
 async function warmUp(layout: string, pin: (command: string[]) => string[]): Promise<string> {
   const db = servers[layout as 'split' | 'shared']!;
   const command = pin(['node', '--import', 'tsx', 'bench/storm-client.ts', 'warmup', String(concurrency), POINT_SELECT, ...WARM_UP_BATCHES.map(String)]);
-  const out = await sh({ env: { ...process.env, OOMLAB_BENCH_ENDPOINT: JSON.stringify({ ...db.endpoint(), database: FEED_DATABASE }) } })`${command}`;
+  const out = await sh({ env: { ...process.env, ...clientEnv(db) } })`${command}`;
   const batches = out.stdout
     .trim()
     .split('\n')
@@ -220,9 +225,7 @@ try {
     const runStormClient = async (sessions: number, perSession: number, observed = false): Promise<Measured> => {
       const sampler = observed ? await observers() : undefined;
       const server0 = await serverCpuSeconds(db);
-      const out = await timed(['node', '--import', 'tsx', 'bench/storm-client.ts', String(sessions), String(perSession), String(concurrency), POINT_SELECT], {
-        OOMLAB_BENCH_ENDPOINT: JSON.stringify({ ...db.endpoint(), database: FEED_DATABASE }),
-      });
+      const out = await timed(['node', '--import', 'tsx', 'bench/storm-client.ts', String(sessions), String(perSession), String(concurrency), POINT_SELECT], clientEnv(db));
       const serverCpu = (await serverCpuSeconds(db)) - server0;
       await sampler?.stop();
       const r = JSON.parse(out.stdout.split('\n')[0]!) as { seconds: number; sessionsCompleted: number; queriesOk: number; errorsByCode: Record<string, number>; clientCpuSeconds: number };
