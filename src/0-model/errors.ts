@@ -15,7 +15,8 @@ export type OomlabErrorCode =
   | 'REPORT_INVALID'
   | 'MERGE_REFUSED'
   | 'USAGE'
-  | 'STEP_FAILED';
+  | 'STEP_FAILED'
+  | 'INCIDENT_INPUT';
 
 /** Every error the harness raises: what failed, the value received, and the next step. */
 export class OomlabError extends Error {
@@ -88,6 +89,13 @@ export class UsageError extends OomlabError {
 export class MergeRefusedError extends OomlabError {
   constructor(message: string) {
     super('MERGE_REFUSED', `merge: ${message}`);
+  }
+}
+
+/** `oomlab from-incident` cannot read what it was given (bad input: exit 2, nothing written). */
+export class IncidentInputError extends OomlabError {
+  constructor(message: string) {
+    super('INCIDENT_INPUT', `from-incident: ${message}`);
   }
 }
 

@@ -2,7 +2,7 @@
 // name in `expect`, `workload.target(s)` or a ratio that is not an instance is a type error.
 import type { AxisValue, Config, Matrix } from '../0-model/config.ts';
 import { parseBytes } from '../0-model/units.ts';
-import type { Bound, ExpectationInput, HostSettingsInput, InstanceInput, LoadExpectation, MixedQueryInput } from './schema.ts';
+import type { Bound, ExpectationInput, HostSettingsInput, InstanceInput, LoadExpectation, MixedQueryInput, ProductionKillInput } from './schema.ts';
 import type { z } from 'zod';
 import type { httpBurstWorkloadSchema, stormWorkloadSchema } from './schema.ts';
 import type { CONDITION_METRICS, ConditionOperator, StepInput, WORKLOAD_EVENTS } from './steps.ts';
@@ -59,6 +59,8 @@ export interface ScenarioDefinition<M extends Matrix, N extends string, E> {
   steps?: (config: Config<M>) => readonly StepInputFor<NoInfer<N>>[] | undefined;
   /** Once per image before the matrix: `file-table` starts it at two nofile values and fits bytes per descriptor. */
   probes?: 'file-table'[];
+  /** Production's OOM kill as its kernel printed it (`oomlab from-incident` writes it): the report sets the lab's kill beside it. */
+  production?: ProductionKillInput & { instance: NoInfer<N> };
 }
 
 /**
@@ -79,6 +81,7 @@ export interface Scenario<M extends Matrix = Matrix> {
   after?(context: { config: Config<M> }): Promise<void>;
   steps?(config: Config<M>): readonly StepInput[] | undefined;
   probes?: 'file-table'[];
+  production?: ProductionKillInput;
   readonly file?: string;
 }
 

@@ -210,6 +210,26 @@ export const expectationSchema = z.strictObject({
 export type ExpectationInput = z.input<typeof expectationSchema>;
 export type Expectation = z.output<typeof expectationSchema>;
 
+/** Production's OOM kill as its kernel reported it (`oomlab from-incident` writes it): a run sets the lab's kill beside it. */
+export const productionKillSchema = z.strictObject({
+  /** The instance that plays production's server. */
+  instance: z.string(),
+  /** The victim's comm, `mysqld` or `mariadbd`. */
+  process: z.string(),
+  /** Whose memory ran out: `memcg` (a container's limit), `global`, `memory-policy` (a NUMA binding), `cpuset`. */
+  scope: z.enum(['memcg', 'global', 'memory-policy', 'cpuset', 'unknown']),
+  constraint: z.string().optional(),
+  anonRssKb: z.number().nonnegative().optional(),
+  totalVmKb: z.number().nonnegative().optional(),
+  limitBytes: z.number().positive().optional(),
+  oomScoreAdj: z.number().int().optional(),
+  /** When production died, where known. */
+  phase: z.enum(['start-up', 'under-load', 'after-load', 'unknown']),
+  /** The `Killed process` line as printed. */
+  line: z.string().optional(),
+});
+export type ProductionKillInput = z.input<typeof productionKillSchema>;
+
 export const scenarioSchema = z.strictObject({
   name: z.string().regex(NAME, NAME_RULE),
   incident: z.string().min(1),
@@ -226,6 +246,7 @@ export const scenarioSchema = z.strictObject({
   steps: fn('(config) => Step[]').optional(),
   /** Measurements made once per image before the matrix: `file-table` fits what one descriptor costs the server. */
   probes: z.array(z.enum(['file-table'])).optional(),
+  production: productionKillSchema.optional(),
 });
 
 /** The fields of each part, for `unknown field` messages. */
@@ -236,6 +257,7 @@ export const ALLOWED_FIELDS = {
   'http-burst': Object.keys(httpBurstWorkloadSchema.shape),
   host: Object.keys(hostSettingsSchema.shape),
   expectation: Object.keys(expectationSchema.shape),
+  production: Object.keys(productionKillSchema.shape),
   'load expectation': Object.keys(loadExpectationSchema.shape),
 } as const satisfies Record<string, readonly string[]>;
 export type FieldsOf = keyof typeof ALLOWED_FIELDS;

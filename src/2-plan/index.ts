@@ -21,6 +21,13 @@ import { formatPredictionWarning } from './prediction-text.ts';
 import { applyOverrides, parseAssignment, parseOverrides } from './overrides.ts';
 import { checkStepReferences, validateSteps } from './steps.ts';
 
+export * from './incident/container-spec.ts';
+export * from './incident/diagnose.ts';
+export * from './incident/evidence.ts';
+export * from './incident/kernel-report.ts';
+export * from './incident/process-limits.ts';
+export * from './incident/scenario-text.ts';
+export * from './incident/server-settings.ts';
 export * from './load-peak.ts';
 export * from './memory-model.ts';
 export * from './memory-terms.ts';

@@ -8,7 +8,7 @@ import { loadScenario, parseBytes, validateScenario } from '../../src/1-scenario
 
 const NOFILE_OOM = fileURLToPath(new URL('../../scenarios/nofile-oom.ts', import.meta.url));
 const FILE = 'scenarios/example.ts';
-const SCENARIO_FIELDS = 'name, incident, description, matrix, exclude, instances, expect, workload, host, before, after, steps, probes';
+const SCENARIO_FIELDS = 'name, incident, description, matrix, exclude, instances, expect, workload, host, before, after, steps, probes, production';
 
 const valid = {
   name: 'example',
