@@ -261,6 +261,36 @@ const regression = z.object({
   after: str,
 });
 
+const productionKill = z.object({
+  instance: str,
+  process: str,
+  scope: z.enum(['memcg', 'global', 'memory-policy', 'cpuset', 'unknown']),
+  constraint: str.optional(),
+  anonRssKb: num.optional(),
+  totalVmKb: num.optional(),
+  limitBytes: num.optional(),
+  oomScoreAdj: num.optional(),
+  phase: z.enum(['start-up', 'under-load', 'after-load', 'unknown']),
+  line: str.optional(),
+});
+
+const signatureMatch = z.object({
+  verdict: z.enum(['reproduced', 'partly', 'not-reproduced']),
+  configId: str.optional(),
+  production: productionKill,
+  rows: z.array(
+    z.object({
+      figure: z.enum(['process', 'scope', 'anon-rss', 'total-vm', 'phase', 'oom_score_adj']),
+      production: str,
+      lab: str,
+      match: z.enum(['same', 'differs', 'unknown']),
+      decisive: z.boolean(),
+      note: str.optional(),
+    }),
+  ),
+  summary: str,
+});
+
 export const runReportSchema = z.object({
   schemaVersion: num,
   scenario: str,
@@ -287,6 +317,7 @@ export const runReportSchema = z.object({
       shards: z.array(z.object({ index: num, count: num, file: str, runId: str, startedAt: str, finishedAt: str, durationMs: num, endedBy, error: str.optional(), host, configIds: z.array(str) })),
     })
     .optional(),
+  signature: signatureMatch.optional(),
 });
 
 /** `['configs', 3, 'verdict']` → `configs[3].verdict`. */

@@ -6,6 +6,7 @@ import type { HostFacts } from './host.ts';
 import type { Observation } from './observation.ts';
 import type { HttpLoadResult, LatencySummaryMs, StormResult } from './workload-result.ts';
 import type { MemoryPrediction } from './prediction.ts';
+import type { SignatureMatch } from './signature.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -194,6 +195,8 @@ export interface RunReport {
   shard?: ShardInfo;
   /** Set by `oomlab merge`: the shard reports this one was made from, each with its own host and times. */
   merged?: { shards: MergedShard[] };
+  /** A scenario made from an incident: production's kill beside the lab's, and whether it was reproduced. */
+  signature?: SignatureMatch;
 }
 
 /** One part of a split matrix, and the whole matrix's configuration ids, so a merge can name what no shard ran. */

@@ -4,6 +4,7 @@ import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import { cellText, fileTableText, versionView } from '../0-model/version-view.ts';
 import { semaphoreMarkdown } from './semaphores.ts';
+import { signatureMarkdown } from './signature.ts';
 import { shardLines } from '../0-model/shards.ts';
 
 function cell(text: string): string {
@@ -22,6 +23,7 @@ export function renderMarkdown(report: RunReport): string {
   const lines: string[] = [];
   lines.push(`# oomlab: ${report.scenario}`, '');
   lines.push(`**Incident:** ${report.incident}`, '');
+  lines.push(...signatureMarkdown(report));
   lines.push(
     `Run \`${report.runId}\` · ${report.startedAt} · ${Math.round(report.durationMs / 1000)}s · ` +
       `**${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.skipped} skipped, ${report.summary.error} error${report.summary.flaky ? `, ${report.summary.flaky} flaky` : ''}**` +

@@ -12,7 +12,7 @@ import { loadScenario } from '../1-scenario/index.ts';
 import { runConfig, type Routing } from './run-config.ts';
 import { probeImages } from './file-table-probe.ts';
 import { Teardown } from './teardown.ts';
-import { agreeRepeats } from '../6-judge/index.ts';
+import { agreeRepeats, matchSignature } from '../6-judge/index.ts';
 import { REPORT_SCHEMA_VERSION, summarize, type ConfigResult, type EndedBy, type Progress, type RunReport } from '../0-model/report.ts';
 
 export * from '../0-model/report.ts';
@@ -217,6 +217,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     ...(overrides.length > 0 ? { overrides } : {}),
     scenarioSha256,
     ...(shard ? { shard: { ...shard, matrixIds: matrix.map((c) => c.id) } } : {}),
+    ...(scenario.production ? { signature: matchSignature(scenario.production, results) } : {}),
   };
   if (baseline) report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
   await writeReports(report, reportDir);

@@ -10,6 +10,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test-output', `incident-scenario-${process.pid}`);
 afterAll(() => rm(DIR, { recursive: true, force: true }));
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the hostile text is the point
 const HOSTILE = 'x\'`${(globalThis as any).__pwned = 1}`*/\u2028"); (globalThis as any).__pwned = 2; //';
 const KILL = `Memory cgroup out of memory: Killed process 28811 (mariadbd) total-vm:4215332kB, anon-rss:2062148kB, file-rss:0kB, shmem-rss:0kB`;
 const MY_CNF = `[mysqld]\ninnodb_buffer_pool_size=1536M\nmax_connections=500\nsort_buffer_size=4M\njoin_buffer_size=4M\nread_rnd_buffer_size=2M\n`;
@@ -44,6 +45,7 @@ describe('scenarioText', () => {
     expect(scenario.production).toMatchObject({ instance: 'db', process: 'mariadbd', scope: 'memcg', anonRssKb: 2062148, limitBytes: 2 * 1024 ** 3, phase: 'unknown', line: KILL });
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: names the hostile text
   it('keeps hostile values as data: quotes, backticks, ${…}, */ and line separators run nothing', async () => {
     const kill = KILL.replace('(mariadbd)', `(${HOSTILE.replace(/[()]/g, '')})`);
     const evidence = readEvidence(

@@ -6,6 +6,7 @@ import type { Labelled } from './configs.ts';
 import { html, join, type HtmlValue, type SafeHtml } from './template.ts';
 import { emulatedText, formatCount, swatch } from './verdicts.ts';
 import { shardLines } from '../../0-model/shards.ts';
+import { SIGNATURE_WORDS } from '../../0-model/signature.ts';
 
 function yesNo(value: boolean | undefined): string {
   return value === undefined ? 'unknown' : value ? 'yes' : 'no';
@@ -24,7 +25,22 @@ ${join(
   shardLines(report).map((line) => html`<p class="meta">${line.replaceAll('`', '')}</p>`),
   '\n',
 )}
-${ended}</header>`;
+${ended}${renderSignature(report)}</header>`;
+}
+
+/** Production's kill beside the lab's, when the scenario was made from an incident. */
+function renderSignature(report: RunReport): SafeHtml | undefined {
+  const signature = report.signature;
+  if (!signature) return undefined;
+  const rows = signature.rows.map(
+    (row) =>
+      html`<tr class="${row.match}"><th>${row.figure}${row.decisive ? '' : ' (not decisive)'}</th><td>${row.production}</td><td>${row.lab}</td><td>${row.match === 'unknown' ? '—' : row.match}</td><td>${row.note ?? ''}</td></tr>`,
+  );
+  return html`<section class="signature ${signature.verdict}">
+<h2>${SIGNATURE_WORDS[signature.verdict]}: production's kill beside the lab's</h2>
+<p>${signature.summary}</p>
+${rows.length > 0 ? html`<table><thead><tr><th>figure</th><th>production</th><th>lab</th><th>match</th><th>note</th></tr></thead><tbody>${join(rows, '\n')}</tbody></table>` : undefined}
+</section>`;
 }
 
 export function renderHostFacts(report: RunReport, configs: readonly Labelled[]): SafeHtml {
