@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/8-run/index.ts';
 import type { ObservationOf } from '../../src/4-observe/index.ts';
-import { selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/index.ts';
+import { selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/docker/index.ts';
 import { containersLabelled, docker, OOMLAB, outputReaches, PROJECT_ROOT, runCli, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // The chaos timeline against a real engine: MariaDB 10.11 at 512 MiB, faults at times, on a condition

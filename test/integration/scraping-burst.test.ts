@@ -2,7 +2,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leftoverSideCgroups, selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/index.ts';
+import { leftoverSideCgroups, selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/docker/index.ts';
 import type { ConfigResult, RunReport } from '../../src/8-run/index.ts';
 import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runCli, runScenarioForTest, withTempDir } from './helpers.ts';
 
