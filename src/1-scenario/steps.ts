@@ -47,7 +47,7 @@ export interface ContainerShellResult {
 /** `container.$`: the same tagged template, run inside the instance through the Docker exec API. */
 export type ContainerShell = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<ContainerShellResult>;
 
-/** What a `run` step's function receives (the runtime builds it: src/3-runtime/faults/run.ts). */
+/** What a `run` step's function receives (the runtime builds it: src/3-runtime/docker/faults/run.ts). */
 export interface StepRunContext {
   /** zx's `$`, in the scenario's folder, cancelled with the run, logging to the run's log. */
   $: BoundShell;

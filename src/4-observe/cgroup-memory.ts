@@ -1,4 +1,4 @@
-import { containerCgroupDir } from './cgroup-paths.ts';
+import type { StartedInstance } from '../3-runtime/index.ts';
 import { readKernelFile } from './kernel-files.ts';
 import { poll } from '../0-model/poll.ts';
 
@@ -9,8 +9,11 @@ function readNumber(path: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-async function readOnce(containerId: string): Promise<{ peak: number; usage: number | undefined } | undefined> {
-  const dir = await containerCgroupDir(containerId, 'memory');
+/** What the observers need of an instance: where the runtime says its cgroups are. */
+export type Locatable = Pick<StartedInstance, 'locate'>;
+
+async function readOnce(instance: Locatable): Promise<{ peak: number; usage: number | undefined } | undefined> {
+  const dir = (await instance.locate()).cgroupDirs.memory;
   if (!dir) return undefined;
   const peak = readNumber(`${dir}/memory.max_usage_in_bytes`) ?? readNumber(`${dir}/memory.peak`);
   if (peak === undefined) return undefined;
@@ -22,13 +25,13 @@ async function readOnce(containerId: string): Promise<{ peak: number; usage: num
  * container dies, so the last sample is the best we get; the kernel's OOM report fills the gap.
  */
 /** `onUsage` receives the current usage every `usageEvery` reads, for the memory-over-time chart. */
-export function sampleMemoryPeak(containerId: string, intervalMs = 200, onUsage?: (bytes: number) => void, usageEvery = 2): { stop(): Promise<number | undefined> } {
+export function sampleMemoryPeak(instance: Locatable, intervalMs = 200, onUsage?: (bytes: number) => void, usageEvery = 2): { stop(): Promise<number | undefined> } {
   let peak: number | undefined;
   let reads = 0;
   const stopping = new AbortController();
   const loop = poll(
     async () => {
-      const value = await readOnce(containerId);
+      const value = await readOnce(instance);
       if (value !== undefined) {
         peak = Math.max(peak ?? 0, value.peak);
         // The usage over time is for charts; every other read is plenty and halves the report.
@@ -40,7 +43,7 @@ export function sampleMemoryPeak(containerId: string, intervalMs = 200, onUsage?
   );
   return {
     async stop() {
-      const last = await readOnce(containerId);
+      const last = await readOnce(instance);
       if (last !== undefined) peak = Math.max(peak ?? 0, last.peak);
       stopping.abort();
       await loop;

@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import { readKernelFile } from './kernel-files.ts';
 import { onPath, type HostFacts } from '../0-model/host.ts';
@@ -49,21 +49,4 @@ export async function readHostFacts(): Promise<HostFacts> {
     k6,
     canLowerOomScoreAdj: status ? hasSysResource(status) : false,
   };
-}
-
-/**
- * Whether published ports go through docker-proxy (one userland copy of every connection) or iptables DNAT:
- * read from the running dockerd's command line and /etc/docker/daemon.json. `unknown` when no dockerd is found.
- */
-export async function dockerUserlandProxy(): Promise<'on' | 'off' | 'unknown'> {
-  const daemonJson = await readFile('/etc/docker/daemon.json', 'utf8').catch(() => '');
-  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(pid)) continue;
-    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() !== 'dockerd') continue;
-    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (args.includes('--userland-proxy=false') || /"userland-proxy"\s*:\s*false/.test(daemonJson)) return 'off';
-    return 'on';
-  }
-  return 'unknown';
 }

@@ -1,6 +1,7 @@
 import { createConnection, type Connection } from 'mysql2/promise';
 import { parseInnodbStatus } from './innodb-status.ts';
 import { deltasPerSecond, readContainerResources, readHostCounters } from './resources.ts';
+import type { Locatable } from './cgroup-memory.ts';
 import type { ServerEndpoint } from './server-variables.ts';
 import type { Timeline } from './timeline.ts';
 import { poll } from '../0-model/poll.ts';
@@ -19,7 +20,8 @@ export const STATUS_VARIABLES = [
 
 export interface LoadSamplerOptions {
   instance: string;
-  containerId: string;
+  /** Where its cgroups are: the started instance itself. */
+  locatable: Locatable;
   /** The server to ask for status; a neighbour without one is sampled for cgroup and host figures only. */
   endpoint?: ServerEndpoint;
   timeline: Timeline;
@@ -61,7 +63,7 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
     const now = performance.now();
     const seconds = (now - previousAt) / 1000;
     previousAt = now;
-    const cgroup = await readContainerResources(options.containerId);
+    const cgroup = await readContainerResources(options.locatable);
     if (cgroup) {
       // memoryUsageBytes comes from the memory sampler, which runs for every configuration.
       for (const metric of ['memoryRssBytes', 'memoryCacheBytes', 'memoryFailcnt'] as const) {

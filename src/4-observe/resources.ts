@@ -1,4 +1,4 @@
-import { containerCgroupDir } from './cgroup-paths.ts';
+import type { Locatable } from './cgroup-memory.ts';
 import { readKernelFile } from './kernel-files.ts';
 
 function keyValues(text: string | undefined): Map<string, number> {
@@ -11,14 +11,15 @@ function keyValues(text: string | undefined): Map<string, number> {
 }
 
 /** A container's memory and CPU as its cgroup (v1) counts them; undefined once the cgroup is gone. */
-export async function readContainerResources(containerId: string): Promise<Record<string, number> | undefined> {
-  const memory = await containerCgroupDir(containerId, 'memory');
+export async function readContainerResources(instance: Locatable): Promise<Record<string, number> | undefined> {
+  const { cgroupDirs } = await instance.locate();
+  const memory = cgroupDirs.memory;
   if (memory === undefined) return undefined;
   const usage = readKernelFile(`${memory}/memory.usage_in_bytes`);
   if (usage === undefined) return undefined;
   const stat = keyValues(readKernelFile(`${memory}/memory.stat`));
   const failcnt = readKernelFile(`${memory}/memory.failcnt`);
-  const cpuDir = await containerCgroupDir(containerId, 'cpuacct');
+  const cpuDir = cgroupDirs.cpuacct;
   const cpu = keyValues(cpuDir ? readKernelFile(`${cpuDir}/cpuacct.stat`) : undefined);
   return {
     memoryUsageBytes: Number(usage),

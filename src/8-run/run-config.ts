@@ -116,7 +116,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       if (instance.nofile.emulated && typeof spec.nofile === 'number' && typeof instance.nofile.realLimit === 'number') {
         emulated.push({ instance: spec.name, what: 'nofile', requested: spec.nofile, realLimit: instance.nofile.realLimit, how: 'getrlimit/prlimit LD_PRELOAD shim' });
       }
-      const sampler = sampleMemoryPeak(instance.containerId, 200, (bytes) => timeline.add({ kind: 'sample', instance: spec.name, source: 'cgroup', metric: 'memoryUsageBytes', value: bytes }));
+      const sampler = sampleMemoryPeak(instance, 200, (bytes) => timeline.add({ kind: 'sample', instance: spec.name, source: 'cgroup', metric: 'memoryUsageBytes', value: bytes }));
       samplers.set(spec.name, sampler);
       teardown.defer(() => sampler.stop());
     }

@@ -3,7 +3,7 @@
 // `step` observation, and hands its undo to the configuration's teardown so it runs on every path.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conditionHolds, DEFAULT_STEP_TIMEOUT_MS, parseCondition, type Step, type StepAction } from '../1-scenario/index.ts';
-import type { AppliedFault } from '../3-runtime/faults/index.ts';
+import type { AppliedFault } from '../3-runtime/index.ts';
 import { describeError, StepFailedError } from '../0-model/errors.ts';
 import type { StepPhase } from '../0-model/observation.ts';
 import { formatBytes } from '../0-model/units.ts';

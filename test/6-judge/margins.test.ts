@@ -59,14 +59,16 @@ describe('margins on the recorded nofile-oom run', () => {
   const report = fixture<RunReport>('report-nofile-oom.json');
 
   it('puts open_files_limit against the bound the scenario set, and a peak against its own limit', () => {
-    const fixed = report.configs.find((c) => c.verdict === 'pass' && c.outcome === 'survived' && c.metrics.openFilesLimit !== undefined)!;
+    // The ulimit-4096 fix is the survivor whose expectation bounds open_files_limit (atMost 4096).
+    const fixed = report.configs.find((c) => c.verdict === 'pass' && c.outcome === 'survived' && c.axes.fix === 'ulimit-4096' && c.axes.nofile === 1_048_576)!;
     const config = planRun({ ...nofileOom, file: 'scenarios/nofile-oom.ts' }, { set: Object.entries(fixed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
     const margins = marginsOf(config, timelineOf(fixed.observations), fixed.instances, []);
     const peak = margins.find((m) => m.what.endsWith('peak memory'))!;
     expect(peak.line).toMatch(/^\w+ peak [\d.]+ [MG]iB of [\d.]+ [MG]iB: [\d.]+ [MG]iB short of the limit$/);
     expect(peak.held).toBe(true);
-    const ofl = margins.find((m) => m.what.endsWith('open_files_limit'));
-    if (config.expect[fixed.instances[0]!.instance]?.openFilesLimit) expect(ofl?.line).toMatch(/open_files_limit \d+ (≤|=) \d+/);
+    expect(config.expect.db?.openFilesLimit).toEqual({ atMost: 4096 });
+    const ofl = margins.find((m) => m.what === 'db open_files_limit');
+    expect(ofl).toMatchObject({ measured: 4096, bound: 4096, held: true, line: 'db open_files_limit 4096 ≤ 4096: 0 below the bound' });
   });
 });
 

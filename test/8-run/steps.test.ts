@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StepScheduler, TIME_ZERO, type StepClock, type StepRecord } from '../../src/8-run/steps.ts';
 import type { Step, StepAction } from '../../src/1-scenario/index.ts';
-import type { AppliedFault } from '../../src/3-runtime/faults/index.ts';
+import type { AppliedFault } from '../../src/3-runtime/index.ts';
 import { Teardown } from '../../src/8-run/teardown.ts';
 
 /** A clock whose time moves only when the test advances it; sleeps resolve in time order. */

@@ -2,7 +2,7 @@ import { createServer, connect as connectSocket, type AddressInfo, type Socket }
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/3-runtime/docker/index.ts';
 import { startAppTier, type AppTierOptions, type AppTierStats } from '../../src/5-workload/app-tier.ts';
 import { seedFeed } from '../../src/5-workload/feed.ts';
 import type { StormEndpoint } from '../../src/5-workload/storm.ts';

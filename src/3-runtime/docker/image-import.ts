@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { execa } from 'execa';
-import { OomlabError, describeError } from '../0-model/errors.ts';
+import { OomlabError, describeError } from '../../0-model/errors.ts';
 import type { Engine } from './engine.ts';
 
 export interface ImportOptions {

@@ -1,9 +1,9 @@
 // Host-wide faults: the page cache dropped, transparent hugepages switched (restored by undo, and by
 // `oomlab clean` from the record switchHostSetting keeps when the run dies first).
 import { readFile, writeFile } from 'node:fs/promises';
-import { FaultFailedError } from '../../0-model/errors.ts';
-import { formatBytes } from '../../0-model/units.ts';
-import type { StepAction } from '../../1-scenario/steps.ts';
+import { FaultFailedError } from '../../../0-model/errors.ts';
+import { formatBytes } from '../../../0-model/units.ts';
+import type { StepAction } from '../../../1-scenario/steps.ts';
 import { selectedMode, switchHostSetting, THP_ENABLED_PATH } from '../host-switches.ts';
 import type { AppliedFault, FaultTarget } from './target.ts';
 

@@ -1,7 +1,7 @@
 // The `run` step: the author's own async function, given zx's `$` bound to the run and `container.$`
 // for the named instance; what its commands print is the step's output, kept to its last 4 KB.
-import { describeError, FaultFailedError } from '../../0-model/errors.ts';
-import type { StepAction, StepRunContext } from '../../1-scenario/steps.ts';
+import { describeError, FaultFailedError } from '../../../0-model/errors.ts';
+import type { StepAction, StepRunContext } from '../../../1-scenario/steps.ts';
 import { containerShell } from '../container-shell.ts';
 import { boundShell } from '../host-shell.ts';
 import { instanceNamed, type AppliedFault, type FaultTarget } from './target.ts';

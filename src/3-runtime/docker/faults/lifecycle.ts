@@ -1,6 +1,6 @@
 // pause, unpause, kill and restart: the container's own lifecycle, through the engine.
-import { FaultFailedError } from '../../0-model/errors.ts';
-import type { StepAction } from '../../1-scenario/steps.ts';
+import { FaultFailedError } from '../../../0-model/errors.ts';
+import type { StepAction } from '../../../1-scenario/steps.ts';
 import { engineMessage, instanceNamed, statusCodeOf, type AppliedFault, type FaultTarget } from './target.ts';
 
 type Action<K extends StepAction['action']> = Extract<StepAction, { action: K }>;

@@ -1,3 +1,5 @@
+import type { RunLabels } from '../runtime.ts';
+
 /** Every object oomlab creates carries these, so cleanup can find it whatever happened. */
 export const LABEL_RUN = 'oomlab.run';
 export const LABEL_SCENARIO = 'oomlab.scenario';
@@ -34,11 +36,6 @@ export function ownerAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-export interface RunLabels {
-  runId: string;
-  scenario: string;
 }
 
 export function labelsFor(run: RunLabels, config: string, instance: string): Record<string, string> {

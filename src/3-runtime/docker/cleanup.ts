@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { LABEL_OWNER_PID, LABEL_RUN, LABEL_SESSION, ownerAlive } from './labels.ts';
 import type { Engine } from './engine.ts';
+import type { CleanResult, RemovedContainer, StuckContainer } from '../runtime.ts';
 import { carryOut, layerOf, ownMountNamespace, planRelease, readProcessViews, type ContainerLayer } from './mount-holders.ts';
 import { leftoverSideCgroups, removeSideCgroup, SIDE_CGROUP_PREFIX } from './side-budget.ts';
 
@@ -33,29 +34,6 @@ function engineMessage(error: unknown): string {
     .replace(/^\(HTTP code \d+\) [^-]*- /, '')
     .split('\n')[0]!
     .trim();
-}
-
-export interface RemovedContainer {
-  id: string;
-  name: string;
-  runId: string;
-  /** What had to be freed first (a leftover process killed, a mount released); empty for a plain removal. */
-  released: string[];
-}
-
-/** A container the engine cannot remove even once nothing this host shows holds it any more. */
-export interface StuckContainer {
-  id: string;
-  name: string;
-  runId: string;
-  /** The engine's state: `dead` after a failed removal (which `docker ps` shows as "Removal In Progress"), or `removing`. */
-  state: string;
-  /** The engine's refusal, first line. */
-  reason: string;
-  /** What clean did and what it could not do, before giving up. */
-  released: string[];
-  /** One line: what to do by hand. */
-  byHand: string;
 }
 
 export type Removal = ({ kind: 'removed' } & RemovedContainer) | ({ kind: 'stuck' } & StuckContainer);
@@ -138,13 +116,6 @@ export async function removeLeftover(engine: Engine, container: { id: string; na
 
 function identify(container: Docker.ContainerInfo): { id: string; name: string; runId: string } {
   return { id: container.Id, name: container.Names[0]?.replace(/^\//, '') ?? container.Id, runId: container.Labels[LABEL_RUN] ?? '' };
-}
-
-export interface CleanResult {
-  removed: RemovedContainer[];
-  /** Containers the engine cannot remove; cleaning goes on past them and they are reported apart. */
-  stuck: StuckContainer[];
-  keptLive: number;
 }
 
 /** Removes what dead runs left behind; containers of runs still in progress stay unless `all`. */

@@ -1,15 +1,9 @@
 import type { Engine } from './engine.ts';
 import { LABEL_RUN } from './labels.ts';
-
-export interface ContainerEvent {
-  timeMs: number;
-  action: string;
-  containerId: string;
-  exitCode?: number;
-}
+import type { InstanceEvent } from '../runtime.ts';
 
 /** Streams the engine's container events for one run (oom, die with exit code, start...). */
-export async function watchRunEvents(engine: Engine, runId: string, onEvent: (event: ContainerEvent) => void): Promise<{ stop(): void }> {
+export async function watchRunEvents(engine: Engine, runId: string, onEvent: (event: InstanceEvent) => void): Promise<{ stop(): void }> {
   const stream = (await engine.streams.getEvents({
     filters: { type: ['container'], label: [`${LABEL_RUN}=${runId}`] },
   })) as NodeJS.ReadableStream & { destroy(): void };

@@ -1,9 +1,9 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ownerAlive } from './labels.ts';
+import type { HostSwitch } from '../runtime.ts';
 
 export const THP_ENABLED_PATH = '/sys/kernel/mm/transparent_hugepage/enabled';
-export type ThpMode = 'always' | 'madvise' | 'never';
 
 /**
  * Where a changed host setting's original value is kept until it is restored: a run killed with
@@ -53,13 +53,6 @@ async function writeRecords(file: string, records: RestoreRecord[]): Promise<voi
   await mkdir(dirname(file), { recursive: true });
   await writeFile(`${file}.partial`, JSON.stringify(records, null, 2));
   await rename(`${file}.partial`, file);
-}
-
-export interface HostSwitch {
-  path: string;
-  original: string;
-  applied: string;
-  restore(): Promise<void>;
 }
 
 /**

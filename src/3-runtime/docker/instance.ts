@@ -1,55 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { instanceHostname } from '../0-model/instance-hostname.ts';
+import { instanceHostname } from '../../0-model/instance-hostname.ts';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
 import { pack } from 'tar-stream';
-import { poll } from '../0-model/poll.ts';
-import type { InstanceSpec } from '../1-scenario/index.ts';
+import { poll } from '../../0-model/poll.ts';
+import type { InstanceSpec } from '../../1-scenario/index.ts';
 import type { Engine } from './engine.ts';
-import { labelsFor, type RunLabels } from './labels.ts';
-import { planNofile, SHIM_CONTAINER_PATH, type NofilePlan } from './nofile-shim.ts';
+import { labelsFor } from './labels.ts';
+import type { InstanceLocation, StartContext, StartedInstance } from '../runtime.ts';
+import { cgroupDirOf } from '../proc-cgroup.ts';
+import { planNofile, SHIM_CONTAINER_PATH } from '../nofile-shim.ts';
 import { removeContainer } from './cleanup.ts';
 
-export interface InstanceContext {
+/** Docker's start needs the engine's clients beside what the seam gives. */
+export interface InstanceContext extends StartContext {
   engine: Engine;
-  run: RunLabels;
-  configId: string;
-  configIndex: number;
-  hostNofileHardLimit: number;
-  /** Host path of the compiled shim; needed only when nofile is emulated. */
-  shimPath: () => Promise<string>;
-  /** The side budget's cgroup, when the instance shares a simulated host's memory. */
-  cgroupParent?: string;
-}
-
-export interface ContainerState {
-  status: string;
-  running: boolean;
-  oomKilled: boolean;
-  exitCode: number;
-  /** Host pid of the container's first process while it runs. */
-  pid?: number;
-}
-
-export type ReadyResult = { ready: true; afterMs: number } | { ready: false; afterMs: number; why: 'exited' | 'timeout' | 'cancel' };
-
-/** A container that was created and started; disposing it removes it, whatever state it is in. */
-export interface StartedInstance extends AsyncDisposable {
-  readonly spec: InstanceSpec;
-  readonly containerId: string;
-  readonly containerName: string;
-  /** The container's hostname: the syscall tracer tells instances apart by it. */
-  readonly hostname: string;
-  readonly port: number | undefined;
-  readonly nofile: NofilePlan;
-  readonly startedAt: number;
-  readonly exited: Promise<{ exitCode: number }>;
-  hasExited(): boolean;
-  endpoint(): { host: string; port: number; user: string; password: string };
-  waitReady(timeoutMs: number, signal: AbortSignal): Promise<ReadyResult>;
-  state(): Promise<ContainerState>;
-  logTail(lines: number): Promise<string>;
 }
 
 const MYSQL_PORT = '3306/tcp';
@@ -164,6 +130,16 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
   const binding = inspected?.NetworkSettings.Ports?.[MYSQL_PORT]?.[0];
   const port = binding ? Number(binding.HostPort) : undefined;
 
+  let located: Promise<InstanceLocation> | undefined;
+  const locateOnce = async (): Promise<InstanceLocation> => {
+    const hostPid = (await instance.state()).pid;
+    const procCgroup = hostPid ? await readFile(`/proc/${hostPid}/cgroup`, 'utf8').catch(() => undefined) : undefined;
+    if (!procCgroup) return { cgroupDirs: {} };
+    const memory = cgroupDirOf(procCgroup, 'memory');
+    const cpuacct = cgroupDirOf(procCgroup, 'cpuacct');
+    return { cgroupDirs: { ...(memory ? { memory } : {}), ...(cpuacct ? { cpuacct } : {}) }, ...(hostPid ? { hostPid } : {}) };
+  };
+
   const instance: StartedInstance = {
     spec,
     containerId: container.id,
@@ -215,6 +191,15 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
     async logTail(lines) {
       const buffer = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
       return demuxLogs(buffer);
+    },
+    // Once the container has been inspected its place is known for good: a container already gone has none.
+    locate() {
+      located ??= locateOnce().catch((): InstanceLocation => {
+        // The engine did not answer: asked again next time.
+        located = undefined;
+        return { cgroupDirs: {} };
+      });
+      return located;
     },
     async [Symbol.asyncDispose]() {
       await removeContainer(docker, container.id);

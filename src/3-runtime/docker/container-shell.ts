@@ -2,11 +2,11 @@
 // zx's quoting, its `set -euo pipefail`, and a rejection that carries the output as zx's does.
 import { StringDecoder } from 'node:string_decoder';
 import { quote } from 'zx';
-import { ShellFailedError } from '../0-model/errors.ts';
+import { ShellFailedError } from '../../0-model/errors.ts';
 import type { Engine } from './engine.ts';
 import { linesOf } from './host-shell.ts';
 
-import type { ContainerShell, ContainerShellResult } from '../1-scenario/steps.ts';
+import type { ContainerShell, ContainerShellResult } from '../../1-scenario/steps.ts';
 
 export type { ContainerShell, ContainerShellResult };
 

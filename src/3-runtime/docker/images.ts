@@ -4,9 +4,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { describeError, OomlabError } from '../0-model/errors.ts';
+import { describeError, OomlabError } from '../../0-model/errors.ts';
 import { hostDebianMirror } from './apt-mirror.ts';
 import type { Engine } from './engine.ts';
+import type { ImageResolution, ResolveOptions } from '../runtime.ts';
 import { checkImage } from './image-check.ts';
 import { ownerAlive } from './labels.ts';
 import { importRootfs, splitName } from './image-import.ts';
@@ -23,23 +24,6 @@ export async function imageExists(engine: Engine, name: string): Promise<boolean
   } catch {
     return false;
   }
-}
-
-export interface ImageResolution {
-  name: string;
-  available: boolean;
-  source?: 'local' | 'built' | 'pulled';
-  /** Why it is not available and how to get it. */
-  reason?: string;
-  /** How long an offline build took, when this run had to build it. */
-  builtInMs?: number;
-}
-
-export interface ResolveOptions {
-  /** Pull from a registry when missing. Off by default: a pull sends traffic off this host. @default false */
-  pull?: boolean;
-  onProgress?: (message: string) => void;
-  signal?: AbortSignal;
 }
 
 /** An offline image as found on the engine: usable only when `good`. */

@@ -1,24 +1,17 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SideBudget } from '../runtime.ts';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** Every side budget's cgroup starts with this, so `oomlab clean` can find those a dead run left. */
 export const SIDE_CGROUP_PREFIX = 'oomlab-side-';
 
 /**
- * A simulated host's memory: a parent cgroup with a limit that its instances share (docker's
- * CgroupParent). The kernel then OOM-kills within the side, picking the largest tenant, as it did
- * on replica A's host that also ran a second instance.
+ * A side budget is a parent cgroup with a limit that its instances share (docker's CgroupParent): the
+ * kernel then OOM-kills within the side, picking the largest tenant, as on replica A's host that also
+ * ran a second instance.
  */
-export interface SideBudget {
-  side: string;
-  /** For HostConfig.CgroupParent. */
-  cgroupParent: string;
-  limitBytes: number;
-  remove(): Promise<void>;
-}
-
 function isCgroupV2(): boolean {
   return existsSync(join(CGROUP_ROOT, 'cgroup.controllers'));
 }

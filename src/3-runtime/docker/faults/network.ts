@@ -2,8 +2,8 @@
 // A kernel built without netem (some VM kernels) still drops: loss and partition fall back to an nftables
 // rule on eth0's egress in the same namespace; a delay then cannot be emulated and says so.
 import { execa } from 'execa';
-import { FaultFailedError } from '../../0-model/errors.ts';
-import type { StepAction } from '../../1-scenario/steps.ts';
+import { FaultFailedError } from '../../../0-model/errors.ts';
+import type { StepAction } from '../../../1-scenario/steps.ts';
 import { instanceNamed, statusCodeOf, type AppliedFault, type FaultTarget } from './target.ts';
 
 const DEVICE = 'eth0';

@@ -1,11 +1,11 @@
 // A memory neighbour or a CPU hog: another container on the host, started through the instance
 // machinery (labels, removal), in a side's budget when given. Undo: removed.
 import { availableParallelism } from 'node:os';
-import { FaultFailedError } from '../../0-model/errors.ts';
-import { formatBytes } from '../../0-model/units.ts';
-import { memoryNeighbour } from '../../1-scenario/define.ts';
-import { instanceSchema, type InstanceSpec } from '../../1-scenario/schema.ts';
-import type { StepAction } from '../../1-scenario/steps.ts';
+import { FaultFailedError } from '../../../0-model/errors.ts';
+import { formatBytes } from '../../../0-model/units.ts';
+import { memoryNeighbour } from '../../../1-scenario/define.ts';
+import { instanceSchema, type InstanceSpec } from '../../../1-scenario/schema.ts';
+import type { StepAction } from '../../../1-scenario/steps.ts';
 import { startInstance } from '../instance.ts';
 import { requireImage, type AppliedFault, type FaultTarget } from './target.ts';
 

@@ -2,17 +2,9 @@
 // and the server images already here. Nothing here pulls: a registry is used only by `run --pull`.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { OomlabError, describeError } from '../0-model/errors.ts';
+import { OomlabError, describeError } from '../../0-model/errors.ts';
 import type { Engine } from './engine.ts';
-
-export interface LoadedArchive {
-  /** `repo:tag` of every image the archive carried a name for. */
-  tags: string[];
-  /** Images the archive carried without a name (`docker save IMAGE_ID`). */
-  untagged: string[];
-  bytes: number;
-  durationMs: number;
-}
+import type { LoadedArchive } from '../runtime.ts';
 
 const GIVE_AN_ARCHIVE = 'give a `docker save` archive (`docker save -o FILE IMAGE` where the image is)';
 

@@ -1,7 +1,7 @@
 // `docker update` of memory and CPU limits on the live container; undo puts back the values read before.
-import { FaultFailedError } from '../../0-model/errors.ts';
-import { formatBytes } from '../../0-model/units.ts';
-import type { StepAction } from '../../1-scenario/steps.ts';
+import { FaultFailedError } from '../../../0-model/errors.ts';
+import { formatBytes } from '../../../0-model/units.ts';
+import type { StepAction } from '../../../1-scenario/steps.ts';
 import { engineMessage, instanceNamed, statusCodeOf, type AppliedFault, type FaultTarget } from './target.ts';
 
 interface Limits {

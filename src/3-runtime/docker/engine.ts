@@ -3,9 +3,10 @@ import { existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { execa } from 'execa';
-import { DockerUnavailableError, EngineLostError } from '../0-model/errors.ts';
-import { onPath } from '../0-model/host.ts';
-import { poll } from '../0-model/poll.ts';
+import { DockerUnavailableError, EngineLostError } from '../../0-model/errors.ts';
+import { onPath } from '../../0-model/host.ts';
+import { poll } from '../../0-model/poll.ts';
+import type { ConnectOptions } from '../runtime.ts';
 
 const DOCKERD_ARGS = ['--userland-proxy=false'] as const;
 
@@ -42,12 +43,6 @@ async function answers(docker: Docker): Promise<boolean> {
   }
 }
 
-export interface ConnectOptions {
-  /** Install docker.io and start dockerd when no engine answers (root on Debian only). @default true */
-  autoStart?: boolean;
-  onProgress?: (message: string) => void;
-}
-
 /**
  * Returns clients of a running engine. On a fresh machine of ours (root, Debian, no DOCKER_HOST)
  * it installs docker.io when dockerd is missing and starts dockerd in the background.
@@ -58,7 +53,7 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
   const canStart = (options.autoStart ?? true) && !process.env.DOCKER_HOST && process.getuid?.() === 0;
   if (!canStart) throw new DockerUnavailableError(engine.where);
   if (!(await onPath('dockerd'))) {
-    if (!existsSync('/usr/bin/apt-get')) throw new DockerUnavailableError(engine.where);
+    if (options.install === false || !existsSync('/usr/bin/apt-get')) throw new DockerUnavailableError(engine.where);
     // bpftrace comes along on a fresh machine: it is how the incident was diagnosed, and the tracer uses it.
     const packages = (await onPath('bpftrace')) ? ['docker.io'] : ['docker.io', 'bpftrace'];
     options.onProgress?.(`installing ${packages.join(' and ')} (apt-get), once`);

@@ -2,7 +2,7 @@
 // output written to the run's log instead of the terminal (docs/shell.md says when zx, when execa).
 import { $, type LogEntry, type Options } from 'zx';
 
-import type { BoundShell } from '../1-scenario/steps.ts';
+import type { BoundShell } from '../../1-scenario/steps.ts';
 
 export type { BoundShell };
 

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OomlabError } from '../0-model/errors.ts';
+import { OomlabError } from '../../0-model/errors.ts';
 
 export interface AptSourceFile {
   path: string;

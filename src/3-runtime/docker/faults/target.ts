@@ -1,33 +1,14 @@
-import { FaultFailedError } from '../../0-model/errors.ts';
+import { FaultFailedError } from '../../../0-model/errors.ts';
 import type { Engine } from '../engine.ts';
 import { imageExists } from '../images.ts';
-import type { StartedInstance } from '../instance.ts';
-import type { RunLabels } from '../labels.ts';
+import type { AppliedFault, FaultTarget as SeamFaultTarget, StartedInstance } from '../../runtime.ts';
 
-/** What a fault acts on: the configuration's started instances, its side budgets, its log. */
-export interface FaultTarget {
+/** Docker's faults act through the engine's clients beside what the seam gives. */
+export interface FaultTarget extends SeamFaultTarget {
   engine: Engine;
-  run: RunLabels;
-  configId: string;
-  configIndex: number;
-  /** Started instances by name. */
-  instances: ReadonlyMap<string, StartedInstance>;
-  /** Side name → that side budget's cgroup parent. */
-  cgroupParents: ReadonlyMap<string, string>;
-  signal: AbortSignal;
-  /** Appends to the run's log file. */
-  log: (line: string) => void;
-  /** The scenario file's folder: a `run` step's `$` starts there. */
-  cwd: string;
 }
 
-/** A fault in place: the line a report shows, what a `run` step printed, and how to put things back. */
-export interface AppliedFault {
-  detail: string;
-  output?: string;
-  /** Idempotent, and quiet when the container is already gone. */
-  undo?: () => Promise<void>;
-}
+export type { AppliedFault };
 
 export function instanceNamed(target: FaultTarget, name: string): StartedInstance {
   const instance = target.instances.get(name);

@@ -1,6 +1,6 @@
 // The chaos timeline's actions: one function per step action, each returning the line a report shows
 // and how to undo it. The run stage schedules them; this stage only acts.
-import type { StepAction } from '../../1-scenario/steps.ts';
+import type { StepAction } from '../../../1-scenario/steps.ts';
 import { dropCaches, thp } from './host.ts';
 import { kill, pause, restart, unpause } from './lifecycle.ts';
 import { limit } from './limit.ts';
@@ -9,7 +9,7 @@ import { runStep } from './run.ts';
 import type { AppliedFault, FaultTarget } from './target.ts';
 import { cpuHog, neighbour } from './tenants.ts';
 
-export type { AppliedFault, FaultTarget } from './target.ts';
+export type { FaultTarget as DockerFaultTarget } from './target.ts';
 export { StepRunFailedError, OUTPUT_KEEP_CHARS, type StepContext } from './run.ts';
 export { netemArgs, nftLossRuleset, NFT_TABLE } from './network.ts';
 export { swapFor, restoreUpdate } from './limit.ts';
