@@ -125,6 +125,8 @@ const triggerShape = {
   timeout: duration.optional(),
   /** Undo the fault after this long instead of at the end of the configuration. */
   for: duration.optional(),
+  /** Background work: its failure or timeout is recorded as evidence but does not make the configuration `error`, and the configuration does not wait for it. @default false */
+  background: z.boolean().optional(),
 };
 export const stepTriggerSchema = z.strictObject(triggerShape);
 export const TRIGGER_FIELDS = Object.keys(triggerShape);

@@ -65,7 +65,8 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   const lines = [...checks.filter((c) => !c.met), ...checks.filter((c) => c.met)].map((c) => c.line);
   const margins = marginsOf(config, timeline, judgements, checks);
   const outcomes = multiple ? judgements.map((j) => `${j.instance}: ${j.reason}`).join('; ') : deciding.reason;
-  const stepEvidence = killedUnderStep ? stepFailureEvidence(timeline.observations) : [];
+  // A step that failed in a judged configuration was background work, or failed as its server died: its output is evidence still.
+  const stepEvidence = stepFailureEvidence(timeline.observations);
   if (killedUnderStep) lines.push(`a step failed as the server died${run.failure ? ` (${run.failure})` : ''}`);
   return {
     ...base,

@@ -148,3 +148,18 @@ describe("a server's death wins over a step's error", () => {
     expect([result.verdict, result.reason]).toEqual(['error', `a step of the timeline failed: ${failure}`]);
   });
 });
+
+describe('a background step that failed', () => {
+  it('is evidence of a judged configuration, not its verdict', () => {
+    const observations: Observation[] = [
+      { kind: 'readiness', t: 4_000, instance: 'a', ready: true, afterMs: 4_000, why: 'ping' },
+      { kind: 'step', t: 5_000, step: 'load-data', action: 'run', instance: 'a', phase: 'start', detail: 'run a' },
+      { kind: 'step', t: 9_000, step: 'load-data', action: 'run', instance: 'a', phase: 'failed', detail: 'run step failed: exit code 1' },
+      { kind: 'container-state', t: 32_000, instance: 'a', status: 'running', oomKilled: false, exitCode: 0 },
+    ];
+    const config: PlannedConfig = { id: 'x=1', index: 0, axes: { x: 1 }, instances: [{ name: 'a', image: 'oomlab/mariadb:10.11' }], expect: { a: { outcome: 'survived' } } };
+    const result = judgeConfig(config, { observations, of: () => [] }, { endedBy: 'done', emulated: [], startedAt: 0, logTail: '' }, () => 40_000);
+    expect([result.verdict, result.reason]).toEqual(['pass', 'survived, as expected']);
+    expect(result.evidence.at(-1)).toEqual({ source: 'step', text: 'load-data (run on a) failed: run step failed: exit code 1' });
+  });
+});
