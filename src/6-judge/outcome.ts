@@ -54,6 +54,9 @@ export function judgeInstance(instance: string, expectation: Expectation | undef
 
 /** The observations that decided the outcome come first: the kernel line, the event, the trace. */
 function pickEvidence(outcome: Outcome, observations: readonly Observation[]): Evidence[] {
+  // The post-mortem reads the container's state just before the teardown removes it: an event after that
+  // reading is the teardown's own `kill`/`die 137`, which a reader would take for an OOM kill.
+  const judgedAt = observations.findLast((o) => o.kind === 'container-state')?.t ?? Number.POSITIVE_INFINITY;
   const order: Observation['kind'][] = outcome.startsWith('oom-killed')
     ? ['kernel-oom', 'docker-event', 'container-state', 'workload', 'syscall', 'nofile', 'memory-peak', 'innodb-status', 'readiness']
     : ['server-variables', 'workload', 'readiness', 'nofile', 'syscall', 'memory-peak', 'innodb-status', 'container-state', 'docker-event', 'kernel-oom'];
@@ -67,7 +70,7 @@ function pickEvidence(outcome: Outcome, observations: readonly Observation[]): E
     }
     for (const observation of observations) {
       if (observation.kind !== kind) continue;
-      if (kind === 'docker-event' && !['oom', 'die', 'kill'].includes((observation as ObservationOf<'docker-event'>).action)) continue;
+      if (kind === 'docker-event' && (!['oom', 'die', 'kill'].includes((observation as ObservationOf<'docker-event'>).action) || observation.t > judgedAt)) continue;
       const line = formatWith(EVIDENCE, observation);
       if (line) evidence.push(line);
     }
