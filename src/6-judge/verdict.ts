@@ -5,7 +5,7 @@ import type { Outcome } from '../1-scenario/index.ts';
 import type { ConfigResult, EmulatedFact, EndedBy, SharedMemoryBudget } from '../0-model/report.ts';
 import { judgeLoad } from './load-expectations.ts';
 import { loadMetrics } from './metrics.ts';
-import { classifyOutcome, judgeInstance } from './outcome.ts';
+import { classifyOutcome, judgeInstance, loadEndTime } from './outcome.ts';
 import { marginsOf } from './margins.ts';
 import { judgeStepExpectations, judgeWindowedLatency, stepFailureEvidence } from './step-expectations.ts';
 
@@ -50,6 +50,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
         spec.name,
         config.expect[spec.name],
         timeline.observations.filter((o) => !('instance' in o) || o.instance === spec.name),
+        loadEndTime(timeline.observations),
       ),
     );
   const deciding = judgements.find((j) => j.verdict === 'fail') ?? judgements[0]!;
