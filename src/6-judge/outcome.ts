@@ -7,23 +7,38 @@ import { semaphoreEvidence, summariseSemaphores } from './semaphores.ts';
 
 export { EVIDENCE, formatBytes, type Evidence, type InstanceJudgement, type Verdict };
 
-/** What the observations of one instance add up to. */
-export function classifyOutcome(observations: readonly Observation[]): Outcome {
+/** When the instance died, as the engine saw it live (the kernel's lines are read after the run and carry no kill time). */
+export function deathTime(observations: readonly Observation[]): number | undefined {
+  return observations.find((o) => o.kind === 'docker-event' && (o.action === 'oom' || o.action === 'die'))?.t;
+}
+
+/** When the load ended: its drivers record their result as they finish (early, when their server dies). */
+export function loadEndTime(observations: readonly Observation[]): number | undefined {
+  const ends = observations.filter((o) => o.kind === 'workload').map((o) => o.t);
+  return ends.length > 0 ? Math.max(...ends) : undefined;
+}
+
+/** What the observations of one instance add up to; `loadEndedAt` tells a kill after the load from one under it. */
+export function classifyOutcome(observations: readonly Observation[], loadEndedAt?: number): Outcome {
   const readiness = observations.find((o): o is ObservationOf<'readiness'> => o.kind === 'readiness');
   const state = observations.findLast((o): o is ObservationOf<'container-state'> => o.kind === 'container-state');
   const oomEvent = observations.some((o) => o.kind === 'docker-event' && o.action === 'oom');
   const kernelKill = observations.some((o) => o.kind === 'kernel-oom');
   const oomKilled = Boolean(state?.oomKilled) || kernelKill || (oomEvent && state?.status !== 'running');
   const wasReady = readiness?.ready === true;
-  if (oomKilled) return wasReady ? 'oom-killed-under-load' : 'oom-killed-at-startup';
+  if (oomKilled && !wasReady) return 'oom-killed-at-startup';
+  if (oomKilled) {
+    const diedAt = deathTime(observations);
+    return loadEndedAt !== undefined && diedAt !== undefined && diedAt > loadEndedAt ? 'oom-killed-after-load' : 'oom-killed-under-load';
+  }
   if (state && state.status !== 'running') return 'crashed';
   if (!wasReady) return readiness?.why === 'exited' ? 'crashed' : 'never-ready';
   return 'survived';
 }
 
 /** Compares what happened to one instance with what the scenario expects. */
-export function judgeInstance(instance: string, expectation: Expectation | undefined, observations: readonly Observation[]): InstanceJudgement {
-  const outcome = classifyOutcome(observations);
+export function judgeInstance(instance: string, expectation: Expectation | undefined, observations: readonly Observation[], loadEndedAt?: number): InstanceJudgement {
+  const outcome = classifyOutcome(observations, loadEndedAt);
   const variables = observations.findLast((o): o is ObservationOf<'server-variables'> => o.kind === 'server-variables');
   const openFilesLimit = variables ? Number(variables.variables.open_files_limit) : undefined;
   const peak = observations.findLast((o): o is ObservationOf<'memory-peak'> => o.kind === 'memory-peak');
@@ -54,6 +69,9 @@ export function judgeInstance(instance: string, expectation: Expectation | undef
 
 /** The observations that decided the outcome come first: the kernel line, the event, the trace. */
 function pickEvidence(outcome: Outcome, observations: readonly Observation[]): Evidence[] {
+  // The post-mortem reads the container's state just before the teardown removes it: an event after that
+  // reading is the teardown's own `kill`/`die 137`, which a reader would take for an OOM kill.
+  const judgedAt = observations.findLast((o) => o.kind === 'container-state')?.t ?? Number.POSITIVE_INFINITY;
   const order: Observation['kind'][] = outcome.startsWith('oom-killed')
     ? ['kernel-oom', 'docker-event', 'container-state', 'workload', 'syscall', 'nofile', 'memory-peak', 'innodb-status', 'readiness']
     : ['server-variables', 'workload', 'readiness', 'nofile', 'syscall', 'memory-peak', 'innodb-status', 'container-state', 'docker-event', 'kernel-oom'];
@@ -67,7 +85,7 @@ function pickEvidence(outcome: Outcome, observations: readonly Observation[]): E
     }
     for (const observation of observations) {
       if (observation.kind !== kind) continue;
-      if (kind === 'docker-event' && !['oom', 'die', 'kill'].includes((observation as ObservationOf<'docker-event'>).action)) continue;
+      if (kind === 'docker-event' && (!['oom', 'die', 'kill'].includes((observation as ObservationOf<'docker-event'>).action) || observation.t > judgedAt)) continue;
       const line = formatWith(EVIDENCE, observation);
       if (line) evidence.push(line);
     }

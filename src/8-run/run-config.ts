@@ -44,6 +44,8 @@ function endedFor(reason: unknown): EndedBy {
 
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const DEFAULT_SETTLE_MS = 5_000;
+/** After a step fails, how long a server that is dying gets to be seen dead (its exit trails the cut connection). */
+const STEP_DEATH_GRACE_MS = 2_000;
 
 /**
  * The lifecycle of one configuration: host settings and side budgets, its instances started and
@@ -66,7 +68,9 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   let endedBy: EndedBy = 'done';
   let failure: string | undefined;
   let logTails: string[] = [];
+  let collected = false;
   let steps: StepScheduler | undefined;
+  const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
   try {
     if (scenario.before) {
       context.onPhase('before steps');
@@ -86,7 +90,6 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       teardown.defer(() => budget.remove());
     }
     context.onPhase('starting');
-    const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
     for (const spec of config.instances) {
       const budget = spec.side ? budgets.get(spec.side) : undefined;
       // Routed before the container starts: the server reads its nofile limit within milliseconds of starting.
@@ -176,11 +179,28 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       limitBytes: (instance) => effectiveLimitBytes(instance.spec, config),
       bounded,
     });
+    collected = true;
   } catch (error) {
     endedBy = context.signal.aborted ? endedFor(context.signal.reason) : 'error';
     failure = `${describeError(context.signal.aborted ? (context.signal.reason ?? error) : error)} (while ${phase})`;
   } finally {
     await steps?.stop();
+    // A step that failed because its server died (a kill cuts its connection): the post-mortem gathers the
+    // death's evidence, so the judge can put the kill before the step's error.
+    if (steps?.failure && !collected && !outer.signal.aborted && instances.length > 0) {
+      context.onPhase('collecting after a failed step');
+      const exited = Promise.any(instances.map((i) => i.exited)).then(() => {});
+      await Promise.race([exited, sleep(STEP_DEATH_GRACE_MS)]);
+      const bound = <T>(work: Promise<T>): Promise<T> => untilAborted(work, outer.signal);
+      logTails = await collectPostMortem({
+        instances,
+        timeline,
+        dmesgReadable: context.host.dmesgReadable,
+        samplers,
+        limitBytes: (instance) => effectiveLimitBytes(instance.spec, config),
+        bounded: bound,
+      }).catch(() => []);
+    }
     // The step is the cause: whatever its abort interrupted afterwards (the post-mortem) is not.
     if (steps?.failure && (!failure || context.signal.reason === steps.failure)) {
       endedBy = 'error';

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import type { RunReport } from '../../src/0-model/report.ts';
 import { classifyOutcome, judgeInstance } from '../../src/6-judge/index.ts';
 import type { Observation } from '../../src/4-observe/index.ts';
 import type { Expectation } from '../../src/1-scenario/index.ts';
@@ -160,5 +162,28 @@ describe('judgeInstance', () => {
     expect(evidence[0]).toEqual({ source: 'server', text: '@@open_files_limit=4096 (10.11.6-MariaDB-0+deb12u1)' });
     expect(evidence[1]).toEqual({ source: 'readiness', text: 'answered a ping after 4200ms' });
     expect(evidence.some((e) => e.text === 'start')).toBe(false);
+  });
+});
+
+describe("teardown's events", () => {
+  // A recorded burst-oom survivor (test/fixtures/report-burst-oom.json): the post-mortem read it running at
+  // 49.6 s, then the teardown removed it (kill at 49.9 s, die 137 at 50.0 s).
+  const report = JSON.parse(readFileSync(new URL('../fixtures/report-burst-oom.json', import.meta.url), 'utf8')) as RunReport;
+  const survivor = report.configs.find((c) => c.outcome === 'survived')!;
+
+  it('are never listed as evidence', () => {
+    const instance = survivor.instances[0]!.instance;
+    const judged = judgeInstance(
+      instance,
+      { outcome: 'survived' },
+      survivor.observations.filter((o) => !('instance' in o) || o.instance === instance),
+    );
+    expect(judged.outcome).toBe('survived');
+    expect(judged.evidence.filter((e) => e.source === 'docker-event')).toEqual([]);
+  });
+
+  it('leave the events of a kill before the post-mortem as evidence', () => {
+    const evidence = judgeInstance('db', { outcome: 'oom-killed-at-startup' }, oomKilledAtStartup).evidence;
+    expect(evidence.filter((e) => e.source === 'docker-event').map((e) => e.text)).toEqual(['oom', 'die exitCode=137']);
   });
 });

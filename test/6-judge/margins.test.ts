@@ -101,3 +101,31 @@ describe('margins on the recorded burst-oom run', () => {
     }
   });
 });
+
+describe('a kill after the load has ended', () => {
+  // The recorded burst-oom kill (its storm ended at 21.1 s, 0.1 s after the die), its engine events moved 65 s past the load's end.
+  const report = fixture<RunReport>('report-burst-oom.json');
+  const killed = report.configs.filter((c) => c.outcome === 'oom-killed-under-load').find((c) => c.axes.memory === '1g' && c.axes.buffers === 'sized')!;
+  const endedAt = killed.observations.find((o) => o.kind === 'workload')!.t;
+  const later = (o: Observation): Observation =>
+    o.kind === 'docker-event' || o.kind === 'container-state' || o.kind === 'kernel-oom' || o.kind === 'memory-peak' ? { ...o, t: o.t - 20_653 + endedAt + 65_000 } : o;
+
+  it('is its own phase, with a margin that says how long after the load it came', async () => {
+    const burstOom = (await import('../../scenarios/burst-oom.ts')).default;
+    const config = planRun({ ...burstOom, file: 'scenarios/burst-oom.ts' }, { set: Object.entries(killed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
+    const instance = killed.instances[0]!.instance;
+    const result = judgeConfig(config, timelineOf(killed.observations.map(later)), { endedBy: 'done', emulated: [], startedAt: 0, logTail: '' }, () => 1);
+    expect(result.outcome).toBe('oom-killed-after-load');
+    const kill = result.margins!.find((m) => m.what === `${instance} kill after the load`)!;
+    expect(kill.line).toBe(`${instance} killed at 1 GiB 65 s after the load ended: not under the load`);
+    expect(kill.distance).toBe(65_000);
+    expect(result.margins!.map((m) => m.line).filter((line) => line.includes('before its end'))).toEqual([]);
+  });
+
+  it('a kill before the load ended stays under the load', async () => {
+    const burstOom = (await import('../../scenarios/burst-oom.ts')).default;
+    const config = planRun({ ...burstOom, file: 'scenarios/burst-oom.ts' }, { set: Object.entries(killed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
+    const result = judgeConfig(config, timelineOf(killed.observations), { endedBy: 'done', emulated: [], startedAt: 0, logTail: '' }, () => 1);
+    expect(result.outcome).toBe('oom-killed-under-load');
+  });
+});

@@ -1,5 +1,6 @@
 // `container.$`: zx's tagged template run inside a container through the Docker exec API, with
-// zx's quoting, its `set -euo pipefail`, and a rejection that carries the output as zx's does.
+// zx's quoting, its `set -euo pipefail`, and a rejection that carries the output as zx's does; the
+// server's client finds the run's root login in its option file.
 import { StringDecoder } from 'node:string_decoder';
 import { quote } from 'zx';
 import { ShellFailedError } from '../../0-model/errors.ts';
@@ -16,6 +17,28 @@ export interface ContainerShellOptions {
   log: (line: string) => void;
   /** Shown in logs and errors. @default the container id's first 12 characters */
   name?: string;
+  /** The server's root login: written once as the client's option file, so `mariadb -e …` and `mysql -e …` log in. @default none */
+  login?: () => ServerLogin | undefined;
+}
+
+export interface ServerLogin {
+  user: string;
+  password: string;
+}
+
+/** Where the login goes: the user option file both clients read by default (`~/.my.cnf`), as MySQL's WL#13449 advises over MYSQL_PWD. */
+const CLIENT_LOGIN_SCRIPT = 'test -e "$HOME/.my.cnf" || { umask 077 && printf %s "$OOMLAB_CLIENT_CNF" > "$HOME/.my.cnf"; }';
+
+/** The `[client]` option file for a login, its values quoted as both clients read `"…"`. */
+export function clientOptionFile(login: ServerLogin): string {
+  const quoted = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `# written by oomlab: the server's root login for this run's steps\n[client]\nuser = ${quoted(login.user)}\npassword = ${quoted(login.password)}\n`;
+}
+
+/** Writes the login into the container unless it has its own `~/.my.cnf`; the password travels in the exec's environment, never in a command or a log. */
+async function installClientLogin(engine: Engine, containerId: string, login: ServerLogin, signal: AbortSignal): Promise<string | undefined> {
+  const result = await execIn(engine, containerId, ['/bin/sh', '-c', CLIENT_LOGIN_SCRIPT], signal, undefined, [`OOMLAB_CLIENT_CNF=${clientOptionFile(login)}`]);
+  return result.exitCode === 0 ? undefined : `could not write the client's login to ~/.my.cnf (exit ${result.exitCode}): ${linesOf(result.stderr.trim()).at(-1) ?? 'no message'}`;
 }
 
 /** Single quotes, as every POSIX sh reads them; zx's `quote` writes bash's `$'…'`, which dash rejects. */
@@ -55,9 +78,10 @@ async function execIn(
   argv: string[],
   signal: AbortSignal,
   onChunk?: (stream: 'stdout' | 'stderr', text: string) => void,
+  env?: string[],
 ): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
   signal.throwIfAborted();
-  const exec = await engine.api.getContainer(containerId).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
+  const exec = await engine.api.getContainer(containerId).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, ...(env ? { Env: env } : {}) });
   const stream = await engine.streams.getExec(exec.id).start({ hijack: true, stdin: false });
   const out = { stdout: '', stderr: '' };
   // Docker frames each chunk (no TTY): 1 byte stream (1 out, 2 err), 3 zero, 4 bytes length, then the data.
@@ -101,9 +125,17 @@ async function execIn(
 export function containerShell(engine: Engine, containerId: string, options: ContainerShellOptions): ContainerShell {
   const name = options.name ?? containerId.slice(0, 12);
   let shell: ReturnType<typeof shellOf> | undefined;
+  let loggedIn: Promise<void> | undefined;
   return async (pieces, ...args) => {
     shell ??= shellOf(engine, containerId);
     const { argv, quote: quoteArg } = await shell;
+    const login = options.login?.();
+    loggedIn ??= login
+      ? installClientLogin(engine, containerId, login, options.signal).then((problem) => {
+          if (problem) options.log(`[${name}] ${problem}`);
+        })
+      : Promise.resolve();
+    await loggedIn;
     const command = buildCommand(pieces, args, quoteArg);
     options.log(`[${name}] $ ${command}`);
     // zx's own prefix on bash; plain sh has no pipefail.
