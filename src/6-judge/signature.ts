@@ -13,6 +13,7 @@ const SERVERS = /^(mysqld|mariadbd)$/;
 const PHASES: Partial<Record<Outcome, ProductionKill['phase']>> = {
   'oom-killed-at-startup': 'start-up',
   'oom-killed-under-load': 'under-load',
+  'oom-killed-after-load': 'after-load',
 };
 
 const kb = (value: number) => `${value.toLocaleString('en-US')} kB`;
