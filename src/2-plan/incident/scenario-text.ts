@@ -91,7 +91,10 @@ function fixesFor(causes: readonly Cause[], diagnosis: Diagnosis): Fix[] {
 }
 
 /** The outcome production had, for `expect`: at start-up when the file table is the cause, else under the load. */
-function productionOutcome(lead: CauseId): 'oom-killed-at-startup' | 'oom-killed-under-load' {
+function productionOutcome(lead: CauseId, phase: ScenarioTextInput['phase']): 'oom-killed-at-startup' | 'oom-killed-under-load' | 'oom-killed-after-load' {
+  if (phase === 'start-up') return 'oom-killed-at-startup';
+  if (phase === 'after-load') return 'oom-killed-after-load';
+  if (phase === 'under-load') return 'oom-killed-under-load';
   return lead === 'nofile-file-table' ? 'oom-killed-at-startup' : 'oom-killed-under-load';
 }
 
@@ -110,18 +113,19 @@ export interface ScenarioTextInput {
 }
 
 /** Causes the generated scenario can reproduce with a my.cnf, an entrypoint or an allocator. */
-const REPRODUCIBLE: ReadonlySet<CauseId> = new Set(['nofile-file-table', 'buffer-pool', 'connections', 'performance-schema', 'allocator']);
+export const REPRODUCIBLE: ReadonlySet<CauseId> = new Set(['nofile-file-table', 'buffer-pool', 'connections', 'performance-schema', 'allocator']);
 
 export function scenarioText(input: ScenarioTextInput): string {
   const { diagnosis, evidence } = input;
   const lead = diagnosis.causes[0]!;
   const f = diagnosis.figures;
-  const candidates = diagnosis.causes.filter((c) => c.id !== 'insufficient-evidence' && c.score > 0).slice(0, 3);
+  // A fix for each cause that weighs at all (0.15), at most three: a cause at 0.01 is noise, not a candidate.
+  const candidates = diagnosis.causes.filter((c, index) => c.id !== 'insufficient-evidence' && (c.score >= 0.15 || index === 0)).slice(0, 3);
   const fixes = fixesFor(candidates, diagnosis);
   const { image, note: imageNote } = labImage(diagnosis, input.image);
   const limit = f.limitBytes;
   const leadId = lead.id === 'insufficient-evidence' ? (candidates[0]?.id ?? 'buffer-pool') : lead.id;
-  const startUp = leadId === 'nofile-file-table';
+  const startUp = input.phase === 'start-up' || (input.phase === undefined && leadId === 'nofile-file-table');
   const nofile = f.nofile ?? (evidence.nofile ? parseNofile(String(evidence.nofile.value.soft))?.soft : undefined);
   const kill = evidence.kill;
   const lines: string[] = [];
@@ -198,7 +202,7 @@ export function scenarioText(input: ScenarioTextInput): string {
       '  }),',
     );
   }
-  const outcome = productionOutcome(leadId);
+  const outcome = productionOutcome(leadId, input.phase);
   push('  expect: (c) =>', "    c.fix === 'production'");
   push(`      ? { db: { outcome: ${literal(outcome)}, because: ${literal(`production's outcome reproduces: ${lead.id === 'insufficient-evidence' ? `the candidate ${leadId}` : lead.title}`)} } }`);
   push(`      : { db: { outcome: 'survived', because: 'the fix keeps the server inside its limit' } },`);

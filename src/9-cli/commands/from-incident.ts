@@ -7,10 +7,15 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { IncidentInputError, UsageError } from '../../0-model/errors.ts';
 import { formatBytes } from '../../0-model/units.ts';
-import { type Diagnosis, diagnose, type IncidentEvidence, type IncidentInput, readEvidence, scenarioText } from '../../2-plan/index.ts';
+import { type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioText } from '../../2-plan/index.ts';
 import { commandRun } from './run.ts';
 
 const PHASES = ['start-up', 'under-load', 'after-load'] as const;
+/** The shipped scenario of each cause a generated scenario cannot reproduce. */
+const FAMILY: Partial<Record<CauseId, string>> = {
+  neighbours: 'scenarios/neighbour-oom.ts',
+  'limit-lowered': 'scenarios/limit-lowered.ts',
+};
 type Phase = (typeof PHASES)[number];
 
 async function readInput(path: string, as?: IncidentInput['as']): Promise<IncidentInput> {
@@ -110,7 +115,7 @@ export async function commandFromIncident(args: string[]): Promise<number> {
   const lead = diagnosis.causes[0]!;
 
   let scenarioPath: string | undefined;
-  if (lead.id !== 'insufficient-evidence') {
+  if (REPRODUCIBLE.has(lead.id)) {
     const wanted = values.name ?? scenarioName(evidence, diagnosis);
     const target = values.out
       ? {
@@ -155,8 +160,10 @@ export async function commandFromIncident(args: string[]): Promise<number> {
     if (scenarioPath) {
       const shown = relative(process.cwd(), scenarioPath) || scenarioPath;
       process.stdout.write(`scenario: ${shown} (production and each candidate fix)\nrun it:   ./oomlab run ${shown}\n`);
-    } else {
+    } else if (lead.id === 'insufficient-evidence') {
       process.stdout.write('no scenario written: no cause accounts for the kill yet; collect what is listed above and run from-incident again\n');
+    } else {
+      process.stdout.write(`no scenario written: ${lead.id} needs a timeline of its own, not a my.cnf; ${FAMILY[lead.id] ?? 'see scenarios/'} reproduces its shape\n`);
     }
   }
   if (values.run && scenarioPath) return commandRun([scenarioPath]);
