@@ -119,8 +119,8 @@ export function scenarioText(input: ScenarioTextInput): string {
   const { diagnosis, evidence } = input;
   const lead = diagnosis.causes[0]!;
   const f = diagnosis.figures;
-  // A fix for each cause that weighs at all (0.15), at most three: a cause at 0.01 is noise, not a candidate.
-  const candidates = diagnosis.causes.filter((c, index) => c.id !== 'insufficient-evidence' && (c.score >= 0.15 || index === 0)).slice(0, 3);
+  // A fix for each cause that weighs at all (0.05), at most three: a cause at 0.01 is noise, not a candidate.
+  const candidates = diagnosis.causes.filter((c, index) => c.id !== 'insufficient-evidence' && (c.score >= 0.05 || index === 0)).slice(0, 3);
   const fixes = fixesFor(candidates, diagnosis);
   const { image, note: imageNote } = labImage(diagnosis, input.image);
   const limit = f.limitBytes;
