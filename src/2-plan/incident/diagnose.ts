@@ -313,7 +313,8 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     collect.push('the server settings: the [mysqld] section of my.cnf, or `mysql -e "SHOW GLOBAL VARIABLES"` > variables.txt');
   }
   if (!connectionsKnown && gaveSettings) collect.push('how many connections production had: `SHOW GLOBAL STATUS LIKE "Max_used_connections"`');
-  if (!nofile && !causes.some((c) => c.id === 'nofile-file-table')) collect.push("the server's limits: `cat /proc/$(pidof mysqld)/limits`");
+  // A total-vm far from 16 GiB already rules the file table out: the limits are only worth asking for without one.
+  if (!nofile && totalVm === undefined) collect.push("the server's limits: `cat /proc/$(pidof mysqld)/limits`");
 
   causes.sort((a, b) => b.score - a.score);
   const best = causes[0];
@@ -322,7 +323,11 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       id: 'insufficient-evidence',
       score: 1,
       title: 'insufficient evidence: no cause accounts for the memory at the kill',
-      for: [best ? `the strongest candidate, ${best.id}, accounts for ${Math.round(best.score * 100)} % of it` : 'nothing weighs for any cause'],
+      for: [
+        best
+          ? `the strongest candidate, ${best.id}, accounts for ${Math.round(best.score * 100)} % of it`
+          : `the kill alone${anon !== undefined ? ` (${formatBytes(anon)} anon-rss)` : ''} does not say what held the memory: no setting, limit or neighbour to weigh`,
+      ],
       against: [],
     });
   }
