@@ -2,7 +2,7 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import { parseInnodbStatus } from './innodb-status.ts';
 import { deltasPerSecond, readContainerResources, readHostCounters } from './resources.ts';
 import type { Locatable } from './cgroup-memory.ts';
-import type { ServerEndpoint } from './server-variables.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 import type { Timeline } from './timeline.ts';
 import { poll } from '../0-model/poll.ts';
 
@@ -23,7 +23,7 @@ export interface LoadSamplerOptions {
   /** Where its cgroups are: the started instance itself. */
   locatable: Locatable;
   /** The server to ask for status; a neighbour without one is sampled for cgroup and host figures only. */
-  endpoint?: ServerEndpoint;
+  endpoint?: MysqlEndpoint;
   timeline: Timeline;
   /** @default 1_000 */
   intervalMs?: number;

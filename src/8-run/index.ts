@@ -14,6 +14,7 @@ import { probeImages } from './file-table-probe.ts';
 import { Teardown } from './teardown.ts';
 import { agreeRepeats } from '../6-judge/index.ts';
 import { REPORT_SCHEMA_VERSION, summarize, type ConfigResult, type EndedBy, type Progress, type RunReport } from '../0-model/report.ts';
+import { folderTimestamp } from '../0-model/folder-time.ts';
 
 export * from '../0-model/report.ts';
 export { Teardown } from './teardown.ts';
@@ -42,13 +43,6 @@ export interface RunOptions extends PlanOptions {
 export interface RunOutcome {
   report: RunReport;
   reportDir: string;
-}
-
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replace(/:/g, '-');
 }
 
 /**
@@ -103,8 +97,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   if (!shard && configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
 
   const startedAt = new Date();
-  const runId = `${timestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
-  const reportDir = resolve(options.reportsDir ?? 'reports', `${timestamp(startedAt)}-${scenario.name}`);
+  const runId = `${folderTimestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
+  const reportDir = resolve(options.reportsDir ?? 'reports', `${folderTimestamp(startedAt)}-${scenario.name}`);
   await mkdir(reportDir, { recursive: true });
 
   const run = { runId, scenario: scenario.name };

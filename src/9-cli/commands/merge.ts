@@ -5,19 +5,13 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { compareWithBaseline, mergeShardReports, readReportFile, writeReports, type ShardReport } from '../../7-report/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
+import { folderTimestamp } from '../../0-model/folder-time.ts';
 
 export const MERGE_OPTIONS = {
   out: { type: 'string' },
   baseline: { type: 'string' },
   json: { type: 'boolean' },
 } satisfies ParseArgsOptionsConfig;
-
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replace(/:/g, '-');
-}
 
 export async function commandMerge(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: MERGE_OPTIONS });
@@ -32,7 +26,7 @@ export async function commandMerge(args: string[]): Promise<number> {
       throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${report.scenario}\` — give a report of the same scenario`);
     report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
   }
-  const dir = resolve(values.out ?? `reports/${timestamp(new Date())}-${report.scenario}-merged`);
+  const dir = resolve(values.out ?? `reports/${folderTimestamp(new Date())}-${report.scenario}-merged`);
   await mkdir(dir, { recursive: true });
   await writeReports(report, dir);
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
