@@ -4,6 +4,7 @@
 import type { Options, ProcessPromise } from 'zx';
 import { z } from 'zod';
 import { parseBytes } from '../0-model/units.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 const STEP_NAME = /^[a-z][a-z0-9-]*$/;
 
@@ -62,7 +63,7 @@ export interface StepRunContext {
   /** SQL on the step's instance as root, over its published port (rejects when the step names no instance). */
   sql: SqlTag;
   /** The step's instance as started: its container and its server's endpoint on 127.0.0.1. */
-  instance: { readonly containerId: string; readonly containerName: string; endpoint(): { host: string; port: number; user: string; password: string } } | undefined;
+  instance: { readonly containerId: string; readonly containerName: string; endpoint(): MysqlEndpoint } | undefined;
   /** A line to the run's log (and the step's output). */
   log: (line: string) => void;
   signal: AbortSignal;

@@ -5,6 +5,7 @@ import type { EngineLostError } from '../0-model/errors.ts';
 import type { InstanceSpec } from '../1-scenario/index.ts';
 import type { StepAction } from '../1-scenario/steps.ts';
 import type { NofilePlan } from './nofile-shim.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 /** The actions of an instance's lifecycle the orchestrator routes into a timeline (docker's names; a Pod's are mapped onto them). */
 export const ROUTED_ACTIONS = ['oom', 'die', 'kill', 'start'] as const;
@@ -74,7 +75,7 @@ export interface StartedInstance extends AsyncDisposable {
   readonly startedAt: number;
   readonly exited: Promise<{ exitCode: number }>;
   hasExited(): boolean;
-  endpoint(): { host: string; port: number; user: string; password: string };
+  endpoint(): MysqlEndpoint;
   waitReady(timeoutMs: number, signal: AbortSignal): Promise<ReadyResult>;
   state(): Promise<InstanceState>;
   logTail(lines: number): Promise<string>;

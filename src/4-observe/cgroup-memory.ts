@@ -1,6 +1,6 @@
 import type { StartedInstance } from '../3-runtime/index.ts';
 import { readKernelFile } from './kernel-files.ts';
-import { poll } from '../0-model/poll.ts';
+import { sampleEvery } from './sample-every.ts';
 
 function readNumber(path: string): number | undefined {
   const text = readKernelFile(path);
@@ -28,25 +28,18 @@ async function readOnce(instance: Locatable): Promise<{ peak: number; usage: num
 export function sampleMemoryPeak(instance: Locatable, intervalMs = 200, onUsage?: (bytes: number) => void, usageEvery = 2): { stop(): Promise<number | undefined> } {
   let peak: number | undefined;
   let reads = 0;
-  const stopping = new AbortController();
-  const loop = poll(
-    async () => {
-      const value = await readOnce(instance);
-      if (value !== undefined) {
-        peak = Math.max(peak ?? 0, value.peak);
-        // The usage over time is for charts; every other read is plenty and halves the report.
-        if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
-      }
-      return undefined;
-    },
-    { intervalMs, signal: stopping.signal },
-  );
+  const loop = sampleEvery(intervalMs, async () => {
+    const value = await readOnce(instance);
+    if (value === undefined) return;
+    peak = Math.max(peak ?? 0, value.peak);
+    // The usage over time is for charts; every other read is plenty and halves the report.
+    if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
+  });
   return {
     async stop() {
       const last = await readOnce(instance);
       if (last !== undefined) peak = Math.max(peak ?? 0, last.peak);
-      stopping.abort();
-      await loop;
+      await loop.stop();
       return peak;
     },
   };

@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describeError, EngineLostError, OomlabError, UsageError } from '../0-model/errors.ts';
+import { describeError, EngineLostError, OomlabError } from '../0-model/errors.ts';
 import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
 import { inShard, parseOverrides, planRun, predictMemory, shardOf, type PlanOptions, type PlannedConfig, type Shard } from '../2-plan/index.ts';
 import { compareWithBaseline, readReportFile, writeReports } from '../7-report/index.ts';
@@ -14,6 +14,8 @@ import { probeImages } from './file-table-probe.ts';
 import { Teardown } from './teardown.ts';
 import { agreeRepeats, matchSignature } from '../6-judge/index.ts';
 import { REPORT_SCHEMA_VERSION, summarize, type ConfigResult, type EndedBy, type Progress, type RunReport } from '../0-model/report.ts';
+import { folderTimestamp } from '../0-model/folder-time.ts';
+import { requireSameScenario } from '../0-model/baseline-check.ts';
 
 export * from '../0-model/report.ts';
 export { Teardown } from './teardown.ts';
@@ -44,13 +46,6 @@ export interface RunOutcome {
   reportDir: string;
 }
 
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replace(/:/g, '-');
-}
-
 /**
  * The pipeline: scenario → plan → provision → observe → judge → report. Bad input fails before
  * anything is written; once the report folder exists, every path ends with a report and no container.
@@ -66,9 +61,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     .digest('hex');
   const overrides = parseOverrides(scenario, options.set ?? []);
   const baseline = options.baseline ? await readReportFile(options.baseline) : undefined;
-  if (baseline && baseline.report.scenario !== scenario.name) {
-    throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${scenario.name}\` — give a report of the same scenario`);
-  }
+  if (baseline) requireSameScenario(baseline, scenario.name);
   // A shard answers only for its own configurations: the rest of the baseline is other shards' to compare.
   const { shard } = options;
   if (baseline && shard) baseline.report.configs = baseline.report.configs.filter((c) => shardOf(c.id, shard.count) === shard.index);
@@ -103,8 +96,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   if (!shard && configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
 
   const startedAt = new Date();
-  const runId = `${timestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
-  const reportDir = resolve(options.reportsDir ?? 'reports', `${timestamp(startedAt)}-${scenario.name}`);
+  const runId = `${folderTimestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
+  const reportDir = resolve(options.reportsDir ?? 'reports', `${folderTimestamp(startedAt)}-${scenario.name}`);
   await mkdir(reportDir, { recursive: true });
 
   const run = { runId, scenario: scenario.name };

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { LABEL_OWNER_PID, LABEL_RUN, LABEL_SESSION, ownerAlive } from './labels.ts';
-import type { Engine } from './engine.ts';
+import { engineMessage, statusCodeOf, type Engine } from './engine.ts';
 import type { CleanResult, RemovedContainer, StuckContainer } from '../runtime.ts';
 import { carryOut, layerOf, ownMountNamespace, planRelease, readProcessViews, type ContainerLayer } from './mount-holders.ts';
 import { leftoverSideCgroups, removeSideCgroup, SIDE_CGROUP_PREFIX } from './side-budget.ts';
@@ -21,19 +21,6 @@ export async function removeContainer(docker: Docker, id: string): Promise<void>
     // Already gone (auto-removed, or removed by a concurrent cleanup) is what we wanted.
     if (statusCodeOf(error) !== 404 && statusCodeOf(error) !== 409) throw error;
   }
-}
-
-function statusCodeOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
-
-/** The engine's own words, without dockerode's `(HTTP code 500) server error - ` prefix. */
-function engineMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text
-    .replace(/^\(HTTP code \d+\) [^-]*- /, '')
-    .split('\n')[0]!
-    .trim();
 }
 
 export type Removal = ({ kind: 'removed' } & RemovedContainer) | ({ kind: 'stuck' } & StuckContainer);

@@ -113,3 +113,17 @@ export function watchEngine(engine: Engine, onLost: (error: EngineLostError) => 
     },
   };
 }
+
+/** The HTTP status of an engine refusal (404 gone, 409 conflict); undefined when the engine did not answer. */
+export function statusCodeOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+/** The engine's own words, without dockerode's `(HTTP code 500) server error - ` prefix. */
+export function engineMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text
+    .replace(/^\(HTTP code \d+\) [^-]*- /, '')
+    .split('\n')[0]!
+    .trim();
+}

@@ -12,6 +12,7 @@ import type { InstanceLocation, StartContext, StartedInstance } from '../runtime
 import { cgroupDirOf } from '../proc-cgroup.ts';
 import { planNofile, SHIM_CONTAINER_PATH } from '../nofile-shim.ts';
 import { removeContainer } from './cleanup.ts';
+import type { MysqlEndpoint } from '../../0-model/endpoint.ts';
 
 /** Docker's start needs the engine's clients beside what the seam gives. */
 export interface InstanceContext extends StartContext {
@@ -210,7 +211,7 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
   return instance;
 }
 
-async function ping(endpoint: { host: string; port: number; user: string; password: string }): Promise<boolean> {
+async function ping(endpoint: MysqlEndpoint): Promise<boolean> {
   try {
     const connection = await createConnection({ ...endpoint, connectTimeout: PING_TIMEOUT_MS });
     try {

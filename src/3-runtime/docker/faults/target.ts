@@ -9,6 +9,7 @@ export interface FaultTarget extends SeamFaultTarget {
 }
 
 export type { AppliedFault };
+export { engineMessage, statusCodeOf } from '../engine.ts';
 
 export function instanceNamed(target: FaultTarget, name: string): StartedInstance {
   const instance = target.instances.get(name);
@@ -23,17 +24,4 @@ export function instanceNamed(target: FaultTarget, name: string): StartedInstanc
 export async function requireImage(target: FaultTarget, image: string, action: string): Promise<void> {
   if (await imageExists(target.engine, image)) return;
   throw new FaultFailedError(`${action}: image ${image} is not on this host (faults never pull) — \`oomlab images\` lists what this host has, \`oomlab images load FILE\` brings a saved one`);
-}
-
-export function statusCodeOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
-
-/** The engine's own words, without dockerode's `(HTTP code 500) server error - ` prefix. */
-export function engineMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text
-    .replace(/^\(HTTP code \d+\) [^-]*- /, '')
-    .split('\n')[0]!
-    .trim();
 }
