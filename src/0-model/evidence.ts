@@ -9,7 +9,13 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
   'docker-event': (o) => ({ source: 'docker-event', text: `${o.action}${o.exitCode !== undefined ? ` exitCode=${o.exitCode}` : ''}` }),
   'container-state': (o) => ({ source: 'docker-inspect', text: `State.Status=${o.status} OOMKilled=${o.oomKilled} ExitCode=${o.exitCode}` }),
   'kernel-oom': (o) => ({ source: 'kernel', text: o.constraintLine ? `${o.line}\n${o.constraintLine}` : o.line }),
-  'memory-peak': (o) => ({ source: o.source, text: `peak ${formatBytes(o.peakBytes)}${o.limitBytes ? ` of ${formatBytes(o.limitBytes)} limit` : ''}` }),
+  'memory-peak': (o) => ({
+    source: o.source,
+    text:
+      o.anonPeakBytes !== undefined
+        ? `peak anon ${formatBytes(o.anonPeakBytes)}${o.limitBytes ? ` of ${formatBytes(o.limitBytes)} limit` : ''}${o.cacheBytes !== undefined ? ` (+ ${formatBytes(o.cacheBytes)} page cache)` : ''}, cgroup usage peak ${formatBytes(o.peakBytes)}`
+        : `peak ${formatBytes(o.peakBytes)}${o.limitBytes ? ` of ${formatBytes(o.limitBytes)} limit` : ''}`,
+  }),
   'server-variables': (o) => ({ source: 'server', text: `@@open_files_limit=${o.variables.open_files_limit} (${o.variables.version})` }),
   readiness: (o) => ({ source: 'readiness', text: o.ready ? `answered a ping after ${o.afterMs}ms` : `not ready after ${o.afterMs}ms: ${o.why}` }),
   syscall: (o) => ({ source: 'bpftrace', text: o.line }),

@@ -70,7 +70,7 @@ const observation = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('docker-event'), t: num, instance: str, action: str, exitCode: num.optional() }),
   z.object({ kind: z.literal('container-state'), t: num, instance: str, status: str, oomKilled: z.boolean(), exitCode: num }),
   z.object({ kind: z.literal('kernel-oom'), t: num, instance: str, process: str, pid: num, totalVmKb: num, anonRssKb: num, constraint: str, memcg: str, line: str, constraintLine: str.optional() }),
-  z.object({ kind: z.literal('memory-peak'), t: num, instance: str, peakBytes: num, limitBytes: num.optional(), source: str }),
+  z.object({ kind: z.literal('memory-peak'), t: num, instance: str, peakBytes: num, limitBytes: num.optional(), source: str, anonPeakBytes: num.optional(), cacheBytes: num.optional() }),
   z.object({ kind: z.literal('server-variables'), t: num, instance: str, variables: z.record(str, str) }),
   z.object({ kind: z.literal('readiness'), t: num, instance: str, ready: z.boolean(), afterMs: num, why: str }),
   z.object({ kind: z.literal('syscall'), t: num, instance: str, pid: num, comm: str, syscall: str, lenBytes: num.optional(), flags: num.optional(), line: str }),
@@ -148,6 +148,8 @@ const semaphoreSummary = z.object({
 const metrics = z.object({
   openFilesLimit: num.optional(),
   peakMemoryBytes: num.optional(),
+  peakCacheBytes: num.optional(),
+  peakUsageBytes: num.optional(),
   memoryLimitBytes: num.optional(),
   readyAfterMs: num.optional(),
   driver: str.optional(),
@@ -178,6 +180,8 @@ const instanceJudgement = z.object({
   evidence: z.array(evidence),
   openFilesLimit: num.optional(),
   peakMemoryBytes: num.optional(),
+  peakCacheBytes: num.optional(),
+  peakUsageBytes: num.optional(),
   memoryLimitBytes: num.optional(),
 });
 

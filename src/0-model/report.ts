@@ -15,7 +15,12 @@ export type EndedBy = 'done' | 'timeout' | 'cancel' | 'error';
 
 export interface ConfigMetrics {
   openFilesLimit?: number;
+  /** The anonymous memory's peak where measured (the OOM killer weighs it), else the cgroup's high-water mark. */
   peakMemoryBytes?: number;
+  /** The page cache beside the anonymous peak. */
+  peakCacheBytes?: number;
+  /** The cgroup's high-water mark, page cache counted. */
+  peakUsageBytes?: number;
   memoryLimitBytes?: number;
   readyAfterMs?: number;
   /** Which load driver ran (`storm`, `k6`, ...). */

@@ -83,7 +83,8 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
     });
   }
   const members = side?.members ?? [judgement.instance];
-  const usage = side ? sidePeak(timeline, members) : { peakBytes: judgement.peakMemoryBytes, byMember: { [judgement.instance]: judgement.peakMemoryBytes } };
+  const own = judgement.peakUsageBytes ?? judgement.peakMemoryBytes;
+  const usage = side ? sidePeak(timeline, members) : { peakBytes: own, byMember: { [judgement.instance]: own } };
   if (!usage) return undefined;
   // At the limit and alive: the kernel reclaimed page cache instead of killing; anonymous memory is what it could not reclaim.
   const anon = usage.peakBytes >= limit * (1 - NARROW_MARGIN) ? sidePeak(timeline, members, 'memoryRssBytes') : undefined;

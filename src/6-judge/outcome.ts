@@ -51,8 +51,9 @@ export function judgeInstance(instance: string, expectation: Expectation | undef
     else if (ofl.atMost !== undefined && openFilesLimit > ofl.atMost) failures.push(`open_files_limit ${openFilesLimit} > ${ofl.atMost}`);
     else if (ofl.equals !== undefined && openFilesLimit !== ofl.equals) failures.push(`open_files_limit ${openFilesLimit} ≠ ${ofl.equals}`);
   }
-  if (expectation?.peakMemoryBelowBytes !== undefined && peak && peak.peakBytes >= expectation.peakMemoryBelowBytes) {
-    failures.push(`peak memory ${formatBytes(peak.peakBytes)} ≥ ${formatBytes(expectation.peakMemoryBelowBytes)}`);
+  const peakBytes = peak ? (peak.anonPeakBytes ?? peak.peakBytes) : undefined;
+  if (expectation?.peakMemoryBelowBytes !== undefined && peakBytes !== undefined && peakBytes >= expectation.peakMemoryBelowBytes) {
+    failures.push(`peak memory ${formatBytes(peakBytes)} ≥ ${formatBytes(expectation.peakMemoryBelowBytes)}`);
   }
   const verdict = failures.length === 0 ? 'pass' : 'fail';
   const reason = failures.length > 0 ? failures.join('; ') : expectation ? `${outcome}, as expected${expectation.because ? `: ${expectation.because}` : ''}` : `${outcome} (no expectation)`;
@@ -63,7 +64,14 @@ export function judgeInstance(instance: string, expectation: Expectation | undef
     reason,
     evidence,
     ...(openFilesLimit !== undefined && Number.isFinite(openFilesLimit) ? { openFilesLimit } : {}),
-    ...(peak ? { peakMemoryBytes: peak.peakBytes, ...(peak.limitBytes ? { memoryLimitBytes: peak.limitBytes } : {}) } : {}),
+    ...(peak
+      ? {
+          peakMemoryBytes: peak.anonPeakBytes ?? peak.peakBytes,
+          ...(peak.cacheBytes !== undefined ? { peakCacheBytes: peak.cacheBytes } : {}),
+          ...(peak.anonPeakBytes !== undefined ? { peakUsageBytes: peak.peakBytes } : {}),
+          ...(peak.limitBytes ? { memoryLimitBytes: peak.limitBytes } : {}),
+        }
+      : {}),
   };
 }
 

@@ -78,6 +78,8 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     metrics: {
       ...(deciding.openFilesLimit !== undefined ? { openFilesLimit: deciding.openFilesLimit } : {}),
       ...(deciding.peakMemoryBytes !== undefined ? { peakMemoryBytes: deciding.peakMemoryBytes } : {}),
+      ...(deciding.peakCacheBytes !== undefined ? { peakCacheBytes: deciding.peakCacheBytes } : {}),
+      ...(deciding.peakUsageBytes !== undefined ? { peakUsageBytes: deciding.peakUsageBytes } : {}),
       ...(deciding.memoryLimitBytes !== undefined ? { memoryLimitBytes: deciding.memoryLimitBytes } : {}),
       ...(readiness?.ready ? { readyAfterMs: readiness.afterMs } : {}),
       ...predictedFigures(config, deciding.instance),

@@ -1,5 +1,4 @@
-import { formatBytes } from '../0-model/units.ts';
-import { isEmulatedValue, predictedText } from '../0-model/figures.ts';
+import { isEmulatedValue, peakMemoryText, predictedText } from '../0-model/figures.ts';
 import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import { cellText, fileTableText, versionView } from '../0-model/version-view.ts';
@@ -56,10 +55,7 @@ export function renderMarkdown(report: RunReport): string {
       return isEmulatedValue(config, value) ? `${value}*` : value;
     });
     const m = config.metrics;
-    const peak =
-      m.peakMemoryBytes !== undefined
-        ? `${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? ` (rss ${formatBytes(m.peakRssBytes)})` : ''}`
-        : '';
+    const peak = peakMemoryText(m) ?? '';
     const predicted = predictedText(m) ?? '';
     const errors = Object.entries(m.errorsByCode ?? {})
       .sort((a, b) => b[1] - a[1])

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
 import { drive } from '../5-workload/index.ts';
-import { collectPostMortem, sampleMemoryPeak, Timeline, type HostFacts } from '../4-observe/index.ts';
+import { collectPostMortem, sampleMemoryPeak, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
 import type { InstanceSpec, Scenario } from '../1-scenario/index.ts';
@@ -70,7 +70,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   let logTails: string[] = [];
   let collected = false;
   let steps: StepScheduler | undefined;
-  const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
+  const samplers = new Map<string, MemoryPeakSampler>();
   try {
     if (scenario.before) {
       context.onPhase('before steps');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { peakMemoryText } from '../../src/0-model/figures.ts';
 import { readFileSync } from 'node:fs';
 import type { RunReport } from '../../src/0-model/report.ts';
 import { classifyOutcome, judgeInstance } from '../../src/6-judge/index.ts';
@@ -185,5 +186,32 @@ describe("teardown's events", () => {
   it('leave the events of a kill before the post-mortem as evidence', () => {
     const evidence = judgeInstance('db', { outcome: 'oom-killed-at-startup' }, oomKilledAtStartup).evidence;
     expect(evidence.filter((e) => e.source === 'docker-event').map((e) => e.text)).toEqual(['oom', 'die exitCode=137']);
+  });
+});
+
+describe('the headline peak', () => {
+  // The cgroup counts page cache up to the limit; the kill's anon-rss (a real kernel line) is what the OOM killer weighed.
+  const split: Observation = {
+    kind: 'memory-peak',
+    t: 62_000,
+    instance: 'db',
+    peakBytes: 1073709056,
+    limitBytes: 1073741824,
+    source: 'cgroup',
+    anonPeakBytes: 1046016 * 1024,
+    cacheBytes: 27 * 2 ** 20,
+  };
+
+  it('is the anonymous memory, with the page cache beside it and the cgroup usage kept', () => {
+    const judged = judgeInstance('db', { outcome: 'oom-killed-at-startup' }, [...oomKilledAtStartup.filter((o) => o.kind !== 'memory-peak'), split]);
+    expect([judged.peakMemoryBytes, judged.peakCacheBytes, judged.peakUsageBytes]).toEqual([1046016 * 1024, 27 * 2 ** 20, 1073709056]);
+    expect(judged.evidence.find((e) => e.source === 'cgroup')?.text).toBe('peak anon 1022 MiB of 1 GiB limit (+ 27 MiB page cache), cgroup usage peak 1024 MiB');
+  });
+
+  it('reads anon / limit with the page cache beside it, and a report from before the split as it was', () => {
+    expect(peakMemoryText({ peakMemoryBytes: 1536 * 2 ** 20, peakCacheBytes: 512 * 2 ** 20, peakUsageBytes: 2 * 2 ** 30, memoryLimitBytes: 2 * 2 ** 30 })).toBe(
+      '1.5 GiB anon / 2 GiB (+ 512 MiB page cache)',
+    );
+    expect(peakMemoryText({ peakMemoryBytes: 2 * 2 ** 30, memoryLimitBytes: 2 * 2 ** 30 })).toBe('2 GiB / 2 GiB');
   });
 });
