@@ -105,6 +105,9 @@ export async function commandFromIncident(args: string[]): Promise<number> {
     ...(values.mycnf ?? []).map((path) => readInput(path, 'mycnf')),
     ...(values.limits ? [readInput(values.limits, 'limits')] : []),
   ]);
+  // A pipe with nothing in it is no input at all: say what to give, not that it cannot be read.
+  const implicitStdin = positionals.length === 0 && files.length === 1;
+  if (implicitStdin && inputs[0]?.text.trim() === '') inputs.shift();
   if (inputs.length === 0) {
     throw new UsageError(
       'from-incident needs what production left: the kernel\'s OOM lines (a file, or pasted on standard input), e.g. `dmesg | grep -B40 -A5 "Killed process" > oom.txt; oomlab from-incident oom.txt --mycnf my.cnf`',
