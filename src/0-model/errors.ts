@@ -15,7 +15,8 @@ export type OomlabErrorCode =
   | 'REPORT_INVALID'
   | 'MERGE_REFUSED'
   | 'USAGE'
-  | 'STEP_FAILED';
+  | 'STEP_FAILED'
+  | 'HOST_LEASE_BUSY';
 
 /** Every error the harness raises: what failed, the value received, and the next step. */
 export class OomlabError extends Error {

@@ -6,6 +6,7 @@ export * from './cleanup.ts';
 export * from './instance.ts';
 export * from './events.ts';
 export * from './host-switches.ts';
+export * from './host-lease.ts';
 export * from './side-budget.ts';
 export * from './image-archive.ts';
 export * from './host-shell.ts';

@@ -9,6 +9,7 @@ import { cleanLeftovers, removeRunContainers, type CleanResult } from './cleanup
 import { connectEngine, engineAnswers, watchEngine, type ConnectOptions, type Engine } from './engine.ts';
 import { watchRunEvents, type ContainerEvent } from './events.ts';
 import { restoreAbandonedHostSettings, switchHostSetting, THP_ENABLED_PATH, thpUnswitchableReason, type HostSwitch, type ThpMode } from './host-switches.ts';
+import { acquireHostLease, type HostLease, type HostLeaseOptions } from './host-lease.ts';
 import { resolveImage, type ImageResolution, type ResolveOptions } from './images.ts';
 import { startInstance, type InstanceContext, type StartedInstance } from './instance.ts';
 import { createSideBudget, type SideBudget } from './side-budget.ts';
@@ -46,6 +47,8 @@ export interface NodeSettings {
   switchThp(mode: ThpMode): Promise<HostSwitch>;
   /** Puts back what a dead run left switched; returns what was restored. */
   restoreAbandoned(): Promise<{ path: string; value: string }[]>;
+  /** The node's host-settings lease: one run at a time switches THP or drops caches there. */
+  acquireLease(options: Omit<HostLeaseOptions, 'path' | 'pid'>): Promise<HostLease>;
 }
 
 /** What starting an instance needs beyond its spec; the engine handle stays inside the connection. */
@@ -127,6 +130,7 @@ export function dockerConnection(engine: Engine): RuntimeConnection {
       thpUnswitchableReason: () => thpUnswitchableReason(),
       switchThp: (mode) => switchHostSetting(THP_ENABLED_PATH, mode),
       restoreAbandoned: () => restoreAbandonedHostSettings(),
+      acquireLease: (options) => acquireHostLease(options),
     },
   };
 }

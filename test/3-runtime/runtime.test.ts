@@ -55,7 +55,7 @@ describe('the Runtime seam', () => {
       'where',
     ]);
     expect(Object.keys(connection.node).sort()).toEqual(['kernelLog', 'readFile']);
-    expect(Object.keys(connection.nodeSettings).sort()).toEqual(['restoreAbandoned', 'switchThp', 'thpUnswitchableReason']);
+    expect(Object.keys(connection.nodeSettings).sort()).toEqual(['acquireLease', 'restoreAbandoned', 'switchThp', 'thpUnswitchableReason']);
   });
 });
 
