@@ -16,7 +16,8 @@ export type OomlabErrorCode =
   | 'MERGE_REFUSED'
   | 'USAGE'
   | 'STEP_FAILED'
-  | 'INCIDENT_INPUT';
+  | 'INCIDENT_INPUT'
+  | 'HOST_LEASE_BUSY';
 
 /** Every error the harness raises: what failed, the value received, and the next step. */
 export class OomlabError extends Error {

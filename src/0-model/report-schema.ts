@@ -314,6 +314,7 @@ export const runReportSchema = z.object({
   configs: z.array(configResult),
   baseline: z.object({ file: str, baselineRunId: str, compared: num, regressions: z.array(regression) }).optional(),
   overrides: z.array(z.object({ axis: str, values: z.array(axisValue), scenarioValues: z.array(axisValue) })).optional(),
+  hostChanges: z.array(z.object({ setting: z.literal('THP'), atStart: str, atEnd: str })).optional(),
   scenarioSha256: str.optional(),
   shard: z.object({ index: num, count: num, matrixIds: z.array(str) }).optional(),
   merged: z

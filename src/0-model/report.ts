@@ -194,6 +194,8 @@ export interface RunReport {
   baseline?: BaselineComparison;
   /** Axes whose values came from `--set` instead of the scenario file. */
   overrides?: AxisOverride[];
+  /** Host-wide settings read at the run's start and end that differ (another run, or a person, switched them during this one). */
+  hostChanges?: HostSettingChange[];
   /** sha256 of the scenario file's text: `oomlab merge` refuses shards of two versions of a scenario. */
   scenarioSha256?: string;
   /** Set by `--shard I/N`: which part of the matrix this run is. */
@@ -281,4 +283,11 @@ export interface FileTableProbe {
 export function summarize(configs: readonly ConfigResult[]): RunReport['summary'] {
   const count = (verdict: ConfigResult['verdict']) => configs.filter((c) => c.verdict === verdict).length;
   return { pass: count('pass'), fail: count('fail'), skipped: count('skipped'), error: count('error'), flaky: count('flaky') };
+}
+
+/** A host-wide setting that was not the same at the end of the run as at its start. */
+export interface HostSettingChange {
+  setting: 'THP';
+  atStart: string;
+  atEnd: string;
 }

@@ -50,6 +50,8 @@ export const instanceSchema = z.strictObject({
   side: z.string().regex(NAME, NAME_RULE).optional(),
   /** NUMA memory policy: `interleave` runs the entrypoint under `numactl --interleave=all`; needs 2+ NUMA nodes. */
   numa: z.enum(['interleave']).optional(),
+  /** Every syscall the tracer (bpftrace) saw of this server as its own evidence line. @default only for a kill at start-up; otherwise one line sums them up */
+  traceEvidence: z.boolean().optional(),
 });
 /** An instance as a scenario declares it (sizes as `4g` or bytes). */
 export type InstanceInput = z.input<typeof instanceSchema>;

@@ -230,6 +230,8 @@ export interface NodeSettings {
   switchThp(mode: ThpMode): Promise<HostSwitch>;
   /** Puts back what a dead run left switched (`all`: also what a live run switched); returns what was restored. */
   restoreAbandoned(options?: { all?: boolean }): Promise<{ path: string; value: string }[]>;
+  /** The node's host-settings lease: one run at a time switches THP or drops caches there. */
+  acquireLease(options: Omit<HostLeaseOptions, 'path' | 'pid'>): Promise<HostLease>;
 }
 
 /** A connected engine: every call the pipeline makes once the engine answers. */
@@ -282,4 +284,34 @@ export interface Runtime {
   checkArchive(file: string): Promise<number>;
   /** The node's settings, reachable without the engine: what a dead run left switched is put back first. */
   readonly nodeSettings: NodeSettings;
+}
+
+/** Who holds a node's host-settings lease. */
+export interface HostLeaseHolder {
+  pid: number;
+  runId: string;
+  scenario: string;
+  /** ISO time the lease was taken. */
+  since: string;
+}
+
+export interface HostLeaseOptions {
+  runId: string;
+  scenario: string;
+  /** How long to wait for another run's lease before refusing. @default 600_000 */
+  waitMs?: number;
+  /** Called once when another live run holds the lease, before waiting. */
+  onWaiting?: (holder: HostLeaseHolder) => void;
+  signal?: AbortSignal;
+  /** @default HOST_LEASE_FILE */
+  path?: string;
+  /** @default 1_000 */
+  pollMs?: number;
+  /** @default process.pid */
+  pid?: number;
+}
+
+export interface HostLease {
+  readonly holder: HostLeaseHolder;
+  release(): Promise<void>;
 }

@@ -19,6 +19,11 @@ export function parseNofileHardLimit(limits: string): number {
   return hard === undefined || hard === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(hard);
 }
 
+/** The THP mode as the kernel selects it now (`always [madvise] never` → `madvise`), `unknown` when unreadable. */
+export function readThpMode(): string {
+  return /\[(\w+)\]/.exec(readKernelFile('/sys/kernel/mm/transparent_hugepage/enabled') ?? '')?.[1] ?? 'unknown';
+}
+
 export async function readHostFacts(): Promise<HostFacts> {
   const [limits, status, release, thp, nodes, cgroup2, memsw, k6] = await Promise.all([
     readKernelFile('/proc/self/limits'),

@@ -36,13 +36,20 @@ export function classifyOutcome(observations: readonly Observation[], loadEndedA
   return 'survived';
 }
 
+export interface JudgeInstanceOptions {
+  /** When the load ended: a kill after it is `oom-killed-after-load`. */
+  loadEndedAt?: number;
+  /** Every traced syscall as its own evidence line (the instance's `traceEvidence`). @default only for a kill at start-up */
+  listSyscalls?: boolean;
+}
+
 /** Compares what happened to one instance with what the scenario expects. */
-export function judgeInstance(instance: string, expectation: Expectation | undefined, observations: readonly Observation[], loadEndedAt?: number): InstanceJudgement {
-  const outcome = classifyOutcome(observations, loadEndedAt);
+export function judgeInstance(instance: string, expectation: Expectation | undefined, observations: readonly Observation[], options: JudgeInstanceOptions = {}): InstanceJudgement {
+  const outcome = classifyOutcome(observations, options.loadEndedAt);
   const variables = observations.findLast((o): o is ObservationOf<'server-variables'> => o.kind === 'server-variables');
   const openFilesLimit = variables ? Number(variables.variables.open_files_limit) : undefined;
   const peak = observations.findLast((o): o is ObservationOf<'memory-peak'> => o.kind === 'memory-peak');
-  const evidence = pickEvidence(outcome, observations);
+  const evidence = pickEvidence(outcome, observations, options.listSyscalls ?? outcome === 'oom-killed-at-startup');
   const failures: string[] = [];
   if (expectation && expectation.outcome !== outcome) failures.push(`expected ${expectation.outcome}, got ${outcome}`);
   const ofl = expectation?.openFilesLimit;
@@ -76,7 +83,7 @@ export function judgeInstance(instance: string, expectation: Expectation | undef
 }
 
 /** The observations that decided the outcome come first: the kernel line, the event, the trace. */
-function pickEvidence(outcome: Outcome, observations: readonly Observation[]): Evidence[] {
+function pickEvidence(outcome: Outcome, observations: readonly Observation[], listSyscalls: boolean): Evidence[] {
   // The post-mortem reads the container's state just before the teardown removes it: an event after that
   // reading is the teardown's own `kill`/`die 137`, which a reader would take for an OOM kill.
   const judgedAt = observations.findLast((o) => o.kind === 'container-state')?.t ?? Number.POSITIVE_INFINITY;
@@ -91,6 +98,12 @@ function pickEvidence(outcome: Outcome, observations: readonly Observation[]): E
       if (line) evidence.push(line);
       continue;
     }
+    // A start-up kill is where the traced allocations tell the story; elsewhere they are a count unless asked for.
+    if (kind === 'syscall' && !listSyscalls) {
+      const line = syscallSummary(observations.filter((o): o is ObservationOf<'syscall'> => o.kind === 'syscall'));
+      if (line) evidence.push(line);
+      continue;
+    }
     for (const observation of observations) {
       if (observation.kind !== kind) continue;
       if (kind === 'docker-event' && (!['oom', 'die', 'kill'].includes((observation as ObservationOf<'docker-event'>).action) || observation.t > judgedAt)) continue;
@@ -99,4 +112,17 @@ function pickEvidence(outcome: Outcome, observations: readonly Observation[]): E
     }
   }
   return evidence;
+}
+
+/** The traced syscalls in one line: how many of each, and the largest mapping. */
+export function syscallSummary(calls: readonly ObservationOf<'syscall'>[]): Evidence | undefined {
+  if (calls.length === 0) return undefined;
+  const counts = new Map<string, number>();
+  for (const call of calls) counts.set(call.syscall, (counts.get(call.syscall) ?? 0) + 1);
+  const largest = Math.max(0, ...calls.map((c) => c.lenBytes ?? 0));
+  const each = [...counts].map(([name, n]) => `${name} ×${n}`).join(', ');
+  return {
+    source: 'bpftrace',
+    text: `${calls.length} traced call${calls.length === 1 ? '' : 's'} (${each})${largest > 0 ? `, largest ${formatBytes(largest)}` : ''}; \`traceEvidence: true\` on the instance lists them`,
+  };
 }

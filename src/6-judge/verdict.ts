@@ -42,6 +42,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     const why = run.endedBy === 'cancel' ? 'cancelled before it was decided' : run.endedBy === 'timeout' ? 'timed out before it was decided' : failed;
     return { ...base, outcome: null, verdict: 'error', reason: `${why}${run.failure ? `: ${run.failure}` : ''}`, evidence, metrics: {}, instances: [] };
   }
+  const loadEndedAt = loadEndTime(timeline.observations);
   // A neighbour is judged only when the scenario says what should happen to it.
   const judgements = config.instances
     .filter((spec) => spec.role !== 'neighbour' || config.expect[spec.name])
@@ -50,7 +51,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
         spec.name,
         config.expect[spec.name],
         timeline.observations.filter((o) => !('instance' in o) || o.instance === spec.name),
-        loadEndTime(timeline.observations),
+        { ...(loadEndedAt !== undefined ? { loadEndedAt } : {}), ...(spec.traceEvidence !== undefined ? { listSyscalls: spec.traceEvidence } : {}) },
       ),
     );
   const deciding = judgements.find((j) => j.verdict === 'fail') ?? judgements[0]!;

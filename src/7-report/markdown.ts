@@ -35,6 +35,12 @@ export function renderMarkdown(report: RunReport): string {
       (report.emulated.length > 0 ? ` nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.` : ''),
     '',
   );
+  for (const change of report.hostChanges ?? []) {
+    lines.push(
+      `**${change.setting} changed during the run**: ${change.atStart} at its start, ${change.atEnd} at its end — another run or a person switched it, so configurations on either side of the switch ran on different hosts.`,
+      '',
+    );
+  }
   for (const line of shardLines(report)) lines.push(line, '');
   const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
   if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');

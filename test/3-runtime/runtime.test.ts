@@ -62,7 +62,7 @@ describe('the Runtime seam', () => {
     ]);
     expect(Object.keys(connection.images).sort()).toEqual(['load', 'missingReason', 'recipeImages', 'recipeOf', 'serverImages', 'state']);
     expect(Object.keys(connection.node).sort()).toEqual(['kernelLog', 'readFile']);
-    expect(Object.keys(connection.nodeSettings).sort()).toEqual(['restoreAbandoned', 'switchThp', 'thpUnswitchableReason']);
+    expect(Object.keys(connection.nodeSettings).sort()).toEqual(['acquireLease', 'restoreAbandoned', 'switchThp', 'thpUnswitchableReason']);
   });
 });
 

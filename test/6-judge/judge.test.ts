@@ -215,3 +215,32 @@ describe('the headline peak', () => {
     expect(peakMemoryText({ peakMemoryBytes: 2 * 2 ** 30, memoryLimitBytes: 2 * 2 ** 30 })).toBe('2 GiB / 2 GiB');
   });
 });
+
+describe('bpftrace evidence', () => {
+  const fixtureReport = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as RunReport;
+  const ofInstance = (config: RunReport['configs'][number], instance: string) => config.observations.filter((o) => !('instance' in o) || o.instance === instance);
+  const bpftrace = (evidence: readonly { source: string; text: string }[]) => evidence.filter((e) => e.source === 'bpftrace').map((e) => e.text);
+
+  it('is one line for a configuration that was not killed at start-up', () => {
+    // A recorded scraping-burst survivor: 152 traced calls, each its own evidence line before.
+    const survivor = fixtureReport('report-scraping-burst.json').configs.find((c) => c.outcome === 'survived')!;
+    const instance = survivor.observations.find((o) => o.kind === 'syscall')!.instance;
+    const lines = bpftrace(judgeInstance(instance, undefined, ofInstance(survivor, instance)).evidence);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\d+ traced calls \((mmap|brk|prlimit64) ×\d+(, (mmap|brk|prlimit64) ×\d+)*\), largest [\d.]+ [KMGT]iB; `traceEvidence: true` on the instance lists them$/);
+  });
+
+  it('lists every call where the scenario asks for it', () => {
+    const survivor = fixtureReport('report-scraping-burst.json').configs.find((c) => c.outcome === 'survived')!;
+    const instance = survivor.observations.find((o) => o.kind === 'syscall')!.instance;
+    const calls = ofInstance(survivor, instance).filter((o) => o.kind === 'syscall').length;
+    expect(bpftrace(judgeInstance(instance, undefined, ofInstance(survivor, instance), { listSyscalls: true }).evidence)).toHaveLength(calls);
+  });
+
+  it('lists every call of a kill at start-up', () => {
+    const killed = fixtureReport('report-nofile-oom.json').configs.find((c) => c.outcome === 'oom-killed-at-startup')!;
+    const instance = killed.instances[0]!.instance;
+    const calls = ofInstance(killed, instance).filter((o) => o.kind === 'syscall');
+    expect(bpftrace(judgeInstance(instance, undefined, ofInstance(killed, instance)).evidence)).toEqual(calls.map((c) => (c as { line: string }).line));
+  });
+});

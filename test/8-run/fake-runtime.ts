@@ -55,6 +55,7 @@ export class FakeRuntime implements Runtime {
 
   readonly nodeSettings: NodeSettings = {
     thpUnswitchableReason: async () => 'the fake engine switches nothing on the host',
+    acquireLease: async (options) => ({ holder: { pid: process.pid, runId: options.runId, scenario: options.scenario, since: new Date(0).toISOString() }, release: async () => {} }),
     switchThp: async () => {
       throw new Error('the fake engine switches nothing on the host');
     },

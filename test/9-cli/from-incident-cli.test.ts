@@ -24,7 +24,8 @@ async function fromIncident(...args: string[]) {
   return { code: result.exitCode, stderr: result.stderr, stdout: result.stdout, written };
 }
 
-describe('oomlab from-incident, bad input', () => {
+// Each case starts the real CLI (node + tsx): seconds on a busy 2-core host, so a generous timeout.
+describe('oomlab from-incident, bad input', { timeout: 60_000 }, () => {
   it.each([
     [['missing.txt'], 'oomlab: IncidentInputError: from-incident: cannot read missing.txt (ENOENT); give a readable file, or - for standard input'],
     [

@@ -22,7 +22,7 @@ function blocksAfter(marker: string): { name: string; text: string }[] {
   });
 }
 
-describe('docs/reproduce-your-incident.md', () => {
+describe('docs/reproduce-your-incident.md', { timeout: 60_000 }, () => {
   const files = blocksAfter('file');
   const runs = blocksAfter('run');
   const outputs = blocksAfter('output');

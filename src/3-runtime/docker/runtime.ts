@@ -6,6 +6,7 @@ import { cleanLeftovers, removeRunContainers } from './cleanup.ts';
 import { connectEngine, engineAnswers, watchEngine, type Engine } from './engine.ts';
 import { watchRunEvents } from './events.ts';
 import { applyFault } from './faults/index.ts';
+import { acquireHostLease } from './host-lease.ts';
 import { restoreAbandonedHostSettings, switchHostSetting, THP_ENABLED_PATH, thpUnswitchableReason } from './host-switches.ts';
 import { archiveSize } from './image-archive.ts';
 import { dockerImages } from './image-store.ts';
@@ -24,6 +25,7 @@ const localSettings: NodeSettings = {
   thpUnswitchableReason: () => thpUnswitchableReason(),
   switchThp: (mode) => switchHostSetting(THP_ENABLED_PATH, mode),
   restoreAbandoned: (options) => restoreAbandonedHostSettings(options),
+  acquireLease: (options) => acquireHostLease(options),
 };
 
 /** Docker's connection around a connected engine; nothing is called until a method is. */

@@ -69,7 +69,7 @@ export function renderHostFacts(report: RunReport, configs: readonly Labelled[])
     ['Kernel', host.kernel],
     ['cgroup version', `v${host.cgroupVersion}`],
     ['NUMA nodes', String(host.numaNodes)],
-    ['Transparent huge pages', host.thpMode],
+    ['Transparent huge pages', thpText(host.thpMode, report.hostChanges)],
     ['nofile ceiling (hard RLIMIT_NOFILE)', formatCount(host.nofileHardLimit)],
     ['Emulated', emulated],
     ['Kernel log (dmesg) readable', yesNo(host.dmesgReadable)],
@@ -158,4 +158,10 @@ ${join(figures, '\n')}
 </div>
 ${zeroLine}${emptyLine}
 </section>`;
+}
+
+/** THP as read at the start, and where it was not the same at the end, both. */
+function thpText(atStart: string, changes: RunReport['hostChanges']): string {
+  const change = changes?.find((c) => c.setting === 'THP');
+  return change ? `${atStart} at the start, ${change.atEnd} at the end: switched during the run from outside it` : atStart;
 }
