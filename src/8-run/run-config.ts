@@ -71,6 +71,9 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   let collected = false;
   let steps: StepScheduler | undefined;
   const samplers = new Map<string, MemoryPeakSampler>();
+  /** The death's evidence and the logs' tails, after the load or after a step that failed as its server died. */
+  const postMortem = (bound: <T>(work: Promise<T>) => Promise<T>) =>
+    collectPostMortem({ instances, timeline, dmesgReadable: context.host.dmesgReadable, samplers, limitBytes: (instance) => effectiveLimitBytes(instance.spec, config), bounded: bound });
   try {
     if (scenario.before) {
       context.onPhase('before steps');
@@ -171,14 +174,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     if (context.signal.aborted) endedBy = endedFor(context.signal.reason);
 
     context.onPhase('collecting');
-    logTails = await collectPostMortem({
-      instances,
-      timeline,
-      dmesgReadable: context.host.dmesgReadable,
-      samplers,
-      limitBytes: (instance) => effectiveLimitBytes(instance.spec, config),
-      bounded,
-    });
+    logTails = await postMortem(bounded);
     collected = true;
   } catch (error) {
     endedBy = context.signal.aborted ? endedFor(context.signal.reason) : 'error';
@@ -192,14 +188,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       const exited = Promise.any(instances.map((i) => i.exited)).then(() => {});
       await Promise.race([exited, sleep(STEP_DEATH_GRACE_MS)]);
       const bound = <T>(work: Promise<T>): Promise<T> => untilAborted(work, outer.signal);
-      logTails = await collectPostMortem({
-        instances,
-        timeline,
-        dmesgReadable: context.host.dmesgReadable,
-        samplers,
-        limitBytes: (instance) => effectiveLimitBytes(instance.spec, config),
-        bounded: bound,
-      }).catch(() => []);
+      logTails = await postMortem(bound).catch(() => []);
     }
     // The step is the cause: whatever its abort interrupted afterwards (the post-mortem) is not.
     if (steps?.failure && (!failure || context.signal.reason === steps.failure)) {
