@@ -25,7 +25,7 @@ describe('cgroup series of a running server', () => {
     const connection = await createConnection({ ...db.endpoint(), connectTimeout: 10_000 });
     await connection.query('CREATE DATABASE IF NOT EXISTS t');
     await connection.query('CREATE TABLE IF NOT EXISTS t.x (id INT PRIMARY KEY, pad VARCHAR(2000)) ENGINE=InnoDB');
-    for (let i = 0; i < 20; i++) await connection.query("INSERT INTO t.x SELECT seq, REPEAT('x', 2000) FROM seq_1_to_1000 WHERE seq > ? AND seq <= ? + 50", [i * 50, i * 50]);
+    for (let i = 0; i < 20; i++) await connection.query("INSERT INTO t.x SELECT seq, REPEAT('x', 2000) FROM t.seq_1_to_1000 WHERE seq > ? AND seq <= ? + 50", [i * 50, i * 50]);
     await connection.end();
     const after = (await readContainerResources(db))!;
     expect(after.memoryRssBytes).toBeGreaterThan(10 * 1024 ** 2);
