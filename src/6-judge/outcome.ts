@@ -55,8 +55,8 @@ export function judgeInstance(instance: string, expectation: Expectation | undef
 /** The observations that decided the outcome come first: the kernel line, the event, the trace. */
 function pickEvidence(outcome: Outcome, observations: readonly Observation[]): Evidence[] {
   const order: Observation['kind'][] = outcome.startsWith('oom-killed')
-    ? ['kernel-oom', 'docker-event', 'container-state', 'workload', 'syscall', 'nofile', 'memory-peak', 'innodb-status', 'readiness']
-    : ['server-variables', 'workload', 'readiness', 'nofile', 'syscall', 'memory-peak', 'innodb-status', 'container-state', 'docker-event', 'kernel-oom'];
+    ? ['kernel-oom', 'docker-event', 'container-state', 'warm-up', 'workload', 'syscall', 'nofile', 'memory-peak', 'innodb-status', 'readiness']
+    : ['server-variables', 'warm-up', 'workload', 'readiness', 'nofile', 'syscall', 'memory-peak', 'innodb-status', 'container-state', 'docker-event', 'kernel-oom'];
   const evidence: Evidence[] = [];
   for (const kind of order) {
     // Sampled every second: one line for all of them, or why this server cannot list waits.
