@@ -91,6 +91,18 @@ const observation = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('workload'), t: num, instance: str, driver: str, result: z.discriminatedUnion('driver', [stormResult, httpLoadResult]) }),
   z.object({
+    kind: z.literal('warm-up'),
+    t: num,
+    instance: str,
+    targetFraction: num,
+    pagesTotal: num,
+    pagesDataBefore: num,
+    pagesDataAfter: num,
+    pageSizeBytes: num,
+    full: z.boolean(),
+    durationMs: num,
+  }),
+  z.object({
     kind: z.literal('step'),
     t: num,
     step: str,

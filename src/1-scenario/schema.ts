@@ -52,6 +52,12 @@ export const instanceSchema = z.strictObject({
   numa: z.enum(['interleave']).optional(),
   /** Every syscall the tracer (bpftrace) saw of this server as its own evidence line. @default only for a kill at start-up; otherwise one line sums them up */
   traceEvidence: z.boolean().optional(),
+  /**
+   * Work done on the ready server before time zero (before the workload and timed steps):
+   * `bufferPoolFraction` fills the InnoDB buffer pool with data pages until that share of its pages
+   * hold data, as production's pool is after hours of reads (a fresh pool is cold: reserved, not resident).
+   */
+  warmup: z.strictObject({ bufferPoolFraction: z.number().gt(0).max(1) }).optional(),
 });
 /** An instance as a scenario declares it (sizes as `4g` or bytes). */
 export type InstanceInput = z.input<typeof instanceSchema>;
