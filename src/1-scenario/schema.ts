@@ -245,7 +245,8 @@ export const scenarioSchema = z.strictObject({
   matrix: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'letters, digits and _'), z.array(z.union([z.string(), z.number()])).min(1, 'at least one value')),
   exclude: fn('(config) => boolean').optional(),
   instances: fn('(config) => { <name>: instance }'),
-  expect: fn('(config) => { <instance>: Expectation }'),
+  /** Absent: an explore run, its configurations ranked by headroom instead of judged. */
+  expect: fn('(config) => { <instance>: Expectation }').optional(),
   workload: fn('(config) => Workload').optional(),
   host: fn('(config) => HostSettings').optional(),
   before: fn('(context) => Promise<void>').optional(),

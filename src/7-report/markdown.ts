@@ -1,3 +1,5 @@
+import { formatBytes } from '../0-model/units.ts';
+import { exploreSummary, isExplore, rankByHeadroom } from '../0-model/explore.ts';
 import { isEmulatedValue, peakMemoryText, predictedText } from '../0-model/figures.ts';
 import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
@@ -35,6 +37,15 @@ export function renderMarkdown(report: RunReport): string {
       (report.emulated.length > 0 ? ` nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.` : ''),
     '',
   );
+  if (isExplore(report)) {
+    lines.push(`**Explore** (the scenario has no \`expect\`): ${exploreSummary(report)}.`, '');
+    lines.push('| rank | configuration | outcome | peak memory | headroom |', '|---|---|---|---|---|');
+    rankByHeadroom(report).forEach((r, i) => {
+      const cells = [String(i + 1), r.label, r.config.outcome ?? r.config.verdict, peakMemoryText(r.config.metrics) ?? '', r.headroomBytes !== undefined ? formatBytes(r.headroomBytes) : '—'];
+      lines.push(`| ${cells.map(cell).join(' | ')} |`);
+    });
+    lines.push('');
+  }
   for (const change of report.hostChanges ?? []) {
     lines.push(
       `**${change.setting} changed during the run**: ${change.atStart} at its start, ${change.atEnd} at its end — another run or a person switched it, so configurations on either side of the switch ran on different hosts.`,

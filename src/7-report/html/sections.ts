@@ -1,5 +1,6 @@
 // The page's header, host facts and the charts' section (the figures; page.ts draws into them).
 import type { RunReport } from '../../0-model/report.ts';
+import { exploreSummary, isExplore } from '../../0-model/explore.ts';
 import type { PeakBar, TimeChart } from './chart-data.ts';
 import type { ChartGroup } from './charts.ts';
 import type { Labelled } from './configs.ts';
@@ -25,6 +26,7 @@ ${join(
   shardLines(report).map((line) => html`<p class="meta">${line.replaceAll('`', '')}</p>`),
   '\n',
 )}
+${isExplore(report) ? html`<p class="summary">Explore (no <code>expect</code>): ${exploreSummary(report)}</p>` : ''}
 ${ended}${renderSignature(report)}</header>`;
 }
 
