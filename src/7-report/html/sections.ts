@@ -79,13 +79,14 @@ export function renderHostFacts(report: RunReport, configs: readonly Labelled[])
     ...(host.k6 !== undefined ? [['k6 on PATH', yesNo(host.k6)] as [string, string]] : []),
     ...(report.images.length > 0 ? [['Images', images] as [string, SafeHtml]] : []),
   ];
-  return html`<section id="host"><h2>Host</h2>
+  // Folded: what a reader checks after the answer, not before it.
+  return html`<section id="host"><details><summary><h2>Host</h2> <small>kernel ${host.kernel}, cgroup v${host.cgroupVersion}, THP ${host.thpMode}</small></summary>
 <table class="facts"><tbody>
 ${join(
   rows.map(([name, value]) => html`<tr><th scope="row">${name}</th><td>${value}</td></tr>`),
   '\n',
 )}
-</tbody></table></section>`;
+</tbody></table></details></section>`;
 }
 
 const PEAKS_FIGURE = html`<figure class="chart wide" id="chart-peaks"><figcaption><strong>Peak memory against the limit</strong> <small>per configuration: the bar is the observed peak, the black tick the limit, the diamond the predicted peak</small></figcaption><canvas id="peaks-canvas"></canvas></figure>`;
