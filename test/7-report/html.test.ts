@@ -80,7 +80,9 @@ describe('renderHtml', () => {
     expect(html).toContain('<h1><span class="brand">oomlab</span> burst-oom</h1>');
     expect(html).toContain(`<p class="incident">${burst.incident}</p>`);
     expect(html).toContain('run <code>2026-11-22T02-59-01Z-e79ced</code> · started 2026-11-22T02:59:01.314Z · 89 s · <code>scenarios/burst-oom.ts</code>');
-    expect(html).toContain('<span class="count pass">3 pass</span> <span class="count fail">1 fail</span> <span class="count skipped">0 skipped</span> <span class="count error">0 error</span>');
+    expect(html).toContain(
+      '<span class="count pass">3 as expected</span> <span class="count fail">1 not as expected</span> <span class="count error">0 could not decide (harness error)</span> <span class="count skipped">0 not run</span>',
+    );
   });
 
   it('lists the host facts', () => {

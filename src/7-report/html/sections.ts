@@ -7,6 +7,7 @@ import { html, join, type HtmlValue, type SafeHtml } from './template.ts';
 import { emulatedText, formatCount, swatch } from './verdicts.ts';
 import { shardLines } from '../../0-model/shards.ts';
 import { SIGNATURE_WORDS } from '../../0-model/signature.ts';
+import { VERDICT_WORDS } from '../../0-model/verdict-words.ts';
 
 function yesNo(value: boolean | undefined): string {
   return value === undefined ? 'unknown' : value ? 'yes' : 'no';
@@ -20,7 +21,7 @@ export function renderHeader(report: RunReport): SafeHtml {
 <h1><span class="brand">oomlab</span> ${report.scenario}</h1>
 <p class="incident">${report.incident}</p>
 <p class="meta">run <code>${report.runId}</code> · started ${report.startedAt} · ${Math.round(report.durationMs / 1000)} s · <code>${report.scenarioFile}</code>${drivers.length > 0 ? ` · load driver ${drivers.join(', ')}` : ''}</p>
-<p class="summary"><span class="count pass">${pass} pass</span> <span class="count fail">${fail} fail</span> <span class="count skipped">${skipped} skipped</span> <span class="count error">${error} error</span>${flaky ? html` <span class="count flaky">${flaky} flaky</span>` : ''}</p>
+<p class="summary"><span class="count pass">${pass} ${VERDICT_WORDS.pass}</span> <span class="count fail">${fail} ${VERDICT_WORDS.fail}</span>${flaky ? html` <span class="count flaky">${flaky} ${VERDICT_WORDS.flaky}</span>` : ''} <span class="count error">${error} ${VERDICT_WORDS.error}</span> <span class="count skipped">${skipped} ${VERDICT_WORDS.skipped}</span></p>
 ${join(
   shardLines(report).map((line) => html`<p class="meta">${line.replaceAll('`', '')}</p>`),
   '\n',
