@@ -32,6 +32,8 @@ export interface RankedConfig {
 export interface SkipGroup {
   reason: string;
   configs: ConfigResult[];
+  /** The axis values the group shares and no configuration that ran has: what it lacked (`image=mysql:5.7`, `numa=interleave`). */
+  which: Record<string, AxisValue>;
 }
 
 export interface Answer {
@@ -161,7 +163,8 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
   const undecided = done.filter((c) => c.verdict === 'flaky' || c.verdict === 'error');
   const scope = common(claim.configs, axes);
   const apart = differences({ axes: scope } as unknown as ConfigResult, baseline, Object.keys(scope));
-  const who = multiple ? `${claim.instance} ` : '';
+  // `[a]`, as the evidence names an instance: a bare `a` reads as an article.
+  const who = multiple ? `[${claim.instance}] ` : '';
   const expectedWords = `${who}${outcomeWords(claim.expected)}`;
   const why = claim.because ? ` ${claim.because}` : '';
   const notRunText = notRun > 0 ? `; ${count(notRun, 'configuration')} not run` : '';
@@ -217,7 +220,13 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
 export function skipGroups(configs: readonly ConfigResult[]): SkipGroup[] {
   const groups = new Map<string, ConfigResult[]>();
   for (const c of configs.filter((c) => c.verdict === 'skipped')) groups.set(c.reason, [...(groups.get(c.reason) ?? []), c]);
-  return [...groups].map(([reason, members]) => ({ reason, configs: members }));
+  const others = configs.filter(ran);
+  return [...groups].map(([reason, members]) => {
+    const shared = common(members, Object.keys(members[0]!.axes));
+    // Only values no configuration that ran had: what the host could not give (an image, a second NUMA node).
+    const which = Object.fromEntries(Object.entries(shared).filter(([axis, value]) => others.length > 0 && !others.some((c) => c.axes[axis] === value)));
+    return { reason, configs: members, which };
+  });
 }
 
 /** Ran configurations, the most headroom first; killed ones last. */
@@ -288,11 +297,7 @@ export function peakText(r: RankedConfig): string {
 
 /** `9 with image=mysql:5.7: image mysql:5.7 is not here … — run …`: one line per reason. */
 export function skipLine(group: SkipGroup): string {
-  const axes = Object.keys(group.configs[0]?.axes ?? {});
-  const shared = axes.filter((axis) => group.configs.every((c) => c.axes[axis] === group.configs[0]!.axes[axis]));
-  // Name the axis that sets the group apart, when one does (the image it lacks), not every axis it shares.
-  const telling = shared.filter((axis) => group.reason.includes(String(group.configs[0]!.axes[axis])));
-  const which = telling.length > 0 ? ` with ${telling.map((axis) => `${axis}=${group.configs[0]!.axes[axis]}`).join(' ')}` : '';
+  const which = Object.keys(group.which).length > 0 ? ` with ${pairs(group.which)}` : '';
   return `${group.configs.length} configuration${group.configs.length === 1 ? '' : 's'}${which}: ${group.reason}`;
 }
 

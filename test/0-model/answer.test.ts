@@ -51,7 +51,7 @@ describe('the answer of scraping-burst (one fix at a time against the baseline)'
   it('names the fixes that did not save A in the reproduction, and the one that did', () => {
     const [reproduced, roomy, notRun] = answer.headlines.map(text);
     expect(reproduced).toMatch(
-      /^Reproduced: A shares its host with the neighbour; .* — a OOM-killed under load in 4 of 4 configurations \(headroom=tight\): the incident's configuration, with thp=never, with innodb_thread_concurrency=32 and with allocator=jemalloc; 1 configuration not run; the kernel: `total-vm:8591665136kB, anon-rss:908104kB`\.$/,
+      /^Reproduced: A shares its host with the neighbour; .* — \[a\] OOM-killed under load in 4 of 4 configurations \(headroom=tight\): the incident's configuration, with thp=never, with innodb_thread_concurrency=32 and with allocator=jemalloc; 1 configuration not run; the kernel: `total-vm:8591665136kB, anon-rss:908104kB`\.$/,
     );
     expect(roomy).toBe(
       'Survived with headroom=roomy: 1 of 1 configuration, peak anonymous memory 1.7 GiB of 9 GiB — as expected: with memory left beside the neighbour, A carries its share of the burst.',

@@ -147,7 +147,7 @@ describe('renderHtml', () => {
     expect(rows[2]).toContain('<span class="badge error">could not decide (harness error)</span>');
     expect(rows[2]).toContain('<div class="reason">timed out before it was decided: waited 240000ms for &lt;a&gt;</div>');
     expect(rows[3]).toBe(
-      '<tr class="skipped-group"><td class="tag"><span class="badge skipped">not run</span></td><td colspan="9">1 configuration: image mysql:5.5 is not available: no registry &lt;offline&gt; | build docker/mysql-5.5 &amp; retry</td></tr>',
+      '<tr class="skipped-group"><td class="tag"><span class="badge skipped">not run</span></td><td colspan="9">1 configuration with balancer=round-robin: image mysql:5.5 is not available: no registry &lt;offline&gt; | build docker/mysql-5.5 &amp; retry</td></tr>',
     );
   });
 
@@ -347,7 +347,7 @@ describe('renderHtml on a scraping-burst run', () => {
     const rows = verdictRows(html);
     expect(rows).toHaveLength(6);
     expect(rows[0]).toContain('<td class="num">15.0:1</td></tr><tr class="evidence-row pass"><td class="tag"></td><td class="evidence" colspan="13"><code>kernel: [a] Memory cgroup out of memory');
-    expect(rows.at(-1)).toBe('<tr class="skipped-group"><td class="tag"><span class="badge skipped">not run</span></td><td colspan="13">1 configuration: 1 NUMA node</td></tr>');
+    expect(rows.at(-1)).toBe('<tr class="skipped-group"><td class="tag"><span class="badge skipped">not run</span></td><td colspan="13">1 configuration with numa=interleave: 1 NUMA node</td></tr>');
   });
 
   it('draws the summed usage of instances that share a memory budget against that budget, when the report says they share one', () => {
