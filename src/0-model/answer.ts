@@ -128,8 +128,22 @@ interface Claim {
   configs: ConfigResult[];
 }
 
+/**
+ * Fixes tried one at a time that share a reason (`from-incident`'s "the fix keeps the server inside its
+ * limit") are a claim each: which fix worked is the question the answer is for.
+ */
+function splitOneAtATime(group: ConfigResult[], baseline: ConfigResult | undefined, configs: readonly ConfigResult[]): ConfigResult[][] {
+  if (!baseline || group.includes(baseline)) return [group];
+  const axes = varying(configs);
+  const apart = group.map((c) => Object.entries(differences(c, baseline, axes)));
+  if (!apart.every((d) => d.length === 1)) return [group];
+  const keys = apart.map((d) => `${d[0]![0]}=${d[0]![1]}`);
+  if (new Set(keys).size < 2) return [group];
+  return [...new Set(keys)].map((key) => group.filter((_, i) => keys[i] === key));
+}
+
 /** Claims: configurations that expect the same outcomes for the same reasons; a reason not kept joins the only claim of its outcomes. */
-function claims(configs: readonly ConfigResult[]): Claim[] {
+function claims(configs: readonly ConfigResult[], baseline: ConfigResult | undefined): Claim[] {
   const outcomesKey = (c: ConfigResult) => JSON.stringify(Object.entries(c.expected));
   const reasonsKey = (c: ConfigResult) => JSON.stringify(Object.keys(c.expected).map((instance) => becauseFor(c, instance) ?? null));
   const known = new Map<string, ConfigResult[]>();
@@ -148,11 +162,13 @@ function claims(configs: readonly ConfigResult[]): Claim[] {
     const key = same.length === 1 ? same[0]! : `${outcomesKey(c)}|?`;
     known.set(key, [...(known.get(key) ?? []), c]);
   }
-  return [...known.values()].map((group) => {
-    const first = group.find((c) => becauseFor(c, subject(c)!) !== undefined) ?? group[0]!;
-    const instance = subject(first)!;
-    return { instance, expected: first.expected[instance]!, because: becauseFor(first, instance), configs: group };
-  });
+  return [...known.values()]
+    .flatMap((group) => splitOneAtATime(group, baseline, configs))
+    .map((group) => {
+      const first = group.find((c) => becauseFor(c, subject(c)!) !== undefined) ?? group[0]!;
+      const instance = subject(first)!;
+      return { instance, expected: first.expected[instance]!, because: becauseFor(first, instance), configs: group };
+    });
 }
 
 function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readonly string[], multiple: boolean): Headline {
@@ -258,7 +274,7 @@ export function answerOf(report: RunReport): Answer {
   const baseline = baselineConfig(report.configs);
   const axes = varying(report.configs);
   const multiple = report.configs.some((c) => Object.keys(c.expected).length > 1);
-  const all = claims(report.configs);
+  const all = claims(report.configs, baseline);
   // The incident's claim first, then the other kills (what did not help), then what survived.
   // Survivals that differ from the incident's configuration (its fixes) before those that share its values.
   const order = (c: Claim) =>

@@ -80,3 +80,31 @@ describe('becauseOf', () => {
     expect(becauseOf({ a: { outcome: 'survived' } })).toEqual({});
   });
 });
+
+describe('the answer of a scenario made from an incident (fix=production and each fix on its own)', () => {
+  const base = fixture('nofile-oom').configs;
+  const killed = base.find((c) => c.outcome === 'oom-killed-at-startup')!;
+  const survived = base.find((c) => c.outcome === 'survived')!;
+  const config = (fix: string, from: typeof killed, because: string, peak?: number) => ({
+    ...from,
+    id: `image=oomlab/mariadb:10.11,fix=${fix}`,
+    axes: { image: 'oomlab/mariadb:10.11', fix },
+    because: { db: because },
+    metrics: { ...from.metrics, ...(peak !== undefined ? { peakMemoryBytes: peak } : {}) },
+  });
+  const report = {
+    ...fixture('nofile-oom'),
+    configs: [
+      config('production', killed, "production's outcome reproduces: the file table"),
+      config('ulimit-4096', survived, 'the fix keeps the server inside its limit', 200 * 2 ** 20),
+      config('limitnofile-1048576', survived, 'the fix keeps the server inside its limit', 300 * 2 ** 20),
+    ],
+  };
+
+  it('says which fix survived, each on its own line, though they share one because', () => {
+    const answer = answerOf(report);
+    expect(answer.baseline?.axes.fix).toBe('production');
+    expect(answer.headlines.map((h) => h.lead)).toEqual(['Reproduced:', 'Survived with fix=ulimit-4096:', 'Survived with fix=limitnofile-1048576:']);
+    expect(answer.ranking.map((r) => r.label)).toEqual(['fix=ulimit-4096', 'fix=limitnofile-1048576', "the incident's configuration"]);
+  });
+});
