@@ -82,8 +82,9 @@ function common(group: readonly ConfigResult[], axes: readonly string[]): Record
   return Object.fromEntries(axes.filter((axis) => group.every((c) => c.axes[axis] === first.axes[axis])).map((axis) => [axis, first.axes[axis]!]));
 }
 
-function differences(config: ConfigResult, baseline: ConfigResult | undefined, axes: readonly string[]): Record<string, AxisValue> {
-  return Object.fromEntries(axes.filter((axis) => baseline === undefined || config.axes[axis] !== baseline.axes[axis]).map((axis) => [axis, config.axes[axis]!]));
+/** The values on `axes` where `values` (a configuration's axes, or a group's shared ones) differ from the baseline's. */
+function differences(values: Readonly<Record<string, AxisValue>>, baseline: ConfigResult | undefined, axes: readonly string[]): Record<string, AxisValue> {
+  return Object.fromEntries(axes.filter((axis) => baseline === undefined || values[axis] !== baseline.axes[axis]).map((axis) => [axis, values[axis]!]));
 }
 
 /** The anonymous peak where it was sampled (page cache is not what the OOM killer frees last), else the cgroup's. */
@@ -135,7 +136,7 @@ interface Claim {
 function splitOneAtATime(group: ConfigResult[], baseline: ConfigResult | undefined, configs: readonly ConfigResult[]): ConfigResult[][] {
   if (!baseline || group.includes(baseline)) return [group];
   const axes = varying(configs);
-  const apart = group.map((c) => Object.entries(differences(c, baseline, axes)));
+  const apart = group.map((c) => Object.entries(differences(c.axes, baseline, axes)));
   if (!apart.every((d) => d.length === 1)) return [group];
   const keys = apart.map((d) => `${d[0]![0]}=${d[0]![1]}`);
   if (new Set(keys).size < 2) return [group];
@@ -178,7 +179,7 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
   const wrong = done.filter((c) => c.verdict === 'fail');
   const undecided = done.filter((c) => c.verdict === 'flaky' || c.verdict === 'error');
   const scope = common(claim.configs, axes);
-  const apart = differences({ axes: scope } as unknown as ConfigResult, baseline, Object.keys(scope));
+  const apart = differences(scope, baseline, Object.keys(scope));
   // `[a]`, as the evidence names an instance: a bare `a` reads as an article.
   const who = multiple ? `[${claim.instance}] ` : '';
   const expectedWords = `${who}${outcomeWords(claim.expected)}`;
@@ -194,7 +195,7 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
   }
   if (isKill(claim.expected) && isBaselineClaim) {
     const lead = asExpected.length === done.length ? 'Reproduced:' : asExpected.length === 0 ? 'Not reproduced:' : 'Partly reproduced:';
-    const others = done.filter((c) => c !== baseline).map((c) => `with ${pairs(differences(c, baseline, axes))}`);
+    const others = done.filter((c) => c !== baseline).map((c) => `with ${pairs(differences(c.axes, baseline, axes))}`);
     const listed = others.length > 0 && others.length <= 5 ? [...(done.includes(baseline) ? ["the incident's configuration"] : []), ...others] : [];
     const members = listed.length > 0 ? `: ${listed.slice(0, -1).join(', ')}${listed.length > 1 ? ' and ' : ''}${listed.at(-1)}` : '';
     const figure = killFigure(asExpected, claim.instance);
@@ -254,7 +255,7 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
     const limit = config.metrics.memoryLimitBytes;
     const killed = isKill(config.outcome);
     const everyAxis = Object.keys(config.axes);
-    const label = config === baseline ? "the incident's configuration" : pairs(differences(config, baseline, axes)) || pairs(differences(config, baseline, everyAxis)) || config.id;
+    const label = config === baseline ? "the incident's configuration" : pairs(differences(config.axes, baseline, axes)) || pairs(differences(config.axes, baseline, everyAxis)) || config.id;
     return {
       config,
       label,
@@ -278,13 +279,7 @@ export function answerOf(report: RunReport): Answer {
   // The incident's claim first, then the other kills (what did not help), then what survived.
   // Survivals that differ from the incident's configuration (its fixes) before those that share its values.
   const order = (c: Claim) =>
-    baseline && c.configs.includes(baseline)
-      ? 0
-      : isKill(c.expected)
-        ? 1
-        : Object.keys(differences({ axes: common(c.configs, axes) } as unknown as ConfigResult, baseline, Object.keys(common(c.configs, axes)))).length > 0
-          ? 2
-          : 3;
+    baseline && c.configs.includes(baseline) ? 0 : isKill(c.expected) ? 1 : Object.keys(differences(common(c.configs, axes), baseline, Object.keys(common(c.configs, axes)))).length > 0 ? 2 : 3;
   const sorted = all.map((c, i) => ({ c, i })).sort((a, b) => order(a.c) - order(b.c) || a.i - b.i);
   const headlines = sorted.map(({ c }) => headline(c, baseline, axes, multiple));
   const skipped = skipGroups(report.configs);
