@@ -206,6 +206,7 @@ const configResult = z.object({
   verdict,
   reason: str,
   expected: z.record(str, outcome),
+  because: z.record(str, str).optional(),
   evidence: z.array(evidence),
   metrics,
   instances: z.array(instanceJudgement),
