@@ -17,7 +17,8 @@ export const USAGE = `usage: oomlab <command>
       docker inspect JSON, a compose file or a Kubernetes manifest, in any mix; prints the
       causes ranked with the figures for and against each, what is unknown and what to collect,
       and writes scenarios/<name>.ts: production's configuration and each candidate fix on its
-      own (none when the evidence is insufficient); --run runs it at once; --phase start-up,
+      own (none when the evidence is insufficient, or when the leading cause needs a timeline
+      of its own: neighbours, a lowered limit); --run runs it at once; --phase start-up,
       under-load or after-load says when production died; --json prints
       { causes: [{ id, score, for, against }], unknown, collect, scenario }
   merge <shard-dir...> [--out dir] [--baseline report.json] [--json]
