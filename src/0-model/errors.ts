@@ -15,7 +15,10 @@ export type OomlabErrorCode =
   | 'REPORT_INVALID'
   | 'MERGE_REFUSED'
   | 'USAGE'
-  | 'STEP_FAILED';
+  | 'STEP_FAILED'
+  | 'LAB_SHAPE_INVALID'
+  | 'LAB_BUILD_FAILED'
+  | 'LAB_BOOT_FAILED';
 
 /** Every error the harness raises: what failed, the value received, and the next step. */
 export class OomlabError extends Error {

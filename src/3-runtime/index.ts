@@ -12,3 +12,4 @@ export * from './host-shell.ts';
 export * from './container-shell.ts';
 export * from './faults/index.ts';
 export * from './runtime.ts';
+export * from './lab/index.ts';

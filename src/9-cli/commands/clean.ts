@@ -1,6 +1,15 @@
 // `oomlab clean`: what dead runs left behind.
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { cleanLeftovers, connectEngine, leftoverSideCgroups, removeAbandonedBuilds, removeSideCgroup, restoreAbandonedHostSettings } from '../../3-runtime/index.ts';
+import {
+  cleanLeftovers,
+  connectEngine,
+  leftoverSideCgroups,
+  removeAbandonedBuilds,
+  removeAbandonedGuestBuilds,
+  removeAbandonedLabs,
+  removeSideCgroup,
+  restoreAbandonedHostSettings,
+} from '../../3-runtime/index.ts';
 import { onPath } from '../../4-observe/index.ts';
 
 export const CLEAN_OPTIONS = { all: { type: 'boolean' } } satisfies ParseArgsOptionsConfig;
@@ -8,6 +17,11 @@ export const CLEAN_OPTIONS = { all: { type: 'boolean' } } satisfies ParseArgsOpt
 export async function commandClean(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: CLEAN_OPTIONS });
   for (const setting of await restoreAbandonedHostSettings({ all: values.all ?? false })) process.stdout.write(`restored ${setting.path} to ${setting.value}\n`);
+  // Lab VMs first: they need no engine of this host, and a killed run's qemu holds two cores.
+  for (const vm of await removeAbandonedLabs({ all: values.all ?? false })) {
+    process.stdout.write(`removed lab VM ${vm.vmId} (run ${vm.runId})${vm.killedPid ? `, killed qemu ${vm.killedPid}` : ''}\n`);
+  }
+  for (const name of await removeAbandonedGuestBuilds()) process.stdout.write(`removed lab guest build ${name} (its builder died)\n`);
   // A dockerd that is installed but stopped (a run's engine went away) is started, so its stopped containers can go;
   // clean never installs one.
   const engine = await connectEngine({ autoStart: await onPath('dockerd'), onProgress: (text) => process.stderr.write(`· ${text}\n`) });
