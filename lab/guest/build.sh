@@ -57,7 +57,7 @@ for applet in sh cat ls sleep head tail tr dd echo true free ps; do ln -s busybo
 mount --bind /proc "$rootfs/proc"
 chroot "$rootfs" systemctl enable systemd-networkd oomlab-agent.service oomlab-seed.service docker.service containerd.service >/dev/null 2>&1
 # Nothing logs in; a serial getty would only cost boot time.
-chroot "$rootfs" systemctl mask serial-getty@ttyS0.service getty@tty1.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1 || true
+chroot "$rootfs" systemctl mask serial-getty@ttyS0.service getty@tty1.service getty-static.service e2scrub_reap.service dpkg-db-backup.timer apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1 || true
 chroot "$rootfs" passwd -d root >/dev/null
 
 echo "step: initramfs with the virtio disk drivers"

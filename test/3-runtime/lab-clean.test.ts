@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,5 +26,6 @@ describe('oomlab clean and lab VMs', () => {
     expect(existsSync(live)).toBe(true);
     expect(await removeAbandonedLabs({ runRoot: root, all: true })).toEqual([{ runId: 'run-live', vmId: 'vm-bbbb' }]);
     expect(existsSync(join(root, 'run-live'))).toBe(false);
+    await rm(root, { recursive: true, force: true });
   });
 });
