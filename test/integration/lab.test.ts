@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { bootLab, ensureLabGuest, LAB_RUN_ROOT, LAB_SEED_IMAGE, LAB_SHAPES, labAccel } from '../../src/3-runtime/lab/index.ts';
+import { poll } from '../../src/0-model/poll.ts';
+import { bootLab, ensureLabGuest, LAB_RUN_ROOT, LAB_SEED_IMAGE, LAB_SHAPES, labAccel, removeAbandonedLabs } from '../../src/3-runtime/lab/index.ts';
 
 const log = (text: string) => process.stderr.write(`[lab] ${text}\n`);
 
@@ -73,6 +76,38 @@ describe('lab host', () => {
       }
     }
     expect(await qemusOf(runId)).toEqual([]);
+    expect(existsSync(`${LAB_RUN_ROOT}/${runId}`)).toBe(false);
+  });
+
+  /** A child that boots a VM (lab-boot-child.ts), once its qemu runs. */
+  async function bootingChild(runId: string) {
+    const child = execa('node', ['--import', 'tsx', 'test/integration/lab-boot-child.ts', runId], { reject: false });
+    const started = await poll(async () => (await qemusOf(runId)).length > 0 || undefined, { intervalMs: 200, timeoutMs: 60_000 });
+    expect(started.done).toBe(true);
+    // Well into the boot: the kernel and systemd are running, the engine not yet.
+    await sleep(5_000);
+    return { child };
+  }
+
+  it('a SIGINT while the VM boots ends the boot as cancelled and leaves no qemu and no files', async () => {
+    const runId = `test-lab-sigint-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const { child } = await bootingChild(runId);
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.stdout).toContain('ended: run cancelled: the lab VM was stopped while it booted');
+    expect(await qemusOf(runId)).toEqual([]);
+    expect(existsSync(`${LAB_RUN_ROOT}/${runId}`)).toBe(false);
+  });
+
+  it('a run killed outright takes its qemu with it, and oomlab clean removes the files it left', async () => {
+    const runId = `test-lab-sigkill-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const { child } = await bootingChild(runId);
+    child.kill('SIGKILL');
+    await child;
+    // setpriv --pdeathsig: the kernel kills qemu when its parent dies, with no cleanup code running.
+    expect((await poll(async () => (await qemusOf(runId)).length === 0 || undefined, { intervalMs: 200, timeoutMs: 10_000 })).done).toBe(true);
+    expect(existsSync(`${LAB_RUN_ROOT}/${runId}`)).toBe(true);
+    expect((await removeAbandonedLabs()).filter((vm) => vm.runId === runId)).toEqual([{ runId, vmId: expect.stringMatching(/^vm-[0-9a-f]{8}$/) }]);
     expect(existsSync(`${LAB_RUN_ROOT}/${runId}`)).toBe(false);
   });
 });
