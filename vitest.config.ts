@@ -5,6 +5,8 @@ process.env.OOMLAB_TEST_RUN_STARTED_MS ??= String(Date.now());
 
 /** Integration tests that need no container engine: they read a recorded report.json and drive Chromium or the CLI. */
 const ENGINE_FREE = ['test/integration/report-html.test.ts', 'test/integration/report-cli.test.ts'];
+/** Integration tests of the lab VM: they need qemu and the guest (built once, about 4 minutes), not the host's engine. */
+const LAB = ['test/integration/lab.test.ts'];
 
 export default defineConfig({
   test: {
@@ -27,9 +29,21 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'lab',
+          include: LAB,
+          fileParallelism: false,
+          // After the engine tests, not beside them: TCG takes both cores of a small machine.
+          sequence: { groupOrder: 1 },
+          // The first run builds the guest (about 4 minutes) and boots it under TCG where KVM does not work.
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          exclude: ENGINE_FREE,
+          exclude: [...ENGINE_FREE, ...LAB],
           // One engine, one host kernel log: integration files run one at a time.
           fileParallelism: false,
           // Per test file: the engine and the offline image (built once, then found), then a session label on

@@ -17,7 +17,10 @@ export type OomlabErrorCode =
   | 'USAGE'
   | 'STEP_FAILED'
   | 'INCIDENT_INPUT'
-  | 'HOST_LEASE_BUSY';
+  | 'HOST_LEASE_BUSY'
+  | 'LAB_SHAPE_INVALID'
+  | 'LAB_BUILD_FAILED'
+  | 'LAB_BOOT_FAILED';
 
 /** Every error the harness raises: what failed, the value received, and the next step. */
 export class OomlabError extends Error {

@@ -2,3 +2,4 @@
 export * from './runtime.ts';
 export { dockerRuntime } from './docker/runtime.ts';
 export * from './nofile-shim.ts';
+export * from './lab/index.ts';

@@ -1,0 +1,193 @@
+// A lab host's shape as data, and the qemu command line and kernel command line that give a guest that shape.
+import { OomlabError } from '../../0-model/errors.ts';
+
+export type LabCgroup = 'v1' | 'v2';
+export type LabThp = 'always' | 'madvise' | 'never';
+export type LabAccel = 'kvm' | 'tcg';
+
+export interface LabNumaNode {
+  memoryMiB: number;
+  /** The vCPUs of this node, numbered from 0 across the whole guest. */
+  cpus: readonly number[];
+}
+
+export interface LabShape {
+  /** @default 2 */
+  vcpus: number;
+  /** The guest's memory; when NUMA nodes are given it must be their sum. */
+  memoryMiB: number;
+  /** The emulated NUMA nodes; absent: one node holding every vCPU and all memory. */
+  numaNodes?: readonly LabNumaNode[];
+  /** v2: the unified hierarchy, as current distributions; v1: systemd's hybrid, as this project's own host. */
+  cgroup: LabCgroup;
+  /** LimitNOFILE of containerd and docker, set before they start (their containers inherit it); absent keeps the Debian units' own. */
+  runtimeNofile?: number | 'infinity';
+  /** fs.nr_open, the ceiling of any nofile; absent keeps what systemd raises it to at boot. */
+  nrOpen?: number;
+  /** vm.overcommit_memory. @default 0 */
+  overcommitMemory: 0 | 1 | 2;
+  /** /sys/kernel/mm/transparent_hugepage/enabled from boot. @default 'madvise' */
+  thp: LabThp;
+  /** The Debian release of the guest, so its kernel. */
+  release: 'bookworm';
+}
+
+const BASE: LabShape = { vcpus: 2, memoryMiB: 2048, cgroup: 'v2', overcommitMemory: 0, thp: 'madvise', release: 'bookworm' };
+
+/** Named shapes for `--host lab:NAME`. */
+export const LAB_SHAPES = {
+  /** Two vCPUs, 2 GiB, cgroup v2: most users' hosts. */
+  default: BASE,
+  /** The hybrid cgroup v1 of this project's own machine. */
+  v1: { ...BASE, cgroup: 'v1' },
+  /** Two NUMA nodes of 1.5 GiB, one vCPU each (incident 2). */
+  numa2: {
+    ...BASE,
+    memoryMiB: 3072,
+    numaNodes: [
+      { memoryMiB: 1536, cpus: [0] },
+      { memoryMiB: 1536, cpus: [1] },
+    ],
+  },
+  /** The runtimes' nofile 1073741816 for real, and the overcommit MariaDB's 16 GiB allocation needs (incident 1). */
+  nofile: { ...BASE, memoryMiB: 3072, runtimeNofile: 1_073_741_816, nrOpen: 1_073_741_816, overcommitMemory: 1 },
+} as const satisfies Record<string, LabShape>;
+
+export type LabShapeName = keyof typeof LAB_SHAPES;
+
+/** `lab` or `lab:NAME` (the `--host` value) to its shape. */
+export function labShapeOf(host: string): { name: string; shape: LabShape } {
+  const match = /^lab(?::(.+))?$/.exec(host);
+  const name = match?.[1] ?? 'default';
+  const shape = match ? (LAB_SHAPES as Record<string, LabShape>)[name] : undefined;
+  if (!shape) throw new OomlabError('LAB_SHAPE_INVALID', `unknown lab host \`${host}\`; use lab or lab:SHAPE with SHAPE one of ${Object.keys(LAB_SHAPES).join(', ')}`);
+  return { name, shape };
+}
+
+/** The shape's own contradictions, each as one line; empty when qemu can run it. */
+export function labShapeProblems(shape: LabShape): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(shape.vcpus) || shape.vcpus < 1) problems.push(`vcpus must be a positive integer, got ${shape.vcpus}`);
+  if (!Number.isInteger(shape.memoryMiB) || shape.memoryMiB < 512) problems.push(`memoryMiB must be an integer of at least 512 (the guest's engine needs it), got ${shape.memoryMiB}`);
+  if (shape.numaNodes) {
+    const sum = shape.numaNodes.reduce((total, node) => total + node.memoryMiB, 0);
+    if (sum !== shape.memoryMiB) problems.push(`the NUMA nodes' memory adds up to ${sum} MiB, not memoryMiB ${shape.memoryMiB}`);
+    const cpus = shape.numaNodes.flatMap((node) => node.cpus).sort((a, b) => a - b);
+    const every = Array.from({ length: shape.vcpus }, (_, i) => i);
+    if (cpus.join(',') !== every.join(',')) problems.push(`the NUMA nodes' cpus must be 0..${shape.vcpus - 1} once each, got ${cpus.join(',') || 'none'}`);
+    if (shape.numaNodes.some((node) => !Number.isInteger(node.memoryMiB) || node.memoryMiB < 128)) problems.push('each NUMA node needs an integer memoryMiB of at least 128');
+  }
+  if (shape.nrOpen !== undefined && (!Number.isInteger(shape.nrOpen) || shape.nrOpen < 1024 || shape.nrOpen > 1_073_741_816))
+    problems.push(`nrOpen must be an integer from 1024 to 1073741816, got ${shape.nrOpen}`);
+  if (typeof shape.runtimeNofile === 'number') {
+    const ceiling = shape.nrOpen ?? 1_073_741_816;
+    if (!Number.isInteger(shape.runtimeNofile) || shape.runtimeNofile < 1 || shape.runtimeNofile > ceiling)
+      problems.push(`runtimeNofile must be an integer from 1 to fs.nr_open ${ceiling}, got ${shape.runtimeNofile}`);
+  }
+  return problems;
+}
+
+export function assertLabShape(shape: LabShape): void {
+  const problems = labShapeProblems(shape);
+  if (problems.length > 0) throw new OomlabError('LAB_SHAPE_INVALID', `lab shape: ${problems.join('; ')}`);
+}
+
+/**
+ * The guest kernel's command line: the shape's boot-time settings, so each is in place before any
+ * daemon starts. `oomlab.*` words are read by the guest's systemd generator (lab/guest/files/).
+ */
+export function labKernelCmdline(shape: LabShape): string {
+  const words = [
+    'root=/dev/vda',
+    'rw',
+    'console=ttyS0',
+    // A guest that panics powers off (with qemu's -no-reboot) instead of hanging the boot wait.
+    'panic=-1',
+    'net.ifnames=0',
+    // The guest has no apparmor_parser: without this docker refuses to start containers.
+    'apparmor=0',
+    `systemd.unified_cgroup_hierarchy=${shape.cgroup === 'v2' ? 1 : 0}`,
+    `transparent_hugepage=${shape.thp}`,
+    `sysctl.vm.overcommit_memory=${shape.overcommitMemory}`,
+  ];
+  if (shape.nrOpen !== undefined) words.push(`oomlab.nr_open=${shape.nrOpen}`);
+  if (shape.runtimeNofile !== undefined) words.push(`oomlab.nofile=${shape.runtimeNofile}`);
+  return words.join(' ');
+}
+
+/** Where the guest's files are and which host ports reach it. */
+export interface LabBootFiles {
+  kernel: string;
+  initrd: string;
+  disk: string;
+  pidFile: string;
+  consoleLog: string;
+}
+
+export interface LabPorts {
+  /** 127.0.0.1 port forwarded to the guest engine's TCP 2375. */
+  engine: number;
+  /** 127.0.0.1 port forwarded to the guest agent's 9100. */
+  agent: number;
+}
+
+export const GUEST_ENGINE_PORT = 2375;
+export const GUEST_AGENT_PORT = 9100;
+
+/** qemu-system-x86_64's arguments for one boot: the disk is never written (`snapshot=on`), so boots share one image. */
+export function labQemuArgs(shape: LabShape, accel: LabAccel, files: LabBootFiles, ports: LabPorts, name: string): string[] {
+  assertLabShape(shape);
+  const numa = (shape.numaNodes ?? []).flatMap((node, i) => ['-object', `memory-backend-ram,id=mem${i},size=${node.memoryMiB}M`, '-numa', `node,nodeid=${i},${cpuRanges(node.cpus)}memdev=mem${i}`]);
+  // restrict=on: the guest reaches no address at all; the two forwards below are the only way in, from 127.0.0.1.
+  const netdev = `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${ports.engine}-:${GUEST_ENGINE_PORT},hostfwd=tcp:127.0.0.1:${ports.agent}-:${GUEST_AGENT_PORT}`;
+  return [
+    '-name',
+    name,
+    '-machine',
+    'pc',
+    '-accel',
+    accel,
+    '-cpu',
+    accel === 'kvm' ? 'host' : 'max',
+    '-smp',
+    String(shape.vcpus),
+    '-m',
+    `${shape.memoryMiB}M`,
+    ...numa,
+    '-kernel',
+    files.kernel,
+    '-initrd',
+    files.initrd,
+    '-append',
+    labKernelCmdline(shape),
+    '-drive',
+    `file=${files.disk},format=raw,if=virtio,snapshot=on`,
+    '-netdev',
+    netdev,
+    '-device',
+    'virtio-net-pci,netdev=net0,romfile=',
+    '-device',
+    'virtio-rng-pci',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-serial',
+    `file:${files.consoleLog}`,
+    '-no-reboot',
+    '-pidfile',
+    files.pidFile,
+  ];
+}
+
+/** `cpus=0-1,cpus=3,` for qemu's -numa node (one cpus= per contiguous run). */
+function cpuRanges(cpus: readonly number[]): string {
+  const sorted = [...cpus].sort((a, b) => a - b);
+  const runs: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    runs.push(i === j ? `cpus=${sorted[i]}` : `cpus=${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return runs.map((run) => `${run},`).join('');
+}

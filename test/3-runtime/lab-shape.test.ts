@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { LAB_SHAPES, labKernelCmdline, labQemuArgs, labShapeOf, labShapeProblems, type LabShape } from '../../src/3-runtime/lab/index.ts';
+import { probeBooted } from '../../src/3-runtime/lab/accel.ts';
+
+const FILES = { kernel: '/c/vmlinuz', initrd: '/c/initrd.img', disk: '/c/disk.img', pidFile: '/run/oomlab/lab/r1/vm-1/qemu.pid', consoleLog: '/run/oomlab/lab/r1/vm-1/console.log' };
+const PORTS = { engine: 40001, agent: 40002 };
+
+describe('lab shape → kernel command line', () => {
+  it('puts the default shape (cgroup v2, THP madvise, overcommit 0) on the kernel command line', () => {
+    expect(labKernelCmdline(LAB_SHAPES.default)).toBe(
+      'root=/dev/vda rw console=ttyS0 panic=-1 net.ifnames=0 apparmor=0 systemd.unified_cgroup_hierarchy=1 transparent_hugepage=madvise sysctl.vm.overcommit_memory=0',
+    );
+  });
+
+  it('asks systemd for the hybrid v1 hierarchy', () => {
+    expect(labKernelCmdline(LAB_SHAPES.v1)).toContain(' systemd.unified_cgroup_hierarchy=0 ');
+  });
+
+  it("hands the runtimes' nofile and fs.nr_open to the guest's generator, and overcommit to the kernel", () => {
+    expect(labKernelCmdline(LAB_SHAPES.nofile)).toBe(
+      'root=/dev/vda rw console=ttyS0 panic=-1 net.ifnames=0 apparmor=0 systemd.unified_cgroup_hierarchy=1 transparent_hugepage=madvise sysctl.vm.overcommit_memory=1 oomlab.nr_open=1073741816 oomlab.nofile=1073741816',
+    );
+    expect(labKernelCmdline({ ...LAB_SHAPES.default, runtimeNofile: 'infinity', thp: 'always' })).toContain('transparent_hugepage=always sysctl.vm.overcommit_memory=0 oomlab.nofile=infinity');
+  });
+});
+
+describe('lab shape → qemu arguments', () => {
+  it('boots the default shape from a disk it never writes, reachable only through two forwards on 127.0.0.1', () => {
+    expect(labQemuArgs(LAB_SHAPES.default, 'tcg', FILES, PORTS, 'oomlab-lab-r1-vm-1')).toEqual([
+      '-name',
+      'oomlab-lab-r1-vm-1',
+      '-machine',
+      'pc',
+      '-accel',
+      'tcg',
+      '-cpu',
+      'max',
+      '-smp',
+      '2',
+      '-m',
+      '2048M',
+      '-kernel',
+      '/c/vmlinuz',
+      '-initrd',
+      '/c/initrd.img',
+      '-append',
+      labKernelCmdline(LAB_SHAPES.default),
+      '-drive',
+      'file=/c/disk.img,format=raw,if=virtio,snapshot=on',
+      '-netdev',
+      'user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40001-:2375,hostfwd=tcp:127.0.0.1:40002-:9100',
+      '-device',
+      'virtio-net-pci,netdev=net0,romfile=',
+      '-device',
+      'virtio-rng-pci',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-serial',
+      'file:/run/oomlab/lab/r1/vm-1/console.log',
+      '-no-reboot',
+      '-pidfile',
+      '/run/oomlab/lab/r1/vm-1/qemu.pid',
+    ]);
+  });
+
+  it('gives each NUMA node its own memory backend and vCPUs', () => {
+    const args = labQemuArgs(LAB_SHAPES.numa2, 'kvm', FILES, PORTS, 'n');
+    const at = args.indexOf('-object');
+    expect(args.slice(at, at + 8)).toEqual([
+      '-object',
+      'memory-backend-ram,id=mem0,size=1536M',
+      '-numa',
+      'node,nodeid=0,cpus=0,memdev=mem0',
+      '-object',
+      'memory-backend-ram,id=mem1,size=1536M',
+      '-numa',
+      'node,nodeid=1,cpus=1,memdev=mem1',
+    ]);
+    expect(args.slice(args.indexOf('-m'), args.indexOf('-m') + 2)).toEqual(['-m', '3072M']);
+    expect(args.slice(args.indexOf('-cpu'), args.indexOf('-cpu') + 2)).toEqual(['-cpu', 'host']);
+  });
+
+  it('writes contiguous vCPUs of a node as one range', () => {
+    const shape: LabShape = {
+      ...LAB_SHAPES.default,
+      vcpus: 4,
+      numaNodes: [
+        { memoryMiB: 1024, cpus: [0, 1, 3] },
+        { memoryMiB: 1024, cpus: [2] },
+      ],
+    };
+    expect(labQemuArgs(shape, 'tcg', FILES, PORTS, 'n')).toContain('node,nodeid=0,cpus=0-1,cpus=3,memdev=mem0');
+  });
+
+  it('refuses a shape whose nodes do not add up, naming what it received', () => {
+    const shape: LabShape = {
+      ...LAB_SHAPES.default,
+      numaNodes: [
+        { memoryMiB: 1024, cpus: [0] },
+        { memoryMiB: 512, cpus: [0] },
+      ],
+    };
+    expect(labShapeProblems(shape)).toEqual(["the NUMA nodes' memory adds up to 1536 MiB, not memoryMiB 2048", "the NUMA nodes' cpus must be 0..1 once each, got 0,0"]);
+    expect(() => labQemuArgs(shape, 'tcg', FILES, PORTS, 'n')).toThrow(
+      "lab shape: the NUMA nodes' memory adds up to 1536 MiB, not memoryMiB 2048; the NUMA nodes' cpus must be 0..1 once each, got 0,0",
+    );
+  });
+
+  it('refuses a runtime nofile above fs.nr_open', () => {
+    expect(labShapeProblems({ ...LAB_SHAPES.default, nrOpen: 1_048_576, runtimeNofile: 1_073_741_816 })).toEqual(['runtimeNofile must be an integer from 1 to fs.nr_open 1048576, got 1073741816']);
+  });
+});
+
+describe('--host lab[:SHAPE]', () => {
+  it('names the default shape and the named ones', () => {
+    expect(labShapeOf('lab')).toEqual({ name: 'default', shape: LAB_SHAPES.default });
+    expect(labShapeOf('lab:numa2').shape).toBe(LAB_SHAPES.numa2);
+  });
+
+  it('lists the shapes when the name is unknown', () => {
+    expect(() => labShapeOf('lab:numa9')).toThrow('unknown lab host `lab:numa9`; use lab or lab:SHAPE with SHAPE one of default, v1, numa2, nofile');
+  });
+
+  it('every named shape is one qemu can run', () => {
+    for (const shape of Object.values(LAB_SHAPES)) expect(labShapeProblems(shape)).toEqual([]);
+  });
+});
+
+describe('the KVM probe', () => {
+  it('counts a guest kernel that reached its root mount as booted', () => {
+    expect(probeBooted('[    0.812345] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)')).toBe(true);
+    expect(probeBooted('qemu-system-x86_64: error: failed to set MSR 0x10a to 0x0')).toBe(false);
+  });
+});
