@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { $ } from 'zx';
 import { formatBytes } from '../src/0-model/units.ts';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance } from '../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance } from '../src/3-runtime/docker/index.ts';
 import { FEED_DATABASE, seedFeed } from '../src/5-workload/index.ts';
 
 const { values } = parseArgs({ options: { sessions: { type: 'string' }, held: { type: 'string' }, rate: { type: 'string' } } });

@@ -3,7 +3,7 @@
 // Usage: node --import tsx bench/storm-serve.ts [--image oomlab/mariadb:10.11] [--cpuset 1] [--max-connections 128]
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance } from '../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance } from '../src/3-runtime/docker/index.ts';
 import { FEED_DATABASE, seedFeed } from '../src/5-workload/index.ts';
 
 const { values } = parseArgs({ options: { image: { type: 'string' }, cpuset: { type: 'string' }, 'max-connections': { type: 'string' }, out: { type: 'string' } } });

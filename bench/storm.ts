@@ -36,7 +36,7 @@ import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { $, type Options } from 'zx';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance, type StartedInstance } from '../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage, startInstance, type StartedInstance } from '../src/3-runtime/docker/index.ts';
 import { readContainerResources, sampleMemoryPeak, startLoadSampler, Timeline } from '../src/4-observe/index.ts';
 import { FEED_DATABASE, seedFeed } from '../src/5-workload/index.ts';
 
@@ -84,7 +84,7 @@ function childCpuSeconds(timesOutput: string): number {
 }
 
 async function serverCpuSeconds(db: StartedInstance): Promise<number> {
-  const r = await readContainerResources(db.containerId);
+  const r = await readContainerResources(db);
   return ((r?.cpuUserTicks ?? 0) + (r?.cpuSystemTicks ?? 0)) / 100;
 }
 
@@ -213,8 +213,8 @@ try {
     };
     // The observers of one instance in a run: the memory sampler at 200 ms and the load sampler at 1 s.
     const observers = async () => {
-      const memory = sampleMemoryPeak(db.containerId, 200);
-      const load = await startLoadSampler({ instance: 'db', containerId: db.containerId, endpoint: db.endpoint(), timeline: new Timeline() });
+      const memory = sampleMemoryPeak(db, 200);
+      const load = await startLoadSampler({ instance: 'db', locatable: db, endpoint: db.endpoint(), timeline: new Timeline() });
       return {
         stop: async () => {
           await load.stop();

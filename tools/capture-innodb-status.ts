@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createConnection, createPool } from 'mysql2/promise';
 import { parseInnodbStatus } from '../src/4-observe/innodb-status.ts';
-import { buildNofileShim, connectEngine, startInstance } from '../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, startInstance } from '../src/3-runtime/docker/index.ts';
 import { readHostFacts } from '../src/4-observe/index.ts';
 
 const { positionals, values } = parseArgs({

@@ -1,5 +1,6 @@
 // The import rule of src/: a module imports only from its own stage folder or a lower-numbered one
-// (0-model at the bottom, 9-cli at the top), and no import circle exists between files.
+// (0-model at the bottom, 9-cli at the top), no import circle exists between files, and dockerode is
+// imported only under src/3-runtime/docker/ (everything else reaches the engine through the seam).
 // TypeScript 7 ships no compiler API, which dependency-cruiser and madge need to read .ts files;
 // every import here is a static relative path with its extension, so reading specifiers suffices.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface LayerViolation {
-  kind: 'upward' | 'circle' | 'unnumbered';
+  kind: 'upward' | 'circle' | 'unnumbered' | 'engine';
   text: string;
 }
 
@@ -32,6 +33,9 @@ function layerOf(srcDir: string, file: string): { layer: number; stage: string }
   return match ? { layer: Number(match[1]), stage } : undefined;
 }
 
+/** Docker's client library belongs to Docker's implementation of the engine seam, and to nothing else in src/. */
+const ENGINE_LIBRARIES: Record<string, string> = { dockerode: '3-runtime/docker' };
+
 export function checkLayers(srcDir: string): LayerViolation[] {
   const violations: LayerViolation[] = [];
   const graph = new Map<string, string[]>();
@@ -44,6 +48,11 @@ export function checkLayers(srcDir: string): LayerViolation[] {
     }
     const edges: string[] = [];
     for (const specifier of importsOf(readFileSync(file, 'utf8'))) {
+      const library = specifier.split('/')[0]!;
+      const home = ENGINE_LIBRARIES[library];
+      if (home && !name(file).startsWith(`${home}/`)) {
+        violations.push({ kind: 'engine', text: `src/${name(file)} imports ${specifier}: only src/${home}/ may; go through the seam (src/3-runtime/index.ts)` });
+      }
       if (!specifier.startsWith('.')) continue;
       const target = resolve(dirname(file), specifier);
       if (!target.startsWith(srcDir)) continue;
@@ -97,6 +106,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const srcDir = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'src'));
   const violations = checkLayers(srcDir);
   for (const v of violations) console.error(`${v.kind}: ${v.text}`);
-  console.log(violations.length === 0 ? `layers: every import in ${relative(process.cwd(), srcDir) || '.'} goes down or sideways, no circle` : `layers: ${violations.length} violation(s)`);
+  console.log(
+    violations.length === 0
+      ? `layers: every import in ${relative(process.cwd(), srcDir) || '.'} goes down or sideways, no circle, dockerode only in 3-runtime/docker/`
+      : `layers: ${violations.length} violation(s)`,
+  );
   process.exitCode = violations.length === 0 ? 0 : 1;
 }

@@ -16,6 +16,8 @@ export type OomlabErrorCode =
   | 'MERGE_REFUSED'
   | 'USAGE'
   | 'STEP_FAILED'
+  | 'INCIDENT_INPUT'
+  | 'HOST_LEASE_BUSY'
   | 'LAB_SHAPE_INVALID'
   | 'LAB_BUILD_FAILED'
   | 'LAB_BOOT_FAILED';
@@ -91,6 +93,13 @@ export class UsageError extends OomlabError {
 export class MergeRefusedError extends OomlabError {
   constructor(message: string) {
     super('MERGE_REFUSED', `merge: ${message}`);
+  }
+}
+
+/** `oomlab from-incident` cannot read what it was given (bad input: exit 2, nothing written). */
+export class IncidentInputError extends OomlabError {
+  constructor(message: string) {
+    super('INCIDENT_INPUT', `from-incident: ${message}`);
   }
 }
 

@@ -13,6 +13,18 @@ export function predictedText(m: ConfigMetrics): string | undefined {
   return m.predictedPeakBytes !== undefined ? `predicted ${formatBytes(m.predictedPeakBytes)}` : undefined;
 }
 
+/**
+ * The peak a reader holds against the limit: the anonymous memory (what the OOM killer weighs) with the page
+ * cache beside it, `1.43 GiB anon / 2 GiB (+ 590 MiB page cache)`; a report from before the split shows the
+ * cgroup's peak, page cache counted, with the load sampler's rss.
+ */
+export function peakMemoryText(m: Pick<ConfigMetrics, 'peakMemoryBytes' | 'peakCacheBytes' | 'peakUsageBytes' | 'memoryLimitBytes' | 'peakRssBytes'>): string | undefined {
+  if (m.peakMemoryBytes === undefined) return undefined;
+  const limit = m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : '';
+  if (m.peakUsageBytes === undefined) return `${formatBytes(m.peakMemoryBytes)}${limit}${m.peakRssBytes !== undefined ? ` (rss ${formatBytes(m.peakRssBytes)})` : ''}`;
+  return `${formatBytes(m.peakMemoryBytes)} anon${limit}${m.peakCacheBytes !== undefined ? ` (+ ${formatBytes(m.peakCacheBytes)} page cache)` : ''}`;
+}
+
 /** An axis value the run could only emulate (a nofile above the host's ceiling), told by the data, not by the axis name. */
 export function isEmulatedValue(config: { emulated: readonly { requested: number | string }[] }, value: string): boolean {
   return config.emulated.some((fact) => String(fact.requested) === value);

@@ -17,3 +17,4 @@ export * from './figures.ts';
 export * from './version-view.ts';
 export * from './semaphore-text.ts';
 export * from './shards.ts';
+export * from './signature.ts';

@@ -13,7 +13,12 @@ export interface InstanceJudgement {
   reason: string;
   evidence: Evidence[];
   openFilesLimit?: number;
+  /** The anonymous memory's peak (memory.stat rss/anon; the kernel's anon-rss at a kill) where measured, else the cgroup's high-water mark. */
   peakMemoryBytes?: number;
+  /** The page cache beside the anonymous peak. */
+  peakCacheBytes?: number;
+  /** The cgroup's high-water mark, page cache counted (memory.max_usage_in_bytes, memory.peak). */
+  peakUsageBytes?: number;
   memoryLimitBytes?: number;
 }
 

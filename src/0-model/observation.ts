@@ -6,7 +6,8 @@ export type Observation =
   | { kind: 'container-state'; t: number; instance: string; status: string; oomKilled: boolean; exitCode: number }
   /** One kill: `line` is the `Killed process` line, `constraintLine` the `oom-kill:` line that names the cgroup. */
   | { kind: 'kernel-oom'; t: number; instance: string; process: string; pid: number; totalVmKb: number; anonRssKb: number; constraint: string; memcg: string; line: string; constraintLine?: string }
-  | { kind: 'memory-peak'; t: number; instance: string; peakBytes: number; limitBytes?: number; source: string }
+  /** `peakBytes` is the cgroup's high-water mark, page cache counted; `anonPeakBytes` the anonymous memory's peak (memory.stat rss/anon, or the kernel's anon-rss at a kill) with `cacheBytes` of page cache beside it. */
+  | { kind: 'memory-peak'; t: number; instance: string; peakBytes: number; limitBytes?: number; source: string; anonPeakBytes?: number; cacheBytes?: number }
   | { kind: 'server-variables'; t: number; instance: string; variables: Record<string, string> }
   | { kind: 'readiness'; t: number; instance: string; ready: boolean; afterMs: number; why: string }
   | { kind: 'syscall'; t: number; instance: string; pid: number; comm: string; syscall: string; lenBytes?: number; flags?: number; line: string }
@@ -28,6 +29,19 @@ export type Observation =
       version?: string;
     }
   | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult | HttpLoadResult }
+  /** The buffer pool warm-up before time zero: the server's own page counts before and after it. */
+  | {
+      kind: 'warm-up';
+      t: number;
+      instance: string;
+      targetFraction: number;
+      pagesTotal: number;
+      pagesDataBefore: number;
+      pagesDataAfter: number;
+      pageSizeBytes: number;
+      full: boolean;
+      durationMs: number;
+    }
   /**
    * A step of the scenario's timeline (a fault or a zx step), one observation per phase: `start` and
    * `undo` bound the span a chart shades; `failed`/`timeout` carry the step's output as evidence.

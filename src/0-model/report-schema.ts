@@ -70,7 +70,7 @@ const observation = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('docker-event'), t: num, instance: str, action: str, exitCode: num.optional() }),
   z.object({ kind: z.literal('container-state'), t: num, instance: str, status: str, oomKilled: z.boolean(), exitCode: num }),
   z.object({ kind: z.literal('kernel-oom'), t: num, instance: str, process: str, pid: num, totalVmKb: num, anonRssKb: num, constraint: str, memcg: str, line: str, constraintLine: str.optional() }),
-  z.object({ kind: z.literal('memory-peak'), t: num, instance: str, peakBytes: num, limitBytes: num.optional(), source: str }),
+  z.object({ kind: z.literal('memory-peak'), t: num, instance: str, peakBytes: num, limitBytes: num.optional(), source: str, anonPeakBytes: num.optional(), cacheBytes: num.optional() }),
   z.object({ kind: z.literal('server-variables'), t: num, instance: str, variables: z.record(str, str) }),
   z.object({ kind: z.literal('readiness'), t: num, instance: str, ready: z.boolean(), afterMs: num, why: str }),
   z.object({ kind: z.literal('syscall'), t: num, instance: str, pid: num, comm: str, syscall: str, lenBytes: num.optional(), flags: num.optional(), line: str }),
@@ -90,6 +90,18 @@ const observation = z.discriminatedUnion('kind', [
     version: str.optional(),
   }),
   z.object({ kind: z.literal('workload'), t: num, instance: str, driver: str, result: z.discriminatedUnion('driver', [stormResult, httpLoadResult]) }),
+  z.object({
+    kind: z.literal('warm-up'),
+    t: num,
+    instance: str,
+    targetFraction: num,
+    pagesTotal: num,
+    pagesDataBefore: num,
+    pagesDataAfter: num,
+    pageSizeBytes: num,
+    full: z.boolean(),
+    durationMs: num,
+  }),
   z.object({
     kind: z.literal('step'),
     t: num,
@@ -148,6 +160,8 @@ const semaphoreSummary = z.object({
 const metrics = z.object({
   openFilesLimit: num.optional(),
   peakMemoryBytes: num.optional(),
+  peakCacheBytes: num.optional(),
+  peakUsageBytes: num.optional(),
   memoryLimitBytes: num.optional(),
   readyAfterMs: num.optional(),
   driver: str.optional(),
@@ -178,6 +192,8 @@ const instanceJudgement = z.object({
   evidence: z.array(evidence),
   openFilesLimit: num.optional(),
   peakMemoryBytes: num.optional(),
+  peakCacheBytes: num.optional(),
+  peakUsageBytes: num.optional(),
   memoryLimitBytes: num.optional(),
 });
 
@@ -261,6 +277,36 @@ const regression = z.object({
   after: str,
 });
 
+const productionKill = z.object({
+  instance: str,
+  process: str,
+  scope: z.enum(['memcg', 'global', 'memory-policy', 'cpuset', 'unknown']),
+  constraint: str.optional(),
+  anonRssKb: num.optional(),
+  totalVmKb: num.optional(),
+  limitBytes: num.optional(),
+  oomScoreAdj: num.optional(),
+  phase: z.enum(['start-up', 'under-load', 'after-load', 'unknown']),
+  line: str.optional(),
+});
+
+const signatureMatch = z.object({
+  verdict: z.enum(['reproduced', 'partly', 'not-reproduced']),
+  configId: str.optional(),
+  production: productionKill,
+  rows: z.array(
+    z.object({
+      figure: z.enum(['process', 'scope', 'anon-rss', 'total-vm', 'phase', 'oom_score_adj']),
+      production: str,
+      lab: str,
+      match: z.enum(['same', 'differs', 'unknown']),
+      decisive: z.boolean(),
+      note: str.optional(),
+    }),
+  ),
+  summary: str,
+});
+
 export const runReportSchema = z.object({
   schemaVersion: num,
   scenario: str,
@@ -280,6 +326,7 @@ export const runReportSchema = z.object({
   configs: z.array(configResult),
   baseline: z.object({ file: str, baselineRunId: str, compared: num, regressions: z.array(regression) }).optional(),
   overrides: z.array(z.object({ axis: str, values: z.array(axisValue), scenarioValues: z.array(axisValue) })).optional(),
+  hostChanges: z.array(z.object({ setting: z.literal('THP'), atStart: str, atEnd: str })).optional(),
   scenarioSha256: str.optional(),
   shard: z.object({ index: num, count: num, matrixIds: z.array(str) }).optional(),
   merged: z
@@ -287,6 +334,7 @@ export const runReportSchema = z.object({
       shards: z.array(z.object({ index: num, count: num, file: str, runId: str, startedAt: str, finishedAt: str, durationMs: num, endedBy, error: str.optional(), host, configIds: z.array(str) })),
     })
     .optional(),
+  signature: signatureMatch.optional(),
 });
 
 /** `['configs', 3, 'verdict']` → `configs[3].verdict`. */

@@ -6,6 +6,7 @@ import type { HostFacts } from './host.ts';
 import type { Observation } from './observation.ts';
 import type { HttpLoadResult, LatencySummaryMs, StormResult } from './workload-result.ts';
 import type { MemoryPrediction } from './prediction.ts';
+import type { SignatureMatch } from './signature.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -14,7 +15,12 @@ export type EndedBy = 'done' | 'timeout' | 'cancel' | 'error';
 
 export interface ConfigMetrics {
   openFilesLimit?: number;
+  /** The anonymous memory's peak where measured (the OOM killer weighs it), else the cgroup's high-water mark. */
   peakMemoryBytes?: number;
+  /** The page cache beside the anonymous peak. */
+  peakCacheBytes?: number;
+  /** The cgroup's high-water mark, page cache counted. */
+  peakUsageBytes?: number;
   memoryLimitBytes?: number;
   readyAfterMs?: number;
   /** Which load driver ran (`storm`, `k6`, ...). */
@@ -188,12 +194,16 @@ export interface RunReport {
   baseline?: BaselineComparison;
   /** Axes whose values came from `--set` instead of the scenario file. */
   overrides?: AxisOverride[];
+  /** Host-wide settings read at the run's start and end that differ (another run, or a person, switched them during this one). */
+  hostChanges?: HostSettingChange[];
   /** sha256 of the scenario file's text: `oomlab merge` refuses shards of two versions of a scenario. */
   scenarioSha256?: string;
   /** Set by `--shard I/N`: which part of the matrix this run is. */
   shard?: ShardInfo;
   /** Set by `oomlab merge`: the shard reports this one was made from, each with its own host and times. */
   merged?: { shards: MergedShard[] };
+  /** A scenario made from an incident: production's kill beside the lab's, and whether it was reproduced. */
+  signature?: SignatureMatch;
 }
 
 /** One part of a split matrix, and the whole matrix's configuration ids, so a merge can name what no shard ran. */
@@ -273,4 +283,11 @@ export interface FileTableProbe {
 export function summarize(configs: readonly ConfigResult[]): RunReport['summary'] {
   const count = (verdict: ConfigResult['verdict']) => configs.filter((c) => c.verdict === verdict).length;
   return { pass: count('pass'), fail: count('fail'), skipped: count('skipped'), error: count('error'), flaky: count('flaky') };
+}
+
+/** A host-wide setting that was not the same at the end of the run as at its start. */
+export interface HostSettingChange {
+  setting: 'THP';
+  atStart: string;
+  atEnd: string;
 }

@@ -29,6 +29,7 @@ const SHORT_OUTCOME: Record<NonNullable<ConfigResult['outcome']>, string> = {
   survived: 'survived',
   'oom-killed-at-startup': 'OOM at start-up',
   'oom-killed-under-load': 'OOM under load',
+  'oom-killed-after-load': 'OOM after the load',
   crashed: 'crashed',
   'never-ready': 'never ready',
 };

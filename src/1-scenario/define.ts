@@ -2,7 +2,7 @@
 // name in `expect`, `workload.target(s)` or a ratio that is not an instance is a type error.
 import type { AxisValue, Config, Matrix } from '../0-model/config.ts';
 import { parseBytes } from '../0-model/units.ts';
-import type { Bound, ExpectationInput, HostSettingsInput, InstanceInput, LoadExpectation, MixedQueryInput } from './schema.ts';
+import type { Bound, ExpectationInput, HostSettingsInput, InstanceInput, LoadExpectation, MixedQueryInput, ProductionKillInput } from './schema.ts';
 import type { z } from 'zod';
 import type { httpBurstWorkloadSchema, stormWorkloadSchema } from './schema.ts';
 import type { CONDITION_METRICS, ConditionOperator, StepInput, WORKLOAD_EVENTS } from './steps.ts';
@@ -44,8 +44,8 @@ export interface ScenarioDefinition<M extends Matrix, N extends string, E> {
   exclude?: (config: Config<M>) => boolean;
   /** The instances of a configuration, keyed by name (`{ db: { image, memory: '4g' } }`), in start order. */
   instances: (config: Config<M>) => { [K in N]?: InstanceInput };
-  /** The outcome each instance must reach, keyed by instance name; a neighbour is judged only if named here. */
-  expect: (config: Config<M>) => E & ExpectationsFor<NoInfer<E>, NoInfer<N>>;
+  /** The outcome each instance must reach, keyed by instance name; a neighbour is judged only if named here. Absent: explore, the configurations ranked by headroom. */
+  expect?: (config: Config<M>) => E & ExpectationsFor<NoInfer<E>, NoInfer<N>>;
   workload?: (config: Config<M>) => WorkloadInput<NoInfer<N>> | undefined;
   /** THP mode and shared memory budgets for the configuration; restored after it, even on failure. */
   host?: (config: Config<M>) => HostSettingsInput | undefined;
@@ -59,6 +59,8 @@ export interface ScenarioDefinition<M extends Matrix, N extends string, E> {
   steps?: (config: Config<M>) => readonly StepInputFor<NoInfer<N>>[] | undefined;
   /** Once per image before the matrix: `file-table` starts it at two nofile values and fits bytes per descriptor. */
   probes?: 'file-table'[];
+  /** Production's OOM kill as its kernel printed it (`oomlab from-incident` writes it): the report sets the lab's kill beside it. */
+  production?: ProductionKillInput & { instance: NoInfer<N> };
 }
 
 /**
@@ -72,13 +74,14 @@ export interface Scenario<M extends Matrix = Matrix> {
   matrix: M;
   exclude?(config: Config<M>): boolean;
   instances(config: Config<M>): Record<string, InstanceInput | undefined>;
-  expect(config: Config<M>): Record<string, ExpectationInput | undefined>;
+  expect?(config: Config<M>): Record<string, ExpectationInput | undefined>;
   workload?(config: Config<M>): WorkloadInput | undefined;
   host?(config: Config<M>): HostSettingsInput | undefined;
   before?(context: { config: Config<M> }): Promise<void>;
   after?(context: { config: Config<M> }): Promise<void>;
   steps?(config: Config<M>): readonly StepInput[] | undefined;
   probes?: 'file-table'[];
+  production?: ProductionKillInput;
   readonly file?: string;
 }
 

@@ -50,6 +50,14 @@ export const instanceSchema = z.strictObject({
   side: z.string().regex(NAME, NAME_RULE).optional(),
   /** NUMA memory policy: `interleave` runs the entrypoint under `numactl --interleave=all`; needs 2+ NUMA nodes. */
   numa: z.enum(['interleave']).optional(),
+  /** Every syscall the tracer (bpftrace) saw of this server as its own evidence line. @default only for a kill at start-up; otherwise one line sums them up */
+  traceEvidence: z.boolean().optional(),
+  /**
+   * Work done on the ready server before time zero (before the workload and timed steps):
+   * `bufferPoolFraction` fills the InnoDB buffer pool with data pages until that share of its pages
+   * hold data, as production's pool is after hours of reads (a fresh pool is cold: reserved, not resident).
+   */
+  warmup: z.strictObject({ bufferPoolFraction: z.number().gt(0).max(1) }).optional(),
 });
 /** An instance as a scenario declares it (sizes as `4g` or bytes). */
 export type InstanceInput = z.input<typeof instanceSchema>;
@@ -210,6 +218,26 @@ export const expectationSchema = z.strictObject({
 export type ExpectationInput = z.input<typeof expectationSchema>;
 export type Expectation = z.output<typeof expectationSchema>;
 
+/** Production's OOM kill as its kernel reported it (`oomlab from-incident` writes it): a run sets the lab's kill beside it. */
+export const productionKillSchema = z.strictObject({
+  /** The instance that plays production's server. */
+  instance: z.string(),
+  /** The victim's comm, `mysqld` or `mariadbd`. */
+  process: z.string(),
+  /** Whose memory ran out: `memcg` (a container's limit), `global`, `memory-policy` (a NUMA binding), `cpuset`. */
+  scope: z.enum(['memcg', 'global', 'memory-policy', 'cpuset', 'unknown']),
+  constraint: z.string().optional(),
+  anonRssKb: z.number().nonnegative().optional(),
+  totalVmKb: z.number().nonnegative().optional(),
+  limitBytes: z.number().positive().optional(),
+  oomScoreAdj: z.number().int().optional(),
+  /** When production died, where known. */
+  phase: z.enum(['start-up', 'under-load', 'after-load', 'unknown']),
+  /** The `Killed process` line as printed. */
+  line: z.string().optional(),
+});
+export type ProductionKillInput = z.input<typeof productionKillSchema>;
+
 export const scenarioSchema = z.strictObject({
   name: z.string().regex(NAME, NAME_RULE),
   incident: z.string().min(1),
@@ -217,7 +245,8 @@ export const scenarioSchema = z.strictObject({
   matrix: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'letters, digits and _'), z.array(z.union([z.string(), z.number()])).min(1, 'at least one value')),
   exclude: fn('(config) => boolean').optional(),
   instances: fn('(config) => { <name>: instance }'),
-  expect: fn('(config) => { <instance>: Expectation }'),
+  /** Absent: an explore run, its configurations ranked by headroom instead of judged. */
+  expect: fn('(config) => { <instance>: Expectation }').optional(),
   workload: fn('(config) => Workload').optional(),
   host: fn('(config) => HostSettings').optional(),
   before: fn('(context) => Promise<void>').optional(),
@@ -226,6 +255,7 @@ export const scenarioSchema = z.strictObject({
   steps: fn('(config) => Step[]').optional(),
   /** Measurements made once per image before the matrix: `file-table` fits what one descriptor costs the server. */
   probes: z.array(z.enum(['file-table'])).optional(),
+  production: productionKillSchema.optional(),
 });
 
 /** The fields of each part, for `unknown field` messages. */
@@ -236,6 +266,7 @@ export const ALLOWED_FIELDS = {
   'http-burst': Object.keys(httpBurstWorkloadSchema.shape),
   host: Object.keys(hostSettingsSchema.shape),
   expectation: Object.keys(expectationSchema.shape),
+  production: Object.keys(productionKillSchema.shape),
   'load expectation': Object.keys(loadExpectationSchema.shape),
 } as const satisfies Record<string, readonly string[]>;
 export type FieldsOf = keyof typeof ALLOWED_FIELDS;

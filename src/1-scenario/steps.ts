@@ -4,6 +4,7 @@
 import type { Options, ProcessPromise } from 'zx';
 import { z } from 'zod';
 import { parseBytes } from '../0-model/units.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 const STEP_NAME = /^[a-z][a-z0-9-]*$/;
 
@@ -47,14 +48,22 @@ export interface ContainerShellResult {
 /** `container.$`: the same tagged template, run inside the instance through the Docker exec API. */
 export type ContainerShell = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<ContainerShellResult>;
 
-/** What a `run` step's function receives (the runtime builds it: src/3-runtime/faults/run.ts). */
+/** A row of a `sql` result: column name → value, as mysql2 returns it. */
+export type SqlRow = Record<string, unknown>;
+
+/** `sql\`SELECT … ${value}\``: one statement on the step's instance as root; each interpolation is a bound value (`?`), never spliced text. */
+export type SqlTag = (pieces: TemplateStringsArray, ...values: unknown[]) => Promise<SqlRow[]>;
+
+/** What a `run` step's function receives (the runtime builds it: src/3-runtime/docker/faults/run.ts). */
 export interface StepRunContext {
   /** zx's `$`, in the scenario's folder, cancelled with the run, logging to the run's log. */
   $: BoundShell;
-  /** The step's `instance`: `container.$` runs inside it (and rejects when the step names no instance). */
+  /** The step's `instance`: `container.$` runs inside it, the server's client logged in as root (and rejects when the step names no instance). */
   container: { $: ContainerShell; id: string; name: string };
+  /** SQL on the step's instance as root, over its published port (rejects when the step names no instance). */
+  sql: SqlTag;
   /** The step's instance as started: its container and its server's endpoint on 127.0.0.1. */
-  instance: { readonly containerId: string; readonly containerName: string; endpoint(): { host: string; port: number; user: string; password: string } } | undefined;
+  instance: { readonly containerId: string; readonly containerName: string; endpoint(): MysqlEndpoint } | undefined;
   /** A line to the run's log (and the step's output). */
   log: (line: string) => void;
   signal: AbortSignal;
@@ -93,11 +102,11 @@ export const stepActionSchemas = {
   'drop-caches': z.strictObject({ action: z.literal('drop-caches') }),
   /** Transparent hugepages switched on the live host. Undo: the mode it had. */
   thp: z.strictObject({ action: z.literal('thp'), mode: z.enum(['always', 'madvise', 'never']) }),
-  /** A zx step: `async ({ $, container, instance, log, signal }) => …`; `container` is the named instance's. */
+  /** A zx step: `async ({ $, container, sql, instance, log, signal }) => …`; `container` and `sql` are the named instance's. */
   run: z.strictObject({
     action: z.literal('run'),
     instance: instance.optional(),
-    run: z.custom<(context: StepRunContext) => Promise<unknown>>((v) => typeof v === 'function', { message: 'an async function ({ $, container, log }) => …' }),
+    run: z.custom<(context: StepRunContext) => Promise<unknown>>((v) => typeof v === 'function', { message: 'an async function ({ $, container, sql, log }) => …' }),
   }),
 } as const;
 export const STEP_ACTIONS = Object.keys(stepActionSchemas) as (keyof typeof stepActionSchemas)[];
@@ -117,6 +126,8 @@ const triggerShape = {
   timeout: duration.optional(),
   /** Undo the fault after this long instead of at the end of the configuration. */
   for: duration.optional(),
+  /** Background work: its failure or timeout is recorded as evidence but does not make the configuration `error`, and the configuration does not wait for it. @default false */
+  background: z.boolean().optional(),
 };
 export const stepTriggerSchema = z.strictObject(triggerShape);
 export const TRIGGER_FIELDS = Object.keys(triggerShape);

@@ -1,15 +1,6 @@
-export * from './engine.ts';
-export * from './images.ts';
-export * from './nofile-shim.ts';
-export * from './labels.ts';
-export * from './cleanup.ts';
-export * from './instance.ts';
-export * from './events.ts';
-export * from './host-switches.ts';
-export * from './side-budget.ts';
-export * from './image-archive.ts';
-export * from './host-shell.ts';
-export * from './container-shell.ts';
-export * from './faults/index.ts';
+// The engine seam (runtime.ts), its Docker implementation, and the nofile shim (compiled on this host for any engine).
 export * from './runtime.ts';
-export * from './lab/index.ts';
+export { dockerRuntime } from './docker/runtime.ts';
+export * from './nofile-shim.ts';
+// The lab VM (issue 23): what `oomlab clean` and `--host lab[:SHAPE]` need of it so far.
+export { labHost, type LabShape } from './lab/index.ts';

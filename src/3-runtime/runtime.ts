@@ -1,32 +1,219 @@
-// The engine seam: what the orchestrator, the observers and the CLI need from a container engine, and
-// nothing of how Docker does it. `dockerRuntime` delegates to the Docker files of this folder; a second
-// engine (Kubernetes, docs/kubernetes.md) is another folder exporting an object that satisfies `Runtime`.
-import { readFile } from 'node:fs/promises';
-import { execa } from 'execa';
+// The engine seam: what the orchestrator, the observers and the CLI need from a container engine, in
+// oomlab's own words and nothing of how an engine does it. Docker is one implementation (./docker/);
+// a lab VM or Kubernetes is another folder exporting an object that satisfies `Runtime`.
 import type { EngineLostError } from '../0-model/errors.ts';
 import type { InstanceSpec } from '../1-scenario/index.ts';
-import { cleanLeftovers, removeRunContainers, type CleanResult } from './cleanup.ts';
-import { connectEngine, engineAnswers, watchEngine, type ConnectOptions, type Engine } from './engine.ts';
-import { watchRunEvents, type ContainerEvent } from './events.ts';
-import { restoreAbandonedHostSettings, switchHostSetting, THP_ENABLED_PATH, thpUnswitchableReason, type HostSwitch, type ThpMode } from './host-switches.ts';
-import { resolveImage, type ImageResolution, type ResolveOptions } from './images.ts';
-import { startInstance, type InstanceContext, type StartedInstance } from './instance.ts';
-import { createSideBudget, type SideBudget } from './side-budget.ts';
-import { applyFault, type AppliedFault, type FaultTarget } from './faults/index.ts';
 import type { StepAction } from '../1-scenario/steps.ts';
+import type { NofilePlan } from './nofile-shim.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 /** The actions of an instance's lifecycle the orchestrator routes into a timeline (docker's names; a Pod's are mapped onto them). */
 export const ROUTED_ACTIONS = ['oom', 'die', 'kill', 'start'] as const;
 
 /** One lifecycle event of an instance of the run, keyed by the instance's `containerId`. */
-export type InstanceEvent = ContainerEvent;
+export interface InstanceEvent {
+  timeMs: number;
+  action: string;
+  containerId: string;
+  exitCode?: number;
+}
 
-/** Where an instance lives on the node, for the observers that read its cgroup and /proc there. */
+/** What every object of a run is labelled with, so cleanup finds it whatever happened. */
+export interface RunLabels {
+  runId: string;
+  scenario: string;
+}
+
+export interface ConnectOptions {
+  /** Start the engine when none answers (root only). @default true */
+  autoStart?: boolean;
+  /** Install the engine first when it is missing; false starts only one that is installed. @default true */
+  install?: boolean;
+  onProgress?: (message: string) => void;
+}
+
+/** What starting an instance needs beyond its spec. */
+export interface StartContext {
+  run: RunLabels;
+  configId: string;
+  configIndex: number;
+  hostNofileHardLimit: number;
+  /** Host path of the compiled shim; needed only when nofile is emulated. */
+  shimPath: () => Promise<string>;
+  /** The side budget's cgroup, when the instance shares a simulated host's memory. */
+  cgroupParent?: string;
+}
+
+export interface InstanceState {
+  status: string;
+  running: boolean;
+  oomKilled: boolean;
+  exitCode: number;
+  /** The node's pid of the instance's first process while it runs. */
+  pid?: number;
+}
+
+export type ReadyResult = { ready: true; afterMs: number } | { ready: false; afterMs: number; why: 'exited' | 'timeout' | 'cancel' };
+
+/** Where an instance lives on the node, for the observers that read its cgroup there. */
 export interface InstanceLocation {
-  /** The memory cgroup directory on the node (`memory.peak`/`memory.max_usage_in_bytes` are read there); undefined once it is gone. */
-  memoryCgroupDir: string | undefined;
+  /**
+   * Cgroup directories by v1 controller (on cgroup v2 both are the unified directory), and the unified (v2)
+   * directory, which a v1 host's hybrid hierarchy also has (its `memory.pressure`); undefined once the instance is gone.
+   */
+  cgroupDirs: { memory?: string; cpuacct?: string; unified?: string };
   /** The server's pid on the node while it runs (the entrypoint execs the server). */
-  hostPid: number | undefined;
+  hostPid?: number;
+}
+
+/** An instance that was created and started; disposing it removes it, whatever state it is in. */
+export interface StartedInstance extends AsyncDisposable {
+  readonly spec: InstanceSpec;
+  readonly containerId: string;
+  readonly containerName: string;
+  /** The instance's hostname: the syscall tracer tells instances apart by it. */
+  readonly hostname: string;
+  readonly port: number | undefined;
+  readonly nofile: NofilePlan;
+  readonly startedAt: number;
+  readonly exited: Promise<{ exitCode: number }>;
+  hasExited(): boolean;
+  endpoint(): MysqlEndpoint;
+  waitReady(timeoutMs: number, signal: AbortSignal): Promise<ReadyResult>;
+  state(): Promise<InstanceState>;
+  logTail(lines: number): Promise<string>;
+  /** Where it lives on the node; found once while it runs and remembered, since its cgroup vanishes with it. */
+  locate(): Promise<InstanceLocation>;
+}
+
+export interface ImageResolution {
+  name: string;
+  available: boolean;
+  source?: 'local' | 'built' | 'pulled';
+  /** Why it is not available and how to get it. */
+  reason?: string;
+  /** How long an offline build took, when this run had to build it. */
+  builtInMs?: number;
+}
+
+export interface ResolveOptions {
+  /** Pull from a registry when missing. Off by default: a pull sends traffic off this host. @default false */
+  pull?: boolean;
+  onProgress?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+/** An image as the engine has it: recipe images are checked against their recipe, any other is found or not. */
+export type ImageState =
+  | { state: 'good'; recipe: string; recipeHash: string }
+  | { state: 'stale'; recipe: string; why: string }
+  | { state: 'broken'; recipe: string; missing: string[] }
+  | { state: 'unchecked'; recipe: string; why: string }
+  | { state: 'missing'; recipe?: string }
+  | { state: 'present' };
+
+export interface LoadedArchive {
+  /** `repo:tag` of every image the archive carried a name for. */
+  tags: string[];
+  /** Images the archive carried without a name (`docker save IMAGE_ID`). */
+  untagged: string[];
+  bytes: number;
+  durationMs: number;
+}
+
+/** The engine's images, asked as the engine is: nothing here starts an engine or contacts a registry. */
+export interface ImageStore {
+  /** The offline recipe (a folder of docker/) that builds this image here, when one does. */
+  recipeOf(name: string): string | undefined;
+  /** Every image an offline recipe builds. */
+  recipeImages(): string[];
+  state(name: string): Promise<ImageState>;
+  /** Server images the engine holds beyond the recipes' own. */
+  serverImages(): Promise<string[]>;
+  load(file: string): Promise<LoadedArchive>;
+  /** One line: an image that is not here and how to get it. */
+  missingReason(name: string): string;
+}
+
+export interface RemovedContainer {
+  id: string;
+  name: string;
+  runId: string;
+  /** What had to be freed first (a leftover process killed, a mount released); empty for a plain removal. */
+  released: string[];
+}
+
+/** A container the engine cannot remove even once nothing this host shows holds it any more. */
+export interface StuckContainer {
+  id: string;
+  name: string;
+  runId: string;
+  /** The engine's state: `dead` after a failed removal (which `docker ps` shows as "Removal In Progress"), or `removing`. */
+  state: string;
+  /** The engine's refusal, first line. */
+  reason: string;
+  /** What clean did and what it could not do, before giving up. */
+  released: string[];
+  /** One line: what to do by hand. */
+  byHand: string;
+}
+
+export interface CleanResult {
+  removed: RemovedContainer[];
+  /** Containers the engine cannot remove; cleaning goes on past them and they are reported apart. */
+  stuck: StuckContainer[];
+  keptLive: number;
+}
+
+/** `oomlab clean`: what dead runs left on the engine and the node, removed. */
+export interface CleanReport extends CleanResult {
+  /** Unchecked images of builds whose builder died. */
+  images: string[];
+  /** Side budgets' cgroups of dead runs. */
+  sideCgroups: string[];
+}
+
+/** A simulated host's memory that its instances share. */
+export interface SideBudget {
+  side: string;
+  /** Given to the instances of the side as their cgroup parent. */
+  cgroupParent: string;
+  limitBytes: number;
+  remove(): Promise<void>;
+}
+
+/** What a fault acts on: the configuration's started instances, its side budgets, its log. */
+export interface FaultTarget {
+  run: RunLabels;
+  configId: string;
+  configIndex: number;
+  /** Started instances by name. */
+  instances: ReadonlyMap<string, StartedInstance>;
+  /** Side name → that side budget's cgroup parent. */
+  cgroupParents: ReadonlyMap<string, string>;
+  signal: AbortSignal;
+  /** Appends to the run's log file. */
+  log: (line: string) => void;
+  /** The scenario file's folder: a `run` step's `$` starts there. */
+  cwd: string;
+}
+
+/** A fault in place: the line a report shows, what a `run` step printed, and how to put things back. */
+export interface AppliedFault {
+  detail: string;
+  output?: string;
+  /** Idempotent, and quiet when the instance is already gone. */
+  undo?: () => Promise<void>;
+}
+
+export type ThpMode = 'always' | 'madvise' | 'never';
+
+/** A node setting switched for one configuration. */
+export interface HostSwitch {
+  path: string;
+  original: string;
+  applied: string;
+  restore(): Promise<void>;
 }
 
 /**
@@ -44,12 +231,11 @@ export interface NodeAccess {
 export interface NodeSettings {
   thpUnswitchableReason(): Promise<string | undefined>;
   switchThp(mode: ThpMode): Promise<HostSwitch>;
-  /** Puts back what a dead run left switched; returns what was restored. */
-  restoreAbandoned(): Promise<{ path: string; value: string }[]>;
+  /** Puts back what a dead run left switched (`all`: also what a live run switched); returns what was restored. */
+  restoreAbandoned(options?: { all?: boolean }): Promise<{ path: string; value: string }[]>;
+  /** The node's host-settings lease: one run at a time switches THP or drops caches there. */
+  acquireLease(options: Omit<HostLeaseOptions, 'path' | 'pid'>): Promise<HostLease>;
 }
-
-/** What starting an instance needs beyond its spec; the engine handle stays inside the connection. */
-export type StartContext = Omit<InstanceContext, 'engine'>;
 
 /** A connected engine: every call the pipeline makes once the engine answers. */
 export interface RuntimeConnection {
@@ -64,16 +250,29 @@ export interface RuntimeConnection {
   watchRunEvents(runId: string, onEvent: (event: InstanceEvent) => void): Promise<{ stop(): void }>;
   /** Removes whatever the run still holds on the engine; returns how many objects. */
   removeRun(runId: string): Promise<number>;
-  /** `oomlab clean`: removes what dead runs left. */
-  cleanLeftovers(options?: { all?: boolean }): Promise<CleanResult>;
-  /** A simulated host's memory that its instances share. */
+  /** `oomlab clean`: removes what dead runs left (`all`: live runs' too). */
+  clean(options?: { all?: boolean }): Promise<CleanReport>;
   createSideBudget(runId: string, configIndex: number, side: string, limitBytes: number): Promise<SideBudget>;
   /** A fault of the chaos timeline on this engine's instances; its `undo` puts back what it changed. */
-  applyFault(action: StepAction, target: Omit<FaultTarget, 'engine'>): Promise<AppliedFault>;
-  /** Called once an instance started; its cgroup vanishes with it, so callers keep what this returns. */
-  locate(instance: StartedInstance): Promise<InstanceLocation>;
+  applyFault(action: StepAction, target: FaultTarget): Promise<AppliedFault>;
+  readonly images: ImageStore;
   readonly node: NodeAccess;
   readonly nodeSettings: NodeSettings;
+}
+
+/** One line of what `oomlab doctor` says of the engine. */
+export interface SurveyLine {
+  name: string;
+  status: 'ok' | 'limited' | 'missing';
+  detail: string;
+}
+
+/** What `oomlab doctor` learns of an engine without starting it: its lines, and its images when it answers. */
+export interface EngineSurvey {
+  lines: SurveyLine[];
+  /** The engine answered now: `images` may be asked; else only what needs no engine (`recipeOf`). */
+  answers: boolean;
+  images: ImageStore;
 }
 
 /** A container engine oomlab can run scenarios on. */
@@ -82,58 +281,40 @@ export interface Runtime {
   /** True when the engine answers now, without connecting or starting anything. */
   answers(): Promise<boolean>;
   connect(options?: ConnectOptions): Promise<RuntimeConnection>;
+  /** Asks only an engine that already answers; never starts or installs one, never contacts a registry. */
+  survey(): Promise<EngineSurvey>;
+  /** Checks an image archive before the engine is asked, so a typo needs no engine; returns its size in bytes. */
+  checkArchive(file: string): Promise<number>;
+  /** The node's settings, reachable without the engine: what a dead run left switched is put back first. */
+  readonly nodeSettings: NodeSettings;
 }
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
-
-/**
- * The memory cgroup directory named by a `/proc/<pid>/cgroup` text: the v1 `memory` controller's line,
- * else the v2 `0::` line. Engine-neutral: runc writes the same file under Docker and under containerd.
- */
-export function memoryCgroupDirOf(procCgroup: string, root = CGROUP_ROOT): string | undefined {
-  const lines = procCgroup.split('\n').map((line) => line.trim().split(':'));
-  const v1 = lines.find((fields) => fields.length >= 3 && fields[1]!.split(',').includes('memory'));
-  if (v1) return `${root}/memory${v1.slice(2).join(':')}`;
-  const v2 = lines.find((fields) => fields.length >= 3 && fields[0] === '0' && fields[1] === '');
-  // A v2 path of `/` is the reader's own namespace root, not a container's cgroup.
-  return v2 && v2.slice(2).join(':') !== '/' ? `${root}${v2.slice(2).join(':')}` : undefined;
+/** Who holds a node's host-settings lease. */
+export interface HostLeaseHolder {
+  pid: number;
+  runId: string;
+  scenario: string;
+  /** ISO time the lease was taken. */
+  since: string;
 }
 
-const localNode: NodeAccess = {
-  readFile: (path) => readFile(path, 'utf8').catch(() => undefined),
-  kernelLog: async (signal) => (await execa('dmesg', [], { timeout: 5_000, ...(signal ? { cancelSignal: signal } : {}) })).stdout,
-};
-
-/** Docker's connection around a connected engine; nothing is called until a method is. */
-export function dockerConnection(engine: Engine): RuntimeConnection {
-  return {
-    where: engine.where,
-    answers: engineAnswers,
-    watch: (onLost) => watchEngine(engine, onLost),
-    resolveImage: (name, options) => resolveImage(engine, name, options),
-    startInstance: (spec, context) => startInstance(spec, { ...context, engine }),
-    watchRunEvents: (runId, onEvent) => watchRunEvents(engine, runId, onEvent),
-    removeRun: (runId) => removeRunContainers(engine, runId),
-    cleanLeftovers: (options) => cleanLeftovers(engine, options),
-    createSideBudget,
-    applyFault: (action, target) => applyFault(action, { ...target, engine }),
-    async locate(instance) {
-      const hostPid = (await instance.state().catch(() => undefined))?.pid;
-      const procCgroup = hostPid ? await localNode.readFile(`/proc/${hostPid}/cgroup`) : undefined;
-      return { memoryCgroupDir: procCgroup ? memoryCgroupDirOf(procCgroup) : undefined, hostPid };
-    },
-    node: localNode,
-    nodeSettings: {
-      thpUnswitchableReason: () => thpUnswitchableReason(),
-      switchThp: (mode) => switchHostSetting(THP_ENABLED_PATH, mode),
-      restoreAbandoned: () => restoreAbandonedHostSettings(),
-    },
-  };
+export interface HostLeaseOptions {
+  runId: string;
+  scenario: string;
+  /** How long to wait for another run's lease before refusing. @default 600_000 */
+  waitMs?: number;
+  /** Called once when another live run holds the lease, before waiting. */
+  onWaiting?: (holder: HostLeaseHolder) => void;
+  signal?: AbortSignal;
+  /** @default HOST_LEASE_FILE */
+  path?: string;
+  /** @default 1_000 */
+  pollMs?: number;
+  /** @default process.pid */
+  pid?: number;
 }
 
-/** The Docker engine through dockerode: the only runtime today, and the behaviour of every run so far. */
-export const dockerRuntime = {
-  name: 'docker',
-  answers: engineAnswers,
-  connect: async (options?: ConnectOptions) => dockerConnection(await connectEngine(options)),
-} satisfies Runtime;
+export interface HostLease {
+  readonly holder: HostLeaseHolder;
+  release(): Promise<void>;
+}

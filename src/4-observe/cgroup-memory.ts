@@ -1,6 +1,6 @@
-import { containerCgroupDir } from './cgroup-paths.ts';
+import type { StartedInstance } from '../3-runtime/index.ts';
 import { readKernelFile } from './kernel-files.ts';
-import { poll } from '../0-model/poll.ts';
+import { sampleEvery } from './sample-every.ts';
 
 function readNumber(path: string): number | undefined {
   const text = readKernelFile(path);
@@ -9,12 +9,40 @@ function readNumber(path: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-async function readOnce(containerId: string): Promise<{ peak: number; usage: number | undefined } | undefined> {
-  const dir = await containerCgroupDir(containerId, 'memory');
+/** What the observers need of an instance: where the runtime says its cgroups are. */
+export type Locatable = Pick<StartedInstance, 'locate'>;
+
+/** A cgroup's memory split as `memory.stat` counts it: anonymous (v1 `total_rss`/`rss`, v2 `anon`) and page cache (v1 `total_cache`/`cache`, v2 `file`). */
+export interface MemorySplit {
+  anonBytes: number;
+  cacheBytes: number;
+}
+
+export function memorySplitOf(stat: string | undefined): MemorySplit | undefined {
+  const values = new Map<string, number>();
+  for (const line of (stat ?? '').split('\n')) {
+    const [key, value] = line.trim().split(/\s+/);
+    if (key && value !== undefined && /^\d+$/.test(value)) values.set(key, Number(value));
+  }
+  const anonBytes = values.get('total_rss') ?? values.get('rss') ?? values.get('anon');
+  const cacheBytes = values.get('total_cache') ?? values.get('cache') ?? values.get('file');
+  return anonBytes === undefined || cacheBytes === undefined ? undefined : { anonBytes, cacheBytes };
+}
+
+async function readOnce(instance: Locatable): Promise<{ peak: number; usage: number | undefined; split: MemorySplit | undefined } | undefined> {
+  const dir = (await instance.locate()).cgroupDirs.memory;
   if (!dir) return undefined;
-  const peak = readNumber(`${dir}/memory.max_usage_in_bytes`) ?? readNumber(`${dir}/memory.peak`);
+  // v2 before 5.19 has no memory.peak: the sampled memory.current is the best high-water mark there.
+  const peak = readNumber(`${dir}/memory.max_usage_in_bytes`) ?? readNumber(`${dir}/memory.peak`) ?? readNumber(`${dir}/memory.current`);
   if (peak === undefined) return undefined;
-  return { peak, usage: readNumber(`${dir}/memory.usage_in_bytes`) ?? readNumber(`${dir}/memory.current`) };
+  return { peak, usage: readNumber(`${dir}/memory.usage_in_bytes`) ?? readNumber(`${dir}/memory.current`), split: memorySplitOf(readKernelFile(`${dir}/memory.stat`)) };
+}
+
+/** What a memory sampler measured: the cgroup's high-water mark (page cache counted), and its anonymous peak with the page cache beside it then. */
+export interface MemoryPeakSampler {
+  stop(): Promise<number | undefined>;
+  /** The highest anonymous memory sampled, with the page cache at that moment; undefined before any memory.stat read. */
+  anonymousPeak?(): MemorySplit | undefined;
 }
 
 /**
@@ -22,29 +50,29 @@ async function readOnce(containerId: string): Promise<{ peak: number; usage: num
  * container dies, so the last sample is the best we get; the kernel's OOM report fills the gap.
  */
 /** `onUsage` receives the current usage every `usageEvery` reads, for the memory-over-time chart. */
-export function sampleMemoryPeak(containerId: string, intervalMs = 200, onUsage?: (bytes: number) => void, usageEvery = 2): { stop(): Promise<number | undefined> } {
+export function sampleMemoryPeak(instance: Locatable, intervalMs = 200, onUsage?: (bytes: number) => void, usageEvery = 2): Required<MemoryPeakSampler> {
   let peak: number | undefined;
+  let anonymous: MemorySplit | undefined;
   let reads = 0;
-  const stopping = new AbortController();
-  const loop = poll(
-    async () => {
-      const value = await readOnce(containerId);
-      if (value !== undefined) {
-        peak = Math.max(peak ?? 0, value.peak);
-        // The usage over time is for charts; every other read is plenty and halves the report.
-        if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
-      }
-      return undefined;
-    },
-    { intervalMs, signal: stopping.signal },
-  );
+  const take = (split: MemorySplit | undefined) => {
+    if (split && split.anonBytes >= (anonymous?.anonBytes ?? 0)) anonymous = split;
+  };
+  const loop = sampleEvery(intervalMs, async () => {
+    const value = await readOnce(instance);
+    if (value === undefined) return;
+    peak = Math.max(peak ?? 0, value.peak);
+    take(value.split);
+    // The usage over time is for charts; every other read is plenty and halves the report.
+    if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
+  });
   return {
     async stop() {
-      const last = await readOnce(containerId);
+      const last = await readOnce(instance);
       if (last !== undefined) peak = Math.max(peak ?? 0, last.peak);
-      stopping.abort();
-      await loop;
+      take(last?.split);
+      await loop.stop();
       return peak;
     },
+    anonymousPeak: () => anonymous,
   };
 }

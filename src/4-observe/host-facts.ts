@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import { readKernelFile } from './kernel-files.ts';
 import { onPath, type HostFacts } from '../0-model/host.ts';
@@ -17,6 +17,11 @@ export function parseNofileHardLimit(limits: string): number {
   const line = limits.split('\n').find((l) => l.startsWith('Max open files'));
   const hard = line?.trim().split(/\s+/)[4];
   return hard === undefined || hard === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(hard);
+}
+
+/** The THP mode as the kernel selects it now (`always [madvise] never` → `madvise`), `unknown` when unreadable. */
+export function readThpMode(): string {
+  return /\[(\w+)\]/.exec(readKernelFile('/sys/kernel/mm/transparent_hugepage/enabled') ?? '')?.[1] ?? 'unknown';
 }
 
 export async function readHostFacts(): Promise<HostFacts> {
@@ -49,21 +54,4 @@ export async function readHostFacts(): Promise<HostFacts> {
     k6,
     canLowerOomScoreAdj: status ? hasSysResource(status) : false,
   };
-}
-
-/**
- * Whether published ports go through docker-proxy (one userland copy of every connection) or iptables DNAT:
- * read from the running dockerd's command line and /etc/docker/daemon.json. `unknown` when no dockerd is found.
- */
-export async function dockerUserlandProxy(): Promise<'on' | 'off' | 'unknown'> {
-  const daemonJson = await readFile('/etc/docker/daemon.json', 'utf8').catch(() => '');
-  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(pid)) continue;
-    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() !== 'dockerd') continue;
-    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (args.includes('--userland-proxy=false') || /"userland-proxy"\s*:\s*false/.test(daemonJson)) return 'off';
-    return 'on';
-  }
-  return 'unknown';
 }

@@ -1,9 +1,10 @@
 import { createConnection, type Connection } from 'mysql2/promise';
 import { parseInnodbStatus } from './innodb-status.ts';
 import { deltasPerSecond, readContainerResources, readHostCounters } from './resources.ts';
-import type { ServerEndpoint } from './server-variables.ts';
+import type { Locatable } from './cgroup-memory.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 import type { Timeline } from './timeline.ts';
-import { poll } from '../0-model/poll.ts';
+import { sampleEvery } from './sample-every.ts';
 
 /** The server status counters of a connection storm. */
 export const STATUS_VARIABLES = [
@@ -19,9 +20,10 @@ export const STATUS_VARIABLES = [
 
 export interface LoadSamplerOptions {
   instance: string;
-  containerId: string;
+  /** Where its cgroups are: the started instance itself. */
+  locatable: Locatable;
   /** The server to ask for status; a neighbour without one is sampled for cgroup and host figures only. */
-  endpoint?: ServerEndpoint;
+  endpoint?: MysqlEndpoint;
   timeline: Timeline;
   /** @default 1_000 */
   intervalMs?: number;
@@ -61,7 +63,7 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
     const now = performance.now();
     const seconds = (now - previousAt) / 1000;
     previousAt = now;
-    const cgroup = await readContainerResources(options.containerId);
+    const cgroup = await readContainerResources(options.locatable);
     if (cgroup) {
       // memoryUsageBytes comes from the memory sampler, which runs for every configuration.
       for (const metric of ['memoryRssBytes', 'memoryCacheBytes', 'memoryFailcnt'] as const) {
@@ -118,21 +120,11 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
     }
   };
 
-  // Sampled until stopped: an attempt never "succeeds", the stop's abort ends the wait at once.
-  const stopping = new AbortController();
-  const loop = poll(
-    async () => {
-      await sampleOnce().catch(() => {});
-      return undefined;
-    },
-    { intervalMs, signal: stopping.signal },
-  );
-
+  const loop = sampleEvery(intervalMs, () => sampleOnce().catch(() => {}));
   return {
     async stop() {
       stopped = true;
-      stopping.abort();
-      await loop;
+      await loop.stop();
       connection?.destroy();
     },
   };

@@ -6,6 +6,7 @@ import type { StartedInstance } from '../3-runtime/index.ts';
 import { kernelOomKillsOf, type KernelOomKill } from './kernel-log.ts';
 import { readServerVariables } from './server-variables.ts';
 import type { Timeline } from './timeline.ts';
+import type { MemoryPeakSampler } from './cgroup-memory.ts';
 
 /** Docker's `oom` and `die` events trail the exit by a moment; wait this long for them. */
 export const EVENT_GRACE_MS = 500;
@@ -16,7 +17,7 @@ export interface PostMortemContext {
   /** The kernel log can be read here (root, or kernel.dmesg_restrict=0). */
   dmesgReadable: boolean;
   /** Each instance's memory sampler, stopped here for its peak. */
-  samplers: ReadonlyMap<string, { stop(): Promise<number | undefined> }>;
+  samplers: ReadonlyMap<string, MemoryPeakSampler>;
   /** An instance's memory limit, its own or its side's. */
   limitBytes: (instance: StartedInstance) => number | undefined;
   /** Bounds each read by the configuration's deadline. */
@@ -62,12 +63,17 @@ export async function collectPostMortem(context: PostMortemContext): Promise<str
         ...(kill.constraintLine ? { constraintLine: kill.constraintLine } : {}),
       });
     }
-    const sampled = await bounded(context.samplers.get(name)!.stop());
+    const sampler = context.samplers.get(name)!;
+    const sampled = await bounded(sampler.stop());
     const kernelUsage = killed.map((k) => (k.memcgUsageKb ?? 0) * 1024);
     const peak = Math.max(sampled ?? 0, ...kernelUsage);
     const limit = context.limitBytes(instance);
+    // The kernel's anon-rss at a kill is the process's anonymous memory at its very end, which a 200 ms sampler can miss.
+    const split = sampler.anonymousPeak?.();
+    const killedAnon = Math.max(0, ...killed.map((k) => k.anonRssKb * 1024));
+    const anon = split || killedAnon > 0 ? { anonPeakBytes: Math.max(split?.anonBytes ?? 0, killedAnon), ...(split ? { cacheBytes: split.cacheBytes } : {}) } : {};
     if (peak > 0) {
-      timeline.add({ kind: 'memory-peak', instance: name, peakBytes: peak, ...(limit ? { limitBytes: limit } : {}), source: (sampled ?? 0) >= peak ? 'cgroup' : 'kernel memcg report' });
+      timeline.add({ kind: 'memory-peak', instance: name, peakBytes: peak, ...(limit ? { limitBytes: limit } : {}), source: (sampled ?? 0) >= peak ? 'cgroup' : 'kernel memcg report', ...anon });
     }
     const tail = await bounded(instance.logTail(15)).catch(() => '');
     if (tail) {

@@ -1,4 +1,5 @@
 import { createConnection } from 'mysql2/promise';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 /** The variables that decide a server's memory at start-up, incident 1's among them. */
 export const MEMORY_VARIABLES = [
@@ -17,14 +18,7 @@ export const MEMORY_VARIABLES = [
   'tmp_table_size',
 ] as const;
 
-export interface ServerEndpoint {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-}
-
-export async function readServerVariables(endpoint: ServerEndpoint): Promise<Record<string, string>> {
+export async function readServerVariables(endpoint: MysqlEndpoint): Promise<Record<string, string>> {
   const connection = await createConnection({ ...endpoint, connectTimeout: 5_000 });
   try {
     const [rows] = await connection.query({ sql: `SELECT ${MEMORY_VARIABLES.map((v) => `@@${v} AS ${v}`).join(', ')}`, timeout: 5_000 });

@@ -4,11 +4,12 @@ import type { Socket } from 'node:net';
 import type { Pool, PoolConnection } from 'mysql2';
 import { ScenarioInvalidError } from '../0-model/errors.ts';
 import { updateEwma, type LatencyEwma, type ReplicaLoad } from './balancers.ts';
-import { errorKey, type StormEndpoint } from './storm.ts';
+import { errorKey } from './storm.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 export interface AppTierReplica {
   name: string;
-  endpoint: StormEndpoint;
+  endpoint: MysqlEndpoint;
 }
 
 export interface ReplicaStats {

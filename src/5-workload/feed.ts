@@ -1,5 +1,6 @@
 import { createConnection } from 'mysql2/promise';
-import type { MixedQuery, StormEndpoint } from './storm.ts';
+import type { MixedQuery } from './storm.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 /** The API behind a feed, as scraped in incident 2: users, their posts, who follows whom. */
 export interface FeedSize {
@@ -33,7 +34,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Creates and fills the feed schema with multi-row inserts; about a second for the defaults. */
-export async function seedFeed(endpoint: StormEndpoint, size: FeedSize, signal?: AbortSignal): Promise<{ rows: number; durationMs: number }> {
+export async function seedFeed(endpoint: MysqlEndpoint, size: FeedSize, signal?: AbortSignal): Promise<{ rows: number; durationMs: number }> {
   const startedAt = performance.now();
   const random = seededRandom(42);
   const connection = await createConnection({ ...endpoint, multipleStatements: false, connectTimeout: 10_000 });

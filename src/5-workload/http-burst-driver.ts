@@ -37,7 +37,7 @@ export const driveHttpBurst: Driver<HttpBurstWorkload> = async (workload, { inst
   }
   const intervalMs = workload.sampleIntervalMs ?? 1_000;
   const samplers = await Promise.all(
-    instances.map((i) => startLoadSampler({ instance: i.spec.name, containerId: i.containerId, ...(i.spec.role !== 'neighbour' ? { endpoint: i.endpoint() } : {}), timeline, intervalMs })),
+    instances.map((i) => startLoadSampler({ instance: i.spec.name, locatable: i, ...(i.spec.role !== 'neighbour' ? { endpoint: i.endpoint() } : {}), timeline, intervalMs })),
   );
   const tier = await startAppTier({
     replicas: targets.map((t) => ({ name: t.spec.name, endpoint: { ...t.endpoint(), database: FEED_DATABASE } })),

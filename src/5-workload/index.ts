@@ -1,6 +1,7 @@
 export * from './arrival.ts';
 export * from './storm.ts';
 export * from './feed.ts';
+export * from './warm-pool.ts';
 export * from './http-load.ts';
 export * from './k6.ts';
 export * from './balancers.ts';

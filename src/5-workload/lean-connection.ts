@@ -1,5 +1,6 @@
 import { authResponse, cachingSha2RsaPassword, command, COM_QUERY, handshakeResponse, isEof, packet, PacketReader, parseAuthSwitch, parseError, parseHandshake, QUIT_PACKET } from './mysql-wire.ts';
 import { openWireSocket, type WireReceiver, type WireSocket, type WireTransport } from './wire-socket.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 /** What a storm session does with a connection, whichever client library is under it. */
 export interface StormConnection {
@@ -10,14 +11,6 @@ export interface StormConnection {
   /** Sends COM_QUIT and closes; calls back once the packet is handed to the socket. */
   quit(done: () => void): void;
   destroy(): void;
-}
-
-export interface LeanEndpoint {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database?: string;
 }
 
 /** The server asked for an auth plugin the lean path does not speak: the storm switches to mysql2. */
@@ -87,11 +80,11 @@ export class LeanConnection implements StormConnection, WireReceiver {
   private scramble: Buffer = Buffer.alloc(0);
   private plugin = '';
   private pending: ((error?: unknown) => void) | undefined;
-  private readonly endpoint: LeanEndpoint;
+  private readonly endpoint: MysqlEndpoint;
   /** When the current wait times out (performance.now() ms), while the connection is in `watched`. */
   deadline = 0;
 
-  constructor(endpoint: LeanEndpoint, connectTimeoutMs: number, transport?: WireTransport) {
+  constructor(endpoint: MysqlEndpoint, connectTimeoutMs: number, transport?: WireTransport) {
     this.endpoint = endpoint;
     this.reader = new PacketReader((payload, sequence) => this.onPacket(payload, sequence));
     this.watch(connectTimeoutMs);

@@ -24,9 +24,7 @@ export const driveStorm: Driver<StormWorkload> = async (workload, { instances, t
     if (target.hasExited()) return;
     throw error;
   }
-  const samplers = await Promise.all(
-    instances.map((i) => startLoadSampler({ instance: i.spec.name, containerId: i.containerId, endpoint: i.endpoint(), timeline, intervalMs: workload.sampleIntervalMs ?? 1_000 })),
-  );
+  const samplers = await Promise.all(instances.map((i) => startLoadSampler({ instance: i.spec.name, locatable: i, endpoint: i.endpoint(), timeline, intervalMs: workload.sampleIntervalMs ?? 1_000 })));
   const targetDied = new AbortController();
   void target.exited.then(() => targetDied.abort(new Error(`${target.spec.name} exited`)));
   const stormStartedAt = timeline.elapsed();

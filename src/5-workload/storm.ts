@@ -9,16 +9,9 @@ import { Mysql2Connection, mysql2Config } from './mysql2-connection.ts';
 import { PerSecondPercentiles } from './per-second.ts';
 import { saturationOf } from './saturation.ts';
 import type { LatencySummaryMs, StormResult, StormSecond } from '../0-model/workload-result.ts';
+import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 export type { LatencySummaryMs, StormResult, StormSecond };
-
-export interface StormEndpoint {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database?: string;
-}
 
 /** One statement of the query mix, picked with probability weight / sum of weights. */
 export interface MixedQuery {
@@ -38,7 +31,7 @@ export interface SessionShape {
 }
 
 export interface StormOptions {
-  endpoint: StormEndpoint;
+  endpoint: MysqlEndpoint;
   stages: ArrivalStage[];
   startPerSecond?: number;
   session: SessionShape;

@@ -6,3 +6,4 @@ export * from './semaphores.ts';
 export * from './margins.ts';
 export * from './repeats.ts';
 export * from './step-expectations.ts';
+export * from './signature.ts';

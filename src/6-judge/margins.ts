@@ -83,7 +83,8 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
     });
   }
   const members = side?.members ?? [judgement.instance];
-  const usage = side ? sidePeak(timeline, members) : { peakBytes: judgement.peakMemoryBytes, byMember: { [judgement.instance]: judgement.peakMemoryBytes } };
+  const own = judgement.peakUsageBytes ?? judgement.peakMemoryBytes;
+  const usage = side ? sidePeak(timeline, members) : { peakBytes: own, byMember: { [judgement.instance]: own } };
   if (!usage) return undefined;
   // At the limit and alive: the kernel reclaimed page cache instead of killing; anonymous memory is what it could not reclaim.
   const anon = usage.peakBytes >= limit * (1 - NARROW_MARGIN) ? sidePeak(timeline, members, 'memoryRssBytes') : undefined;
@@ -126,6 +127,29 @@ function killTimeMargin(config: PlannedConfig, timeline: Observed, judgement: In
   });
 }
 
+/** A kill after the load: how long after the load's end it came (a kill in the second after it is a coin toss with under the load). */
+function killAfterLoadMargin(timeline: Observed, judgement: InstanceJudgement): Margin | undefined {
+  if (judgement.outcome !== 'oom-killed-after-load') return undefined;
+  const loadSamples = timeline.of('sample').filter((s) => s.source === 'workload');
+  const ended = timeline.of('workload').map((w) => w.t);
+  const die = timeline.of('docker-event', judgement.instance).find((e) => e.action === 'oom' || e.action === 'die');
+  if (ended.length === 0 || !die) return undefined;
+  const endedAt = Math.max(...ended);
+  const startedAt = loadSamples.length > 0 ? Math.min(...loadSamples.map((s) => s.t)) : undefined;
+  const loadMs = startedAt !== undefined ? Math.max(0, endedAt - startedAt) : undefined;
+  const after = Math.max(0, die.t - endedAt);
+  const limit = judgement.memoryLimitBytes !== undefined ? ` at ${formatBytes(judgement.memoryLimitBytes)}` : '';
+  return margin({
+    what: `${judgement.instance} kill after the load`,
+    measured: die.t - (startedAt ?? endedAt),
+    bound: loadMs ?? 0,
+    unit: 'ms',
+    held: false,
+    distance: after,
+    line: `${judgement.instance} killed${limit} ${seconds(after)} after the load ended${loadMs !== undefined ? ` (a ${seconds(loadMs)} load)` : ''}: not under the load`,
+  });
+}
+
 /** open_files_limit against the bound the scenario set (`atMost`, `equals`). */
 function openFilesMargin(config: PlannedConfig, judgement: InstanceJudgement): Margin | undefined {
   const bound = config.expect[judgement.instance]?.openFilesLimit;
@@ -157,7 +181,7 @@ export function marginsOf(config: PlannedConfig, timeline: Observed, judgements:
   const margins: Margin[] = [];
   const seen = new Set<string>();
   for (const judgement of judgements) {
-    for (const m of [memoryMargin(config, timeline, judgement), killTimeMargin(config, timeline, judgement), openFilesMargin(config, judgement)]) {
+    for (const m of [memoryMargin(config, timeline, judgement), killTimeMargin(config, timeline, judgement), killAfterLoadMargin(timeline, judgement), openFilesMargin(config, judgement)]) {
       // Two members of one side report the same side margin once.
       if (m && !seen.has(m.line)) margins.push(m);
       if (m) seen.add(m.line);

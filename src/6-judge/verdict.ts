@@ -5,7 +5,7 @@ import type { Outcome } from '../1-scenario/index.ts';
 import type { ConfigResult, EmulatedFact, EndedBy, SharedMemoryBudget } from '../0-model/report.ts';
 import { judgeLoad } from './load-expectations.ts';
 import { loadMetrics } from './metrics.ts';
-import { judgeInstance } from './outcome.ts';
+import { classifyOutcome, judgeInstance, loadEndTime } from './outcome.ts';
 import { marginsOf } from './margins.ts';
 import { judgeStepExpectations, judgeWindowedLatency, stepFailureEvidence } from './step-expectations.ts';
 
@@ -33,13 +33,16 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     ...(config.predictions ? { predictions: config.predictions } : {}),
     ...(sharedBudgets(config).length > 0 ? { sharedMemory: sharedBudgets(config) } : {}),
   };
-  if (run.endedBy !== 'done') {
+  // A server killed while a step ran: the kill is the outcome, the step's failure (its connection cut) a consequence.
+  const killedUnderStep = run.endedBy === 'error' && serverKilledDuringFailedStep(config, timeline.observations);
+  if (run.endedBy !== 'done' && !killedUnderStep) {
     // A step that failed or timed out is what ended it: its output is the evidence.
     const evidence = stepFailureEvidence(timeline.observations);
     const failed = evidence.length > 0 ? 'a step of the timeline failed' : 'the harness failed';
     const why = run.endedBy === 'cancel' ? 'cancelled before it was decided' : run.endedBy === 'timeout' ? 'timed out before it was decided' : failed;
     return { ...base, outcome: null, verdict: 'error', reason: `${why}${run.failure ? `: ${run.failure}` : ''}`, evidence, metrics: {}, instances: [] };
   }
+  const loadEndedAt = loadEndTime(timeline.observations);
   // A neighbour is judged only when the scenario says what should happen to it.
   const judgements = config.instances
     .filter((spec) => spec.role !== 'neighbour' || config.expect[spec.name])
@@ -48,6 +51,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
         spec.name,
         config.expect[spec.name],
         timeline.observations.filter((o) => !('instance' in o) || o.instance === spec.name),
+        { ...(loadEndedAt !== undefined ? { loadEndedAt } : {}), ...(spec.traceEvidence !== undefined ? { listSyscalls: spec.traceEvidence } : {}) },
       ),
     );
   const deciding = judgements.find((j) => j.verdict === 'fail') ?? judgements[0]!;
@@ -63,15 +67,20 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   const lines = [...checks.filter((c) => !c.met), ...checks.filter((c) => c.met)].map((c) => c.line);
   const margins = marginsOf(config, timeline, judgements, checks);
   const outcomes = multiple ? judgements.map((j) => `${j.instance}: ${j.reason}`).join('; ') : deciding.reason;
+  // A step that failed in a judged configuration was background work, or failed as its server died: its output is evidence still.
+  const stepEvidence = stepFailureEvidence(timeline.observations);
+  if (killedUnderStep) lines.push(`a step failed as the server died${run.failure ? ` (${run.failure})` : ''}`);
   return {
     ...base,
     outcome: deciding.outcome,
     verdict: judgements.every((j) => j.verdict === 'pass') && checks.every((c) => c.met) ? 'pass' : 'fail',
     reason: [outcomes, ...lines].join('; '),
-    evidence: judgements.flatMap((j) => j.evidence.map((e) => (multiple ? { ...e, text: `[${j.instance}] ${e.text}` } : e))),
+    evidence: [...judgements.flatMap((j) => j.evidence.map((e) => (multiple ? { ...e, text: `[${j.instance}] ${e.text}` } : e))), ...stepEvidence],
     metrics: {
       ...(deciding.openFilesLimit !== undefined ? { openFilesLimit: deciding.openFilesLimit } : {}),
       ...(deciding.peakMemoryBytes !== undefined ? { peakMemoryBytes: deciding.peakMemoryBytes } : {}),
+      ...(deciding.peakCacheBytes !== undefined ? { peakCacheBytes: deciding.peakCacheBytes } : {}),
+      ...(deciding.peakUsageBytes !== undefined ? { peakUsageBytes: deciding.peakUsageBytes } : {}),
       ...(deciding.memoryLimitBytes !== undefined ? { memoryLimitBytes: deciding.memoryLimitBytes } : {}),
       ...(readiness?.ready ? { readyAfterMs: readiness.afterMs } : {}),
       ...predictedFigures(config, deciding.instance),
@@ -81,6 +90,15 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     ...(checks.length > 0 ? { expectations: checks } : {}),
     ...(margins.length > 0 ? { margins } : {}),
   };
+}
+
+/** A step failed and a server of the configuration was OOM-killed (the post-mortem's kernel line or the engine's state says so). */
+function serverKilledDuringFailedStep(config: PlannedConfig, observations: ConfigResult['observations']): boolean {
+  if (stepFailureEvidence(observations).length === 0) return false;
+  return config.instances.some(
+    (spec) =>
+      (spec.role !== 'neighbour' || config.expect[spec.name] !== undefined) && classifyOutcome(observations.filter((o) => !('instance' in o) || o.instance === spec.name)).startsWith('oom-killed'),
+  );
 }
 
 /** The memory model's worst case and, where a workload runs, its peak for that load. */

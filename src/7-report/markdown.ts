@@ -1,9 +1,11 @@
 import { formatBytes } from '../0-model/units.ts';
-import { isEmulatedValue, predictedText } from '../0-model/figures.ts';
+import { exploreSummary, isExplore, rankByHeadroom } from '../0-model/explore.ts';
+import { isEmulatedValue, peakMemoryText, predictedText } from '../0-model/figures.ts';
 import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import { cellText, fileTableText, versionView } from '../0-model/version-view.ts';
 import { semaphoreMarkdown } from './semaphores.ts';
+import { signatureMarkdown } from './signature.ts';
 import { shardLines } from '../0-model/shards.ts';
 
 function cell(text: string): string {
@@ -22,6 +24,7 @@ export function renderMarkdown(report: RunReport): string {
   const lines: string[] = [];
   lines.push(`# oomlab: ${report.scenario}`, '');
   lines.push(`**Incident:** ${report.incident}`, '');
+  lines.push(...signatureMarkdown(report));
   lines.push(
     `Run \`${report.runId}\` · ${report.startedAt} · ${Math.round(report.durationMs / 1000)}s · ` +
       `**${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.skipped} skipped, ${report.summary.error} error${report.summary.flaky ? `, ${report.summary.flaky} flaky` : ''}**` +
@@ -34,6 +37,21 @@ export function renderMarkdown(report: RunReport): string {
       (report.emulated.length > 0 ? ` nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.` : ''),
     '',
   );
+  if (isExplore(report)) {
+    lines.push(`**Explore** (the scenario has no \`expect\`): ${exploreSummary(report)}.`, '');
+    lines.push('| rank | configuration | outcome | peak memory | headroom |', '|---|---|---|---|---|');
+    rankByHeadroom(report).forEach((r, i) => {
+      const cells = [String(i + 1), r.label, r.config.outcome ?? r.config.verdict, peakMemoryText(r.config.metrics) ?? '', r.headroomBytes !== undefined ? formatBytes(r.headroomBytes) : '—'];
+      lines.push(`| ${cells.map(cell).join(' | ')} |`);
+    });
+    lines.push('');
+  }
+  for (const change of report.hostChanges ?? []) {
+    lines.push(
+      `**${change.setting} changed during the run**: ${change.atStart} at its start, ${change.atEnd} at its end — another run or a person switched it, so configurations on either side of the switch ran on different hosts.`,
+      '',
+    );
+  }
   for (const line of shardLines(report)) lines.push(line, '');
   const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
   if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');
@@ -54,10 +72,7 @@ export function renderMarkdown(report: RunReport): string {
       return isEmulatedValue(config, value) ? `${value}*` : value;
     });
     const m = config.metrics;
-    const peak =
-      m.peakMemoryBytes !== undefined
-        ? `${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? ` (rss ${formatBytes(m.peakRssBytes)})` : ''}`
-        : '';
+    const peak = peakMemoryText(m) ?? '';
     const predicted = predictedText(m) ?? '';
     const errors = Object.entries(m.errorsByCode ?? {})
       .sort((a, b) => b[1] - a[1])

@@ -12,6 +12,7 @@ import { maxSearchProbes, searchBoundary, type ProbeRole, type SearchResult } fr
 import { readHostFacts } from '../4-observe/index.ts';
 import { writeBisectReport } from '../7-report/bisect.ts';
 import { runScenario } from './index.ts';
+import { folderTimestamp } from '../0-model/folder-time.ts';
 
 export interface BisectOptions extends BisectArgs {
   scenarioPath: string;
@@ -32,13 +33,6 @@ export type BisectProgress =
   | { kind: 'probe-end'; n: number; probe: BisectProbe }
   | { kind: 'report'; dir: string };
 
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replace(/:/g, '-');
-}
-
 /** Checks the arguments (exit 2, nothing written), evaluates the model, then probes until the boundary is found and repeated. */
 export async function runBisect(options: BisectOptions): Promise<{ report: BisectReport; dir: string }> {
   const progress = options.onProgress ?? (() => {});
@@ -49,7 +43,7 @@ export async function runBisect(options: BisectOptions): Promise<{ report: Bisec
   progress({ kind: 'model', model, request });
 
   const startedAt = new Date();
-  const dir = resolve(options.out ?? join('reports', `${timestamp(startedAt)}-bisect-${scenario.name}`));
+  const dir = resolve(options.out ?? join('reports', `${folderTimestamp(startedAt)}-bisect-${scenario.name}`));
   const probes: BisectProbe[] = [];
   const shown = new Set<string>();
   let error: string | undefined;

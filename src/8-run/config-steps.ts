@@ -1,6 +1,6 @@
 // The chaos timeline wired to one configuration: its faults aimed at its started instances, its
 // conditions read from its timeline's samples, its phases on the timeline and in the run's log.
-import type { RunLabels, RuntimeConnection, StartedInstance } from '../3-runtime/index.ts';
+import type { FaultTarget, RuntimeConnection } from '../3-runtime/index.ts';
 import type { Timeline } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import { StepScheduler, type StepClock, type StepFailedError } from './steps.ts';
@@ -22,18 +22,11 @@ export function latestSample(timeline: Pick<Timeline, 'observations'>, instance:
   return undefined;
 }
 
-export interface ConfigStepsContext {
+/** What the faults act on (the seam's FaultTarget) less what the configuration itself gives, and the scheduler's hooks. */
+export interface ConfigStepsContext extends Omit<FaultTarget, 'configId' | 'configIndex'> {
   config: PlannedConfig;
   connection: RuntimeConnection;
-  run: RunLabels;
   timeline: Timeline;
-  instances: ReadonlyMap<string, StartedInstance>;
-  cgroupParents: ReadonlyMap<string, string>;
-  signal: AbortSignal;
-  /** Appends a line to the run's log (reportDir/run.log). */
-  log: (line: string) => void;
-  /** The scenario file's folder: a zx step's cwd. */
-  cwd: string;
   defer: (undo: () => Promise<void>) => void;
   onFailure: (error: StepFailedError) => void;
   clock?: StepClock;

@@ -3,8 +3,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describeError, EngineLostError, OomlabError, UsageError } from '../0-model/errors.ts';
-import { readHostFacts, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
+import { describeError, EngineLostError, OomlabError } from '../0-model/errors.ts';
+import { readHostFacts, readThpMode, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
 import { inShard, parseOverrides, planRun, predictMemory, shardOf, type PlanOptions, type PlannedConfig, type Shard } from '../2-plan/index.ts';
 import { compareWithBaseline, readReportFile, writeReports } from '../7-report/index.ts';
 import { buildNofileShim, dockerRuntime, type ImageResolution, type Runtime } from '../3-runtime/index.ts';
@@ -12,8 +12,10 @@ import { loadScenario } from '../1-scenario/index.ts';
 import { runConfig, type Routing } from './run-config.ts';
 import { probeImages } from './file-table-probe.ts';
 import { Teardown } from './teardown.ts';
-import { agreeRepeats } from '../6-judge/index.ts';
-import { REPORT_SCHEMA_VERSION, summarize, type ConfigResult, type EndedBy, type Progress, type RunReport } from '../0-model/report.ts';
+import { agreeRepeats, matchSignature } from '../6-judge/index.ts';
+import { REPORT_SCHEMA_VERSION, summarize, type ConfigResult, type EndedBy, type HostSettingChange, type Progress, type RunReport } from '../0-model/report.ts';
+import { folderTimestamp } from '../0-model/folder-time.ts';
+import { requireSameScenario } from '../0-model/baseline-check.ts';
 
 export * from '../0-model/report.ts';
 export { Teardown } from './teardown.ts';
@@ -44,13 +46,6 @@ export interface RunOutcome {
   reportDir: string;
 }
 
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replace(/:/g, '-');
-}
-
 /**
  * The pipeline: scenario → plan → provision → observe → judge → report. Bad input fails before
  * anything is written; once the report folder exists, every path ends with a report and no container.
@@ -66,9 +61,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     .digest('hex');
   const overrides = parseOverrides(scenario, options.set ?? []);
   const baseline = options.baseline ? await readReportFile(options.baseline) : undefined;
-  if (baseline && baseline.report.scenario !== scenario.name) {
-    throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${scenario.name}\` — give a report of the same scenario`);
-  }
+  if (baseline) requireSameScenario(baseline, scenario.name);
   // A shard answers only for its own configurations: the rest of the baseline is other shards' to compare.
   const { shard } = options;
   if (baseline && shard) baseline.report.configs = baseline.report.configs.filter((c) => shardOf(c.id, shard.count) === shard.index);
@@ -103,8 +96,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   if (!shard && configs.every((c) => c.skip)) throw new OomlabError('IMAGE_MISSING', configs[0]!.skip!);
 
   const startedAt = new Date();
-  const runId = `${timestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
-  const reportDir = resolve(options.reportsDir ?? 'reports', `${timestamp(startedAt)}-${scenario.name}`);
+  const runId = `${folderTimestamp(startedAt)}-${randomBytes(3).toString('hex')}`;
+  const reportDir = resolve(options.reportsDir ?? 'reports', `${folderTimestamp(startedAt)}-${scenario.name}`);
   await mkdir(reportDir, { recursive: true });
 
   const run = { runId, scenario: scenario.name };
@@ -125,6 +118,17 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   let shim: Promise<string> | undefined;
 
   try {
+    // Host-wide settings are one per host: a run that switches them holds the host's lease while it runs.
+    if (configs.some(switchesHostSettings)) {
+      const lease = await connection.nodeSettings.acquireLease({
+        runId,
+        scenario: scenario.name,
+        signal: controller.signal,
+        onWaiting: (holder) =>
+          progress({ kind: 'message', text: `waiting for the host-settings lease (THP, drop_caches): held by run ${holder.runId} of ${holder.scenario} (pid ${holder.pid}, since ${holder.since})` }),
+      });
+      teardown.defer(() => lease.release());
+    }
     const watchdog = connection.watch((error) => controller.abort(error));
     teardown.defer(() => watchdog.stop());
     // Containers go last: deferred first, so they are removed after the observers stop.
@@ -194,6 +198,9 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     }
   }
 
+  const hostChanges = hostSettingChanges(host.thpMode, readThpMode());
+  for (const change of hostChanges)
+    progress({ kind: 'message', text: `${change.setting} was ${change.atStart} at the start of the run and ${change.atEnd} at its end: switched during the run from outside it` });
   // Configurations the run never reached are reported as such, never silently dropped.
   for (const config of configs.slice(results.length)) results.push(undecided(config, endedBy === 'cancel' ? 'cancel' : 'error', runError ?? 'not run'));
 
@@ -216,7 +223,9 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     configs: results,
     ...(overrides.length > 0 ? { overrides } : {}),
     scenarioSha256,
+    ...(hostChanges.length > 0 ? { hostChanges } : {}),
     ...(shard ? { shard: { ...shard, matrixIds: matrix.map((c) => c.id) } } : {}),
+    ...(scenario.production ? { signature: matchSignature(scenario.production, results) } : {}),
   };
   if (baseline) report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
   await writeReports(report, reportDir);
@@ -273,4 +282,15 @@ function undecided(config: PlannedConfig, endedBy: EndedBy, reason: string, verd
     endedBy,
     observations: [],
   };
+}
+
+/** Whether a configuration switches a host-wide setting: THP by its host, THP or the page cache by a step. */
+export function switchesHostSettings(config: PlannedConfig): boolean {
+  if (config.skip) return false;
+  return config.host?.thp !== undefined || (config.steps ?? []).some((step) => step.action.action === 'thp' || step.action.action === 'drop-caches');
+}
+
+/** The host settings that differ between the run's start and its end (its own switches are restored by then). */
+export function hostSettingChanges(thpAtStart: string, thpAtEnd: string): HostSettingChange[] {
+  return thpAtStart !== thpAtEnd ? [{ setting: 'THP', atStart: thpAtStart, atEnd: thpAtEnd }] : [];
 }

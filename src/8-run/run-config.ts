@@ -1,8 +1,8 @@
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
-import { drive } from '../5-workload/index.ts';
-import { collectPostMortem, sampleMemoryPeak, Timeline, type HostFacts } from '../4-observe/index.ts';
+import { DEATH_GRACE_MS, drive, warmBufferPool } from '../5-workload/index.ts';
+import { collectPostMortem, sampleMemoryPeak, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
 import type { InstanceSpec, Scenario } from '../1-scenario/index.ts';
@@ -44,6 +44,8 @@ function endedFor(reason: unknown): EndedBy {
 
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const DEFAULT_SETTLE_MS = 5_000;
+/** After a step fails, how long a server that is dying gets to be seen dead (its exit trails the cut connection). */
+const STEP_DEATH_GRACE_MS = 2_000;
 
 /**
  * The lifecycle of one configuration: host settings and side budgets, its instances started and
@@ -66,7 +68,12 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   let endedBy: EndedBy = 'done';
   let failure: string | undefined;
   let logTails: string[] = [];
+  let collected = false;
   let steps: StepScheduler | undefined;
+  const samplers = new Map<string, MemoryPeakSampler>();
+  /** The death's evidence and the logs' tails, after the load or after a step that failed as its server died. */
+  const postMortem = (bound: <T>(work: Promise<T>) => Promise<T>) =>
+    collectPostMortem({ instances, timeline, dmesgReadable: context.host.dmesgReadable, samplers, limitBytes: (instance) => effectiveLimitBytes(instance.spec, config), bounded: bound });
   try {
     if (scenario.before) {
       context.onPhase('before steps');
@@ -86,7 +93,6 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       teardown.defer(() => budget.remove());
     }
     context.onPhase('starting');
-    const samplers = new Map<string, { stop(): Promise<number | undefined> }>();
     for (const spec of config.instances) {
       const budget = spec.side ? budgets.get(spec.side) : undefined;
       // Routed before the container starts: the server reads its nofile limit within milliseconds of starting.
@@ -116,7 +122,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       if (instance.nofile.emulated && typeof spec.nofile === 'number' && typeof instance.nofile.realLimit === 'number') {
         emulated.push({ instance: spec.name, what: 'nofile', requested: spec.nofile, realLimit: instance.nofile.realLimit, how: 'getrlimit/prlimit LD_PRELOAD shim' });
       }
-      const sampler = sampleMemoryPeak(instance.containerId, 200, (bytes) => timeline.add({ kind: 'sample', instance: spec.name, source: 'cgroup', metric: 'memoryUsageBytes', value: bytes }));
+      const sampler = sampleMemoryPeak(instance, 200, (bytes) => timeline.add({ kind: 'sample', instance: spec.name, source: 'cgroup', metric: 'memoryUsageBytes', value: bytes }));
       samplers.set(spec.name, sampler);
       teardown.defer(() => sampler.stop());
     }
@@ -146,6 +152,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     );
 
     const allReady = timeline.of('readiness').every((r) => r.ready);
+    if (allReady) await warmUp(instances, timeline, context, bounded);
     // Time zero of the steps: they run while the workload runs.
     if (allReady) steps?.fire(TIME_ZERO);
     if (allReady && config.workload) {
@@ -168,19 +175,22 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     if (context.signal.aborted) endedBy = endedFor(context.signal.reason);
 
     context.onPhase('collecting');
-    logTails = await collectPostMortem({
-      instances,
-      timeline,
-      dmesgReadable: context.host.dmesgReadable,
-      samplers,
-      limitBytes: (instance) => effectiveLimitBytes(instance.spec, config),
-      bounded,
-    });
+    logTails = await postMortem(bounded);
+    collected = true;
   } catch (error) {
     endedBy = context.signal.aborted ? endedFor(context.signal.reason) : 'error';
     failure = `${describeError(context.signal.aborted ? (context.signal.reason ?? error) : error)} (while ${phase})`;
   } finally {
     await steps?.stop();
+    // A step that failed because its server died (a kill cuts its connection): the post-mortem gathers the
+    // death's evidence, so the judge can put the kill before the step's error.
+    if (steps?.failure && !collected && !outer.signal.aborted && instances.length > 0) {
+      context.onPhase('collecting after a failed step');
+      const exited = Promise.any(instances.map((i) => i.exited)).then(() => {});
+      await Promise.race([exited, sleep(STEP_DEATH_GRACE_MS)]);
+      const bound = <T>(work: Promise<T>): Promise<T> => untilAborted(work, outer.signal);
+      logTails = await postMortem(bound).catch(() => []);
+    }
     // The step is the cause: whatever its abort interrupted afterwards (the post-mortem) is not.
     if (steps?.failure && (!failure || context.signal.reason === steps.failure)) {
       endedBy = 'error';
@@ -213,6 +223,32 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     for (const hostname of routedHostnames) context.routing.byHostname.delete(hostname);
   }
   return judgeConfig(config, timeline, { endedBy, emulated, startedAt, ...(failure ? { failure } : {}), logTail: logTails.join('\n') });
+}
+
+/** Each instance's warm-up, one after another, before time zero; a server killed while warming is an outcome, not a failure. */
+async function warmUp(instances: readonly StartedInstance[], timeline: Timeline, context: ConfigContext, bounded: <T>(work: Promise<T>) => Promise<T>): Promise<void> {
+  for (const instance of instances) {
+    const fraction = instance.spec.warmup?.bufferPoolFraction;
+    if (fraction === undefined || instance.hasExited()) continue;
+    context.onPhase(`warming ${instance.spec.name}'s buffer pool to ${Math.round(fraction * 100)}%`);
+    try {
+      const result = await bounded(warmBufferPool(instance.endpoint(), fraction, context.signal));
+      timeline.add({
+        kind: 'warm-up',
+        instance: instance.spec.name,
+        targetFraction: fraction,
+        pagesTotal: result.after.total,
+        pagesDataBefore: result.before.data,
+        pagesDataAfter: result.after.data,
+        pageSizeBytes: result.after.pageSizeBytes,
+        full: result.full,
+        durationMs: result.durationMs,
+      });
+    } catch (error) {
+      await Promise.race([instance.exited, sleep(DEATH_GRACE_MS)]);
+      if (!instance.hasExited()) throw error;
+    }
+  }
 }
 
 /** An instance's own memory limit, else its side's budget. */

@@ -3,7 +3,7 @@
 // `step` observation, and hands its undo to the configuration's teardown so it runs on every path.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conditionHolds, DEFAULT_STEP_TIMEOUT_MS, parseCondition, type Step, type StepAction } from '../1-scenario/index.ts';
-import type { AppliedFault } from '../3-runtime/faults/index.ts';
+import type { AppliedFault } from '../3-runtime/index.ts';
 import { describeError, StepFailedError } from '../0-model/errors.ts';
 import type { StepPhase } from '../0-model/observation.ts';
 import { formatBytes } from '../0-model/units.ts';
@@ -37,7 +37,7 @@ export interface StepSchedulerOptions {
   latest: (instance: string, metric: 'memory' | 'connections') => number | undefined;
   /** Where undos go: the configuration's teardown. */
   defer: (undo: () => Promise<void>) => void;
-  /** The first step that failed or timed out: the configuration ends as error. */
+  /** The first step that failed or timed out (a background step's failure is only recorded): the configuration ends as error. */
   onFailure?: (error: StepFailedError) => void;
   /** The configuration's signal: cancel and deadline end the steps too. */
   signal: AbortSignal;
@@ -95,7 +95,8 @@ export class StepScheduler {
 
   /** Resolves once no step waits on a time or runs (steps waiting for a condition or an event that cannot come do not count), or when `until` aborts. */
   async settled(until: AbortSignal): Promise<void> {
-    while (this.#options.steps.some((s) => this.#canStillRun(s.name, new Set())) && !until.aborted) {
+    // Background work does not hold the configuration: it is stopped with it.
+    while (this.#options.steps.some((s) => !s.background && this.#canStillRun(s.name, new Set())) && !until.aborted) {
       const aborted = new Promise<void>((resolve) => until.addEventListener('abort', () => resolve(), { once: true }));
       await Promise.race([this.#changed.promise, aborted]);
     }
@@ -202,7 +203,7 @@ export class StepScheduler {
         this.#set(step.name, 'failed');
         const detail = `did not finish within its timeout of ${seconds(timeoutMs)}`;
         record('timeout', detail);
-        this.#fail(new StepFailedError(step.name, `step "${step.name}" (${action.action}) ${detail}`));
+        this.#fail(step, new StepFailedError(step.name, `step "${step.name}" (${action.action}) ${detail}`));
         return;
       }
       record('done', result.detail, result.output);
@@ -225,7 +226,7 @@ export class StepScheduler {
       const detail = interrupted ? 'interrupted: the configuration ended while it ran' : describeError(error).replace(/\s+/g, ' ').trim();
       const output = outputOf(error);
       record('failed', detail, output);
-      if (!this.#options.signal.aborted) this.#fail(new StepFailedError(step.name, `step "${step.name}" (${action.action}) failed: ${detail}`, output, { cause: error }));
+      if (!this.#options.signal.aborted) this.#fail(step, new StepFailedError(step.name, `step "${step.name}" (${action.action}) failed: ${detail}`, output, { cause: error }));
     } finally {
       deadline.abort();
       void applying.then(
@@ -235,8 +236,8 @@ export class StepScheduler {
     }
   }
 
-  #fail(error: StepFailedError): void {
-    if (this.#failure) return;
+  #fail(step: Step, error: StepFailedError): void {
+    if (this.#failure || step.background) return;
     this.#failure = error;
     this.#options.onFailure?.(error);
   }

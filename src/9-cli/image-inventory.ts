@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { describeError } from '../0-model/errors.ts';
 import { loadScenario } from '../1-scenario/index.ts';
 import { planRun } from '../2-plan/index.ts';
-import { imageExists, localServerImages, OFFLINE_RECIPES, offlineImageState, recipeExists, type Engine } from '../3-runtime/index.ts';
+import type { ImageStore } from '../3-runtime/index.ts';
 
 /** `good`/`present` can run; `stale`/`broken`/`missing` recipe images are built on first run; a `missing` other image skips. */
 export type ImageState = 'good' | 'present' | 'stale' | 'broken' | 'missing';
@@ -38,26 +38,23 @@ export function howToGet(name: string): string {
   return `\`oomlab images load FILE\` a \`docker save\` of it, or \`docker pull ${name}\` (or \`oomlab run --pull\`) where a registry is reachable`;
 }
 
-async function rowOf(engine: Engine, name: string): Promise<Omit<ImageRow, 'usedBy'>> {
-  const recipe = OFFLINE_RECIPES[name];
-  if (recipe && recipeExists(name)) {
-    const built = `built offline from docker/${recipe.recipe}/ on first run (1 to 3 minutes)`;
-    const found = await offlineImageState(engine, name).catch((error: unknown) => ({ state: 'unchecked' as const, why: describeError(error) }));
-    switch (found.state) {
-      case 'good':
-        return { name, state: 'good', usable: 'yes', detail: `offline recipe docker/${recipe.recipe}/, hash ${found.recipeHash}, checks pass` };
-      case 'missing':
-        return { name, state: 'missing', usable: 'built on first run', detail: `not built yet — ${built}` };
-      case 'stale':
-        return { name, state: 'stale', usable: 'built on first run', detail: `${found.why} — rebuilt on first run` };
-      case 'broken':
-        return { name, state: 'broken', usable: 'built on first run', detail: `lacks ${found.missing.join(', ')} — rebuilt on first run` };
-      case 'unchecked':
-        return { name, state: 'broken', usable: 'built on first run', detail: `could not be checked (${found.why}) — rebuilt on first run` };
-    }
+async function rowOf(images: ImageStore, name: string): Promise<Omit<ImageRow, 'usedBy'>> {
+  const found = await images.state(name);
+  if (found.state === 'present') return { name, state: 'present', usable: 'yes', detail: 'here' };
+  if (!found.recipe) return { name, state: 'missing', usable: 'no', detail: `not here — ${howToGet(name)}` };
+  const built = `built offline from docker/${found.recipe}/ on first run (1 to 3 minutes)`;
+  switch (found.state) {
+    case 'good':
+      return { name, state: 'good', usable: 'yes', detail: `offline recipe docker/${found.recipe}/, hash ${found.recipeHash}, checks pass` };
+    case 'missing':
+      return { name, state: 'missing', usable: 'built on first run', detail: `not built yet — ${built}` };
+    case 'stale':
+      return { name, state: 'stale', usable: 'built on first run', detail: `${found.why} — rebuilt on first run` };
+    case 'broken':
+      return { name, state: 'broken', usable: 'built on first run', detail: `lacks ${found.missing.join(', ')} — rebuilt on first run` };
+    case 'unchecked':
+      return { name, state: 'broken', usable: 'built on first run', detail: `could not be checked (${found.why}) — rebuilt on first run` };
   }
-  if (await imageExists(engine, name)) return { name, state: 'present', usable: 'yes', detail: 'here' };
-  return { name, state: 'missing', usable: 'no', detail: `not here — ${howToGet(name)}` };
 }
 
 export async function scenarioFiles(dir = 'scenarios'): Promise<string[]> {
@@ -67,7 +64,7 @@ export async function scenarioFiles(dir = 'scenarios'): Promise<string[]> {
     .map((f) => `${dir}/${f}`);
 }
 
-export async function takeInventory(engine: Engine, files: string[]): Promise<Inventory> {
+export async function takeInventory(images: ImageStore, files: string[]): Promise<Inventory> {
   // Per scenario: how many configurations name each image (a configuration may name several).
   const planned: { file: string; configs: number; byImage: Map<string, number>; error?: string }[] = [];
   for (const file of files) {
@@ -80,23 +77,23 @@ export async function takeInventory(engine: Engine, files: string[]): Promise<In
       planned.push({ file, configs: 0, byImage: new Map(), error: describeError(error).split('\n')[0]! });
     }
   }
-  const named = new Set([...planned.flatMap((p) => [...p.byImage.keys()]), ...Object.keys(OFFLINE_RECIPES), ...(await localServerImages(engine))]);
-  const images: ImageRow[] = [];
+  const named = new Set([...planned.flatMap((p) => [...p.byImage.keys()]), ...images.recipeImages(), ...(await images.serverImages())]);
+  const rows: ImageRow[] = [];
   for (const name of [...named].sort()) {
-    images.push({ ...(await rowOf(engine, name)), usedBy: planned.filter((p) => p.byImage.has(name)).map((p) => p.file) });
+    rows.push({ ...(await rowOf(images, name)), usedBy: planned.filter((p) => p.byImage.has(name)).map((p) => p.file) });
   }
   const scenarios = planned.map(
     (p): ScenarioNeeds => ({
       file: p.file,
       configs: p.configs,
       lacking: [...p.byImage]
-        .map(([image, configs]) => ({ row: images.find((r) => r.name === image)!, configs }))
+        .map(([image, configs]) => ({ row: rows.find((r) => r.name === image)!, configs }))
         .filter(({ row }) => row.usable !== 'yes')
         .map(({ row, configs }) => ({ image: row.name, configs, how: row.usable === 'no' ? howToGet(row.name) : row.detail })),
       ...(p.error ? { error: p.error } : {}),
     }),
   );
-  return { images, scenarios };
+  return { images: rows, scenarios };
 }
 
 export function formatInventory(inventory: Inventory): string {

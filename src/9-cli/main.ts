@@ -3,6 +3,7 @@ import { commandBisect } from './commands/bisect.ts';
 import { commandClean } from './commands/clean.ts';
 import { commandCompare } from './commands/compare.ts';
 import { commandDoctor } from './commands/doctor.ts';
+import { commandFromIncident } from './commands/from-incident.ts';
 import { commandImages } from './commands/images.ts';
 import { commandList } from './commands/list.ts';
 import { commandMerge } from './commands/merge.ts';
@@ -20,6 +21,16 @@ const USAGE = `usage: oomlab <command>
       --set replaces an axis's values without editing the file (repeat for several axes):
       an image axis takes any image (--set image=oomlab/mysql:9.7), a numeric axis any number;
       --shard 2/3 runs the second of three parts of the matrix (split by configuration id)
+  from-incident [FILE...] [--mycnf F] [--limits F] [--server IMAGE] [--limit SIZE] [--phase P]
+                [--name NAME] [--out scenarios/NAME.ts] [--run] [--json]
+      from production's OOM to a scenario: reads the kernel's OOM lines (a file, or - / a pipe
+      for standard input), a my.cnf or SHOW GLOBAL VARIABLES, /proc/<pid>/limits or ulimit -a,
+      docker inspect JSON, a compose file or a Kubernetes manifest, in any mix; prints the
+      causes ranked with the figures for and against each, what is unknown and what to collect,
+      and writes scenarios/<name>.ts: production's configuration and each candidate fix on its
+      own (none when the evidence is insufficient); --run runs it at once; --phase start-up,
+      under-load or after-load says when production died; --json prints
+      { causes: [{ id, score, for, against }], unknown, collect, scenario }
   merge <shard-dir...> [--out dir] [--baseline report.json] [--json]
       one report of the whole matrix from the reports of \`run --shard I/N\`; refuses shards of
       different scenarios or versions, and names configurations that are missing or doubled
@@ -74,6 +85,8 @@ async function main(argv: string[]): Promise<number> {
       return commandCompare(rest);
     case 'merge':
       return commandMerge(rest);
+    case 'from-incident':
+      return commandFromIncident(rest);
     case 'probe':
       return commandProbe(rest);
     case 'bisect':
@@ -85,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command \`${command}\`; commands: run, merge, bisect, report, compare, images, probe, doctor, list, clean (oomlab --help)`);
+      throw new UsageError(`unknown command \`${command}\`; commands: run, from-incident, merge, bisect, report, compare, images, probe, doctor, list, clean (oomlab --help)`);
   }
 }
 

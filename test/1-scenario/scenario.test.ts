@@ -8,7 +8,7 @@ import { loadScenario, parseBytes, validateScenario } from '../../src/1-scenario
 
 const NOFILE_OOM = fileURLToPath(new URL('../../scenarios/nofile-oom.ts', import.meta.url));
 const FILE = 'scenarios/example.ts';
-const SCENARIO_FIELDS = 'name, incident, description, matrix, exclude, instances, expect, workload, host, before, after, steps, probes';
+const SCENARIO_FIELDS = 'name, incident, description, matrix, exclude, instances, expect, workload, host, before, after, steps, probes, production';
 
 const valid = {
   name: 'example',
@@ -51,9 +51,9 @@ describe('validateScenario', () => {
     expect(invalidMessage({ ...valid, zzzzzzzz: 1 })).toBe(`scenarios/example.ts: unknown field \`zzzzzzzz\`; allowed: ${SCENARIO_FIELDS}`);
   });
 
-  it('rejects a scenario without expect', () => {
+  it('takes a scenario without expect as an explore run', () => {
     const { expect: _omitted, ...withoutExpect } = valid;
-    expect(invalidMessage(withoutExpect)).toBe('scenarios/example.ts: missing field `expect`: a function (config) => { <instance>: Expectation }');
+    expect(() => validateScenario(withoutExpect, FILE)).not.toThrow();
   });
 
   it('rejects a scenario without name, saying the type it wants', () => {

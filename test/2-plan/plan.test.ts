@@ -128,7 +128,7 @@ describe('planRun validates what instances() and expect() return', () => {
     const error = thrown(() => planRun(typo));
     expect(error).toBeInstanceOf(ScenarioInvalidError);
     expect(error.message).toBe(
-      `${where} (${firstId}): unknown field \`instances.db.memroy\` (did you mean \`memory\`?); allowed: image, memory, memorySwap, nofile, cpusetCpus, cpusetMems, oomScoreAdj, env, entrypoint, command, mycnf, allocator, readyTimeoutMs, settleMs, role, side, numa`,
+      `${where} (${firstId}): unknown field \`instances.db.memroy\` (did you mean \`memory\`?); allowed: image, memory, memorySwap, nofile, cpusetCpus, cpusetMems, oomScoreAdj, env, entrypoint, command, mycnf, allocator, readyTimeoutMs, settleMs, role, side, numa, traceEvidence, warmup`,
     );
   });
 
@@ -158,7 +158,9 @@ describe('planRun validates what instances() and expect() return', () => {
 
   it('rejects an outcome that is not one of the outcomes', () => {
     const wrong = { ...scenario, expect: () => ({ db: { outcome: 'oom-killed' } }) } as unknown as Scenario;
-    expect(() => planRun(wrong)).toThrow(`${where} (${firstId}): \`expect.db.outcome\` must be one of survived, oom-killed-at-startup, oom-killed-under-load, crashed, never-ready`);
+    expect(() => planRun(wrong)).toThrow(
+      `${where} (${firstId}): \`expect.db.outcome\` must be one of survived, oom-killed-at-startup, oom-killed-under-load, oom-killed-after-load, crashed, never-ready`,
+    );
   });
 });
 

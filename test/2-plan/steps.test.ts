@@ -79,7 +79,7 @@ describe('steps(config) validated when the run is planned', () => {
 
   it('refuses a field of another action and lists those of this one', () => {
     expect(planError([{ name: 'limit-a', at: '1s', action: 'limit', instance: 'a', memroy: '768m' }])).toBe(
-      `${WHERE}: step "limit-a": unknown field \`memroy\` (did you mean \`memory\`?); allowed for limit: name, at, after, when, timeout, for, action, instance, memory, cpus`,
+      `${WHERE}: step "limit-a": unknown field \`memroy\` (did you mean \`memory\`?); allowed for limit: name, at, after, when, timeout, for, background, action, instance, memory, cpus`,
     );
   });
 

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { buildCommand, quotePosix } from '../../src/3-runtime/container-shell.ts';
-import { cachedBytes, cpuHogScript, cpusetSize, netemArgs, nftLossRuleset, restoreUpdate, swapFor } from '../../src/3-runtime/faults/index.ts';
-import { linesOf } from '../../src/3-runtime/host-shell.ts';
+import { buildCommand, quotePosix } from '../../src/3-runtime/docker/container-shell.ts';
+import { cachedBytes, cpuHogScript, cpusetSize, netemArgs, nftLossRuleset, restoreUpdate, swapFor } from '../../src/3-runtime/docker/faults/index.ts';
+import { linesOf } from '../../src/3-runtime/docker/host-shell.ts';
 
 describe('fault arguments', () => {
   it('netem takes delay, jitter and loss; a partition is loss 100%', () => {

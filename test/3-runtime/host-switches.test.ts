@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { restoreAbandonedHostSettings, selectedMode, switchHostSetting, THP_ENABLED_PATH, thpUnswitchableReason } from '../../src/3-runtime/host-switches.ts';
+import { restoreAbandonedHostSettings, selectedMode, switchHostSetting, THP_ENABLED_PATH, thpUnswitchableReason } from '../../src/3-runtime/docker/host-switches.ts';
 
 // A plain file stands in for the sysfs selector here: the real one is switched by the scraping-burst
 // integration test, which checks that the host's THP mode is back afterwards.

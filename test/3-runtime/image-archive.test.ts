@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { archiveSize, parseLoadResponse } from '../../src/3-runtime/image-archive.ts';
+import { archiveSize, parseLoadResponse } from '../../src/3-runtime/docker/image-archive.ts';
 
 // What Docker 20.10 (API 1.41) answered to POST /images/load, captured here.
 const captured = (name: string) => readFileSync(join(import.meta.dirname, '../fixtures/docker-load', `${name}.jsonl`), 'utf8');

@@ -2,10 +2,10 @@ import { access, constants, mkdir, mkdtemp, readdir, readFile, rm, writeFile } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { debianMirrorOf, hostDebianMirror } from '../../src/3-runtime/apt-mirror.ts';
-import { checkScript, missingFromOutput } from '../../src/3-runtime/image-check.ts';
-import { DOCKER_DIR, OFFLINE_RECIPES, recipeHash, SERVER_BINARIES, serverChecks } from '../../src/3-runtime/image-recipes.ts';
-import { splitName } from '../../src/3-runtime/image-import.ts';
+import { debianMirrorOf, hostDebianMirror } from '../../src/3-runtime/docker/apt-mirror.ts';
+import { checkScript, missingFromOutput } from '../../src/3-runtime/docker/image-check.ts';
+import { DOCKER_DIR, OFFLINE_RECIPES, recipeHash, SERVER_BINARIES, serverChecks } from '../../src/3-runtime/docker/image-recipes.ts';
+import { splitName } from '../../src/3-runtime/docker/image-import.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/apt');
 

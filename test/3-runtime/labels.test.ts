@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { currentSession, labelsFor, sessionLabels, SESSION_ENV } from '../../src/3-runtime/labels.ts';
+import { currentSession, labelsFor, sessionLabels, SESSION_ENV } from '../../src/3-runtime/docker/labels.ts';
 
 const before = process.env[SESSION_ENV];
 afterEach(() => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { byHandAdvice } from '../../src/3-runtime/cleanup.ts';
-import { describeRelease, layerMounts, layerOf, parseMountInfo, planRelease, type ContainerLayer, type ProcessView } from '../../src/3-runtime/mount-holders.ts';
+import { byHandAdvice } from '../../src/3-runtime/docker/cleanup.ts';
+import { describeRelease, layerMounts, layerOf, parseMountInfo, planRelease, type ContainerLayer, type ProcessView } from '../../src/3-runtime/docker/mount-holders.ts';
 
 // Captured on this project's machine (dockerd 20.10, overlay2, kernel 6.18) with a container of
 // oomlab/mariadb:10.11 running: the host's view, the container's own view, the view of a process that

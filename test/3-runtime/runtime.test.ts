@@ -1,15 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { engineClients } from '../../src/3-runtime/engine.ts';
-import { dockerConnection, dockerRuntime, memoryCgroupDirOf } from '../../src/3-runtime/runtime.ts';
+import * as seam from '../../src/3-runtime/index.ts';
+import { engineClients } from '../../src/3-runtime/docker/engine.ts';
+import { dockerConnection, dockerRuntime } from '../../src/3-runtime/docker/runtime.ts';
+import { cgroupDirOf } from '../../src/3-runtime/proc-cgroup.ts';
 import { importsOf } from '../../tools/check-layers.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 const CONTAINER = '400ef8d763201d712fb2d5ce660e4aa7e33d686ef820fe550069f93ea2f05ac8';
 
 /** Every member of `Runtime`/`RuntimeConnection` the orchestrator calls, as it called Docker's functions before the switch. */
-const SEAM_MEMBERS = ['connect', 'answers', 'watch', 'resolveImage', 'startInstance', 'watchRunEvents', 'removeRun', 'createSideBudget', 'nodeSettings', 'applyFault'];
+const SEAM_MEMBERS = ['connect', 'answers', 'watch', 'resolveImage', 'startInstance', 'watchRunEvents', 'removeRun', 'createSideBudget', 'nodeSettings', 'applyFault', 'clean', 'images'];
 /** What src/8-run may still take from the runtime directly: the seam itself, and the shim (compiled on this host for any engine). */
 const ALLOWED_DIRECT = ['dockerRuntime', 'buildNofileShim'];
 
@@ -33,8 +35,12 @@ describe('the Runtime seam', () => {
     expect([...new Set(imported)].filter((name) => !ALLOWED_DIRECT.includes(name))).toEqual([]);
   });
 
+  it('exports the seam, dockerRuntime, the lab host and the shim only: no Docker function reaches the stages above', () => {
+    expect(Object.keys(seam).sort()).toEqual(['ROUTED_ACTIONS', 'SHIM_CONTAINER_PATH', 'buildNofileShim', 'dockerRuntime', 'labHost', 'planNofile']);
+  });
+
   it('docker satisfies it: the runtime and a connection have every member the seam names', () => {
-    expect(Object.keys(dockerRuntime).sort()).toEqual(['answers', 'connect', 'name']);
+    expect(Object.keys(dockerRuntime).sort()).toEqual(['answers', 'checkArchive', 'connect', 'name', 'nodeSettings', 'survey']);
     // No engine is needed: dockerode clients make no request until a method is called.
     const connection = dockerConnection(engineClients());
     const members = new Set(Object.keys(connection));
@@ -42,9 +48,9 @@ describe('the Runtime seam', () => {
     expect([...members].sort()).toEqual([
       'answers',
       'applyFault',
-      'cleanLeftovers',
+      'clean',
       'createSideBudget',
-      'locate',
+      'images',
       'node',
       'nodeSettings',
       'removeRun',
@@ -54,14 +60,18 @@ describe('the Runtime seam', () => {
       'watchRunEvents',
       'where',
     ]);
+    expect(Object.keys(connection.images).sort()).toEqual(['load', 'missingReason', 'recipeImages', 'recipeOf', 'serverImages', 'state']);
     expect(Object.keys(connection.node).sort()).toEqual(['kernelLog', 'readFile']);
-    expect(Object.keys(connection.nodeSettings).sort()).toEqual(['restoreAbandoned', 'switchThp', 'thpUnswitchableReason']);
+    expect(Object.keys(connection.nodeSettings).sort()).toEqual(['acquireLease', 'restoreAbandoned', 'switchThp', 'thpUnswitchableReason']);
   });
 });
 
-describe('memoryCgroupDirOf', () => {
-  it("reads the memory controller's line of a container's /proc/<pid>/cgroup (cgroup v1, captured here)", () => {
-    expect(memoryCgroupDirOf(fixture('mountinfo/container-cgroup.txt'))).toBe(`/sys/fs/cgroup/memory/docker/${CONTAINER}`);
+describe('cgroupDirOf', () => {
+  it("reads the memory and cpuacct controllers' lines of a container's /proc/<pid>/cgroup (cgroup v1, captured here)", () => {
+    expect(cgroupDirOf(fixture('mountinfo/container-cgroup.txt'), 'memory')).toBe(`/sys/fs/cgroup/memory/docker/${CONTAINER}`);
+    expect(cgroupDirOf(fixture('mountinfo/container-cgroup.txt'), 'cpuacct')).toBe(`/sys/fs/cgroup/cpuacct/docker/${CONTAINER}`);
+    expect(cgroupDirOf(`4:memory:/oomlab-side-ab12cd-0-host-a/${CONTAINER}\n`, 'memory')).toBe(`/sys/fs/cgroup/memory/oomlab-side-ab12cd-0-host-a/${CONTAINER}`);
+    expect(cgroupDirOf('3:cpu,cpuacct:/system.slice/docker-x.scope\n', 'cpuacct')).toBe('/sys/fs/cgroup/cpuacct/system.slice/docker-x.scope');
   });
 
   it("falls back to the unified 0:: line on cgroup v2, and takes no directory from a bare / (the reader's own root)", () => {
@@ -69,7 +79,8 @@ describe('memoryCgroupDirOf', () => {
       .split('\n')
       .filter((line) => line.startsWith('0::'))
       .join('\n');
-    expect(memoryCgroupDirOf(unifiedOnly)).toBe(`/sys/fs/cgroup/docker/${CONTAINER}`);
-    expect(memoryCgroupDirOf('0::/\n')).toBeUndefined();
+    expect(cgroupDirOf(unifiedOnly, 'memory')).toBe(`/sys/fs/cgroup/docker/${CONTAINER}`);
+    expect(cgroupDirOf(unifiedOnly, 'cpuacct')).toBe(`/sys/fs/cgroup/docker/${CONTAINER}`);
+    expect(cgroupDirOf('0::/\n', 'memory')).toBeUndefined();
   });
 });

@@ -52,9 +52,11 @@ describe('collectPostMortem on a kill from a real kernel log', () => {
     ]);
   });
 
-  it("takes the kernel's memcg usage as the peak when the sampler saw less, and keeps the state and the log tail", async () => {
+  it("takes the kernel's memcg usage as the peak when the sampler saw less, its anon-rss as the anonymous peak, and keeps the state and the log tail", async () => {
     const { timeline, tails } = await postMortemOf(new Map([[CONTAINER, KILLED]]));
-    expect(timeline.of('memory-peak')).toEqual([{ kind: 'memory-peak', t: 0, instance: 'db', peakBytes: 1048532 * 1024, limitBytes: 1024 ** 3, source: 'kernel memcg report' }]);
+    expect(timeline.of('memory-peak')).toEqual([
+      { kind: 'memory-peak', t: 0, instance: 'db', peakBytes: 1048532 * 1024, limitBytes: 1024 ** 3, source: 'kernel memcg report', anonPeakBytes: 1046016 * 1024 },
+    ]);
     expect(timeline.of('container-state')).toEqual([{ kind: 'container-state', t: 0, instance: 'db', status: 'exited', oomKilled: true, exitCode: 137 }]);
     expect(tails).toEqual(['2025-11-20 10:00:00 0 [Note] Starting MariaDB']);
   });

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { peakMemoryText } from '../../src/0-model/figures.ts';
+import { readFileSync } from 'node:fs';
+import type { RunReport } from '../../src/0-model/report.ts';
 import { classifyOutcome, judgeInstance } from '../../src/6-judge/index.ts';
 import type { Observation } from '../../src/4-observe/index.ts';
 import type { Expectation } from '../../src/1-scenario/index.ts';
@@ -160,5 +163,84 @@ describe('judgeInstance', () => {
     expect(evidence[0]).toEqual({ source: 'server', text: '@@open_files_limit=4096 (10.11.6-MariaDB-0+deb12u1)' });
     expect(evidence[1]).toEqual({ source: 'readiness', text: 'answered a ping after 4200ms' });
     expect(evidence.some((e) => e.text === 'start')).toBe(false);
+  });
+});
+
+describe("teardown's events", () => {
+  // A recorded burst-oom survivor (test/fixtures/report-burst-oom.json): the post-mortem read it running at
+  // 49.6 s, then the teardown removed it (kill at 49.9 s, die 137 at 50.0 s).
+  const report = JSON.parse(readFileSync(new URL('../fixtures/report-burst-oom.json', import.meta.url), 'utf8')) as RunReport;
+  const survivor = report.configs.find((c) => c.outcome === 'survived')!;
+
+  it('are never listed as evidence', () => {
+    const instance = survivor.instances[0]!.instance;
+    const judged = judgeInstance(
+      instance,
+      { outcome: 'survived' },
+      survivor.observations.filter((o) => !('instance' in o) || o.instance === instance),
+    );
+    expect(judged.outcome).toBe('survived');
+    expect(judged.evidence.filter((e) => e.source === 'docker-event')).toEqual([]);
+  });
+
+  it('leave the events of a kill before the post-mortem as evidence', () => {
+    const evidence = judgeInstance('db', { outcome: 'oom-killed-at-startup' }, oomKilledAtStartup).evidence;
+    expect(evidence.filter((e) => e.source === 'docker-event').map((e) => e.text)).toEqual(['oom', 'die exitCode=137']);
+  });
+});
+
+describe('the headline peak', () => {
+  // The cgroup counts page cache up to the limit; the kill's anon-rss (a real kernel line) is what the OOM killer weighed.
+  const split: Observation = {
+    kind: 'memory-peak',
+    t: 62_000,
+    instance: 'db',
+    peakBytes: 1073709056,
+    limitBytes: 1073741824,
+    source: 'cgroup',
+    anonPeakBytes: 1046016 * 1024,
+    cacheBytes: 27 * 2 ** 20,
+  };
+
+  it('is the anonymous memory, with the page cache beside it and the cgroup usage kept', () => {
+    const judged = judgeInstance('db', { outcome: 'oom-killed-at-startup' }, [...oomKilledAtStartup.filter((o) => o.kind !== 'memory-peak'), split]);
+    expect([judged.peakMemoryBytes, judged.peakCacheBytes, judged.peakUsageBytes]).toEqual([1046016 * 1024, 27 * 2 ** 20, 1073709056]);
+    expect(judged.evidence.find((e) => e.source === 'cgroup')?.text).toBe('peak anon 1022 MiB of 1 GiB limit (+ 27 MiB page cache), cgroup usage peak 1024 MiB');
+  });
+
+  it('reads anon / limit with the page cache beside it, and a report from before the split as it was', () => {
+    expect(peakMemoryText({ peakMemoryBytes: 1536 * 2 ** 20, peakCacheBytes: 512 * 2 ** 20, peakUsageBytes: 2 * 2 ** 30, memoryLimitBytes: 2 * 2 ** 30 })).toBe(
+      '1.5 GiB anon / 2 GiB (+ 512 MiB page cache)',
+    );
+    expect(peakMemoryText({ peakMemoryBytes: 2 * 2 ** 30, memoryLimitBytes: 2 * 2 ** 30 })).toBe('2 GiB / 2 GiB');
+  });
+});
+
+describe('bpftrace evidence', () => {
+  const fixtureReport = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as RunReport;
+  const ofInstance = (config: RunReport['configs'][number], instance: string) => config.observations.filter((o) => !('instance' in o) || o.instance === instance);
+  const bpftrace = (evidence: readonly { source: string; text: string }[]) => evidence.filter((e) => e.source === 'bpftrace').map((e) => e.text);
+
+  it('is one line for a configuration that was not killed at start-up', () => {
+    // A recorded scraping-burst survivor: 152 traced calls, each its own evidence line before.
+    const survivor = fixtureReport('report-scraping-burst.json').configs.find((c) => c.outcome === 'survived')!;
+    const instance = survivor.observations.find((o) => o.kind === 'syscall')!.instance;
+    const lines = bpftrace(judgeInstance(instance, undefined, ofInstance(survivor, instance)).evidence);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\d+ traced calls \((mmap|brk|prlimit64) ×\d+(, (mmap|brk|prlimit64) ×\d+)*\), largest [\d.]+ [KMGT]iB; `traceEvidence: true` on the instance lists them$/);
+  });
+
+  it('lists every call where the scenario asks for it', () => {
+    const survivor = fixtureReport('report-scraping-burst.json').configs.find((c) => c.outcome === 'survived')!;
+    const instance = survivor.observations.find((o) => o.kind === 'syscall')!.instance;
+    const calls = ofInstance(survivor, instance).filter((o) => o.kind === 'syscall').length;
+    expect(bpftrace(judgeInstance(instance, undefined, ofInstance(survivor, instance), { listSyscalls: true }).evidence)).toHaveLength(calls);
+  });
+
+  it('lists every call of a kill at start-up', () => {
+    const killed = fixtureReport('report-nofile-oom.json').configs.find((c) => c.outcome === 'oom-killed-at-startup')!;
+    const instance = killed.instances[0]!.instance;
+    const calls = ofInstance(killed, instance).filter((o) => o.kind === 'syscall');
+    expect(bpftrace(judgeInstance(instance, undefined, ofInstance(killed, instance)).evidence)).toEqual(calls.map((c) => (c as { line: string }).line));
   });
 });

@@ -59,14 +59,16 @@ describe('margins on the recorded nofile-oom run', () => {
   const report = fixture<RunReport>('report-nofile-oom.json');
 
   it('puts open_files_limit against the bound the scenario set, and a peak against its own limit', () => {
-    const fixed = report.configs.find((c) => c.verdict === 'pass' && c.outcome === 'survived' && c.metrics.openFilesLimit !== undefined)!;
+    // The ulimit-4096 fix is the survivor whose expectation bounds open_files_limit (atMost 4096).
+    const fixed = report.configs.find((c) => c.verdict === 'pass' && c.outcome === 'survived' && c.axes.fix === 'ulimit-4096' && c.axes.nofile === 1_048_576)!;
     const config = planRun({ ...nofileOom, file: 'scenarios/nofile-oom.ts' }, { set: Object.entries(fixed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
     const margins = marginsOf(config, timelineOf(fixed.observations), fixed.instances, []);
     const peak = margins.find((m) => m.what.endsWith('peak memory'))!;
     expect(peak.line).toMatch(/^\w+ peak [\d.]+ [MG]iB of [\d.]+ [MG]iB: [\d.]+ [MG]iB short of the limit$/);
     expect(peak.held).toBe(true);
-    const ofl = margins.find((m) => m.what.endsWith('open_files_limit'));
-    if (config.expect[fixed.instances[0]!.instance]?.openFilesLimit) expect(ofl?.line).toMatch(/open_files_limit \d+ (≤|=) \d+/);
+    expect(config.expect.db?.openFilesLimit).toEqual({ atMost: 4096 });
+    const ofl = margins.find((m) => m.what === 'db open_files_limit');
+    expect(ofl).toMatchObject({ measured: 4096, bound: 4096, held: true, line: 'db open_files_limit 4096 ≤ 4096: 0 below the bound' });
   });
 });
 
@@ -97,5 +99,33 @@ describe('margins on the recorded burst-oom run', () => {
       expect(memory.line).toMatch(/^replica peak 1 GiB of 1 GiB with page cache, anon \(rss\) \d+ MiB: \d+ MiB short of the limit$/);
       expect(memory.measured).toBeLessThan(memory.bound);
     }
+  });
+});
+
+describe('a kill after the load has ended', () => {
+  // The recorded burst-oom kill (its storm ended at 21.1 s, 0.1 s after the die), its engine events moved 65 s past the load's end.
+  const report = fixture<RunReport>('report-burst-oom.json');
+  const killed = report.configs.filter((c) => c.outcome === 'oom-killed-under-load').find((c) => c.axes.memory === '1g' && c.axes.buffers === 'sized')!;
+  const endedAt = killed.observations.find((o) => o.kind === 'workload')!.t;
+  const later = (o: Observation): Observation =>
+    o.kind === 'docker-event' || o.kind === 'container-state' || o.kind === 'kernel-oom' || o.kind === 'memory-peak' ? { ...o, t: o.t - 20_653 + endedAt + 65_000 } : o;
+
+  it('is its own phase, with a margin that says how long after the load it came', async () => {
+    const burstOom = (await import('../../scenarios/burst-oom.ts')).default;
+    const config = planRun({ ...burstOom, file: 'scenarios/burst-oom.ts' }, { set: Object.entries(killed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
+    const instance = killed.instances[0]!.instance;
+    const result = judgeConfig(config, timelineOf(killed.observations.map(later)), { endedBy: 'done', emulated: [], startedAt: 0, logTail: '' }, () => 1);
+    expect(result.outcome).toBe('oom-killed-after-load');
+    const kill = result.margins!.find((m) => m.what === `${instance} kill after the load`)!;
+    expect(kill.line).toBe(`${instance} killed at 1 GiB 65 s after the load ended: not under the load`);
+    expect(kill.distance).toBe(65_000);
+    expect(result.margins!.map((m) => m.line).filter((line) => line.includes('before its end'))).toEqual([]);
+  });
+
+  it('a kill before the load ended stays under the load', async () => {
+    const burstOom = (await import('../../scenarios/burst-oom.ts')).default;
+    const config = planRun({ ...burstOom, file: 'scenarios/burst-oom.ts' }, { set: Object.entries(killed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
+    const result = judgeConfig(config, timelineOf(killed.observations), { endedBy: 'done', emulated: [], startedAt: 0, logTail: '' }, () => 1);
+    expect(result.outcome).toBe('oom-killed-under-load');
   });
 });

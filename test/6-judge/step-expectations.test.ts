@@ -94,3 +94,72 @@ describe('a configuration ended by a step', () => {
     });
   });
 });
+
+describe("a server's death wins over a step's error", () => {
+  // A real kill (test/fixtures/dmesg-memcg-oom-mariadbd-4g-16GiB.txt) while a `run` step's SQL ran: mysql2's own message for the cut connection.
+  const killedLine = 'Memory cgroup out of memory: Killed process 3147 (mariadbd) total-vm:16827320kB, anon-rss:4185472kB, file-rss:16452kB, shmem-rss:0kB, UID:0 pgtables:8312kB oom_score_adj:0';
+  const failure = 'step "fill-pool" (run) failed: run step failed: Connection lost: The server closed the connection.';
+  const observations: Observation[] = [
+    { kind: 'readiness', t: 4_000, instance: 'a', ready: true, afterMs: 4_000, why: 'ping' },
+    { kind: 'step', t: 5_000, step: 'fill-pool', action: 'run', instance: 'a', phase: 'start', detail: 'run a' },
+    { kind: 'docker-event', t: 30_000, instance: 'a', action: 'oom' },
+    { kind: 'docker-event', t: 30_010, instance: 'a', action: 'die', exitCode: 137 },
+    { kind: 'step', t: 30_020, step: 'fill-pool', action: 'run', instance: 'a', phase: 'failed', detail: 'run step failed: Connection lost: The server closed the connection.' },
+    { kind: 'container-state', t: 32_000, instance: 'a', status: 'exited', oomKilled: true, exitCode: 137 },
+    {
+      kind: 'kernel-oom',
+      t: 32_000,
+      instance: 'a',
+      process: 'mariadbd',
+      pid: 3147,
+      totalVmKb: 16827320,
+      anonRssKb: 4185472,
+      constraint: 'CONSTRAINT_MEMCG',
+      memcg: '/docker/7063fd5b55a9',
+      line: killedLine,
+    },
+    { kind: 'memory-peak', t: 32_000, instance: 'a', peakBytes: 4 * 2 ** 30, limitBytes: 4 * 2 ** 30, source: 'cgroup' },
+  ];
+  const config: PlannedConfig = {
+    id: 'pool=3g',
+    index: 0,
+    axes: { pool: '3g' },
+    instances: [{ name: 'a', image: 'oomlab/mariadb:10.11', memory: 4 * 2 ** 30 }],
+    expect: { a: { outcome: 'oom-killed-under-load' } },
+  };
+
+  it('judges the kill, with the kernel line and the peak first and the step after them', () => {
+    const result = judgeConfig(config, { observations, of: () => [] }, { endedBy: 'error', failure, emulated: [], startedAt: 0, logTail: '' }, () => 40_000);
+    expect(result.verdict).toBe('pass');
+    expect(result.outcome).toBe('oom-killed-under-load');
+    expect(result.reason).toBe(`oom-killed-under-load, as expected; a step failed as the server died (${failure})`);
+    expect(result.evidence[0]).toEqual({ source: 'kernel', text: killedLine });
+    expect(result.evidence.map((e) => e.source)).toContain('cgroup');
+    expect(result.evidence.at(-1)).toEqual({ source: 'step', text: 'fill-pool (run on a) failed: run step failed: Connection lost: The server closed the connection.' });
+    expect(result.metrics.peakMemoryBytes).toBe(4 * 2 ** 30);
+  });
+
+  it('stays an error when the server is alive after the step failed', () => {
+    const alive: Observation[] = [
+      ...observations.filter((o) => o.kind === 'readiness' || o.kind === 'step'),
+      { kind: 'container-state', t: 32_000, instance: 'a', status: 'running', oomKilled: false, exitCode: 0 },
+    ];
+    const result = judgeConfig(config, { observations: alive, of: () => [] }, { endedBy: 'error', failure, emulated: [], startedAt: 0, logTail: '' }, () => 40_000);
+    expect([result.verdict, result.reason]).toEqual(['error', `a step of the timeline failed: ${failure}`]);
+  });
+});
+
+describe('a background step that failed', () => {
+  it('is evidence of a judged configuration, not its verdict', () => {
+    const observations: Observation[] = [
+      { kind: 'readiness', t: 4_000, instance: 'a', ready: true, afterMs: 4_000, why: 'ping' },
+      { kind: 'step', t: 5_000, step: 'load-data', action: 'run', instance: 'a', phase: 'start', detail: 'run a' },
+      { kind: 'step', t: 9_000, step: 'load-data', action: 'run', instance: 'a', phase: 'failed', detail: 'run step failed: exit code 1' },
+      { kind: 'container-state', t: 32_000, instance: 'a', status: 'running', oomKilled: false, exitCode: 0 },
+    ];
+    const config: PlannedConfig = { id: 'x=1', index: 0, axes: { x: 1 }, instances: [{ name: 'a', image: 'oomlab/mariadb:10.11' }], expect: { a: { outcome: 'survived' } } };
+    const result = judgeConfig(config, { observations, of: () => [] }, { endedBy: 'done', emulated: [], startedAt: 0, logTail: '' }, () => 40_000);
+    expect([result.verdict, result.reason]).toEqual(['pass', 'survived, as expected']);
+    expect(result.evidence.at(-1)).toEqual({ source: 'step', text: 'load-data (run on a) failed: run step failed: exit code 1' });
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StepScheduler, TIME_ZERO, type StepClock, type StepRecord } from '../../src/8-run/steps.ts';
 import type { Step, StepAction } from '../../src/1-scenario/index.ts';
-import type { AppliedFault } from '../../src/3-runtime/faults/index.ts';
+import type { AppliedFault } from '../../src/3-runtime/index.ts';
 import { Teardown } from '../../src/8-run/teardown.ts';
 
 /** A clock whose time moves only when the test advances it; sleeps resolve in time order. */
@@ -253,5 +253,33 @@ describe('StepScheduler with an injected clock', () => {
     await h.scheduler.stop();
     await expect(h.teardown.run()).rejects.toThrow('step "pause-a" (pause) could not be undone: no such container');
     expect(phases(h)).toEqual(['0 pause-a start', '0 pause-a done', '0 pause-a failed']);
+  });
+});
+
+describe('a background step', () => {
+  it('records its failure without failing the configuration', async () => {
+    const h = harness([{ ...pause('warm-up', { at: 1_000 }), background: true }], async () => {
+      throw new Error('run step failed: exit code 1');
+    });
+    h.scheduler.fire(TIME_ZERO);
+    await h.clock.advance(2_000);
+    expect(phases(h)).toEqual(['1000 warm-up start', '1000 warm-up failed']);
+    expect([h.failures, h.scheduler.failure]).toEqual([[], undefined]);
+  });
+
+  it('records its timeout without failing the configuration', async () => {
+    const h = harness([{ ...pause('slow', { at: 0, timeout: 5_000 }), background: true }], () => new Promise(() => {}));
+    h.scheduler.fire(TIME_ZERO);
+    await h.clock.advance(6_000);
+    expect(phases(h)).toEqual(['0 slow start', '5000 slow timeout']);
+    expect(h.failures).toEqual([]);
+  });
+
+  it('does not hold the configuration while it runs', async () => {
+    const h = harness([{ ...pause('load-data', { at: 0, timeout: 600_000 }), background: true }], () => new Promise(() => {}));
+    h.scheduler.fire(TIME_ZERO);
+    await h.clock.advance(1_000);
+    await h.scheduler.settled(new AbortController().signal);
+    expect(phases(h)).toEqual(['0 load-data start']);
   });
 });

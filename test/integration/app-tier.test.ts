@@ -2,10 +2,10 @@ import { createServer, connect as connectSocket, type AddressInfo, type Socket }
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/3-runtime/docker/index.ts';
 import { startAppTier, type AppTierOptions, type AppTierStats } from '../../src/5-workload/app-tier.ts';
 import { seedFeed } from '../../src/5-workload/feed.ts';
-import type { StormEndpoint } from '../../src/5-workload/storm.ts';
+import type { MysqlEndpoint } from '../../src/0-model/endpoint.ts';
 import { containersLabelled, docker } from './helpers.ts';
 
 // The app tier over two real replicas (the offline image, 127.0.0.1 only): A and B of incident 2.
@@ -108,7 +108,7 @@ async function burst(url: string, options: { path: string; size: number; everyMs
 
 interface DelayRelay extends AsyncDisposable {
   /** The replica's endpoint, reached through the relay. */
-  readonly endpoint: StormEndpoint;
+  readonly endpoint: MysqlEndpoint;
   /** Added to every chunk the server sends, in order; takes effect for the next chunk. */
   delayMs: number;
 }
@@ -118,7 +118,7 @@ interface DelayRelay extends AsyncDisposable {
  * of exactly the size the test sets, whatever else the host runs (a CPU neighbour slows a replica by what the
  * scheduler grants, which a busy host changes).
  */
-async function delayRelay(target: StormEndpoint): Promise<DelayRelay> {
+async function delayRelay(target: MysqlEndpoint): Promise<DelayRelay> {
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { BisectReport } from '../../src/0-model/bisect-report.ts';
-import { LABEL_SESSION, SESSION_ENV } from '../../src/3-runtime/index.ts';
+import { LABEL_SESSION, SESSION_ENV } from '../../src/3-runtime/docker/index.ts';
 import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
 
 const MIB = 1024 ** 2;

@@ -5,14 +5,11 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/8-run/index.ts';
 import type { ObservationOf } from '../../src/4-observe/index.ts';
-import * as faults from '../../src/3-runtime/faults/index.ts';
-import { selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/index.ts';
+import { selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/docker/index.ts';
 import { containersLabelled, docker, OOMLAB, outputReaches, PROJECT_ROOT, runCli, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // The chaos timeline against a real engine: MariaDB 10.11 at 512 MiB, faults at times, on a condition
 // and after other steps, each undone; the engine's own event stream is the witness of pause/unpause/update.
-// Faults here are those the temporary applyFault shim has (pause, unpause, limit, drop-caches); network,
-// neighbour, cpu-hog and thp join once chaos-actions' src/3-runtime/faults is merged (see the todos).
 const scenarioText = (name: string, steps: string, settleMs = 5_000, matrix = `{ memory: ['512m'] }`) => `import { defineScenario } from '${PROJECT_ROOT}/src/1-scenario/index.ts';
 export default defineScenario({
   name: '${name}',
@@ -33,8 +30,6 @@ const TIMELINE = `() => [
     { name: 'never', when: 'a.connections > 100000', action: 'drop-caches' },
   ]`;
 
-/** The temporary applyFault shim of chaos-run marks itself; chaos-actions' implementation does not. */
-const SHIM = 'FAULTS_SHIM' in faults;
 const thpMode = async () => selectedMode(await readFile(THP_ENABLED_PATH, 'utf8').catch(() => '')) ?? 'unknown';
 
 interface EngineEvent {
@@ -114,8 +109,8 @@ describe('a timeline of faults on a live server', () => {
   });
 
   it('network loss, a neighbour, a THP switch and zx steps on the same timeline, each undone', async (context) => {
-    if (SHIM) context.skip('src/3-runtime/faults is the temporary shim (pause, unpause, limit, drop-caches): network, neighbour, thp and run come with chaos-actions');
     const before = await thpMode();
+    if (before === 'unknown') context.skip(`${THP_ENABLED_PATH} is not readable here: the THP switch cannot be seen`);
     const other = before === 'never' ? 'madvise' : 'never';
     // zx steps check what the host and the container show while a fault is in force and once it is undone.
     // netem where the kernel has it, else the nftables drop chaos-actions falls back to: either shapes a's namespace.
@@ -190,8 +185,8 @@ describe('a timeline interrupted during a fault', () => {
 
 describe('a timeline interrupted during host-level faults', () => {
   it('on SIGINT removes the neighbour, lifts the packet loss and restores THP', async (context) => {
-    if (SHIM) context.skip('src/3-runtime/faults is the temporary shim: network, neighbour and thp come with chaos-actions');
     const before = await thpMode();
+    if (before === 'unknown') context.skip(`${THP_ENABLED_PATH} is not readable here: the THP switch cannot be seen`);
     const other = before === 'never' ? 'madvise' : 'never';
     await withTempDir(async (dir) => {
       const file = join(dir, 'interrupted-host.ts');
@@ -205,7 +200,7 @@ describe('a timeline interrupted during host-level faults', () => {
       const child = execa(OOMLAB, ['run', file, '--reports-dir', dir], { cwd: PROJECT_ROOT, reject: false, all: true });
       await outputReaches(child, 'settling 120000ms');
       await new Promise((resolve) => setTimeout(resolve, 2_000));
-      if (before !== 'unknown') expect(await thpMode()).toBe(other);
+      expect(await thpMode()).toBe(other);
       child.kill('SIGINT');
       const result = await child;
       expect(result.exitCode, result.all).toBe(130);
@@ -247,8 +242,7 @@ describe('a step that fails', () => {
     });
   });
 
-  it('a zx step that exits non-zero: its stderr is the evidence', async (context) => {
-    if (SHIM) context.skip('src/3-runtime/faults is the temporary shim: the run action comes with chaos-actions');
+  it('a zx step that exits non-zero: its stderr is the evidence', async () => {
     await withTempDir(async (dir) => {
       const file = join(dir, 'failing-zx.ts');
       const steps = `(c) => c.step === 'fails'

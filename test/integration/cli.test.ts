@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/8-run/index.ts';
-import { sessionLabels } from '../../src/3-runtime/index.ts';
+import { sessionLabels } from '../../src/3-runtime/docker/index.ts';
 import { containersLabelled, docker, OOMLAB, outputReaches, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
 
 const BAD_SCENARIO = `import { defineScenario } from '${PROJECT_ROOT}/src/1-scenario/index.ts';

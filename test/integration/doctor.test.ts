@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { DoctorCheck } from '../../src/9-cli/doctor.ts';
 import { numaSkipReason } from '../../src/2-plan/index.ts';
 import { onPath, parseNofileHardLimit } from '../../src/4-observe/index.ts';
-import { imageMissingReason, recipeHash } from '../../src/3-runtime/index.ts';
+import { imageMissingReason, recipeHash } from '../../src/3-runtime/docker/index.ts';
 import { runCli } from './helpers.ts';
 
 // The facts are read here independently of the harness, so the test holds on any host.

@@ -1,5 +1,5 @@
 import { beforeAll } from 'vitest';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage } from '../../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, resolveImage } from '../../src/3-runtime/docker/index.ts';
 
 // Integration tests need a real engine and the offline image: set both up as `oomlab run` would. A setup
 // file, not a globalSetup: it runs when an engine test file starts, so tests that need no engine (unit,

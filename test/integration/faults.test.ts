@@ -19,11 +19,11 @@ import {
   THP_ENABLED_PATH,
   thpUnswitchableReason,
   type Engine,
-  type FaultTarget,
+  type DockerFaultTarget,
   type SideBudget,
   type StartedInstance,
   type StepContext,
-} from '../../src/3-runtime/index.ts';
+} from '../../src/3-runtime/docker/index.ts';
 import { containersLabelled, docker } from './helpers.ts';
 
 // Each fault against real containers: its effect read back from the engine, the host or the kernel,
@@ -40,7 +40,7 @@ function action<A extends StepActionName>(input: { action: A } & Record<string, 
   return stepActionSchemas[input.action].parse(input) as StepAction;
 }
 
-function target(): FaultTarget {
+function target(): DockerFaultTarget {
   return {
     engine,
     run,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, dockerConnection, OFFLINE_MARIADB_IMAGE, offlineImageState } from '../../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, dockerConnection, OFFLINE_MARIADB_IMAGE, offlineImageState } from '../../src/3-runtime/docker/index.ts';
 import { readHostFacts } from '../../src/4-observe/index.ts';
 import { probeFileTable } from '../../src/8-run/file-table-probe.ts';
 import { containersLabelled } from './helpers.ts';

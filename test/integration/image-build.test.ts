@@ -20,7 +20,7 @@ import {
   removeAbandonedBuilds,
   sessionLabels,
   type Engine,
-} from '../../src/3-runtime/index.ts';
+} from '../../src/3-runtime/docker/index.ts';
 import { OomlabError } from '../../src/0-model/errors.ts';
 import { docker, withTempDir } from './helpers.ts';
 import { copyHostBinaries, writeSyntheticRootfs } from './synthetic-rootfs.ts';

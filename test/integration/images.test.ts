@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/0-model/report.ts';
-import { OFFLINE_MARIADB_IMAGE } from '../../src/3-runtime/index.ts';
+import { OFFLINE_MARIADB_IMAGE } from '../../src/3-runtime/docker/index.ts';
 import { docker, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
 
 // One quick configuration: the server starts, answers, stays up 2 s. The image axis lists the offline

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createConnection } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance } from '../../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance } from '../../src/3-runtime/docker/index.ts';
 import type { InstanceSpec } from '../../src/1-scenario/index.ts';
 import { containersLabelled, docker } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { pack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { buildNofileShim, connectEngine, LABEL_OWNER_PID, LABEL_RUN, OFFLINE_RECIPES, offlineImageState, sessionLabels, startInstance } from '../../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, LABEL_OWNER_PID, LABEL_RUN, OFFLINE_RECIPES, offlineImageState, sessionLabels, startInstance } from '../../src/3-runtime/docker/index.ts';
 import { docker } from './helpers.ts';
 
 // The official images' contract on every offline image that is built here. Only oomlab/mariadb:10.11 is

@@ -2,7 +2,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leftoverSideCgroups, selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/index.ts';
+import { leftoverSideCgroups, selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/docker/index.ts';
 import type { ConfigResult, RunReport } from '../../src/8-run/index.ts';
 import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runCli, runScenarioForTest, withTempDir } from './helpers.ts';
 
@@ -86,7 +86,8 @@ describe('scraping-burst, baseline and memory headroom', () => {
 });
 
 describe('scraping-burst interrupted mid-burst', () => {
-  it('on SIGINT restores THP, removes the side cgroups and the containers', async () => {
+  it('on SIGINT restores THP, removes the side cgroups and the containers', async (context) => {
+    if (thpBefore === 'unknown') context.skip(`${THP_ENABLED_PATH} is not readable here: the switch to always cannot be seen`);
     await withTempDir(async (dir) => {
       const child = execa(OOMLAB, ['run', 'scenarios/scraping-burst.ts', ...BASELINE.flatMap((f) => ['--only', f]), '--only', 'headroom=tight', '--reports-dir', dir], {
         cwd: PROJECT_ROOT,
@@ -94,7 +95,8 @@ describe('scraping-burst interrupted mid-burst', () => {
         all: true,
       });
       await outputReaches(child, 'burst through the app tier');
-      if (thpBefore !== 'always' && thpBefore !== 'unknown') expect(await thpMode()).toBe('always');
+      // Switched to always for the tight configuration (a no-op where the host is already at always).
+      expect(await thpMode()).toBe('always');
       child.kill('SIGINT');
       const result = await child;
       expect(result.exitCode, result.all).toBe(130);

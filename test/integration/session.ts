@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { afterAll, expect } from 'vitest';
-import { connectEngine, removeSession, restoreAbandonedHostSettings, SESSION_ENV } from '../../src/3-runtime/index.ts';
+import { connectEngine, removeSession, restoreAbandonedHostSettings, SESSION_ENV } from '../../src/3-runtime/docker/index.ts';
 
 // A setup file: it runs in each test file's worker before the file, so every test file has its own
 // session. Runs in this process label with it at creation, and the CLI children the tests spawn inherit it.

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from 'mysql2/promise';
-import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, offlineImageState, startInstance, type StartedInstance } from '../../src/3-runtime/index.ts';
+import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, offlineImageState, startInstance, type StartedInstance } from '../../src/3-runtime/docker/index.ts';
 import { FEED_DATABASE, feedQueryMix, runStorm, seedFeed, seededRandom, type MixedQuery } from '../../src/5-workload/index.ts';
 import { containersLabelled, PROJECT_ROOT } from './helpers.ts';
 

@@ -38,6 +38,21 @@ describe('the import rule of src/', () => {
     ]);
   });
 
+  it("catches dockerode imported outside src/3-runtime/docker/, and lets Docker's own folder import it", async () => {
+    const root = await tree({
+      '3-runtime/docker/engine.ts': "import Docker from 'dockerode';\nexport const engine = new Docker();\n",
+      '3-runtime/docker/events.ts': "import type { ContainerInfo } from 'dockerode';\nexport type Info = ContainerInfo;\n",
+      '3-runtime/images.ts': "import type Docker from 'dockerode';\nexport type D = Docker;\n",
+      '9-cli/doctor.ts': "import Docker from 'dockerode';\nexport const d = new Docker({ timeout: 3_000 });\n",
+      '4-observe/paths.ts': "const lib = await import('dockerode');\nexport default lib;\n",
+    });
+    expect(checkLayers(root).map((v) => `${v.kind}: ${v.text}`)).toEqual([
+      'engine: src/3-runtime/images.ts imports dockerode: only src/3-runtime/docker/ may; go through the seam (src/3-runtime/index.ts)',
+      'engine: src/4-observe/paths.ts imports dockerode: only src/3-runtime/docker/ may; go through the seam (src/3-runtime/index.ts)',
+      'engine: src/9-cli/doctor.ts imports dockerode: only src/3-runtime/docker/ may; go through the seam (src/3-runtime/index.ts)',
+    ]);
+  });
+
   it('reads static, re-exporting, side-effect and dynamic imports', () => {
     const source = "import a from 'x';\nimport type { B } from './b.ts';\nexport * from './c.ts';\nimport './d.ts';\nconst e = await import('./e.ts');\n";
     expect(importsOf(source)).toEqual(['x', './b.ts', './c.ts', './d.ts', './e.ts']);

@@ -9,7 +9,7 @@ import { execa, type ResultPromise } from 'execa';
 import { CancelledError, describeError, OomlabError } from '../../0-model/errors.ts';
 import { onPath } from '../../0-model/host.ts';
 import { poll } from '../../0-model/poll.ts';
-import { currentSession, ownerAlive } from '../labels.ts';
+import { currentSession, ownerAlive } from '../docker/labels.ts';
 import { agentNode, type AgentNode } from './agent.ts';
 import { assertLabShape, labQemuArgs, type LabAccel, type LabPorts, type LabShape } from './shape.ts';
 

@@ -1,11 +1,13 @@
 // The page's header, host facts and the charts' section (the figures; page.ts draws into them).
 import type { RunReport } from '../../0-model/report.ts';
+import { exploreSummary, isExplore } from '../../0-model/explore.ts';
 import type { PeakBar, TimeChart } from './chart-data.ts';
 import type { ChartGroup } from './charts.ts';
 import type { Labelled } from './configs.ts';
 import { html, join, type HtmlValue, type SafeHtml } from './template.ts';
 import { emulatedText, formatCount, swatch } from './verdicts.ts';
 import { shardLines } from '../../0-model/shards.ts';
+import { SIGNATURE_WORDS } from '../../0-model/signature.ts';
 
 function yesNo(value: boolean | undefined): string {
   return value === undefined ? 'unknown' : value ? 'yes' : 'no';
@@ -24,7 +26,23 @@ ${join(
   shardLines(report).map((line) => html`<p class="meta">${line.replaceAll('`', '')}</p>`),
   '\n',
 )}
-${ended}</header>`;
+${isExplore(report) ? html`<p class="summary">Explore (no <code>expect</code>): ${exploreSummary(report)}</p>` : ''}
+${ended}${renderSignature(report)}</header>`;
+}
+
+/** Production's kill beside the lab's, when the scenario was made from an incident. */
+function renderSignature(report: RunReport): SafeHtml | undefined {
+  const signature = report.signature;
+  if (!signature) return undefined;
+  const rows = signature.rows.map(
+    (row) =>
+      html`<tr class="${row.match}"><th>${row.figure}${row.decisive ? '' : ' (not decisive)'}</th><td>${row.production}</td><td>${row.lab}</td><td>${row.match === 'unknown' ? '—' : row.match}</td><td>${row.note ?? ''}</td></tr>`,
+  );
+  return html`<section class="signature ${signature.verdict}">
+<h2>${SIGNATURE_WORDS[signature.verdict]}: production's kill beside the lab's</h2>
+<p>${signature.summary}</p>
+${rows.length > 0 ? html`<table><thead><tr><th>figure</th><th>production</th><th>lab</th><th>match</th><th>note</th></tr></thead><tbody>${join(rows, '\n')}</tbody></table>` : undefined}
+</section>`;
 }
 
 export function renderHostFacts(report: RunReport, configs: readonly Labelled[]): SafeHtml {
@@ -53,7 +71,7 @@ export function renderHostFacts(report: RunReport, configs: readonly Labelled[])
     ['Kernel', host.kernel],
     ['cgroup version', `v${host.cgroupVersion}`],
     ['NUMA nodes', String(host.numaNodes)],
-    ['Transparent huge pages', host.thpMode],
+    ['Transparent huge pages', thpText(host.thpMode, report.hostChanges)],
     ['nofile ceiling (hard RLIMIT_NOFILE)', formatCount(host.nofileHardLimit)],
     ['Emulated', emulated],
     ['Kernel log (dmesg) readable', yesNo(host.dmesgReadable)],
@@ -142,4 +160,10 @@ ${join(figures, '\n')}
 </div>
 ${zeroLine}${emptyLine}
 </section>`;
+}
+
+/** THP as read at the start, and where it was not the same at the end, both. */
+function thpText(atStart: string, changes: RunReport['hostChanges']): string {
+  const change = changes?.find((c) => c.setting === 'THP');
+  return change ? `${atStart} at the start, ${change.atEnd} at the end: switched during the run from outside it` : atStart;
 }

@@ -1,9 +1,8 @@
 // The verdict table: one row per configuration, the axes that vary as columns, sized to fit the window.
 import type { ConfigResult, EmulatedFact, RunReport } from '../../0-model/report.ts';
-import { formatBytes } from '../../0-model/units.ts';
 import type { Labelled } from './configs.ts';
 import { html, join, type SafeHtml } from './template.ts';
-import { predictedText } from '../../0-model/figures.ts';
+import { peakMemoryText, predictedText } from '../../0-model/figures.ts';
 
 export function formatCount(value: number): string {
   return value >= Number.MAX_SAFE_INTEGER ? 'unlimited' : value.toLocaleString('en-US');
@@ -46,10 +45,8 @@ function peakCell(config: ConfigResult, color: string): SafeHtml {
     m.peakMemoryBytes !== undefined && m.memoryLimitBytes
       ? html`<span class="meter"><span style="width:${Math.min(100, Math.round((m.peakMemoryBytes / m.memoryLimitBytes) * 100))}%;background:${color}"></span></span>`
       : undefined;
-  const peak =
-    m.peakMemoryBytes !== undefined
-      ? html`${meter}${formatBytes(m.peakMemoryBytes)}${m.memoryLimitBytes ? ` / ${formatBytes(m.memoryLimitBytes)}` : ''}${m.peakRssBytes !== undefined ? html`<br><small>rss ${formatBytes(m.peakRssBytes)}</small>` : ''}`
-      : undefined;
+  const text = peakMemoryText(m);
+  const peak = text !== undefined ? html`${meter}${text}` : undefined;
   const predictedLine = predictedText(m);
   const predicted = predictedLine !== undefined ? html`<br><small>${predictedLine}</small>` : undefined;
   return html`<td class="num">${peak}${predicted}</td>`;

@@ -9,13 +9,14 @@ import { maxSearchProbes } from '../../2-plan/bisect-search.ts';
 import { boundaryLine, modelLine } from '../../7-report/bisect.ts';
 import { runBisect, type BisectProgress } from '../../8-run/bisect.ts';
 import { signalOnInterrupt } from './interrupt.ts';
+import { phasePrinter } from './phase-line.ts';
 
 export const BISECT_USAGE = 'oomlab bisect SCENARIO --config ID --axis NAME --range LO..HI [--step N] [--repeat-boundary K] [--out DIR] [--json]';
 
 function printer(kind: () => 'number' | 'size'): (progress: BisectProgress) => void {
   const write = (line: string) => process.stderr.write(`${line}\n`);
-  let probeStartedAt = Date.now();
-  let lastPhase = '';
+  // In a CI log the storm's live figures every tenth second.
+  const phases = phasePrinter(10);
   return (progress) => {
     switch (progress.kind) {
       case 'message':
@@ -26,22 +27,12 @@ function printer(kind: () => 'number' | 'size'): (progress: BisectProgress) => v
         write(`· ${modelLine({ model: progress.model, axisKind: progress.request.kind })}`);
         break;
       case 'probe-start':
-        probeStartedAt = Date.now();
-        lastPhase = '';
+        phases.start();
         write(`[probe ${progress.n}${progress.role === 'repeat' ? ', repeat' : ''}] ${axisText(kind(), progress.value)}`);
         break;
-      case 'phase': {
-        const line = `    ${((Date.now() - probeStartedAt) / 1000).toFixed(0)}s ${progress.phase}`;
-        if (process.stderr.isTTY) process.stderr.write(`${line}…\x1b[K\r`);
-        else {
-          // In a CI log: each phase once, and the storm's live figures every tenth second.
-          const storm = /^storm (\d+)s/.exec(progress.phase);
-          const key = storm ? (Number(storm[1]) % 10 === 0 ? progress.phase : lastPhase) : progress.phase;
-          if (key !== lastPhase) write(line);
-          lastPhase = key;
-        }
+      case 'phase':
+        phases.phase(progress.phase);
         break;
-      }
       case 'probe-end': {
         const p = progress.probe;
         const peak = p.peakMemoryBytes !== undefined ? `peak ${formatBytes(p.peakMemoryBytes)}${p.memoryLimitBytes ? ` of ${formatBytes(p.memoryLimitBytes)}` : ''}, ` : '';

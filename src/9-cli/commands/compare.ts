@@ -3,13 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { compareRuns, readReportFile, renderCompareMarkdown, writeComparison } from '../../7-report/index.ts';
-
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replace(/:/g, '-');
-}
+import { folderTimestamp } from '../../0-model/folder-time.ts';
 
 export const COMPARE_OPTIONS = { out: { type: 'string' } } satisfies ParseArgsOptionsConfig;
 
@@ -22,7 +16,7 @@ export async function commandCompare(args: string[]): Promise<number> {
   const a = await readReportFile(positionals[0]!);
   const b = await readReportFile(positionals[1]!);
   const comparison = compareRuns(a.report, a.file, b.report, b.file);
-  const dir = resolve(values.out ?? `reports/${timestamp(new Date())}-compare`);
+  const dir = resolve(values.out ?? `reports/${folderTimestamp(new Date())}-compare`);
   await writeComparison(comparison, dir);
   process.stdout.write(renderCompareMarkdown(comparison));
   process.stderr.write(`compare: ${dir}/compare.html\n`);

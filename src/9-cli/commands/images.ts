@@ -4,20 +4,19 @@ import { UsageError } from '../../0-model/errors.ts';
 import { formatBytes } from '../../0-model/units.ts';
 import { loadScenario } from '../../1-scenario/index.ts';
 import { planRun } from '../../2-plan/index.ts';
-import { archiveSize, connectEngine, loadImageArchive } from '../../3-runtime/index.ts';
-import { onPath } from '../../4-observe/index.ts';
+import { dockerRuntime, type Runtime } from '../../3-runtime/index.ts';
 import { formatInventory, scenarioFiles, takeInventory } from '../image-inventory.ts';
 
 export const IMAGES_OPTIONS = { json: { type: 'boolean' } } satisfies ParseArgsOptionsConfig;
 export const IMAGES_LOAD_OPTIONS = {} satisfies ParseArgsOptionsConfig;
 
-export async function commandImages(args: string[]): Promise<number> {
-  if (args[0] === 'load') return commandImagesLoad(args.slice(1));
+export async function commandImages(args: string[], runtime: Runtime = dockerRuntime): Promise<number> {
+  if (args[0] === 'load') return commandImagesLoad(args.slice(1), runtime);
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: IMAGES_OPTIONS });
   const files = positionals.length > 0 ? positionals : await scenarioFiles();
   // An installed dockerd that is stopped is started, as `oomlab clean` does; none is installed for a listing.
-  const engine = await connectEngine({ autoStart: await onPath('dockerd'), onProgress: (text) => process.stderr.write(`· ${text}\n`) });
-  const inventory = await takeInventory(engine, files);
+  const connection = await runtime.connect({ install: false, onProgress: (text) => process.stderr.write(`· ${text}\n`) });
+  const inventory = await takeInventory(connection.images, files);
   process.stdout.write(values.json ? `${JSON.stringify(inventory, null, 2)}\n` : `${formatInventory(inventory)}\n`);
   return 0;
 }
@@ -36,14 +35,14 @@ async function usersOf(image: string): Promise<string[]> {
   return users;
 }
 
-async function commandImagesLoad(args: string[]): Promise<number> {
+async function commandImagesLoad(args: string[], runtime: Runtime): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: IMAGES_LOAD_OPTIONS });
   if (positionals.length === 0) throw new UsageError('oomlab images load needs an archive, e.g. `oomlab images load mysql-5.7.tar` (made by `docker save -o mysql-5.7.tar mysql:5.7`)');
   // Every file is checked before the engine is asked: a typo in the second must not leave the first half-done.
-  for (const file of positionals) await archiveSize(file);
-  const engine = await connectEngine({ autoStart: await onPath('dockerd'), onProgress: (text) => process.stderr.write(`· ${text}\n`) });
+  for (const file of positionals) await runtime.checkArchive(file);
+  const connection = await runtime.connect({ install: false, onProgress: (text) => process.stderr.write(`· ${text}\n`) });
   for (const file of positionals) {
-    const loaded = await loadImageArchive(engine, file);
+    const loaded = await connection.images.load(file);
     process.stderr.write(`· ${file}: ${formatBytes(loaded.bytes)} loaded in ${(loaded.durationMs / 1000).toFixed(1)}s\n`);
     for (const tag of loaded.tags) {
       const users = await usersOf(tag);

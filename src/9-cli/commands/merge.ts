@@ -5,19 +5,14 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { compareWithBaseline, mergeShardReports, readReportFile, writeReports, type ShardReport } from '../../7-report/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
+import { folderTimestamp } from '../../0-model/folder-time.ts';
+import { requireSameScenario } from '../../0-model/baseline-check.ts';
 
 export const MERGE_OPTIONS = {
   out: { type: 'string' },
   baseline: { type: 'string' },
   json: { type: 'boolean' },
 } satisfies ParseArgsOptionsConfig;
-
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replace(/:/g, '-');
-}
 
 export async function commandMerge(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: MERGE_OPTIONS });
@@ -28,11 +23,10 @@ export async function commandMerge(args: string[]): Promise<number> {
   const report = mergeShardReports(shards);
   if (values.baseline) {
     const baseline = await readReportFile(values.baseline);
-    if (baseline.report.scenario !== report.scenario)
-      throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${report.scenario}\` — give a report of the same scenario`);
+    requireSameScenario(baseline, report.scenario);
     report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
   }
-  const dir = resolve(values.out ?? `reports/${timestamp(new Date())}-${report.scenario}-merged`);
+  const dir = resolve(values.out ?? `reports/${folderTimestamp(new Date())}-${report.scenario}-merged`);
   await mkdir(dir, { recursive: true });
   await writeReports(report, dir);
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { compareWithBaseline, readReportFile, REPORTERS, writeReports, type ReporterName } from '../../7-report/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
+import { requireSameScenario } from '../../0-model/baseline-check.ts';
 
 export const REPORT_OPTIONS = { baseline: { type: 'string' } } satisfies ParseArgsOptionsConfig;
 
@@ -13,7 +14,7 @@ export async function commandReport(args: string[]): Promise<number> {
   const { report, file } = await readReportFile(positionals[0]!);
   if (values.baseline) {
     const baseline = await readReportFile(values.baseline);
-    if (baseline.report.scenario !== report.scenario) throw new UsageError(`--baseline ${baseline.file} is a report of \`${baseline.report.scenario}\`, not \`${report.scenario}\``);
+    requireSameScenario(baseline, report.scenario);
     report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
   }
   const dir = dirname(file);

@@ -2,14 +2,15 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { signalOnInterrupt } from './interrupt.ts';
+import { phasePrinter } from './phase-line.ts';
 import { formatBytes } from '../../0-model/units.ts';
 import { runScenario, type Progress } from '../../8-run/index.ts';
 import { parseShard } from '../../2-plan/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
 
 const shownReasons = new Set<string>();
-let configStartedAt = Date.now();
-let lastPhaseLine = '';
+// In a CI log the storm's live figures every fifth second.
+const phases = phasePrinter(5);
 
 function printProgress(progress: Progress): void {
   const write = (line: string) => process.stderr.write(`${line}\n`);
@@ -18,22 +19,12 @@ function printProgress(progress: Progress): void {
       write(`· ${progress.text}`);
       break;
     case 'config-start':
-      configStartedAt = Date.now();
+      phases.start();
       write(`[${progress.index + 1}/${progress.total}] ${progress.id}`);
       break;
-    case 'phase': {
-      const elapsed = `${((Date.now() - configStartedAt) / 1000).toFixed(0)}s`;
-      if (process.stderr.isTTY) {
-        process.stderr.write(`    ${elapsed} ${progress.phase}…\x1b[K\r`);
-        break;
-      }
-      // In a CI log: each phase once, and the storm's live figures every fifth second.
-      const storm = /^storm (\d+)s/.exec(progress.phase);
-      const key = storm ? (Number(storm[1]) % 5 === 0 ? progress.phase : lastPhaseLine) : progress.phase;
-      if (key !== lastPhaseLine) write(`    ${elapsed} ${progress.phase}`);
-      lastPhaseLine = key;
+    case 'phase':
+      phases.phase(progress.phase);
       break;
-    }
     case 'repeat-end': {
       const r = progress.result;
       const margins = (r.margins ?? []).map((m) => m.line).join('; ');
@@ -46,7 +37,7 @@ function printProgress(progress: Progress): void {
       const r = progress.result;
       const figures = [
         r.metrics.openFilesLimit !== undefined ? `open_files_limit=${r.metrics.openFilesLimit}` : '',
-        r.metrics.peakMemoryBytes !== undefined ? `peak ${formatBytes(r.metrics.peakMemoryBytes)}` : '',
+        r.metrics.peakMemoryBytes !== undefined ? `peak ${formatBytes(r.metrics.peakMemoryBytes)}${r.metrics.peakUsageBytes !== undefined ? ' anon' : ''}` : '',
         r.metrics.predictedPeakBytes !== undefined ? `predicted worst case ${formatBytes(r.metrics.predictedPeakBytes)}` : '',
         r.metrics.connectionRatio !== undefined ? `B:A ${r.metrics.connectionRatio}` : '',
         r.durationMs > 0 ? `${(r.durationMs / 1000).toFixed(1)}s` : '',

@@ -1,0 +1,44 @@
+// Production's OOM kill beside the lab's: the figures of both, and whether the lab reproduced it.
+
+/** Production's kill as a scenario made from an incident carries it (`oomlab from-incident`). */
+export interface ProductionKill {
+  instance: string;
+  process: string;
+  scope: 'memcg' | 'global' | 'memory-policy' | 'cpuset' | 'unknown';
+  constraint?: string;
+  anonRssKb?: number;
+  totalVmKb?: number;
+  limitBytes?: number;
+  oomScoreAdj?: number;
+  phase: 'start-up' | 'under-load' | 'after-load' | 'unknown';
+  line?: string;
+}
+
+export type SignatureFigure = 'process' | 'scope' | 'anon-rss' | 'total-vm' | 'phase' | 'oom_score_adj';
+
+export interface SignatureRow {
+  figure: SignatureFigure;
+  production: string;
+  lab: string;
+  /** `same` within the figure's tolerance; `unknown` when either side lacks it. */
+  match: 'same' | 'differs' | 'unknown';
+  /** Does this figure decide the verdict? A server family's own total-vm, say, does not. */
+  decisive: boolean;
+  note?: string;
+}
+
+export interface SignatureMatch {
+  verdict: 'reproduced' | 'partly' | 'not-reproduced';
+  /** The configuration whose kill was compared. */
+  configId?: string;
+  production: ProductionKill;
+  rows: SignatureRow[];
+  /** One sentence: the verdict and, for `partly`, which figures differ. */
+  summary: string;
+}
+
+export const SIGNATURE_WORDS: Record<SignatureMatch['verdict'], string> = {
+  reproduced: 'Reproduced',
+  partly: 'Partly reproduced',
+  'not-reproduced': 'Not reproduced',
+};

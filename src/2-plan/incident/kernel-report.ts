@@ -1,0 +1,259 @@
+// The kernel's OOM report as a user pastes it: dmesg, journalctl or /var/log/messages, current or old
+// format, or only the task table. Every line is data: nothing from it is ever evaluated.
+
+/** Whose memory ran out: a memory cgroup, the whole machine, a NUMA memory policy or a cpuset. */
+export type OomScope = 'memcg' | 'global' | 'memory-policy' | 'cpuset' | 'unknown';
+
+/** One row of the kernel's task table (`[  pid  ]   uid  tgid total_vm      rss … name`); sizes in pages. */
+export interface OomTask {
+  pid: number;
+  totalVmPages: number;
+  rssPages: number;
+  oomScoreAdj?: number;
+  name: string;
+}
+
+/** One OOM kill as production's kernel reported it. */
+export interface ProductionKill {
+  /** The victim's comm (`mysqld`, `mariadbd`). */
+  process: string;
+  pid?: number;
+  totalVmKb?: number;
+  anonRssKb?: number;
+  fileRssKb?: number;
+  shmemRssKb?: number;
+  scope: OomScope;
+  /** `CONSTRAINT_MEMCG`, `CONSTRAINT_NONE`, … as printed. */
+  constraint?: string;
+  nodemask?: string;
+  /** The memory cgroup that ran out (`oom_memcg=`, or v1's `Task in … killed as a result of limit of …`). */
+  memcg?: string;
+  memcgUsageKb?: number;
+  memcgLimitKb?: number;
+  oomScoreAdj?: number;
+  /** `score 950` of the old `Kill process … or sacrifice child` line. */
+  score?: number;
+  /** The task table printed with this kill, when there was one. */
+  tasks: OomTask[];
+  /** `current`: `Killed process … total-vm`; `old`: `Kill process … or sacrifice child`; `task-table`: only rows, victim assumed. */
+  format: 'current' | 'old' | 'task-table';
+  /** The lines this kill was read from, as printed. */
+  lines: string[];
+}
+
+const MYSQL_PROCESS = /^(mysqld|mariadbd|mysqld_safe|mariadbd-safe|mysqld-debug)$/;
+
+/** Is this comm a MySQL or MariaDB server? */
+export function isServerProcess(name: string): boolean {
+  return MYSQL_PROCESS.test(name);
+}
+
+// Spellings seen in real reports: `, UID 27,` before or after the name, `kb` in lower case, a space after the colon.
+const KILLED = /killed process (\d+)(?:, UID \d+,)? \(([^\n]*?)\)(?:,? UID \d+)?,? total-vm:\s?(\d+)kb, anon-rss:\s?(\d+)kb(?:, file-rss:\s?(\d+)kb)?(?:, shmem-rss:\s?(\d+)kb)?/i;
+/** A kill line cut after the name, as some write-ups print it. */
+const KILLED_BARE = /(Memory cgroup out of memory|Out of memory): Killed process (\d+) \(([^\n]*?)\)\s*$/;
+const KILL_OLD = /(Memory cgroup out of memory|Out of memory(?: \(oom_kill_allocating_task\))?): Kill process (\d+) \(([^\n]*)\) score (\d+) or sacrifice child/;
+const MEMCG_KILLED_HEADER = /Memory cgroup out of memory: Killed process/;
+const CONSTRAINT = /oom-kill:(.*)$/;
+const USAGE = /memory: usage (\d+)kB, limit (\d+)kB/;
+const TASK_IN = /Task in (\S+) killed as a result of limit of (\S+)/;
+const TASK_HEADER = /\[\s*pid\s*\]\s+(.*\bname)\s*$/;
+const TASK_ROW = /\[\s*(\d+)\]\s+(.*)$/;
+/** The columns since Linux 4.19 (`pgtables_bytes`), for rows pasted without their header. */
+const MODERN_COLUMNS = ['uid', 'tgid', 'total_vm', 'rss', 'pgtables_bytes', 'swapents', 'oom_score_adj', 'name'];
+
+/** Constraint names to the scope they mean (include/linux/oom.h, `enum oom_constraint`). */
+const SCOPES: Record<string, OomScope> = {
+  CONSTRAINT_MEMCG: 'memcg',
+  CONSTRAINT_NONE: 'global',
+  CONSTRAINT_MEMORY_POLICY: 'memory-policy',
+  CONSTRAINT_CPUSET: 'cpuset',
+};
+
+interface Pending {
+  constraint?: { fields: Record<string, string>; line: string };
+  usage?: { usageKb: number; limitKb: number; line: string };
+  taskIn?: { memcg: string; line: string };
+  tasks: OomTask[];
+  taskColumns?: string[];
+  taskLines: string[];
+  old?: { pid: number; process: string; score: number; memcg: boolean; line: string };
+}
+
+function freshPending(): Pending {
+  return { tasks: [], taskLines: [] };
+}
+
+function constraintFields(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return fields;
+}
+
+function taskRow(columns: readonly string[], values: string): OomTask | undefined {
+  // The name is the last column and may hold spaces; the numeric columns before it never do.
+  const parts = values.trim().split(/\s+/);
+  if (parts.length < columns.length) return undefined;
+  const numeric = parts.slice(0, columns.length - 1);
+  const name = parts.slice(columns.length - 1).join(' ');
+  const at = (column: string) => {
+    const index = columns.indexOf(column);
+    return index === -1 ? undefined : Number(numeric[index]);
+  };
+  const totalVmPages = at('total_vm');
+  const rssPages = at('rss');
+  if (totalVmPages === undefined || rssPages === undefined || Number.isNaN(totalVmPages) || Number.isNaN(rssPages)) return undefined;
+  const adj = at('oom_score_adj');
+  return { pid: 0, totalVmPages, rssPages, ...(adj !== undefined && !Number.isNaN(adj) ? { oomScoreAdj: adj } : {}), name };
+}
+
+/**
+ * Every OOM kill in a pasted kernel log, oldest first. The lines of one report (constraint, memcg usage,
+ * task table, kill) are paired by their order, as the kernel prints them; a table with no kill line
+ * after it becomes a `task-table` kill of its largest MySQL process (or its largest process).
+ */
+export function parseOomReports(text: string): ProductionKill[] {
+  const kills: ProductionKill[] = [];
+  let pending = freshPending();
+  // A report that ended without a `Killed process` line: the old `Kill process` line alone, or only the table.
+  const finishUnpaired = () => {
+    const old = pending.old;
+    if (old) {
+      const victim = pending.tasks.find((t) => t.pid === old.pid);
+      kills.push({
+        ...killFrom(pending, old.pid, old.process),
+        ...(old.memcg ? { scope: 'memcg' as const } : {}),
+        ...(victim ? { totalVmKb: victim.totalVmPages * 4 } : {}),
+        format: 'old',
+      });
+      return;
+    }
+    const named = pending.constraint?.fields;
+    if (named?.task && named.pid) {
+      const victim = pending.tasks.find((t) => t.pid === Number(named.pid));
+      kills.push({
+        ...killFrom(pending, Number(named.pid), named.task),
+        ...(victim ? { totalVmKb: victim.totalVmPages * 4 } : {}),
+        format: pending.tasks.length > 0 ? 'task-table' : 'current',
+      });
+      return;
+    }
+    if (pending.tasks.length === 0) return;
+    const servers = pending.tasks.filter((t) => isServerProcess(t.name));
+    const pool = servers.length > 0 ? servers : pending.tasks;
+    const victim = pool.reduce((a, b) => (b.rssPages > a.rssPages ? b : a));
+    kills.push({
+      ...killFrom(pending, victim.pid, victim.name),
+      totalVmKb: victim.totalVmPages * 4,
+      format: 'task-table',
+    });
+  };
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trimEnd();
+    const header = TASK_HEADER.exec(line);
+    if (header) {
+      if (pending.tasks.length > 0 || pending.old) {
+        finishUnpaired();
+        pending = freshPending();
+      }
+      pending.taskColumns = header[1]!.trim().split(/\s+/);
+      pending.tasks = [];
+      pending.taskLines = [line];
+      continue;
+    }
+    const row = TASK_ROW.exec(line);
+    if (row && !pending.taskColumns && /^\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+-?\d+\s+\S/.test(row[2]!.trim())) pending.taskColumns = MODERN_COLUMNS;
+    if (row && pending.taskColumns) {
+      const task = taskRow(pending.taskColumns, row[2]!);
+      if (task) {
+        pending.tasks.push({ ...task, pid: Number(row[1]) });
+        pending.taskLines.push(line);
+        continue;
+      }
+    }
+    const usage = USAGE.exec(line);
+    if (usage) {
+      pending.usage = { usageKb: Number(usage[1]), limitKb: Number(usage[2]), line };
+      continue;
+    }
+    const taskIn = TASK_IN.exec(line);
+    if (taskIn) {
+      pending.taskIn = { memcg: taskIn[2]!, line };
+      continue;
+    }
+    const constraint = CONSTRAINT.exec(line);
+    if (constraint) {
+      pending.constraint = { fields: constraintFields(constraint[1]!), line };
+      continue;
+    }
+    const old = KILL_OLD.exec(line);
+    if (old) {
+      if (pending.old) {
+        finishUnpaired();
+        pending = freshPending();
+      }
+      pending.old = { pid: Number(old[2]), process: old[3]!, score: Number(old[4]), memcg: old[1]!.startsWith('Memory cgroup'), line };
+      // Some pastes run the `killed process` line onto the same line.
+      if (!KILLED.test(line.slice(old.index + old[0].length))) continue;
+    }
+    const killed = KILLED.exec(old ? line.slice(old.index + old[0].length) : line);
+    if (killed) {
+      const pid = Number(killed[1]);
+      const kill = killFrom(pending, pid, killed[2]!);
+      kills.push({
+        ...kill,
+        totalVmKb: Number(killed[3]),
+        anonRssKb: Number(killed[4]),
+        ...(killed[5] !== undefined ? { fileRssKb: Number(killed[5]) } : {}),
+        ...(killed[6] !== undefined ? { shmemRssKb: Number(killed[6]) } : {}),
+        // A memcg kill says so on its own line; the old format said it on the `Kill process` line.
+        ...(kill.scope === 'unknown' && (MEMCG_KILLED_HEADER.test(line) || pending.old?.memcg) ? { scope: 'memcg' as const } : {}),
+        format: pending.old ? 'old' : 'current',
+        lines: [...kill.lines, line],
+      });
+      pending = freshPending();
+      continue;
+    }
+    const bare = KILLED_BARE.exec(line);
+    if (bare) {
+      const kill = killFrom(pending, Number(bare[2]), bare[3]!);
+      kills.push({ ...kill, ...(kill.scope === 'unknown' && bare[1]!.startsWith('Memory cgroup') ? { scope: 'memcg' as const } : {}), format: 'current', lines: [...kill.lines, line] });
+      pending = freshPending();
+    }
+  }
+  finishUnpaired();
+  return kills;
+}
+
+function killFrom(pending: Pending, pid: number, process: string): Omit<ProductionKill, 'format'> {
+  const fields = pending.constraint?.fields ?? {};
+  const constraint = fields.constraint;
+  const memcg = fields.oom_memcg ?? pending.taskIn?.memcg;
+  const task = pending.tasks.find((t) => t.pid === pid);
+  const old = pending.old?.pid === pid ? pending.old : undefined;
+  const scope: OomScope = constraint ? (SCOPES[constraint] ?? 'unknown') : pending.old && !pending.old.memcg && !pending.taskIn ? 'global' : pending.taskIn ? 'memcg' : 'unknown';
+  const lines = [pending.constraint?.line, pending.usage?.line, pending.taskIn?.line, old?.line].filter((l): l is string => l !== undefined);
+  const victimRow = task ? pending.taskLines.find((l) => new RegExp(`\\[\\s*${pid}\\]`).test(l)) : undefined;
+  return {
+    process,
+    ...(pid > 0 ? { pid } : {}),
+    scope,
+    ...(constraint ? { constraint } : {}),
+    ...(fields.nodemask ? { nodemask: fields.nodemask } : {}),
+    ...(memcg ? { memcg } : {}),
+    ...(pending.usage ? { memcgUsageKb: pending.usage.usageKb, memcgLimitKb: pending.usage.limitKb } : {}),
+    ...(task?.oomScoreAdj !== undefined ? { oomScoreAdj: task.oomScoreAdj } : {}),
+    ...(old ? { score: old.score } : {}),
+    tasks: pending.tasks,
+    lines: victimRow ? [victimRow, ...lines] : lines,
+  };
+}
+
+/** The kill a diagnosis is about: the last kill of a MySQL/MariaDB server that printed its sizes, else the last server kill, else the last kill. */
+export function serverKill(kills: readonly ProductionKill[]): ProductionKill | undefined {
+  const latestFirst = [...kills].reverse();
+  return latestFirst.find((k) => isServerProcess(k.process) && k.anonRssKb !== undefined) ?? latestFirst.find((k) => isServerProcess(k.process)) ?? kills.at(-1);
+}

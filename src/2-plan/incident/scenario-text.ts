@@ -1,0 +1,227 @@
+// The scenario `oomlab from-incident` writes: production's configuration and each candidate fix on its
+// own, the workload the leading cause needs, and an expectation that production's outcome reproduces.
+// Every value taken from the user's files enters the text through `literal()`, never spliced raw.
+import { formatBytes } from '../../0-model/units.ts';
+import type { Cause, CauseId, Diagnosis } from './diagnose.ts';
+import type { IncidentEvidence } from './evidence.ts';
+import { parseNofile } from './process-limits.ts';
+
+const MiB = 1024 * 1024;
+
+/** A JavaScript literal of any data: JSON, with the two line separators JSON leaves bare escaped too. */
+export function literal(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/** Text for a `//` comment: one line, no way out of the comment. */
+function commentText(text: string): string {
+  return literal(text).slice(1, -1);
+}
+
+/** The offline image closest to production's server: MySQL for MySQL, MariaDB 10.11 otherwise. */
+export function labImage(diagnosis: Diagnosis, requested?: string): { image: string; note: string } {
+  if (requested) return { image: requested, note: 'the image given with --server' };
+  const { family, version } = diagnosis.figures;
+  if (family === 'mysql' && diagnosis.causes[0]?.id !== 'nofile-file-table') {
+    return { image: 'oomlab/mysql:9.7', note: `production ran MySQL ${version}; the closest image built offline is MySQL 9.7 (pass --server mysql:${version} if you have it)` };
+  }
+  return {
+    image: 'oomlab/mariadb:10.11',
+    note: `production ran ${family === 'mysql' ? 'MySQL' : 'MariaDB'} ${version}; the lab runs MariaDB 10.11, built offline${family === 'mysql' ? ' (it allocates the same 16 B per file once told open_files_limit; pass --server mysql:5.7 if you have it)' : ''}`,
+  };
+}
+
+interface Fix {
+  key: string;
+  /** my.cnf settings over production's. */
+  mycnf?: Record<string, string | number>;
+  entrypoint?: string[];
+  allocator?: 'jemalloc';
+  why: string;
+}
+
+const roundDownMiB = (bytes: number, step: number) => Math.max(step, Math.floor(bytes / (step * MiB)) * step);
+
+/** One fix per candidate cause that a my.cnf or an entrypoint can make, each on its own. */
+function fixesFor(causes: readonly Cause[], diagnosis: Diagnosis): Fix[] {
+  const f = diagnosis.figures;
+  const limit = f.limitBytes;
+  const fixes: Fix[] = [];
+  for (const cause of causes) {
+    switch (cause.id) {
+      case 'nofile-file-table':
+        fixes.push({
+          key: 'ulimit-4096',
+          entrypoint: ['sh', '-c', 'ulimit -n 4096 && exec docker-entrypoint.sh mysqld'],
+          why: 'the incident 1 fix: nofile 4096 before exec, so the file table is 64 KiB',
+        });
+        break;
+      case 'buffer-pool':
+        if (limit !== undefined) {
+          const half = roundDownMiB(limit / 2, 128);
+          fixes.push({ key: `pool-${half}m`, mycnf: { innodb_buffer_pool_size: `${half}M` }, why: `a pool of half the ${formatBytes(limit)} limit` });
+        }
+        break;
+      case 'connections': {
+        if (limit !== undefined) {
+          const room = limit * 0.9 - Math.min(f.poolBytes, limit) - f.baseBytes;
+          const fit = Math.max(10, Math.floor(room / Math.max(1, f.perConnectionBytes)));
+          if (fit < f.maxConnections) fixes.push({ key: `max-connections-${fit}`, mycnf: { max_connections: fit }, why: `the connections whose buffers fit in 90 % of the limit beside the pool` });
+        }
+        fixes.push({
+          key: 'default-buffers',
+          mycnf: { sort_buffer_size: '256K', join_buffer_size: '256K', read_rnd_buffer_size: '256K', read_buffer_size: '128K' },
+          why: "the server's default per-connection buffers",
+        });
+        break;
+      }
+      case 'performance-schema':
+        fixes.push({ key: 'performance-schema-off', mycnf: { performance_schema: 'OFF' }, why: 'performance_schema off: none of its start-up allocation' });
+        break;
+      case 'allocator':
+        fixes.push({ key: 'jemalloc', allocator: 'jemalloc', why: 'jemalloc returns freed memory that glibc malloc keeps' });
+        break;
+      default:
+        break;
+    }
+  }
+  return fixes;
+}
+
+/** The outcome production had, for `expect`: at start-up when the file table is the cause, else under the load. */
+function productionOutcome(lead: CauseId, phase: ScenarioTextInput['phase']): 'oom-killed-at-startup' | 'oom-killed-under-load' | 'oom-killed-after-load' {
+  if (phase === 'start-up') return 'oom-killed-at-startup';
+  if (phase === 'after-load') return 'oom-killed-after-load';
+  if (phase === 'under-load') return 'oom-killed-under-load';
+  return lead === 'nofile-file-table' ? 'oom-killed-at-startup' : 'oom-killed-under-load';
+}
+
+export interface ScenarioTextInput {
+  name: string;
+  evidence: IncidentEvidence;
+  diagnosis: Diagnosis;
+  /** `--server IMAGE`. */
+  image?: string;
+  /** When it was written, for the header. */
+  writtenAt: Date;
+  /** The inputs' names, for the header. */
+  sources: readonly string[];
+  /** When production died, as the user knows it (`--phase`); never guessed. */
+  phase?: 'start-up' | 'under-load' | 'after-load';
+}
+
+/** Causes the generated scenario can reproduce with a my.cnf, an entrypoint or an allocator. */
+export const REPRODUCIBLE: ReadonlySet<CauseId> = new Set(['nofile-file-table', 'buffer-pool', 'connections', 'performance-schema', 'allocator']);
+
+export function scenarioText(input: ScenarioTextInput): string {
+  const { diagnosis, evidence } = input;
+  const lead = diagnosis.causes[0]!;
+  const f = diagnosis.figures;
+  // A fix for each cause that weighs at all (0.05), at most three: a cause at 0.01 is noise, not a candidate.
+  const candidates = diagnosis.causes.filter((c, index) => c.id !== 'insufficient-evidence' && (c.score >= 0.05 || index === 0)).slice(0, 3);
+  const fixes = fixesFor(candidates, diagnosis);
+  const { image, note: imageNote } = labImage(diagnosis, input.image);
+  const limit = f.limitBytes;
+  const leadId = lead.id === 'insufficient-evidence' ? (candidates[0]?.id ?? 'buffer-pool') : lead.id;
+  const startUp = input.phase === 'start-up' || (input.phase === undefined && leadId === 'nofile-file-table');
+  const nofile = f.nofile ?? (evidence.nofile ? parseNofile(String(evidence.nofile.value.soft))?.soft : undefined);
+  const kill = evidence.kill;
+  const lines: string[] = [];
+  const push = (...more: string[]) => lines.push(...more);
+
+  push(`// Generated by \`oomlab from-incident\` on ${input.writtenAt.toISOString().slice(0, 10)} from ${commentText(input.sources.join(', '))}.`);
+  push('// The diagnosis, best first (score: the share of the memory at the kill each cause accounts for):');
+  for (const cause of diagnosis.causes.slice(0, 4)) push(`//   ${cause.id} ${cause.score.toFixed(2)}: ${commentText(cause.for[0] ?? cause.title)}`);
+  if (lead.id === 'insufficient-evidence') push('// The evidence does not settle a cause: this scenario tries the strongest candidate; collect what `from-incident` asked for first.');
+  for (const cause of diagnosis.causes) {
+    if (cause.id !== 'insufficient-evidence' && cause.score >= 0.2 && !REPRODUCIBLE.has(cause.id)) {
+      push(`// Not reproduced here: ${cause.id} (${commentText(cause.title)}) needs its own timeline; see scenarios/ for its family.`);
+    }
+  }
+  push(`// Image: ${commentText(imageNote)}.`);
+  push("import { defineScenario } from 'oomlab';", '');
+
+  push("/** Production's server settings, as given (every value quoted from the files named beside it). */", 'const PRODUCTION_MY_CNF = {');
+  for (const [name, value] of Object.entries(f.mycnf)) {
+    push(`  ${literal(name)}: ${literal(value)}, // ${commentText(evidence.variables[name]?.source ?? '')}`);
+  }
+  push('};', '');
+
+  push("/** Each candidate fix on its own, over production's settings. */", 'const FIXES = {', '  production: {},');
+  for (const fix of fixes) {
+    const parts: string[] = [];
+    if (fix.mycnf) parts.push(`mycnf: ${literal(fix.mycnf)}`);
+    if (fix.entrypoint) parts.push(`entrypoint: ${literal(fix.entrypoint)}`);
+    if (fix.allocator) parts.push(`allocator: ${literal(fix.allocator)}`);
+    push(`  // ${commentText(fix.why)}`, `  ${literal(fix.key)}: { ${parts.join(', ')} },`);
+  }
+  push("} as const satisfies Record<string, { mycnf?: Record<string, string | number>; entrypoint?: readonly string[]; allocator?: 'jemalloc' }>;", '');
+
+  const limitText = limit !== undefined ? `${Math.round(limit / MiB)}m` : '4g';
+  push('export default defineScenario({');
+  push(`  name: ${literal(input.name)},`);
+  push(
+    `  incident: ${literal(`${kill ? `${kill.process} OOM-killed (${kill.scope})` : 'An OOM kill'}${limit !== undefined ? ` in a ${formatBytes(limit)} limit` : ''}: ${lead.id === 'insufficient-evidence' ? `insufficient evidence; trying ${leadId}` : lead.title}`)},`,
+  );
+  push('  matrix: {');
+  push(`    image: [${literal(image)}],`);
+  push(`    fix: ${literal(['production', ...fixes.map((x) => x.key)])} as (keyof typeof FIXES)[],`);
+  push(`    // ${limit !== undefined ? commentText(`production's limit: ${evidence.limitBytes?.source ?? ''}`) : 'the limit was not given: 4g assumed'}`);
+  push(`    memory: [${literal(limitText)}],`);
+  push('  },');
+  push('  instances: (c) => {', "    const fix: { mycnf?: Record<string, string | number>; entrypoint?: readonly string[]; allocator?: 'jemalloc' } = FIXES[c.fix];", '    return {', '      db: {');
+  push('        image: c.image,', '        memory: c.memory,');
+  if (nofile !== undefined) push(`        // ${commentText(`nofile: ${f.nofileInferred ? 'inferred from total-vm' : (evidence.nofile?.source ?? '')}`)}`, `        nofile: ${literal(nofile)},`);
+  const openFiles = startUp && f.family === 'mysql' && nofile !== undefined ? `, open_files_limit: ${literal(nofile)}` : '';
+  if (openFiles) push('        // MariaDB caps an automatic open_files_limit; MySQL 5.7 takes the OS value, so the lab sets it explicitly.');
+  if (!startUp) push("        // The lab's own: a storm's failed connections must not get the client host blocked (1129).");
+  push(`        mycnf: { ${startUp ? '' : 'max_connect_errors: 1_000_000, '}...PRODUCTION_MY_CNF${openFiles}, ...fix.mycnf },`);
+  if (!startUp) push("        // Production's pool after hours of reads: a fresh pool is reserved, not resident, and would hide the pool's share.", '        warmup: { bufferPoolFraction: 0.95 },');
+  push('        ...(fix.entrypoint ? { entrypoint: [...fix.entrypoint] } : {}),', '        ...(fix.allocator ? { allocator: fix.allocator } : {}),');
+  push(`        readyTimeoutMs: 60_000,`, `        settleMs: ${startUp ? '3_000' : '2_000'},`);
+  push('      },', '    };', '  },');
+  if (!startUp) {
+    const sessions = f.connectionsKnown ? f.connections : Math.min(f.maxConnections, 250);
+    push(
+      `  // A busy minute of ${sessions} connections${f.connectionsKnown ? " (production's count)" : ` (max_connections ${f.maxConnections}, at most 250: how many were open is unknown)`}, after the warm-up:`,
+      '  // more sessions arrive than the server finishes, so all of them are busy at once, each sorting more rows than its sort buffer holds.',
+      '  workload: () => ({',
+      "    kind: 'storm',",
+      "    target: 'db',",
+      '    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },',
+      '    startPerSecond: 50,',
+      '    stages: [{ targetPerSecond: 200, durationMs: 12_000 }],',
+      `    maxInFlight: ${sessions},`,
+      '    session: { queries: 6, thinkMs: 0, holdMs: 0 },',
+      '    mix: [',
+      "      { name: 'user-by-id', weight: 1, sql: 'SELECT id, name, bio FROM users WHERE id = ?', params: (random) => [Math.floor(random() * 2_000)] },",
+      "      { name: 'report', weight: 1, sql: 'SELECT p.id, p.user_id, p.likes FROM posts p WHERE p.likes > ? ORDER BY p.body DESC LIMIT 12000, 1', params: (random) => [Math.floor(random() * 100)] },",
+      '    ],',
+      '    drainMs: 10_000,',
+      '  }),',
+    );
+  }
+  const outcome = productionOutcome(leadId, input.phase);
+  push('  expect: (c) =>', "    c.fix === 'production'");
+  push(`      ? { db: { outcome: ${literal(outcome)}, because: ${literal(`production's outcome reproduces: ${lead.id === 'insufficient-evidence' ? `the candidate ${leadId}` : lead.title}`)} } }`);
+  push(`      : { db: { outcome: 'survived', because: 'the fix keeps the server inside its limit' } },`);
+  if (kill) {
+    const production = {
+      instance: 'db',
+      process: kill.process,
+      scope: kill.scope,
+      ...(kill.constraint ? { constraint: kill.constraint } : {}),
+      ...(kill.anonRssKb !== undefined ? { anonRssKb: kill.anonRssKb } : {}),
+      ...(kill.totalVmKb !== undefined ? { totalVmKb: kill.totalVmKb } : {}),
+      ...(limit !== undefined ? { limitBytes: limit } : {}),
+      ...(kill.oomScoreAdj !== undefined ? { oomScoreAdj: kill.oomScoreAdj } : {}),
+      phase: input.phase ?? 'unknown',
+      ...(kill.lines.at(-1) ? { line: kill.lines.at(-1) } : {}),
+    };
+    push("  // Production's kill as its kernel printed it: the report sets the lab's kill beside it.", `  production: ${literal(production)},`);
+  }
+  push('});', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { DockerUnavailableError, EngineLostError } from '../../0-model/errors.ts';
+import { onPath } from '../../0-model/host.ts';
+import { poll } from '../../0-model/poll.ts';
+import type { ConnectOptions } from '../runtime.ts';
+
+const DOCKERD_ARGS = ['--userland-proxy=false'] as const;
+
+/** Two clients: requests fail fast (a lost engine must not hang a run); streams and waits may last. */
+export interface Engine {
+  api: Docker;
+  streams: Docker;
+  where: string;
+}
+
+function socketDescription(): string {
+  return process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+}
+
+export function engineClients(): Engine {
+  return {
+    api: new Docker({ timeout: 20_000 }),
+    streams: new Docker(),
+    where: socketDescription(),
+  };
+}
+
+/** True when the engine answers a ping now. */
+export async function engineAnswers(): Promise<boolean> {
+  return answers(new Docker({ timeout: 3_000 }));
+}
+
+async function answers(docker: Docker): Promise<boolean> {
+  try {
+    await docker.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Returns clients of a running engine. On a fresh machine of ours (root, Debian, no DOCKER_HOST)
+ * it installs docker.io when dockerd is missing and starts dockerd in the background.
+ */
+export async function connectEngine(options: ConnectOptions = {}): Promise<Engine> {
+  const engine = engineClients();
+  if (await answers(engine.api)) return engine;
+  const canStart = (options.autoStart ?? true) && !process.env.DOCKER_HOST && process.getuid?.() === 0;
+  if (!canStart) throw new DockerUnavailableError(engine.where);
+  if (!(await onPath('dockerd'))) {
+    if (options.install === false || !existsSync('/usr/bin/apt-get')) throw new DockerUnavailableError(engine.where);
+    // bpftrace comes along on a fresh machine: it is how the incident was diagnosed, and the tracer uses it.
+    const packages = (await onPath('bpftrace')) ? ['docker.io'] : ['docker.io', 'bpftrace'];
+    options.onProgress?.(`installing ${packages.join(' and ')} (apt-get), once`);
+    await execa('apt-get', ['update', '-qq'], { timeout: 300_000 });
+    await execa('apt-get', ['install', '-y', '-qq', ...packages], {
+      timeout: 600_000,
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+  await removeStalePidFile('/var/run/docker.pid');
+  options.onProgress?.('starting dockerd');
+  await mkdir('/var/log', { recursive: true });
+  const log = openSync('/var/log/oomlab-dockerd.log', 'a');
+  // Detached: the engine outlives this run, as a system daemon would. Without the userland proxy, published
+  // ports are iptables DNAT: docker-proxy otherwise burns a core of a 2-core host at a storm's connection rate,
+  // CPU taken from the server under test and from the driver.
+  spawn('dockerd', [...DOCKERD_ARGS], { detached: true, stdio: ['ignore', log, log] }).unref();
+  if ((await poll(() => answers(engine.api), { intervalMs: 500, timeoutMs: 60_000 })).done) return engine;
+  throw new DockerUnavailableError(`${engine.where} (dockerd started but did not answer within 60000ms; see /var/log/oomlab-dockerd.log)`);
+}
+
+/** A dockerd killed without its shutdown leaves its pid file, and a new dockerd refuses to start. */
+async function removeStalePidFile(path: string): Promise<void> {
+  const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+  if (!pid) return;
+  const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+  const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Alive and not a zombie: a real engine is there, just not answering yet.
+  if (comm.trim() === 'dockerd' && !/^\d+ \([^)]*\) Z/.test(state)) return;
+  await rm(path, { force: true });
+}
+
+/**
+ * Pings the engine while a run works; calls `onLost` once if it stops answering for `lostAfterMs`,
+ * so a run ends with a report instead of hanging on a dead socket.
+ */
+export function watchEngine(engine: Engine, onLost: (error: EngineLostError) => void, lostAfterMs = 10_000, intervalMs = 1_000): { stop(): void } {
+  let lastAnswer = Date.now();
+  let stopped = false;
+  const probe = new Docker({ timeout: intervalMs * 2 });
+  const timer = setInterval(() => {
+    void probe.ping().then(
+      () => (lastAnswer = Date.now()),
+      (error: unknown) => {
+        if (!stopped && Date.now() - lastAnswer >= lostAfterMs) {
+          stopped = true;
+          clearInterval(timer);
+          onLost(new EngineLostError(engine.where, { cause: error }));
+        }
+      },
+    );
+  }, intervalMs);
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+/** The HTTP status of an engine refusal (404 gone, 409 conflict); undefined when the engine did not answer. */
+export function statusCodeOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+/** The engine's own words, without dockerode's `(HTTP code 500) server error - ` prefix. */
+export function engineMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text
+    .replace(/^\(HTTP code \d+\) [^-]*- /, '')
+    .split('\n')[0]!
+    .trim();
+}

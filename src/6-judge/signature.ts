@@ -1,0 +1,132 @@
+// Does the lab's kill match production's? Process, scope, anon-rss at the kill (within 10 % where the
+// limit is known), phase and total-vm, each figure with production's value beside the lab's.
+import type { Outcome } from '../0-model/config.ts';
+import type { ConfigResult } from '../0-model/report.ts';
+import type { ProductionKill, SignatureMatch, SignatureRow } from '../0-model/signature.ts';
+
+/** The tolerance on anon-rss at the kill the from-incident issue asks for. */
+const ANON_TOLERANCE = 0.1;
+/** 16 B × 1073741816: a total-vm at least this large is the file-table signature, comparable across servers. */
+const FILE_TABLE_KB = 16_777_216;
+const SERVERS = /^(mysqld|mariadbd)$/;
+
+const PHASES: Partial<Record<Outcome, ProductionKill['phase']>> = {
+  'oom-killed-at-startup': 'start-up',
+  'oom-killed-under-load': 'under-load',
+  'oom-killed-after-load': 'after-load',
+};
+
+const kb = (value: number) => `${value.toLocaleString('en-US')} kB`;
+
+function scopeOf(constraint: string): ProductionKill['scope'] {
+  return constraint === 'CONSTRAINT_MEMCG'
+    ? 'memcg'
+    : constraint === 'CONSTRAINT_NONE'
+      ? 'global'
+      : constraint === 'CONSTRAINT_MEMORY_POLICY'
+        ? 'memory-policy'
+        : constraint === 'CONSTRAINT_CPUSET'
+          ? 'cpuset'
+          : 'unknown';
+}
+
+/** The configuration that plays production: one with an axis value `production`, else the first whose production instance was killed. */
+function productionConfig(configs: readonly ConfigResult[], instance: string): ConfigResult | undefined {
+  const killed = (c: ConfigResult) => c.observations.some((o) => o.kind === 'kernel-oom' && o.instance === instance);
+  const named = configs.filter((c) => Object.values(c.axes).includes('production'));
+  return named.find(killed) ?? named[0] ?? configs.find(killed);
+}
+
+export function matchSignature(production: ProductionKill, configs: readonly ConfigResult[]): SignatureMatch {
+  const config = productionConfig(configs, production.instance);
+  const kill = config?.observations.find((o) => o.kind === 'kernel-oom' && o.instance === production.instance);
+  if (!config || !kill || kill.kind !== 'kernel-oom') {
+    return {
+      verdict: 'not-reproduced',
+      ...(config ? { configId: config.id } : {}),
+      production,
+      rows: [],
+      summary: config ? `Not reproduced: ${production.instance} of ${config.id} was not OOM-killed (${config.outcome ?? config.verdict}).` : 'Not reproduced: no configuration ran.',
+    };
+  }
+  const rows: SignatureRow[] = [];
+  const bothServers = SERVERS.test(production.process) && SERVERS.test(kill.process);
+  rows.push({
+    figure: 'process',
+    production: production.process,
+    lab: kill.process,
+    match: production.process === kill.process ? 'same' : 'differs',
+    decisive: !bothServers,
+    ...(production.process !== kill.process && bothServers ? { note: 'the same server family under another name: the lab image runs the other of MySQL and MariaDB' } : {}),
+  });
+  const labScope = scopeOf(kill.constraint);
+  rows.push({
+    figure: 'scope',
+    production: production.scope,
+    lab: labScope,
+    match: production.scope === 'unknown' || labScope === 'unknown' ? 'unknown' : production.scope === labScope ? 'same' : 'differs',
+    decisive: true,
+  });
+  const limit = config.metrics.memoryLimitBytes;
+  if (production.anonRssKb !== undefined) {
+    const off = Math.abs(kill.anonRssKb - production.anonRssKb) / production.anonRssKb;
+    const limitsAgree = production.limitBytes !== undefined && limit !== undefined && Math.abs(limit - production.limitBytes) / production.limitBytes < 0.01;
+    rows.push({
+      figure: 'anon-rss',
+      production: kb(production.anonRssKb),
+      lab: kb(kill.anonRssKb),
+      match: off <= ANON_TOLERANCE ? 'same' : 'differs',
+      decisive: limitsAgree,
+      note: `${(off * 100).toFixed(1)} % apart${limitsAgree ? '' : ' (the limits differ or one is unknown: not decisive)'}`,
+    });
+  }
+  if (production.totalVmKb !== undefined) {
+    const fileTable = production.totalVmKb >= FILE_TABLE_KB;
+    const off = Math.abs(kill.totalVmKb - production.totalVmKb) / production.totalVmKb;
+    rows.push({
+      figure: 'total-vm',
+      production: kb(production.totalVmKb),
+      lab: kb(kill.totalVmKb),
+      match: off <= ANON_TOLERANCE ? 'same' : 'differs',
+      decisive: fileTable,
+      note: fileTable ? 'the 16 GiB file table: comparable across servers' : 'each server reserves its own virtual space (MariaDB 10.11 far more than MySQL 5.7): not decisive',
+    });
+  }
+  const labPhase = config.outcome ? PHASES[config.outcome] : undefined;
+  rows.push({
+    figure: 'phase',
+    production: production.phase,
+    lab: labPhase ?? config.outcome ?? 'unknown',
+    match: production.phase === 'unknown' || !labPhase ? 'unknown' : production.phase === labPhase ? 'same' : 'differs',
+    decisive: production.phase !== 'unknown',
+  });
+  if (production.oomScoreAdj !== undefined) {
+    rows.push({
+      figure: 'oom_score_adj',
+      production: String(production.oomScoreAdj),
+      lab: 'not in the lab kill line',
+      match: 'unknown',
+      decisive: false,
+      note: 'it changes which process the kernel picks, not the memory',
+    });
+  }
+  const decisive = rows.filter((r) => r.decisive);
+  const differs = decisive.filter((r) => r.match === 'differs');
+  const scopeDiffers = rows.some((r) => r.figure === 'scope' && r.match === 'differs');
+  const verdict: SignatureMatch['verdict'] = scopeDiffers ? 'not-reproduced' : differs.length === 0 ? 'reproduced' : 'partly';
+  const sameText = decisive.filter((r) => r.match === 'same').map((r) => r.figure);
+  const summary =
+    verdict === 'reproduced'
+      ? `Reproduced by ${config.id}: ${sameText.join(', ') || 'the kill'} as in production${
+          rows.some((r) => r.match === 'differs')
+            ? `; ${rows
+                .filter((r) => r.match === 'differs')
+                .map((r) => `${r.figure} differs (${r.note ?? 'not decisive'})`)
+                .join('; ')}`
+            : ''
+        }.`
+      : verdict === 'partly'
+        ? `Partly reproduced by ${config.id}: ${differs.map((r) => `${r.figure} ${r.lab} against production's ${r.production}${r.note ? ` (${r.note})` : ''}`).join('; ')}.`
+        : `Not reproduced by ${config.id}: the lab's kill is ${labScope}, production's ${production.scope}.`;
+  return { verdict, configId: config.id, production, rows, summary };
+}

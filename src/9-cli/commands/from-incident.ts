@@ -1,0 +1,176 @@
+// `oomlab from-incident`: from what production left (the kernel's OOM lines, a my.cnf, limits, a spec)
+// to the causes ranked with their figures, and a scenario that reproduces the kill and tries each fix.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { IncidentInputError, UsageError } from '../../0-model/errors.ts';
+import { formatBytes } from '../../0-model/units.ts';
+import { type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioText } from '../../2-plan/index.ts';
+import { commandRun } from './run.ts';
+
+const PHASES = ['start-up', 'under-load', 'after-load'] as const;
+/** The shipped scenario of each cause a generated scenario cannot reproduce. */
+const FAMILY: Partial<Record<CauseId, string>> = {
+  neighbours: 'scenarios/neighbour-oom.ts',
+  'limit-lowered': 'scenarios/limit-lowered.ts',
+};
+type Phase = (typeof PHASES)[number];
+
+async function readInput(path: string, as?: IncidentInput['as']): Promise<IncidentInput> {
+  try {
+    const text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
+    return { name: path === '-' ? 'standard input' : path, text, ...(as ? { as } : {}) };
+  } catch (error) {
+    throw new IncidentInputError(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a readable file, or - for standard input`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A free `scenarios/<name>.ts`: an earlier incident's file is never overwritten. */
+function freePath(name: string): { path: string; name: string } {
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? name : `${name}-${n}`;
+    const path = join('scenarios', `${candidate}.ts`);
+    if (!existsSync(path)) return { path, name: candidate };
+  }
+}
+
+function scenarioName(evidence: IncidentEvidence, diagnosis: Diagnosis): string {
+  const process =
+    (evidence.kill?.process ?? 'mysqld')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'mysqld';
+  return `incident-${process}-${diagnosis.causes[0]!.id}`;
+}
+
+function diagnosisText(evidence: IncidentEvidence, diagnosis: Diagnosis): string {
+  const lines: string[] = [];
+  const kill = evidence.kill;
+  const f = diagnosis.figures;
+  lines.push(
+    `${kill ? `${kill.process} OOM-killed (${kill.scope}${kill.constraint ? `, ${kill.constraint}` : ''})${kill.anonRssKb !== undefined ? `, anon-rss ${formatBytes(kill.anonRssKb * 1024)}` : ''}` : 'No OOM kill found'}${f.limitBytes !== undefined ? ` in a ${formatBytes(f.limitBytes)} limit` : ''}`,
+  );
+  lines.push(`read: ${evidence.inputs.join('; ')}`, '');
+  diagnosis.causes.forEach((cause, index) => {
+    lines.push(`${index + 1}. ${cause.id}  ${cause.score.toFixed(2)}  ${cause.title}`);
+    for (const line of cause.for) lines.push(`     + ${line}`);
+    for (const line of cause.against) lines.push(`     - ${line}`);
+  });
+  if (diagnosis.unknown.length > 0) lines.push('', 'unknown:', ...diagnosis.unknown.map((u) => `  - ${u}`));
+  if (diagnosis.collect.length > 0) lines.push('', 'to settle it, collect:', ...diagnosis.collect.map((c) => `  - ${c}`));
+  return lines.join('\n');
+}
+
+/** The project's own formatter over the generated text, so the scenario passes `npm run lint` like a hand-written one. */
+async function formatted(text: string, path: string): Promise<string> {
+  const root = join(import.meta.dirname, '..', '..', '..');
+  const biome = join(root, 'node_modules', '.bin', 'biome');
+  if (!existsSync(biome)) return text;
+  // From the project's root, as a file of its scenarios/, so its biome.json applies wherever the user stands.
+  const result = await execa(biome, ['format', `--stdin-file-path=scenarios/${basename(path)}`], { input: text, reject: false, timeout: 20_000, cwd: root });
+  return result.exitCode === 0 && result.stdout.trim() !== '' ? `${result.stdout.trimEnd()}\n` : text;
+}
+
+export async function commandFromIncident(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      mycnf: { type: 'string', multiple: true },
+      limits: { type: 'string' },
+      server: { type: 'string' },
+      limit: { type: 'string' },
+      out: { type: 'string' },
+      name: { type: 'string' },
+      phase: { type: 'string' },
+      run: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (values.phase !== undefined && !PHASES.includes(values.phase as Phase)) {
+    throw new UsageError(`--phase takes ${PHASES.join(', ')}, got \`${values.phase}\``);
+  }
+  if (values.name !== undefined && !/^[a-z][a-z0-9-]*$/.test(values.name)) {
+    throw new UsageError(`--name takes lowercase letters, digits and dashes, got ${JSON.stringify(values.name)}`);
+  }
+  const files = positionals.length > 0 ? positionals : process.stdin.isTTY ? [] : ['-'];
+  const inputs = await Promise.all([
+    ...files.map((path) => readInput(path)),
+    ...(values.mycnf ?? []).map((path) => readInput(path, 'mycnf')),
+    ...(values.limits ? [readInput(values.limits, 'limits')] : []),
+  ]);
+  // A pipe with nothing in it is no input at all: say what to give, not that it cannot be read.
+  const implicitStdin = positionals.length === 0 && files.length === 1;
+  if (implicitStdin && inputs[0]?.text.trim() === '') inputs.shift();
+  if (inputs.length === 0) {
+    throw new UsageError(
+      'from-incident needs what production left: the kernel\'s OOM lines (a file, or pasted on standard input), e.g. `dmesg | grep -B40 -A5 "Killed process" > oom.txt; oomlab from-incident oom.txt --mycnf my.cnf`',
+    );
+  }
+  const evidence = readEvidence(inputs, { ...(values.server ? { image: values.server } : {}), ...(values.limit ? { limit: values.limit } : {}) });
+  const diagnosis = diagnose(evidence);
+  const lead = diagnosis.causes[0]!;
+
+  let scenarioPath: string | undefined;
+  if (REPRODUCIBLE.has(lead.id)) {
+    const wanted = values.name ?? scenarioName(evidence, diagnosis);
+    const target = values.out
+      ? {
+          path: values.out,
+          name:
+            values.name ??
+            basename(values.out)
+              .replace(/\.ts$/, '')
+              .toLowerCase()
+              .replace(/[^a-z0-9-]+/g, '-'),
+        }
+      : freePath(wanted);
+    if (!/^[a-z]/.test(target.name)) target.name = `incident-${target.name}`;
+    const text = scenarioText({
+      name: target.name,
+      evidence,
+      diagnosis,
+      ...(values.server ? { image: values.server } : {}),
+      writtenAt: new Date(),
+      sources: inputs.map((i) => i.name),
+      ...(values.phase ? { phase: values.phase as Phase } : {}),
+    });
+    // Written whole or not at all: a temporary file renamed into place.
+    await mkdir(dirname(target.path), { recursive: true });
+    const temporary = `${target.path}.${process.pid}.tmp`;
+    await writeFile(temporary, await formatted(text, target.path));
+    await rename(temporary, target.path);
+    scenarioPath = target.path;
+  }
+
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        causes: diagnosis.causes.map(({ id, score, for: forIt, against }) => ({ id, score, for: forIt, against })),
+        unknown: diagnosis.unknown,
+        collect: diagnosis.collect,
+        scenario: scenarioPath ?? null,
+      })}\n`,
+    );
+  } else {
+    process.stdout.write(`${diagnosisText(evidence, diagnosis)}\n\n`);
+    if (scenarioPath) {
+      const shown = relative(process.cwd(), scenarioPath) || scenarioPath;
+      process.stdout.write(`scenario: ${shown} (production and each candidate fix)\nrun it:   ./oomlab run ${shown}\n`);
+    } else if (lead.id === 'insufficient-evidence') {
+      process.stdout.write('no scenario written: no cause accounts for the kill yet; collect what is listed above and run from-incident again\n');
+    } else {
+      process.stdout.write(`no scenario written: ${lead.id} needs a timeline of its own, not a my.cnf; ${FAMILY[lead.id] ?? 'see scenarios/'} reproduces its shape\n`);
+    }
+  }
+  if (values.run && scenarioPath) return commandRun([scenarioPath]);
+  return 0;
+}

@@ -1,0 +1,67 @@
+// The scenario from-incident writes: hostile text from a user's files stays data, and the file is a
+// scenario the planner takes as it is.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { validateScenario } from '../../src/1-scenario/index.ts';
+import { diagnose, literal, parseOomReports, planRun, readEvidence, scenarioText } from '../../src/2-plan/index.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DIR = join(ROOT, 'test-output', `incident-scenario-${process.pid}`);
+afterAll(() => rm(DIR, { recursive: true, force: true }));
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the hostile text is the point
+const HOSTILE = 'x\'`${(globalThis as any).__pwned = 1}`*/\u2028"); (globalThis as any).__pwned = 2; //';
+const KILL = `Memory cgroup out of memory: Killed process 28811 (mariadbd) total-vm:4215332kB, anon-rss:2062148kB, file-rss:0kB, shmem-rss:0kB`;
+const MY_CNF = `[mysqld]\ninnodb_buffer_pool_size=1536M\nmax_connections=500\nsort_buffer_size=4M\njoin_buffer_size=4M\nread_rnd_buffer_size=2M\n`;
+
+async function load(text: string, name: string): Promise<any> {
+  await mkdir(DIR, { recursive: true });
+  const path = join(DIR, `${name}.ts`);
+  await writeFile(path, text);
+  return (await import(path)).default;
+}
+
+describe('literal', () => {
+  it('round-trips any string, line separators included', () => {
+    expect(new Function(`return ${literal(HOSTILE)}`)()).toBe(HOSTILE);
+    expect(literal('a\u2028b')).toBe('"a\\u2028b"');
+  });
+});
+
+describe('scenarioText', () => {
+  it('writes the DBA incident as production and each fix, with production kill beside it', async () => {
+    const evidence = readEvidence(
+      [
+        { name: 'kern.log', text: KILL },
+        { name: 'my.cnf', text: MY_CNF, as: 'mycnf' },
+      ],
+      { limit: '2g' },
+    );
+    const text = scenarioText({ name: 'incident-dba', evidence, diagnosis: diagnose(evidence), writtenAt: new Date('2026-12-06T00:00:00Z'), sources: ['kern.log', 'my.cnf'] });
+    const scenario = validateScenario(await load(text, 'dba'), 'dba.ts');
+    const ids = planRun(scenario).map((c) => c.id);
+    expect(ids).toEqual(['production', 'pool-1024m', 'max-connections-10', 'default-buffers'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix},memory=2048m`));
+    expect(scenario.production).toMatchObject({ instance: 'db', process: 'mariadbd', scope: 'memcg', anonRssKb: 2062148, limitBytes: 2 * 1024 ** 3, phase: 'unknown', line: KILL });
+  });
+
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: names the hostile text
+  it('keeps hostile values as data: quotes, backticks, ${…}, */ and line separators run nothing', async () => {
+    const kill = KILL.replace('(mariadbd)', `(${HOSTILE.replace(/[()]/g, '')})`);
+    const evidence = readEvidence(
+      [
+        { name: `kern\n${HOSTILE}.log`, text: kill },
+        { name: 'my.cnf', text: `${MY_CNF}init_connect = ${HOSTILE}\n`, as: 'mycnf' },
+      ],
+      { limit: '2g' },
+    );
+    expect(parseOomReports(kill)[0]!.process).toBe(HOSTILE.replace(/[()]/g, ''));
+    const text = scenarioText({ name: 'incident-hostile', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [`kern\n${HOSTILE}.log`, 'my.cnf'] });
+    const definition = await load(text, 'hostile');
+    expect((globalThis as { __pwned?: number }).__pwned).toBeUndefined();
+    const scenario = validateScenario(definition, 'hostile.ts');
+    expect(scenario.production?.line).toBe(kill);
+    const [config] = planRun(scenario);
+    expect(config!.instances[0]!.mycnf?.init_connect).toBe(HOSTILE);
+  });
+});

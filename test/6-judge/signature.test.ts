@@ -1,0 +1,56 @@
+// Production's kill beside the lab's, on a recorded run (report-nofile-oom.json: MariaDB 10.11 killed at
+// start-up in 1 GiB) and the seed's own kill line (incident 1, mysqld in a 4G Deployment).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ProductionKill, RunReport } from '../../src/0-model/index.ts';
+import { matchSignature } from '../../src/6-judge/index.ts';
+import { signatureMarkdown } from '../../src/7-report/signature.ts';
+
+const report = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'report-nofile-oom.json'), 'utf8')) as RunReport;
+const killed = report.configs.filter((c) => c.outcome === 'oom-killed-at-startup');
+const SEED_LINE = 'Memory cgroup out of memory: Killed process 34888 (mysqld) total-vm:16832960kB, anon-rss:3895388kB, file-rss:1320kB, shmem-rss:0kB';
+
+describe('matchSignature', () => {
+  it('reproduced: the same scope, phase and anon-rss within 10 % under the same limit; the file-table total-vm decides too', () => {
+    const production: ProductionKill = { instance: 'db', process: 'mariadbd', scope: 'memcg', anonRssKb: 1_000_000, totalVmKb: 16_832_960, limitBytes: 1024 ** 3, phase: 'start-up' };
+    const match = matchSignature(production, killed);
+    expect(match.verdict).toBe('reproduced');
+    expect(match.rows.map((r) => [r.figure, r.match, r.decisive])).toEqual([
+      ['process', 'same', false],
+      ['scope', 'same', true],
+      ['anon-rss', 'same', true],
+      ['total-vm', 'same', true],
+      ['phase', 'same', true],
+    ]);
+  });
+
+  it("reproduced: the seed's mysqld in 4G against the lab's mariadbd in 1 GiB; anon-rss apart but not decisive, total-vm the same 16 GiB", () => {
+    const production: ProductionKill = {
+      instance: 'db',
+      process: 'mysqld',
+      scope: 'memcg',
+      anonRssKb: 3_895_388,
+      totalVmKb: 16_832_960,
+      limitBytes: 4e9,
+      oomScoreAdj: -998,
+      phase: 'start-up',
+      line: SEED_LINE,
+    };
+    const match = matchSignature(production, killed);
+    expect(match.verdict).toBe('reproduced');
+    const anon = match.rows.find((r) => r.figure === 'anon-rss')!;
+    expect(anon).toMatchObject({ match: 'differs', decisive: false });
+    expect(match.rows.find((r) => r.figure === 'process')).toMatchObject({ match: 'differs', decisive: false });
+    expect(signatureMarkdown({ ...report, signature: match }).slice(0, 3)).toEqual([`## Reproduced: production's kill beside the lab's`, '', match.summary]);
+  });
+
+  it('partly when a decisive figure differs, not reproduced when the scope does or nothing was killed', () => {
+    const base: ProductionKill = { instance: 'db', process: 'mariadbd', scope: 'memcg', anonRssKb: 700_000, limitBytes: 1024 ** 3, phase: 'start-up' };
+    expect(matchSignature(base, killed)).toMatchObject({ verdict: 'partly' });
+    expect(matchSignature(base, killed).summary).toContain("anon-rss 1,046,016 kB against production's 700,000 kB");
+    expect(matchSignature({ ...base, anonRssKb: 1_046_016, scope: 'global' }, killed)).toMatchObject({ verdict: 'not-reproduced' });
+    const survivors = report.configs.filter((c) => c.outcome === 'survived');
+    expect(matchSignature(base, survivors)).toMatchObject({ verdict: 'not-reproduced', rows: [] });
+  });
+});

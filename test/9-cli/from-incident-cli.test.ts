@@ -1,0 +1,53 @@
+// Bad input to from-incident: one line that says what to do, exit 2, and no scenario half-written.
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const DIR = join(ROOT, 'test-output', `from-incident-cli-${process.pid}`);
+const KILL = 'Memory cgroup out of memory: Killed process 28811 (mariadbd) total-vm:4215332kB, anon-rss:2062148kB, file-rss:0kB, shmem-rss:0kB\n';
+
+beforeAll(async () => {
+  await mkdir(DIR, { recursive: true });
+  await writeFile(join(DIR, 'oom.txt'), KILL);
+  await writeFile(join(DIR, 'notes.txt'), 'the server died at 3 a.m.\nwe restarted it\n');
+  await writeFile(join(DIR, 'inspect.json'), '{"hello": 1}');
+  await writeFile(join(DIR, 'pod.yaml'), 'apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n');
+  await writeFile(join(DIR, 'empty.cnf'), '# nothing\n');
+});
+afterAll(() => rm(DIR, { recursive: true, force: true }));
+
+async function fromIncident(...args: string[]) {
+  const result = await execa(process.execPath, ['--import', 'tsx', join(ROOT, 'src/9-cli/main.ts'), 'from-incident', ...args], { cwd: DIR, reject: false, stdin: 'ignore' });
+  const written = await readdir(join(DIR, 'scenarios')).catch(() => []);
+  return { code: result.exitCode, stderr: result.stderr, stdout: result.stdout, written };
+}
+
+// Each case starts the real CLI (node + tsx): seconds on a busy 2-core host, so a generous timeout.
+describe('oomlab from-incident, bad input', { timeout: 60_000 }, () => {
+  it.each([
+    [['missing.txt'], 'oomlab: IncidentInputError: from-incident: cannot read missing.txt (ENOENT); give a readable file, or - for standard input'],
+    [
+      ['notes.txt'],
+      "oomlab: IncidentInputError: from-incident: notes.txt: nothing oomlab can read; give the kernel's OOM lines (dmesg), a my.cnf, SHOW GLOBAL VARIABLES, /proc/<pid>/limits, ulimit -a, docker inspect JSON, a compose file or a Kubernetes manifest",
+    ],
+    [['oom.txt', 'inspect.json'], 'oomlab: IncidentInputError: from-incident: inspect.json: JSON that is not `docker inspect` output; give the output of `docker inspect <container>`'],
+    [
+      ['oom.txt', 'pod.yaml'],
+      expect.stringMatching(/^oomlab: IncidentInputError: from-incident: pod\.yaml: cannot read the YAML \(.+\); give the compose file or the Kubernetes manifest as written$/),
+    ],
+    [
+      ['oom.txt', '--mycnf', 'empty.cnf'],
+      'oomlab: IncidentInputError: from-incident: empty.cnf: --mycnf names no server setting; give the [mysqld] section of my.cnf or the output of SHOW GLOBAL VARIABLES',
+    ],
+    [['oom.txt', '--limit', 'lots'], 'oomlab: IncidentInputError: from-incident: --limit "lots" is not a size; write it like 2g, 1536m or a number of bytes'],
+    [['oom.txt', '--phase', 'later'], 'oomlab: UsageError: --phase takes start-up, under-load, after-load, got `later`'],
+    [[], expect.stringMatching(/^oomlab: UsageError: from-incident needs what production left/)],
+  ])('%j: one line, exit 2, nothing written', async (args, message) => {
+    const { code, stderr, written } = await fromIncident(...args);
+    expect(stderr).toEqual(message);
+    expect(code).toBe(2);
+    expect(written).toEqual([]);
+  });
+});
