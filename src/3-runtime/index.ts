@@ -2,5 +2,5 @@
 export * from './runtime.ts';
 export { dockerRuntime } from './docker/runtime.ts';
 export * from './nofile-shim.ts';
-// The lab VM is not behind the seam yet (issue 23): `oomlab clean` removes what a dead lab run left.
-export { removeAbandonedGuestBuilds, removeAbandonedLabs } from './lab/index.ts';
+// The lab VM (issue 23): what `oomlab clean` and `--host lab[:SHAPE]` need of it so far.
+export { labHost, type LabShape } from './lab/index.ts';

@@ -1,5 +1,19 @@
+import { removeAbandonedGuestBuilds } from './guest.ts';
+import { LAB_SHAPES, labShapeOf } from './shape.ts';
+import { removeAbandonedLabs, type LabLeftover } from './vm.ts';
+
 export * from './shape.ts';
 export * from './agent.ts';
 export * from './vm.ts';
 export * from './accel.ts';
 export * from './guest.ts';
+
+/** What the stages above reach of the lab through 3-runtime's entry, until it is a `Runtime` of its own. */
+export const labHost = {
+  shapes: LAB_SHAPES,
+  shapeOf: labShapeOf,
+  /** `oomlab clean`: lab VMs of dead runs (every one with `all`) and guest builds whose builder died. */
+  async removeAbandoned(options: { all?: boolean } = {}): Promise<{ vms: LabLeftover[]; guestBuilds: string[] }> {
+    return { vms: await removeAbandonedLabs(options), guestBuilds: await removeAbandonedGuestBuilds() };
+  },
+};

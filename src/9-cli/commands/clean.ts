@@ -1,6 +1,6 @@
 // `oomlab clean`: what dead runs left behind.
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { dockerRuntime, removeAbandonedGuestBuilds, removeAbandonedLabs, type Runtime } from '../../3-runtime/index.ts';
+import { dockerRuntime, labHost, type Runtime } from '../../3-runtime/index.ts';
 
 export const CLEAN_OPTIONS = { all: { type: 'boolean' } } satisfies ParseArgsOptionsConfig;
 
@@ -8,11 +8,10 @@ export async function commandClean(args: string[], runtime: Runtime = dockerRunt
   const { values } = parseArgs({ args, options: CLEAN_OPTIONS });
   const all = values.all ?? false;
   for (const setting of await runtime.nodeSettings.restoreAbandoned({ all })) process.stdout.write(`restored ${setting.path} to ${setting.value}\n`);
-  // Lab VMs first: they need no engine of this host, and a killed run's qemu holds two cores.
-  for (const vm of await removeAbandonedLabs({ all })) {
-    process.stdout.write(`removed lab VM ${vm.vmId} (run ${vm.runId})${vm.killedPid ? `, killed qemu ${vm.killedPid}` : ''}\n`);
-  }
-  for (const name of await removeAbandonedGuestBuilds()) process.stdout.write(`removed lab guest build ${name} (its builder died)\n`);
+  // Lab VMs whatever the runtime: they need no engine of this host, and a killed run's qemu holds two cores.
+  const lab = await labHost.removeAbandoned({ all });
+  for (const vm of lab.vms) process.stdout.write(`removed lab VM ${vm.vmId} (run ${vm.runId})${vm.killedPid ? `, killed qemu ${vm.killedPid}` : ''}\n`);
+  for (const name of lab.guestBuilds) process.stdout.write(`removed lab guest build ${name} (its builder died)\n`);
   // An engine that is installed but stopped (a run's engine went away) is started, so its stopped containers can go;
   // clean never installs one.
   const connection = await runtime.connect({ install: false, onProgress: (text) => process.stderr.write(`· ${text}\n`) });
