@@ -28,6 +28,8 @@ export * from './incident/kernel-report.ts';
 export * from './incident/process-limits.ts';
 export * from './incident/scenario-text.ts';
 export * from './incident/server-settings.ts';
+export * from './expected-peak.ts';
+export * from './image-footprints.ts';
 export * from './load-peak.ts';
 export * from './memory-model.ts';
 export * from './memory-terms.ts';

@@ -5,11 +5,12 @@ import type { MemoryPrediction } from '../0-model/prediction.ts';
 import { formatBytes } from '../0-model/units.ts';
 import type { InstanceSpec, Workload } from '../1-scenario/index.ts';
 import { loadPeak, workloadCaps, type ConnectionCap } from './load-peak.ts';
+import { expectedPeak } from './expected-peak.ts';
 import { connectionTerms, connectionsWithin, globalTerms, openFileTableTerms, sumOf } from './memory-terms.ts';
 import { openFilesAtStartup, type OpenFilesAtStartup } from './open-files.ts';
 import { resolveVariables, serverFamilyOf, serverProfile, type MyCnf, type ServerIdentity, type ServerProfile, type ServerVariables } from './server-profiles.ts';
 
-export type { LoadPeak, MemoryPrediction, MemoryTerm } from '../0-model/prediction.ts';
+export type { ExpectedPeak, LoadPeak, MemoryPrediction, MemoryTerm } from '../0-model/prediction.ts';
 
 export interface PredictInput {
   image: string;
@@ -25,6 +26,11 @@ export interface PredictInput {
   cpus?: number;
   /** What caps the connections the scenario's workload holds on this server (`workloadCaps`): adds the load peak. */
   caps?: readonly ConnectionCap[];
+  /** The instance's name and the configuration's workload, for the expected peak's connections and seeded rows. */
+  instance?: string;
+  workload?: Workload;
+  /** The pool filled to this fraction before the workload (an instance's `warmup.bufferPoolFraction`). */
+  warmupFraction?: number;
 }
 
 const ASSUMED_DEFAULT_NOFILE = 1_048_576;
@@ -91,6 +97,18 @@ export function predictPeakMemory(input: PredictInput): MemoryPrediction {
     'not counted: code and heap of mysqld itself, table and definition caches, performance_schema, InnoDB buffer-pool descriptors, allocator fragmentation',
   );
   const predictedPeakBytes = sumOf(terms);
+  const expected = expectedPeak({
+    identity,
+    variables: v,
+    defaults: profile.defaults,
+    openFiles,
+    ...(input.instance !== undefined ? { instance: input.instance } : {}),
+    ...(input.workload ? { workload: input.workload } : {}),
+    ...(input.warmupFraction !== undefined ? { warmupFraction: input.warmupFraction } : {}),
+    performanceSchema: performanceSchemaOn(input.mycnf),
+    ...(limitBytes !== undefined ? { limitBytes } : {}),
+  });
+  if (!expected) assumptions.push(`no measured footprint for ${profile.label} (image-footprints.ts): no expected peak, only the worst case`);
   return {
     predictedPeakBytes,
     ...(limitBytes !== undefined ? { limitBytes, headroomBytes: limitBytes - predictedPeakBytes, connectionsWithinLimit: connectionsWithin(v, sumOf(fixedTerms), limitBytes, connections) } : {}),
@@ -99,7 +117,14 @@ export function predictPeakMemory(input: PredictInput): MemoryPrediction {
     openFilesLimit: openFiles.openFilesLimit,
     assumptions,
     ...(input.caps ? { load: loadPeak({ variables: v, fixedTerms, caps: input.caps, maxConnections: openFiles.maxConnections, ...(limitBytes !== undefined ? { limitBytes } : {}) }) } : {}),
+    ...(expected ? { expected } : {}),
   };
+}
+
+/** performance_schema as my.cnf sets it (off by default in MariaDB, and in the model's measurements). */
+function performanceSchemaOn(mycnf: MyCnf | undefined): boolean {
+  const value = Object.entries(mycnf ?? {}).find(([key]) => key.toLowerCase().replace(/-/g, '_') === 'performance_schema')?.[1];
+  return value !== undefined && !/^(0|off|false|no)$/i.test(String(value).trim());
 }
 
 const ULIMIT = /\bulimit\s+-([A-Za-z]*n[A-Za-z]*)\s+(\d+)/;
@@ -150,6 +175,9 @@ export function predictInstance(spec: InstanceSpec, host: { defaultNofile?: numb
     ...(limit ? { memoryLimitBytes: limit.bytes } : {}),
     ...(host.cpus !== undefined ? { cpus: host.cpus } : {}),
     ...(caps ? { caps } : {}),
+    instance: spec.name,
+    ...(place.workload ? { workload: place.workload } : {}),
+    ...(warmupFractionOf(spec) !== undefined ? { warmupFraction: warmupFractionOf(spec)! } : {}),
   });
   if (typeof spec.nofile !== 'number' && host.defaultNofile === undefined && serverFamilyOf(spec.image)) {
     prediction.assumptions.push(`nofile is the engine's default, assumed ${ASSUMED_DEFAULT_NOFILE}`);
@@ -159,6 +187,12 @@ export function predictInstance(spec: InstanceSpec, host: { defaultNofile?: numb
   }
   if (limit?.note) prediction.assumptions.push(limit.note);
   return prediction;
+}
+
+/** `warmup.bufferPoolFraction` of an instance spec, where the scenario language has it. */
+function warmupFractionOf(spec: InstanceSpec): number | undefined {
+  const fraction = (spec as { warmup?: { bufferPoolFraction?: number } }).warmup?.bufferPoolFraction;
+  return typeof fraction === 'number' ? fraction : undefined;
 }
 
 /** Bytes resident as soon as the server starts (the open-file table): above the limit, the server is killed before it serves. */
