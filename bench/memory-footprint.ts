@@ -21,6 +21,9 @@ const { values } = parseArgs({
     'busy-seconds': { type: 'string' },
     startups: { type: 'string' },
     'startup-only': { type: 'boolean' },
+    /** Pins the server to these CPUs (`1`): where busy connections stop adding memory. */
+    cpuset: { type: 'string' },
+    buffers: { type: 'string' },
   },
 });
 const IMAGE = values.image ?? OFFLINE_MARIADB_IMAGE;
@@ -33,6 +36,7 @@ const STARTUPS = (
   'innodb_buffer_pool_size=32M;innodb_buffer_pool_size=128M;innodb_buffer_pool_size=256M;innodb_buffer_pool_size=1G;innodb_log_buffer_size=1M;key_buffer_size=16k;aria_pagecache_buffer_size=8M;max_connections=151;query_cache_size=0'
 )
   .split(';')
+  .filter((variant) => variant !== '')
   .map((variant) => Object.fromEntries(variant.split(',').map((pair) => pair.split('=') as [string, string])));
 const FEED = { users: 2_000, posts: 40_000, followsPerUser: 20 };
 
@@ -44,7 +48,14 @@ let index = 0;
 
 async function withServer<T>(mycnf: InstanceSpec['mycnf'], work: (server: Awaited<ReturnType<typeof startInstance>>) => Promise<T>): Promise<T> {
   const server = await startInstance(
-    { name: 'db', image: IMAGE, memory: 6 * 1024 ** 3, nofile: 20_000, mycnf: { max_connections: 1_000, max_connect_errors: 1_000_000, ...mycnf } },
+    {
+      name: 'db',
+      image: IMAGE,
+      memory: 8 * 1024 ** 3,
+      nofile: 20_000,
+      ...(values.cpuset ? { cpusetCpus: values.cpuset } : {}),
+      mycnf: { max_connections: 1_000, max_connect_errors: 1_000_000, ...mycnf },
+    },
     { engine, run, configId: `footprint-${index}`, configIndex: index++, hostNofileHardLimit: 20_000, shimPath: buildNofileShim },
   );
   try {
@@ -111,6 +122,7 @@ for (const [name, buffers] of BUSY.length === 0
       ['incident-era', INCIDENT_ERA_BUFFERS],
       ['sized', SIZED_BUFFERS],
     ] as const)) {
+  if (values.buffers && values.buffers !== name) continue;
   for (const busy of BUSY) {
     await withServer({ innodb_buffer_pool_size: '256M', ...buffers }, async (server) => {
       const started = await anonOf(server);

@@ -21,6 +21,8 @@ export interface ExpectedPeakInput {
   workload?: Workload;
   /** The instance spec's `warmup.bufferPoolFraction`: the pool filled to this fraction before the workload. */
   warmupFraction?: number;
+  /** The CPUs the server gets: its cpuset (or the host's), divided among the instances pinned to the same CPUs. */
+  cpus?: number;
   /** performance_schema as my.cnf sets it: its memory was not measured. */
   performanceSchema?: boolean;
   limitBytes?: number;
@@ -114,10 +116,16 @@ export function expectedPeak(input: ExpectedPeakInput): ExpectedPeak | undefined
   const held = expectedConnections(input.workload, input.instance, input.openFiles.maxConnections);
   if (held.connections > 0) {
     const busy = busyConnectionBytes(footprint, v);
+    const cpus = input.cpus ?? 1;
+    const byCpu = Math.round(footprint.busyBytesPerCpu * cpus);
+    const all = held.connections * busy.bytes;
     terms.push({
       name: 'busy connections',
-      bytes: held.connections * busy.bytes,
-      formula: `${held.connections} connections × ${formatBytes(busy.bytes)}`,
+      bytes: Math.min(all, byCpu),
+      formula:
+        all > byCpu
+          ? `${formatBytes(footprint.busyBytesPerCpu)} per CPU × ${cpus} CPU${cpus === 1 ? '' : 's'}, below ${held.connections} connections × ${formatBytes(busy.bytes)} (${formatBytes(all)}): the CPUs cannot fill them all`
+          : `${held.connections} connections × ${formatBytes(busy.bytes)}`,
       phase: 'per-connection',
       detail: `${formatBytes(footprint.busyBaseBytes)} + ${footprint.busyBufferShare} × ${formatBytes(busy.buffersBytes)} of buffers at their maximum, measured with the feed mix`,
     });
@@ -133,7 +141,7 @@ export function expectedPeak(input: ExpectedPeakInput): ExpectedPeak | undefined
     });
   }
   const unknowns = [
-    'whether the workload saturates the server: the count is every connection its caps allow, all running statements at once',
+    `how many statements make progress at once: every connection the caps allow, each at the feed mix's measured cost, up to ${formatBytes(footprint.busyBytesPerCpu)} per CPU`,
     'memory the allocator keeps after sessions end (glibc arenas, jemalloc dirty pages): measured only as it was in the footprint run',
   ];
   if (held.shared) unknowns.push("the balancer's split between replicas: each is given an even share; a `fastest` balancer moves clients away from the slower one");

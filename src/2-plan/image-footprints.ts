@@ -34,6 +34,11 @@ export interface ImageFootprint {
    */
   busyOnceBytes: number;
   busyOnceAt: number;
+  /**
+   * The most the busy connections hold per CPU the server gets, when more run than its CPUs can serve: a statement's
+   * buffers fill as it progresses, so on a saturated server their memory follows the CPUs, not the connections.
+   */
+  busyBytesPerCpu: number;
   /** The command and the date of the measurement. */
   source: string;
 }
@@ -68,6 +73,7 @@ export const IMAGE_FOOTPRINTS: readonly ImageFootprint[] = [
     busyBufferShare: 0.432,
     busyOnceBytes: 113 * MiB,
     busyOnceAt: 16,
+    busyBytesPerCpu: 3.4 * 1024 * MiB,
     source: 'bench/memory-footprint.ts on oomlab/mariadb:10.11 (10.11.18-MariaDB-0+deb12u1, glibc), 2026-12-06',
   },
 ];

@@ -31,6 +31,8 @@ export interface PredictInput {
   workload?: Workload;
   /** The pool filled to this fraction before the workload (an instance's `warmup.bufferPoolFraction`). */
   warmupFraction?: number;
+  /** The CPUs this server gets (its cpuset or the host's, shared with the instances pinned beside it). @default cpus */
+  serverCpus?: number;
 }
 
 const ASSUMED_DEFAULT_NOFILE = 1_048_576;
@@ -106,6 +108,7 @@ export function predictPeakMemory(input: PredictInput): MemoryPrediction {
     ...(input.workload ? { workload: input.workload } : {}),
     ...(input.warmupFraction !== undefined ? { warmupFraction: input.warmupFraction } : {}),
     performanceSchema: performanceSchemaOn(input.mycnf),
+    cpus: input.serverCpus ?? input.cpus ?? 1,
     ...(limitBytes !== undefined ? { limitBytes } : {}),
   });
   if (!expected) assumptions.push(`no measured footprint for ${profile.label} (image-footprints.ts): no expected peak, only the worst case`);
@@ -147,6 +150,8 @@ export interface InstancePlace {
   workload?: Workload;
   /** The simulated host the instance shares: its budget is the limit when the instance has none lower. */
   side?: { name: string; memory: number; sharedWith: readonly string[] };
+  /** The CPUs the instance gets, where others are pinned to the same ones. @default its cpuset's, else the host's */
+  cpus?: number;
 }
 
 /** The memory the instance may use: its own limit or its side's budget, whichever is lower, and a note when it is the side's. */
@@ -176,6 +181,7 @@ export function predictInstance(spec: InstanceSpec, host: { defaultNofile?: numb
     ...(host.cpus !== undefined ? { cpus: host.cpus } : {}),
     ...(caps ? { caps } : {}),
     instance: spec.name,
+    serverCpus: place.cpus ?? cpusetSize(spec.cpusetCpus) ?? host.cpus ?? 1,
     ...(place.workload ? { workload: place.workload } : {}),
     ...(warmupFractionOf(spec) !== undefined ? { warmupFraction: warmupFractionOf(spec)! } : {}),
   });
@@ -187,6 +193,15 @@ export function predictInstance(spec: InstanceSpec, host: { defaultNofile?: numb
   }
   if (limit?.note) prediction.assumptions.push(limit.note);
   return prediction;
+}
+
+/** How many CPUs a cpuset names (`0`, `0-1`, `0,2-3`); undefined without one. */
+export function cpusetSize(cpuset: string | undefined): number | undefined {
+  if (!cpuset?.trim()) return undefined;
+  return cpuset.split(',').reduce((n, part) => {
+    const [from, to] = part.split('-').map(Number);
+    return n + (to === undefined ? 1 : to - from! + 1);
+  }, 0);
 }
 
 /** `warmup.bufferPoolFraction` of an instance spec, where the scenario language has it. */
