@@ -16,7 +16,7 @@ import { runScenario } from '../src/8-run/index.ts';
 /** The scenarios and the configurations of each that survive (the rest are killed, and a kill has no peak to predict). */
 const SURVIVORS: Record<string, string[] | undefined> = {
   'nofile-oom': ['image=oomlab/mariadb:10.11'],
-  'burst-oom': ['buffers=sized,max_connections=300'],
+  'burst-oom': ['buffers=sized', 'max_connections=300'],
   'scraping-burst': ['headroom=roomy'],
 };
 
@@ -78,7 +78,7 @@ function shortId(id: string): string {
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | configuration | server | expected peak | busy connections (observed) | observed anon peak | error |',
+    '| scenario | configuration | server | expected peak | connections counted (held) | observed anon peak | error |',
     '|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>

@@ -79,7 +79,8 @@ function startUpTerm(footprint: ImageFootprint, v: ServerVariables, defaults: Se
     const now = v[name] as number;
     if (now === at) continue;
     bytes += perByte * (now - at);
-    moved.push(`${perByte} × (${name} ${formatBytes(now)} − ${formatBytes(at)})`);
+    const value = (n: number) => (name === 'max_connections' ? String(n) : formatBytes(n));
+    moved.push(`${perByte} × (${name} ${value(now)} − ${value(at)})`);
   }
   return {
     name: 'start-up footprint',

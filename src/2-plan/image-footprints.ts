@@ -14,7 +14,7 @@ export interface ImageFootprint {
   startUpBytes: number;
   /** The settings `startUpBytes` was measured with (the rest at the server's defaults). */
   startUpAt: { openFilesLimit: number } & Partial<Record<keyof ServerVariables, number>>;
-  /** Anonymous bytes per byte of each setting at start-up (the pool's descriptors and hash tables, buffers zeroed when allocated). */
+  /** Anonymous bytes per byte of each setting at start-up (the pool's descriptors, buffers zeroed when allocated); per slot for max_connections. */
   startUpPerByte: Partial<Record<keyof ServerVariables, number>>;
   /** Anonymous bytes the buffer pool holds per seeded feed row once the rows are in (the data, its indexes, the page descriptors). */
   poolBytesPerSeededRow: number;
@@ -56,11 +56,20 @@ export const IMAGE_FOOTPRINTS: readonly ImageFootprint[] = [
     version: '10.11',
     image: 'oomlab/mariadb:10.11',
     serverVersion: '10.11.18-MariaDB-0+deb12u1',
-    // Pool 128M, max_connections 1000, nofile 20000: 80416768 B; 32M 78221312, 256M 83009536, 1G 98263040.
-    startUpBytes: 80_416_768,
+    // Pool 128M, max_connections 1000, nofile 20000: 80416768 and 80474112 B in two runs.
+    startUpBytes: 80_445_440,
     startUpAt: { openFilesLimit: 20_000, innodb_buffer_pool_size: 128 * MiB, max_connections: 1_000 },
-    // The least-squares slope of the four pool sizes: 1.93 % of the pool (descriptors, hash tables).
-    startUpPerByte: { innodb_buffer_pool_size: 0.0193 },
+    // Each setting moved alone from the defaults: pool 32M 78221312, 256M 83009536, 1G 98263040 (least squares);
+    // innodb_log_buffer_size 1M 65712128; key_buffer_size 16k 55906304; aria_pagecache_buffer_size 8M 74821632;
+    // query_cache_size 0 80371712; max_connections 151 80306176 (per connection slot, not per byte).
+    startUpPerByte: {
+      innodb_buffer_pool_size: 0.0193,
+      innodb_log_buffer_size: 0.9385,
+      key_buffer_size: 0.1831,
+      aria_pagecache_buffer_size: 0.0449,
+      query_cache_size: 0.098,
+      max_connections: 198,
+    },
     // +20.5, +21.2, +21.1 and +21.7 MiB for 82000 rows (2000 users, 40000 posts, 40000 follows): 1267-1294 pages of 16 KiB.
     poolBytesPerSeededRow: 270,
     // Not measured: a page the warm-up fills is resident whole.
@@ -73,7 +82,8 @@ export const IMAGE_FOOTPRINTS: readonly ImageFootprint[] = [
     busyBufferShare: 0.432,
     busyOnceBytes: 113 * MiB,
     busyOnceAt: 16,
-    busyBytesPerCpu: 3.4 * 1024 * MiB,
+    // 200 busy connections with the incident-era buffers pinned to one CPU (--cpuset 1): +3791.2 MiB, less the allocator's 113.
+    busyBytesPerCpu: 3678 * MiB,
     source: 'bench/memory-footprint.ts on oomlab/mariadb:10.11 (10.11.18-MariaDB-0+deb12u1, glibc), 2026-12-06',
   },
 ];
