@@ -33,6 +33,17 @@ export interface Row {
   errorPercent: number;
 }
 
+/** A killed server: does the expected peak exceed its limit (or its side's budget)? */
+export interface Killed {
+  scenario: string;
+  config: string;
+  instance: string;
+  expectedBytes: number;
+  limitBytes: number;
+  outcome: string;
+}
+const killed: Killed[] = [];
+
 /** Every survived server of a report: the model's expected peak now, and the anon peak its cgroup reached. */
 export async function rowsOf(report: Report): Promise<Row[]> {
   const scenario = await loadScenario(resolve(report.scenarioFile));
@@ -43,6 +54,20 @@ export async function rowsOf(report: Report): Promise<Row[]> {
     const plan = planned.find((p) => p.id === config.id);
     if (!plan || config.verdict === 'error' || config.verdict === 'skipped') continue;
     for (const judgement of config.instances) {
+      if (judgement.outcome?.startsWith('oom-killed')) {
+        const spec = plan.instances.find((i) => i.name === judgement.instance);
+        const prediction = spec ? predictConfigInstance(plan, spec, host) : undefined;
+        if (prediction?.expected && prediction.limitBytes !== undefined) {
+          killed.push({
+            scenario: report.scenario,
+            config: config.id,
+            instance: judgement.instance,
+            expectedBytes: prediction.expected.bytes,
+            limitBytes: prediction.limitBytes,
+            outcome: judgement.outcome,
+          });
+        }
+      }
       if (judgement.outcome !== 'survived') continue;
       const spec = plan.instances.find((i) => i.name === judgement.instance);
       if (!spec) continue;
@@ -115,3 +140,14 @@ const within = rows.filter((r) => Math.abs(r.errorPercent) <= 25).length;
 console.log(`memory model: expected peak against the observed anonymous peak (cgroup rss), ${new Date().toISOString().slice(0, 10)}; reports: ${reports.map((r) => basename(r.runId)).join(', ')}`);
 console.log(table(rows));
 console.log(`${within} of ${rows.length} survived servers within ±25 %`);
+if (killed.length > 0) {
+  console.log('\nKilled servers: the expected peak against the limit the kill came from');
+  console.log('| scenario | configuration | server | outcome | expected peak | limit | expected above the limit |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const k of killed) {
+    console.log(
+      `| ${k.scenario} | ${shortId(k.config)} | ${k.instance} | ${k.outcome} | ${formatBytes(k.expectedBytes)} | ${formatBytes(k.limitBytes)} | ${k.expectedBytes > k.limitBytes ? 'yes' : '**no**'} |`,
+    );
+  }
+  console.log(`${killed.filter((k) => k.expectedBytes > k.limitBytes).length} of ${killed.length} killed servers expected above their limit`);
+}
