@@ -140,4 +140,31 @@ describe('the expected peak on recorded runs', () => {
     const a = rows.find((r) => r.instance === 'a')!;
     expect(a.expected.unknowns).toContain("the balancer's split between replicas: each is given an even share; a `fastest` balancer moves clients away from the slower one");
   });
+
+  // Today's runs of bench:memory-model, slimmed to what the table reads (memory-model-*.json: the anon and connection samples).
+  it('nofile-oom: all 13 MariaDB survivors within 1 % of their start-up anon; the two killed expected above the limit', async () => {
+    const report = fixture('memory-model-nofile-oom.json');
+    const rows = await survivors(report, 'nofile-oom');
+    expect(rows).toHaveLength(13);
+    for (const row of rows) expect(Math.abs(row.expected.bytes - row.observed) / row.observed, row.id).toBeLessThan(0.01);
+    const planned = planRun(await loadScenario(scenarioFile('nofile-oom')), {}, undefined, { numaNodes: 2 });
+    const killed = report.configs.filter((c) => c.outcome === 'oom-killed-at-startup').map((c) => planned.find((p) => p.id === c.id)!);
+    expect(killed).toHaveLength(2);
+    for (const config of killed) {
+      const prediction = predictConfigInstance(config, config.instances[0]!, { defaultNofile: report.host.nofileHardLimit, cpus: 2 });
+      expect(prediction.expected!.bytes).toBeGreaterThan(prediction.limitBytes!);
+    }
+  });
+
+  it('burst-oom: the four survivors (sized, max_connections 300) within ±25 %', async () => {
+    const rows = await survivors(fixture('memory-model-burst-oom.json'), 'burst-oom');
+    expect(rows).toHaveLength(4);
+    for (const row of rows) expect(Math.abs(row.expected.bytes - row.observed) / row.observed, row.id).toBeLessThan(0.25);
+  });
+
+  it('scraping-burst roomy: A within ±25 %; B +34.7 %, given 144 connections by the balancer where the model counts 300', async () => {
+    const rows = await survivors(fixture('memory-model-scraping-burst.json'), 'scraping-burst');
+    const error = (r: (typeof rows)[number]) => Math.round(((r.expected.bytes - r.observed) / r.observed) * 1000) / 10;
+    expect(rows.map((r) => `${r.instance} ${error(r)} %`)).toEqual(['a 2.9 %', 'b 34.7 %']);
+  });
 });
