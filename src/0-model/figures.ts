@@ -2,10 +2,16 @@ import type { ConfigMetrics } from './report.ts';
 import { formatBytes } from './units.ts';
 
 /**
- * The memory model's figure a reader should hold against the limit: the peak for the load the scenario
- * drives when it has one (the worst case then beside it), else the worst case.
+ * The memory model's figures a reader holds against the peak: the expected peak where the image's footprint was
+ * measured, beside the worst case, labelled as such; else the peak for the load the scenario drives when it has
+ * one (the worst case then beside it), else the worst case.
  */
 export function predictedText(m: ConfigMetrics): string | undefined {
+  if (m.expectedPeakBytes !== undefined) {
+    const load = m.predictedLoadPeakBytes !== undefined && m.predictedLoadConnections !== undefined;
+    const worst = load ? `${formatBytes(m.predictedLoadPeakBytes!)} for ${m.predictedLoadConnections} connections` : m.predictedPeakBytes !== undefined ? formatBytes(m.predictedPeakBytes) : '';
+    return `expected ${formatBytes(m.expectedPeakBytes)}${worst ? `; worst case ${worst}` : ''}`;
+  }
   if (m.predictedLoadPeakBytes !== undefined && m.predictedLoadConnections !== undefined) {
     const worst = m.predictedPeakBytes !== undefined && m.predictedPeakBytes !== m.predictedLoadPeakBytes ? `; worst case ${formatBytes(m.predictedPeakBytes)}` : '';
     return `predicted ${formatBytes(m.predictedLoadPeakBytes)} for ${m.predictedLoadConnections} connections${worst}`;

@@ -34,6 +34,27 @@ export interface LoadPeak {
   terms: MemoryTerm[];
 }
 
+/**
+ * The peak an instance of a configuration is expected to reach: the image's measured start-up footprint, the
+ * open-file table, the pages of the buffer pool the data and the warm-up touch, and what each connection the
+ * workload holds adds. Beside the worst case, not instead of it.
+ */
+export interface ExpectedPeak {
+  bytes: number;
+  terms: MemoryTerm[];
+  /** Connections the workload is expected to hold on this server at once, each running statements. */
+  busyConnections: number;
+  /** How that count came about: `min(301 max_connections + 1 admin, ...) = 301`. */
+  connectionsFormula: string;
+  /** Where the image's figures were measured: image, server version, command and date. */
+  source: string;
+  /** What the model cannot know for this instance, each a reason the run may differ. */
+  unknowns: string[];
+  /** Whether the expected peak fits the limit; undefined without a limit. */
+  fits: boolean | undefined;
+  headroomBytes?: number;
+}
+
 export interface MemoryPrediction {
   predictedPeakBytes: number;
   limitBytes?: number;
@@ -48,4 +69,6 @@ export interface MemoryPrediction {
   connectionsWithinLimit?: number;
   /** The peak for the scenario's workload, when one targets this server. */
   load?: LoadPeak;
+  /** The peak this instance is expected to reach, where the image's footprint was measured. */
+  expected?: ExpectedPeak;
 }

@@ -136,6 +136,17 @@ const loadPeak = z.object({
   terms: z.array(memoryTerm),
 });
 
+const expectedPeak = z.object({
+  bytes: num,
+  terms: z.array(memoryTerm),
+  busyConnections: num,
+  connectionsFormula: str,
+  source: str,
+  unknowns: z.array(str),
+  fits: z.boolean().optional(),
+  headroomBytes: num.optional(),
+});
+
 const memoryPrediction = z.object({
   predictedPeakBytes: num,
   limitBytes: num.optional(),
@@ -146,6 +157,7 @@ const memoryPrediction = z.object({
   assumptions: z.array(str),
   connectionsWithinLimit: num.optional(),
   load: loadPeak.optional(),
+  expected: expectedPeak.optional(),
 });
 
 const semaphoreSummary = z.object({
@@ -182,6 +194,7 @@ const metrics = z.object({
   predictedPeakBytes: num.optional(),
   predictedLoadPeakBytes: num.optional(),
   predictedLoadConnections: num.optional(),
+  expectedPeakBytes: num.optional(),
 });
 
 const instanceJudgement = z.object({

@@ -37,7 +37,7 @@ export interface ConfigMetrics {
   /** When and on which side a storm stopped keeping up (the driver's lag apart from the server's latency). */
   saturated?: StormResult['saturated'];
   driverLagMs?: StormResult['driverLagMs'];
-  /** Highest anonymous memory (cgroup rss) sampled during the workload. */
+  /** Highest anonymous memory (cgroup rss) sampled over the configuration: start-up, workload and settle. */
   peakRssBytes?: number;
   /** Highest Threads_connected / Max_used_connections the server reported. */
   peakConnections?: number;
@@ -55,6 +55,8 @@ export interface ConfigMetrics {
   predictedLoadPeakBytes?: number;
   /** The connections that load peak assumed: what the workload can hold open on the instance at once. */
   predictedLoadConnections?: number;
+  /** The memory model's expected peak for the deciding instance (anonymous memory): `MemoryPrediction.expected.bytes`. */
+  expectedPeakBytes?: number;
 }
 
 /** What a server's SHOW ENGINE INNODB STATUS samples listed under SEMAPHORES over a workload. */

@@ -8,3 +8,6 @@ export const HTTP_MAX_IN_FLIGHT = 1_000;
 
 /** Connections per replica of the app tier's pool (`connectionMode: 'pool'`) when the workload names no `poolSize`. */
 export const BURST_POOL_SIZE = 50;
+
+/** The feed rows a workload seeds when it names no `seed`: the storm's and the app tier's data. */
+export const DEFAULT_SEED = { users: 2_000, posts: 40_000, followsPerUser: 20 } as const;

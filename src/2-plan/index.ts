@@ -16,7 +16,7 @@ import {
   type HostSettings,
   type Step,
 } from '../1-scenario/index.ts';
-import { cannotStart, predictInstance, type MemoryPrediction } from './memory-model.ts';
+import { cannotStart, cpusetSize, predictInstance, type MemoryPrediction } from './memory-model.ts';
 import { formatPredictionWarning } from './prediction-text.ts';
 import { applyOverrides, parseAssignment, parseOverrides } from './overrides.ts';
 import { checkStepReferences, validateSteps } from './steps.ts';
@@ -28,6 +28,8 @@ export * from './incident/kernel-report.ts';
 export * from './incident/process-limits.ts';
 export * from './incident/scenario-text.ts';
 export * from './incident/server-settings.ts';
+export * from './expected-peak.ts';
+export * from './image-footprints.ts';
 export * from './load-peak.ts';
 export * from './memory-model.ts';
 export * from './memory-terms.ts';
@@ -60,7 +62,11 @@ export interface PlannedConfig {
 export function predictConfigInstance(config: Pick<PlannedConfig, 'instances' | 'workload' | 'host'>, instance: InstanceSpec, host: { defaultNofile?: number; cpus?: number }): MemoryPrediction {
   const budget = instance.side !== undefined ? config.host?.sides?.[instance.side] : undefined;
   const sharedWith = config.instances.filter((i) => i.side === instance.side && i.name !== instance.name).map((i) => i.name);
+  // Instances pinned to the same CPUs share them (scraping-burst's A and its neighbour share core 0).
+  const pinned = cpusetSize(instance.cpusetCpus);
+  const beside = pinned === undefined ? 0 : config.instances.filter((i) => i.name !== instance.name && i.cpusetCpus === instance.cpusetCpus).length;
   return predictInstance(instance, host, {
+    ...(pinned !== undefined ? { cpus: pinned / (1 + beside) } : {}),
     ...(config.workload ? { workload: config.workload } : {}),
     ...(budget ? { side: { name: instance.side!, memory: budget.memory, sharedWith } } : {}),
   });

@@ -5,11 +5,12 @@ import type { MemoryPrediction } from '../0-model/prediction.ts';
 import { formatBytes } from '../0-model/units.ts';
 import type { InstanceSpec, Workload } from '../1-scenario/index.ts';
 import { loadPeak, workloadCaps, type ConnectionCap } from './load-peak.ts';
+import { expectedPeak } from './expected-peak.ts';
 import { connectionTerms, connectionsWithin, globalTerms, openFileTableTerms, sumOf } from './memory-terms.ts';
 import { openFilesAtStartup, type OpenFilesAtStartup } from './open-files.ts';
 import { resolveVariables, serverFamilyOf, serverProfile, type MyCnf, type ServerIdentity, type ServerProfile, type ServerVariables } from './server-profiles.ts';
 
-export type { LoadPeak, MemoryPrediction, MemoryTerm } from '../0-model/prediction.ts';
+export type { ExpectedPeak, LoadPeak, MemoryPrediction, MemoryTerm } from '../0-model/prediction.ts';
 
 export interface PredictInput {
   image: string;
@@ -25,6 +26,13 @@ export interface PredictInput {
   cpus?: number;
   /** What caps the connections the scenario's workload holds on this server (`workloadCaps`): adds the load peak. */
   caps?: readonly ConnectionCap[];
+  /** The instance's name and the configuration's workload, for the expected peak's connections and seeded rows. */
+  instance?: string;
+  workload?: Workload;
+  /** The pool filled to this fraction before the workload (an instance's `warmup.bufferPoolFraction`). */
+  warmupFraction?: number;
+  /** The CPUs this server gets (its cpuset or the host's, shared with the instances pinned beside it). @default cpus */
+  serverCpus?: number;
 }
 
 const ASSUMED_DEFAULT_NOFILE = 1_048_576;
@@ -91,6 +99,19 @@ export function predictPeakMemory(input: PredictInput): MemoryPrediction {
     'not counted: code and heap of mysqld itself, table and definition caches, performance_schema, InnoDB buffer-pool descriptors, allocator fragmentation',
   );
   const predictedPeakBytes = sumOf(terms);
+  const expected = expectedPeak({
+    identity,
+    variables: v,
+    defaults: profile.defaults,
+    openFiles,
+    ...(input.instance !== undefined ? { instance: input.instance } : {}),
+    ...(input.workload ? { workload: input.workload } : {}),
+    ...(input.warmupFraction !== undefined ? { warmupFraction: input.warmupFraction } : {}),
+    performanceSchema: performanceSchemaOn(input.mycnf),
+    cpus: input.serverCpus ?? input.cpus ?? 1,
+    ...(limitBytes !== undefined ? { limitBytes } : {}),
+  });
+  if (!expected) assumptions.push(`no measured footprint for ${profile.label} (image-footprints.ts): no expected peak, only the worst case`);
   return {
     predictedPeakBytes,
     ...(limitBytes !== undefined ? { limitBytes, headroomBytes: limitBytes - predictedPeakBytes, connectionsWithinLimit: connectionsWithin(v, sumOf(fixedTerms), limitBytes, connections) } : {}),
@@ -99,7 +120,14 @@ export function predictPeakMemory(input: PredictInput): MemoryPrediction {
     openFilesLimit: openFiles.openFilesLimit,
     assumptions,
     ...(input.caps ? { load: loadPeak({ variables: v, fixedTerms, caps: input.caps, maxConnections: openFiles.maxConnections, ...(limitBytes !== undefined ? { limitBytes } : {}) }) } : {}),
+    ...(expected ? { expected } : {}),
   };
+}
+
+/** performance_schema as my.cnf sets it (off by default in MariaDB, and in the model's measurements). */
+function performanceSchemaOn(mycnf: MyCnf | undefined): boolean {
+  const value = Object.entries(mycnf ?? {}).find(([key]) => key.toLowerCase().replace(/-/g, '_') === 'performance_schema')?.[1];
+  return value !== undefined && !/^(0|off|false|no)$/i.test(String(value).trim());
 }
 
 const ULIMIT = /\bulimit\s+-([A-Za-z]*n[A-Za-z]*)\s+(\d+)/;
@@ -122,6 +150,8 @@ export interface InstancePlace {
   workload?: Workload;
   /** The simulated host the instance shares: its budget is the limit when the instance has none lower. */
   side?: { name: string; memory: number; sharedWith: readonly string[] };
+  /** The CPUs the instance gets, where others are pinned to the same ones. @default its cpuset's, else the host's */
+  cpus?: number;
 }
 
 /** The memory the instance may use: its own limit or its side's budget, whichever is lower, and a note when it is the side's. */
@@ -150,6 +180,10 @@ export function predictInstance(spec: InstanceSpec, host: { defaultNofile?: numb
     ...(limit ? { memoryLimitBytes: limit.bytes } : {}),
     ...(host.cpus !== undefined ? { cpus: host.cpus } : {}),
     ...(caps ? { caps } : {}),
+    instance: spec.name,
+    serverCpus: place.cpus ?? cpusetSize(spec.cpusetCpus) ?? host.cpus ?? 1,
+    ...(place.workload ? { workload: place.workload } : {}),
+    ...(warmupFractionOf(spec) !== undefined ? { warmupFraction: warmupFractionOf(spec)! } : {}),
   });
   if (typeof spec.nofile !== 'number' && host.defaultNofile === undefined && serverFamilyOf(spec.image)) {
     prediction.assumptions.push(`nofile is the engine's default, assumed ${ASSUMED_DEFAULT_NOFILE}`);
@@ -159,6 +193,21 @@ export function predictInstance(spec: InstanceSpec, host: { defaultNofile?: numb
   }
   if (limit?.note) prediction.assumptions.push(limit.note);
   return prediction;
+}
+
+/** How many CPUs a cpuset names (`0`, `0-1`, `0,2-3`); undefined without one. */
+export function cpusetSize(cpuset: string | undefined): number | undefined {
+  if (!cpuset?.trim()) return undefined;
+  return cpuset.split(',').reduce((n, part) => {
+    const [from, to] = part.split('-').map(Number);
+    return n + (to === undefined ? 1 : to - from! + 1);
+  }, 0);
+}
+
+/** `warmup.bufferPoolFraction` of an instance spec, where the scenario language has it. */
+function warmupFractionOf(spec: InstanceSpec): number | undefined {
+  const fraction = (spec as { warmup?: { bufferPoolFraction?: number } }).warmup?.bufferPoolFraction;
+  return typeof fraction === 'number' ? fraction : undefined;
 }
 
 /** Bytes resident as soon as the server starts (the open-file table): above the limit, the server is killed before it serves. */

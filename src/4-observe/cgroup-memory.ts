@@ -29,6 +29,12 @@ export function memorySplitOf(stat: string | undefined): MemorySplit | undefined
   return anonBytes === undefined || cacheBytes === undefined ? undefined : { anonBytes, cacheBytes };
 }
 
+/** Anonymous memory in a cgroup's memory.stat: `total_rss` (v1, with its children), `anon` (v2). */
+export function anonBytesOf(memoryStat: string | undefined): number | undefined {
+  const match = /^(?:total_rss|anon) (\d+)$/m.exec(memoryStat ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
 async function readOnce(instance: Locatable): Promise<{ peak: number; usage: number | undefined; split: MemorySplit | undefined } | undefined> {
   const dir = (await instance.locate()).cgroupDirs.memory;
   if (!dir) return undefined;
@@ -48,9 +54,10 @@ export interface MemoryPeakSampler {
 /**
  * Samples a container's memory high-water mark until stopped. The cgroup vanishes when the
  * container dies, so the last sample is the best we get; the kernel's OOM report fills the gap.
+ * `onUsage` receives the current usage every `usageEvery` reads, for the memory-over-time chart; `onAnon` the
+ * anonymous memory at the same reads, so a configuration without a workload has its anon series too.
  */
-/** `onUsage` receives the current usage every `usageEvery` reads, for the memory-over-time chart. */
-export function sampleMemoryPeak(instance: Locatable, intervalMs = 200, onUsage?: (bytes: number) => void, usageEvery = 2): Required<MemoryPeakSampler> {
+export function sampleMemoryPeak(instance: Locatable, intervalMs = 200, onUsage?: (bytes: number) => void, usageEvery = 2, onAnon?: (bytes: number) => void): Required<MemoryPeakSampler> {
   let peak: number | undefined;
   let anonymous: MemorySplit | undefined;
   let reads = 0;
@@ -63,7 +70,10 @@ export function sampleMemoryPeak(instance: Locatable, intervalMs = 200, onUsage?
     peak = Math.max(peak ?? 0, value.peak);
     take(value.split);
     // The usage over time is for charts; every other read is plenty and halves the report.
-    if (value.usage !== undefined && reads++ % usageEvery === 0) onUsage?.(value.usage);
+    if (reads++ % usageEvery === 0) {
+      if (value.usage !== undefined) onUsage?.(value.usage);
+      if (value.split !== undefined) onAnon?.(value.split.anonBytes);
+    }
   });
   return {
     async stop() {

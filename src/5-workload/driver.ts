@@ -4,6 +4,7 @@ import type { Timeline } from '../4-observe/index.ts';
 import type { Workload } from '../1-scenario/index.ts';
 import type { HttpLoadSecond, StormSecond } from '../0-model/workload-result.ts';
 import type { FeedSize } from './feed.ts';
+import { DEFAULT_SEED as DEFAULT_FEED_SEED } from '../0-model/workload-defaults.ts';
 
 export interface DriverContext {
   /** Every instance of the configuration, started and ready. */
@@ -18,7 +19,7 @@ export interface DriverContext {
 /** Drives one kind of workload against a configuration's instances, recording on its timeline. */
 export type Driver<W extends Workload> = (workload: W, context: DriverContext) => Promise<void>;
 
-export const DEFAULT_SEED: FeedSize = { users: 2_000, posts: 40_000, followsPerUser: 20 };
+export const DEFAULT_SEED: FeedSize = DEFAULT_FEED_SEED;
 
 /** Docker's `die` event trails a kill by a moment; a driver whose server died while seeding waits this long for it. */
 export const DEATH_GRACE_MS = 500;

@@ -85,6 +85,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
       ...(deciding.memoryLimitBytes !== undefined ? { memoryLimitBytes: deciding.memoryLimitBytes } : {}),
       ...(readiness?.ready ? { readyAfterMs: readiness.afterMs } : {}),
       ...predictedFigures(config, deciding.instance),
+      ...anonPeak(timeline, deciding.instance),
       ...load,
     },
     instances: judgements,
@@ -108,14 +109,21 @@ function serverKilledDuringFailedStep(config: PlannedConfig, observations: Confi
   );
 }
 
-/** The memory model's worst case and, where a workload runs, its peak for that load. */
+/** The memory model's worst case, where a workload runs its peak for that load, and the expected peak. */
 function predictedFigures(config: PlannedConfig, instance: string): Partial<ConfigResult['metrics']> {
   const prediction = config.predictions?.[instance];
   if (!prediction) return {};
   return {
     predictedPeakBytes: prediction.predictedPeakBytes,
     ...(prediction.load ? { predictedLoadPeakBytes: prediction.load.peakBytes, predictedLoadConnections: prediction.load.connections } : {}),
+    ...(prediction.expected ? { expectedPeakBytes: prediction.expected.bytes } : {}),
   };
+}
+
+/** The highest anonymous memory sampled over the configuration: a start-up-only configuration has no workload to sample it. */
+function anonPeak(timeline: Pick<Timeline, 'of'>, instance: string): Partial<ConfigResult['metrics']> {
+  const anon = timeline.of('sample', instance).filter((s) => s.source === 'cgroup' && s.metric === 'memoryRssBytes');
+  return anon.length > 0 ? { peakRssBytes: Math.max(...anon.map((s) => s.value)) } : {};
 }
 
 /** The sides whose budget several instances share: a member's limit is the side's, not its own. */

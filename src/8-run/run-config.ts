@@ -122,7 +122,8 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       if (instance.nofile.emulated && typeof spec.nofile === 'number' && typeof instance.nofile.realLimit === 'number') {
         emulated.push({ instance: spec.name, what: 'nofile', requested: spec.nofile, realLimit: instance.nofile.realLimit, how: 'getrlimit/prlimit LD_PRELOAD shim' });
       }
-      const sampler = sampleMemoryPeak(instance, 200, (bytes) => timeline.add({ kind: 'sample', instance: spec.name, source: 'cgroup', metric: 'memoryUsageBytes', value: bytes }));
+      const sample = (metric: 'memoryUsageBytes' | 'memoryRssBytes') => (bytes: number) => timeline.add({ kind: 'sample', instance: spec.name, source: 'cgroup', metric, value: bytes });
+      const sampler = sampleMemoryPeak(instance, 200, sample('memoryUsageBytes'), 2, sample('memoryRssBytes'));
       samplers.set(spec.name, sampler);
       teardown.defer(() => sampler.stop());
     }

@@ -257,10 +257,12 @@ export function buildCharts(configs: readonly Labelled[]): ChartGroup[] {
 export function peakBars(configs: readonly Labelled[]): PeakBar[] {
   const bars: PeakBar[] = [];
   for (const { config, tag, color, shortLabel } of configs) {
-    const { peakMemoryBytes: peakBytes, memoryLimitBytes: limitBytes, predictedPeakBytes: predictedBytes } = config.metrics;
+    const { peakMemoryBytes: peakBytes, memoryLimitBytes: limitBytes, expectedPeakBytes, predictedPeakBytes } = config.metrics;
     if (peakBytes === undefined) continue;
+    // The diamond is the expected peak where the model has one: the worst case decides nothing on a chart of peaks.
+    const predictedBytes = expectedPeakBytes ?? predictedPeakBytes;
     const ofLimit = limitBytes ? ` of ${formatBytes(limitBytes)} (${Math.round((peakBytes / limitBytes) * 100)}%)` : '';
-    const predicted = predictedBytes !== undefined ? `, predicted ${formatBytes(predictedBytes)}` : '';
+    const predicted = predictedBytes !== undefined ? `, ${expectedPeakBytes !== undefined ? 'expected' : 'predicted worst case'} ${formatBytes(predictedBytes)}` : '';
     bars.push({
       label: tag,
       color,

@@ -92,7 +92,7 @@ ${join(
 </tbody></table></details></section>`;
 }
 
-const PEAKS_FIGURE = html`<figure class="chart wide" id="chart-peaks"><figcaption><strong>Peak memory against the limit</strong> <small>per configuration: the bar is the observed peak, the black tick the limit, the diamond the predicted peak</small></figcaption><canvas id="peaks-canvas"></canvas></figure>`;
+const PEAKS_FIGURE = html`<figure class="chart wide" id="chart-peaks"><figcaption><strong>Peak memory against the limit</strong> <small>per configuration: the bar is the observed peak, the black tick the limit, the diamond the expected peak (the worst case where the image was not measured)</small></figcaption><canvas id="peaks-canvas"></canvas></figure>`;
 
 function plot(id: string): SafeHtml {
   return html`<div class="plot" id="plot-${id}"></div><div class="readout" id="readout-${id}"></div>`;

@@ -1,0 +1,163 @@
+// The expected peak of one server instance: what it will hold, rather than what it could hold at worst.
+// The image's measured footprint (image-footprints.ts), the open-file table, the pool pages the data and the
+// warm-up touch, and the connections the workload is expected to hold, each running statements.
+import type { ExpectedPeak, MemoryTerm } from '../0-model/prediction.ts';
+import { formatBytes } from '../0-model/units.ts';
+import { BURST_POOL_SIZE, DEFAULT_SEED, HTTP_MAX_IN_FLIGHT, STORM_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
+import type { Workload } from '../1-scenario/index.ts';
+import { imageFootprint, type ImageFootprint } from './image-footprints.ts';
+import { arrivalsOf } from './load-peak.ts';
+import { perConnectionParts } from './memory-terms.ts';
+import { FILE_INFO_BYTES, type OpenFilesAtStartup } from './open-files.ts';
+import type { ServerIdentity, ServerVariables } from './server-profiles.ts';
+
+export interface ExpectedPeakInput {
+  identity: ServerIdentity;
+  variables: ServerVariables;
+  defaults: ServerVariables;
+  openFiles: OpenFilesAtStartup;
+  /** The instance's name and the configuration's workload: the connections and the seeded rows come from it when it reaches the instance. */
+  instance?: string;
+  workload?: Workload;
+  /** The instance spec's `warmup.bufferPoolFraction`: the pool filled to this fraction before the workload. */
+  warmupFraction?: number;
+  /** The CPUs the server gets: its cpuset (or the host's), divided among the instances pinned to the same CPUs. */
+  cpus?: number;
+  /** performance_schema as my.cnf sets it: its memory was not measured. */
+  performanceSchema?: boolean;
+  limitBytes?: number;
+}
+
+/** Connections a workload is expected to hold on one server at once, and how the count came about. */
+export function expectedConnections(workload: Workload | undefined, instance: string | undefined, maxConnections: number): { connections: number; formula: string; shared: boolean } {
+  const server = { connections: maxConnections + 1, text: `max_connections ${maxConnections} + 1 admin` };
+  if (!workload || instance === undefined) return { connections: 0, formula: 'no workload reaches it', shared: false };
+  const arrivals = arrivalsOf(workload.stages, workload.startPerSecond);
+  if (workload.kind === 'storm') {
+    if (workload.target !== instance) return { connections: 0, formula: 'the storm targets another server', shared: false };
+    const maxInFlight = workload.maxInFlight ?? STORM_MAX_IN_FLIGHT;
+    const caps = [{ connections: arrivals, text: `${arrivals} sessions arrive` }, { connections: maxInFlight, text: `maxInFlight ${maxInFlight}` }, server];
+    const bound = Math.min(...caps.map((c) => c.connections));
+    return { connections: bound, formula: `min(${caps.map((c) => c.text).join(', ')}) = ${bound}`, shared: false };
+  }
+  if (!workload.targets.includes(instance)) return { connections: 0, formula: 'the burst targets other servers', shared: false };
+  // The tier's requests and its in-flight cap are shared by its replicas: an even share each.
+  const replicas = workload.targets.length;
+  const maxInFlight = workload.maxInFlight ?? HTTP_MAX_IN_FLIGHT;
+  const share = (n: number) => Math.ceil(n / replicas);
+  const caps = [
+    { connections: share(arrivals), text: replicas > 1 ? `${arrivals} requests / ${replicas} replicas` : `${arrivals} requests arrive` },
+    { connections: share(maxInFlight), text: replicas > 1 ? `maxInFlight ${maxInFlight} / ${replicas} replicas` : `maxInFlight ${maxInFlight}` },
+    ...(workload.connectionMode === 'pool' ? [{ connections: workload.poolSize ?? BURST_POOL_SIZE, text: `poolSize ${workload.poolSize ?? BURST_POOL_SIZE}` }] : []),
+    server,
+  ];
+  const bound = Math.min(...caps.map((c) => c.connections));
+  return { connections: bound, formula: `min(${caps.map((c) => c.text).join(', ')}) = ${bound}`, shared: replicas > 1 };
+}
+
+/** Rows the workload seeds on this instance (users, posts and follows of the feed), 0 when it seeds none here. */
+export function seededRows(workload: Workload | undefined, instance: string | undefined): number {
+  if (!workload || instance === undefined) return 0;
+  const reaches = workload.kind === 'storm' ? workload.target === instance : workload.targets.includes(instance);
+  if (!reaches) return 0;
+  const seed = workload.seed ?? DEFAULT_SEED;
+  return seed.users + seed.posts + seed.users * seed.followsPerUser;
+}
+
+/** One busy connection: the measured base and the measured share of its buffers at their maximum. */
+export function busyConnectionBytes(footprint: ImageFootprint, v: ServerVariables): { bytes: number; buffersBytes: number } {
+  const buffersBytes = perConnectionParts(v).reduce((sum, [, b]) => sum + b, 0) + Math.min(v.tmp_table_size, v.max_heap_table_size);
+  return { bytes: Math.round(footprint.busyBaseBytes + footprint.busyBufferShare * buffersBytes), buffersBytes };
+}
+
+/** The start-up footprint at these settings: the measured one, moved by each setting's measured cost per byte. */
+function startUpTerm(footprint: ImageFootprint, v: ServerVariables, defaults: ServerVariables): MemoryTerm {
+  let bytes = footprint.startUpBytes - footprint.startUpAt.openFilesLimit * FILE_INFO_BYTES;
+  const moved: string[] = [];
+  for (const [name, perByte] of Object.entries(footprint.startUpPerByte) as [keyof ServerVariables, number][]) {
+    const at = footprint.startUpAt[name] ?? (defaults[name] as number);
+    const now = v[name] as number;
+    if (now === at) continue;
+    bytes += perByte * (now - at);
+    const value = (n: number) => (name === 'max_connections' ? String(n) : formatBytes(n));
+    moved.push(`${perByte} × (${name} ${value(now)} − ${value(at)})`);
+  }
+  return {
+    name: 'start-up footprint',
+    bytes: Math.max(0, Math.round(bytes)),
+    formula: `measured ${formatBytes(footprint.startUpBytes)} less its file table${moved.length > 0 ? ` + ${moved.join(' + ')}` : ''}`,
+    phase: 'start-up',
+    detail: footprint.source,
+  };
+}
+
+/** The expected peak of one instance, or undefined when its image's footprint was never measured. */
+export function expectedPeak(input: ExpectedPeakInput): ExpectedPeak | undefined {
+  const footprint = imageFootprint(input.identity.family, input.identity.version);
+  if (!footprint) return undefined;
+  const v = input.variables;
+  const terms: MemoryTerm[] = [startUpTerm(footprint, v, input.defaults)];
+  if (input.openFiles.fileTableEntries > 0) {
+    terms.push({
+      name: 'open-file table',
+      bytes: input.openFiles.fileTableEntries * FILE_INFO_BYTES,
+      formula: `open_files_limit ${input.openFiles.openFilesLimit} × ${FILE_INFO_BYTES} B`,
+      phase: 'start-up',
+    });
+  }
+  const pool = v.innodb_buffer_pool_size;
+  const rows = seededRows(input.workload, input.instance);
+  const seeded = rows * footprint.poolBytesPerSeededRow;
+  const warmed = (input.warmupFraction ?? 0) * pool * footprint.poolBytesPerWarmByte;
+  if (seeded > 0 || warmed > 0) {
+    const bytes = Math.min(pool, Math.max(seeded, warmed));
+    const why = warmed >= seeded ? `warm-up to ${input.warmupFraction} of the pool ${formatBytes(pool)}` : `${rows} seeded rows × ${footprint.poolBytesPerSeededRow} B`;
+    terms.push({ name: 'buffer pool, warm', bytes: Math.round(bytes), formula: bytes === pool ? `the whole pool ${formatBytes(pool)} (${why})` : why, phase: 'global' });
+  }
+  const held = expectedConnections(input.workload, input.instance, input.openFiles.maxConnections);
+  if (held.connections > 0) {
+    const busy = busyConnectionBytes(footprint, v);
+    const cpus = input.cpus ?? 1;
+    const byCpu = Math.round(footprint.busyBytesPerCpu * cpus);
+    const all = held.connections * busy.bytes;
+    terms.push({
+      name: 'busy connections',
+      bytes: Math.min(all, byCpu),
+      formula:
+        all > byCpu
+          ? `${formatBytes(footprint.busyBytesPerCpu)} per CPU × ${cpus} CPU${cpus === 1 ? '' : 's'}, below ${held.connections} connections × ${formatBytes(busy.bytes)} (${formatBytes(all)}): the CPUs cannot fill them all`
+          : `${held.connections} connections × ${formatBytes(busy.bytes)}`,
+      phase: 'per-connection',
+      detail: `${formatBytes(footprint.busyBaseBytes)} + ${footprint.busyBufferShare} × ${formatBytes(busy.buffersBytes)} of buffers at their maximum, measured with the feed mix`,
+    });
+    const arenas = Math.min(1, held.connections / footprint.busyOnceAt);
+    terms.push({
+      name: 'allocator, busy',
+      bytes: Math.round(arenas * footprint.busyOnceBytes),
+      formula:
+        arenas < 1
+          ? `${held.connections} / ${footprint.busyOnceAt} × ${formatBytes(footprint.busyOnceBytes)}`
+          : `${formatBytes(footprint.busyOnceBytes)} once ${footprint.busyOnceAt} connections run statements`,
+      phase: 'per-connection',
+    });
+  }
+  const unknowns = [
+    `how many statements make progress at once: every connection the caps allow, each at the feed mix's measured cost, up to ${formatBytes(footprint.busyBytesPerCpu)} per CPU`,
+    'memory the allocator keeps after sessions end (glibc arenas, jemalloc dirty pages): measured only as it was in the footprint run',
+  ];
+  if (held.shared) unknowns.push("the balancer's split between replicas: each is given an even share; a `fastest` balancer moves clients away from the slower one");
+  if (input.workload?.kind === 'storm' && input.workload.mix) unknowns.push("the scenario's own query mix: the busy share was measured with the feed mix");
+  if (input.performanceSchema) unknowns.push('performance_schema: its memory was not measured');
+  unknowns.push("data a scenario's own steps load, beyond the seed and the warm-up");
+  const bytes = terms.reduce((sum, t) => sum + t.bytes, 0);
+  return {
+    bytes,
+    terms,
+    busyConnections: held.connections,
+    connectionsFormula: held.formula,
+    source: footprint.source,
+    unknowns,
+    fits: input.limitBytes === undefined ? undefined : bytes <= input.limitBytes,
+    ...(input.limitBytes !== undefined ? { headroomBytes: input.limitBytes - bytes } : {}),
+  };
+}
