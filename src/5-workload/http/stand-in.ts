@@ -1,11 +1,11 @@
 import { Agent, request, type ClientRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ScenarioInvalidError } from '../0-model/errors.ts';
-import { weightedPicker } from '../0-model/pick.ts';
-import { HTTP_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
-import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
-import { errorKey, newHistogram, summarise } from './storm.ts';
-import type { HttpLoadResult, HttpLoadSecond } from '../0-model/workload-result.ts';
+import { ScenarioInvalidError } from '../../0-model/errors.ts';
+import { weightedPicker } from '../../0-model/pick.ts';
+import { HTTP_MAX_IN_FLIGHT } from '../../0-model/workload-defaults.ts';
+import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from '../arrival.ts';
+import { errorKey, newHistogram, summarise } from '../measure.ts';
+import type { HttpLoadResult, HttpLoadSecond } from '../../0-model/workload-result.ts';
 
 export type { HttpLoadResult, HttpLoadSecond };
 

@@ -1,9 +1,9 @@
 // What a load driver gets from the configuration it runs in, and what every driver shares.
-import type { StartedInstance } from '../3-runtime/index.ts';
-import type { Timeline } from '../4-observe/index.ts';
-import type { Workload } from '../1-scenario/index.ts';
-import type { HttpLoadSecond, StormSecond } from '../0-model/workload-result.ts';
-import type { FeedSize } from './feed.ts';
+import type { StartedInstance } from '../../3-runtime/index.ts';
+import type { Timeline } from '../../4-observe/index.ts';
+import type { Workload } from '../../1-scenario/index.ts';
+import type { HttpLoadSecond, StormSecond } from '../../0-model/workload-result.ts';
+import type { FeedSize } from '../feed.ts';
 
 export interface DriverContext {
   /** Every instance of the configuration, started and ready. */

@@ -1,25 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import hdr from 'hdr-histogram-js';
 import mysql2 from 'mysql2';
-import { weightedPicker } from '../0-model/pick.ts';
-import { STORM_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
-import { achievedRatioOf, arrivalTimes, dispatchArrivals, totalDurationMs, type ArrivalStage } from './arrival.ts';
-import { AUTH_PLUGIN_UNSUPPORTED, LeanConnection, type StormConnection } from './lean-connection.ts';
-import { Mysql2Connection, mysql2Config } from './mysql2-connection.ts';
+import { weightedPicker } from '../../0-model/pick.ts';
+import { STORM_MAX_IN_FLIGHT } from '../../0-model/workload-defaults.ts';
+import { achievedRatioOf, arrivalTimes, dispatchArrivals, totalDurationMs, type ArrivalStage } from '../arrival.ts';
+import { AUTH_PLUGIN_UNSUPPORTED, LeanConnection, type StormConnection } from '../wire/lean-connection.ts';
+import { Mysql2Connection, mysql2Config } from '../wire/mysql2-connection.ts';
 import { PerSecondPercentiles } from './per-second.ts';
 import { saturationOf } from './saturation.ts';
-import type { LatencySummaryMs, StormResult, StormSecond } from '../0-model/workload-result.ts';
-import type { MysqlEndpoint } from '../0-model/endpoint.ts';
+import type { MixedQuery } from '../feed.ts';
+import { errorKey, newHistogram, summarise } from '../measure.ts';
+import type { LatencySummaryMs, StormResult, StormSecond } from '../../0-model/workload-result.ts';
+import type { MysqlEndpoint } from '../../0-model/endpoint.ts';
 
 export type { LatencySummaryMs, StormResult, StormSecond };
-
-/** One statement of the query mix, picked with probability weight / sum of weights. */
-export interface MixedQuery {
-  name: string;
-  weight: number;
-  sql: string;
-  params?: (random: () => number) => unknown[];
-}
 
 export interface SessionShape {
   /** Statements per session. @default 5 */
@@ -58,34 +51,6 @@ export interface StormOptions {
 }
 
 export { percentilesOf } from './per-second.ts';
-
-/** A stable key for an error: MySQL's number and name, or the network error's code. */
-export function errorKey(error: unknown): string {
-  const e = error as { errno?: number; code?: string; message?: string };
-  if (e.code?.startsWith('ER_') && e.errno) return `${e.errno} ${e.code}`;
-  if (e.code === 'PROTOCOL_CONNECTION_LOST') return '2013 CR_SERVER_LOST';
-  if (e.code === 'ETIMEDOUT' || /timed? ?out/i.test(e.message ?? '')) return 'timeout';
-  if (e.code) return e.code;
-  return `other: ${(e.message ?? String(error)).slice(0, 60)}`;
-}
-
-/** Latency histograms of every driver: microseconds from 1 µs to 1 h, 3 significant digits. */
-export function newHistogram() {
-  // Microseconds from 1 µs to 1 h, 3 significant digits.
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
-}
-
-export function summarise(histogram: ReturnType<typeof newHistogram>): LatencySummaryMs {
-  const ms = (us: number) => Math.round(us) / 1000;
-  return {
-    count: histogram.totalCount,
-    p50: ms(histogram.getValueAtPercentile(50)),
-    p90: ms(histogram.getValueAtPercentile(90)),
-    p99: ms(histogram.getValueAtPercentile(99)),
-    p999: ms(histogram.getValueAtPercentile(99.9)),
-    max: ms(histogram.maxValue),
-  };
-}
 
 /**
  * Runs an open-model connection storm: sessions arrive on schedule whatever the server does, each
