@@ -2,7 +2,7 @@
 import type { StartedInstance } from '../../3-runtime/index.ts';
 import type { Timeline } from '../../4-observe/index.ts';
 import type { Workload } from '../../1-scenario/index.ts';
-import type { HttpLoadSecond, StormSecond } from '../../0-model/workload-result.ts';
+import type { HttpLoadResult, HttpLoadSecond, StormResult, StormSecond } from '../../0-model/workload-result.ts';
 import type { FeedSize } from '../feed.ts';
 
 export interface DriverContext {
@@ -38,8 +38,13 @@ export function instanceNamed(instances: readonly StartedInstance[], name: strin
   return found;
 }
 
-/** The driver's seconds as samples on the timeline, so latency and rate chart against memory and connections. */
-export function addPerSecondSamples(timeline: Timeline, instance: string, startedAt: number, seconds: (StormSecond | HttpLoadSecond)[]): void {
+/** The driver's result on the timeline, and its seconds as samples, so latency and rate chart against memory and connections. */
+export function recordWorkload(timeline: Timeline, instance: string, startedAt: number, result: StormResult | HttpLoadResult): void {
+  timeline.add({ kind: 'workload', instance, driver: result.driver, result });
+  addPerSecondSamples(timeline, instance, startedAt, result.perSecond);
+}
+
+function addPerSecondSamples(timeline: Timeline, instance: string, startedAt: number, seconds: (StormSecond | HttpLoadSecond)[]): void {
   for (const second of seconds) {
     const t = startedAt + (second.second + 1) * 1000;
     timeline.add({ kind: 'sample', t, instance, source: 'workload', metric: 'requestsPerSecond', value: second.started });
