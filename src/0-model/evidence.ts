@@ -1,6 +1,6 @@
 import type { Evidence } from './judgement.ts';
 import type { StormResult } from './workload-result.ts';
-import type { PerKind } from './observation.ts';
+import type { ObservationOf, PerKind } from './observation.ts';
 import { latchText } from './semaphore-text.ts';
 import { formatBytes } from './units.ts';
 
@@ -26,6 +26,7 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
   }),
   'observer-unavailable': (o) => ({ source: o.observer, text: `unavailable: ${o.reason}` }),
   sample: () => undefined,
+  'warm-up': (o) => ({ source: 'warm-up', text: warmUpText(o) }),
   step: (o) => ({
     source: 'step',
     text: `${o.step} (${o.action}${o.instance ? ` on ${o.instance}` : ''}) ${o.phase}: ${o.detail}${o.output ? `\n${o.output}` : ''}`,
@@ -62,6 +63,14 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
     };
   },
 };
+
+/** `buffer pool 90% full (87 610 of 97 344 pages, 1.3 GiB) in 21.4 s`: what the warm-up reached, by the server's own counts. */
+export function warmUpText(o: ObservationOf<'warm-up'>): string {
+  const share = (pages: number) => Math.round((100 * pages) / Math.max(1, o.pagesTotal));
+  const reached = `buffer pool ${share(o.pagesDataAfter)}% full (${o.pagesDataAfter} of ${o.pagesTotal} pages, ${formatBytes(o.pagesDataAfter * o.pageSizeBytes)}; ${share(o.pagesDataBefore)}% before)`;
+  const asked = Math.round(o.targetFraction * 100);
+  return `${reached} in ${(o.durationMs / 1000).toFixed(1)} s, ${o.full ? `full before the ${asked}% asked: the pool evicts instead of growing` : `${asked}% asked`}`;
+}
 
 /** Which side stopped keeping up, and the driver's own lag beside the server's connect latency (absent in older reports). */
 export function stormSaturationText(r: Pick<StormResult, 'saturated' | 'driverLagMs' | 'serverConnectLatencyMs'>): string {

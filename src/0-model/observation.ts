@@ -29,6 +29,19 @@ export type Observation =
       version?: string;
     }
   | { kind: 'workload'; t: number; instance: string; driver: string; result: StormResult | HttpLoadResult }
+  /** The buffer pool warm-up before time zero: the server's own page counts before and after it. */
+  | {
+      kind: 'warm-up';
+      t: number;
+      instance: string;
+      targetFraction: number;
+      pagesTotal: number;
+      pagesDataBefore: number;
+      pagesDataAfter: number;
+      pageSizeBytes: number;
+      full: boolean;
+      durationMs: number;
+    }
   /**
    * A step of the scenario's timeline (a fault or a zx step), one observation per phase: `start` and
    * `undo` bound the span a chart shades; `failed`/`timeout` carry the step's output as evidence.

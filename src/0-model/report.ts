@@ -118,6 +118,8 @@ export interface ConfigResult {
   verdict: Verdict;
   reason: string;
   expected: Record<string, Outcome>;
+  /** Why each instance's expected outcome is expected, in the scenario's words (its `because`); absent in reports written before it was kept. */
+  because?: Record<string, string>;
   evidence: Evidence[];
   metrics: ConfigMetrics;
   instances: InstanceJudgement[];

@@ -44,8 +44,8 @@ export interface ScenarioDefinition<M extends Matrix, N extends string, E> {
   exclude?: (config: Config<M>) => boolean;
   /** The instances of a configuration, keyed by name (`{ db: { image, memory: '4g' } }`), in start order. */
   instances: (config: Config<M>) => { [K in N]?: InstanceInput };
-  /** The outcome each instance must reach, keyed by instance name; a neighbour is judged only if named here. */
-  expect: (config: Config<M>) => E & ExpectationsFor<NoInfer<E>, NoInfer<N>>;
+  /** The outcome each instance must reach, keyed by instance name; a neighbour is judged only if named here. Absent: explore, the configurations ranked by headroom. */
+  expect?: (config: Config<M>) => E & ExpectationsFor<NoInfer<E>, NoInfer<N>>;
   workload?: (config: Config<M>) => WorkloadInput<NoInfer<N>> | undefined;
   /** THP mode and shared memory budgets for the configuration; restored after it, even on failure. */
   host?: (config: Config<M>) => HostSettingsInput | undefined;
@@ -74,7 +74,7 @@ export interface Scenario<M extends Matrix = Matrix> {
   matrix: M;
   exclude?(config: Config<M>): boolean;
   instances(config: Config<M>): Record<string, InstanceInput | undefined>;
-  expect(config: Config<M>): Record<string, ExpectationInput | undefined>;
+  expect?(config: Config<M>): Record<string, ExpectationInput | undefined>;
   workload?(config: Config<M>): WorkloadInput | undefined;
   host?(config: Config<M>): HostSettingsInput | undefined;
   before?(context: { config: Config<M> }): Promise<void>;

@@ -52,6 +52,12 @@ export const instanceSchema = z.strictObject({
   numa: z.enum(['interleave']).optional(),
   /** Every syscall the tracer (bpftrace) saw of this server as its own evidence line. @default only for a kill at start-up; otherwise one line sums them up */
   traceEvidence: z.boolean().optional(),
+  /**
+   * Work done on the ready server before time zero (before the workload and timed steps):
+   * `bufferPoolFraction` fills the InnoDB buffer pool with data pages until that share of its pages
+   * hold data, as production's pool is after hours of reads (a fresh pool is cold: reserved, not resident).
+   */
+  warmup: z.strictObject({ bufferPoolFraction: z.number().gt(0).max(1) }).optional(),
 });
 /** An instance as a scenario declares it (sizes as `4g` or bytes). */
 export type InstanceInput = z.input<typeof instanceSchema>;
@@ -239,7 +245,8 @@ export const scenarioSchema = z.strictObject({
   matrix: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'letters, digits and _'), z.array(z.union([z.string(), z.number()])).min(1, 'at least one value')),
   exclude: fn('(config) => boolean').optional(),
   instances: fn('(config) => { <name>: instance }'),
-  expect: fn('(config) => { <instance>: Expectation }'),
+  /** Absent: an explore run, its configurations ranked by headroom instead of judged. */
+  expect: fn('(config) => { <instance>: Expectation }').optional(),
   workload: fn('(config) => Workload').optional(),
   host: fn('(config) => HostSettings').optional(),
   before: fn('(context) => Promise<void>').optional(),

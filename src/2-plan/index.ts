@@ -154,7 +154,7 @@ export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImag
     const id = configId(axes);
     if (options.only?.length && !matchesOnly(id, axes, options.only, axisNames)) continue;
     const instances = validateInstances(scenario.instances(axes), `${where} (${id})`);
-    const expect = validateExpectations(scenario.expect(axes), instances, `${where} (${id})`);
+    const expect = scenario.expect ? validateExpectations(scenario.expect(axes), instances, `${where} (${id})`) : {};
     const workload = scenario.workload ? validateWorkload(scenario.workload(axes), instances, `${where} (${id})`) : undefined;
     const hostSettings = scenario.host ? validateHostSettings(scenario.host(axes), instances, `${where} (${id})`) : undefined;
     const steps = scenario.steps ? validateSteps(scenario.steps(axes), { instances, workload: workload !== undefined, sides: Object.keys(hostSettings?.sides ?? {}) }, `${where} (${id})`) : [];

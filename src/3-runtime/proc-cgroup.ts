@@ -13,3 +13,17 @@ export function cgroupDirOf(procCgroup: string, controller: 'memory' | 'cpuacct'
   // A v2 path of `/` is the reader's own namespace root, not a container's cgroup.
   return v2 && v2.slice(2).join(':') !== '/' ? `${root}${v2.slice(2).join(':')}` : undefined;
 }
+
+/**
+ * The unified (v2) directory of a `/proc/<pid>/cgroup` text's `0::` line: under the root on a v2 host, under
+ * `unified/` on a hybrid v1 host (systemd's layout, where it carries PSI but no controllers).
+ */
+export function unifiedCgroupDirOf(procCgroup: string, hybrid: boolean, root = CGROUP_ROOT): string | undefined {
+  const v2 = procCgroup
+    .split('\n')
+    .map((line) => line.trim().split(':'))
+    .find((fields) => fields.length >= 3 && fields[0] === '0' && fields[1] === '');
+  const path = v2?.slice(2).join(':');
+  if (path === undefined || path === '/') return undefined;
+  return `${root}${hybrid ? '/unified' : ''}${path}`;
+}

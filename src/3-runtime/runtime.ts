@@ -57,8 +57,11 @@ export type ReadyResult = { ready: true; afterMs: number } | { ready: false; aft
 
 /** Where an instance lives on the node, for the observers that read its cgroup there. */
 export interface InstanceLocation {
-  /** Cgroup directories by v1 controller (on cgroup v2 both are the unified directory); undefined once the instance is gone. */
-  cgroupDirs: { memory?: string; cpuacct?: string };
+  /**
+   * Cgroup directories by v1 controller (on cgroup v2 both are the unified directory), and the unified (v2)
+   * directory, which a v1 host's hybrid hierarchy also has (its `memory.pressure`); undefined once the instance is gone.
+   */
+  cgroupDirs: { memory?: string; cpuacct?: string; unified?: string };
   /** The server's pid on the node while it runs (the entrypoint execs the server). */
   hostPid?: number;
 }

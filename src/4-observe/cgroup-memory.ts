@@ -32,7 +32,8 @@ export function memorySplitOf(stat: string | undefined): MemorySplit | undefined
 async function readOnce(instance: Locatable): Promise<{ peak: number; usage: number | undefined; split: MemorySplit | undefined } | undefined> {
   const dir = (await instance.locate()).cgroupDirs.memory;
   if (!dir) return undefined;
-  const peak = readNumber(`${dir}/memory.max_usage_in_bytes`) ?? readNumber(`${dir}/memory.peak`);
+  // v2 before 5.19 has no memory.peak: the sampled memory.current is the best high-water mark there.
+  const peak = readNumber(`${dir}/memory.max_usage_in_bytes`) ?? readNumber(`${dir}/memory.peak`) ?? readNumber(`${dir}/memory.current`);
   if (peak === undefined) return undefined;
   return { peak, usage: readNumber(`${dir}/memory.usage_in_bytes`) ?? readNumber(`${dir}/memory.current`), split: memorySplitOf(readKernelFile(`${dir}/memory.stat`)) };
 }

@@ -10,24 +10,77 @@ function keyValues(text: string | undefined): Map<string, number> {
   return map;
 }
 
-/** A container's memory and CPU as its cgroup (v1) counts them; undefined once the cgroup is gone. */
+/** USER_HZ: v1's cpuacct.stat counts in ticks of 10 ms; v2's cpu.stat in µs, converted so both series mean the same. */
+const USEC_PER_TICK = 10_000;
+
+/** `some`/`full` stall totals (µs) of a PSI file: `some avg10=0.00 avg60=0.00 avg300=0.00 total=1234`. */
+export function pressureTotals(text: string | undefined): { someUs?: number; fullUs?: number } {
+  const total = (kind: string) => {
+    const match = new RegExp(`^${kind} .*\\btotal=(\\d+)`, 'm').exec(text ?? '');
+    return match ? Number(match[1]) : undefined;
+  };
+  const someUs = total('some');
+  const fullUs = total('full');
+  return { ...(someUs !== undefined ? { someUs } : {}), ...(fullUs !== undefined ? { fullUs } : {}) };
+}
+
+/** Memory pressure and OOM counters, read wherever the host keeps them (v2, or a v1 host's unified hierarchy and oom_control). */
+function pressureAndOom(unified: string | undefined, v1Memory: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  const pressure = pressureTotals(unified ? readKernelFile(`${unified}/memory.pressure`) : undefined);
+  if (pressure.someUs !== undefined) out.memoryPressureSomeUs = pressure.someUs;
+  if (pressure.fullUs !== undefined) out.memoryPressureFullUs = pressure.fullUs;
+  const events = unified ? keyValues(readKernelFile(`${unified}/memory.events`)) : new Map<string, number>();
+  if (events.size > 0) {
+    out.memoryEventsHigh = events.get('high') ?? 0;
+    out.memoryEventsMax = events.get('max') ?? 0;
+    out.memoryEventsOom = events.get('oom') ?? 0;
+    out.memoryEventsOomKill = events.get('oom_kill') ?? 0;
+  } else if (v1Memory) {
+    // v1's oom_control counts kills since 4.13.
+    const control = keyValues(readKernelFile(`${v1Memory}/memory.oom_control`));
+    if (control.has('oom_kill')) out.memoryEventsOomKill = control.get('oom_kill')!;
+  }
+  return out;
+}
+
+/**
+ * A container's memory and CPU as its cgroup counts them, v1 or v2 by what the node has: usage, anonymous
+ * memory and page cache, CPU user and system (in ticks), memory pressure and OOM counters; undefined once the cgroup is gone.
+ */
 export async function readContainerResources(instance: Locatable): Promise<Record<string, number> | undefined> {
   const { cgroupDirs } = await instance.locate();
   const memory = cgroupDirs.memory;
   if (memory === undefined) return undefined;
-  const usage = readKernelFile(`${memory}/memory.usage_in_bytes`);
-  if (usage === undefined) return undefined;
+  const v1Usage = readKernelFile(`${memory}/memory.usage_in_bytes`);
+  if (v1Usage !== undefined) {
+    const stat = keyValues(readKernelFile(`${memory}/memory.stat`));
+    const failcnt = readKernelFile(`${memory}/memory.failcnt`);
+    const cpuDir = cgroupDirs.cpuacct;
+    const cpu = keyValues(cpuDir ? readKernelFile(`${cpuDir}/cpuacct.stat`) : undefined);
+    return {
+      memoryUsageBytes: Number(v1Usage),
+      memoryRssBytes: stat.get('total_rss') ?? stat.get('rss') ?? 0,
+      memoryCacheBytes: stat.get('total_cache') ?? stat.get('cache') ?? 0,
+      memoryFailcnt: Number(failcnt ?? 0),
+      cpuUserTicks: cpu.get('user') ?? 0,
+      cpuSystemTicks: cpu.get('system') ?? 0,
+      ...pressureAndOom(cgroupDirs.unified, memory),
+    };
+  }
+  const current = readKernelFile(`${memory}/memory.current`);
+  if (current === undefined) return undefined;
   const stat = keyValues(readKernelFile(`${memory}/memory.stat`));
-  const failcnt = readKernelFile(`${memory}/memory.failcnt`);
-  const cpuDir = cgroupDirs.cpuacct;
-  const cpu = keyValues(cpuDir ? readKernelFile(`${cpuDir}/cpuacct.stat`) : undefined);
+  const cpu = keyValues(readKernelFile(`${cgroupDirs.cpuacct ?? memory}/cpu.stat`));
   return {
-    memoryUsageBytes: Number(usage),
-    memoryRssBytes: stat.get('total_rss') ?? stat.get('rss') ?? 0,
-    memoryCacheBytes: stat.get('total_cache') ?? stat.get('cache') ?? 0,
-    memoryFailcnt: Number(failcnt ?? 0),
-    cpuUserTicks: cpu.get('user') ?? 0,
-    cpuSystemTicks: cpu.get('system') ?? 0,
+    memoryUsageBytes: Number(current),
+    memoryRssBytes: stat.get('anon') ?? 0,
+    memoryCacheBytes: stat.get('file') ?? 0,
+    memoryKernelBytes: stat.get('kernel') ?? (stat.get('kernel_stack') ?? 0) + (stat.get('slab') ?? 0),
+    memorySockBytes: stat.get('sock') ?? 0,
+    cpuUserTicks: Math.round((cpu.get('user_usec') ?? 0) / USEC_PER_TICK),
+    cpuSystemTicks: Math.round((cpu.get('system_usec') ?? 0) / USEC_PER_TICK),
+    ...pressureAndOom(cgroupDirs.unified ?? memory, undefined),
   };
 }
 

@@ -1,5 +1,6 @@
 export * from './arrival.ts';
 export * from './feed.ts';
+export * from './warm-pool.ts';
 export * from './measure.ts';
 export * from './storm/storm.ts';
 export * from './http/stand-in.ts';

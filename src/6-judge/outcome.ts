@@ -88,8 +88,8 @@ function pickEvidence(outcome: Outcome, observations: readonly Observation[], li
   // reading is the teardown's own `kill`/`die 137`, which a reader would take for an OOM kill.
   const judgedAt = observations.findLast((o) => o.kind === 'container-state')?.t ?? Number.POSITIVE_INFINITY;
   const order: Observation['kind'][] = outcome.startsWith('oom-killed')
-    ? ['kernel-oom', 'docker-event', 'container-state', 'workload', 'syscall', 'nofile', 'memory-peak', 'innodb-status', 'readiness']
-    : ['server-variables', 'workload', 'readiness', 'nofile', 'syscall', 'memory-peak', 'innodb-status', 'container-state', 'docker-event', 'kernel-oom'];
+    ? ['kernel-oom', 'docker-event', 'container-state', 'warm-up', 'workload', 'syscall', 'nofile', 'memory-peak', 'innodb-status', 'readiness']
+    : ['server-variables', 'warm-up', 'workload', 'readiness', 'nofile', 'syscall', 'memory-peak', 'innodb-status', 'container-state', 'docker-event', 'kernel-oom'];
   const evidence: Evidence[] = [];
   for (const kind of order) {
     // Sampled every second: one line for all of them, or why this server cannot list waits.

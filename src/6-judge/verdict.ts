@@ -25,6 +25,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     id: config.id,
     axes: config.axes,
     expected,
+    ...becauseOf(config.expect),
     emulated: run.emulated,
     durationMs: now() - run.startedAt,
     endedBy: run.endedBy,
@@ -90,6 +91,12 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     ...(checks.length > 0 ? { expectations: checks } : {}),
     ...(margins.length > 0 ? { margins } : {}),
   };
+}
+
+/** Each expectation's `because`, where the scenario gave one: the report's answer groups claims by it. */
+export function becauseOf(expect: PlannedConfig['expect']): { because?: Record<string, string> } {
+  const because = Object.fromEntries(Object.entries(expect).flatMap(([name, e]) => (e.because ? [[name, e.because]] : [])));
+  return Object.keys(because).length > 0 ? { because } : {};
 }
 
 /** A step failed and a server of the configuration was OOM-killed (the post-mortem's kernel line or the engine's state says so). */

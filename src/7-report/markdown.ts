@@ -1,5 +1,10 @@
+import { formatBytes } from '../0-model/units.ts';
+import { exploreSummary, isExplore, rankByHeadroom } from '../0-model/explore.ts';
 import { isEmulatedValue, peakMemoryText, predictedText } from '../0-model/figures.ts';
 import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.ts';
+import { answerOf, skipLine } from '../0-model/answer.ts';
+import { answerMarkdown } from './answer-markdown.ts';
+import { outcomeWords, verdictWords } from '../0-model/verdict-words.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import { cellText, fileTableText, versionView } from '../0-model/version-view.ts';
 import { semaphoreMarkdown } from './semaphores.ts';
@@ -10,52 +15,63 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-function decidingEvidence(config: ConfigResult): string {
-  if (config.verdict === 'skipped' || config.verdict === 'error') return config.reason;
-  // A kill's evidence carries two kernel lines; the table shows the first.
-  return config.evidence[0]?.text.split('\n')[0] ?? '';
+/** The verdict in words, with the repeats' marks when it ran several times. */
+function verdictCell(config: ConfigResult, regressed: boolean): string {
+  const mark = VERDICT_MARK[config.verdict].split(' ')[0];
+  return `${mark} ${verdictWords(config)}${regressed ? ' 📉 regressed' : ''}${config.repeats ? `<br>${repeatsSummary(config)}` : ''}`;
 }
 
-/** Side by side, one row per configuration: a table a pull request or an incident ticket can carry. */
+/** Side by side, one row per configuration that ran: a table a pull request or an incident ticket can carry. */
 export function renderMarkdown(report: RunReport): string {
-  const axes = Object.keys(report.configs[0]?.axes ?? {});
+  const answer = answerOf(report);
+  const allAxes = Object.keys(report.configs[0]?.axes ?? {});
+  const varying = allAxes.filter((axis) => new Set(report.configs.map((c) => String(c.axes[axis]))).size > 1);
+  const axes = varying.length > 0 ? varying : allAxes;
+  const sameForAll = allAxes.filter((axis) => !axes.includes(axis));
   const lines: string[] = [];
   lines.push(`# oomlab: ${report.scenario}`, '');
   lines.push(`**Incident:** ${report.incident}`, '');
   lines.push(...signatureMarkdown(report));
-  lines.push(
-    `Run \`${report.runId}\` · ${report.startedAt} · ${Math.round(report.durationMs / 1000)}s · ` +
-      `**${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.skipped} skipped, ${report.summary.error} error${report.summary.flaky ? `, ${report.summary.flaky} flaky` : ''}**` +
-      (report.configs.some((c) => c.repeats) ? ` · each configuration run ${Math.max(...report.configs.map((c) => c.repeats?.length ?? 1))} times` : '') +
-      (report.endedBy !== 'done' ? ` · run ended by **${report.endedBy}**${report.error ? `: ${report.error}` : ''}` : ''),
-    '',
-  );
-  lines.push(
-    `Host: kernel ${report.host.kernel}, cgroup v${report.host.cgroupVersion}, ${report.host.numaNodes} NUMA node(s), THP ${report.host.thpMode}, nofile ceiling ${report.host.nofileHardLimit}.` +
-      (report.emulated.length > 0 ? ` nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.` : ''),
-    '',
-  );
+  if (report.endedBy !== 'done') lines.push(`⚠️ The run ended by **${report.endedBy}**${report.error ? `: ${report.error}` : ''}.`, '');
+  lines.push(...answerMarkdown(report, answer));
+  if (isExplore(report)) {
+    lines.push(`**Explore** (the scenario has no \`expect\`): ${exploreSummary(report)}.`, '');
+    lines.push('| rank | configuration | outcome | peak memory | headroom |', '|---|---|---|---|---|');
+    rankByHeadroom(report).forEach((r, i) => {
+      const cells = [String(i + 1), r.label, r.config.outcome ?? r.config.verdict, peakMemoryText(r.config.metrics) ?? '', r.headroomBytes !== undefined ? formatBytes(r.headroomBytes) : '—'];
+      lines.push(`| ${cells.map(cell).join(' | ')} |`);
+    });
+    lines.push('');
+  }
   for (const change of report.hostChanges ?? []) {
     lines.push(
       `**${change.setting} changed during the run**: ${change.atStart} at its start, ${change.atEnd} at its end — another run or a person switched it, so configurations on either side of the switch ran on different hosts.`,
       '',
     );
   }
-  for (const line of shardLines(report)) lines.push(line, '');
-  const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
-  if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');
-  const drivers = [...new Set(report.configs.map((c) => c.metrics.driver).filter(Boolean))];
-  if (drivers.length > 0) lines.push(`Load driver: ${drivers.join(', ')}.`, '');
   const regressed = new Map<string, string[]>();
   for (const r of report.baseline?.regressions ?? []) regressed.set(r.configId, [...(regressed.get(r.configId) ?? []), `${r.what} ${r.before} → ${r.after}`]);
+  const ranConfigs = report.configs.filter((c) => c.verdict !== 'skipped');
   // Load columns only when a workload ran: a start-up scenario keeps its table narrow.
   const withLoad = report.configs.some((c) => c.metrics.latencyMs !== undefined);
   const withRatio = report.configs.some((c) => c.metrics.connectionRatio !== undefined);
+  const withFiles = report.configs.some((c) => c.metrics.openFilesLimit !== undefined);
   const loadHeaders = [...(withLoad ? ['peak connections', 'p99 latency', 'errors by code'] : []), ...(withRatio ? ['B:A connections'] : [])];
-  const headers = [...axes, 'expected', 'outcome', 'verdict', '@@open_files_limit', 'peak memory', ...loadHeaders, 'evidence'];
-  lines.push(`| ${headers.join(' | ')} |`);
-  lines.push(`|${headers.map(() => '---').join('|')}|`);
-  for (const config of report.configs) {
+  const headers = [...axes, 'outcome', 'verdict', 'peak memory', ...(withFiles ? ['@@open_files_limit'] : []), ...loadHeaders];
+  const counts = report.summary;
+  lines.push(
+    '## Verdicts',
+    '',
+    `**${counts.pass} as expected, ${counts.fail} not as expected${counts.flaky ? `, ${counts.flaky} flaky` : ''}, ${counts.error} could not decide (harness error), ${counts.skipped} not run**` +
+      (report.configs.some((c) => c.repeats) ? ` · each configuration run ${Math.max(...report.configs.map((c) => c.repeats?.length ?? 1))} times` : ''),
+    '',
+  );
+  if (sameForAll.length > 0) lines.push(`Every configuration: ${sameForAll.map((axis) => `${axis}=\`${report.configs[0]!.axes[axis]}\``).join(' · ')}.`, '');
+  if (ranConfigs.length > 0) {
+    lines.push(`| ${headers.join(' | ')} |`);
+    lines.push(`|${headers.map(() => '---').join('|')}|`);
+  }
+  for (const config of ranConfigs) {
     const axisCells = axes.map((axis) => {
       const value = String(config.axes[axis]);
       return isEmulatedValue(config, value) ? `${value}*` : value;
@@ -74,18 +90,20 @@ export function renderMarkdown(report: RunReport): string {
     lines.push(
       `| ${[
         ...axisCells,
-        Object.values(config.expected).join(', '),
-        config.outcome ?? '—',
-        `${VERDICT_MARK[config.verdict]}${regressed.has(config.id) ? ' 📉 regressed' : ''}${config.repeats ? `<br>${repeatsSummary(config)}` : ''}`,
-        config.metrics.openFilesLimit !== undefined ? String(config.metrics.openFilesLimit) : '',
+        config.outcome ? outcomeWords(config.outcome) : '—',
+        verdictCell(config, regressed.has(config.id)),
         [peak, predicted].filter(Boolean).join('<br>'),
+        ...(withFiles ? [config.metrics.openFilesLimit !== undefined ? String(config.metrics.openFilesLimit) : ''] : []),
         ...loadCells,
-        decidingEvidence(config),
       ]
         .map(cell)
         .join(' | ')} |`,
     );
   }
+  if (ranConfigs.length > 0) lines.push('');
+  // Configurations that did not run: one line per reason, with how many and what to do.
+  for (const group of answer.skipped) lines.push(`⏭ **Not run:** ${skipLine(group)}`, '');
+  if (report.emulated.length > 0) lines.push(`* nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.`, '');
   if (report.baseline) {
     const b = report.baseline;
     lines.push('', `## Against the baseline (run \`${b.baselineRunId}\`)`, '');
@@ -94,7 +112,7 @@ export function renderMarkdown(report: RunReport): string {
   }
   const failed = report.configs.filter((c) => c.verdict === 'fail' || c.verdict === 'error');
   if (failed.length > 0) {
-    lines.push('', '## Not as expected', '');
+    lines.push('', '## Not as expected, or not decided', '');
     for (const config of failed) lines.push(`- \`${config.id}\`: ${config.reason}`);
   }
   // Neither passed nor failed: apart from both, with what each repeat measured.
@@ -109,6 +127,7 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(...stepTables(report));
   const upgrade = upgradeView(report);
   if (upgrade.length > 0) lines.push('', ...upgrade);
+  lines.push('', ...runDetails(report));
   const decided = report.configs.filter((c) => c.evidence.length > 0);
   if (decided.length > 0) {
     lines.push('', '## Evidence', '');
@@ -148,6 +167,27 @@ export function renderMarkdown(report: RunReport): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The run and the host, folded: what a reader checks after the answer, not before. */
+function runDetails(report: RunReport): string[] {
+  const lines = ['<details><summary>Run, host and load driver</summary>', ''];
+  lines.push(
+    `Run \`${report.runId}\` · ${report.startedAt} · ${Math.round(report.durationMs / 1000)}s · \`${report.scenarioFile}\`` +
+      ` · ${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.skipped} skipped, ${report.summary.error} error${report.summary.flaky ? `, ${report.summary.flaky} flaky` : ''} (report.json's verdicts)`,
+    '',
+  );
+  lines.push(
+    `Host: kernel ${report.host.kernel}, cgroup v${report.host.cgroupVersion}, ${report.host.numaNodes} NUMA node(s), THP ${report.host.thpMode}, nofile ceiling ${report.host.nofileHardLimit}.`,
+    '',
+  );
+  for (const line of shardLines(report)) lines.push(line, '');
+  const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
+  if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');
+  const drivers = [...new Set(report.configs.map((c) => c.metrics.driver).filter(Boolean))];
+  if (drivers.length > 0) lines.push(`Load driver: ${drivers.join(', ')}.`, '');
+  lines.push('</details>', '');
+  return lines;
 }
 
 /** Per configuration with a chaos timeline: every phase of every step, in time order. */

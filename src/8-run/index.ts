@@ -12,7 +12,7 @@ import { loadScenario } from '../1-scenario/index.ts';
 import { runConfig, type Routing } from './run-config.ts';
 import { probeImages } from './file-table-probe.ts';
 import { Teardown } from './teardown.ts';
-import { agreeRepeats, matchSignature } from '../6-judge/index.ts';
+import { agreeRepeats, becauseOf, matchSignature } from '../6-judge/index.ts';
 import { REPORT_SCHEMA_VERSION, summarize, type ConfigResult, type EndedBy, type HostSettingChange, type Progress, type RunReport } from '../0-model/report.ts';
 import { folderTimestamp } from '../0-model/folder-time.ts';
 import { requireSameScenario } from '../0-model/baseline-check.ts';
@@ -274,6 +274,7 @@ function undecided(config: PlannedConfig, endedBy: EndedBy, reason: string, verd
     verdict,
     reason: verdict === 'skipped' ? reason : `not decided: ${reason}`,
     expected: Object.fromEntries(Object.entries(config.expect).map(([name, e]) => [name, e.outcome])),
+    ...becauseOf(config.expect),
     evidence: [],
     metrics: {},
     instances: [],

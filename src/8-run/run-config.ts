@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
-import { drive } from '../5-workload/index.ts';
+import { DEATH_GRACE_MS, drive, warmBufferPool } from '../5-workload/index.ts';
 import { collectPostMortem, sampleMemoryPeak, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
@@ -71,6 +71,9 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   let collected = false;
   let steps: StepScheduler | undefined;
   const samplers = new Map<string, MemoryPeakSampler>();
+  /** The death's evidence and the logs' tails, after the load or after a step that failed as its server died. */
+  const postMortem = (bound: <T>(work: Promise<T>) => Promise<T>) =>
+    collectPostMortem({ instances, timeline, dmesgReadable: context.host.dmesgReadable, samplers, limitBytes: (instance) => effectiveLimitBytes(instance.spec, config), bounded: bound });
   try {
     if (scenario.before) {
       context.onPhase('before steps');
@@ -149,6 +152,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     );
 
     const allReady = timeline.of('readiness').every((r) => r.ready);
+    if (allReady) await warmUp(instances, timeline, context, bounded);
     // Time zero of the steps: they run while the workload runs.
     if (allReady) steps?.fire(TIME_ZERO);
     if (allReady && config.workload) {
@@ -171,14 +175,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     if (context.signal.aborted) endedBy = endedFor(context.signal.reason);
 
     context.onPhase('collecting');
-    logTails = await collectPostMortem({
-      instances,
-      timeline,
-      dmesgReadable: context.host.dmesgReadable,
-      samplers,
-      limitBytes: (instance) => effectiveLimitBytes(instance.spec, config),
-      bounded,
-    });
+    logTails = await postMortem(bounded);
     collected = true;
   } catch (error) {
     endedBy = context.signal.aborted ? endedFor(context.signal.reason) : 'error';
@@ -192,14 +189,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       const exited = Promise.any(instances.map((i) => i.exited)).then(() => {});
       await Promise.race([exited, sleep(STEP_DEATH_GRACE_MS)]);
       const bound = <T>(work: Promise<T>): Promise<T> => untilAborted(work, outer.signal);
-      logTails = await collectPostMortem({
-        instances,
-        timeline,
-        dmesgReadable: context.host.dmesgReadable,
-        samplers,
-        limitBytes: (instance) => effectiveLimitBytes(instance.spec, config),
-        bounded: bound,
-      }).catch(() => []);
+      logTails = await postMortem(bound).catch(() => []);
     }
     // The step is the cause: whatever its abort interrupted afterwards (the post-mortem) is not.
     if (steps?.failure && (!failure || context.signal.reason === steps.failure)) {
@@ -233,6 +223,32 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     for (const hostname of routedHostnames) context.routing.byHostname.delete(hostname);
   }
   return judgeConfig(config, timeline, { endedBy, emulated, startedAt, ...(failure ? { failure } : {}), logTail: logTails.join('\n') });
+}
+
+/** Each instance's warm-up, one after another, before time zero; a server killed while warming is an outcome, not a failure. */
+async function warmUp(instances: readonly StartedInstance[], timeline: Timeline, context: ConfigContext, bounded: <T>(work: Promise<T>) => Promise<T>): Promise<void> {
+  for (const instance of instances) {
+    const fraction = instance.spec.warmup?.bufferPoolFraction;
+    if (fraction === undefined || instance.hasExited()) continue;
+    context.onPhase(`warming ${instance.spec.name}'s buffer pool to ${Math.round(fraction * 100)}%`);
+    try {
+      const result = await bounded(warmBufferPool(instance.endpoint(), fraction, context.signal));
+      timeline.add({
+        kind: 'warm-up',
+        instance: instance.spec.name,
+        targetFraction: fraction,
+        pagesTotal: result.after.total,
+        pagesDataBefore: result.before.data,
+        pagesDataAfter: result.after.data,
+        pageSizeBytes: result.after.pageSizeBytes,
+        full: result.full,
+        durationMs: result.durationMs,
+      });
+    } catch (error) {
+      await Promise.race([instance.exited, sleep(DEATH_GRACE_MS)]);
+      if (!instance.hasExited()) throw error;
+    }
+  }
 }
 
 /** An instance's own memory limit, else its side's budget. */

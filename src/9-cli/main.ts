@@ -10,61 +10,7 @@ import { commandMerge } from './commands/merge.ts';
 import { commandProbe } from './commands/probe.ts';
 import { commandReport } from './commands/report.ts';
 import { commandRun } from './commands/run.ts';
-
-const USAGE = `usage: oomlab <command>
-
-  run <scenario.ts...> [--only axis=value,...] [--set axis=value,...] [--reports-dir dir]
-                      [--baseline report.json] [--repeat K] [--pull] [--json] [--shard I/N]
-      run every configuration of a scenario and write reports/<time>-<scenario>/;
-      --repeat K runs each configuration K times: pass or fail only when all K agree,
-      else flaky (listed apart, each repeat's figures); flaky exits 1 like a failure;
-      --set replaces an axis's values without editing the file (repeat for several axes):
-      an image axis takes any image (--set image=oomlab/mysql:9.7), a numeric axis any number;
-      --shard 2/3 runs the second of three parts of the matrix (split by configuration id)
-  from-incident [FILE...] [--mycnf F] [--limits F] [--server IMAGE] [--limit SIZE] [--phase P]
-                [--name NAME] [--out scenarios/NAME.ts] [--run] [--json]
-      from production's OOM to a scenario: reads the kernel's OOM lines (a file, or - / a pipe
-      for standard input), a my.cnf or SHOW GLOBAL VARIABLES, /proc/<pid>/limits or ulimit -a,
-      docker inspect JSON, a compose file or a Kubernetes manifest, in any mix; prints the
-      causes ranked with the figures for and against each, what is unknown and what to collect,
-      and writes scenarios/<name>.ts: production's configuration and each candidate fix on its
-      own (none when the evidence is insufficient); --run runs it at once; --phase start-up,
-      under-load or after-load says when production died; --json prints
-      { causes: [{ id, score, for, against }], unknown, collect, scenario }
-  merge <shard-dir...> [--out dir] [--baseline report.json] [--json]
-      one report of the whole matrix from the reports of \`run --shard I/N\`; refuses shards of
-      different scenarios or versions, and names configurations that are missing or doubled
-  bisect <scenario.ts> --config ID --axis NAME --range LO..HI [--step N] [--repeat-boundary K] [--out dir]
-      where one configuration's outcome changes along a number or size axis: LO and HI first,
-      then halving (≤ 2 + ceil(log2((HI-LO)/step)) runs), then K more runs (default 2) on each
-      side of the boundary; each probe a real run; the memory model's boundary beside it;
-      --config is the id without the axis (or with any value of it); exit 1 when no boundary
-      is in the range or the boundary is flaky
-  report <run-dir> [--baseline report.json]
-      re-render report.md, report.html and junit.xml from the run's report.json
-  compare <run-a> <run-b> [--out dir]
-      two runs side by side, configuration by configuration (paired by id, or by their axes
-      without the image): outcome, verdict, peak memory, p99 latency; prints compare.md and
-      writes it with compare.html into reports/<time>-compare/
-  images [scenario.ts...] [--json]
-      every image scenarios name or offline recipes build, whether it is usable here, and
-      what each scenario still lacks and how to get it; nothing is pulled
-  images load <archive.tar...>
-      load a \`docker save\` archive into the engine and say which tags it brought
-  probe <image...> [--json]
-      what one file descriptor costs each server: start it at nofile 65536 and 16777216
-      (emulated) with open_files_limit set to each, fit the resident bytes per descriptor,
-      and carry them to nofile 1073741816 (containerd's infinity); seconds, no OOM kill
-  doctor                     what this host can run, and why not
-  list [scenario.ts...]      the scenarios, their incidents and axes
-  clean [--all]              remove containers left by runs that are no longer alive,
-                             and restore host settings (THP) they changed; exits 0 once
-                             all it could remove is gone: a container the engine cannot
-                             remove is reported as \`stuck:\` with what to do by hand
-
-exit codes: 0 every configuration ran as expected, 1 an expectation failed, a configuration
-            was flaky under --repeat or regressed against --baseline, 2 the harness or the host
-            failed (or bad input), 130 interrupted`;
+import { USAGE } from './usage.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -51,9 +51,9 @@ describe('validateScenario', () => {
     expect(invalidMessage({ ...valid, zzzzzzzz: 1 })).toBe(`scenarios/example.ts: unknown field \`zzzzzzzz\`; allowed: ${SCENARIO_FIELDS}`);
   });
 
-  it('rejects a scenario without expect', () => {
+  it('takes a scenario without expect as an explore run', () => {
     const { expect: _omitted, ...withoutExpect } = valid;
-    expect(invalidMessage(withoutExpect)).toBe('scenarios/example.ts: missing field `expect`: a function (config) => { <instance>: Expectation }');
+    expect(() => validateScenario(withoutExpect, FILE)).not.toThrow();
   });
 
   it('rejects a scenario without name, saying the type it wants', () => {

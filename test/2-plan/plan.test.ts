@@ -128,7 +128,7 @@ describe('planRun validates what instances() and expect() return', () => {
     const error = thrown(() => planRun(typo));
     expect(error).toBeInstanceOf(ScenarioInvalidError);
     expect(error.message).toBe(
-      `${where} (${firstId}): unknown field \`instances.db.memroy\` (did you mean \`memory\`?); allowed: image, memory, memorySwap, nofile, cpusetCpus, cpusetMems, oomScoreAdj, env, entrypoint, command, mycnf, allocator, readyTimeoutMs, settleMs, role, side, numa, traceEvidence`,
+      `${where} (${firstId}): unknown field \`instances.db.memroy\` (did you mean \`memory\`?); allowed: image, memory, memorySwap, nofile, cpusetCpus, cpusetMems, oomScoreAdj, env, entrypoint, command, mycnf, allocator, readyTimeoutMs, settleMs, role, side, numa, traceEvidence, warmup`,
     );
   });
 

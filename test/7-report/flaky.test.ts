@@ -57,8 +57,9 @@ describe('a flaky configuration in every format', () => {
 
   it('report.md: a flaky count, a section of its own with each repeat figures, apart from the failures', () => {
     const md = renderMarkdown(report);
-    expect(md).toContain('**4 pass, 0 fail, 1 skipped, 0 error, 1 flaky** · each configuration run 3 times');
+    expect(md).toContain('**4 as expected, 0 not as expected, 1 flaky, 0 could not decide (harness error), 1 not run** · each configuration run 3 times');
     expect(md).toContain('🔀 flaky<br>3 repeats: ✅ ❌ ✅');
+    expect(md).toContain("4 pass, 0 fail, 1 skipped, 0 error, 1 flaky (report.json's verdicts)");
     expect(md).toContain(`## Flaky: the repeats disagreed\n\n- \`${JEMALLOC}\`: flaky: 2 pass, 1 fail of 3 repeats — repeat 2: a: expected oom-killed-under-load, got survived\n`);
     expect(md).toContain(`  - ${SURVIVED_LINE}\n`);
     expect(md).not.toContain('## Not as expected');

@@ -59,10 +59,10 @@ function trickyReport(): RunReport {
 describe('renderHtml', () => {
   const html = renderHtml(burst);
 
-  it('is one HTML document with every section, in reading order', () => {
+  it('is one HTML document with every section, in reading order: the answer first, the host folded last', () => {
     expect(html.startsWith('<!DOCTYPE html>\n<html lang="en">')).toBe(true);
     expect(html.endsWith('</html>\n')).toBe(true);
-    const order = ['<header>', '<section id="host">', '<section id="verdicts">', '<section id="charts">', '<section id="evidence">'].map((tag) => html.indexOf(tag));
+    const order = ['<header>', '<section id="answer">', '<section id="verdicts">', '<section id="charts">', '<section id="evidence">', '<section id="host"><details>'].map((tag) => html.indexOf(tag));
     expect(order.every((index) => index > 0)).toBe(true);
     expect(order).toEqual([...order].sort((a, b) => a - b));
   });
@@ -80,7 +80,9 @@ describe('renderHtml', () => {
     expect(html).toContain('<h1><span class="brand">oomlab</span> burst-oom</h1>');
     expect(html).toContain(`<p class="incident">${burst.incident}</p>`);
     expect(html).toContain('run <code>2026-11-22T02-59-01Z-e79ced</code> · started 2026-11-22T02:59:01.314Z · 89 s · <code>scenarios/burst-oom.ts</code>');
-    expect(html).toContain('<span class="count pass">3 pass</span> <span class="count fail">1 fail</span> <span class="count skipped">0 skipped</span> <span class="count error">0 error</span>');
+    expect(html).toContain(
+      '<span class="count pass">3 as expected</span> <span class="count fail">1 not as expected</span> <span class="count error">0 could not decide (harness error)</span> <span class="count skipped">0 not run</span>',
+    );
   });
 
   it('lists the host facts', () => {
@@ -121,7 +123,7 @@ describe('renderHtml', () => {
     expect(rows).toHaveLength(burst.configs.length);
     expect(rows.map((row) => /<tr class="(\w+)">/.exec(row)?.[1])).toEqual(['pass', 'pass', 'fail', 'pass']);
     expect(rows[2]).toContain('<td class="tag"><a href="#config-3"><span class="swatch" style="background:#2ca02c"></span>#3</a></td><td>sized</td><td>2000</td>');
-    expect(rows[2]).toContain('<td class="outcome">oom-killed-under-load<br><small>expected survived</small></td><td><span class="badge fail">fail</span></td>');
+    expect(rows[2]).toContain('<td class="outcome">oom-killed-under-load<br><small>expected survived</small></td><td><span class="badge fail">not as expected (expected survived)</span></td>');
     expect(rows[2]).toContain('<td class="num">12468 ms</td><td class="errors">2013 CR_SERVER_LOST: 1050<br>timeout: 349</td>');
     // The deciding evidence has a full-width row of its own under the figures (same text line of the markup).
     expect(rows[2]).toContain('<td class="errors">2013 CR_SERVER_LOST: 1050<br>timeout: 349</td></tr><tr class="evidence-row fail"><td class="tag"></td><td class="evidence" colspan="9">');
@@ -140,12 +142,13 @@ describe('renderHtml', () => {
     expect(section(renderHtml(replicas), 'verdicts')).toContain('<th>B:A connections</th>');
   });
 
-  it('lists skipped and errored configurations with their reason', () => {
+  it('lists errored configurations with their reason, and the skipped ones one line per reason, last', () => {
     const rows = verdictRows(renderHtml(replicas));
-    expect(rows[2]).toContain('<span class="badge skipped">skipped</span>');
-    expect(rows[2]).toContain('<div class="reason">image mysql:5.5 is not available: no registry &lt;offline&gt; | build docker/mysql-5.5 &amp; retry</div>');
-    expect(rows[3]).toContain('<span class="badge error">error</span>');
-    expect(rows[3]).toContain('<div class="reason">timed out before it was decided: waited 240000ms for &lt;a&gt;</div>');
+    expect(rows[2]).toContain('<span class="badge error">could not decide (harness error)</span>');
+    expect(rows[2]).toContain('<div class="reason">timed out before it was decided: waited 240000ms for &lt;a&gt;</div>');
+    expect(rows[3]).toBe(
+      '<tr class="skipped-group"><td class="tag"><span class="badge skipped">not run</span></td><td colspan="9">1 configuration with balancer=round-robin: image mysql:5.5 is not available: no registry &lt;offline&gt; | build docker/mysql-5.5 &amp; retry</td></tr>',
+    );
   });
 
   it('escapes every text it writes: scenario, incident, axes, evidence, reasons, logs', () => {
@@ -344,7 +347,7 @@ describe('renderHtml on a scraping-burst run', () => {
     const rows = verdictRows(html);
     expect(rows).toHaveLength(6);
     expect(rows[0]).toContain('<td class="num">15.0:1</td></tr><tr class="evidence-row pass"><td class="tag"></td><td class="evidence" colspan="13"><code>kernel: [a] Memory cgroup out of memory');
-    expect(rows[1]).toContain('<tr class="evidence-row skipped"><td class="tag"></td><td class="evidence" colspan="13"><div class="reason">1 NUMA node</div></td></tr>');
+    expect(rows.at(-1)).toBe('<tr class="skipped-group"><td class="tag"><span class="badge skipped">not run</span></td><td colspan="13">1 configuration with numa=interleave: 1 NUMA node</td></tr>');
   });
 
   it('draws the summed usage of instances that share a memory budget against that budget, when the report says they share one', () => {
@@ -377,7 +380,7 @@ describe('renderHtml evidence panels', () => {
   it('has one panel per configuration, open where it failed or errored', () => {
     expect(evidence.match(/<details class="panel"/g)).toHaveLength(4);
     expect(evidence).toContain(
-      '<details class="panel" id="config-1" open><summary><span class="swatch" style="background:#1f77b4"></span><strong>#1</strong> balancer=fastest <span class="badge fail">fail</span>',
+      '<details class="panel" id="config-1" open><summary><span class="swatch" style="background:#1f77b4"></span><strong>#1</strong> balancer=fastest <span class="badge fail">not as expected</span>',
     );
     expect(evidence).toContain('<details class="panel" id="config-2"><summary>');
     expect(evidence).toContain('<details class="panel" id="config-4" open><summary>');

@@ -103,10 +103,11 @@ const report: RunReport = {
   configs: [passed, failed, skipped, errored],
 };
 
-/** The rows of the configurations' table: the first table of the page (an upgrade view may follow). */
+/** The rows of the verdicts' table: the first table after `## Verdicts` (the answer's ranking comes before it, an upgrade view may follow). */
 function tableRows(markdown: string): string[] {
   const lines = markdown.split('\n');
-  const start = lines.findIndex((line) => line.startsWith('|'));
+  const verdicts = lines.indexOf('## Verdicts');
+  const start = lines.findIndex((line, i) => i > verdicts && line.startsWith('|'));
   const end = lines.findIndex((line, i) => i > start && !line.startsWith('|'));
   return lines.slice(start, end).slice(2);
 }
@@ -140,40 +141,51 @@ function checkWellFormed(xml: string): void {
 describe('renderMarkdown', () => {
   const markdown = renderMarkdown(report);
 
-  it('has one table row per configuration, in order', () => {
+  it('has one table row per configuration that ran, in order, its verdict in words; the skipped one a line of its own', () => {
     const rows = tableRows(markdown);
-    expect(rows).toHaveLength(4);
-    expect(rows[0]).toMatch(/^\| oomlab\/mariadb:10\.11 \| 1073741816\* \| none \| oom-killed-at-startup \| oom-killed-at-startup \| ✅ pass \|/);
-    expect(rows[1]).toMatch(/^\| oomlab\/mariadb:10\.11 \| 1048576 \| ulimit-4096 \| survived \| survived \| ❌ fail \| 20000 \|/);
-    expect(rows[2]).toMatch(/^\| mysql:5\.7 \| default \| none \| survived \| — \| ⏭ skipped \|/);
-    expect(rows[3]).toMatch(/^\| oomlab\/mariadb:10\.11 \| default \| none \| survived \| — \| ⚠️ error \|/);
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toMatch(/^\| oomlab\/mariadb:10\.11 \| 1073741816\* \| none \| OOM-killed at start-up \| ✅ as expected \|/);
+    expect(rows[1]).toMatch(/^\| oomlab\/mariadb:10\.11 \| 1048576 \| ulimit-4096 \| survived \| ❌ not as expected \(open_files_limit 20000 > 4096\) \|.*\| 20000 \|$/);
+    expect(rows[2]).toMatch(/^\| oomlab\/mariadb:10\.11 \| default \| none \| — \| ⚠️ could not decide \(harness error\) \|/);
+    expect(markdown).toContain(`⏭ **Not run:** 1 configuration with image=mysql:5.7: ${SKIP_REASON}`);
   });
 
   it('has a header with the axes and a separator of matching width', () => {
-    const [header, separator] = markdown.split('\n').filter((line) => line.startsWith('|'));
-    expect(header).toBe('| image | nofile | fix | expected | outcome | verdict | @@open_files_limit | peak memory | evidence |');
-    expect(separator).toBe('|---|---|---|---|---|---|---|---|---|');
+    const lines = markdown.split('\n');
+    const [header, separator] = lines.slice(lines.indexOf('## Verdicts')).filter((line) => line.startsWith('|'));
+    expect(header).toBe('| image | nofile | fix | outcome | verdict | peak memory | @@open_files_limit |');
+    expect(separator).toBe('|---|---|---|---|---|---|---|');
   });
 
   it('marks emulated nofile with * only where it was emulated, and says so', () => {
     const nofileCells = tableRows(markdown).map((row) => row.split(' | ')[1]);
-    expect(nofileCells).toEqual(['1073741816*', '1048576', 'default', 'default']);
+    expect(nofileCells).toEqual(['1073741816*', '1048576', 'default']);
     expect(markdown).toContain('nofile above 20000 is **emulated** (getrlimit shim) where marked *.');
   });
 
   it('escapes | inside cells so every row keeps its columns', () => {
     const rows = tableRows(markdown);
-    expect(rows[1]).toContain('& co \\| pipes)');
-    expect(rows[2]).toContain('no registry \\| build docker/mysql-5.7');
-    for (const row of rows) expect(row.split(/(?<!\\)\|/).length - 2).toBe(9);
+    expect(markdown).toContain(`server: ${TRICKY_EVIDENCE}`);
+    expect(markdown).toContain('no registry | build docker/mysql-5.7');
+    // The answer's line of what did not run, the line under the verdicts, and the upgrade view's ticket line.
+    expect(markdown.split('\n').filter((line) => line.includes('build docker/mysql-5.7'))).toHaveLength(3);
+    for (const row of rows) expect(row.split(/(?<!\\)\|/).length - 2).toBe(7);
   });
 
   it('shows the peak memory against the limit', () => {
     expect(tableRows(markdown)[0]).toContain('| 1024 MiB / 1 GiB |');
   });
 
-  it('lists what was not as expected, and the summary', () => {
-    expect(markdown).toContain('**1 pass, 1 fail, 1 skipped, 1 error**');
+  it('opens with the answer: the incident reproduced, in words, before the verdict table', () => {
+    const lines = markdown.split('\n');
+    expect(lines.indexOf('## The answer')).toBeLessThan(lines.indexOf('## Verdicts'));
+    expect(markdown).toContain('- ✅ **Reproduced:** the incident — OOM-killed at start-up in 1 of 1 configuration (image=oomlab/mariadb:10.11 nofile=1073741816 fix=none).');
+    expect(markdown).toContain('- ❌ **Not as expected:** in 2 configurations: survived 1, could not decide (harness error) 1 — expected survival.');
+    expect(markdown).toContain("| 1 | the incident's configuration | OOM-killed at start-up | as expected | 1024 MiB / 1 GiB | none: killed |");
+  });
+
+  it('lists what was not as expected, and the summary in words', () => {
+    expect(markdown).toContain('**1 as expected, 1 not as expected, 1 could not decide (harness error), 1 not run**');
     expect(markdown).toContain(`- \`${failed.id}\`: open_files_limit 20000 > 4096`);
     expect(markdown).toContain(`- \`${errored.id}\`: ${ERROR_REASON}`);
     expect(markdown).not.toContain(`- \`${passed.id}\``);
@@ -212,8 +224,9 @@ describe('renderMarkdown with load expectations', () => {
     );
   });
 
-  it("shows the first line of a kill's evidence in the table", () => {
-    expect(tableRows(markdown)[0]!.endsWith(`| [a] ${KILLED_LINE} |`)).toBe(true);
+  it("keeps a kill's evidence in the folded evidence, out of the table", () => {
+    expect(tableRows(markdown)[0]).not.toContain(KILLED_LINE);
+    expect(markdown).toContain(`kernel: [a] ${KILLED_LINE}`);
   });
 });
 

@@ -47,8 +47,8 @@ interface OpenedReport {
 
 const LOCAL = /^(file|data|blob):/;
 
-async function openReport(browser: Browser, file: string): Promise<OpenedReport> {
-  const context = await browser.newContext({ viewport: VIEWPORT, serviceWorkers: 'block' });
+async function openReport(browser: Browser, file: string, viewport: { width: number; height: number } = VIEWPORT): Promise<OpenedReport> {
+  const context = await browser.newContext({ viewport, serviceWorkers: 'block' });
   const opened: Omit<OpenedReport, 'page' | 'close'> = { consoleErrors: [], pageErrors: [], dialogs: [], leaving: [] };
   const leaves = (url: string) => {
     if (LOCAL.test(url)) return false;
@@ -157,6 +157,20 @@ const CASES = [
   { name: 'scraping-burst', screenshot: 'report-html-scraping-burst.png', minCharts: 9 },
 ] as const;
 
+/** A laptop's screen: the first screen must answer, and nothing may scroll sideways. */
+const LAPTOP = { width: 1366, height: 768 };
+const LAPTOP_CASES = [
+  {
+    name: 'nofile-oom-33',
+    firstScreen: ['Reproduced:', 'Killed all the same with fix=tuned-my.cnf:', 'Survived with fix=ulimit-4096:', '18 configurations not run:'],
+    // The README shows this one: the answer as a newcomer first meets it.
+    screenshot: 'report-first-screen.png',
+  },
+  { name: 'scraping-burst', firstScreen: ['Reproduced:', 'Survived with headroom=roomy:'], screenshot: undefined },
+  { name: 'burst-oom', firstScreen: ['Reproduced:', 'Not as expected with buffers=sized:'], screenshot: undefined },
+  { name: 'upgrade-nofile', firstScreen: ['Reproduced:', 'Survived with fix=ulimit-4096:'], screenshot: undefined },
+] as const;
+
 describe('report.html in headless Chromium', () => {
   let skipReason: string | undefined;
   let browser: Browser | undefined;
@@ -203,13 +217,16 @@ describe('report.html in headless Chromium', () => {
       expect(opened.leaving).toEqual([]);
     });
 
-    it('has one verdict row per configuration, in order, with its verdict', async ({ skip }) => {
+    it('has one verdict row per configuration that ran, in order, with its verdict in words; one row per reason for those that did not', async ({ skip }) => {
       if (!opened) return skip(skipReason ?? 'the browser did not start');
       // Each configuration's deciding evidence is a second, full-width row: count the figures' rows.
-      const rows = opened.page.locator('table.verdicts tbody tr:not(.evidence-row)');
-      await expect.poll(() => rows.count()).toBe(report.configs.length);
-      const cells = await rows.evaluateAll((trs) => trs.map((tr) => [tr.querySelector('td.tag a')!.textContent, tr.querySelector('.badge')!.textContent]));
-      expect(cells).toEqual(report.configs.map((config, i) => [`#${i + 1}`, config.verdict]));
+      const rows = opened.page.locator('table.verdicts tbody tr:not(.evidence-row):not(.skipped-group)');
+      const ran = report.configs.map((config, i) => ({ config, tag: `#${i + 1}` })).filter(({ config }) => config.verdict !== 'skipped');
+      await expect.poll(() => rows.count()).toBe(ran.length);
+      const cells = await rows.evaluateAll((trs) => trs.map((tr) => [tr.querySelector('td.tag a')!.textContent, tr.querySelector('.badge')!.className]));
+      expect(cells).toEqual(ran.map(({ config, tag }) => [tag, `badge ${config.verdict}`]));
+      const reasons = new Set(report.configs.filter((c) => c.verdict === 'skipped').map((c) => c.reason));
+      expect(await opened.page.locator('table.verdicts tr.skipped-group').count()).toBe(reasons.size);
     });
 
     it('draws every chart: inked pixels, the series colours, more than a blank canvas', async ({ skip }) => {
@@ -247,6 +264,51 @@ describe('report.html in headless Chromium', () => {
     });
   });
 
+  // A laptop's screen (issue 24): the answer on the first screen, and nothing wider than the window.
+  describe.each(LAPTOP_CASES)("$name at a laptop's 1366 × 768", ({ name, firstScreen, screenshot }) => {
+    const file = join(PROJECT_ROOT, 'test/fixtures', `report-${name}.json`);
+    let opened: OpenedReport | undefined;
+
+    beforeAll(async () => {
+      if (!browser || !existsSync(file)) return;
+      const page = join(dir, `${name}-laptop.html`);
+      await writeFile(page, renderHtml(fixture(name)));
+      opened = await openReport(browser, page, LAPTOP);
+    });
+
+    afterAll(async () => {
+      await opened?.close();
+    });
+
+    it('has no horizontal scroll, with every folded block closed and with every one open', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? `the browser did not start, or ${file} is missing`);
+      const width = () => opened!.page.evaluate(() => (globalThis as unknown as { document: PageDocument }).document.documentElement.scrollWidth);
+      expect(await width()).toBeLessThanOrEqual(LAPTOP.width);
+      await opened.page.evaluate(() => {
+        for (const details of (globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<{ open: boolean }> } }).document.querySelectorAll('details')) details.open = true;
+      });
+      expect(await width()).toBeLessThanOrEqual(LAPTOP.width);
+      await opened.page.evaluate(() => {
+        for (const details of (globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<{ open: boolean }> } }).document.querySelectorAll('details')) details.open = false;
+      });
+    });
+
+    it('says on its first screen whether the incident was reproduced and what each claim did', async ({ skip }) => {
+      if (!opened) return skip(skipReason ?? `the browser did not start, or ${file} is missing`);
+      for (const lead of firstScreen) {
+        const item = opened.page.locator('#answer ul.headlines li', { hasText: lead }).first();
+        const box = await item.boundingBox();
+        expect(box, lead).not.toBeNull();
+        expect(box!.y + box!.height, `${lead} ends within the first ${LAPTOP.height} px`).toBeLessThanOrEqual(LAPTOP.height);
+      }
+      if (screenshot) {
+        const path = join(SCREENSHOT_DIR, screenshot);
+        await opened.page.screenshot({ path });
+        expect((await stat(path)).size).toBeGreaterThan(30_000);
+      }
+    });
+  });
+
   describe('scraping-burst, as a person reads it at 1400 px', () => {
     const report = fixture('scraping-burst');
     const html = renderHtml(report);
@@ -270,7 +332,7 @@ describe('report.html in headless Chromium', () => {
         const document = (globalThis as unknown as { document: { querySelector(s: string): PageElement | null; querySelectorAll(s: string): Iterable<PageElement> } }).document;
         const headers = [...document.querySelectorAll('table.verdicts thead th')];
         const column = headers.findIndex((th) => th.textContent === 'B:A connections');
-        const cells = [...document.querySelectorAll('table.verdicts tbody tr:not(.evidence-row)')].map((tr) => [...tr.querySelectorAll('td')][column]!);
+        const cells = [...document.querySelectorAll('table.verdicts tbody tr:not(.evidence-row):not(.skipped-group)')].map((tr) => [...tr.querySelectorAll('td')][column]!);
         const wrap = document.querySelector('.table-wrap')!;
         // A DOMRect's fields are getters: copy them by name.
         const box = (e: PageElement) => {
@@ -291,7 +353,8 @@ describe('report.html in headless Chromium', () => {
         expect(box.right).toBeLessThanOrEqual(VIEWPORT.width);
         expect(box.width).toBeGreaterThan(30);
       }
-      expect(layout.cells.map((c) => c.text)).toEqual(report.configs.map((c) => (c.metrics.connectionRatio !== undefined ? `${c.metrics.connectionRatio.toFixed(1)}:1` : '')));
+      const ran = report.configs.filter((c) => c.verdict !== 'skipped');
+      expect(layout.cells.map((c) => c.text)).toEqual(ran.map((c) => (c.metrics.connectionRatio !== undefined ? `${c.metrics.connectionRatio.toFixed(1)}:1` : '')));
     });
 
     it('draws one memory chart per instance role, each with its own limit line, and one connections chart per server', async ({ skip }) => {

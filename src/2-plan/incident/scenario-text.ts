@@ -176,27 +176,28 @@ export function scenarioText(input: ScenarioTextInput): string {
   if (nofile !== undefined) push(`        // ${commentText(`nofile: ${f.nofileInferred ? 'inferred from total-vm' : (evidence.nofile?.source ?? '')}`)}`, `        nofile: ${literal(nofile)},`);
   const openFiles = startUp && f.family === 'mysql' && nofile !== undefined ? `, open_files_limit: ${literal(nofile)}` : '';
   if (openFiles) push('        // MariaDB caps an automatic open_files_limit; MySQL 5.7 takes the OS value, so the lab sets it explicitly.');
-  push(`        mycnf: { ...PRODUCTION_MY_CNF${openFiles}, ...fix.mycnf },`);
+  if (!startUp) push("        // The lab's own: a storm's failed connections must not get the client host blocked (1129).");
+  push(`        mycnf: { ${startUp ? '' : 'max_connect_errors: 1_000_000, '}...PRODUCTION_MY_CNF${openFiles}, ...fix.mycnf },`);
+  if (!startUp) push("        // Production's pool after hours of reads: a fresh pool is reserved, not resident, and would hide the pool's share.", '        warmup: { bufferPoolFraction: 0.95 },');
   push('        ...(fix.entrypoint ? { entrypoint: [...fix.entrypoint] } : {}),', '        ...(fix.allocator ? { allocator: fix.allocator } : {}),');
   push(`        readyTimeoutMs: 60_000,`, `        settleMs: ${startUp ? '3_000' : '2_000'},`);
   push('      },', '    };', '  },');
   if (!startUp) {
-    const sessions = Math.min(f.connections, 400);
-    const rate = Math.max(20, Math.ceil(sessions / 3));
+    const sessions = f.connectionsKnown ? f.connections : Math.min(f.maxConnections, 250);
     push(
-      `  // A burst of ${sessions} connections${f.connectionsKnown ? " (production's count)" : ` (max_connections ${f.maxConnections}, up to 400)`}, each sorting and joining so that it allocates its buffers.`,
+      `  // A busy minute of ${sessions} connections${f.connectionsKnown ? " (production's count)" : ` (max_connections ${f.maxConnections}, at most 250: how many were open is unknown)`}, after the warm-up:`,
+      '  // more sessions arrive than the server finishes, so all of them are busy at once, each sorting more rows than its sort buffer holds.',
       '  workload: () => ({',
       "    kind: 'storm',",
       "    target: 'db',",
       '    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },',
-      '    startPerSecond: 20,',
-      `    stages: [{ targetPerSecond: ${rate}, durationMs: 4_000 }, { targetPerSecond: ${rate}, durationMs: 10_000 }],`,
-      '    session: { queries: 2, thinkMs: 500, holdMs: 2_000 },',
+      '    startPerSecond: 50,',
+      '    stages: [{ targetPerSecond: 200, durationMs: 12_000 }],',
+      `    maxInFlight: ${sessions},`,
+      '    session: { queries: 6, thinkMs: 0, holdMs: 0 },',
       '    mix: [',
-      '      // 20 000 rows of about 250 B: more than a 4M sort buffer, so the sort takes all of it.',
-      "      { name: 'sort', weight: 3, sql: 'SELECT id, body, likes FROM feed.posts ORDER BY likes DESC, created_at LIMIT 20000' },",
-      '      // No index on users.name: a block nested-loop join through the join buffer.',
-      "      { name: 'join', weight: 1, sql: 'SELECT COUNT(*) FROM feed.posts p JOIN feed.users u ON u.name = CONCAT(\\'user\\', p.likes) WHERE p.id < 4000' },",
+      "      { name: 'user-by-id', weight: 1, sql: 'SELECT id, name, bio FROM users WHERE id = ?', params: (random) => [Math.floor(random() * 2_000)] },",
+      "      { name: 'report', weight: 1, sql: 'SELECT p.id, p.user_id, p.likes FROM posts p WHERE p.likes > ? ORDER BY p.body DESC LIMIT 12000, 1', params: (random) => [Math.floor(random() * 100)] },",
       '    ],',
       '    drainMs: 10_000,',
       '  }),',

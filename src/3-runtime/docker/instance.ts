@@ -9,7 +9,7 @@ import type { InstanceSpec } from '../../1-scenario/index.ts';
 import type { Engine } from './engine.ts';
 import { labelsFor } from './labels.ts';
 import type { InstanceLocation, StartContext, StartedInstance } from '../runtime.ts';
-import { cgroupDirOf } from '../proc-cgroup.ts';
+import { cgroupDirOf, unifiedCgroupDirOf } from '../proc-cgroup.ts';
 import { planNofile, SHIM_CONTAINER_PATH } from '../nofile-shim.ts';
 import { removeContainer } from './cleanup.ts';
 import type { MysqlEndpoint } from '../../0-model/endpoint.ts';
@@ -138,7 +138,9 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
     if (!procCgroup) return { cgroupDirs: {} };
     const memory = cgroupDirOf(procCgroup, 'memory');
     const cpuacct = cgroupDirOf(procCgroup, 'cpuacct');
-    return { cgroupDirs: { ...(memory ? { memory } : {}), ...(cpuacct ? { cpuacct } : {}) }, ...(hostPid ? { hostPid } : {}) };
+    // A v1 line for memory means a hybrid host: its unified hierarchy sits under /sys/fs/cgroup/unified.
+    const unified = unifiedCgroupDirOf(procCgroup, /^\d+:[^:]*\bmemory\b/m.test(procCgroup));
+    return { cgroupDirs: { ...(memory ? { memory } : {}), ...(cpuacct ? { cpuacct } : {}), ...(unified ? { unified } : {}) }, ...(hostPid ? { hostPid } : {}) };
   };
 
   const instance: StartedInstance = {

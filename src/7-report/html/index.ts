@@ -10,6 +10,7 @@ import { html, join, trusted } from './template.ts';
 import { renderUpgradeView } from './upgrade-view.ts';
 import { renderVerdictTable } from './verdicts.ts';
 import { renderFlaky } from './repeats.ts';
+import { renderAnswer } from './answer.ts';
 
 /** JSON inside <script>: `</script` or `<!--` in a log line must not end or bend the block. */
 function scriptJson(value: unknown): string {
@@ -36,14 +37,15 @@ export function renderHtml(report: RunReport): string {
 <body>
 <main>
 ${renderHeader(report)}
-${renderHostFacts(report, configs)}
-${renderUpgradeView(report)}
+${renderAnswer(report, configs)}
 ${renderVerdictTable(report, configs, axes)}
+${renderUpgradeView(report)}
 ${renderFlaky(report, configs)}
 ${renderCharts(groups, peaks, configs)}
 <section id="evidence"><h2>Evidence</h2>
 ${join(configs.map(renderEvidencePanel), '\n')}
 </section>
+${renderHostFacts(report, configs)}
 </main>
 <script type="application/json" id="oomlab-chart-data">${trusted(scriptJson(data))}</script>
 <script>${assets.uplotScript}</script>

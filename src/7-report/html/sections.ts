@@ -1,5 +1,6 @@
 // The page's header, host facts and the charts' section (the figures; page.ts draws into them).
 import type { RunReport } from '../../0-model/report.ts';
+import { exploreSummary, isExplore } from '../../0-model/explore.ts';
 import type { PeakBar, TimeChart } from './chart-data.ts';
 import type { ChartGroup } from './charts.ts';
 import type { Labelled } from './configs.ts';
@@ -7,6 +8,7 @@ import { html, join, type HtmlValue, type SafeHtml } from './template.ts';
 import { emulatedText, formatCount, swatch } from './verdicts.ts';
 import { shardLines } from '../../0-model/shards.ts';
 import { SIGNATURE_WORDS } from '../../0-model/signature.ts';
+import { VERDICT_WORDS } from '../../0-model/verdict-words.ts';
 
 function yesNo(value: boolean | undefined): string {
   return value === undefined ? 'unknown' : value ? 'yes' : 'no';
@@ -20,11 +22,12 @@ export function renderHeader(report: RunReport): SafeHtml {
 <h1><span class="brand">oomlab</span> ${report.scenario}</h1>
 <p class="incident">${report.incident}</p>
 <p class="meta">run <code>${report.runId}</code> · started ${report.startedAt} · ${Math.round(report.durationMs / 1000)} s · <code>${report.scenarioFile}</code>${drivers.length > 0 ? ` · load driver ${drivers.join(', ')}` : ''}</p>
-<p class="summary"><span class="count pass">${pass} pass</span> <span class="count fail">${fail} fail</span> <span class="count skipped">${skipped} skipped</span> <span class="count error">${error} error</span>${flaky ? html` <span class="count flaky">${flaky} flaky</span>` : ''}</p>
+<p class="summary"><span class="count pass">${pass} ${VERDICT_WORDS.pass}</span> <span class="count fail">${fail} ${VERDICT_WORDS.fail}</span>${flaky ? html` <span class="count flaky">${flaky} ${VERDICT_WORDS.flaky}</span>` : ''} <span class="count error">${error} ${VERDICT_WORDS.error}</span> <span class="count skipped">${skipped} ${VERDICT_WORDS.skipped}</span></p>
 ${join(
   shardLines(report).map((line) => html`<p class="meta">${line.replaceAll('`', '')}</p>`),
   '\n',
 )}
+${isExplore(report) ? html`<p class="summary">Explore (no <code>expect</code>): ${exploreSummary(report)}</p>` : ''}
 ${ended}${renderSignature(report)}</header>`;
 }
 
@@ -79,13 +82,14 @@ export function renderHostFacts(report: RunReport, configs: readonly Labelled[])
     ...(host.k6 !== undefined ? [['k6 on PATH', yesNo(host.k6)] as [string, string]] : []),
     ...(report.images.length > 0 ? [['Images', images] as [string, SafeHtml]] : []),
   ];
-  return html`<section id="host"><h2>Host</h2>
+  // Folded: what a reader checks after the answer, not before it.
+  return html`<section id="host"><details><summary><h2>Host</h2> <small>kernel ${host.kernel}, cgroup v${host.cgroupVersion}, THP ${host.thpMode}</small></summary>
 <table class="facts"><tbody>
 ${join(
   rows.map(([name, value]) => html`<tr><th scope="row">${name}</th><td>${value}</td></tr>`),
   '\n',
 )}
-</tbody></table></section>`;
+</tbody></table></details></section>`;
 }
 
 const PEAKS_FIGURE = html`<figure class="chart wide" id="chart-peaks"><figcaption><strong>Peak memory against the limit</strong> <small>per configuration: the bar is the observed peak, the black tick the limit, the diamond the predicted peak</small></figcaption><canvas id="peaks-canvas"></canvas></figure>`;

@@ -16,9 +16,11 @@ export function renderUpgradeView(report: RunReport): SafeHtml | undefined {
         (c) => html`<td class="${c?.verdict ?? 'none'}${c?.outcome?.startsWith('oom-killed') ? ' killed' : ''}">${cellText(c)}</td>`,
       )}</tr>`,
   );
+  // Folded under its ticket lines; the table's fixed layout wraps its cells instead of widening the page.
   return html`<section id="upgrade-view"><h2>Upgrade view</h2>
-<table class="upgrade"><thead><tr><th>server<br><small>${axes.join(' / ')}</small></th>${withProbe ? html`<th>file table (probe)</th>` : undefined}${head}</tr></thead><tbody>${rows}</tbody></table>
-<p>For a change ticket:</p>
 <ul class="ticket">${view.rows.map((row) => html`<li>${row.line}</li>`)}</ul>
+<details><summary>One row per server, one column per configuration (${view.columns.length})</summary>
+<table class="upgrade"><thead><tr><th>server<br><small>${axes.join(' / ')}</small></th>${withProbe ? html`<th>file table (probe)</th>` : undefined}${head}</tr></thead><tbody>${rows}</tbody></table>
+</details>
 </section>`;
 }

@@ -3,6 +3,8 @@ import type { ConfigResult, EmulatedFact, RunReport } from '../../0-model/report
 import type { Labelled } from './configs.ts';
 import { html, join, type SafeHtml } from './template.ts';
 import { peakMemoryText, predictedText } from '../../0-model/figures.ts';
+import { VERDICT_WORDS, verdictWords } from '../../0-model/verdict-words.ts';
+import { skipGroups, skipLine } from '../../0-model/answer.ts';
 
 export function formatCount(value: number): string {
   return value >= Number.MAX_SAFE_INTEGER ? 'unlimited' : value.toLocaleString('en-US');
@@ -12,8 +14,9 @@ function formatMs(ms: number): string {
   return ms >= 100 ? `${Math.round(ms)} ms` : `${Math.round(ms * 10) / 10} ms`;
 }
 
-export function badge(verdict: ConfigResult['verdict']): SafeHtml {
-  return html`<span class="badge ${verdict}">${verdict}</span>`;
+/** The verdict in words a reader cannot misread (`not as expected`, not `fail`); the class keeps report.json's value. */
+export function badge(verdict: ConfigResult['verdict'], words: string = VERDICT_WORDS[verdict]): SafeHtml {
+  return html`<span class="badge ${verdict}">${words}</span>`;
 }
 
 export function swatch(color: string): SafeHtml {
@@ -67,7 +70,7 @@ function row({ config, tag, color }: Labelled, axes: readonly string[], columns:
     ...axes.map((axis) => html`<td>${String(config.axes[axis])}</td>`),
     // The expectation only where it differs: a matching one repeats the outcome on every row.
     html`<td class="outcome">${config.outcome ?? '—'}${expectedText && expectedText !== config.outcome ? html`<br><small>expected ${expectedText}</small>` : ''}</td>`,
-    html`<td>${badge(config.verdict)}${regressed ? html` <span class="badge regressed" title="${regressed.join('; ')}">regressed</span>` : ''}</td>`,
+    html`<td>${badge(config.verdict, verdictWords(config))}${regressed ? html` <span class="badge regressed" title="${regressed.join('; ')}">regressed</span>` : ''}</td>`,
     peakCell(config, color),
     html`<td class="num">${m.openFilesLimit !== undefined ? formatCount(m.openFilesLimit) : ''}</td>`,
     ...(columns.withLoad
@@ -146,9 +149,10 @@ ${common}
 <thead><tr>${headers.map((h) => html`<th>${h}</th>`)}</tr></thead>
 <tbody>
 ${join(
-  configs.map((c) => row(c, axes, columns, regressions.get(c.config.id))),
+  configs.filter((c) => c.config.verdict !== 'skipped').map((c) => row(c, axes, columns, regressions.get(c.config.id))),
   '\n',
 )}
+${skipGroups(report.configs).map((group) => html`<tr class="skipped-group"><td class="tag">${badge('skipped')}</td><td colspan="${headers.length - 1}">${skipLine(group)}</td></tr>`)}
 </tbody></table></div>
 ${emulationFootnote(configs)}${baselineNote(report, configs)}</section>`;
 }

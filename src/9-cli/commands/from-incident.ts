@@ -71,9 +71,11 @@ function diagnosisText(evidence: IncidentEvidence, diagnosis: Diagnosis): string
 
 /** The project's own formatter over the generated text, so the scenario passes `npm run lint` like a hand-written one. */
 async function formatted(text: string, path: string): Promise<string> {
-  const biome = join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', 'biome');
+  const root = join(import.meta.dirname, '..', '..', '..');
+  const biome = join(root, 'node_modules', '.bin', 'biome');
   if (!existsSync(biome)) return text;
-  const result = await execa(biome, ['format', `--stdin-file-path=${basename(path)}`], { input: text, reject: false, timeout: 20_000 });
+  // From the project's root, as a file of its scenarios/, so its biome.json applies wherever the user stands.
+  const result = await execa(biome, ['format', `--stdin-file-path=scenarios/${basename(path)}`], { input: text, reject: false, timeout: 20_000, cwd: root });
   return result.exitCode === 0 && result.stdout.trim() !== '' ? `${result.stdout.trimEnd()}\n` : text;
 }
 

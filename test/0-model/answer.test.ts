@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Answer, answerOf, type Headline } from '../../src/0-model/answer.ts';
+import type { RunReport } from '../../src/0-model/report.ts';
+import { becauseOf } from '../../src/6-judge/index.ts';
+
+const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures', `report-${name}.json`), 'utf8')) as RunReport;
+const text = (h: Headline) => `${h.lead} ${h.parts.map((p) => (typeof p === 'string' ? p : `\`${p.code}\``)).join('')}`;
+
+describe('the answer of the flagship (nofile-oom, 33 configurations, mysql:5.x not here)', () => {
+  const answer: Answer = answerOf(fixture('nofile-oom-33'));
+
+  it('plays the incident against mysql:5.7 at nofile 1073741816 with no fix: the first configuration expected to be killed', () => {
+    expect(answer.baseline?.id).toBe('image=mysql:5.7,nofile=1073741816,fix=none,open_files_limit=auto,memory=4g');
+  });
+
+  it('says in its first lines whether the incident was reproduced, which fix worked and what the red herring did', () => {
+    expect(answer.headlines.map(text)).toEqual([
+      'Reproduced: 16 bytes × 1073741816 files = 16 GiB, above the memory limit — OOM-killed at start-up in 1 of 1 configuration (nofile=1073741816 fix=none): with image=oomlab/mariadb:10.11 open_files_limit=explicit; 2 configurations not run; the kernel: `total-vm:16827320kB, anon-rss:4185600kB`.',
+      'Killed all the same with fix=tuned-my.cnf: 1 of 1 configuration, as expected: shrinking the buffers does not shrink the 16 GiB file table — `total-vm:16827320kB, anon-rss:4185600kB`.',
+      'Survived with fix=ulimit-4096: 5 of 5 configurations, peak 191 MiB of 4 GiB — as expected: the wrapper lowers nofile to 4096 before mysqld reads it.',
+      'Survived with image=oomlab/mariadb:10.11: 2 of 2 configurations, peak 191 MiB of 4 GiB — as expected: the server caps an automatic open_files_limit.',
+      'Survived: 6 of 6 configurations, peak 207 MiB of 4 GiB — as expected: the file table fits.',
+      '18 configurations not run: 9 because image mysql:5.7 is not here and no registry is used; 9 because image mysql:5.5 is not here and no registry is used (what to do: below).',
+    ]);
+    expect(answer.headlines.map((h) => h.tone)).toEqual(['good', 'good', 'good', 'good', 'good', 'none']);
+  });
+
+  it('groups the 18 skipped configurations in two lines, one per reason', () => {
+    expect(answer.skipped.map((g) => [g.configs.length, g.configs[0]!.axes.image])).toEqual([
+      [9, 'mysql:5.7'],
+      [9, 'mysql:5.5'],
+    ]);
+  });
+
+  it('ranks the 15 that ran by headroom, the two kills last', () => {
+    expect(answer.ranking).toHaveLength(15);
+    expect(answer.ranking.slice(-2).map((r) => [r.label, r.killed])).toEqual([
+      ['open_files_limit=explicit', true],
+      ['fix=tuned-my.cnf open_files_limit=explicit', true],
+    ]);
+    const shares = answer.ranking.slice(0, -2).map((r) => r.headroomBytes! / r.limitBytes!);
+    expect(shares).toEqual([...shares].sort((a, b) => b - a));
+  });
+});
+
+describe('the answer of scraping-burst (one fix at a time against the baseline)', () => {
+  const answer = answerOf(fixture('scraping-burst'));
+
+  it('names the fixes that did not save A in the reproduction, and the one that did', () => {
+    const [reproduced, roomy, notRun] = answer.headlines.map(text);
+    expect(reproduced).toMatch(
+      /^Reproduced: A shares its host with the neighbour; .* — \[a\] OOM-killed under load in 4 of 4 configurations \(headroom=tight\): the incident's configuration, with thp=never, with innodb_thread_concurrency=32 and with allocator=jemalloc; 1 configuration not run; the kernel: `total-vm:8591665136kB, anon-rss:908104kB`\.$/,
+    );
+    expect(roomy).toBe(
+      'Survived with headroom=roomy: 1 of 1 configuration, peak anonymous memory 1.7 GiB of 9 GiB — as expected: with memory left beside the neighbour, A carries its share of the burst.',
+    );
+    expect(notRun).toBe('1 configuration not run: 1 because 1 NUMA node (what to do: below).');
+  });
+
+  it('ranks by the anonymous peak where it was sampled', () => {
+    expect(answer.ranking[0]).toMatchObject({ label: 'headroom=roomy', anonymous: true, killed: false });
+  });
+});
+
+describe('the answer when a claim did not hold (burst-oom, recorded with sized buffers at 2000 connections killed)', () => {
+  it('says not as expected, what happened and what was expected, and why', () => {
+    const lines = answerOf(fixture('burst-oom')).headlines.map(text);
+    expect(lines[1]).toBe(
+      'Not as expected with buffers=sized: in 2 configurations: survived 1, OOM-killed under load 1 — expected survival, because buffers × max_connections fit: the burst costs latency and 1040 errors, not the process.',
+    );
+    expect(answerOf(fixture('burst-oom')).headlines[1]!.tone).toBe('bad');
+  });
+});
+
+describe('becauseOf', () => {
+  it("keeps each expectation's because, by instance, and nothing when none gave one", () => {
+    expect(becauseOf({ a: { outcome: 'survived', because: 'room' }, b: { outcome: 'survived' } })).toEqual({ because: { a: 'room' } });
+    expect(becauseOf({ a: { outcome: 'survived' } })).toEqual({});
+  });
+});
+
+describe('the answer of a scenario made from an incident (fix=production and each fix on its own)', () => {
+  const base = fixture('nofile-oom').configs;
+  const killed = base.find((c) => c.outcome === 'oom-killed-at-startup')!;
+  const survived = base.find((c) => c.outcome === 'survived')!;
+  const config = (fix: string, from: typeof killed, because: string, peak?: number) => ({
+    ...from,
+    id: `image=oomlab/mariadb:10.11,fix=${fix}`,
+    axes: { image: 'oomlab/mariadb:10.11', fix },
+    because: { db: because },
+    metrics: { ...from.metrics, ...(peak !== undefined ? { peakMemoryBytes: peak } : {}) },
+  });
+  const report = {
+    ...fixture('nofile-oom'),
+    configs: [
+      config('production', killed, "production's outcome reproduces: the file table"),
+      config('ulimit-4096', survived, 'the fix keeps the server inside its limit', 200 * 2 ** 20),
+      config('limitnofile-1048576', survived, 'the fix keeps the server inside its limit', 300 * 2 ** 20),
+    ],
+  };
+
+  it('says which fix survived, each on its own line, though they share one because', () => {
+    const answer = answerOf(report);
+    expect(answer.baseline?.axes.fix).toBe('production');
+    expect(answer.headlines.map((h) => h.lead)).toEqual(['Reproduced:', 'Survived with fix=ulimit-4096:', 'Survived with fix=limitnofile-1048576:']);
+    expect(answer.ranking.map((r) => r.label)).toEqual(['fix=ulimit-4096', 'fix=limitnofile-1048576', "the incident's configuration"]);
+  });
+});
