@@ -3,7 +3,7 @@
 // Usage: node --import tsx bench/http-load.ts [--from 500] [--to 64000] [--seconds 3] [--max-p99-ms 50]
 import { execa } from 'execa';
 import { parseArgs } from 'node:util';
-import { runHttpStandIn } from '../src/5-workload/http-load.ts';
+import { runHttpStandIn } from '../src/5-workload/http/stand-in.ts';
 
 const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, seconds: { type: 'string' }, 'max-p99-ms': { type: 'string' } } });
 const from = Number(values.from ?? 500);

@@ -22,9 +22,9 @@
 //   through mysql2: 617 µs a session. The kernel's TCP work (connect 10.2%, write 10.1%, close 1.2%),
 //     net.Socket and its streams 14%, mysql2 11% (a parser, command queue, packet objects and an LRU per
 //     connection), garbage collection 5.7%, the storm's own code 4%.
-//   the lean wire path over net.Socket (src/5-workload/lean-connection.ts): 272-307 µs. mysql2 gone; what was
+//   the lean wire path over net.Socket (src/5-workload/wire/lean-connection.ts): 272-307 µs. mysql2 gone; what was
 //     left in user space was net.Socket's construction and stream state, and a socket timer re-armed on every read and write.
-//   now, on libuv's TCP handle as net drives it (src/5-workload/wire-socket.ts), one deadline sweep for every
+//   now, on libuv's TCP handle as net drives it (src/5-workload/wire/socket.ts), one deadline sweep for every
 //     connection, and sessions driven by callbacks: the syscalls are about 60% of the profile (connect 27-28%,
 //     the three writes 20%, close 5-6%), the client idles 16-21% waiting for the server, and all of the
 //     storm's own code, the protocol and garbage collection are under 10%. Client CPU a session: 165-219 µs

@@ -3,7 +3,7 @@
 // Usage: node --import tsx tools/capture-mysql-wire.ts <prefix> '<endpoint json>' [--too-many]
 import { writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { authResponse, cachingSha2RsaPassword, command, COM_QUERY, handshakeResponse, PacketReader, parseHandshake, QUIT_PACKET } from '../src/5-workload/mysql-wire.ts';
+import { authResponse, cachingSha2RsaPassword, command, COM_QUERY, handshakeResponse, PacketReader, parseHandshake, QUIT_PACKET } from '../src/5-workload/wire/mysql-wire.ts';
 
 const [prefix, endpointJson, flag] = process.argv.slice(2);
 const endpoint = JSON.parse(endpointJson!) as { host: string; port: number; user: string; password: string; database?: string };

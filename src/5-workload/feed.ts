@@ -1,5 +1,4 @@
 import { createConnection } from 'mysql2/promise';
-import type { MixedQuery } from './storm.ts';
 import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 /** The API behind a feed, as scraped in incident 2: users, their posts, who follows whom. */
@@ -10,6 +9,14 @@ export interface FeedSize {
   posts: number;
   /** Follows per user. @default 20 */
   followsPerUser: number;
+}
+
+/** One statement of a query mix, picked with probability weight / sum of weights. */
+export interface MixedQuery {
+  name: string;
+  weight: number;
+  sql: string;
+  params?: (random: () => number) => unknown[];
 }
 
 export const FEED_DATABASE = 'feed';

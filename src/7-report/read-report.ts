@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OomlabError } from '../0-model/errors.ts';
 import type { RunReport } from '../0-model/report.ts';
-import { parseReport } from '../0-model/report-schema.ts';
+import { parseReport } from '../0-model/parse-report.ts';
 
 /** Reads a report.json (or the one in a run folder), checked against the schema, with a one-line error for anything else. */
 export async function readReportFile(path: string): Promise<{ report: RunReport; file: string }> {

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { issuePath, parseReport } from '../../src/0-model/report-schema.ts';
+import { issuePath, parseReport } from '../../src/0-model/parse-report.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures');

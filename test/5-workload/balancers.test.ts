@@ -9,7 +9,7 @@ import {
   type Balancer,
   type LatencyEwma,
   type ReplicaLoad,
-} from '../../src/5-workload/balancers.ts';
+} from '../../src/5-workload/app-tier/balancers.ts';
 import { seededRandom } from '../../src/5-workload/feed.ts';
 
 const load = (activeRequests: number, latencyEwmaMs: number | null, oldestActiveMs = 0): ReplicaLoad => ({ activeRequests, latencyEwmaMs, oldestActiveMs });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runHttpStandIn, type HttpLoadOptions, type HttpLoadSecond } from '../../src/5-workload/http-load.ts';
+import { runHttpStandIn, type HttpLoadOptions, type HttpLoadSecond } from '../../src/5-workload/http/stand-in.ts';
 
 const servers: Server[] = [];
 

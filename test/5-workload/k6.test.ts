@@ -7,7 +7,7 @@ import vm from 'node:vm';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { poll } from '../../src/0-model/poll.ts';
-import { K6_BURST_SCRIPT, K6_PARAMS_ENV, k6Available, k6BurstParams, k6ErrorMetric, parseK6Summary, runK6, type K6BurstParams, type K6ScriptOptions } from '../../src/5-workload/k6.ts';
+import { K6_BURST_SCRIPT, K6_PARAMS_ENV, k6Available, k6BurstParams, k6ErrorMetric, parseK6Summary, runK6, type K6BurstParams, type K6ScriptOptions } from '../../src/5-workload/http/k6.ts';
 
 const k6OnPath = await k6Available();
 /** The real script k6 runs, as it is on disk. */

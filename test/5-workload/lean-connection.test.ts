@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeanConnection } from '../../src/5-workload/lean-connection.ts';
-import { PacketReader } from '../../src/5-workload/mysql-wire.ts';
-import { DEFAULT_WIRE_TRANSPORT } from '../../src/5-workload/wire-socket.ts';
-import { runStorm } from '../../src/5-workload/storm.ts';
+import { LeanConnection } from '../../src/5-workload/wire/lean-connection.ts';
+import { PacketReader } from '../../src/5-workload/wire/mysql-wire.ts';
+import { DEFAULT_WIRE_TRANSPORT } from '../../src/5-workload/wire/socket.ts';
+import { runStorm } from '../../src/5-workload/storm/storm.ts';
 
 // A stand-in server on 127.0.0.1 that answers with bytes captured from MariaDB 10.11 (test/fixtures/mysql-wire).
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/mysql-wire/mariadb-10.11-${name}.bin`, import.meta.url));

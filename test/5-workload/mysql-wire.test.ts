@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { authResponse, cachingSha2Scramble, handshakeResponse, isEof, nativePasswordScramble, PacketReader, parseAuthSwitch, parseError, parseHandshake } from '../../src/5-workload/mysql-wire.ts';
+import {
+  authResponse,
+  cachingSha2Scramble,
+  handshakeResponse,
+  isEof,
+  nativePasswordScramble,
+  PacketReader,
+  parseAuthSwitch,
+  parseError,
+  parseHandshake,
+} from '../../src/5-workload/wire/mysql-wire.ts';
 
 // Bytes captured from oomlab/mariadb:10.11 and oomlab/mysql:9.7 by tools/capture-mysql-wire.ts.
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/mysql-wire/${name}.bin`, import.meta.url));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PerSecondPercentiles, percentilesOf } from '../../src/5-workload/per-second.ts';
+import { PerSecondPercentiles, percentilesOf } from '../../src/5-workload/storm/per-second.ts';
 
 describe('PerSecondPercentiles', () => {
   it('gives each second the percentiles of its own values, whenever it was closed', () => {

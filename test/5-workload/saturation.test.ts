@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { saturationOf, type SecondLoad } from '../../src/5-workload/saturation.ts';
+import { saturationOf, type SecondLoad } from '../../src/5-workload/storm/saturation.ts';
 
 const second = (n: number, fields: Partial<SecondLoad> = {}): SecondLoad => ({
   second: n,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorKey } from '../../src/5-workload/storm.ts';
+import { errorKey } from '../../src/5-workload/measure.ts';
 
 // Shapes as mysql2 and Node raise them (code/errno/message as seen in runs against the offline image).
 describe('errorKey', () => {

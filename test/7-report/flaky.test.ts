@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compareRuns, compareWithBaseline, renderCompareHtml, renderCompareMarkdown, renderHtml, renderJunit, renderMarkdown } from '../../src/7-report/index.ts';
 import { agreeRepeats } from '../../src/6-judge/index.ts';
-import { parseReport } from '../../src/0-model/report-schema.ts';
+import { parseReport } from '../../src/0-model/parse-report.ts';
 import type { ConfigResult, RunReport } from '../../src/0-model/report.ts';
 
 const fixture = (): RunReport => JSON.parse(readFileSync(new URL('../fixtures/report-scraping-burst.json', import.meta.url), 'utf8')) as RunReport;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/0-model/report.ts';
-import { parseReport } from '../../src/0-model/report-schema.ts';
+import { parseReport } from '../../src/0-model/parse-report.ts';
 import { renderMarkdown } from '../../src/7-report/index.ts';
 
 describe('a run with --set', () => {

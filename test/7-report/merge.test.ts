@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseReport } from '../../src/0-model/report-schema.ts';
+import { parseReport } from '../../src/0-model/parse-report.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
 import { shardOf } from '../../src/2-plan/index.ts';
 import { compareWithBaseline, mergeShardReports, renderJson, renderMarkdown, renderHtml, type ShardReport } from '../../src/7-report/index.ts';

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNofileShim, connectEngine, OFFLINE_MARIADB_IMAGE, startInstance, type StartedInstance } from '../../src/3-runtime/docker/index.ts';
-import { startAppTier, type AppTierOptions, type AppTierStats } from '../../src/5-workload/app-tier.ts';
+import { startAppTier, type AppTierOptions, type AppTierStats } from '../../src/5-workload/app-tier/tier.ts';
 import { seedFeed } from '../../src/5-workload/feed.ts';
 import type { MysqlEndpoint } from '../../src/0-model/endpoint.ts';
 import { containersLabelled, docker } from './helpers.ts';

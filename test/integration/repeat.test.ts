@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/8-run/index.ts';
-import { parseReport } from '../../src/0-model/report-schema.ts';
+import { parseReport } from '../../src/0-model/parse-report.ts';
 import { containersLabelled, runScenarioForTest, withTempDir } from './helpers.ts';
 
 // --repeat 2 on a tiny matrix of the flagship scenario: two configurations that start in seconds

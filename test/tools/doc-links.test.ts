@@ -50,7 +50,7 @@ describe('the documentation', () => {
     expect(readFileSync(join(ROOT, 'README.md'), 'utf8').trimEnd().split('\n').length).toBeLessThanOrEqual(150);
   });
 
-  it('no page calls the storm a mysql2 storm: it speaks the wire protocol itself (src/5-workload/mysql-wire.ts)', () => {
+  it('no page calls the storm a mysql2 storm: it speaks the wire protocol itself (src/5-workload/wire/mysql-wire.ts)', () => {
     for (const page of PAGES) expect(readFileSync(join(ROOT, page), 'utf8'), page).not.toMatch(/mysql2 connection storm/i);
   });
 

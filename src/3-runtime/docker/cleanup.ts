@@ -2,7 +2,8 @@ import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { LABEL_OWNER_PID, LABEL_RUN, LABEL_SESSION, ownerAlive } from './labels.ts';
-import { engineMessage, statusCodeOf, type Engine } from './engine.ts';
+import { connectEngine, engineMessage, statusCodeOf, type Engine } from './engine.ts';
+import { dataRootOf, shadowedMount, stopDockerd } from './engine-leftovers.ts';
 import type { CleanResult, RemovedContainer, StuckContainer } from '../runtime.ts';
 import { carryOut, layerOf, ownMountNamespace, planRelease, readProcessViews, type ContainerLayer } from './mount-holders.ts';
 import { leftoverSideCgroups, removeSideCgroup, SIDE_CGROUP_PREFIX } from './side-budget.ts';
@@ -96,9 +97,26 @@ export async function removeLeftover(engine: Engine, container: { id: string; na
       released.push(`nothing on this host mounts ${state.layer.mergedDir}`);
     }
   }
+  if (state.layer && (await shadowedMount(await dataRootOf(), state.layer.mergedDir))) {
+    const restart = await restartPastShadow(engine, container.id);
+    released.push(...restart.released);
+    if (restart.removed) return { kind: 'removed', ...container, released };
+  }
   const now = await stateOf(docker, container.id);
   if (now === undefined) return { kind: 'removed', ...container, released };
   return { kind: 'stuck', ...container, state: now.status, reason, released, byHand: byHandAdvice(container.id, now.layer ?? state.layer, stillMounted) };
+}
+
+/**
+ * The layer is mounted beneath the bind a restarted dockerd made of its data root, where no path reaches it:
+ * only a dockerd that is down lets it go. Stops the engine (its running containers stop too), and starts it
+ * again, which first releases what the dead engine left mounted; then removes the container.
+ */
+async function restartPastShadow(engine: Engine, id: string): Promise<{ removed: boolean; released: string[] }> {
+  const released = ["its layer is mounted beneath dockerd's bind of its data root: restarting dockerd"];
+  if (!(await stopDockerd())) return { removed: false, released: [...released, 'could not stop dockerd'] };
+  await connectEngine({ install: false, onProgress: (line) => released.push(line) });
+  return { removed: (await attemptRemoval(engine.api, id)) === undefined, released };
 }
 
 function identify(container: Docker.ContainerInfo): { id: string; name: string; runId: string } {

@@ -7,6 +7,7 @@ import { DockerUnavailableError, EngineLostError } from '../../0-model/errors.ts
 import { onPath } from '../../0-model/host.ts';
 import { poll } from '../../0-model/poll.ts';
 import type { ConnectOptions } from '../runtime.ts';
+import { dataRootOf, releaseDeadEngineMounts } from './engine-leftovers.ts';
 
 const DOCKERD_ARGS = ['--userland-proxy=false'] as const;
 
@@ -64,6 +65,10 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
     });
   }
   await removeStalePidFile('/var/run/docker.pid');
+  const dataRoot = await dataRootOf();
+  const { released, failed } = await releaseDeadEngineMounts(dataRoot);
+  if (released.length > 0) options.onProgress?.(`released ${released.length} mount(s) a dead dockerd left under ${dataRoot}: ${released.join('; ')}`);
+  for (const line of failed) options.onProgress?.(`could not release ${line}`);
   options.onProgress?.('starting dockerd');
   await mkdir('/var/log', { recursive: true });
   const log = openSync('/var/log/oomlab-dockerd.log', 'a');

@@ -4,8 +4,8 @@
 import { once } from 'node:events';
 import { connect as connectSocket, type Socket } from 'node:net';
 import { createConnection, createPool, type Connection, type PoolConnection, type QueryError } from 'mysql2';
-import type { ReplicaRuntime } from './app-tier-replicas.ts';
-import type { MixedQuery } from './storm.ts';
+import type { ReplicaRuntime } from './replicas.ts';
+import type { MixedQuery } from '../feed.ts';
 
 export type ConnectionMode = 'pool' | 'new-connection';
 

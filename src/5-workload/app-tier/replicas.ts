@@ -2,10 +2,10 @@
 // from which the balancer's view and the tier's stats are read.
 import type { Socket } from 'node:net';
 import type { Pool, PoolConnection } from 'mysql2';
-import { ScenarioInvalidError } from '../0-model/errors.ts';
+import { ScenarioInvalidError } from '../../0-model/errors.ts';
 import { updateEwma, type LatencyEwma, type ReplicaLoad } from './balancers.ts';
-import { errorKey } from './storm.ts';
-import type { MysqlEndpoint } from '../0-model/endpoint.ts';
+import { errorKey } from '../measure.ts';
+import type { MysqlEndpoint } from '../../0-model/endpoint.ts';
 
 export interface AppTierReplica {
   name: string;

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { ScenarioInvalidError } from '../0-model/errors.ts';
-import { HTTP_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
-import { onPath } from '../4-observe/index.ts';
-import { intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
-import { ERROR_HEADER, loopbackTargets, type HttpLoadOptions, type HttpLoadResult, type WeightedPath } from './http-load.ts';
-import type { LatencySummaryMs } from './storm.ts';
+import { ScenarioInvalidError } from '../../0-model/errors.ts';
+import { HTTP_MAX_IN_FLIGHT } from '../../0-model/workload-defaults.ts';
+import { onPath } from '../../4-observe/index.ts';
+import { intendedStartTimes, totalDurationMs, type ArrivalStage } from '../arrival.ts';
+import { ERROR_HEADER, loopbackTargets, type HttpLoadOptions, type HttpLoadResult, type WeightedPath } from './stand-in.ts';
+import type { LatencySummaryMs } from '../../0-model/workload-result.ts';
 
 /**
  * Error keys that get a k6 Counter of their own (k6 declares metrics in the init context only, so the

@@ -1,7 +1,7 @@
-import type { Workload } from '../1-scenario/index.ts';
-import type { Driver, DriverContext } from './driver.ts';
-import { driveHttpBurst } from './http-burst-driver.ts';
-import { driveStorm } from './storm-driver.ts';
+import type { Workload } from '../../1-scenario/index.ts';
+import type { Driver, DriverContext } from './context.ts';
+import { driveHttpBurst } from './http-burst.ts';
+import { driveStorm } from './storm.ts';
 
 /** One driver per workload kind: a new kind does not compile until it has one. */
 export const DRIVERS: { [K in Workload['kind']]: Driver<Extract<Workload, { kind: K }>> } = {

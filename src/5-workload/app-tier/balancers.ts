@@ -1,5 +1,5 @@
 // The app tier's balancers: pure choices over what the tier knows of each replica, testable without a server.
-import { ScenarioInvalidError } from '../0-model/errors.ts';
+import { ScenarioInvalidError } from '../../0-model/errors.ts';
 
 export type BalancerKind = 'round-robin' | 'least-connections' | 'fastest';
 export const BALANCER_KINDS: readonly BalancerKind[] = ['round-robin', 'least-connections', 'fastest'];

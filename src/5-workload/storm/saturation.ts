@@ -1,4 +1,4 @@
-import type { StormSaturation } from '../0-model/workload-result.ts';
+import type { StormSaturation } from '../../0-model/workload-result.ts';
 
 /** One second of an open-model storm, as the saturation check reads it. */
 export interface SecondLoad {

@@ -1,13 +1,13 @@
 // The app tier of incident 2: an HTTP API on 127.0.0.1 that balances each request over MySQL replicas.
 // Its parts are beside it: the balancers, the HTTP server, the connections to the replicas, and what it
 // keeps of each replica.
-import { ScenarioInvalidError } from '../0-model/errors.ts';
-import { weightedPicker } from '../0-model/pick.ts';
-import { ReplicaConnections, type ConnectionMode } from './app-tier-connections.ts';
-import { createTierServer, listenOnLoopback, routesOf } from './app-tier-http.ts';
-import { loadOf, recordAnswer, replicaRuntime, statsOf, validateReplicas, type AppTierReplica, type AppTierStats } from './app-tier-replicas.ts';
+import { ScenarioInvalidError } from '../../0-model/errors.ts';
+import { weightedPicker } from '../../0-model/pick.ts';
+import { ReplicaConnections, type ConnectionMode } from './connections.ts';
+import { createTierServer, listenOnLoopback, routesOf } from './http.ts';
+import { loadOf, recordAnswer, replicaRuntime, statsOf, validateReplicas, type AppTierReplica, type AppTierStats } from './replicas.ts';
 import { BALANCER_KINDS, createBalancer, type BalancerKind } from './balancers.ts';
-import { feedQueryMix, type FeedSize } from './feed.ts';
+import { feedQueryMix, type FeedSize } from '../feed.ts';
 
 export type { AppTierReplica, AppTierStats, ConnectionMode };
 

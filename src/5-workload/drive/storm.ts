@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLoadSampler } from '../4-observe/index.ts';
-import type { StormWorkload } from '../1-scenario/index.ts';
-import { addPerSecondSamples, DEATH_GRACE_MS, DEFAULT_SEED, instanceNamed, type Driver } from './driver.ts';
-import { FEED_DATABASE, feedQueryMix, seedFeed, seededRandom } from './feed.ts';
-import { runStorm, type MixedQuery } from './storm.ts';
+import { startLoadSampler } from '../../4-observe/index.ts';
+import type { StormWorkload } from '../../1-scenario/index.ts';
+import { DEATH_GRACE_MS, DEFAULT_SEED, instanceNamed, recordWorkload, type Driver } from './context.ts';
+import { FEED_DATABASE, feedQueryMix, seedFeed, seededRandom } from '../feed.ts';
+import { runStorm } from '../storm/storm.ts';
+import type { MixedQuery } from '../feed.ts';
 
 /** The scenario's own mix, else the feed's. */
 export function stormMix(workload: StormWorkload): MixedQuery[] {
@@ -41,8 +42,7 @@ export const driveStorm: Driver<StormWorkload> = async (workload, { instances, t
       random: seededRandom(7),
       onSecond: (s) => onPhase(`storm ${s.second}s: ${s.started}/${s.intended} sessions started, ${s.inFlight} in flight, ${s.errors} errors`),
     });
-    timeline.add({ kind: 'workload', instance: target.spec.name, driver: result.driver, result });
-    addPerSecondSamples(timeline, target.spec.name, stormStartedAt, result.perSecond);
+    recordWorkload(timeline, target.spec.name, stormStartedAt, result);
   } finally {
     await Promise.all(samplers.map((s) => s.stop()));
   }

@@ -1,10 +1,10 @@
 // What a load driver gets from the configuration it runs in, and what every driver shares.
-import type { StartedInstance } from '../3-runtime/index.ts';
-import type { Timeline } from '../4-observe/index.ts';
-import type { Workload } from '../1-scenario/index.ts';
-import type { HttpLoadSecond, StormSecond } from '../0-model/workload-result.ts';
-import type { FeedSize } from './feed.ts';
-import { DEFAULT_SEED as DEFAULT_FEED_SEED } from '../0-model/workload-defaults.ts';
+import type { StartedInstance } from '../../3-runtime/index.ts';
+import type { Timeline } from '../../4-observe/index.ts';
+import type { Workload } from '../../1-scenario/index.ts';
+import type { HttpLoadResult, HttpLoadSecond, StormResult, StormSecond } from '../../0-model/workload-result.ts';
+import type { FeedSize } from '../feed.ts';
+import { DEFAULT_SEED as DEFAULT_FEED_SEED } from '../../0-model/workload-defaults.ts';
 
 export interface DriverContext {
   /** Every instance of the configuration, started and ready. */
@@ -39,8 +39,13 @@ export function instanceNamed(instances: readonly StartedInstance[], name: strin
   return found;
 }
 
-/** The driver's seconds as samples on the timeline, so latency and rate chart against memory and connections. */
-export function addPerSecondSamples(timeline: Timeline, instance: string, startedAt: number, seconds: (StormSecond | HttpLoadSecond)[]): void {
+/** The driver's result on the timeline, and its seconds as samples, so latency and rate chart against memory and connections. */
+export function recordWorkload(timeline: Timeline, instance: string, startedAt: number, result: StormResult | HttpLoadResult): void {
+  timeline.add({ kind: 'workload', instance, driver: result.driver, result });
+  addPerSecondSamples(timeline, instance, startedAt, result.perSecond);
+}
+
+function addPerSecondSamples(timeline: Timeline, instance: string, startedAt: number, seconds: (StormSecond | HttpLoadSecond)[]): void {
   for (const second of seconds) {
     const t = startedAt + (second.second + 1) * 1000;
     timeline.add({ kind: 'sample', t, instance, source: 'workload', metric: 'requestsPerSecond', value: second.started });

@@ -2,8 +2,8 @@
 // balancer picks, `/health`, and the headers that name the replica and the database error behind a 503.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AppTierStats } from './app-tier-replicas.ts';
-import type { MixedQuery } from './storm.ts';
+import type { AppTierStats } from './replicas.ts';
+import type { MixedQuery } from '../feed.ts';
 
 /** The feed mix query each endpoint runs; `/mix` picks among all of them by weight. */
 export const APP_TIER_ROUTES = { '/feed': 'feed', '/user': 'user-by-id', '/popular': 'trending' } as const;

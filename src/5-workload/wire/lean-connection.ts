@@ -1,6 +1,6 @@
 import { authResponse, cachingSha2RsaPassword, command, COM_QUERY, handshakeResponse, isEof, packet, PacketReader, parseAuthSwitch, parseError, parseHandshake, QUIT_PACKET } from './mysql-wire.ts';
-import { openWireSocket, type WireReceiver, type WireSocket, type WireTransport } from './wire-socket.ts';
-import type { MysqlEndpoint } from '../0-model/endpoint.ts';
+import { openWireSocket, type WireReceiver, type WireSocket, type WireTransport } from './socket.ts';
+import type { MysqlEndpoint } from '../../0-model/endpoint.ts';
 
 /** What a storm session does with a connection, whichever client library is under it. */
 export interface StormConnection {

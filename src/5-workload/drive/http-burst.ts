@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLoadSampler } from '../4-observe/index.ts';
-import type { HttpBurstWorkload, Threshold } from '../1-scenario/index.ts';
-import type { HttpLoadSecond } from '../0-model/workload-result.ts';
-import { BURST_POOL_SIZE } from '../0-model/workload-defaults.ts';
-import { startAppTier } from './app-tier.ts';
-import { addPerSecondSamples, DEATH_GRACE_MS, DEFAULT_SEED, instanceNamed, tierSampleIntervalMs, type Driver } from './driver.ts';
-import { FEED_DATABASE, seedFeed, seededRandom } from './feed.ts';
-import { runHttpStandIn } from './http-load.ts';
-import { runK6, type K6Thresholds } from './k6.ts';
+import { startLoadSampler } from '../../4-observe/index.ts';
+import type { HttpBurstWorkload, Threshold } from '../../1-scenario/index.ts';
+import type { HttpLoadSecond } from '../../0-model/workload-result.ts';
+import { BURST_POOL_SIZE } from '../../0-model/workload-defaults.ts';
+import { startAppTier } from '../app-tier/tier.ts';
+import { DEATH_GRACE_MS, DEFAULT_SEED, instanceNamed, tierSampleIntervalMs, recordWorkload, type Driver } from './context.ts';
+import { FEED_DATABASE, seedFeed, seededRandom } from '../feed.ts';
+import { runHttpStandIn } from '../http/stand-in.ts';
+import { runK6, type K6Thresholds } from '../http/k6.ts';
 
 const DEFAULT_BURST_PATHS = [{ path: '/mix', weight: 1 }];
 
@@ -89,8 +89,7 @@ export const driveHttpBurst: Driver<HttpBurstWorkload> = async (workload, { inst
     };
     onPhase(`burst through the app tier (${useK6 ? 'k6' : 'stand-in driver: k6 is not on PATH'})`);
     const result = useK6 ? await runK6({ ...options, ...(workload.thresholds ? { thresholds: k6ThresholdsOf(workload.thresholds) } : {}) }) : await runHttpStandIn(options);
-    timeline.add({ kind: 'workload', instance: targets[0]!.spec.name, driver: result.driver, result });
-    addPerSecondSamples(timeline, targets[0]!.spec.name, burstStartedAt, result.perSecond);
+    recordWorkload(timeline, targets[0]!.spec.name, burstStartedAt, result);
   } finally {
     clearInterval(tierSampler);
     recordTierTotals();

@@ -1,11 +1,11 @@
 import { Agent, request, type ClientRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ScenarioInvalidError } from '../0-model/errors.ts';
-import { weightedPicker } from '../0-model/pick.ts';
-import { HTTP_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
-import { achievedRatioOf, dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from './arrival.ts';
-import { errorKey, newHistogram, summarise } from './storm.ts';
-import type { HttpLoadResult, HttpLoadSecond } from '../0-model/workload-result.ts';
+import { ScenarioInvalidError } from '../../0-model/errors.ts';
+import { weightedPicker } from '../../0-model/pick.ts';
+import { HTTP_MAX_IN_FLIGHT } from '../../0-model/workload-defaults.ts';
+import { dispatchArrivals, intendedStartTimes, totalDurationMs, type ArrivalStage } from '../arrival.ts';
+import { driverTail, errorKey, newHistogram, summarise } from '../measure.ts';
+import type { HttpLoadResult, HttpLoadSecond } from '../../0-model/workload-result.ts';
 
 export type { HttpLoadResult, HttpLoadSecond };
 
@@ -216,17 +216,14 @@ export async function runHttpStandIn(options: HttpLoadOptions): Promise<HttpLoad
   }
   advance(elapsed() + 1000);
 
+  const { durationMs, endedBy, ...tail } = driverTail({ elapsedMs: elapsed(), signal: options.signal, errorsByCode, seconds, peakInFlight, dropped: counts.dropped });
   return {
     driver: 'http-stand-in',
-    durationMs: Math.round(elapsed()),
-    endedBy: options.signal.aborted ? 'cancel' : 'done',
+    durationMs,
+    endedBy,
     requests: { intended: schedule.length, started: counts.started, completed: counts.completed, failed: counts.failed, dropped: counts.dropped, unfinished },
     latencyMs: summarise(latency),
-    errorsByCode,
-    perSecond: seconds,
-    peakInFlight,
-    achievedRatio: achievedRatioOf(seconds),
-    capHit: counts.dropped > 0,
+    ...tail,
     notes: [],
   };
 }
