@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { describeError } from '../0-model/errors.ts';
 import { readHostFacts, type HostFacts } from '../4-observe/index.ts';
-import { dockerRuntime, type Runtime, type SurveyLine } from '../3-runtime/index.ts';
+import { dockerRuntime, labHost, type Runtime, type SurveyLine } from '../3-runtime/index.ts';
 import { numaSkipReason, oomScoreAdjSkipReason, planRun } from '../2-plan/index.ts';
 import { loadScenario } from '../1-scenario/index.ts';
 
@@ -95,6 +95,7 @@ export async function runDoctor(options: { scenariosDir?: string; runtime?: Runt
     host.bpftrace ? 'ok' : 'limited',
     `${host.bpftrace ? 'bpftrace on PATH' : 'bpftrace missing (`oomlab run` installs it with docker.io on a fresh Debian host; else apt-get install bpftrace)'}, tracefs ${tracefs ? 'mounted' : 'not mounted (mounted on demand when root)'}`,
   );
+  checks.push(...(await labHost.survey()));
   return { checks, host };
 }
 
