@@ -60,12 +60,17 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
     ...(production.process !== kill.process && bothServers ? { note: 'the same server family under another name: the lab image runs the other of MySQL and MariaDB' } : {}),
   });
   const labScope = scopeOf(kill.constraint);
+  const scopeMatch = production.scope === 'unknown' || labScope === 'unknown' ? 'unknown' : production.scope === labScope ? 'same' : 'differs';
   rows.push({
     figure: 'scope',
     production: production.scope,
     lab: labScope,
-    match: production.scope === 'unknown' || labScope === 'unknown' ? 'unknown' : production.scope === labScope ? 'same' : 'differs',
+    match: scopeMatch,
     decisive: true,
+    // A container's limit stands in for a machine's memory; a global OOM itself needs a machine of its own (a lab VM).
+    ...(scopeMatch === 'differs' && production.scope === 'global' && labScope === 'memcg'
+      ? { note: "production's whole machine ran out; here a container's limit of the same size stands in for it" }
+      : {}),
   });
   const limit = config.metrics.memoryLimitBytes;
   if (production.anonRssKb !== undefined) {
@@ -112,8 +117,8 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
   }
   const decisive = rows.filter((r) => r.decisive);
   const differs = decisive.filter((r) => r.match === 'differs');
-  const scopeDiffers = rows.some((r) => r.figure === 'scope' && r.match === 'differs');
-  const verdict: SignatureMatch['verdict'] = scopeDiffers ? 'not-reproduced' : differs.length === 0 ? 'reproduced' : 'partly';
+  // A kill in another scope is the same death under another constraint: partly, never reproduced.
+  const verdict: SignatureMatch['verdict'] = differs.length === 0 ? 'reproduced' : 'partly';
   const sameText = decisive.filter((r) => r.match === 'same').map((r) => r.figure);
   const summary =
     verdict === 'reproduced'
@@ -125,8 +130,6 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
                 .join('; ')}`
             : ''
         }.`
-      : verdict === 'partly'
-        ? `Partly reproduced by ${config.id}: ${differs.map((r) => `${r.figure} ${r.lab} against production's ${r.production}${r.note ? ` (${r.note})` : ''}`).join('; ')}.`
-        : `Not reproduced by ${config.id}: the lab's kill is ${labScope}, production's ${production.scope}.`;
+      : `Partly reproduced by ${config.id}: ${differs.map((r) => `${r.figure} ${r.lab} against production's ${r.production}${r.note ? ` (${r.note})` : ''}`).join('; ')}.`;
   return { verdict, configId: config.id, production, rows, summary };
 }

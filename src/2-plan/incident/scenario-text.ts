@@ -95,8 +95,11 @@ function productionOutcome(lead: CauseId, phase: ScenarioTextInput['phase']): 'o
   if (phase === 'start-up') return 'oom-killed-at-startup';
   if (phase === 'after-load') return 'oom-killed-after-load';
   if (phase === 'under-load') return 'oom-killed-under-load';
-  return lead === 'nofile-file-table' ? 'oom-killed-at-startup' : 'oom-killed-under-load';
+  return STARTUP_CAUSES.has(lead) ? 'oom-killed-at-startup' : 'oom-killed-under-load';
 }
+
+/** Causes that allocate as the server starts: their scenario needs no workload. */
+const STARTUP_CAUSES: ReadonlySet<CauseId> = new Set(['nofile-file-table', 'performance-schema']);
 
 export interface ScenarioTextInput {
   name: string;
@@ -125,7 +128,7 @@ export function scenarioText(input: ScenarioTextInput): string {
   const { image, note: imageNote } = labImage(diagnosis, input.image);
   const limit = f.limitBytes;
   const leadId = lead.id === 'insufficient-evidence' ? (candidates[0]?.id ?? 'buffer-pool') : lead.id;
-  const startUp = input.phase === 'start-up' || (input.phase === undefined && leadId === 'nofile-file-table');
+  const startUp = input.phase === 'start-up' || (input.phase === undefined && STARTUP_CAUSES.has(leadId));
   const nofile = f.nofile ?? (evidence.nofile ? parseNofile(String(evidence.nofile.value.soft))?.soft : undefined);
   const kill = evidence.kill;
   const lines: string[] = [];
