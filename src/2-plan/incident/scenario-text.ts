@@ -152,15 +152,20 @@ export function scenarioText(input: ScenarioTextInput): string {
   }
   push('};', '');
 
-  push("/** Each candidate fix on its own, over production's settings. */", 'const FIXES = {', '  production: {},');
+  const leadTitle = lead.id === 'insufficient-evidence' ? `the candidate ${leadId}` : lead.title;
+  push(
+    "/** Production's configuration and each candidate fix on its own, over production's settings; `because` is what the report says of it. */",
+    'const FIXES = {',
+    `  production: { because: ${literal(`the incident: ${leadTitle}`)} },`,
+  );
   for (const fix of fixes) {
-    const parts: string[] = [];
+    const parts: string[] = [`because: ${literal(`${fix.why}: the server stays inside its limit`)}`];
     if (fix.mycnf) parts.push(`mycnf: ${literal(fix.mycnf)}`);
     if (fix.entrypoint) parts.push(`entrypoint: ${literal(fix.entrypoint)}`);
     if (fix.allocator) parts.push(`allocator: ${literal(fix.allocator)}`);
-    push(`  // ${commentText(fix.why)}`, `  ${literal(fix.key)}: { ${parts.join(', ')} },`);
+    push(`  ${literal(fix.key)}: { ${parts.join(', ')} },`);
   }
-  push("} as const satisfies Record<string, { mycnf?: Record<string, string | number>; entrypoint?: readonly string[]; allocator?: 'jemalloc' }>;", '');
+  push("} as const satisfies Record<string, { because: string; mycnf?: Record<string, string | number>; entrypoint?: readonly string[]; allocator?: 'jemalloc' }>;", '');
 
   const limitText = limit !== undefined ? `${Math.round(limit / MiB)}m` : '4g';
   push('export default defineScenario({');
@@ -174,7 +179,12 @@ export function scenarioText(input: ScenarioTextInput): string {
   push(`    // ${limit !== undefined ? commentText(`production's limit: ${evidence.limitBytes?.source ?? ''}`) : 'the limit was not given: 4g assumed'}`);
   push(`    memory: [${literal(limitText)}],`);
   push('  },');
-  push('  instances: (c) => {', "    const fix: { mycnf?: Record<string, string | number>; entrypoint?: readonly string[]; allocator?: 'jemalloc' } = FIXES[c.fix];", '    return {', '      db: {');
+  push(
+    '  instances: (c) => {',
+    "    const fix: { because: string; mycnf?: Record<string, string | number>; entrypoint?: readonly string[]; allocator?: 'jemalloc' } = FIXES[c.fix];",
+    '    return {',
+    '      db: {',
+  );
   push('        image: c.image,', '        memory: c.memory,');
   if (nofile !== undefined) push(`        // ${commentText(`nofile: ${f.nofileInferred ? 'inferred from total-vm' : (evidence.nofile?.source ?? '')}`)}`, `        nofile: ${literal(nofile)},`);
   const openFiles = startUp && f.family === 'mysql' && nofile !== undefined ? `, open_files_limit: ${literal(nofile)}` : '';
@@ -208,8 +218,8 @@ export function scenarioText(input: ScenarioTextInput): string {
   }
   const outcome = productionOutcome(leadId, input.phase);
   push('  expect: (c) =>', "    c.fix === 'production'");
-  push(`      ? { db: { outcome: ${literal(outcome)}, because: ${literal(`production's outcome reproduces: ${lead.id === 'insufficient-evidence' ? `the candidate ${leadId}` : lead.title}`)} } }`);
-  push(`      : { db: { outcome: 'survived', because: 'the fix keeps the server inside its limit' } },`);
+  push(`      ? { db: { outcome: ${literal(outcome)}, because: FIXES.production.because } }`);
+  push(`      : { db: { outcome: 'survived', because: FIXES[c.fix].because } },`);
   if (kill) {
     const production = {
       instance: 'db',
