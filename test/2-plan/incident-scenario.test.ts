@@ -2,6 +2,7 @@
 // scenario the planner takes as it is.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateScenario } from '../../src/1-scenario/index.ts';
 import { diagnose, literal, parseOomReports, planRun, readEvidence, scenarioText } from '../../src/2-plan/index.ts';
@@ -43,6 +44,32 @@ describe('scenarioText', () => {
     const ids = planRun(scenario).map((c) => c.id);
     expect(ids).toEqual(['production', 'pool-1024m', 'max-connections-10', 'default-buffers'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix},memory=2048m`));
     expect(scenario.production).toMatchObject({ instance: 'db', process: 'mariadbd', scope: 'memcg', anonRssKb: 2062148, limitBytes: 2 * 1024 ** 3, phase: 'unknown', line: KILL });
+  });
+
+  // The file lands in scenarios/, which `npm test` type-checks: a generated scenario that does not compile breaks the user's tests.
+  it('writes scenarios that type-check under the project tsconfig, for a load cause and a start-up cause', { timeout: 60_000 }, async () => {
+    const load = readEvidence(
+      [
+        { name: 'kern.log', text: KILL },
+        { name: 'my.cnf', text: MY_CNF, as: 'mycnf' },
+      ],
+      { limit: '2g' },
+    );
+    const startUp = readEvidence([{ name: 'k3s.log', text: 'Memory cgroup out of memory: Killed process 34888 (mysqld) total-vm:16832960kB, anon-rss:3895388kB, file-rss:1320kB, shmem-rss:0kB' }], {
+      limit: '4g',
+    });
+    await mkdir(DIR, { recursive: true });
+    for (const [name, evidence] of [
+      ['typed-load', load],
+      ['typed-startup', startUp],
+    ] as const) {
+      const text = scenarioText({ name, evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [name] });
+      await writeFile(join(DIR, `${name}.ts`), text);
+    }
+    await writeFile(join(DIR, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', include: ['./*.ts'] }));
+    const result = await execa(join(ROOT, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', join(DIR, 'tsconfig.json')], { reject: false });
+    expect(result.stdout).toBe('');
+    expect(result.exitCode).toBe(0);
   });
 
   // biome-ignore lint/suspicious/noTemplateCurlyInString: names the hostile text
