@@ -114,6 +114,8 @@ async function consoleTail(path: string): Promise<string> {
 /** Boots the guest with a shape and waits for its engine and agent; on every failure path nothing is left running. */
 export async function bootLab(options: BootOptions): Promise<LabVm> {
   assertLabShape(options.shape);
+  // A cached guest (a CI cache, another checkout's build) does not mean qemu is installed here.
+  await ensureQemu(options.onProgress);
   const runRoot = options.runRoot ?? LAB_RUN_ROOT;
   const vmId = `vm-${randomBytes(4).toString('hex')}`;
   const runDir = join(runRoot, options.runId);
