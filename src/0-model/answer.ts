@@ -1,5 +1,6 @@
 // The answer a report opens with, derived from the expectations and the outcomes (never written by hand):
 // one headline per claim of the scenario, the configurations ranked by headroom, and what did not run.
+import { SIGNATURE_WORDS } from './signature.ts';
 import type { AxisValue, Outcome } from './config.ts';
 import type { ConfigResult, RunReport } from './report.ts';
 import { formatBytes } from './units.ts';
@@ -282,6 +283,11 @@ export function answerOf(report: RunReport): Answer {
     baseline && c.configs.includes(baseline) ? 0 : isKill(c.expected) ? 1 : Object.keys(differences(common(c.configs, axes), baseline, Object.keys(common(c.configs, axes)))).length > 0 ? 2 : 3;
   const sorted = all.map((c, i) => ({ c, i })).sort((a, b) => order(a.c) - order(b.c) || a.i - b.i);
   const headlines = sorted.map(({ c }) => headline(c, baseline, axes, multiple));
+  // Production's own kill decides the word: a kill whose figures differ from production's is not "Reproduced".
+  const signature = report.signature;
+  if (signature && signature.verdict !== 'reproduced' && headlines[0]?.lead === 'Reproduced:') {
+    headlines[0] = { ...headlines[0], lead: `Killed as expected, but ${SIGNATURE_WORDS[signature.verdict].toLowerCase()} against production's kill (above):`, tone: 'mixed' };
+  }
   const skipped = skipGroups(report.configs);
   if (skipped.length > 0) {
     const total = skipped.reduce((n, g) => n + g.configs.length, 0);

@@ -94,7 +94,7 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
       lab: kb(kill.totalVmKb),
       match: off <= ANON_TOLERANCE ? 'same' : 'differs',
       decisive: fileTable,
-      note: fileTable ? 'the 16 GiB file table: comparable across servers' : 'each server reserves its own virtual space (MariaDB 10.11 far more than MySQL 5.7): not decisive',
+      note: fileTable ? 'the 16 GiB file table: comparable across servers' : 'each server version reserves its own virtual space (MariaDB 10.11 terabytes of it): not decisive',
     });
   }
   const labPhase = config.outcome ? PHASES[config.outcome] : undefined;

@@ -30,7 +30,26 @@ describe('literal', () => {
   });
 });
 
+describe('diagnose without a kill', () => {
+  it('never ranks settings alone: a my.cnf without a kill is insufficient evidence', () => {
+    const diagnosis = diagnose(readEvidence([{ name: 'my.cnf', text: MY_CNF }], { limit: '512m' }));
+    expect(diagnosis.causes[0]).toMatchObject({ id: 'insufficient-evidence', for: ['there is no kill to weigh the settings against'] });
+  });
+});
+
 describe('scenarioText', () => {
+  it("tries a pool smaller than production's even when production's is already half the limit", () => {
+    const evidence = readEvidence(
+      [
+        { name: 'kern.log', text: KILL.replace('anon-rss:2062148kB', 'anon-rss:423524kB') },
+        { name: 'my.cnf', text: '[mysqld]\ninnodb_buffer_pool_size=256M\n', as: 'mycnf' },
+      ],
+      { limit: '512m' },
+    );
+    const text = scenarioText({ name: 'incident-small', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: ['kern.log'] });
+    expect(text).toContain('"pool-128m": { because: "half production\'s 256 MiB pool: the server stays inside its limit", mycnf: {"innodb_buffer_pool_size":"128M"} }');
+  });
+
   it('writes the DBA incident as production and each fix, with production kill beside it', async () => {
     const evidence = readEvidence(
       [

@@ -15,6 +15,8 @@ beforeAll(async () => {
   await writeFile(join(DIR, 'inspect.json'), '{"hello": 1}');
   await writeFile(join(DIR, 'pod.yaml'), 'apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n');
   await writeFile(join(DIR, 'empty.cnf'), '# nothing\n');
+  await writeFile(join(DIR, 'my.cnf'), '[mysqld]\ninnodb_buffer_pool_size = 1536M\n');
+  await writeFile(join(DIR, 'boot.txt'), '[    0.000000] Linux version 6.1.0-18-amd64\n[    1.204311] random: crng init done\n');
 });
 afterAll(() => rm(DIR, { recursive: true, force: true }));
 
@@ -42,6 +44,14 @@ describe('oomlab from-incident, bad input', { timeout: 60_000 }, () => {
       'oomlab: IncidentInputError: from-incident: empty.cnf: --mycnf names no server setting; give the [mysqld] section of my.cnf or the output of SHOW GLOBAL VARIABLES',
     ],
     [['oom.txt', '--limit', 'lots'], 'oomlab: IncidentInputError: from-incident: --limit "lots" is not a size; write it like 2g, 1536m or a number of bytes'],
+    [
+      ['boot.txt'],
+      "oomlab: IncidentInputError: from-incident: boot.txt: a kernel log with no OOM kill in it; give the lines around the kill (dmesg -T | grep -B40 -A5 'Killed process', or journalctl -k from the day it died)",
+    ],
+    [
+      ['oom.txt', '--mycnf', 'my.cnf', '--limit', '2g', '--out', '/tmp/elsewhere.ts'],
+      expect.stringMatching(/^oomlab: UsageError: --out \/tmp\/elsewhere\.ts is outside .*: a scenario imports 'oomlab', which resolves only inside the project; give a path under scenarios\/$/),
+    ],
     [['oom.txt', '--phase', 'later'], 'oomlab: UsageError: --phase takes start-up, under-load, after-load, got `later`'],
     [[], expect.stringMatching(/^oomlab: UsageError: from-incident needs what production left/)],
   ])('%j: one line, exit 2, nothing written', async (args, message) => {

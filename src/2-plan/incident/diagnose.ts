@@ -64,6 +64,7 @@ const SERVER_CODE_AND_HEAP = 100 * MiB;
 const CONTAINERD_INFINITY = 1_073_741_816;
 const PAGE_KB = 4;
 
+const plural = (n: number, word: string) => `about ${n} ${word}${n === 1 ? '' : 's'}`;
 const pct = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;
 const kb = (bytes: number) => `${Math.round(bytes / KiB).toLocaleString('en-US')} kB`;
 
@@ -216,7 +217,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     if (anon !== undefined) {
       const explained = Math.min(residual, connectionBytes);
       (explained / anon >= FITS ? forIt : against).push(
-        `after the pool and the server, ${formatBytes(residual)} of the anon-rss is left for connections: ${pct(explained, anon)} of it, about ${Math.round(explained / Math.max(1, perConnection.bytes))} connections sorting at once`,
+        `after the pool and the server, ${formatBytes(residual)} of the anon-rss is left for connections: ${pct(explained, anon)} of it, ${plural(Math.round(explained / Math.max(1, perConnection.bytes)), 'connection')} sorting at once`,
       );
     }
     if (!connectionsKnown) unknown.push('how many connections were open at the kill');
@@ -318,15 +319,18 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
 
   causes.sort((a, b) => b.score - a.score);
   const best = causes[0];
-  if (!best || best.score < FITS) {
+  // Without a kill there is no memory at the kill to share out: settings alone never make a diagnosis.
+  if (!kill || !best || best.score < FITS) {
     causes.unshift({
       id: 'insufficient-evidence',
       score: 1,
       title: 'insufficient evidence: no cause accounts for the memory at the kill',
       for: [
-        best
-          ? `the strongest candidate, ${best.id}, accounts for ${Math.round(best.score * 100)} % of it`
-          : `the kill alone${anon !== undefined ? ` (${formatBytes(anon)} anon-rss)` : ''} does not say what held the memory: no setting, limit or neighbour to weigh`,
+        !kill
+          ? 'there is no kill to weigh the settings against'
+          : best
+            ? `the strongest candidate, ${best.id}, accounts for ${Math.round(best.score * 100)} % of it`
+            : `the kill alone${anon !== undefined ? ` (${formatBytes(anon)} anon-rss)` : ''} does not say what held the memory: no setting, limit or neighbour to weigh`,
       ],
       against: [],
     });

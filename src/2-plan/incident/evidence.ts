@@ -47,6 +47,8 @@ export interface EvidenceOverrides {
 }
 
 const KERNEL_MARKS = /killed process \d+|kill process \d+|oom-kill:constraint=|invoked\s+oom-killer|\[\s*pid\s*\]\s+uid\s+tgid|^.*\[\s*\d+\]\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+-?\d+\s+\S/im;
+/** Kernel log lines without an OOM report: dmesg's `[  123.456789]`, or syslog's `… kernel:`. */
+const KERNEL_LOG = /^\s*\[\s*\d+\.\d+\]|^\w{3}\s+\d+ [\d:]+ \S+ kernel:/m;
 const STATUS_NAMES = new Set(['max_used_connections', 'threads_connected', 'threads_running', 'threads_created', 'connections', 'aborted_connects']);
 
 function tryJson(text: string): unknown {
@@ -137,6 +139,11 @@ export function readEvidence(inputs: readonly IncidentInput[], overrides: Eviden
       const values = parseMyCnf(input.text);
       setVariables(values, input.name);
       found.push(`${Object.keys(values).length} server settings`);
+    }
+    if (found.length === 0 && KERNEL_LOG.test(input.text)) {
+      throw new IncidentInputError(
+        `${input.name}: a kernel log with no OOM kill in it; give the lines around the kill (dmesg -T | grep -B40 -A5 'Killed process', or journalctl -k from the day it died)`,
+      );
     }
     if (found.length === 0) {
       throw new IncidentInputError(

@@ -2,7 +2,7 @@
 // to the causes ranked with their figures, and a scenario that reproduces the kill and tries each fix.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { IncidentInputError, UsageError } from '../../0-model/errors.ts';
@@ -122,6 +122,10 @@ export async function commandFromIncident(args: string[]): Promise<number> {
   let scenarioPath: string | undefined;
   if (REPRODUCIBLE.has(lead.id)) {
     const wanted = values.name ?? scenarioName(evidence, diagnosis);
+    const root = resolve(import.meta.dirname, '..', '..', '..');
+    if (values.out !== undefined && relative(root, resolve(values.out)).startsWith('..')) {
+      throw new UsageError(`--out ${values.out} is outside ${root}: a scenario imports 'oomlab', which resolves only inside the project; give a path under scenarios/`);
+    }
     const target = values.out
       ? {
           path: values.out,
