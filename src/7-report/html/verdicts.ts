@@ -49,13 +49,16 @@ function peakCell(config: ConfigResult, color: string): SafeHtml {
       ? html`<span class="meter"><span style="width:${Math.min(100, Math.round((m.peakMemoryBytes / m.memoryLimitBytes) * 100))}%;background:${color}"></span></span>`
       : undefined;
   const text = peakMemoryText(m);
-  const peak = text !== undefined ? html`${meter}${text}` : undefined;
+  // What stands beside the peak (page cache, rss) goes on its own line: one long nowrap figure widened the table past a laptop's width.
+  const cut = text?.indexOf(' (') ?? -1;
+  const [figure, beside] = text !== undefined && cut > 0 ? [text.slice(0, cut), text.slice(cut + 1)] : [text, undefined];
+  const peak = figure !== undefined ? html`${meter}${figure}${beside !== undefined ? html`<br><small>${beside}</small>` : undefined}` : undefined;
   const predictedLine = predictedText(m);
-  const predicted = predictedLine !== undefined ? html`<br><small>${predictedLine}</small>` : undefined;
+  const predicted = predictedLine !== undefined ? html`<br><small class="predicted">${predictedLine}</small>` : undefined;
   return html`<td class="num">${peak}${predicted}</td>`;
 }
 
-function row({ config, tag, color }: Labelled, axes: readonly string[], columns: { withLoad: boolean; withRatio: boolean }, regressed: string[] | undefined): SafeHtml {
+function row({ config, tag, color }: Labelled, axes: readonly string[], columns: { withLoad: boolean; withRatio: boolean; withFiles: boolean }, regressed: string[] | undefined): SafeHtml {
   const m = config.metrics;
   // The mark says what the data says was emulated in this configuration, whichever axis asked for it.
   const emulated = config.emulated.length > 0 ? html`<abbr class="emulated" title="emulated: ${config.emulated.map(emulatedText).join('; ')}">*</abbr>` : undefined;
@@ -72,7 +75,7 @@ function row({ config, tag, color }: Labelled, axes: readonly string[], columns:
     html`<td class="outcome">${config.outcome ?? '—'}${expectedText && expectedText !== config.outcome ? html`<br><small>expected ${expectedText}</small>` : ''}</td>`,
     html`<td>${badge(config.verdict, verdictWords(config))}${regressed ? html` <span class="badge regressed" title="${regressed.join('; ')}">regressed</span>` : ''}</td>`,
     peakCell(config, color),
-    html`<td class="num">${m.openFilesLimit !== undefined ? formatCount(m.openFilesLimit) : ''}</td>`,
+    ...(columns.withFiles ? [html`<td class="num">${m.openFilesLimit !== undefined ? formatCount(m.openFilesLimit) : ''}</td>`] : []),
     ...(columns.withLoad
       ? [
           html`<td class="num">${m.peakConnections !== undefined ? formatCount(m.peakConnections) : ''}</td>`,
@@ -123,6 +126,8 @@ export function renderVerdictTable(report: RunReport, configs: readonly Labelled
   const columns = {
     withLoad: report.configs.some((c) => c.metrics.latencyMs !== undefined),
     withRatio: report.configs.some((c) => c.metrics.connectionRatio !== undefined),
+    // A scenario that never reads @@open_files_limit keeps the table narrow (a laptop's 1366 px).
+    withFiles: report.configs.some((c) => c.metrics.openFilesLimit !== undefined),
   };
   const regressions = new Map<string, string[]>();
   for (const r of report.baseline?.regressions ?? []) regressions.set(r.configId, [...(regressions.get(r.configId) ?? []), `${r.what} ${r.before} → ${r.after}`]);
@@ -132,7 +137,7 @@ export function renderVerdictTable(report: RunReport, configs: readonly Labelled
     'outcome',
     'verdict',
     'peak memory / limit',
-    headerText('@@open_files_limit'),
+    ...(columns.withFiles ? [headerText('@@open_files_limit')] : []),
     ...(columns.withLoad ? ['peak connections', 'query p99', 'errors'] : []),
     ...(columns.withRatio ? ['B:A connections'] : []),
   ];
