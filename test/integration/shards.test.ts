@@ -54,6 +54,8 @@ function comparable(config: ConfigResult) {
     text
       .replace(/\b[0-9a-f]{64}\b/g, '<container>')
       .replace(/oomlab-[0-9a-f]{6}-\d+-/g, 'oomlab-<run>-')
+      // The page cache beside a kill's peak is a few KiB that differ from run to run.
+      .replace(/\+ [\d.]+ [KMG]?i?B page cache/g, '+ # page cache')
       .replace(/\d{3,}/g, '#');
   const traced = config.evidence.filter((e) => e.source === 'bpftrace');
   return {
