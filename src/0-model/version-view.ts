@@ -77,3 +77,10 @@ function reviewLine(image: string, configs: ConfigResult[], axes: string[], prob
   const where = killed.map((c) => axes.map((axis) => `${axis}=${c.axes[axis]}`).join(' ')).join('; ');
   return `${image}: OOM-killed in ${killed.length} of ${ran.length} configurations (${where}), survives the rest (${asExpected})${probeText}`;
 }
+
+/** Servers none of whose configurations ran take one line, not a row of `skipped` cells; when none ran, every row stays. */
+export function splitRanRows(rows: readonly VersionRow[]): { rows: VersionRow[]; notRun: VersionRow[] } {
+  const ran = rows.filter((row) => row.cells.some((c) => c !== undefined && c.verdict !== 'skipped'));
+  if (ran.length === 0) return { rows: [...rows], notRun: [] };
+  return { rows: ran, notRun: rows.filter((row) => !ran.includes(row)) };
+}

@@ -6,7 +6,7 @@ import { answerOf, skipLine } from '../0-model/answer.ts';
 import { answerMarkdown } from './answer-markdown.ts';
 import { outcomeWords, verdictWords } from '../0-model/verdict-words.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
-import { cellText, fileTableText, versionView } from '../0-model/version-view.ts';
+import { cellText, fileTableText, splitRanRows, versionView } from '../0-model/version-view.ts';
 import { semaphoreMarkdown } from './semaphores.ts';
 import { signatureMarkdown } from './signature.ts';
 import { shardLines } from '../0-model/shards.ts';
@@ -223,6 +223,7 @@ function upgradeView(report: RunReport): string[] {
     ),
   ];
   const mark = (config: ConfigResult | undefined) => (config && config.verdict !== 'skipped' ? `${VERDICT_MARK[config.verdict].split(' ')[0]} ` : '');
+  const { rows, notRun } = splitRanRows(view.rows);
   return [
     '## Upgrade view',
     '',
@@ -230,13 +231,12 @@ function upgradeView(report: RunReport): string[] {
     '',
     `| ${headers.map(cell).join(' | ')} |`,
     `|${headers.map(() => '---').join('|')}|`,
-    ...view.rows.map(
-      (row) => `| ${[row.image, ...(withProbe ? [row.fileTable ? fileTableText(row.fileTable) : '—'] : []), ...row.cells.map((c) => `${mark(c)}${cellText(c)}`)].map(cell).join(' | ')} |`,
-    ),
+    ...rows.map((row) => `| ${[row.image, ...(withProbe ? [row.fileTable ? fileTableText(row.fileTable) : '—'] : []), ...row.cells.map((c) => `${mark(c)}${cellText(c)}`)].map(cell).join(' | ')} |`),
     '',
     'For a change ticket:',
     '',
-    ...view.rows.map((row) => `- ${row.line}`),
+    ...rows.map((row) => `- ${row.line}`),
+    ...(notRun.length > 0 ? [`- Not run here: ${notRun.map((row) => row.image).join(', ')} (why and what to do: under Verdicts).`] : []),
     '',
   ];
 }

@@ -167,8 +167,10 @@ describe('renderMarkdown', () => {
     const rows = tableRows(markdown);
     expect(markdown).toContain(`server: ${TRICKY_EVIDENCE}`);
     expect(markdown).toContain('no registry | build docker/mysql-5.7');
-    // The answer's line of what did not run, the line under the verdicts, and the upgrade view's ticket line.
-    expect(markdown.split('\n').filter((line) => line.includes('build docker/mysql-5.7'))).toHaveLength(3);
+    // The answer's line of what did not run and the line under the verdicts; the upgrade view names the image once, without the reason.
+    expect(markdown.split('\n').filter((line) => line.includes('build docker/mysql-5.7'))).toHaveLength(2);
+    expect(markdown).toContain('- Not run here: mysql:5.7 (why and what to do: under Verdicts).');
+    expect(markdown).not.toMatch(/^\| mysql:5\.7 \|/m);
     for (const row of rows) expect(row.split(/(?<!\\)\|/).length - 2).toBe(7);
   });
 

@@ -1,6 +1,6 @@
 // The upgrade view: server versions as rows, the other axes as columns, the verdict and peak in each cell.
 import type { RunReport } from '../../0-model/report.ts';
-import { cellText, fileTableText, versionView } from '../../0-model/version-view.ts';
+import { cellText, fileTableText, splitRanRows, versionView } from '../../0-model/version-view.ts';
 import { html, join, type SafeHtml } from './template.ts';
 
 export function renderUpgradeView(report: RunReport): SafeHtml | undefined {
@@ -10,7 +10,8 @@ export function renderUpgradeView(report: RunReport): SafeHtml | undefined {
   // Values only, one per line: the axes are named once in the corner, so eight columns fit 1400 px.
   const axes = Object.keys(view.columns[0]?.axes ?? {});
   const head = view.columns.map((c) => html`<th>${join(Object.values(c.axes).map(String), html`<br>`)}</th>`);
-  const rows = view.rows.map(
+  const { rows: ran, notRun } = splitRanRows(view.rows);
+  const rows = ran.map(
     (row) =>
       html`<tr><th scope="row"><code>${row.image}</code></th>${withProbe ? html`<td>${row.fileTable ? fileTableText(row.fileTable) : '—'}</td>` : undefined}${row.cells.map(
         (c) => html`<td class="${c?.verdict ?? 'none'}${c?.outcome?.startsWith('oom-killed') ? ' killed' : ''}">${cellText(c)}</td>`,
@@ -18,7 +19,7 @@ export function renderUpgradeView(report: RunReport): SafeHtml | undefined {
   );
   // Folded under its ticket lines; the table's fixed layout wraps its cells instead of widening the page.
   return html`<section id="upgrade-view"><h2>Upgrade view</h2>
-<ul class="ticket">${view.rows.map((row) => html`<li>${row.line}</li>`)}</ul>
+<ul class="ticket">${ran.map((row) => html`<li>${row.line}</li>`)}${notRun.length > 0 ? html`<li>Not run here: ${notRun.map((row) => row.image).join(', ')} (why and what to do: under Verdicts).</li>` : undefined}</ul>
 <details><summary>One row per server, one column per configuration (${view.columns.length})</summary>
 <table class="upgrade"><thead><tr><th>server<br><small>${axes.join(' / ')}</small></th>${withProbe ? html`<th>file table (probe)</th>` : undefined}${head}</tr></thead><tbody>${rows}</tbody></table>
 </details>
