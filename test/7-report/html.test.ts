@@ -136,7 +136,7 @@ describe('renderHtml', () => {
     expect(verdictRows(html)[0]).toContain('1 GiB / 1 GiB</td>');
     expect(html).not.toContain('B:A connections');
     const rows = verdictRows(renderHtml(replicas));
-    expect(rows[0]).toContain('1 GiB / 1 GiB<br><small>predicted 1.5 GiB</small></td>');
+    expect(rows[0]).toContain('1 GiB / 1 GiB<br><small class="predicted">predicted 1.5 GiB</small></td>');
     expect(rows[0]).toContain('<td class="num">0.3:1</td>');
     expect(rows[1]).toContain('<td class="num">1.1:1</td>');
     expect(section(renderHtml(replicas), 'verdicts')).toContain('<th>B:A connections</th>');
