@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { parseOomReports } from '../2-plan/index.ts';
 
 /** One OOM kill as the kernel logged it. */
 export interface KernelOomKill {
@@ -19,56 +20,29 @@ export interface KernelOomKill {
   constraintLine?: string;
 }
 
-const KILLED = /(?:Memory cgroup out of memory|Out of memory): Killed process (\d+) \(([^)]+)\) total-vm:(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB/;
-const CONSTRAINT = /oom-kill:constraint=(\w+),.*?task_memcg=([^,]*),task=([^,]+),pid=(\d+)/;
-const USAGE = /memory: usage (\d+)kB, limit (\d+)kB/;
-
 /**
- * Parses kernel log text (dmesg) into OOM kills. The `oom-kill:` line carries the constraint
- * and the cgroup; the `Killed process` line that follows carries the sizes; they are paired by pid.
+ * The kernel's OOM kills in dmesg text, with their sizes: the one OOM-report parser of the project
+ * (2-plan's, which also reads what users paste), narrowed to the kills a run's evidence needs.
  */
 export function parseKernelOomKills(text: string): KernelOomKill[] {
-  const kills: KernelOomKill[] = [];
-  let pendingConstraint: { constraint: string; memcg: string; pid: number; line: string } | undefined;
-  let usage: { usageKb: number; limitKb: number } | undefined;
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.trimEnd();
-    const usageMatch = USAGE.exec(line);
-    if (usageMatch) {
-      usage = { usageKb: Number(usageMatch[1]), limitKb: Number(usageMatch[2]) };
-      continue;
-    }
-    const constraintMatch = CONSTRAINT.exec(line);
-    if (constraintMatch) {
-      pendingConstraint = {
-        constraint: constraintMatch[1]!,
-        memcg: constraintMatch[2]!,
-        pid: Number(constraintMatch[4]),
-        line: stripTimestamp(line),
-      };
-      continue;
-    }
-    const killed = KILLED.exec(line);
-    if (killed) {
-      const pid = Number(killed[1]);
-      const paired = pendingConstraint?.pid === pid ? pendingConstraint : undefined;
-      kills.push({
-        process: killed[2]!,
-        pid,
-        totalVmKb: Number(killed[3]),
-        anonRssKb: Number(killed[4]),
-        fileRssKb: Number(killed[5]),
-        constraint: paired?.constraint ?? 'unknown',
-        memcg: paired?.memcg ?? '',
-        ...(usage ? { memcgUsageKb: usage.usageKb, memcgLimitKb: usage.limitKb } : {}),
-        line: stripTimestamp(line),
-        ...(paired ? { constraintLine: paired.line } : {}),
-      });
-      pendingConstraint = undefined;
-      usage = undefined;
-    }
-  }
-  return kills;
+  return parseOomReports(text).flatMap((kill) => {
+    if (kill.pid === undefined || kill.totalVmKb === undefined || kill.anonRssKb === undefined || kill.fileRssKb === undefined) return [];
+    const paired = kill.constraintLine !== undefined;
+    return [
+      {
+        process: kill.process,
+        pid: kill.pid,
+        totalVmKb: kill.totalVmKb,
+        anonRssKb: kill.anonRssKb,
+        fileRssKb: kill.fileRssKb,
+        constraint: paired ? (kill.constraint ?? 'unknown') : 'unknown',
+        memcg: paired ? (kill.taskMemcg ?? '') : '',
+        ...(kill.memcgUsageKb !== undefined && kill.memcgLimitKb !== undefined ? { memcgUsageKb: kill.memcgUsageKb, memcgLimitKb: kill.memcgLimitKb } : {}),
+        line: stripTimestamp(kill.lines.at(-1)!),
+        ...(paired ? { constraintLine: stripTimestamp(kill.constraintLine!) } : {}),
+      },
+    ];
+  });
 }
 
 function stripTimestamp(line: string): string {

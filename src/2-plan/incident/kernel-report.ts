@@ -28,6 +28,10 @@ export interface ProductionKill {
   nodemask?: string;
   /** The memory cgroup that ran out (`oom_memcg=`, or v1's `Task in … killed as a result of limit of …`). */
   memcg?: string;
+  /** The killed task's own memory cgroup (`task_memcg=`): a container's, where `memcg` may be a parent's budget. */
+  taskMemcg?: string;
+  /** The `oom-kill:` line, as printed, when its pid is the victim's. */
+  constraintLine?: string;
   memcgUsageKb?: number;
   memcgLimitKb?: number;
   oomScoreAdj?: number;
@@ -244,6 +248,8 @@ function killFrom(pending: Pending, pid: number, process: string): Omit<Producti
     ...(constraint ? { constraint } : {}),
     ...(fields.nodemask ? { nodemask: fields.nodemask } : {}),
     ...(memcg ? { memcg } : {}),
+    ...(fields.task_memcg ? { taskMemcg: fields.task_memcg } : {}),
+    ...(pending.constraint && Number(fields.pid) === pid ? { constraintLine: pending.constraint.line } : {}),
     ...(pending.usage ? { memcgUsageKb: pending.usage.usageKb, memcgLimitKb: pending.usage.limitKb } : {}),
     ...(task?.oomScoreAdj !== undefined ? { oomScoreAdj: task.oomScoreAdj } : {}),
     ...(old ? { score: old.score } : {}),
