@@ -56,6 +56,8 @@ function comparable(config: ConfigResult) {
       .replace(/oomlab-[0-9a-f]{6}-\d+-/g, 'oomlab-<run>-')
       // The page cache beside a kill's peak is a few KiB that differ from run to run.
       .replace(/\+ [\d.]+ [KMG]?i?B page cache/g, '+ # page cache')
+      // So is a small anonymous peak (76.3 or 76.4 MiB), below the three digits masked next.
+      .replace(/peak anon [\d.]+ [KMG]?i?B/g, 'peak anon # B')
       .replace(/\d{3,}/g, '#');
   const traced = config.evidence.filter((e) => e.source === 'bpftrace');
   return {
