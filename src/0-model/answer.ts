@@ -28,6 +28,8 @@ export interface RankedConfig {
   /** limit − peak; absent when killed or either is unknown. */
   headroomBytes?: number;
   killed: boolean;
+  /** A survivor whose fix was OOM-killed elsewhere: `fix=tuned-my.cnf was killed with open_files_limit=explicit`. */
+  caveat?: string;
 }
 
 export interface SkipGroup {
@@ -63,10 +65,17 @@ function subject(config: ConfigResult): string | undefined {
   return (entries.find(([, outcome]) => isKill(outcome)) ?? entries[0])?.[0];
 }
 
-/** The configuration production plays: an axis value `production` (from-incident), else the first expected to be killed. */
+/**
+ * The configuration production plays: an axis value `production` (from-incident), else the first expected to be
+ * killed that ran (a skipped one would make every label name what this host lacks, `image=…`), else the first.
+ */
 export function baselineConfig(configs: readonly ConfigResult[]): ConfigResult | undefined {
-  return configs.find((c) => Object.values(c.axes).includes('production')) ?? configs.find((c) => Object.values(c.expected).some((outcome) => isKill(outcome))) ?? configs[0];
+  const expectsKill = (c: ConfigResult) => Object.values(c.expected).some((outcome) => isKill(outcome));
+  return configs.find((c) => Object.values(c.axes).includes('production')) ?? configs.find((c) => expectsKill(c) && ran(c)) ?? configs.find(expectsKill) ?? configs[0];
 }
+
+/** The axis whose values are the fixes a scenario tries (nofile-oom, the families, from-incident's scenarios). */
+export const FIX_AXIS = 'fix';
 
 function varying(configs: readonly ConfigResult[]): string[] {
   return Object.keys(configs[0]?.axes ?? {}).filter((axis) => new Set(configs.map((c) => c.axes[axis])).size > 1);
@@ -210,7 +219,7 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
       tone,
     };
   }
-  const withWhat = Object.keys(apart).length > 0 ? ` with ${pairs(apart)}` : Object.keys(scope).length > 0 ? ` with ${pairs(scope)}` : '';
+  const withWhat = Object.keys(apart).length > 0 ? ` with ${pairs(apart)}` : spread(done, baseline, varying(done));
   if (isKill(claim.expected)) {
     if (wrong.length === 0 && undecided.length === 0) {
       const figure = killFigure(done, claim.instance);
@@ -232,6 +241,18 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
     parts: [`in ${count(done.length, 'configuration')}: ${outcomes} — expected ${expectedText(claim.expected)}${claim.because ? `, because ${claim.because}` : ''}.`],
     tone,
   };
+}
+
+/**
+ * What a group that shares no value apart from the baseline covers: ` across nofile=default or 1048576,
+ * fix=none or tuned-my.cnf` — the axes on which its members differ among themselves.
+ */
+function spread(group: readonly ConfigResult[], baseline: ConfigResult | undefined, axes: readonly string[]): string {
+  const spans = axes
+    .map((axis) => [axis, [...new Set(group.map((c) => c.axes[axis]))]] as const)
+    .filter(([axis, values]) => values.length > 1 || (baseline !== undefined && values[0] !== baseline.axes[axis]))
+    .map(([axis, values]) => `${axis}=${values.join(' or ')}`);
+  return spans.length > 0 ? ` across ${spans.join(', ')}` : ' in every configuration';
 }
 
 /** One line per reason a configuration did not run, with how many and which. */
@@ -267,8 +288,22 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
       ...(!killed && bytes !== undefined && limit !== undefined ? { headroomBytes: limit - bytes } : {}),
     };
   });
+  // A fix that was killed in some configuration is not a fix: its survivors rank after those of fixes that never died,
+  // however much headroom they had where the incident's trigger was absent (the red herring's small buffers).
+  const killedWith = (r: RankedConfig): string | undefined => {
+    const fix = r.config.axes[FIX_AXIS];
+    if (r.killed || fix === undefined) return undefined;
+    const kill = ranked.find((k) => k.killed && k.config.axes[FIX_AXIS] === fix);
+    if (!kill) return undefined;
+    const where = pairs(differences(kill.config.axes, r.config, axes));
+    return `${FIX_AXIS}=${fix} was OOM-killed${where ? ` with ${where}` : ''}`;
+  };
+  for (const r of ranked) {
+    const caveat = killedWith(r);
+    if (caveat) r.caveat = caveat;
+  }
   const share = (r: RankedConfig) => (r.headroomBytes !== undefined && r.limitBytes ? r.headroomBytes / r.limitBytes : -1);
-  return ranked.sort((a, b) => Number(a.killed) - Number(b.killed) || share(b) - share(a));
+  return ranked.sort((a, b) => Number(a.killed) - Number(b.killed) || Number(a.caveat !== undefined) - Number(b.caveat !== undefined) || share(b) - share(a));
 }
 
 /** The answer: a headline per claim (the incident's first), the ranking, and what did not run. */

@@ -27,7 +27,9 @@ export function answerMarkdown(report: RunReport, answer: Answer = answerOf(repo
       '|---|---|---|---|---|---|',
     );
     ranked.forEach((r, i) => {
-      lines.push(`| ${[String(i + 1), r.label, outcomeWords(r.config.outcome), verdictWords(r.config), peakText(r), headroomText(r)].map(cell).join(' | ')} |`);
+      lines.push(
+        `| ${[String(i + 1), r.caveat ? `${r.label} (but ${r.caveat})` : r.label, outcomeWords(r.config.outcome), verdictWords(r.config), peakText(r), headroomText(r)].map(cell).join(' | ')} |`,
+      );
     });
     lines.push('');
   }

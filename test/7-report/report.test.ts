@@ -182,7 +182,9 @@ describe('renderMarkdown', () => {
     const lines = markdown.split('\n');
     expect(lines.indexOf('## The answer')).toBeLessThan(lines.indexOf('## Verdicts'));
     expect(markdown).toContain('- ✅ **Reproduced:** the incident — OOM-killed at start-up in 1 of 1 configuration (image=oomlab/mariadb:10.11 nofile=1073741816 fix=none).');
-    expect(markdown).toContain('- ❌ **Not as expected:** in 2 configurations: survived 1, could not decide (harness error) 1 — expected survival.');
+    expect(markdown).toContain(
+      '- ❌ **Not as expected across nofile=1048576 or default, fix=ulimit-4096 or none:** in 2 configurations: survived 1, could not decide (harness error) 1 — expected survival.',
+    );
     expect(markdown).toContain("| 1 | the incident's configuration | OOM-killed at start-up | as expected | 1024 MiB / 1 GiB | none: killed |");
   });
 
