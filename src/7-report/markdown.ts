@@ -208,35 +208,35 @@ function stepTables(report: RunReport): string[] {
   return lines;
 }
 
-/** Rows are server versions, columns the other axes: the table an upgrade review reads first. */
+/**
+ * The upgrade review: the ticket lines first, then one row per configuration and one column per server that
+ * ran (a handful), so the table stays narrow however many configurations the scenario has.
+ */
 function upgradeView(report: RunReport): string[] {
   const view = versionView(report);
   if (!view) return [];
-  const withProbe = view.rows.some((r) => r.fileTable);
-  const headers = [
-    'server',
-    ...(withProbe ? ['file table (probe)'] : []),
-    ...view.columns.map((c) =>
-      Object.entries(c.axes)
-        .map(([axis, value]) => `${axis}=${value}`)
-        .join(' '),
-    ),
-  ];
-  const mark = (config: ConfigResult | undefined) => (config && config.verdict !== 'skipped' ? `${VERDICT_MARK[config.verdict].split(' ')[0]} ` : '');
   const { rows, notRun } = splitRanRows(view.rows);
+  const withProbe = rows.some((r) => r.fileTable);
+  const mark = (config: ConfigResult | undefined) => (config && config.verdict !== 'skipped' ? `${VERDICT_MARK[config.verdict].split(' ')[0]} ` : '');
+  const label = (axes: Record<string, unknown>) =>
+    Object.entries(axes)
+      .map(([axis, value]) => `${axis}=${value}`)
+      .join(' ');
+  const headers = ['configuration', ...rows.map((row) => row.image)];
   return [
     '## Upgrade view',
-    '',
-    'One row per server, the verdict and outcome of each configuration with its peak memory.',
-    '',
-    `| ${headers.map(cell).join(' | ')} |`,
-    `|${headers.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${[row.image, ...(withProbe ? [row.fileTable ? fileTableText(row.fileTable) : '—'] : []), ...row.cells.map((c) => `${mark(c)}${cellText(c)}`)].map(cell).join(' | ')} |`),
     '',
     'For a change ticket:',
     '',
     ...rows.map((row) => `- ${row.line}`),
     ...(notRun.length > 0 ? [`- Not run here: ${notRun.map((row) => row.image).join(', ')} (why and what to do: under Verdicts).`] : []),
+    '',
+    'One row per configuration, one column per server: the verdict and outcome with its peak memory.',
+    '',
+    `| ${headers.map(cell).join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...(withProbe ? [`| ${['file table (probe)', ...rows.map((row) => (row.fileTable ? fileTableText(row.fileTable) : '—'))].map(cell).join(' | ')} |`] : []),
+    ...view.columns.map((column, i) => `| ${[label(column.axes), ...rows.map((row) => `${mark(row.cells[i])}${cellText(row.cells[i])}`)].map(cell).join(' | ')} |`),
     '',
   ];
 }
