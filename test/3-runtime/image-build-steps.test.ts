@@ -33,16 +33,16 @@ describe('an offline build, told step by step', () => {
       () => now,
     );
     tell(0);
-    now = 14_000;
+    now = 18_000;
     tell(1);
     tell(1);
     tell(0);
-    now = 44_000;
+    now = 54_000;
     tell(3);
     expect(lines).toEqual([
       `building oomlab/mariadb:10.11, step 1 of 5 (downloading the Debian packages), about ${secondsLeft(0, 0)} s left`,
-      `building oomlab/mariadb:10.11, step 2 of 5 (installing the packages), about ${secondsLeft(1, 14_000)} s left`,
-      `building oomlab/mariadb:10.11, step 4 of 5 (importing the root filesystem into the engine), about ${secondsLeft(3, 44_000)} s left`,
+      `building oomlab/mariadb:10.11, step 2 of 5 (installing the packages), about ${secondsLeft(1, 18_000)} s left`,
+      `building oomlab/mariadb:10.11, step 4 of 5 (importing the root filesystem into the engine), about ${secondsLeft(3, 54_000)} s left`,
     ]);
   });
 });
