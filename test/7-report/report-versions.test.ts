@@ -61,6 +61,20 @@ describe('report.json versions', () => {
     expect(renderHtml(v2)).toBe(renderHtml(v1));
   });
 
+  it('reads a real version-2 report (a cold first run of nofile-oom) with its samples back among the observations', () => {
+    const file = 'report-nofile-oom-v2.json';
+    const text = readFileSync(join(FIXTURES, file), 'utf8');
+    const written = JSON.parse(text) as { schemaVersion: number; configs: { samples: { instance: string; source: string; metric: string; t: number[]; value: number[] }[] }[] };
+    expect(written.schemaVersion).toBe(2);
+    const report = read(file);
+    const samples = report.configs.flatMap((c) => c.observations).filter((o) => o.kind === 'sample');
+    expect(samples.length).toBe(written.configs.flatMap((c) => c.samples).reduce((n, s) => n + s.t.length, 0));
+    expect(samples.length).toBeGreaterThan(0);
+    // Written again, it is the same file.
+    expect(renderJson(report)).toBe(text);
+    expect(renderMarkdown(report)).toContain('# oomlab: nofile-oom');
+  });
+
   it('writes each sampled series on one line', () => {
     const report = read('report-scraping-burst.json');
     const series = grouped(report).reduce((n, c) => n + c.samples.length, 0);
