@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -157,9 +157,6 @@ export async function buildOfflineImage(engine: Engine, name: string, options: B
   return buildImageFromRecipe(engine, options.as ?? name, recipe, options, started);
 }
 
-/** Where the build tells the chroot's dpkg not to fsync; removed before the image is made. */
-const UNSAFE_IO_CONF = 'etc/dpkg/dpkg.cfg.d/oomlab-build-unsafe-io';
-
 /**
  * A recipe's build.sh filling a root filesystem from Debian packages: it needs no engine, so a run starts
  * it beside the engine's own start (image-early.ts); `buildImageFromRecipe` imports what it filled.
@@ -191,10 +188,6 @@ export async function startRootfsBuild(target: string, recipe: OfflineRecipe, op
   const note = (text: string) => log.write(`# ${new Date().toISOString()} ${text}\n`);
   const mirror = options.mirror ?? (await hostDebianMirror());
   const rootfs = await mkdtemp(join(tmpdir(), 'oomlab-rootfs-'));
-  // dpkg in the chroot skips its fsync after every file (as the official Debian images' builds do): the
-  // root filesystem is thrown away if the build fails, and tar reads it whole before anything keeps it.
-  await mkdir(join(rootfs, UNSAFE_IO_CONF, '..'), { recursive: true });
-  await writeFile(join(rootfs, UNSAFE_IO_CONF), 'force-unsafe-io\n');
   const say = options.onProgress ?? (() => {});
   const tell = buildStepTeller(
     target,
@@ -267,7 +260,6 @@ export async function buildImageFromRecipe(engine: Engine, target: string, recip
     const built = await build.ended;
     if (!built.ok && built.cancelled) throw new OomlabError('CANCELLED', `building ${target} was cancelled`);
     if (!built.ok) throw failed(built.what);
-    await rm(join(rootfs, UNSAFE_IO_CONF), { force: true });
     build.tell(3);
     build.note(`importing as ${candidate}`);
     const imported = await importRootfs(engine, rootfs, {
