@@ -2,7 +2,8 @@
 // a 30-second burst) stretched to runs of 1, 5, 10 and 30 minutes with every sampled series repeated at
 // its own interval (cgroup memory every 200 ms, the rest every second, as the samplers record them),
 // then report.json and report.html written, their sizes, the time to render each, and the time the real
-// browser (Debian's chromium) takes to load the page and draw every chart.
+// browser (Debian's chromium) takes to load the page and draw every chart. Beside report.json (schema
+// version 2, samples in columns), the size the same report had as version 1 wrote it (one observation a line).
 // Usage: node --import tsx bench/scale.ts [--minutes 1,5,10,30] [--no-browser]
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -54,10 +55,19 @@ function stretch(config: ConfigResult, seconds: number): ConfigResult {
   return { ...config, durationMs: endMs, observations: [...moved, ...stretched].sort((a, b) => a.t - b.t) };
 }
 
+/** report.json as schema version 1 was written (every observation, samples included, one a line): the size version 2 replaced. */
+function renderJsonV1(report: RunReport): string {
+  const lines = (items: unknown[], indent: string) => (items.length === 0 ? '[]' : `[\n${items.map((o) => `${indent}  ${JSON.stringify(o)}`).join(',\n')}\n${indent}]`);
+  const blocks: unknown[][] = [];
+  const text = JSON.stringify({ ...report, schemaVersion: 1 }, (key, value: unknown) => (key === 'observations' && Array.isArray(value) ? `\u0000${blocks.push(value) - 1}\u0000` : value), 2);
+  return `${text.replace(/^( *)("observations": )"\\u0000(\d+)\\u0000"/gm, (_, indent: string, label: string, i: string) => `${indent}${label}${lines(blocks[Number(i)]!, indent)}`)}\n`;
+}
+
 interface Figures {
   minutes: number;
   samples: number;
   jsonBytes: number;
+  v1Bytes: number;
   htmlBytes: number;
   jsonMs: number;
   htmlMs: number;
@@ -93,6 +103,7 @@ try {
     let started = performance.now();
     const json = renderJson(report);
     const jsonMs = performance.now() - started;
+    const v1Bytes = Buffer.byteLength(renderJsonV1(report));
     started = performance.now();
     const page = renderHtml(report);
     const htmlMs = performance.now() - started;
@@ -104,6 +115,7 @@ try {
       minutes,
       samples,
       jsonBytes: (await stat(join(dir, `report-${minutes}m.json`))).size,
+      v1Bytes,
       htmlBytes: (await stat(file)).size,
       jsonMs,
       htmlMs,
@@ -111,7 +123,7 @@ try {
     });
     const last = rows.at(-1)!;
     console.log(
-      `${String(minutes).padStart(3)} min × ${report.configs.length} configurations: ${samples} observations; report.json ${formatBytes(last.jsonBytes)} in ${last.jsonMs.toFixed(0)} ms; report.html ${formatBytes(last.htmlBytes)} in ${last.htmlMs.toFixed(0)} ms; browser load ${loadMs === undefined ? notMeasured : `${loadMs.toFixed(0)} ms`}`,
+      `${String(minutes).padStart(3)} min × ${report.configs.length} configurations: ${samples} observations; report.json ${formatBytes(last.jsonBytes)} in ${last.jsonMs.toFixed(0)} ms (as version 1: ${formatBytes(last.v1Bytes)}, ${(last.v1Bytes / last.jsonBytes).toFixed(1)}× larger); report.html ${formatBytes(last.htmlBytes)} in ${last.htmlMs.toFixed(0)} ms; browser load ${loadMs === undefined ? notMeasured : `${loadMs.toFixed(0)} ms`}`,
     );
   }
   const [base, top] = [rows[0]!, rows.at(-1)!];

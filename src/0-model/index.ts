@@ -9,6 +9,7 @@ export * from './pick.ts';
 export * from './poll.ts';
 export * from './prediction.ts';
 export * from './report.ts';
+export * from './report-file.ts';
 export * from './report-schema.ts';
 export * from './units.ts';
 export * from './workload-defaults.ts';

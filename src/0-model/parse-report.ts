@@ -1,8 +1,10 @@
-// Reading report.json back (`oomlab report`, `--baseline`, `oomlab compare`): the schema's verdict in one line.
+// Reading report.json back (`oomlab report`, `--baseline`, `oomlab compare`, `oomlab merge`): either schema
+// version, the schema's verdict in one line.
 import type { z } from 'zod';
 import { OomlabError } from './errors.ts';
 import { REPORT_SCHEMA_VERSION, type RunReport } from './report.ts';
-import { runReportSchema } from './report-schema.ts';
+import { decodeReport, type RunReportFile } from './report-file.ts';
+import { runReportSchemaV1, runReportSchemaV2 } from './report-schema.ts';
 
 /** `['configs', 3, 'verdict']` → `configs[3].verdict`. */
 export function issuePath(path: readonly PropertyKey[]): string {
@@ -43,7 +45,8 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 /**
  * Reads report.json text with a one-line error for anything else: not JSON, not an oomlab report,
  * a newer schemaVersion, or a field of the wrong type (named by its path, e.g. `configs[3].verdict`).
- * The parsed object is returned as written, unknown fields included, so a rewrite keeps them.
+ * A version-1 report is returned as written; a version-2 one with its sample columns back among the
+ * observations. Unknown fields are kept either way, so a rewrite keeps them.
  */
 export function parseReport(text: string, file: string): RunReport {
   let value: unknown;
@@ -60,7 +63,9 @@ export function parseReport(text: string, file: string): RunReport {
   if (head.schemaVersion > REPORT_SCHEMA_VERSION) {
     throw new OomlabError('REPORT_INVALID', `${file} has schemaVersion ${head.schemaVersion}, newer than this oomlab reads (${REPORT_SCHEMA_VERSION}) — update oomlab`);
   }
-  const parsed = runReportSchema.safeParse(value);
+  // Version 1 (and the unnumbered reports before it) listed samples as observations; version 2 keeps them in columns.
+  const columnar = head.schemaVersion >= 2;
+  const parsed = (columnar ? runReportSchemaV2 : runReportSchemaV1).safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new OomlabError(
@@ -68,5 +73,5 @@ export function parseReport(text: string, file: string): RunReport {
       `${file} is not a valid oomlab report: ${issuePath(issue.path)}: ${expectedBy(issue)}, got ${received(valueAt(value, issue.path))} — give the report.json an oomlab run wrote, unedited`,
     );
   }
-  return value as RunReport;
+  return columnar ? decodeReport(value as RunReportFile, file) : (value as RunReport);
 }

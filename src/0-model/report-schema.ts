@@ -1,9 +1,11 @@
-// The schema of report.json, checked whenever a report is read back (`oomlab report`, `--baseline`,
-// `oomlab compare`). It mirrors the types of report.ts; the type test at the bottom fails to compile
-// when the two drift apart, so a field added to one must be added to the other.
+// The schemas of report.json, checked whenever a report is read back (`oomlab report`, `--baseline`,
+// `oomlab compare`, `oomlab merge`): version 1 (samples among the observations, RunReport's own shape)
+// and version 2 (samples in columns, report-file.ts). Both mirror the types; the type test at the bottom
+// fails to compile when either drifts from its type, so a field added to one must be added to the other.
 import { z } from 'zod';
 import { OUTCOMES } from './config.ts';
 import type { RunReport } from './report.ts';
+import type { RunReportFile } from './report-file.ts';
 
 const num = z.number();
 const str = z.string();
@@ -65,7 +67,9 @@ const httpLoadResult = z.object({
 
 const semaphoreWait = z.object({ thread: str, file: str, line: num, seconds: num, waitersFlag: num.optional(), lock: str.optional(), request: str.optional(), ended: z.boolean().optional() });
 
-const observation = z.discriminatedUnion('kind', [
+const sampleObservation = z.object({ kind: z.literal('sample'), t: num, instance: str, source: z.enum(['cgroup', 'status', 'host', 'workload', 'app-tier']), metric: str, value: num });
+
+const eventObservations = [
   z.object({ kind: z.literal('docker-event'), t: num, instance: str, action: str, exitCode: num.optional() }),
   z.object({ kind: z.literal('container-state'), t: num, instance: str, status: str, oomKilled: z.boolean(), exitCode: num }),
   z.object({ kind: z.literal('kernel-oom'), t: num, instance: str, process: str, pid: num, totalVmKb: num, anonRssKb: num, constraint: str, memcg: str, line: str, constraintLine: str.optional() }),
@@ -76,7 +80,6 @@ const observation = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('server-log'), t: num, instance: str, tail: str }),
   z.object({ kind: z.literal('nofile'), t: num, instance: str, requested: z.union([num, z.literal('default')]), realLimit: z.union([num, z.literal('default')]), emulated: z.boolean() }),
   z.object({ kind: z.literal('observer-unavailable'), t: num, observer: str, reason: str }),
-  z.object({ kind: z.literal('sample'), t: num, instance: str, source: z.enum(['cgroup', 'status', 'host', 'workload', 'app-tier']), metric: str, value: num }),
   z.object({
     kind: z.literal('innodb-status'),
     t: num,
@@ -111,7 +114,12 @@ const observation = z.discriminatedUnion('kind', [
     detail: str,
     output: str.optional(),
   }),
-]);
+] as const;
+
+// Version 1 lists every observation, samples included; version 2 lists the others and keeps the samples in `samples`.
+const observation = z.discriminatedUnion('kind', [...eventObservations, sampleObservation]);
+const eventObservation = z.discriminatedUnion('kind', [...eventObservations]);
+const sampleSeries = z.object({ instance: str, source: sampleObservation.shape.source, metric: str, t: z.array(num), value: z.array(num) });
 
 const fileTableProbe = z.object({
   image: str,
@@ -211,7 +219,7 @@ const instanceJudgement = z.object({
 
 const emulatedFact = z.object({ instance: str, what: z.literal('nofile'), requested: num, realLimit: num, how: str });
 
-const configResult = z.object({
+const configResultV1 = z.object({
   id: str,
   axes: z.record(str, axisValue).readonly(),
   outcome: outcome.nullable(),
@@ -320,7 +328,10 @@ const signatureMatch = z.object({
   summary: str,
 });
 
-export const runReportSchema = z.object({
+const configResultV2 = configResultV1.omit({ observations: true }).extend({ observations: z.array(eventObservation), samples: z.array(sampleSeries) });
+
+/** report.json as version 1 wrote it (and oomlab before version 2): every observation in `configs[].observations`. */
+export const runReportSchemaV1 = z.object({
   schemaVersion: num,
   scenario: str,
   incident: str,
@@ -336,7 +347,7 @@ export const runReportSchema = z.object({
   emulated: z.array(emulatedFact.extend({ configId: str })),
   // `flaky` came with --repeat: older reports have no such count.
   summary: z.object({ pass: num, fail: num, skipped: num, error: num, flaky: num.optional() }),
-  configs: z.array(configResult),
+  configs: z.array(configResultV1),
   baseline: z.object({ file: str, baselineRunId: str, compared: num, regressions: z.array(regression) }).optional(),
   overrides: z.array(z.object({ axis: str, values: z.array(axisValue), scenarioValues: z.array(axisValue) })).optional(),
   hostChanges: z.array(z.object({ setting: z.literal('THP'), atStart: str, atEnd: str })).optional(),
@@ -350,8 +361,13 @@ export const runReportSchema = z.object({
   signature: signatureMatch.optional(),
 });
 
-// The schema and the types describe the same JSON: when they differ, tsc names each path that differs on
-// the line below, e.g. `"configs[].observations[]<kernel-oom>.constraintLine?: string"`.
+/** report.json as this version writes it: samples in `configs[].samples`, one entry per series. */
+export const runReportSchemaV2 = runReportSchemaV1.extend({ configs: z.array(configResultV2) });
+/** The schema of each version this oomlab reads, by `schemaVersion`. */
+export const REPORT_SCHEMAS = { 1: runReportSchemaV1, 2: runReportSchemaV2 } as const;
+
+// Each schema and its type describe the same JSON: when they differ, tsc names each path that differs on
+// the lines below, e.g. `"configs[].observations[]<kernel-oom>.constraintLine?: string"`.
 type Leaf<T> = T extends string ? (string extends T ? 'string' : `'${T}'`) : T extends number ? (number extends T ? 'number' : `${T}`) : T extends boolean ? 'boolean' : 'null';
 /** Every path of a JSON shape with its leaf type; a key typed `T | undefined` is optional (JSON.stringify drops it). */
 type Paths<T, P extends string> = T extends readonly (infer U)[]
@@ -361,5 +377,7 @@ type Paths<T, P extends string> = T extends readonly (infer U)[]
       ? Paths<T[keyof T], `${P}{}`>
       : { [K in keyof T & string]-?: Paths<Exclude<T[K], undefined>, `${P}${T extends { kind: infer D extends string } ? `<${D}>` : ''}.${K}${undefined extends T[K] ? '?' : ''}`> }[keyof T & string]
     : `${P}: ${Leaf<T>}`;
-type Drift = Exclude<Paths<z.infer<typeof runReportSchema>, 'report'>, Paths<RunReport, 'report'>> | Exclude<Paths<RunReport, 'report'>, Paths<z.infer<typeof runReportSchema>, 'report'>>;
-export const SCHEMA_MATCHES_TYPES: [Drift] extends [never] ? 'in sync' : Drift extends infer D extends string ? `drift: ${D}` : never = 'in sync';
+type Drift<S, T> = Exclude<Paths<S, 'report'>, Paths<T, 'report'>> | Exclude<Paths<T, 'report'>, Paths<S, 'report'>>;
+type InSync<D> = [D] extends [never] ? 'in sync' : D extends infer P extends string ? `drift: ${P}` : never;
+export const SCHEMA_V1_MATCHES_TYPES: InSync<Drift<z.infer<typeof runReportSchemaV1>, RunReport>> = 'in sync';
+export const SCHEMA_V2_MATCHES_TYPES: InSync<Drift<z.infer<typeof runReportSchemaV2>, RunReportFile>> = 'in sync';

@@ -8,7 +8,8 @@ import type { HttpLoadResult, LatencySummaryMs, StormResult } from './workload-r
 import type { MemoryPrediction } from './prediction.ts';
 import type { SignatureMatch } from './signature.ts';
 
-export const REPORT_SCHEMA_VERSION = 1;
+// 2: samples in columns (report-file.ts); 1 is still read.
+export const REPORT_SCHEMA_VERSION = 2;
 
 /** Why a stage or a configuration ended. */
 export type EndedBy = 'done' | 'timeout' | 'cancel' | 'error';

@@ -30,6 +30,9 @@ export interface ConnectOptions {
   /** Install the engine first when it is missing; false starts only one that is installed. @default true */
   install?: boolean;
   onProgress?: (message: string) => void;
+  /** The images the run will ask for: where the engine has to be started, what it lacks starts building meanwhile. */
+  images?: readonly string[];
+  signal?: AbortSignal;
 }
 
 /** What starting an instance needs beyond its spec. */

@@ -67,13 +67,14 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   if (baseline && shard) baseline.report.configs = baseline.report.configs.filter((c) => shardOf(c.id, shard.count) === shard.index);
   // Every engine call goes through the runtime's connection (src/3-runtime/runtime.ts): a second engine is another Runtime.
   const runtime: Runtime = options.runtime ?? dockerRuntime;
-  const connection = await runtime.connect({ onProgress: (text) => progress({ kind: 'message', text }) });
+  const wanted = new Set(draft.flatMap((c) => c.instances.map((i) => i.image)));
+  // The images go along: an engine that has to be started builds what it lacks meanwhile.
+  const connection = await runtime.connect({ onProgress: (text) => progress({ kind: 'message', text }), images: [...wanted], signal: options.signal });
   // A run killed outright leaves THP switched: put it back before reading the host.
   for (const setting of await connection.nodeSettings.restoreAbandoned()) progress({ kind: 'message', text: `restored ${setting.path} to ${setting.value}, left switched by a run that died` });
   const host = await readHostFacts();
 
   const images = new Map<string, ImageResolution>();
-  const wanted = new Set(draft.flatMap((c) => c.instances.map((i) => i.image)));
   for (const image of wanted) {
     images.set(image, await connection.resolveImage(image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
   }

@@ -5,7 +5,8 @@ import { issuePath, parseReport } from '../../src/0-model/parse-report.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures');
-const reportFixtures = readdirSync(FIXTURES).filter((f) => /^report-.*\.json$/.test(f));
+// Version 1, read as written; the version-2 fixture is read in test/7-report/report-versions.test.ts.
+const reportFixtures = readdirSync(FIXTURES).filter((f) => /^report-.*\.json$/.test(f) && JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')).schemaVersion === 1);
 const nofile = readFileSync(join(FIXTURES, 'report-nofile-oom.json'), 'utf8');
 
 /** The nofile-oom fixture with one edit, as text: what a hand-edited or truncated report looks like. */
@@ -25,7 +26,7 @@ function messageOf(text: string): string {
 }
 
 describe('report.json schema', () => {
-  it.each(reportFixtures)('reads the captured report %s', (file) => {
+  it.each(reportFixtures)('reads the captured version-1 report %s', (file) => {
     const text = readFileSync(join(FIXTURES, file), 'utf8');
     const report = parseReport(text, file);
     // Returned as written: nothing dropped or defaulted.
@@ -46,7 +47,7 @@ describe('report.json schema', () => {
     expect(messageOf('peak was fine\nreally')).toMatch(/^run\/report.json is not JSON \(Unexpected token 'p', "peak was fine really" is not valid JSON\) — give the report.json an oomlab run wrote$/);
     expect(messageOf('{"hello": 1}')).toBe('run/report.json is not an oomlab report (no schemaVersion, scenario and configs) — give the report.json an oomlab run wrote');
     expect(messageOf('[]')).toBe('run/report.json is not an oomlab report (no schemaVersion, scenario and configs) — give the report.json an oomlab run wrote');
-    expect(messageOf(edited((r) => (r.schemaVersion = 2)))).toBe('run/report.json has schemaVersion 2, newer than this oomlab reads (1) — update oomlab');
+    expect(messageOf(edited((r) => (r.schemaVersion = 3)))).toBe('run/report.json has schemaVersion 3, newer than this oomlab reads (2) — update oomlab');
   });
 
   it('names the path and the value of a field of the wrong type', () => {
@@ -56,7 +57,7 @@ describe('report.json schema', () => {
     expect(wrong((r) => (r.configs[3].durationMs = '1200'))).toBe('configs[3].durationMs: expected number, got "1200"');
     expect(wrong((r) => delete r.configs[3].axes)).toBe('configs[3].axes: expected record, got nothing');
     expect(wrong((r) => (r.configs[3].observations[0].kind = 'oom'))).toBe(
-      'configs[3].observations[0].kind: expected one of docker-event, container-state, kernel-oom, memory-peak, server-variables, readiness, syscall, server-log, nofile, observer-unavailable, sample, innodb-status, workload, warm-up, step, got "oom"',
+      'configs[3].observations[0].kind: expected one of docker-event, container-state, kernel-oom, memory-peak, server-variables, readiness, syscall, server-log, nofile, observer-unavailable, innodb-status, workload, warm-up, step, sample, got "oom"',
     );
     expect(wrong((r) => (r.host.cgroupVersion = 3))).toBe('host.cgroupVersion: expected one of 1, 2, got 3');
     expect(wrong((r) => (r.configs[0].evidence = [{ source: 'kernel', text: 'x'.repeat(100) }, { source: 'kernel' }]))).toBe('configs[0].evidence[1].text: expected string, got nothing');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseReport } from '../../src/0-model/parse-report.ts';
-import type { RunReport } from '../../src/0-model/report.ts';
+import { REPORT_SCHEMA_VERSION, type RunReport } from '../../src/0-model/report.ts';
 import { shardOf } from '../../src/2-plan/index.ts';
 import { compareWithBaseline, mergeShardReports, renderJson, renderMarkdown, renderHtml, type ShardReport } from '../../src/7-report/index.ts';
 
@@ -56,9 +56,18 @@ describe('oomlab merge of shard reports', () => {
     expect(merged.runId).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-merged-[0-9a-f]{6}$/);
   });
 
+  it('merges shards read from version-2 files as it merges version-1 ones', () => {
+    const v2 = shards(3).map((p) => ({ ...p, report: parseReport(renderJson(p.report), p.file) }));
+    expect(v2.map((p) => p.report.schemaVersion)).toEqual([2, 2, 2]);
+    const { runId: _a, ...fromV1 } = mergeShardReports(shards(3));
+    const { runId: _b, ...fromV2 } = mergeShardReports(v2);
+    expect(fromV2).toEqual({ ...fromV1, schemaVersion: 2 });
+  });
+
   it('writes a report that reads back against the schema, and says what it joins', () => {
     const merged = mergeShardReports(shards(3));
-    expect(parseReport(renderJson(merged), 'merged.json')).toEqual(merged);
+    // Written as the version this oomlab writes, whatever the shards' was.
+    expect(parseReport(renderJson(merged), 'merged.json')).toEqual({ ...merged, schemaVersion: REPORT_SCHEMA_VERSION });
     const counts = shards(3).map((p) => p.report.configs.length);
     const line = `Merged from 3 shards: 1/3 ${counts[0]} configurations in 90 s, 2/3 ${counts[1]} configurations in 90 s, 3/3 ${counts[2]} configurations in 90 s; the longest took 90 s, all together 270 s.`;
     expect(renderMarkdown(merged)).toContain(line);

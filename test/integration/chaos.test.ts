@@ -7,6 +7,7 @@ import type { RunReport } from '../../src/8-run/index.ts';
 import type { ObservationOf } from '../../src/4-observe/index.ts';
 import { selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/docker/index.ts';
 import { containersLabelled, docker, OOMLAB, outputReaches, PROJECT_ROOT, runCli, runScenarioForTest, withTempDir } from './helpers.ts';
+import { readReportFile } from '../../src/7-report/index.ts';
 
 // The chaos timeline against a real engine: MariaDB 10.11 at 512 MiB, faults at times, on a condition
 // and after other steps, each undone; the engine's own event stream is the witness of pause/unpause/update.
@@ -173,7 +174,7 @@ describe('a timeline interrupted during a fault', () => {
       const result = await child;
       expect(result.exitCode, result.all).toBe(130);
       const [folder] = (await readdir(dir)).filter((f) => f.endsWith('chaos-interrupted'));
-      const report = JSON.parse(await readFile(join(dir, folder!, 'report.json'), 'utf8')) as RunReport;
+      const report = (await readReportFile(join(dir, folder!, 'report.json'))).report;
       expect(report.endedBy).toBe('cancel');
       expect(phasesOf(report)).toEqual(['limit-a start', 'limit-a done', 'pause-a start', 'pause-a done', 'pause-a undo', 'limit-a undo']);
       const events = (await engineEvents(report.runId, since)).map((e) => e.Action);
@@ -205,7 +206,7 @@ describe('a timeline interrupted during host-level faults', () => {
       const result = await child;
       expect(result.exitCode, result.all).toBe(130);
       const [folder] = (await readdir(dir)).filter((f) => f.endsWith('chaos-interrupted-host'));
-      const report = JSON.parse(await readFile(join(dir, folder!, 'report.json'), 'utf8')) as RunReport;
+      const report = (await readReportFile(join(dir, folder!, 'report.json'))).report;
       expect(report.endedBy).toBe('cancel');
       expect(phasesByStep(report)).toEqual({
         'lossy-a': ['start', 'done', 'undo'],

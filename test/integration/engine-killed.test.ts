@@ -1,9 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
-import type { RunReport } from '../../src/8-run/index.ts';
 import { containersLabelled, docker, OOMLAB, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
+import { readReportFile } from '../../src/7-report/index.ts';
 
 // Kills the real dockerd (SIGKILL) 12 s into the flagship run, as a crashed engine would die. Everyone on
 // this engine loses it for a minute: the test runs only when asked to (OOMLAB_TEST_KILL_DOCKERD=1), under
@@ -22,7 +22,7 @@ it('a dockerd killed mid-run: the run ends with a report, and `oomlab clean` lea
     const result = await child;
     expect(result.exitCode, result.all).toBe(2);
     const folder = (await readdir(dir)).find((f) => f.endsWith('-nofile-oom'))!;
-    const report = JSON.parse(await readFile(join(dir, folder, 'report.json'), 'utf8')) as RunReport;
+    const report = (await readReportFile(join(dir, folder, 'report.json'))).report;
     expect(report.endedBy).toBe('error');
 
     const cleaned = await runCli(['clean']);

@@ -1,10 +1,10 @@
 import { createServer, connect, type Socket } from 'node:net';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
-import type { RunReport } from '../../src/8-run/index.ts';
 import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
+import { readReportFile } from '../../src/7-report/index.ts';
 
 // Stopping the real dockerd would disturb everything else on this machine, so the harness talks to
 // the real engine through a socket relay that this test can cut: to the harness, the engine is gone.
@@ -38,7 +38,7 @@ it('ends within 30s with a report when the engine goes away mid-run, and `oomlab
     expect(result.exitCode, result.all).toBe(2);
     expect(tookMs).toBeLessThan(30_000);
     const folder = (await readdir(dir)).find((f) => f.endsWith('-nofile-oom'))!;
-    const report = JSON.parse(await readFile(join(dir, folder, 'report.json'), 'utf8')) as RunReport;
+    const report = (await readReportFile(join(dir, folder, 'report.json'))).report;
     expect(report.endedBy).toBe('error');
     expect(report.configs).toHaveLength(15);
     expect(report.configs[0]!.verdict).toBe('pass');

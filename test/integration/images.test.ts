@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import type { RunReport } from '../../src/0-model/report.ts';
 import { OFFLINE_MARIADB_IMAGE } from '../../src/3-runtime/docker/index.ts';
 import { docker, PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
+import { readReportFile } from '../../src/7-report/index.ts';
 
 // One quick configuration: the server starts, answers, stays up 2 s. The image axis lists the offline
 // image, and the test reruns it with --set on the image a user brings.
@@ -76,7 +76,7 @@ describe('oomlab images load', () => {
         const after = await runCli(args);
         expect(after.exitCode, after.all).toBe(0);
         const [run] = await readdir(reportsDir);
-        const report = JSON.parse(await readFile(join(reportsDir, run!, 'report.json'), 'utf8')) as RunReport;
+        const report = (await readReportFile(join(reportsDir, run!, 'report.json'))).report;
         expect(report.configs.map((c) => [c.id, c.verdict, c.outcome])).toEqual([[`image=${tag},memory=1g`, 'pass', 'survived']]);
         expect(report.images).toEqual([{ name: tag, available: true, source: 'local' }]);
         expect(report.overrides).toEqual([{ axis: 'image', values: [tag], scenarioValues: [OFFLINE_MARIADB_IMAGE] }]);

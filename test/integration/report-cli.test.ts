@@ -2,6 +2,8 @@ import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/8-run/index.ts';
+import { parseReport } from '../../src/0-model/parse-report.ts';
+import { renderJson } from '../../src/7-report/index.ts';
 import { PROJECT_ROOT, runCli, withTempDir } from './helpers.ts';
 
 // A real burst-oom report.json (captured from a run here) stands in for a run, so these CLI paths
@@ -44,6 +46,27 @@ describe('oomlab report', () => {
       const rewritten = JSON.parse(await readFile(join(run, 'report.json'), 'utf8')) as RunReport;
       expect(rewritten.baseline?.regressions.map((r) => r.what)).toEqual(['verdict', 'outcome']);
       expect(await readFile(join(run, 'junit.xml'), 'utf8')).toContain('failures="2"');
+    });
+  });
+
+  it('reads both schema versions: a version-2 report re-rendered against a version-1 baseline, and compared with it', async () => {
+    await withTempDir(async (dir) => {
+      // The fixture is a real version-1 report; the same run written by this oomlab is version 2.
+      const v1 = await readFile(FIXTURE, 'utf8');
+      expect(JSON.parse(v1).schemaVersion).toBe(1);
+      const run = join(dir, 'run');
+      await mkdir(run);
+      await writeFile(join(run, 'report.json'), renderJson(parseReport(v1, FIXTURE)));
+      const result = await runCli(['report', run, '--baseline', FIXTURE]);
+      expect(result.exitCode, result.all).toBe(1);
+      expect(result.stderr).toContain('0 regressed against');
+      const rewritten = JSON.parse(await readFile(join(run, 'report.json'), 'utf8')) as { schemaVersion: number; baseline?: { compared: number; regressions: unknown[] } };
+      expect(rewritten.schemaVersion).toBe(2);
+      expect(rewritten.baseline?.regressions).toEqual([]);
+      expect(await readFile(join(run, 'report.md'), 'utf8')).toContain('# oomlab: burst-oom');
+      const compared = await runCli(['compare', FIXTURE, run, '--out', join(dir, 'cmp')]);
+      expect(compared.exitCode, compared.all).toBe(0);
+      expect(compared.stdout).toContain('**4 configuration(s) compared: 0 changed outcome, 0 changed verdict, 0 moved peak memory, 0 moved p99 latency, 0 changed @@open_files_limit.**');
     });
   });
 

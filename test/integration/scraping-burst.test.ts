@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leftoverSideCgroups, selectedMode, THP_ENABLED_PATH } from '../../src/3-runtime/docker/index.ts';
 import type { ConfigResult, RunReport } from '../../src/8-run/index.ts';
 import { containersLabelled, OOMLAB, outputReaches, PROJECT_ROOT, runCli, runScenarioForTest, withTempDir } from './helpers.ts';
+import { readReportFile } from '../../src/7-report/index.ts';
 
 // Incident 2 with its shape, real engine, real kernel: replicas A (sharing a 1.5 GiB side with a
 // memory-holding neighbour) and B behind the app tier, the `fastest` balancer, the stand-in driver
@@ -101,7 +102,7 @@ describe('scraping-burst interrupted mid-burst', () => {
       const result = await child;
       expect(result.exitCode, result.all).toBe(130);
       const [folder] = await readdir(dir);
-      const interrupted = JSON.parse(await readFile(join(dir, folder!, 'report.json'), 'utf8')) as RunReport;
+      const interrupted = (await readReportFile(join(dir, folder!, 'report.json'))).report;
       expect(interrupted.endedBy).toBe('cancel');
       expect(await containersLabelled(`oomlab.run=${interrupted.runId}`)).toEqual([]);
       expect(await leftoverSideCgroups()).toEqual([]);
@@ -135,7 +136,7 @@ describe('scraping-burst asking for more than the run gives', () => {
       const result = await runCli(['run', file, ...BASELINE.flatMap((f) => ['--only', f]), '--only', 'headroom=roomy', '--reports-dir', dir]);
       expect(result.exitCode, result.all).toBe(1);
       const [folder] = (await readdir(dir)).filter((f) => f.endsWith('scraping-burst-greedy'));
-      const greedy = JSON.parse(await readFile(join(dir, folder!, 'report.json'), 'utf8')) as RunReport;
+      const greedy = (await readReportFile(join(dir, folder!, 'report.json'))).report;
       const [config] = greedy.configs;
       expect(config!.verdict, config!.reason).toBe('fail');
       expect(config!.instances.map((i) => `${i.instance}:${i.verdict}`)).toEqual(['a:pass', 'b:pass']);

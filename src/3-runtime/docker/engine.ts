@@ -44,26 +44,34 @@ async function answers(docker: Docker): Promise<boolean> {
   }
 }
 
+/** Whether connectEngine may start (and install) an engine on this host: root, no DOCKER_HOST, not told otherwise. */
+export function engineStartsHere(options: ConnectOptions = {}): boolean {
+  return (options.autoStart ?? true) && !process.env.DOCKER_HOST && process.getuid?.() === 0;
+}
+
 /**
  * Returns clients of a running engine. On a fresh machine of ours (root, Debian, no DOCKER_HOST)
- * it installs docker.io when dockerd is missing and starts dockerd in the background.
+ * it installs docker.io when dockerd is missing and starts dockerd in the background; `beforeStart`
+ * runs once the packages are there, before dockerd starts (what needs no engine begins beside it).
  */
-export async function connectEngine(options: ConnectOptions = {}): Promise<Engine> {
+export async function connectEngine(options: ConnectOptions = {}, hooks: { beforeStart?: () => Promise<void> } = {}): Promise<Engine> {
   const engine = engineClients();
   if (await answers(engine.api)) return engine;
-  const canStart = (options.autoStart ?? true) && !process.env.DOCKER_HOST && process.getuid?.() === 0;
-  if (!canStart) throw new DockerUnavailableError(engine.where);
+  if (!engineStartsHere(options)) throw new DockerUnavailableError(engine.where);
   if (!(await onPath('dockerd'))) {
     if (options.install === false || !existsSync('/usr/bin/apt-get')) throw new DockerUnavailableError(engine.where);
-    // bpftrace comes along on a fresh machine: it is how the incident was diagnosed, and the tracer uses it.
-    const packages = (await onPath('bpftrace')) ? ['docker.io'] : ['docker.io', 'bpftrace'];
-    options.onProgress?.(`installing ${packages.join(' and ')} (apt-get), once`);
+    // bpftrace comes along on a fresh machine: it is how the incident was diagnosed, and the tracer uses it;
+    // debootstrap too, in the same transaction, for the offline image that is built next.
+    const packages = ['docker.io'];
+    for (const extra of ['bpftrace', 'debootstrap']) if (!(await onPath(extra))) packages.push(extra);
+    options.onProgress?.(`installing ${packages.join(', ')} (apt-get), once`);
     await execa('apt-get', ['update', '-qq'], { timeout: 300_000 });
     await execa('apt-get', ['install', '-y', '-qq', ...packages], {
       timeout: 600_000,
       env: { DEBIAN_FRONTEND: 'noninteractive' },
     });
   }
+  await hooks.beforeStart?.();
   await removeStalePidFile('/var/run/docker.pid');
   const dataRoot = await dataRootOf();
   const { released, failed } = await releaseDeadEngineMounts(dataRoot);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { describeError, OomlabError } from '../../0-model/errors.ts';
 import { hostDebianMirror } from './apt-mirror.ts';
 import type { Engine } from './engine.ts';
 import type { ImageResolution, ResolveOptions } from '../runtime.ts';
+import { buildStepTeller, secondsLeft, stepBegunBy, type BuildStep } from './image-build-steps.ts';
 import { checkImage } from './image-check.ts';
 import { ownerAlive } from './labels.ts';
 import { importRootfs, splitName } from './image-import.ts';
@@ -56,14 +58,24 @@ export async function offlineImageState(engine: Engine, name: string, recipe = O
   return { state: 'good', imageId: info.Id, recipeHash: wanted };
 }
 
-/** local (checked, for offline recipes) → offline recipe from docker/ → pull (when allowed) → unavailable with the way to get it. */
-export async function resolveImage(engine: Engine, name: string, options: ResolveOptions = {}): Promise<ImageResolution> {
+/**
+ * local (checked, for offline recipes) → offline recipe from docker/ → pull (when allowed) → unavailable with the way to get it.
+ * `early`: this image's build.sh, started before the engine answered (image-early.ts); taken up, or stopped when the image is good.
+ */
+export async function resolveImage(engine: Engine, name: string, options: ResolveOptions = {}, early?: RootfsBuild): Promise<ImageResolution> {
   if (OFFLINE_RECIPES[name]) {
     const found = await offlineImageState(engine, name);
-    if (found.state === 'good') return { name, available: true, source: 'local' };
+    if (found.state === 'good') {
+      if (early) {
+        early.stop();
+        await early.ended;
+        await early.dispose();
+      }
+      return { name, available: true, source: 'local' };
+    }
     const why = found.state === 'missing' ? 'not built yet' : found.state === 'stale' ? `stale: ${found.why}` : `broken: missing ${found.missing.join(', ')}`;
-    options.onProgress?.(`image ${name} ${why} — ${found.state === 'missing' ? 'building' : 'rebuilding'} it`);
-    const built = await buildOfflineImage(engine, name, options);
+    options.onProgress?.(`image ${name} ${why} — ${early ? 'its build began while the engine started' : found.state === 'missing' ? 'building it' : 'rebuilding it'}`);
+    const built = await buildOfflineImage(engine, name, options, early);
     return { name, available: true, source: 'built', builtInMs: built.durationMs };
   }
   if (await imageExists(engine, name)) return { name, available: true, source: 'local' };
@@ -139,41 +151,117 @@ export interface BuildResult {
  * is imported under a temporary tag, checked in a container, and only then tagged. A build that
  * fails its check is removed and ends with what was missing and where the log is.
  */
-export async function buildOfflineImage(engine: Engine, name: string, options: BuildOptions = {}): Promise<BuildResult> {
+export async function buildOfflineImage(engine: Engine, name: string, options: BuildOptions = {}, started?: RootfsBuild): Promise<BuildResult> {
   const recipe = OFFLINE_RECIPES[name];
   if (!recipe) throw new OomlabError('IMAGE_BUILD_FAILED', `no offline recipe for ${name}; recipes: ${Object.keys(OFFLINE_RECIPES).join(', ')}`);
-  return buildImageFromRecipe(engine, options.as ?? name, recipe, options);
+  return buildImageFromRecipe(engine, options.as ?? name, recipe, options, started);
 }
 
-/** The build of one recipe folder under `target`: build.sh, import under a temporary tag, check, tag. */
-export async function buildImageFromRecipe(engine: Engine, target: string, recipe: OfflineRecipe, options: BuildOptions = {}): Promise<BuildResult> {
+/**
+ * A recipe's build.sh filling a root filesystem from Debian packages: it needs no engine, so a run starts
+ * it beside the engine's own start (image-early.ts); `buildImageFromRecipe` imports what it filled.
+ */
+export interface RootfsBuild {
+  target: string;
+  recipe: OfflineRecipe;
+  hash: string;
+  rootfs: string;
+  logFile: string;
+  startedMs: number;
+  /** Ends when build.sh does; never rejects. */
+  ended: Promise<{ ok: true } | { ok: false; cancelled: boolean; what: string }>;
+  note(text: string): void;
+  tell(step: BuildStep): void;
+  /** Stops build.sh and everything it started (debootstrap, dpkg in the chroot). */
+  stop(): void;
+  /** Removes the root filesystem and closes the log; after `ended`. */
+  dispose(): Promise<void>;
+}
+
+/** Starts build.sh of `recipe` into a fresh temporary root filesystem; progress and the log as a build has them. */
+export async function startRootfsBuild(target: string, recipe: OfflineRecipe, options: BuildOptions = {}): Promise<RootfsBuild> {
   const dockerDir = options.dockerDir ?? DOCKER_DIR;
-  const started = Date.now();
+  const startedMs = Date.now();
   const hash = await recipeHash(recipe.recipe, dockerDir);
-  const logFile = join(tmpdir(), `oomlab-build-${recipe.recipe}-${new Date(started).toISOString().replace(/[:.]/g, '-')}.log`);
+  const logFile = join(tmpdir(), `oomlab-build-${recipe.recipe}-${new Date(startedMs).toISOString().replace(/[:.]/g, '-')}.log`);
   const log = createWriteStream(logFile);
   const note = (text: string) => log.write(`# ${new Date().toISOString()} ${text}\n`);
-  const failed = (what: string, cause?: unknown) =>
-    new OomlabError('IMAGE_BUILD_FAILED', `building ${target} from docker/${recipe.recipe}/ failed: ${what} — build log: ${logFile}`, cause ? { cause } : undefined);
   const mirror = options.mirror ?? (await hostDebianMirror());
   const rootfs = await mkdtemp(join(tmpdir(), 'oomlab-rootfs-'));
+  const say = options.onProgress ?? (() => {});
+  const tell = buildStepTeller(
+    target,
+    (line) => {
+      note(line);
+      say(line);
+    },
+    startedMs,
+  );
+  say(`building ${target} offline from Debian packages (about ${secondsLeft(0, 0)} s here, once): ${recipe.description}; log ${logFile}`);
+  note(`build.sh ${rootfs} (recipe hash ${hash}, mirror from the host's apt sources)`);
+  tell(0);
+  let stopped = false;
+  // Its own process group: stopping the build stops debootstrap and the chroot's dpkg with it.
+  const build = execa('bash', [join(dockerDir, recipe.recipe, 'build.sh'), rootfs, mirror], { all: true, buffer: false, reject: false, timeout: 900_000, detached: true });
+  const stop = () => {
+    if (stopped || build.pid === undefined || build.exitCode !== null) return;
+    stopped = true;
+    try {
+      process.kill(-build.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  };
+  options.signal?.addEventListener('abort', stop, { once: true });
+  build.all.pipe(log, { end: false });
+  createInterface({ input: build.all, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+    const step = stepBegunBy(line);
+    if (step !== undefined) tell(step);
+  });
+  const ended = build.then((result): Awaited<RootfsBuild['ended']> => {
+    options.signal?.removeEventListener('abort', stop);
+    if (stopped || options.signal?.aborted) return { ok: false, cancelled: true, what: 'cancelled' };
+    if (result.failed)
+      return {
+        ok: false,
+        cancelled: false,
+        what: `build.sh exit ${result.exitCode ?? result.signal}${result.timedOut ? ' (timed out after 900000ms)' : ''}; it needs root, debootstrap and the host's Debian mirror`,
+      };
+    return { ok: true };
+  });
+  return {
+    target,
+    recipe,
+    hash,
+    rootfs,
+    logFile,
+    startedMs,
+    ended,
+    note,
+    tell,
+    stop,
+    async dispose() {
+      // --one-file-system: a build cut short can leave the chroot's /proc mounted inside the rootfs.
+      await execa('rm', ['-rf', '--one-file-system', rootfs], { reject: false, timeout: 120_000 });
+      await new Promise<void>((done) => log.end(done));
+    },
+  };
+}
+
+/** The build of one recipe folder under `target`: build.sh (or the one already `started`), import under a temporary tag, check, tag. */
+export async function buildImageFromRecipe(engine: Engine, target: string, recipe: OfflineRecipe, options: BuildOptions = {}, started?: RootfsBuild): Promise<BuildResult> {
+  const build = started ?? (await startRootfsBuild(target, recipe, options));
+  const { hash, logFile, rootfs } = build;
+  const failed = (what: string, cause?: unknown) =>
+    new OomlabError('IMAGE_BUILD_FAILED', `building ${target} from docker/${recipe.recipe}/ failed: ${what} — build log: ${logFile}`, cause ? { cause } : undefined);
   const [repo, tag] = splitName(target);
   const candidate = `${repo}:${tag}-unchecked-${randomBytes(3).toString('hex')}`;
-  options.onProgress?.(`building ${target} offline from Debian packages (1 to 3 minutes, once): ${recipe.description}; log ${logFile}`);
   try {
-    note(`build.sh ${rootfs} (recipe hash ${hash}, mirror from the host's apt sources)`);
-    const build = execa('bash', [join(dockerDir, recipe.recipe, 'build.sh'), rootfs, mirror], {
-      all: true,
-      buffer: false,
-      reject: false,
-      timeout: 900_000,
-      ...(options.signal ? { cancelSignal: options.signal } : {}),
-    });
-    build.all.pipe(log, { end: false });
-    const built = await build;
-    if (built.isCanceled) throw new OomlabError('CANCELLED', `building ${target} was cancelled`);
-    if (built.failed) throw failed(`build.sh exit ${built.exitCode ?? built.signal}${built.timedOut ? ' (timed out after 900000ms)' : ''}; it needs root, debootstrap and the host's Debian mirror`);
-    note(`importing as ${candidate}`);
+    const built = await build.ended;
+    if (!built.ok && built.cancelled) throw new OomlabError('CANCELLED', `building ${target} was cancelled`);
+    if (!built.ok) throw failed(built.what);
+    build.tell(3);
+    build.note(`importing as ${candidate}`);
     const imported = await importRootfs(engine, rootfs, {
       name: candidate,
       changes: [...recipe.changes, `LABEL ${LABEL_RECIPE}=${recipe.recipe}`, `LABEL ${LABEL_RECIPE_HASH}=${hash}`, `LABEL ${LABEL_BUILDER_PID}=${process.pid}`],
@@ -181,9 +269,10 @@ export async function buildImageFromRecipe(engine: Engine, target: string, recip
     }).catch((error: unknown) => {
       throw error instanceof OomlabError && error.code === 'CANCELLED' ? error : failed(describeError(error), error);
     });
-    note(`imported ${imported.imageId} from ${imported.tarBytes} tar bytes; checking`);
+    build.note(`imported ${imported.imageId} from ${imported.tarBytes} tar bytes`);
+    build.tell(4);
     const check = await checkImage(engine, candidate, recipe.checks);
-    log.write(check.output);
+    build.note(check.output.trimEnd());
     if (!check.ok) throw failed(`the built image lacks ${check.missing.join(', ')}`);
     const previous = await engine.api
       .getImage(target)
@@ -200,17 +289,17 @@ export async function buildImageFromRecipe(engine: Engine, target: string, recip
         .getImage(previous)
         .remove()
         .catch(() => {});
-    const durationMs = Date.now() - started;
-    note(`tagged ${target} in ${durationMs}ms`);
+    const durationMs = Date.now() - build.startedMs;
+    build.note(`tagged ${target} in ${durationMs}ms`);
     options.onProgress?.(`built ${target} in ${Math.round(durationMs / 1000)}s (checked: ${recipe.checks.map((c) => c.what).join('; ')})`);
     return { name: target, imageId: imported.imageId, recipeHash: hash, durationMs, logFile };
   } finally {
+    build.stop();
+    await build.ended;
     await engine.api
       .getImage(candidate)
       .remove({ force: true })
       .catch(() => {});
-    // --one-file-system: a build cut short can leave the chroot's /proc mounted inside the rootfs.
-    await execa('rm', ['-rf', '--one-file-system', rootfs], { reject: false, timeout: 120_000 });
-    await new Promise<void>((done) => log.end(done));
+    await build.dispose();
   }
 }

@@ -1,9 +1,10 @@
 // Docker behind the seam: every member of `Runtime` and `RuntimeConnection` delegates to a file of this folder.
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import type { NodeAccess, NodeSettings, Runtime, RuntimeConnection } from '../runtime.ts';
+import type { ConnectOptions, NodeAccess, NodeSettings, Runtime, RuntimeConnection } from '../runtime.ts';
 import { cleanLeftovers, removeRunContainers } from './cleanup.ts';
-import { connectEngine, engineAnswers, watchEngine, type Engine } from './engine.ts';
+import { connectEngine, engineAnswers, engineStartsHere, watchEngine, type Engine } from './engine.ts';
+import { NO_EARLY_BUILDS, startEarlyBuilds, type EarlyBuilds } from './image-early.ts';
 import { watchRunEvents } from './events.ts';
 import { applyFault } from './faults/index.ts';
 import { acquireHostLease } from './host-lease.ts';
@@ -28,13 +29,13 @@ const localSettings: NodeSettings = {
   acquireLease: (options) => acquireHostLease(options),
 };
 
-/** Docker's connection around a connected engine; nothing is called until a method is. */
-export function dockerConnection(engine: Engine): RuntimeConnection {
+/** Docker's connection around a connected engine; nothing is called until a method is. `early`: image builds begun while it started. */
+export function dockerConnection(engine: Engine, early: EarlyBuilds = NO_EARLY_BUILDS): RuntimeConnection {
   return {
     where: engine.where,
     answers: engineAnswers,
     watch: (onLost) => watchEngine(engine, onLost),
-    resolveImage: (name, options) => resolveImage(engine, name, options),
+    resolveImage: (name, options) => resolveImage(engine, name, options, early.take(name)),
     startInstance: (spec, context) => startInstance(spec, { ...context, engine }),
     watchRunEvents: (runId, onEvent) => watchRunEvents(engine, runId, onEvent),
     removeRun: (runId) => removeRunContainers(engine, runId),
@@ -59,11 +60,30 @@ export function dockerConnection(engine: Engine): RuntimeConnection {
   };
 }
 
+/**
+ * Connects, starting the engine when none answers; meanwhile the offline images the run will ask for and
+ * the stopped engine does not hold start building (build.sh needs no engine), so the two overlap.
+ */
+async function connectDocker(options: ConnectOptions = {}): Promise<RuntimeConnection> {
+  if (!options.images?.length || (await engineAnswers()) || !engineStartsHere(options)) return dockerConnection(await connectEngine(options));
+  const images = options.images;
+  let early = NO_EARLY_BUILDS;
+  const beforeStart = async () => {
+    early = await startEarlyBuilds(images, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  };
+  try {
+    return dockerConnection(await connectEngine(options, { beforeStart }), early);
+  } catch (error) {
+    await early.dispose();
+    throw error;
+  }
+}
+
 /** The Docker engine through dockerode: the only runtime today, and the behaviour of every run so far. */
 export const dockerRuntime = {
   name: 'docker',
   answers: engineAnswers,
-  connect: async (options) => dockerConnection(await connectEngine(options)),
+  connect: connectDocker,
   survey: surveyDocker,
   checkArchive: archiveSize,
   nodeSettings: localSettings,
