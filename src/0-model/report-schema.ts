@@ -267,6 +267,7 @@ const configResult = z.object({
       }),
     )
     .optional(),
+  concurrency: z.object({ jobs: num, slots: z.array(num), runningAtMost: num, why: str.optional() }).optional(),
 });
 
 const host = z.object({
@@ -348,6 +349,7 @@ export const runReportSchema = z.object({
     })
     .optional(),
   signature: signatureMatch.optional(),
+  jobs: z.object({ jobs: num, source: z.enum(['option', 'default']), why: str, memoryBudgetBytes: num.optional() }).optional(),
 });
 
 // The schema and the types describe the same JSON: when they differ, tsc names each path that differs on
