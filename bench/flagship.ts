@@ -111,6 +111,11 @@ for (const run of runs) {
   );
 }
 console.log(`${'lower bound'.padEnd(25)} ${s(lowerBound).padStart(7)}  = set-up ${s(serial.setUpMs)} + the longest configuration ${s(longest)} + wrap-up ${s(serial.wrapUpMs)} (serial run's figures)`);
+// With J at once the configurations still take ceil(N / J) turns: the bound a run with that many jobs can reach.
+for (const jobs of [...JOBS, runs.at(-1)!.report.jobs?.jobs ?? 1].filter((j, i, all) => all.indexOf(j) === i)) {
+  const turns = Math.ceil(runnable.length / jobs);
+  console.log(`${`bound at --jobs ${jobs}`.padEnd(25)} ${s(serial.setUpMs + turns * longest + serial.wrapUpMs).padStart(7)}  = set-up + ${turns} turns of the longest configuration + wrap-up`);
+}
 console.log(`default --jobs: ${runs.at(-1)!.report.jobs?.why}`);
 for (const run of [serial, runs.find((r) => r.label === `--jobs ${Math.max(...JOBS)}`)!]) {
   const cells = PHASES.map((name) => {

@@ -127,7 +127,7 @@ function serverBusy(m: Measured, cores: number): number {
  * least 90% busy in each run (so the server is the limit, and a rate ratio measures the server), and a new connection
  * costs the storm no more client CPU than it costs mysqlslap (means over the runs; each run's figure beside them).
  */
-function criterion(layout: 'split' | 'shared', slap: Measured[], storm: Measured[]): { line: string; met: boolean } {
+function criterion(layout: 'split' | 'shared', slap: Measured[], storm: Measured[]): { layout: string; line: string; met: boolean } {
   const cores = layout === 'split' ? 1 : availableParallelism();
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   const busy = storm.map((m) => serverBusy(m, cores));
@@ -140,7 +140,8 @@ function criterion(layout: 'split' | 'shared', slap: Measured[], storm: Measured
       ? `server's core busy under the storm ${busy.map(pct).join(' ')} (each ≥ ${pct(BUSY_AT_LEAST)}: ${busyMet ? 'met' : 'NOT met'}; under mysqlslap ${slap.map((m) => pct(serverBusy(m, cores))).join(' ')})`
       : `server busy under the storm ${busy.map(pct).join(' ')} of ${cores} cores it shares with the client (not part of the criterion)`;
   return {
-    line: `${layout.padEnd(7)} criterion: ${busyText}; client CPU per new connection storm ${us(storm)} µs vs mysqlslap ${us(slap)} µs (mean ${average(storm).toFixed(0)} ≤ ${average(slap).toFixed(0)}: ${cpuMet ? 'met' : 'NOT met'})`,
+    layout,
+    line: `${layout.padEnd(7)} criterion: ${busyText}; client CPU per new connection storm ${us(storm)} µs vs mysqlslap ${us(slap)} µs (mean ${average(storm).toFixed(1)} ≤ ${average(slap).toFixed(1)}: ${cpuMet ? 'met' : 'NOT met'})`,
     met: busyMet && cpuMet,
   };
 }
@@ -229,7 +230,7 @@ try {
   }
 
   const results: string[] = [];
-  const criteria: { line: string; met: boolean }[] = [];
+  const criteria: { layout: string; line: string; met: boolean }[] = [];
   for (const layout of layouts) {
     const db = servers[layout]!;
     const { host, port, user, password } = db.endpoint();
@@ -369,7 +370,8 @@ try {
   console.log('split: server on core 1, client on core 0; shared: both on both cores');
   for (const line of results) console.log(line);
   for (const { line } of criteria) console.log(line);
-  console.log(`criterion: ${criteria.every((c) => c.met) ? 'met' : 'NOT met'} in every layout run`);
+  const missed = criteria.filter((c) => !c.met).map((c) => c.layout);
+  console.log(`criterion: ${missed.length === 0 ? `met in ${criteria.map((c) => c.layout).join(' and ')}` : `NOT met in ${missed.join(' and ')}`}`);
 } finally {
   await cleanup();
 }
