@@ -30,7 +30,8 @@ export const USAGE = `usage: oomlab <command>
   bisect <scenario.ts> --config ID --axis NAME --range LO..HI [--step N] [--repeat-boundary K] [--out dir]
       where one configuration's outcome changes along a number or size axis: LO and HI first,
       then halving (≤ 2 + ceil(log2((HI-LO)/step)) runs), then K more runs (default 2) on each
-      side of the boundary; each probe a real run; the memory model's boundary beside it;
+      side of the boundary, all in one run (side by side when they only start and settle);
+      each probe a real run; the memory model's boundary beside it;
       --config is the id without the axis (or with any value of it); exit 1 when no boundary
       is in the range or the boundary is flaky
   report <run-dir> [--baseline report.json]
