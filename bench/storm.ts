@@ -4,7 +4,9 @@
 // and with the CPU each side spent (client and server), which is where the time goes on a small host.
 // Two layouts: `split` gives the server core 1 and the client core 0 (can the driver saturate the server?);
 // `shared` lets both use every core (on 2 cores, the client's CPU per operation is taken from the server).
-// Usage: node --import tsx bench/storm.ts [--concurrency 32] [--connections 20000] [--queries 200000] [--layout split,shared] [--rounds 2]
+// Usage: node --import tsx bench/storm.ts [--concurrency 32] [--connections 20000] [--queries 200000] [--layout split,shared] [--rounds 2] [--criterion]
+// Last, per layout, the criterion with every run's figures: the split layout's server core at least 90% busy under the
+// storm, and the storm's client CPU per new connection at most mysqlslap's (`--criterion`: only the runs that decide it).
 // Then, per layout, a fresh storm process's warm-up, the observers' cost, and an open-model ramp of
 // connect-and-quit sessions up to twice mysqlslap's rate: how closely the driver held the intended rate,
 // and when and on which side (driver or server) it stopped keeping up.
@@ -41,8 +43,19 @@ import { readContainerResources, sampleMemoryPeak, startLoadSampler, Timeline } 
 import { FEED_DATABASE, seedFeed } from '../src/5-workload/index.ts';
 
 const { values } = parseArgs({
-  options: { concurrency: { type: 'string' }, connections: { type: 'string' }, queries: { type: 'string' }, layout: { type: 'string' }, rounds: { type: 'string' } },
+  options: {
+    concurrency: { type: 'string' },
+    connections: { type: 'string' },
+    queries: { type: 'string' },
+    layout: { type: 'string' },
+    rounds: { type: 'string' },
+    criterion: { type: 'boolean' },
+  },
 });
+// `--criterion`: only the new-connection runs and the criterion they decide (a minute or two, not thirteen).
+const criterionOnly = values.criterion ?? false;
+/** The storm must keep the split layout's server core at least this busy: the server, not the client, is then the limit. */
+const BUSY_AT_LEAST = 0.9;
 const concurrency = Number(values.concurrency ?? 32);
 // 20 000 a run (4-5 s): a fresh Node process spends its first few thousand sessions warming up (the JIT), and a
 // 5 000-session run (1 s) measured mostly that; the warm-up line below shows what it costs.
@@ -102,6 +115,35 @@ async function untilTimeWaitBelow(limit: number): Promise<void> {
 /** What bench/storm-client.ts needs to reach a server: its endpoint and the feed's database. */
 function clientEnv(db: StartedInstance): Record<string, string> {
   return { OOMLAB_BENCH_ENDPOINT: JSON.stringify({ ...db.endpoint(), database: FEED_DATABASE }) };
+}
+
+/** The server's cores busy in one run: its CPU over the run's time, per core it may use. */
+function serverBusy(m: Measured, cores: number): number {
+  return (m.serverCpuUsPerOp * m.rate) / 1e6 / cores;
+}
+
+/**
+ * The storm bench's criterion for one layout, every run printed: under the storm the split layout's server core is at
+ * least 90% busy in each run (so the server is the limit, and a rate ratio measures the server), and a new connection
+ * costs the storm no more client CPU than it costs mysqlslap (means over the runs; each run's figure beside them).
+ */
+function criterion(layout: 'split' | 'shared', slap: Measured[], storm: Measured[]): { layout: string; line: string; met: boolean } {
+  const cores = layout === 'split' ? 1 : availableParallelism();
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const busy = storm.map((m) => serverBusy(m, cores));
+  const busyMet = layout === 'shared' || busy.every((b) => b >= BUSY_AT_LEAST);
+  const us = (runs: Measured[]) => runs.map((m) => m.clientCpuUsPerOp.toFixed(0)).join(' ');
+  const average = (runs: Measured[]) => runs.reduce((sum, m) => sum + m.clientCpuUsPerOp, 0) / runs.length;
+  const cpuMet = average(storm) <= average(slap);
+  const busyText =
+    layout === 'split'
+      ? `server's core busy under the storm ${busy.map(pct).join(' ')} (each ≥ ${pct(BUSY_AT_LEAST)}: ${busyMet ? 'met' : 'NOT met'}; under mysqlslap ${slap.map((m) => pct(serverBusy(m, cores))).join(' ')})`
+      : `server busy under the storm ${busy.map(pct).join(' ')} of ${cores} cores it shares with the client (not part of the criterion)`;
+  return {
+    layout,
+    line: `${layout.padEnd(7)} criterion: ${busyText}; client CPU per new connection storm ${us(storm)} µs vs mysqlslap ${us(slap)} µs (mean ${average(storm).toFixed(1)} ≤ ${average(slap).toFixed(1)}: ${cpuMet ? 'met' : 'NOT met'})`,
+    met: busyMet && cpuMet,
+  };
 }
 
 interface Measured {
@@ -188,6 +230,7 @@ try {
   }
 
   const results: string[] = [];
+  const criteria: { layout: string; line: string; met: boolean }[] = [];
   for (const layout of layouts) {
     const db = servers[layout]!;
     const { host, port, user, password } = db.endpoint();
@@ -255,7 +298,7 @@ try {
         bs.push(b1, b2);
         ratios.push((b1.rate + b2.rate) / (a1.rate + a2.rate));
       }
-      return { a: mean(as), b: mean(bs), ratios };
+      return { a: mean(as), b: mean(bs), ratios, runsA: as, runsB: bs };
     };
     const spread = (ratios: number[]) => (ratios.length > 1 ? ` (rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})` : '');
     // In `split` the server has one core: near 100%, the server is the limit and the ratio measures its CPU per operation under each client.
@@ -273,6 +316,11 @@ try {
       () => untilTimeWaitBelow(2_000),
     );
     results.push(row('new connections', connecting));
+    criteria.push(criterion(layout, connecting.runsA, connecting.runsB));
+    if (criterionOnly) {
+      console.error(`· ${layout} done`);
+      continue;
+    }
     // 1b. The warm-up those runs include: storms one after another in one fresh process, each batch's cost.
     results.push(await warmUp(layout, pin));
     // 2. Queries per second over held connections, once the TIME_WAIT sockets of the connection runs are gone:
@@ -321,6 +369,9 @@ try {
   );
   console.log('split: server on core 1, client on core 0; shared: both on both cores');
   for (const line of results) console.log(line);
+  for (const { line } of criteria) console.log(line);
+  const missed = criteria.filter((c) => !c.met).map((c) => c.layout);
+  console.log(`criterion: ${missed.length === 0 ? `met in ${criteria.map((c) => c.layout).join(' and ')}` : `NOT met in ${missed.join(' and ')}`}`);
 } finally {
   await cleanup();
 }

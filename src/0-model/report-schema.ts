@@ -275,6 +275,7 @@ const configResultV1 = z.object({
       }),
     )
     .optional(),
+  concurrency: z.object({ jobs: num, slots: z.array(num), runningAtMost: num, why: str.optional() }).optional(),
 });
 
 const host = z.object({
@@ -359,6 +360,7 @@ export const runReportSchemaV1 = z.object({
     })
     .optional(),
   signature: signatureMatch.optional(),
+  jobs: z.object({ jobs: num, source: z.enum(['option', 'default']), why: str, memoryBudgetBytes: num.optional() }).optional(),
 });
 
 /** report.json as this version writes it: samples in `configs[].samples`, one entry per series. */

@@ -141,6 +141,29 @@ export interface ConfigResult {
   margins?: Margin[];
   /** With `--repeat K` (K > 1): every run of the configuration, in order; the verdict is theirs only when all agree. */
   repeats?: RepeatRun[];
+  /** How many configurations ran beside it (`--jobs`); absent in reports written before `--jobs` existed. */
+  concurrency?: ConfigConcurrency;
+}
+
+/** The concurrency a configuration ran under. */
+export interface ConfigConcurrency {
+  /** The most configurations it was allowed to run beside, itself included (1: alone). */
+  jobs: number;
+  /** The job slot it ran in, from 1; with `--repeat`, each repeat's in order. */
+  slots: number[];
+  /** The most configurations running at once while it ran, itself included. */
+  runningAtMost: number;
+  /** Why it was allowed fewer than the run's jobs (a host-wide switch, a load, a memory limit it lacks). */
+  why?: string;
+}
+
+/** The run's `--jobs`: how many configurations could run at once, and why that many. */
+export interface RunJobs {
+  jobs: number;
+  source: 'option' | 'default';
+  why: string;
+  /** The sum of the memory limits running at once stayed within this. */
+  memoryBudgetBytes?: number;
 }
 
 /** One run of a configuration under `--repeat`: its verdict and the figures that decided it. */
@@ -209,6 +232,8 @@ export interface RunReport {
   merged?: { shards: MergedShard[] };
   /** A scenario made from an incident: production's kill beside the lab's, and whether it was reproduced. */
   signature?: SignatureMatch;
+  /** How many configurations ran at once (`--jobs`); absent in reports written before `--jobs` existed. */
+  jobs?: RunJobs;
 }
 
 /** One part of a split matrix, and the whole matrix's configuration ids, so a merge can name what no shard ran. */
@@ -237,9 +262,10 @@ export interface AxisOverride {
 
 export type Progress =
   | { kind: 'message'; text: string }
-  | { kind: 'config-start'; index: number; total: number; id: string }
+  | { kind: 'schedule'; jobs: RunJobs }
+  | { kind: 'config-start'; index: number; total: number; id: string; slot?: number }
   | { kind: 'phase'; index: number; phase: string }
-  | { kind: 'config-end'; index: number; total: number; result: ConfigResult }
+  | { kind: 'config-end'; index: number; total: number; result: ConfigResult; finished?: number }
   | { kind: 'repeat-end'; index: number; repeat: number; of: number; result: ConfigResult }
   | { kind: 'report'; dir: string };
 

@@ -59,6 +59,8 @@ export interface SearchOptions<R> {
   /** How many more times each of the two values beside the boundary runs. @default 2 */
   repeat?: number;
   probe: (value: number, role: ProbeRole) => Promise<{ outcome: string | null; result: R }>;
+  /** Runs the repeats at once (one run of both values, side by side where `--jobs` allows), answering in the order given; absent, each goes through `probe`. */
+  probeRepeats?: (values: number[]) => Promise<{ outcome: string | null; result: R }[]>;
   /** Called after every probe (progress lines, a partial report). */
   onProbe?: (probed: Probed<R>, index: number) => void;
   signal?: AbortSignal;
@@ -106,6 +108,19 @@ export async function searchBoundary<R>(options: SearchOptions<R>): Promise<Sear
   }
 
   const outcomes = { last: [low!], first: [highOutcome] };
+  const order = Array.from({ length: options.repeat ?? 2 }, () => [lo, hi]).flat();
+  if (options.probeRepeats && order.length > 0) {
+    const answers = await options.probeRepeats(order.map((index) => gridValue(grid, index)));
+    for (const [k, answer] of answers.entries()) {
+      const index = order[k]!;
+      const probed = { value: gridValue(grid, index), role: 'repeat' as const, outcome: answer.outcome, result: answer.result };
+      probes.push(probed);
+      options.onProbe?.(probed, probes.length - 1);
+      if (answer.outcome === null || options.signal?.aborted) return { status: stopped() ?? 'undecided', probes, boundary: boundaryOf(lo, hi, low!, highOutcome, outcomes) };
+      (index === lo ? outcomes.last : outcomes.first).push(answer.outcome);
+    }
+    return { status: 'boundary', probes, boundary: boundaryOf(lo, hi, low!, highOutcome, outcomes) };
+  }
   for (let k = 0; k < (options.repeat ?? 2); k++) {
     for (const [index, list] of [
       [lo, outcomes.last],

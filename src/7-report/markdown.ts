@@ -104,6 +104,10 @@ export function renderMarkdown(report: RunReport): string {
   // Configurations that did not run: one line per reason, with how many and what to do.
   for (const group of answer.skipped) lines.push(`⏭ **Not run:** ${skipLine(group)}`, '');
   if (report.emulated.length > 0) lines.push(`* nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.`, '');
+  // Side by side is part of how the figures were taken: said once, each configuration's own concurrency is in report.json.
+  const atOnce = Math.max(1, ...ranConfigs.map((c) => c.concurrency?.runningAtMost ?? 1));
+  if (atOnce > 1)
+    lines.push(`Up to ${atOnce} configurations ran at once (--jobs ${report.jobs?.jobs ?? atOnce}, ${report.jobs?.source === 'option' ? 'as asked' : 'the default'}: ${report.jobs?.why ?? ''}).`, '');
   if (report.baseline) {
     const b = report.baseline;
     lines.push('', `## Against the baseline (run \`${b.baselineRunId}\`)`, '');

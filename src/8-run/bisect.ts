@@ -145,7 +145,81 @@ export async function runBisect(options: BisectOptions): Promise<{ report: Bisec
     return { outcome: result.outcome, result };
   };
 
-  search = await searchBoundary({ grid: request.grid, repeat: request.repeat, probe, signal: options.signal });
+  /** The repeats at the boundary in one run: both values, each `--repeat K`, side by side where the scenario allows (schedule.ts). */
+  const probeRepeats = async (values: number[]): Promise<{ outcome: string | null; result: BisectProbe }[]> => {
+    const first = probes.length + 1;
+    const labels = [...new Set(values)].map((value) => axisLabel(request.kind, value));
+    const times = values.filter((v) => v === values[0]).length;
+    values.forEach((value, k) => progress({ kind: 'probe-start', n: first + k, maxSearchProbes: limit, value, label: axisLabel(request.kind, value), role: 'repeat' }));
+    const probeDir = join(dir, 'probes', `${String(first).padStart(2, '0')}-repeats-${labels.join('-')}`);
+    const startedMs = Date.now();
+    let answers: BisectProbe[];
+    try {
+      const { report: run, reportDir } = await runScenario({
+        scenarioPath: options.scenarioPath,
+        set: [`${request.axis}=${labels.join(',')}`],
+        only: request.only,
+        reportsDir: probeDir,
+        ...(times > 1 ? { repeat: times } : {}),
+        ...(options.configTimeoutMs !== undefined ? { configTimeoutMs: options.configTimeoutMs } : {}),
+        signal: options.signal,
+        onProgress: (p) => {
+          if (p.kind === 'message' && !shown.has(p.text)) {
+            shown.add(p.text);
+            progress({ kind: 'message', text: p.text });
+          }
+        },
+      });
+      if (run.error) error ??= run.error;
+      const seen = new Map<string, number>();
+      answers = values.map((value) => {
+        const label = axisLabel(request.kind, value);
+        const k = seen.get(label) ?? 0;
+        seen.set(label, k + 1);
+        // One configuration per value, in the order --set gave them when the ids do not show the label as written.
+        const config = run.configs.find((c) => c.id.split(',').includes(`${request.axis}=${label}`)) ?? (run.configs.length === labels.length ? run.configs[labels.indexOf(label)] : undefined);
+        const once = config && (times > 1 ? config.repeats?.[k] : { ...config, figures: config.metrics });
+        if (!config || !once) return { value, label, role: 'repeat', configId: config?.id ?? '', outcome: null, verdict: 'error', reason: `not decided: ${run.error ?? 'not run'}`, durationMs: 0 };
+        const m = config.metrics;
+        return {
+          value,
+          label,
+          role: 'repeat',
+          configId: config.id,
+          outcome: once.outcome,
+          verdict: once.verdict,
+          reason: once.reason,
+          ...(once.figures.peakMemoryBytes !== undefined ? { peakMemoryBytes: once.figures.peakMemoryBytes } : {}),
+          ...(once.figures.memoryLimitBytes !== undefined ? { memoryLimitBytes: once.figures.memoryLimitBytes } : {}),
+          ...(m.predictedPeakBytes !== undefined ? { predictedPeakBytes: m.predictedPeakBytes } : {}),
+          ...(m.predictedLoadPeakBytes !== undefined ? { predictedLoadPeakBytes: m.predictedLoadPeakBytes } : {}),
+          ...(once.figures.peakConnections !== undefined ? { peakConnections: once.figures.peakConnections } : {}),
+          durationMs: once.durationMs,
+          reportDir: relative(dir, reportDir),
+        };
+      });
+    } catch (thrown) {
+      error ??= describeError(thrown);
+      answers = values.map((value) => ({
+        value,
+        label: axisLabel(request.kind, value),
+        role: 'repeat',
+        configId: '',
+        outcome: null,
+        verdict: 'error',
+        reason: `not decided: ${describeError(thrown)}`,
+        durationMs: Date.now() - startedMs,
+      }));
+    }
+    answers.forEach((answer, k) => {
+      probes.push(answer);
+      progress({ kind: 'probe-end', n: first + k, probe: answer });
+    });
+    await writeBisectReport(report(), dir);
+    return answers.map((answer) => ({ outcome: answer.outcome, result: answer }));
+  };
+
+  search = await searchBoundary({ grid: request.grid, repeat: request.repeat, probe, probeRepeats, signal: options.signal });
   const final = report();
   await writeBisectReport(final, dir);
   progress({ kind: 'report', dir });

@@ -4,7 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeError, EngineLostError, OomlabError } from '../0-model/errors.ts';
-import { readHostFacts, readThpMode, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
+import { readHostFacts, readMemoryHeadroom, readThpMode, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
 import { inShard, parseOverrides, planRun, predictMemory, shardOf, type PlanOptions, type PlannedConfig, type Shard } from '../2-plan/index.ts';
 import { compareWithBaseline, readReportFile, writeReports } from '../7-report/index.ts';
 import { buildNofileShim, dockerRuntime, type ImageResolution, type Runtime } from '../3-runtime/index.ts';
@@ -12,13 +12,15 @@ import { loadScenario } from '../1-scenario/index.ts';
 import { runConfig, type Routing } from './run-config.ts';
 import { probeImages } from './file-table-probe.ts';
 import { Teardown } from './teardown.ts';
+import { chooseJobs, placementOf, runScheduled, type Placement } from './schedule.ts';
 import { agreeRepeats, becauseOf, matchSignature } from '../6-judge/index.ts';
-import { REPORT_SCHEMA_VERSION, summarize, type ConfigResult, type EndedBy, type HostSettingChange, type Progress, type RunReport } from '../0-model/report.ts';
+import { REPORT_SCHEMA_VERSION, summarize, type ConfigConcurrency, type ConfigResult, type EndedBy, type HostSettingChange, type Progress, type RunReport } from '../0-model/report.ts';
 import { folderTimestamp } from '../0-model/folder-time.ts';
 import { requireSameScenario } from '../0-model/baseline-check.ts';
 
 export * from '../0-model/report.ts';
 export { Teardown } from './teardown.ts';
+export { chooseJobs, parseJobs, placementOf, type JobsChoice, type Placement } from './schedule.ts';
 
 export interface RunOptions extends PlanOptions {
   scenarioPath: string;
@@ -34,6 +36,8 @@ export interface RunOptions extends PlanOptions {
   baseline?: string;
   /** Runs of each configuration (a full lifecycle each); pass or fail only when all agree, else `flaky`. @default 1 */
   repeat?: number;
+  /** How many configurations run at once; start-up-only ones share the host by default, load and host-wide ones do not (schedule.ts). @default chosen from the host's cores and memory */
+  jobs?: number;
   /** Aborted by SIGINT/SIGTERM in the CLI. */
   signal: AbortSignal;
   /** Run only this part of the matrix (`--shard 2/3`); `oomlab merge` joins the parts. */
@@ -113,7 +117,18 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const log = (line: string) => (runLog ??= createWriteStream(join(reportDir, 'run.log'), { flags: 'a' })).write(`${new Date().toISOString()} ${line}\n`);
 
   const routing: Routing = { byContainer: new Map(), byHostname: new Map() };
-  const results: ConfigResult[] = [];
+  const results = new Map<PlannedConfig, ConfigResult>();
+  const runsOf = new Map<PlannedConfig, { results: ConfigResult[]; concurrency: ConfigConcurrency[]; left: number }>();
+  let finished = 0;
+  const finish = (config: PlannedConfig, result: ConfigResult) => {
+    results.set(config, result);
+    progress({ kind: 'config-end', index: config.index, total: configs.length, result, finished: ++finished });
+  };
+  // Which configurations may share the host, and how many run at once (schedule.ts).
+  const placements = new Map(configs.filter((c) => !c.skip).map((c) => [c, placementOf(c, scenario)]));
+  const jobs = chooseJobs([...placements.values()], { cpus: availableParallelism(), headroom: readMemoryHeadroom() }, options.jobs);
+  const limitOf = (placement: Placement) => (placement.sharing === 'alone' ? 1 : placement.sharing === 'load' && jobs.source === 'default' ? 1 : jobs.jobs);
+  progress({ kind: 'schedule', jobs });
   let endedBy: EndedBy = 'done';
   let runError: string | undefined;
   let shim: Promise<string> | undefined;
@@ -166,23 +181,43 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       else progress({ kind: 'message', text: `syscall tracer unavailable: ${tracer.reason}` });
     }
 
-    for (const config of configs) {
+    // Each unit is one run of one configuration (a repeat under --repeat); units of one configuration have their own index, so their containers never share a name.
+    const repeatTimes = options.repeat ?? 1;
+    const units = runnable.flatMap((config) => Array.from({ length: repeatTimes }, (_, r) => ({ config, repeat: r + 1, placement: placements.get(config)! })));
+    for (const config of runnable) runsOf.set(config, { results: [], concurrency: [], left: repeatTimes });
+    // Skipped configurations are decided at once: they take no slot.
+    for (const config of configs.filter((c) => c.skip)) {
       progress({ kind: 'config-start', index: config.index, total: configs.length, id: config.id });
-      let result = await decideRepeated(config);
-      // An engine that went away while a configuration ran also stopped its containers: what was
-      // observed is not the server's doing, so the configuration is undecided and the run ends now.
-      const lost = controller.signal.reason instanceof EngineLostError || (!config.skip && !controller.signal.aborted && !(await connection.answers()));
-      if (lost && !config.skip) {
-        const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(connection.where);
-        if (!controller.signal.aborted) controller.abort(error);
-        result = { ...undecided(config, 'error', error.message), durationMs: result.durationMs, observations: result.observations };
-      }
-      if (!tracer.available && !config.skip && result.endedBy === 'done') {
-        result.observations.push({ kind: 'observer-unavailable', t: 0, observer: 'syscall-tracer', reason: tracer.reason });
-      }
-      results.push(result);
-      progress({ kind: 'config-end', index: config.index, total: configs.length, result });
+      finish(config, undecided(config, 'done', config.skip!, 'skipped'));
     }
+    await runScheduled(
+      units.map(({ placement }) => ({ limit: limitOf(placement), chargeBytes: placement.chargeBytes, ...(placement.why ? { why: placement.why } : {}) })),
+      { jobs: jobs.jobs, ...(jobs.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: jobs.memoryBudgetBytes } : {}), signal: controller.signal },
+      async (position, concurrency) => {
+        const { config, repeat } = units[position]!;
+        const runs = runsOf.get(config)!;
+        if (repeat === 1) progress({ kind: 'config-start', index: config.index, total: configs.length, id: config.id, slot: concurrency().slots[0]! });
+        if (repeatTimes > 1) progress({ kind: 'phase', index: config.index, phase: `repeat ${repeat} of ${repeatTimes}` });
+        let result = await decide(config, repeat === 1 ? config.index : config.index + (repeat - 1) * matrix.length);
+        // An engine that went away while a configuration ran also stopped its containers: what was
+        // observed is not the server's doing, so the configuration is undecided and the run ends now.
+        const lost = controller.signal.reason instanceof EngineLostError || (!controller.signal.aborted && !(await connection.answers()));
+        if (lost) {
+          const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(connection.where);
+          if (!controller.signal.aborted) controller.abort(error);
+          result = { ...undecided(config, 'error', error.message), durationMs: result.durationMs, observations: result.observations };
+        }
+        if (!tracer.available && result.endedBy === 'done') {
+          result.observations.push({ kind: 'observer-unavailable', t: 0, observer: 'syscall-tracer', reason: tracer.reason });
+        }
+        runs.results[repeat - 1] = result;
+        runs.concurrency[repeat - 1] = concurrency();
+        if (repeatTimes > 1) progress({ kind: 'repeat-end', index: config.index, repeat, of: repeatTimes, result });
+        if (--runs.left > 0) return;
+        const decided = repeatTimes > 1 ? agreeRepeats(runs.results, repeatTimes) : result;
+        finish(config, { ...decided, concurrency: joinConcurrency(runs.concurrency) });
+      },
+    );
     if (controller.signal.aborted) {
       endedBy = controller.signal.reason instanceof OomlabError && controller.signal.reason.code === 'ENGINE_LOST' ? 'error' : 'cancel';
       runError = describeError(controller.signal.reason);
@@ -203,7 +238,14 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   for (const change of hostChanges)
     progress({ kind: 'message', text: `${change.setting} was ${change.atStart} at the start of the run and ${change.atEnd} at its end: switched during the run from outside it` });
   // Configurations the run never reached are reported as such, never silently dropped.
-  for (const config of configs.slice(results.length)) results.push(undecided(config, endedBy === 'cancel' ? 'cancel' : 'error', runError ?? 'not run'));
+  // A configuration whose repeats did not all run is decided on those that did (agreeRepeats counts the rest as not run).
+  for (const config of configs) {
+    if (results.has(config)) continue;
+    const done = runsOf.get(config)?.results.filter(Boolean) ?? [];
+    const why = undecided(config, endedBy === 'cancel' ? 'cancel' : 'error', runError ?? 'not run');
+    results.set(config, done.length > 0 && (options.repeat ?? 1) > 1 ? agreeRepeats(done, options.repeat!) : why);
+  }
+  const ordered = configs.map((c) => results.get(c)!);
 
   const finishedAt = new Date();
   const report: RunReport = {
@@ -219,41 +261,29 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     ...(runError ? { error: runError } : {}),
     host,
     images: [...images.values()],
-    emulated: results.flatMap((r) => r.emulated.map((e) => ({ ...e, configId: r.id }))),
-    summary: summarize(results),
-    configs: results,
+    emulated: ordered.flatMap((r) => r.emulated.map((e) => ({ ...e, configId: r.id }))),
+    summary: summarize(ordered),
+    configs: ordered,
     ...(overrides.length > 0 ? { overrides } : {}),
     scenarioSha256,
     ...(hostChanges.length > 0 ? { hostChanges } : {}),
     ...(shard ? { shard: { ...shard, matrixIds: matrix.map((c) => c.id) } } : {}),
-    ...(scenario.production ? { signature: matchSignature(scenario.production, results) } : {}),
+    ...(scenario.production ? { signature: matchSignature(scenario.production, ordered) } : {}),
+    jobs,
   };
   if (baseline) report.baseline = compareWithBaseline(report, baseline.report, baseline.file);
   await writeReports(report, reportDir);
   progress({ kind: 'report', dir: reportDir });
   return { report, reportDir };
 
-  /** `--repeat K`: K runs one after another, one verdict from their agreement (6-judge/repeats.ts). */
-  async function decideRepeated(config: PlannedConfig): Promise<ConfigResult> {
-    const times = options.repeat ?? 1;
-    if (times <= 1 || config.skip) return decide(config);
-    const runs: ConfigResult[] = [];
-    for (let repeat = 1; repeat <= times; repeat++) {
-      progress({ kind: 'phase', index: config.index, phase: `repeat ${repeat} of ${times}` });
-      runs.push(await decide(config));
-      progress({ kind: 'repeat-end', index: config.index, repeat, of: times, result: runs.at(-1)! });
-    }
-    return agreeRepeats(runs, times);
-  }
-
-  async function decide(config: PlannedConfig): Promise<ConfigResult> {
-    if (config.skip) return undecided(config, 'done', config.skip, 'skipped');
+  /** One run of a configuration; `unitIndex` names its containers (a repeat's differ from the first run's). */
+  async function decide(config: PlannedConfig, unitIndex: number): Promise<ConfigResult> {
     if (controller.signal.aborted) {
       return undecided(config, 'cancel', describeError(controller.signal.reason));
     }
     const timeoutMs = options.configTimeoutMs ?? 300_000;
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
-    return runConfig(config, scenario, {
+    return runConfig(unitIndex === config.index ? config : { ...config, index: unitIndex }, scenario, {
       connection,
       run,
       host,
@@ -265,6 +295,12 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       onPhase: (phase) => progress({ kind: 'phase', index: config.index, phase }),
     });
   }
+}
+
+/** One configuration's concurrency over its repeats: each repeat's slot, the most that ran at once. */
+function joinConcurrency(runs: readonly ConfigConcurrency[]): ConfigConcurrency {
+  const first = runs[0]!;
+  return { ...first, slots: runs.flatMap((r) => r.slots), runningAtMost: Math.max(...runs.map((r) => r.runningAtMost)) };
 }
 
 function undecided(config: PlannedConfig, endedBy: EndedBy, reason: string, verdict: 'skipped' | 'error' = 'error'): ConfigResult {

@@ -3,8 +3,11 @@
 export const USAGE = `usage: oomlab <command>
 
   run <scenario.ts...> [--only axis=value,...] [--set axis=value,...] [--reports-dir dir]
-                      [--baseline report.json] [--repeat K] [--pull] [--json] [--shard I/N]
+                      [--baseline report.json] [--repeat K] [--jobs N] [--pull] [--json] [--shard I/N]
       run every configuration of a scenario and write reports/<time>-<scenario>/;
+      --jobs N runs up to N configurations at once; by default those that only start and
+      settle run side by side (two per core, their memory limits within what the host has
+      available), load and host-wide ones (THP, drop_caches, neighbours) one at a time;
       --repeat K runs each configuration K times: pass or fail only when all K agree,
       else flaky (listed apart, each repeat's figures); flaky exits 1 like a failure;
       --set replaces an axis's values without editing the file (repeat for several axes):
@@ -27,7 +30,8 @@ export const USAGE = `usage: oomlab <command>
   bisect <scenario.ts> --config ID --axis NAME --range LO..HI [--step N] [--repeat-boundary K] [--out dir]
       where one configuration's outcome changes along a number or size axis: LO and HI first,
       then halving (≤ 2 + ceil(log2((HI-LO)/step)) runs), then K more runs (default 2) on each
-      side of the boundary; each probe a real run; the memory model's boundary beside it;
+      side of the boundary, all in one run (side by side when they only start and settle);
+      each probe a real run; the memory model's boundary beside it;
       --config is the id without the axis (or with any value of it); exit 1 when no boundary
       is in the range or the boundary is flaky
   report <run-dir> [--baseline report.json]

@@ -70,6 +70,25 @@ describe('searchBoundary', () => {
     });
   });
 
+  it('hands the repeats over at once when it can run them together, and reads their answers in order', async () => {
+    const { asked, probe } = fakeProber(640, { 650: ['oom-killed-under-load', 'oom-killed-under-load', 'survived'] });
+    const batches: number[][] = [];
+    const probeRepeats = async (values: number[]) => {
+      batches.push(values);
+      return Promise.all(values.map((value) => probe(value, 'repeat')));
+    };
+    const found = await searchBoundary({ grid: { lo: 300, hi: 2000, step: 10 }, repeat: 2, probe, probeRepeats });
+    expect(batches).toEqual([[640, 650, 640, 650]]);
+    expect(asked.filter((a) => a.role === 'repeat')).toHaveLength(4);
+    expect(found.probes.filter((p) => p.role === 'repeat').map((p) => [p.value, p.outcome])).toEqual([
+      [640, 'survived'],
+      [650, 'oom-killed-under-load'],
+      [640, 'survived'],
+      [650, 'survived'],
+    ]);
+    expect(found.boundary?.flaky).toBe(true);
+  });
+
   it('reports a flaky boundary with every outcome each side gave', async () => {
     // 650 is killed when the search asks, then survives one repeat of two.
     const { probe } = fakeProber(640, { 650: ['oom-killed-under-load', 'survived'] });

@@ -36,8 +36,9 @@ export default defineScenario({
 const ONE_DB = `() => ({ db: { image: 'fake/server:1', memory: '256m', settleMs: 10 } })`;
 const DB_SURVIVES = `() => ({ db: { outcome: 'survived' } })`;
 
-function run(fake: FakeRuntime, scenarioPath: string, signal = new AbortController().signal): ReturnType<typeof runScenario> {
-  const options: RunOptions = { scenarioPath, runtime: fake, reportsDir: join(dir, 'reports'), signal, configTimeoutMs: 30_000 };
+/** One configuration at a time unless `jobs` says otherwise: the order of the engine's calls is then the matrix's. */
+function run(fake: FakeRuntime, scenarioPath: string, signal = new AbortController().signal, jobs = 1): ReturnType<typeof runScenario> {
+  const options: RunOptions = { scenarioPath, runtime: fake, reportsDir: join(dir, 'reports'), signal, configTimeoutMs: 30_000, jobs };
   return runScenario(options);
 }
 
@@ -140,5 +141,24 @@ describe('runScenario on a fake runtime', () => {
     ]);
     expect(report.configs[0]!.reason).toContain('no such image on the fake engine (while starting)');
     expect(fake.calls.filter((c) => c.startsWith('start') || c.startsWith('dispose'))).toEqual(['start db (config 0)', 'start db (config 1)', 'dispose db (config 1)']);
+  });
+
+  it("--jobs 2: start-up configurations run side by side, the report keeps the matrix order and records each one's slot and concurrency", async () => {
+    const fake = new FakeRuntime({ behaviour: () => ({ readyAfterMs: 30 }) });
+    const file = await scenario('fake-jobs', { runs: ['first', 'second', 'third'], instances: ONE_DB, expect: DB_SURVIVES });
+    const { report } = await run(fake, file, undefined, 2);
+    expect(report.jobs).toMatchObject({ jobs: 2, source: 'option' });
+    expect(report.configs.map((c) => [c.id, c.verdict])).toEqual([
+      ['run=first', 'pass'],
+      ['run=second', 'pass'],
+      ['run=third', 'pass'],
+    ]);
+    const starts = fake.calls.filter((c) => c.startsWith('start') || c.startsWith('dispose'));
+    expect(starts.slice(0, 2)).toEqual(['start db (config 0)', 'start db (config 1)']);
+    expect(report.configs.map((c) => c.concurrency)).toEqual([
+      { jobs: 2, slots: [1], runningAtMost: 2 },
+      { jobs: 2, slots: [2], runningAtMost: 2 },
+      { jobs: 2, slots: [expect.any(Number)], runningAtMost: 2 },
+    ]);
   });
 });

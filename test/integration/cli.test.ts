@@ -71,7 +71,7 @@ describe('oomlab run interrupted', () => {
           reject: false,
           all: true,
         });
-        // Interrupt once the second configuration is under way: containers exist then.
+        // Interrupt once two configurations have finished, with others under way side by side (the default --jobs): containers exist then.
         await outputReaches(child, '[2/');
         await new Promise((r) => setTimeout(r, 1_000));
         child.kill(signal);
@@ -81,7 +81,8 @@ describe('oomlab run interrupted', () => {
         const report = JSON.parse(await readFile(join(dir, folder!, 'report.json'), 'utf8')) as RunReport;
         expect(report.endedBy).toBe('cancel');
         expect(report.configs).toHaveLength(15);
-        expect(report.configs[0]!.verdict).toBe('pass');
+        // Side by side, the two that finished first need not be the first two of the matrix.
+        expect(report.configs.filter((c) => c.verdict === 'pass').length).toBeGreaterThanOrEqual(2);
         expect(report.configs.at(-1)).toMatchObject({ verdict: 'error', endedBy: 'cancel' });
         expect(report.configs.at(-1)!.reason).toBe(`not decided: run cancelled: ${signal} received`);
         expect(await containersLabelled(`oomlab.run=${report.runId}`)).toEqual([]);

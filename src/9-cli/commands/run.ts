@@ -4,13 +4,15 @@ import { UsageError } from '../../0-model/errors.ts';
 import { signalOnInterrupt } from './interrupt.ts';
 import { phasePrinter } from './phase-line.ts';
 import { formatBytes } from '../../0-model/units.ts';
-import { runScenario, type Progress } from '../../8-run/index.ts';
+import { parseJobs, runScenario, type Progress } from '../../8-run/index.ts';
 import { parseShard } from '../../2-plan/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
 
 const shownReasons = new Set<string>();
 // In a CI log the storm's live figures every fifth second.
 const phases = phasePrinter(5);
+// With configurations side by side, each is one line as it finishes (its phases would interleave).
+let sideBySide = false;
 
 function printProgress(progress: Progress): void {
   const write = (line: string) => process.stderr.write(`${line}\n`);
@@ -18,18 +20,25 @@ function printProgress(progress: Progress): void {
     case 'message':
       write(`· ${progress.text}`);
       break;
+    case 'schedule':
+      sideBySide = progress.jobs.jobs > 1;
+      write(
+        `· ${sideBySide ? `up to ${progress.jobs.jobs} configurations at once` : 'one configuration at a time'} (${progress.jobs.source === 'option' ? '--jobs' : 'default'}): ${progress.jobs.why}`,
+      );
+      break;
     case 'config-start':
+      if (sideBySide) break;
       phases.start();
       write(`[${progress.index + 1}/${progress.total}] ${progress.id}`);
       break;
     case 'phase':
-      phases.phase(progress.phase);
+      if (!sideBySide) phases.phase(progress.phase);
       break;
     case 'repeat-end': {
       const r = progress.result;
       const margins = (r.margins ?? []).map((m) => m.line).join('; ');
       write(
-        `    repeat ${progress.repeat}/${progress.of} → ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${margins ? ` (${margins})` : ''}${r.verdict === 'pass' ? '' : ` — ${r.reason}`}`,
+        `    ${sideBySide ? `${r.id} ` : ''}repeat ${progress.repeat}/${progress.of} → ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${margins ? ` (${margins})` : ''}${r.verdict === 'pass' ? '' : ` — ${r.reason}`}`,
       );
       break;
     }
@@ -48,7 +57,9 @@ function printProgress(progress: Progress): void {
       // A reason shared by many configurations (a missing image) is printed in full once.
       const reason = r.verdict === 'pass' ? '' : shownReasons.has(r.reason) ? ' — same reason as above' : ` — ${r.reason}`;
       shownReasons.add(r.reason);
-      write(`    → ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${figures ? ` (${figures})` : ''}${reason}`);
+      const verdict = `→ ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${figures ? ` (${figures})` : ''}${reason}`;
+      if (!sideBySide) write(`    ${verdict}`);
+      else write(`[${progress.finished ?? progress.index + 1}/${progress.total}]${r.concurrency ? ` slot ${r.concurrency.slots[0]}` : ''} ${r.id} ${verdict}`);
       break;
     }
     case 'report':
@@ -73,12 +84,14 @@ export const RUN_OPTIONS = {
   baseline: { type: 'string' },
   shard: { type: 'string' },
   repeat: { type: 'string' },
+  jobs: { type: 'string' },
 } satisfies ParseArgsOptionsConfig;
 
 export async function commandRun(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: RUN_OPTIONS });
   const shard = values.shard !== undefined ? parseShard(values.shard) : undefined;
   const repeat = values.repeat === undefined ? 1 : parseRepeat(values.repeat);
+  const jobs = values.jobs === undefined ? undefined : parseJobs(values.jobs);
   if (positionals.length === 0) throw new UsageError('oomlab run needs a scenario file, e.g. `oomlab run scenarios/nofile-oom.ts`');
   if (values.baseline && positionals.length > 1) throw new UsageError('--baseline compares one scenario: give one scenario file with it');
   const signal = signalOnInterrupt();
@@ -93,6 +106,7 @@ export async function commandRun(args: string[]): Promise<number> {
       ...(values.baseline ? { baseline: values.baseline } : {}),
       ...(shard ? { shard } : {}),
       ...(repeat > 1 ? { repeat } : {}),
+      ...(jobs !== undefined ? { jobs } : {}),
       signal: signal,
       ...(values.json ? {} : { onProgress: printProgress }),
     });

@@ -1,0 +1,44 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunReport } from '../../src/8-run/index.ts';
+import { containersLabelled, runScenarioForTest, withTempDir } from './helpers.ts';
+
+// The flagship as the scenario declares it (4g limits, every nofile), one configuration at a time and four
+// at once: side by side must not change a verdict, an outcome or a figure that decides one.
+const GiB = 1024 ** 3;
+let serial: RunReport;
+let parallel: RunReport;
+
+beforeAll(async () => {
+  await withTempDir(async (reportsDir) => {
+    ({ report: serial } = await runScenarioForTest({ scenarioPath: 'scenarios/nofile-oom.ts', reportsDir, jobs: 1 }, 280_000));
+    ({ report: parallel } = await runScenarioForTest({ scenarioPath: 'scenarios/nofile-oom.ts', reportsDir, jobs: 4 }, 280_000));
+  });
+}, 600_000);
+
+const decided = (report: RunReport) => report.configs.map((c) => [c.id, c.verdict, c.outcome, c.metrics.openFilesLimit ?? null]);
+
+describe('the flagship serial and with --jobs 4', () => {
+  it('gives the same verdicts, outcomes and open_files_limit, configuration by configuration, in the same order', () => {
+    expect(serial.configs.filter((c) => c.verdict !== 'skipped').length).toBe(15);
+    expect(decided(parallel)).toEqual(decided(serial));
+    expect(parallel.summary).toEqual(serial.summary);
+  });
+
+  it('records the concurrency each configuration ran under', () => {
+    expect(serial.jobs).toMatchObject({ jobs: 1, source: 'option' });
+    expect(parallel.jobs).toMatchObject({ jobs: 4, source: 'option' });
+    const ran = (report: RunReport) => report.configs.filter((c) => c.verdict !== 'skipped');
+    expect(new Set(ran(serial).map((c) => c.concurrency?.runningAtMost))).toEqual(new Set([1]));
+    const most = Math.max(...ran(parallel).map((c) => c.concurrency!.runningAtMost));
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    // Every configuration's limit is 4 GiB: as many as ran at once fit in the budget the run computed.
+    expect(most * 4 * GiB).toBeLessThanOrEqual(parallel.jobs!.memoryBudgetBytes!);
+    for (const c of ran(parallel)) expect(c.concurrency!.slots[0]).toBeGreaterThanOrEqual(1);
+  });
+
+  it('leaves no container of either run behind', async () => {
+    expect(await containersLabelled(`oomlab.run=${serial.runId}`)).toEqual([]);
+    expect(await containersLabelled(`oomlab.run=${parallel.runId}`)).toEqual([]);
+  });
+});
