@@ -9,6 +9,8 @@ import { diagnose, literal, parseOomReports, planRun, readEvidence, scenarioText
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test-output', `incident-scenario-${process.pid}`);
+/** scenarios/lib as a file written in DIR imports it. */
+const LIB = '../../scenarios/lib';
 afterAll(() => rm(DIR, { recursive: true, force: true }));
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the hostile text is the point
@@ -46,7 +48,7 @@ describe('scenarioText', () => {
       ],
       { limit: '512m' },
     );
-    const text = scenarioText({ name: 'incident-small', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: ['kern.log'] });
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-small', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: ['kern.log'] });
     expect(text).toContain('"pool-128m": { because: "half production\'s 256 MiB pool: the server stays inside its limit", mycnf: {"innodb_buffer_pool_size":"128M"} }');
   });
 
@@ -58,10 +60,19 @@ describe('scenarioText', () => {
       ],
       { limit: '2g' },
     );
-    const text = scenarioText({ name: 'incident-dba', evidence, diagnosis: diagnose(evidence), writtenAt: new Date('2026-12-06T00:00:00Z'), sources: ['kern.log', 'my.cnf'] });
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-dba', evidence, diagnosis: diagnose(evidence), writtenAt: new Date('2026-12-06T00:00:00Z'), sources: ['kern.log', 'my.cnf'] });
     const scenario = validateScenario(await load(text, 'dba'), 'dba.ts');
-    const ids = planRun(scenario).map((c) => c.id);
-    expect(ids).toEqual(['production', 'pool-1024m', 'max-connections-10', 'default-buffers'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix},memory=2048m`));
+    const planned = planRun(scenario);
+    expect(planned.map((c) => c.id)).toEqual(['production', 'pool-1024m', 'max-connections-10', 'default-buffers'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix},memory=2048m`));
+    // The busy minute is scenarios/lib's, as buffer-pool-oom drives it, not a copy of its text.
+    expect(text).toContain('workload: () => busyMinute({ connections: 250 }),');
+    expect(planned[0]!.workload).toMatchObject({
+      kind: 'storm',
+      target: 'db',
+      maxInFlight: 250,
+      stages: [{ targetPerSecond: 200, durationMs: 12_000 }],
+      mix: [{ name: 'user-by-id' }, { name: 'report' }],
+    });
     expect(scenario.production).toMatchObject({ instance: 'db', process: 'mariadbd', scope: 'memcg', anonRssKb: 2062148, limitBytes: 2 * 1024 ** 3, phase: 'unknown', line: KILL });
   });
 
@@ -82,7 +93,7 @@ describe('scenarioText', () => {
       ['typed-load', load],
       ['typed-startup', startUp],
     ] as const) {
-      const text = scenarioText({ name, evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [name] });
+      const text = scenarioText({ scenariosLib: LIB, name, evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [name] });
       await writeFile(join(DIR, `${name}.ts`), text);
     }
     await writeFile(join(DIR, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', include: ['./*.ts'] }));
@@ -102,7 +113,7 @@ describe('scenarioText', () => {
       { limit: '2g' },
     );
     expect(parseOomReports(kill)[0]!.process).toBe(HOSTILE.replace(/[()]/g, ''));
-    const text = scenarioText({ name: 'incident-hostile', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [`kern\n${HOSTILE}.log`, 'my.cnf'] });
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-hostile', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [`kern\n${HOSTILE}.log`, 'my.cnf'] });
     const definition = await load(text, 'hostile');
     expect((globalThis as { __pwned?: number }).__pwned).toBeUndefined();
     const scenario = validateScenario(definition, 'hostile.ts');

@@ -120,6 +120,8 @@ export interface ScenarioTextInput {
   writtenAt: Date;
   /** The inputs' names, for the header. */
   sources: readonly string[];
+  /** scenarios/lib as the written file imports it (`./lib` from scenarios/). @default './lib' */
+  scenariosLib?: string;
   /** When production died, as the user knows it (`--phase`); never guessed. */
   phase?: 'start-up' | 'under-load' | 'after-load';
 }
@@ -153,7 +155,9 @@ export function scenarioText(input: ScenarioTextInput): string {
     }
   }
   push(`// Image: ${commentText(imageNote)}.`);
-  push("import { defineScenario } from 'oomlab';", '');
+  push("import { defineScenario } from 'oomlab';");
+  if (!startUp) push(`import { busyMinute } from ${literal(`${input.scenariosLib ?? './lib'}/busy-minute.ts`)};`);
+  push('');
 
   push("/** Production's server settings, as given (every value quoted from the files named beside it). */", 'const PRODUCTION_MY_CNF = {');
   for (const [name, value] of Object.entries(f.mycnf)) {
@@ -205,24 +209,11 @@ export function scenarioText(input: ScenarioTextInput): string {
   push(`        readyTimeoutMs: 60_000,`, `        settleMs: ${startUp ? '3_000' : '2_000'},`);
   push('      },', '    };', '  },');
   if (!startUp) {
-    const sessions = f.connectionsKnown ? f.connections : Math.min(f.maxConnections, 250);
+    const sessions = Math.max(1, Math.round(f.connectionsKnown ? f.connections : Math.min(f.maxConnections, 250)));
     push(
       `  // A busy minute of ${sessions} connections${f.connectionsKnown ? " (production's count)" : ` (max_connections ${f.maxConnections}, at most 250: how many were open is unknown)`}, after the warm-up:`,
       '  // more sessions arrive than the server finishes, so all of them are busy at once, each sorting more rows than its sort buffer holds.',
-      '  workload: () => ({',
-      "    kind: 'storm',",
-      "    target: 'db',",
-      '    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },',
-      '    startPerSecond: 50,',
-      '    stages: [{ targetPerSecond: 200, durationMs: 12_000 }],',
-      `    maxInFlight: ${sessions},`,
-      '    session: { queries: 6, thinkMs: 0, holdMs: 0 },',
-      '    mix: [',
-      "      { name: 'user-by-id', weight: 1, sql: 'SELECT id, name, bio FROM users WHERE id = ?', params: (random) => [Math.floor(random() * 2_000)] },",
-      "      { name: 'report', weight: 1, sql: 'SELECT p.id, p.user_id, p.likes FROM posts p WHERE p.likes > ? ORDER BY p.body DESC LIMIT 12000, 1', params: (random) => [Math.floor(random() * 100)] },",
-      '    ],',
-      '    drainMs: 10_000,',
-      '  }),',
+      `  workload: () => busyMinute({ connections: ${literal(sessions)} }),`,
     );
   }
   const outcome = productionOutcome(leadId, input.phase);

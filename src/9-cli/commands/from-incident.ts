@@ -2,7 +2,7 @@
 // to the causes ranked with their figures, and a scenario that reproduces the kill and tries each fix.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { IncidentInputError, UsageError } from '../../0-model/errors.ts';
@@ -138,8 +138,13 @@ export async function commandFromIncident(args: string[]): Promise<number> {
         }
       : freePath(wanted);
     if (!/^[a-z]/.test(target.name)) target.name = `incident-${target.name}`;
+    // The written file imports the project's scenarios/lib by a path relative to where it lands.
+    const lib = relative(dirname(resolve(target.path)), join(root, 'scenarios', 'lib'))
+      .split(sep)
+      .join('/');
     const text = scenarioText({
       name: target.name,
+      scenariosLib: lib.startsWith('.') ? lib : `./${lib}`,
       evidence,
       diagnosis,
       ...(values.server ? { image: values.server } : {}),
