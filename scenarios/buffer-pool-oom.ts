@@ -5,7 +5,7 @@
 // hours did, so the pool axis shows: production's 1536M against each candidate fix, the old 512M and a
 // pool sized to half the limit. Everything else is production's my.cnf.
 import { defineScenario } from 'oomlab';
-import { busyMinute } from './lib/busy-minute.ts';
+import { busyMinute } from './lib/storms.ts';
 
 /** The container's limit in production, and here. */
 const LIMIT = '2g';

@@ -7,7 +7,7 @@
 // the spike is refused with 1040), or the thread pool, which runs a few statements at once whatever the
 // number of connections.
 import { defineScenario } from 'oomlab';
-import { busyMinute } from './lib/busy-minute.ts';
+import { busyMinute } from './lib/storms.ts';
 
 /** Production's per-thread buffers, sized for a 64 GB host. */
 const PRODUCTION_BUFFERS = { sort_buffer_size: '4M', join_buffer_size: '4M', read_rnd_buffer_size: '2M' };

@@ -272,6 +272,15 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       (share >= FITS ? forIt : against).push(line);
       score = share * 0.8;
       if (kill.tasks.length === 0) unknown.push('what else ran in the cgroup: the kernel log had no task table');
+    } else if (kill.scope === 'global' && limit !== undefined && victimBytes > 0) {
+      // A global OOM kills the largest process: what the machine held beside it was someone else's.
+      const beside = Math.max(0, limit - victimBytes);
+      const share = beside / limit;
+      const line = `a global OOM in ${formatBytes(limit)}: ${kill.process} held ${kb(victimBytes)} (${pct(victimBytes, limit)}); the other ${formatBytes(beside)} was other processes' and the kernel's`;
+      (share >= FITS ? forIt : against).push(line);
+      score = share * 0.8;
+      unknown.push('which processes held the rest: the kernel lines have no task table');
+      collect.push('the task table the kernel printed before the kill (the `[  pid  ]   uid  tgid total_vm      rss …` rows): it names the neighbours');
     }
     if (kill.scope === 'global') forIt.push('a global OOM (no memory cgroup): the kernel picks the largest process, which need not be the one that grew');
     if (score > 0 || kill.scope === 'global')

@@ -7,11 +7,11 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { IncidentInputError, UsageError } from '../../0-model/errors.ts';
 import { formatBytes } from '../../0-model/units.ts';
-import { type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioText } from '../../2-plan/index.ts';
+import { type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioBlocker, scenarioText } from '../../2-plan/index.ts';
 import { commandRun } from './run.ts';
 
 const PHASES = ['start-up', 'under-load', 'after-load'] as const;
-/** The shipped scenario of each cause a generated scenario cannot reproduce. */
+/** The shipped scenario of each cause whose generated scenario needs more than was given. */
 const FAMILY: Partial<Record<CauseId, string>> = {
   neighbours: 'scenarios/neighbour-oom.ts',
   'limit-lowered': 'scenarios/limit-lowered.ts',
@@ -120,7 +120,8 @@ export async function commandFromIncident(args: string[]): Promise<number> {
   const lead = diagnosis.causes[0]!;
 
   let scenarioPath: string | undefined;
-  if (REPRODUCIBLE.has(lead.id)) {
+  const blocker = scenarioBlocker(evidence, diagnosis);
+  if (REPRODUCIBLE.has(lead.id) && !blocker) {
     const wanted = values.name ?? scenarioName(evidence, diagnosis);
     const root = resolve(import.meta.dirname, '..', '..', '..');
     if (values.out !== undefined && relative(root, resolve(values.out)).startsWith('..')) {
@@ -177,7 +178,7 @@ export async function commandFromIncident(args: string[]): Promise<number> {
     } else if (lead.id === 'insufficient-evidence') {
       process.stdout.write('no scenario written: no cause accounts for the kill yet; collect what is listed above and run from-incident again\n');
     } else {
-      process.stdout.write(`no scenario written: ${lead.id} needs a timeline of its own, not a my.cnf; ${FAMILY[lead.id] ?? 'see scenarios/'} reproduces its shape\n`);
+      process.stdout.write(`no scenario written: ${blocker ?? `${lead.id} has no scenario of its own yet`}; ${FAMILY[lead.id] ?? 'scenarios/'} reproduces its shape\n`);
     }
   }
   if (values.run && scenarioPath) return commandRun([scenarioPath]);

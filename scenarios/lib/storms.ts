@@ -1,7 +1,6 @@
-// The busy minute that finds no room: sessions arrive faster than the server finishes them, so
-// `connections` of them are busy at once, each running a report that sorts more rows than its sort
-// buffer holds. buffer-pool-oom, connection-buffers-oom and the scenarios `oomlab from-incident` writes
-// all drive it. (A module, not a scenario: `oomlab list` reads only scenarios/*.ts.)
+// The storms the cause-family scenarios drive, and the scenarios `oomlab from-incident` writes with them:
+// the busy minute that finds no room (buffer-pool-oom, connection-buffers-oom) and a day's steady traffic
+// (limit-lowered). (A module, not a scenario: `oomlab list` reads only scenarios/*.ts.)
 import type { MixedQueryInput, StormWorkloadInput } from 'oomlab';
 
 /** The feed schema every one of them seeds: 2 000 users, 40 000 posts of 50-400 byte bodies. */
@@ -52,5 +51,27 @@ export function busyMinute<N extends string = 'db'>(options: BusyMinuteOptions<N
     session: { queries: options.queriesPerSession ?? 6, thinkMs: 0, holdMs: 0 },
     mix: options.pointReads === false ? [SORTING_REPORT] : [POINT_READ, SORTING_REPORT],
     drainMs: 10_000,
+  };
+}
+
+/** The join a feed page runs: a user's follows and their latest posts. */
+export const FEED_PAGE: MixedQueryInput = {
+  name: 'feed',
+  weight: 1,
+  sql: 'SELECT p.id, p.body, p.created_at FROM follows f JOIN posts p ON p.user_id = f.followee WHERE f.follower = ? ORDER BY p.created_at DESC LIMIT 20',
+  params: (random) => [Math.floor(random() * 2_000)],
+};
+
+/** A day's traffic, not a spike: 10 → 50 sessions a second for 8 s, each a few point reads and feed pages with pauses. */
+export function steadyTraffic<N extends string = 'db'>(target: N = 'db' as N): StormWorkloadInput<N> {
+  return {
+    kind: 'storm',
+    target,
+    seed: FEED_SEED,
+    startPerSecond: 10,
+    stages: [{ targetPerSecond: 50, durationMs: 8_000 }],
+    session: { queries: 5, thinkMs: 50, holdMs: 500 },
+    mix: [{ ...POINT_READ, weight: 2 }, FEED_PAGE],
+    drainMs: 5_000,
   };
 }
