@@ -15,6 +15,7 @@ export const SORTING_REPORT: MixedQueryInput = {
   weight: 1,
   sql: 'SELECT p.id, p.user_id, p.likes FROM posts p WHERE p.likes > ? ORDER BY p.body DESC LIMIT 12000, 1',
   params: (random) => [Math.floor(random() * 100)],
+  fills: ['sort_buffer_size'],
 };
 
 /** A primary-key read: what an application does between its reports. */
@@ -23,6 +24,7 @@ export const POINT_READ: MixedQueryInput = {
   weight: 1,
   sql: 'SELECT id, name, bio FROM users WHERE id = ?',
   params: (random) => [Math.floor(random() * 2_000)],
+  fills: [],
 };
 
 export interface BusyMinuteOptions<N extends string> {
@@ -54,12 +56,13 @@ export function busyMinute<N extends string = 'db'>(options: BusyMinuteOptions<N
   };
 }
 
-/** The join a feed page runs: a user's follows and their latest posts. */
+/** The join a feed page runs: a user's follows and their latest posts (LIMIT 20 sorts in a small priority queue, not the whole sort buffer). */
 export const FEED_PAGE: MixedQueryInput = {
   name: 'feed',
   weight: 1,
   sql: 'SELECT p.id, p.body, p.created_at FROM follows f JOIN posts p ON p.user_id = f.followee WHERE f.follower = ? ORDER BY p.created_at DESC LIMIT 20',
   params: (random) => [Math.floor(random() * 2_000)],
+  fills: [],
 };
 
 /** A day's traffic, not a spike: 10 → 50 sessions a second for 8 s, each a few point reads and feed pages with pauses. */
