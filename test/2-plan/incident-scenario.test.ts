@@ -82,8 +82,8 @@ describe('scenarioText', () => {
     const text = scenarioText({ scenariosLib: LIB, name: 'incident-neighbours', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: ['kernel.log'] });
     const scenario = validateScenario(await load(text, 'neighbours'), 'neighbours.ts');
     const planned = planRun(scenario);
-    expect(planned.map((c) => c.id)).toEqual(['production', 'neighbours-fit', 'server-protected'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix}`));
-    const [production, fit, protectedServer] = planned;
+    expect(planned.map((c) => c.id)).toEqual(['production', 'neighbours-fit', 'neighbours-first'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix}`));
+    const [production, fit, first] = planned;
     expect(production!.host?.sides).toEqual({ host: { memory: 2 * 1024 ** 3 } });
     expect(production!.instances[0]).toMatchObject({ name: 'db', side: 'host', mycnf: { innodb_buffer_pool_size: '352M' }, warmup: { bufferPoolFraction: 0.95 } });
     // Warm, the lab's server holds what production's mysqld held at the kill (424 876 kB), within 1 %.
@@ -95,7 +95,7 @@ describe('scenarioText', () => {
       [1, 2, 3, 4, 5, 6].map((n) => [`neighbour-${n}`, { action: 'neighbour', memory: 306 * 1024 ** 2, image: 'oomlab/mariadb:10.11', side: 'host' }]),
     );
     expect(fit!.steps?.[0]?.action).toMatchObject({ memory: 204 * 1024 ** 2 });
-    expect(protectedServer!.instances[0]!.oomScoreAdj).toBe(-1000);
+    expect(first!.steps?.[0]?.action).toMatchObject({ memory: 306 * 1024 ** 2, oomScoreAdj: 1000 });
     expect(scenario.production).toMatchObject({ process: 'mysqld', scope: 'global', anonRssKb: 424_876, limitBytes: 2 * 1024 ** 3 });
   });
 
