@@ -99,6 +99,28 @@ describe('scenarioText', () => {
     expect(scenario.production).toMatchObject({ process: 'mysqld', scope: 'global', anonRssKb: 424_876, limitBytes: 2 * 1024 ** 3 });
   });
 
+  it("writes a lowered limit as a server created at the spec's limit and cut to the kernel's once it answers", async () => {
+    // A real kill from this project's limit-lowered run (2 GiB cut to 1 GiB, a warm 1024M pool), with the spec it was created with.
+    const kernel = await readFile(join(ROOT, 'test', 'fixtures', 'dmesg-memcg-oom-limit-lowered.txt'), 'utf8');
+    const evidence = readEvidence([
+      { name: 'kernel.log', text: kernel },
+      { name: 'inspect.json', text: JSON.stringify([{ Config: { Image: 'oomlab/mariadb:10.11' }, HostConfig: { Memory: 2 * 1024 ** 3 } }]) },
+      { name: 'my.cnf', text: '[mysqld]\ninnodb_buffer_pool_size = 1024M\nmax_connections = 500\n', as: 'mycnf' },
+    ]);
+    const diagnosis = diagnose(evidence);
+    // The pool fit the limit the container was created with: the cut, not the pool, comes first.
+    expect(diagnosis.causes.map((c) => [c.id, c.score]).slice(0, 2)).toEqual([
+      ['limit-lowered', 1],
+      ['buffer-pool', 0.9],
+    ]);
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-lowered', evidence, diagnosis, writtenAt: new Date(), sources: ['kernel.log', 'inspect.json', 'my.cnf'] });
+    const planned = planRun(validateScenario(await load(text, 'lowered'), 'lowered.ts'));
+    expect(planned.map((c) => c.id)).toEqual(['production', 'pool-512m', 'limit-kept'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix}`));
+    expect(planned[0]!.instances[0]).toMatchObject({ memory: 2 * 1024 ** 3, mycnf: { innodb_buffer_pool_size: '1024M' } });
+    expect(planned[0]!.steps?.map((s) => [s.name, s.action])).toEqual([['lower-limit', { action: 'limit', instance: 'db', memory: 1024 * 1024 ** 2 }]]);
+    expect(planned[2]!.steps ?? []).toEqual([]);
+  });
+
   // The file lands in scenarios/, which `npm test` type-checks: a generated scenario that does not compile breaks the user's tests.
   it('writes scenarios that type-check under the project tsconfig: a load cause, a start-up cause, neighbours and a lowered limit', { timeout: 60_000 }, async () => {
     const load = readEvidence(

@@ -292,11 +292,23 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     const configured = evidence.configuredLimitBytes.value;
     const kernel = kill.memcgLimitKb * KiB;
     const lowered = kernel < 0.95 * configured;
+    // A pool that fit the limit the server was created with was sized right: the cut, not the pool, is the cause.
+    const poolFitConfigured = lowered && gaveSettings && pool + base <= configured && pool + base > kernel * 0.5;
+    const poolCause = causes.find((c) => c.id === 'buffer-pool');
+    if (poolFitConfigured && poolCause) {
+      poolCause.against.push(`the pool and the server (${formatBytes(pool + base)}) fit the ${formatBytes(configured)} the container was created with: the pool was sized for that limit`);
+      poolCause.score = Math.min(poolCause.score, 0.9);
+    }
     add({
       id: 'limit-lowered',
-      score: lowered ? 0.9 : 0,
+      score: lowered ? (poolFitConfigured ? 1 : 0.9) : 0,
       title: 'the memory limit was lowered under the live server',
-      for: lowered ? [`the kernel's limit at the kill, ${kb(kernel)}, is below the ${formatBytes(configured)} the container was created with (${evidence.configuredLimitBytes.source})`] : [],
+      for: lowered
+        ? [
+            `the kernel's limit at the kill, ${kb(kernel)}, is below the ${formatBytes(configured)} the container was created with (${evidence.configuredLimitBytes.source})`,
+            ...(poolFitConfigured ? [`the pool and the server (${formatBytes(pool + base)}) fit the limit it was created with, not the lowered one`] : []),
+          ]
+        : [],
       against: lowered ? [] : [`the kernel's limit ${kb(kernel)} is the configured ${formatBytes(configured)}`],
     });
   }
