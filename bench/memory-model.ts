@@ -63,6 +63,8 @@ export async function rowsOf(report: Report): Promise<Row[]> {
     const plan = planned.find((p) => p.id === config.id);
     if (!plan || config.verdict === 'error' || config.verdict === 'skipped') continue;
     for (const judgement of config.instances) {
+      // A neighbour (a memory hog beside the server) is not a server: the model predicts servers only.
+      if (plan.instances.find((i) => i.name === judgement.instance)?.role === 'neighbour') continue;
       if (judgement.outcome?.startsWith('oom-killed')) {
         const spec = plan.instances.find((i) => i.name === judgement.instance);
         const prediction = spec ? predictConfigInstance(plan, spec, host) : undefined;
