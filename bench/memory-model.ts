@@ -18,6 +18,13 @@ const SURVIVORS: Record<string, string[] | undefined> = {
   'nofile-oom': ['image=oomlab/mariadb:10.11'],
   'burst-oom': ['buffers=sized', 'max_connections=300'],
   'scraping-burst': ['headroom=roomy'],
+  // The cause families run whole: production is killed, each fix survives.
+  'buffer-pool-oom': undefined,
+  'connection-buffers-oom': undefined,
+  'performance-schema-oom': undefined,
+  'neighbour-oom': undefined,
+  'allocator-retention': undefined,
+  'limit-lowered': undefined,
 };
 
 const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, from: { type: 'string', multiple: true }, markdown: { type: 'boolean' } } });
@@ -30,6 +37,8 @@ export interface Row {
   busyConnections: number;
   observedBytes: number;
   observedConnections?: number;
+  /** Requests the app tier sent this replica: a `fastest` balancer decides the split during the run. */
+  requestsServed?: number;
   errorPercent: number;
 }
 
@@ -54,16 +63,23 @@ export async function rowsOf(report: Report): Promise<Row[]> {
     const plan = planned.find((p) => p.id === config.id);
     if (!plan || config.verdict === 'error' || config.verdict === 'skipped') continue;
     for (const judgement of config.instances) {
+      // A neighbour (a memory hog beside the server) is not a server: the model predicts servers only.
+      if (plan.instances.find((i) => i.name === judgement.instance)?.role === 'neighbour') continue;
       if (judgement.outcome?.startsWith('oom-killed')) {
         const spec = plan.instances.find((i) => i.name === judgement.instance);
         const prediction = spec ? predictConfigInstance(plan, spec, host) : undefined;
-        if (prediction?.expected && prediction.limitBytes !== undefined) {
+        // A `limit` step lowers the limit under the live server: the kill came from the last one.
+        const lowered = (plan.steps ?? [])
+          .flatMap((step) => (step.action.action === 'limit' && step.action.instance === judgement.instance && step.action.memory !== undefined ? [step.action.memory] : []))
+          .at(-1);
+        const limitBytes = lowered ?? prediction?.limitBytes;
+        if (prediction?.expected && limitBytes !== undefined) {
           killed.push({
             scenario: report.scenario,
             config: config.id,
             instance: judgement.instance,
             expectedBytes: prediction.expected.bytes,
-            limitBytes: prediction.limitBytes,
+            limitBytes,
             outcome: judgement.outcome,
           });
         }
@@ -78,6 +94,7 @@ export async function rowsOf(report: Report): Promise<Row[]> {
       if (!expected || anon.length === 0) continue;
       const observedBytes = Math.max(...anon);
       const connections = samples('Threads_connected', 'status');
+      const requests = samples('requests', 'app-tier');
       rows.push({
         scenario: report.scenario,
         config: config.id,
@@ -86,6 +103,7 @@ export async function rowsOf(report: Report): Promise<Row[]> {
         busyConnections: expected.busyConnections,
         observedBytes,
         ...(connections.length > 0 ? { observedConnections: Math.max(...connections) } : {}),
+        ...(requests.length > 0 ? { requestsServed: Math.max(...requests) } : {}),
         errorPercent: Math.round(((expected.bytes - observedBytes) / observedBytes) * 1000) / 10,
       });
     }
@@ -103,11 +121,11 @@ function shortId(id: string): string {
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | configuration | server | expected peak | connections counted (held) | observed anon peak | error |',
+    '| scenario | configuration | server | expected peak | connections counted (held; requests served) | observed anon peak | error |',
     '|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${shortId(r.config)} | ${r.instance} | ${formatBytes(r.expectedBytes)} | ${r.busyConnections}${r.observedConnections !== undefined ? ` (${r.observedConnections})` : ''} | ${formatBytes(r.observedBytes)} | ${r.errorPercent > 0 ? '+' : ''}${r.errorPercent.toFixed(1)} %${Math.abs(r.errorPercent) > 25 ? ' **outside ±25 %**' : ''} |`,
+        `| ${r.scenario} | ${shortId(r.config)} | ${r.instance} | ${formatBytes(r.expectedBytes)} | ${r.busyConnections}${r.observedConnections !== undefined ? ` (${r.observedConnections})` : ''}${r.requestsServed !== undefined ? `; ${r.requestsServed} requests` : ''} | ${formatBytes(r.observedBytes)} | ${r.errorPercent > 0 ? '+' : ''}${r.errorPercent.toFixed(1)} %${Math.abs(r.errorPercent) > 25 ? ' **outside ±25 %**' : ''} |`,
     ),
   ];
   return lines.join('\n');

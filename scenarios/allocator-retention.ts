@@ -47,12 +47,19 @@ export default defineScenario({
     session: { queries: 3, thinkMs: 0, holdMs: 0 },
     // A sort that allocates the whole 4M sort buffer, and a GROUP BY into an in-memory temporary table.
     mix: [
-      { name: 'report', weight: 1, sql: 'SELECT p.id, p.user_id, p.likes FROM posts p WHERE p.likes > ? ORDER BY p.body DESC LIMIT 12000, 1', params: (random) => [Math.floor(random() * 100)] },
+      {
+        name: 'report',
+        weight: 1,
+        sql: 'SELECT p.id, p.user_id, p.likes FROM posts p WHERE p.likes > ? ORDER BY p.body DESC LIMIT 12000, 1',
+        params: (random) => [Math.floor(random() * 100)],
+        fills: ['sort_buffer_size'],
+      },
       {
         name: 'trending',
         weight: 1,
         sql: 'SELECT p.created_at, COUNT(*) AS n, SUM(p.likes) AS likes, MAX(p.body) AS body FROM posts p WHERE p.likes > ? GROUP BY p.created_at ORDER BY likes DESC LIMIT 10',
         params: (random) => [Math.floor(random() * 200)],
+        fills: ['tmp_table_size'],
       },
     ],
     drainMs: 10_000,

@@ -5,6 +5,7 @@
 // hours did, so the pool axis shows: production's 1536M against each candidate fix, the old 512M and a
 // pool sized to half the limit. Everything else is production's my.cnf.
 import { defineScenario } from 'oomlab';
+import { busyMinute } from './lib/storms.ts';
 
 /** The container's limit in production, and here. */
 const LIMIT = '2g';
@@ -35,24 +36,9 @@ export default defineScenario({
       settleMs: 2_000,
     },
   }),
-  workload: () => ({
-    kind: 'storm',
-    target: 'db',
-    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },
-    // A busy minute through the application's pool of 250 connections: more sessions arrive than the
-    // server finishes, so all 250 are busy at once (the rest wait, counted as dropped).
-    startPerSecond: 50,
-    stages: [{ targetPerSecond: 200, durationMs: 12_000 }],
-    maxInFlight: 250,
-    session: { queries: 6, thinkMs: 0, holdMs: 0 },
-    // Point reads and a report sorting the posts by body: a filesort over more rows than the default 2M
-    // sort_buffer_size holds, so each running report allocates the whole buffer.
-    mix: [
-      { name: 'user-by-id', weight: 1, sql: 'SELECT id, name, bio FROM users WHERE id = ?', params: (random) => [Math.floor(random() * 2_000)] },
-      { name: 'report', weight: 1, sql: 'SELECT p.id, p.user_id, p.likes FROM posts p WHERE p.likes > ? ORDER BY p.body DESC LIMIT 12000, 1', params: (random) => [Math.floor(random() * 100)] },
-    ],
-    drainMs: 10_000,
-  }),
+  // A busy minute through the application's pool of 250 connections, each running point reads and a report
+  // whose filesort allocates the whole sort_buffer_size.
+  workload: () => busyMinute({ connections: 250 }),
   expect: (c) =>
     c.pool === 'production'
       ? { db: { outcome: 'oom-killed-under-load', because: 'a warm 1536M pool leaves the 2 GiB limit too little for a busy minute' } }

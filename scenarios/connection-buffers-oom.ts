@@ -7,6 +7,7 @@
 // the spike is refused with 1040), or the thread pool, which runs a few statements at once whatever the
 // number of connections.
 import { defineScenario } from 'oomlab';
+import { busyMinute } from './lib/storms.ts';
 
 /** Production's per-thread buffers, sized for a 64 GB host. */
 const PRODUCTION_BUFFERS = { sort_buffer_size: '4M', join_buffer_size: '4M', read_rnd_buffer_size: '2M' };
@@ -39,20 +40,10 @@ export default defineScenario({
       settleMs: 2_000,
     },
   }),
+  // The spike: sessions arrive far faster than they finish, up to 400 connections at once, each running only
+  // the report whose filesort allocates the whole sort_buffer_size (measured: about 4 MiB a busy connection).
   workload: (c) => ({
-    kind: 'storm',
-    target: 'db',
-    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },
-    // The spike: sessions arrive far faster than they finish, up to 400 connections at once.
-    startPerSecond: 100,
-    stages: [{ targetPerSecond: 300, durationMs: 12_000 }],
-    maxInFlight: 400,
-    session: { queries: 4, thinkMs: 0, holdMs: 0 },
-    // Each session's report sorts 40 000 posts by their 50-400 byte body (no index): more than 4M of sort
-    // data, so the filesort allocates the whole sort_buffer_size and holds it while it runs (measured: about
-    // 4 MiB a busy connection under this spike).
-    mix: [{ name: 'report', weight: 1, sql: 'SELECT p.id, p.user_id, p.likes FROM posts p WHERE p.likes > ? ORDER BY p.body DESC LIMIT 12000, 1', params: (random) => [Math.floor(random() * 100)] }],
-    drainMs: 10_000,
+    ...busyMinute({ connections: 400, pointReads: false, arrivalsPerSecond: { start: 100, full: 300 }, queriesPerSession: 4 }),
     ...(c.fix === 'max-connections-100' ? { expect: { errors: { '1040 ER_CON_COUNT_ERROR': { atLeast: 1 } }, because: 'max_connections refuses the part of the spike the memory cannot hold' } } : {}),
   }),
   expect: (c) => {

@@ -7,6 +7,7 @@
 // what the container holds at that moment; v2 reclaims and kills at once. Lowered before the pool is
 // warm, both take it, and the kill comes as the pool fills.)
 import { defineScenario } from 'oomlab';
+import { steadyTraffic } from './lib/storms.ts';
 
 /** Before: the limit the server was sized for. */
 const ORIGINAL_LIMIT = '2g';
@@ -36,24 +37,7 @@ export default defineScenario({
     },
   }),
   // The day's traffic once the pool is warm: point reads and feeds.
-  workload: () => ({
-    kind: 'storm',
-    target: 'db',
-    seed: { users: 2_000, posts: 40_000, followsPerUser: 20 },
-    startPerSecond: 10,
-    stages: [{ targetPerSecond: 50, durationMs: 8_000 }],
-    session: { queries: 5, thinkMs: 50, holdMs: 500 },
-    mix: [
-      { name: 'user-by-id', weight: 2, sql: 'SELECT id, name, bio FROM users WHERE id = ?', params: (random) => [Math.floor(random() * 2_000)] },
-      {
-        name: 'feed',
-        weight: 1,
-        sql: 'SELECT p.id, p.body, p.created_at FROM follows f JOIN posts p ON p.user_id = f.followee WHERE f.follower = ? ORDER BY p.created_at DESC LIMIT 20',
-        params: (random) => [Math.floor(random() * 2_000)],
-      },
-    ],
-    drainMs: 5_000,
-  }),
+  workload: () => steadyTraffic(),
   // As soon as the server answers, before the warm-up: the new limit meets a cold pool.
   steps: (c) => [{ name: 'lower-limit', after: 'db.ready', action: 'limit', instance: 'db', memory: CHANGES[c.change].lowered }],
   expect: (c) =>

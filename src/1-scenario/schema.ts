@@ -122,6 +122,12 @@ export const mixedQuerySchema = z.strictObject({
   name: z.string().min(1).optional(),
   /** The statement's `?` values, drawn with the run's seeded random. @default no values */
   params: z.custom<(random: () => number) => unknown[]>((v) => typeof v === 'function', { message: 'a function (random) => unknown[]' }).optional(),
+  /**
+   * The per-connection buffers the statement fills whole while it runs (a filesort beyond its buffer fills
+   * `sort_buffer_size`; a GROUP BY into an in-memory table up to `tmp_table_size`): the memory model counts them
+   * for a busy connection instead of the share measured with the feed mix. @default not declared
+   */
+  fills: z.array(z.enum(['sort_buffer_size', 'join_buffer_size', 'read_buffer_size', 'read_rnd_buffer_size', 'tmp_table_size'])).optional(),
 });
 export type MixedQueryInput = z.input<typeof mixedQuerySchema>;
 

@@ -94,8 +94,15 @@ export const stepActionSchemas = {
   network: z
     .strictObject({ action: z.literal('network'), instance, delay: duration.optional(), jitter: duration.optional(), loss: percent.optional(), partition: z.boolean().optional() })
     .refine((v) => v.delay !== undefined || v.loss !== undefined || v.partition === true, 'give delay, loss or partition: true'),
-  /** A container holding `memory` and touching it (a second tenant), in a side's budget when given. Undo: removed. */
-  neighbour: z.strictObject({ action: z.literal('neighbour'), memory: size, image: z.string().min(1), side: z.string().optional(), cpusetCpus: z.string().optional() }),
+  /** A container holding `memory` and touching it (a second tenant), in a side's budget when given; `oomScoreAdj` 1000 makes it the kernel's first choice. Undo: removed. */
+  neighbour: z.strictObject({
+    action: z.literal('neighbour'),
+    memory: size,
+    image: z.string().min(1),
+    side: z.string().optional(),
+    cpusetCpus: z.string().optional(),
+    oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
+  }),
   /** A container spinning `workers` busy loops on `cpusetCpus`. Undo: removed. */
   'cpu-hog': z.strictObject({ action: z.literal('cpu-hog'), image: z.string().min(1), workers: z.number().int().positive().optional(), cpusetCpus: z.string().optional() }),
   /** `echo 3 > /proc/sys/vm/drop_caches` on the host: page cache, dentries and inodes. Nothing to undo. */

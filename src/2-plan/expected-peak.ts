@@ -23,8 +23,10 @@ export interface ExpectedPeakInput {
   warmupFraction?: number;
   /** The CPUs the server gets: its cpuset (or the host's), divided among the instances pinned to the same CPUs. */
   cpus?: number;
-  /** performance_schema as my.cnf sets it: its memory was not measured. */
-  performanceSchema?: boolean;
+  /** performance_schema as my.cnf sets it: off, on and autosized, or on with the sum of the instrument sizes it sets. */
+  performanceSchema?: boolean | { sizedUnits: number };
+  /** MariaDB's thread pool (`thread_handling=pool-of-threads`): the statements it lets run at once. */
+  threadPoolActive?: number;
   limitBytes?: number;
 }
 
@@ -70,6 +72,28 @@ export function busyConnectionBytes(footprint: ImageFootprint, v: ServerVariable
   return { bytes: Math.round(footprint.busyBaseBytes + footprint.busyBufferShare * buffersBytes), buffersBytes };
 }
 
+/**
+ * What one busy connection of a storm holds beyond its idle cost, when its statements say which buffers they fill
+ * (`fills`): the filled buffers averaged by weight over the statements that fill any. A statement that fills
+ * none is over in a moment, so the connections busy at the peak are running the others. Undefined when the mix
+ * declares nothing.
+ */
+export function declaredConnectionBytes(workload: Workload | undefined, v: ServerVariables): { bytes: number; text: string } | undefined {
+  if (workload?.kind !== 'storm' || !workload.mix?.some((q) => q.fills !== undefined)) return undefined;
+  const size = (name: NonNullable<(typeof workload.mix)[number]['fills']>[number]) => (name === 'tmp_table_size' ? Math.min(v.tmp_table_size, v.max_heap_table_size) : v[name]);
+  const filling = workload.mix.filter((q) => (q.fills ?? []).length > 0);
+  const weights = filling.reduce((sum, q) => sum + q.weight, 0);
+  const bytes = filling.reduce((sum, q) => sum + (q.weight / weights) * (q.fills ?? []).reduce((b, name) => b + size(name), 0), 0);
+  const parts = filling.map((q) => `${q.name ?? 'query'} ${(q.fills ?? []).map((name) => `${name} ${formatBytes(size(name))}`).join(' + ')}`);
+  return { bytes: Math.round(bytes), text: filling.length > 0 ? `the buffers its statements fill, by weight (${parts.join(', ')})` : 'its statements fill no buffer' };
+}
+
+/** Measured (bench/memory-footprint.ts, `SHOW ENGINE PERFORMANCE_SCHEMA STATUS`): autosized performance_schema, 98 066 000 B at max_connections 151, 142 394 000 B at 5000. */
+const PERFORMANCE_SCHEMA_AT_151 = 98_066_000;
+const PERFORMANCE_SCHEMA_PER_CONNECTION = (142_394_000 - 98_066_000) / (5_000 - 151);
+/** Measured once: table instances, table handles, digests and statements of history at 100 000 each (max_connections 5000) took 593 114 000 B. */
+const PERFORMANCE_SCHEMA_PER_SIZED_UNIT = (593_114_000 - 142_394_000) / 400_000;
+
 /** The start-up footprint at these settings: the measured one, moved by each setting's measured cost per byte. */
 function startUpTerm(footprint: ImageFootprint, v: ServerVariables, defaults: ServerVariables): MemoryTerm {
   let bytes = footprint.startUpBytes - footprint.startUpAt.openFilesLimit * FILE_INFO_BYTES;
@@ -114,21 +138,44 @@ export function expectedPeak(input: ExpectedPeakInput): ExpectedPeak | undefined
     const why = warmed >= seeded ? `warm-up to ${input.warmupFraction} of the pool ${formatBytes(pool)}` : `${rows} seeded rows × ${footprint.poolBytesPerSeededRow} B`;
     terms.push({ name: 'buffer pool, warm', bytes: Math.round(bytes), formula: bytes === pool ? `the whole pool ${formatBytes(pool)} (${why})` : why, phase: 'global' });
   }
+  if (input.performanceSchema) {
+    const autosized = PERFORMANCE_SCHEMA_AT_151 + PERFORMANCE_SCHEMA_PER_CONNECTION * (v.max_connections - 151);
+    const sized = input.performanceSchema === true ? 0 : PERFORMANCE_SCHEMA_PER_SIZED_UNIT * input.performanceSchema.sizedUnits;
+    terms.push({
+      name: 'performance_schema',
+      bytes: Math.round(autosized + sized),
+      formula: `autosized: 98 066 000 B at max_connections 151 + ${Math.round(PERFORMANCE_SCHEMA_PER_CONNECTION)} B × (${v.max_connections} − 151)${
+        sized > 0 && input.performanceSchema !== true ? ` + ${Math.round(PERFORMANCE_SCHEMA_PER_SIZED_UNIT)} B × ${input.performanceSchema.sizedUnits} instrument slots set in my.cnf` : ''
+      }`,
+      phase: 'start-up',
+      detail: 'measured on oomlab/mariadb:10.11 at max_connections 151 and 5000, and once with four instrument sizes at 100 000 (docs/memory-model.md, measured terms)',
+    });
+  }
   const held = expectedConnections(input.workload, input.instance, input.openFiles.maxConnections);
   if (held.connections > 0) {
-    const busy = busyConnectionBytes(footprint, v);
+    const declared = declaredConnectionBytes(input.workload, v);
+    const busy = declared
+      ? { bytes: footprint.idleConnectionBytes + declared.bytes, detail: `${formatBytes(footprint.idleConnectionBytes)} idle + ${formatBytes(declared.bytes)}, ${declared.text}` }
+      : (({ bytes, buffersBytes }) => ({
+          bytes,
+          detail: `${formatBytes(footprint.busyBaseBytes)} + ${footprint.busyBufferShare} × ${formatBytes(buffersBytes)} of buffers at their maximum, measured with the feed mix`,
+        }))(busyConnectionBytes(footprint, v));
     const cpus = input.cpus ?? 1;
     const byCpu = Math.round(footprint.busyBytesPerCpu * cpus);
-    const all = held.connections * busy.bytes;
+    // The thread pool runs a few statements at once, whatever the connections: only theirs fill buffers.
+    const running = input.threadPoolActive !== undefined ? Math.min(held.connections, input.threadPoolActive) : held.connections;
+    const all = running * busy.bytes + (held.connections - running) * footprint.idleConnectionBytes;
     terms.push({
       name: 'busy connections',
       bytes: Math.min(all, byCpu),
       formula:
         all > byCpu
           ? `${formatBytes(footprint.busyBytesPerCpu)} per CPU × ${cpus} CPU${cpus === 1 ? '' : 's'}, below ${held.connections} connections × ${formatBytes(busy.bytes)} (${formatBytes(all)}): the CPUs cannot fill them all`
-          : `${held.connections} connections × ${formatBytes(busy.bytes)}`,
+          : running < held.connections
+            ? `${running} running (the thread pool) × ${formatBytes(busy.bytes)} + ${held.connections - running} waiting × ${formatBytes(footprint.idleConnectionBytes)}`
+            : `${held.connections} connections × ${formatBytes(busy.bytes)}`,
       phase: 'per-connection',
-      detail: `${formatBytes(footprint.busyBaseBytes)} + ${footprint.busyBufferShare} × ${formatBytes(busy.buffersBytes)} of buffers at their maximum, measured with the feed mix`,
+      detail: busy.detail,
     });
     const arenas = Math.min(1, held.connections / footprint.busyOnceAt);
     terms.push({
@@ -146,8 +193,10 @@ export function expectedPeak(input: ExpectedPeakInput): ExpectedPeak | undefined
     'memory the allocator keeps after sessions end (glibc arenas, jemalloc dirty pages): measured only as it was in the footprint run',
   ];
   if (held.shared) unknowns.push("the balancer's split between replicas: each is given an even share; a `fastest` balancer moves clients away from the slower one");
-  if (input.workload?.kind === 'storm' && input.workload.mix) unknowns.push("the scenario's own query mix: the busy share was measured with the feed mix");
-  if (input.performanceSchema) unknowns.push('performance_schema: its memory was not measured');
+  if (input.workload?.kind === 'storm' && input.workload.mix && !declaredConnectionBytes(input.workload, v))
+    unknowns.push("the scenario's own query mix: the busy share was measured with the feed mix");
+  if (typeof input.performanceSchema === 'object')
+    unknowns.push('performance_schema with instrument sizes of its own: their cost was measured once, all four at 100 000, and is taken as the same per slot');
   unknowns.push("data a scenario's own steps load, beyond the seed and the warm-up");
   const bytes = terms.reduce((sum, t) => sum + t.bytes, 0);
   return {

@@ -107,7 +107,8 @@ export function predictPeakMemory(input: PredictInput): MemoryPrediction {
     ...(input.instance !== undefined ? { instance: input.instance } : {}),
     ...(input.workload ? { workload: input.workload } : {}),
     ...(input.warmupFraction !== undefined ? { warmupFraction: input.warmupFraction } : {}),
-    performanceSchema: performanceSchemaOn(input.mycnf),
+    performanceSchema: performanceSchemaOf(input.mycnf),
+    ...threadPoolOf(input.mycnf, v.thread_pool_size || (input.serverCpus ?? input.cpus ?? 1)),
     cpus: input.serverCpus ?? input.cpus ?? 1,
     ...(limitBytes !== undefined ? { limitBytes } : {}),
   });
@@ -124,10 +125,29 @@ export function predictPeakMemory(input: PredictInput): MemoryPrediction {
   };
 }
 
-/** performance_schema as my.cnf sets it (off by default in MariaDB, and in the model's measurements). */
-function performanceSchemaOn(mycnf: MyCnf | undefined): boolean {
-  const value = Object.entries(mycnf ?? {}).find(([key]) => key.toLowerCase().replace(/-/g, '_') === 'performance_schema')?.[1];
-  return value !== undefined && !/^(0|off|false|no)$/i.test(String(value).trim());
+const settingOf = (mycnf: MyCnf | undefined, name: string) => Object.entries(mycnf ?? {}).find(([key]) => key.toLowerCase().replace(/-/g, '_') === name)?.[1];
+
+/** The instrument sizes whose cost was measured (all four at 100 000 at once). */
+const PERFORMANCE_SCHEMA_SIZES = [
+  'performance_schema_max_table_instances',
+  'performance_schema_max_table_handles',
+  'performance_schema_digests_size',
+  'performance_schema_events_statements_history_long_size',
+];
+
+/** performance_schema as my.cnf sets it (off by default in MariaDB): off, on and autosized, or on with instrument sizes of its own (their sum). */
+function performanceSchemaOf(mycnf: MyCnf | undefined): false | true | { sizedUnits: number } {
+  const value = settingOf(mycnf, 'performance_schema');
+  if (value === undefined || /^(0|off|false|no)$/i.test(String(value).trim())) return false;
+  const sized = PERFORMANCE_SCHEMA_SIZES.map((name) => Number(settingOf(mycnf, name))).filter((n) => Number.isFinite(n) && n > 0);
+  return sized.length > 0 ? { sizedUnits: sized.reduce((a, b) => a + b, 0) } : true;
+}
+
+/** MariaDB's thread pool: each group runs one statement, and lets `thread_pool_oversubscribe` (default 3) more run when it stalls. */
+function threadPoolOf(mycnf: MyCnf | undefined, groups: number): { threadPoolActive?: number } {
+  if (String(settingOf(mycnf, 'thread_handling') ?? '').trim() !== 'pool-of-threads') return {};
+  const oversubscribe = Number(settingOf(mycnf, 'thread_pool_oversubscribe') ?? 3);
+  return { threadPoolActive: groups * (1 + (Number.isFinite(oversubscribe) ? oversubscribe : 3)) };
 }
 
 const ULIMIT = /\bulimit\s+-([A-Za-z]*n[A-Za-z]*)\s+(\d+)/;

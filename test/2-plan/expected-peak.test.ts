@@ -168,3 +168,31 @@ describe('the expected peak on recorded runs', () => {
     expect(rows.map((r) => `${r.instance} ${error(r)} %`)).toEqual(['a 2.9 %', 'b 34.7 %']);
   });
 });
+
+describe('expected peak of the cause families', () => {
+  const expectedMiB = async (scenario: string) => {
+    const planned = planRun(await loadScenario(scenarioFile(scenario)), {}, undefined, { numaNodes: 2 });
+    return Object.fromEntries(
+      planned.map((plan) => {
+        const fix = plan.id
+          .split(',')
+          .filter((pair) => !/^(image|memory)=/.test(pair))
+          .join(',');
+        return [fix, Math.round(predictConfigInstance(plan, plan.instances.find((i) => i.name === 'db')!, { defaultNofile: 20_000, cpus: 2 }).expected!.bytes / MiB)];
+      }),
+    );
+  };
+
+  it("counts the buffers a storm's statements declare they fill, not the feed mix's share", async () => {
+    // 250 busy connections × (63 KiB + the report's 2M sort buffer) beside the warm pool: measured 1.6–1.9 MiB a connection.
+    expect(await expectedMiB('buffer-pool-oom')).toEqual({ 'pool=production': 2191, 'pool=half-limit': 1695, 'pool=before-deploy': 1199 });
+  });
+
+  it('counts only the statements the thread pool runs at once: 2 groups × (1 + 3 oversubscribed)', async () => {
+    expect(await expectedMiB('connection-buffers-oom')).toEqual({ 'fix=none': 2308, 'fix=sized-buffers': 808, 'fix=max-connections-100': 1094, 'fix=thread-pool': 740 });
+  });
+
+  it('counts performance_schema: autosized from max_connections, and the instrument sizes a my.cnf sets (measured 642 MiB in all)', async () => {
+    expect(await expectedMiB('performance-schema-oom')).toEqual({ 'change=production': 643, 'change=performance-schema-off': 77, 'change=autosized': 213 });
+  });
+});

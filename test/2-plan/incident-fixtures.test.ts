@@ -64,6 +64,20 @@ describe('from-incident on real incidents', () => {
     expect(diagnosis.causes[0]!.id, JSON.stringify(diagnosis.causes.map((x) => [x.id, x.score]))).toBe(c.cause);
   });
 
+  // kilobyte1024's snip in the same thread: a t3.small (2 GiB, as the comment says) and no task table. What mysqld
+  // held beside the machine's memory is the evidence: the rest was someone else's.
+  it("bitnami-vms-927-neighbours: the kill line alone, in the t3.small's 2 GiB, points at the neighbours", () => {
+    const diagnosis = diagnose(readEvidence([{ name: 'kernel.log', text: read('bitnami-vms-927-neighbours', 'kernel.log') }], { limit: '2g' }));
+    expect(diagnosis.causes[0]).toMatchObject({
+      id: 'neighbours',
+      score: 0.64,
+      for: [
+        "a global OOM in 2 GiB: mysqld held 424,876 kB (20 %); the other 1.6 GiB was other processes' and the kernel's",
+        'a global OOM (no memory cgroup): the kernel picks the largest process, which need not be the one that grew',
+      ],
+    });
+  });
+
   it('reads every kill line of the fixtures whatever its spelling', () => {
     const kill = (incident: string) => readEvidence([{ name: 'kernel.log', text: read(incident, 'kernel.log') }]).kill!;
     expect(kill('fulltext-tcmalloc-allocator')).toMatchObject({ process: 'mysqld', anonRssKb: 7444620, totalVmKb: 11223284, format: 'old', scope: 'global' });

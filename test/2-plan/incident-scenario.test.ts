@@ -1,14 +1,16 @@
 // The scenario from-incident writes: hostile text from a user's files stays data, and the file is a
 // scenario the planner takes as it is.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateScenario } from '../../src/1-scenario/index.ts';
-import { diagnose, literal, parseOomReports, planRun, readEvidence, scenarioText } from '../../src/2-plan/index.ts';
+import { diagnose, literal, parseOomReports, planRun, poolHolding, predictConfigInstance, readEvidence, scenarioText } from '../../src/2-plan/index.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test-output', `incident-scenario-${process.pid}`);
+/** scenarios/lib as a file written in DIR imports it. */
+const LIB = '../../scenarios/lib';
 afterAll(() => rm(DIR, { recursive: true, force: true }));
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the hostile text is the point
@@ -46,7 +48,7 @@ describe('scenarioText', () => {
       ],
       { limit: '512m' },
     );
-    const text = scenarioText({ name: 'incident-small', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: ['kern.log'] });
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-small', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: ['kern.log'] });
     expect(text).toContain('"pool-128m": { because: "half production\'s 256 MiB pool: the server stays inside its limit", mycnf: {"innodb_buffer_pool_size":"128M"} }');
   });
 
@@ -58,15 +60,69 @@ describe('scenarioText', () => {
       ],
       { limit: '2g' },
     );
-    const text = scenarioText({ name: 'incident-dba', evidence, diagnosis: diagnose(evidence), writtenAt: new Date('2026-12-06T00:00:00Z'), sources: ['kern.log', 'my.cnf'] });
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-dba', evidence, diagnosis: diagnose(evidence), writtenAt: new Date('2026-12-06T00:00:00Z'), sources: ['kern.log', 'my.cnf'] });
     const scenario = validateScenario(await load(text, 'dba'), 'dba.ts');
-    const ids = planRun(scenario).map((c) => c.id);
-    expect(ids).toEqual(['production', 'pool-1024m', 'max-connections-10', 'default-buffers'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix},memory=2048m`));
+    const planned = planRun(scenario);
+    expect(planned.map((c) => c.id)).toEqual(['production', 'pool-1024m', 'max-connections-10', 'default-buffers'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix},memory=2048m`));
+    // The busy minute is scenarios/lib's, as buffer-pool-oom drives it, not a copy of its text.
+    expect(text).toContain('workload: () => busyMinute({ connections: 250 }),');
+    expect(planned[0]!.workload).toMatchObject({
+      kind: 'storm',
+      target: 'db',
+      maxInFlight: 250,
+      stages: [{ targetPerSecond: 200, durationMs: 12_000 }],
+      mix: [{ name: 'user-by-id' }, { name: 'report' }],
+    });
     expect(scenario.production).toMatchObject({ instance: 'db', process: 'mariadbd', scope: 'memcg', anonRssKb: 2062148, limitBytes: 2 * 1024 ** 3, phase: 'unknown', line: KILL });
   });
 
+  it("writes neighbours as the global-OOM shape: the server warm at the victim's size, then neighbours each smaller than it", async () => {
+    const kernel = await readFile(join(ROOT, 'test', 'fixtures', 'incidents', 'bitnami-vms-927-neighbours', 'kernel.log'), 'utf8');
+    const evidence = readEvidence([{ name: 'kernel.log', text: kernel }], { limit: '2g' });
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-neighbours', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: ['kernel.log'] });
+    const scenario = validateScenario(await load(text, 'neighbours'), 'neighbours.ts');
+    const planned = planRun(scenario);
+    expect(planned.map((c) => c.id)).toEqual(['production', 'neighbours-fit', 'neighbours-first'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix}`));
+    const [production, fit, first] = planned;
+    expect(production!.host?.sides).toEqual({ host: { memory: 2 * 1024 ** 3 } });
+    expect(production!.instances[0]).toMatchObject({ name: 'db', side: 'host', mycnf: { innodb_buffer_pool_size: '352M' }, warmup: { bufferPoolFraction: 0.95 } });
+    // Warm, the lab's server holds what production's mysqld held at the kill (424 876 kB), within 1 %.
+    const expected = predictConfigInstance(production!, production!.instances[0]!, { defaultNofile: 20_000, cpus: 2 }).expected!.bytes;
+    expect(Math.abs(expected / (424_876 * 1024) - 1)).toBeLessThan(0.01);
+    expect(poolHolding(424_876 * 1024)).toBe(352 * 1024 ** 2);
+    // Six neighbours of 306 MiB overflow the budget; each is smaller than the server, so the kernel picks the server.
+    expect(production!.steps?.map((s) => [s.name, s.action])).toEqual(
+      [1, 2, 3, 4, 5, 6].map((n) => [`neighbour-${n}`, { action: 'neighbour', memory: 306 * 1024 ** 2, image: 'oomlab/mariadb:10.11', side: 'host' }]),
+    );
+    expect(fit!.steps?.[0]?.action).toMatchObject({ memory: 204 * 1024 ** 2 });
+    expect(first!.steps?.[0]?.action).toMatchObject({ memory: 306 * 1024 ** 2, oomScoreAdj: 1000 });
+    expect(scenario.production).toMatchObject({ process: 'mysqld', scope: 'global', anonRssKb: 424_876, limitBytes: 2 * 1024 ** 3 });
+  });
+
+  it("writes a lowered limit as a server created at the spec's limit and cut to the kernel's once it answers", async () => {
+    // A real kill from this project's limit-lowered run (2 GiB cut to 1 GiB, a warm 1024M pool), with the spec it was created with.
+    const kernel = await readFile(join(ROOT, 'test', 'fixtures', 'dmesg-memcg-oom-limit-lowered.txt'), 'utf8');
+    const evidence = readEvidence([
+      { name: 'kernel.log', text: kernel },
+      { name: 'inspect.json', text: JSON.stringify([{ Config: { Image: 'oomlab/mariadb:10.11' }, HostConfig: { Memory: 2 * 1024 ** 3 } }]) },
+      { name: 'my.cnf', text: '[mysqld]\ninnodb_buffer_pool_size = 1024M\nmax_connections = 500\n', as: 'mycnf' },
+    ]);
+    const diagnosis = diagnose(evidence);
+    // The pool fit the limit the container was created with: the cut, not the pool, comes first.
+    expect(diagnosis.causes.map((c) => [c.id, c.score]).slice(0, 2)).toEqual([
+      ['limit-lowered', 1],
+      ['buffer-pool', 0.9],
+    ]);
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-lowered', evidence, diagnosis, writtenAt: new Date(), sources: ['kernel.log', 'inspect.json', 'my.cnf'] });
+    const planned = planRun(validateScenario(await load(text, 'lowered'), 'lowered.ts'));
+    expect(planned.map((c) => c.id)).toEqual(['production', 'pool-512m', 'limit-kept'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix}`));
+    expect(planned[0]!.instances[0]).toMatchObject({ memory: 2 * 1024 ** 3, mycnf: { innodb_buffer_pool_size: '1024M' } });
+    expect(planned[0]!.steps?.map((s) => [s.name, s.action])).toEqual([['lower-limit', { action: 'limit', instance: 'db', memory: 1024 * 1024 ** 2 }]]);
+    expect(planned[2]!.steps ?? []).toEqual([]);
+  });
+
   // The file lands in scenarios/, which `npm test` type-checks: a generated scenario that does not compile breaks the user's tests.
-  it('writes scenarios that type-check under the project tsconfig, for a load cause and a start-up cause', { timeout: 60_000 }, async () => {
+  it('writes scenarios that type-check under the project tsconfig: a load cause, a start-up cause, neighbours and a lowered limit', { timeout: 60_000 }, async () => {
     const load = readEvidence(
       [
         { name: 'kern.log', text: KILL },
@@ -77,12 +133,20 @@ describe('scenarioText', () => {
     const startUp = readEvidence([{ name: 'k3s.log', text: 'Memory cgroup out of memory: Killed process 34888 (mysqld) total-vm:16832960kB, anon-rss:3895388kB, file-rss:1320kB, shmem-rss:0kB' }], {
       limit: '4g',
     });
+    const fixtures = join(ROOT, 'test', 'fixtures');
+    const neighbours = readEvidence([{ name: 'kernel.log', text: await readFile(join(fixtures, 'incidents', 'bitnami-vms-927-neighbours', 'kernel.log'), 'utf8') }], { limit: '2g' });
+    const lowered = readEvidence([
+      { name: 'kernel.log', text: await readFile(join(fixtures, 'dmesg-memcg-oom-mariadbd-16GiB.txt'), 'utf8') },
+      { name: 'inspect.json', text: JSON.stringify([{ Config: { Image: 'mariadb:10.11' }, HostConfig: { Memory: 2 * 1024 ** 3 } }]) },
+    ]);
     await mkdir(DIR, { recursive: true });
     for (const [name, evidence] of [
       ['typed-load', load],
       ['typed-startup', startUp],
+      ['typed-neighbours', neighbours],
+      ['typed-lowered', lowered],
     ] as const) {
-      const text = scenarioText({ name, evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [name] });
+      const text = scenarioText({ scenariosLib: LIB, name, evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [name] });
       await writeFile(join(DIR, `${name}.ts`), text);
     }
     await writeFile(join(DIR, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', include: ['./*.ts'] }));
@@ -102,12 +166,45 @@ describe('scenarioText', () => {
       { limit: '2g' },
     );
     expect(parseOomReports(kill)[0]!.process).toBe(HOSTILE.replace(/[()]/g, ''));
-    const text = scenarioText({ name: 'incident-hostile', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [`kern\n${HOSTILE}.log`, 'my.cnf'] });
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-hostile', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [`kern\n${HOSTILE}.log`, 'my.cnf'] });
     const definition = await load(text, 'hostile');
     expect((globalThis as { __pwned?: number }).__pwned).toBeUndefined();
     const scenario = validateScenario(definition, 'hostile.ts');
     expect(scenario.production?.line).toBe(kill);
     const [config] = planRun(scenario);
     expect(config!.instances[0]!.mycnf?.init_connect).toBe(HOSTILE);
+  });
+
+  it('keeps hostile values as data in the neighbours and lowered-limit scenarios: the task table, the spec, the file names', async () => {
+    const fixtures = join(ROOT, 'test', 'fixtures');
+    const name = HOSTILE.replace(/[()]/g, '');
+    // The bitnami kill with its victim renamed, and one task-table row of the reporter's named with the hostile text.
+    const global = (await readFile(join(fixtures, 'incidents', 'bitnami-vms-927-neighbours', 'kernel.log'), 'utf8')).replace('(mysqld)', `(${name})`);
+    const row = '[152619.400000] [   3736]     1  3736   120816    47549   663552        0             0 php-fpm'.replace('php-fpm', name);
+    // A lab run's real memcg kill (limit 1048576kB), under a container created with 2 GiB whose spec names the hostile text.
+    const memcg = (await readFile(join(fixtures, 'dmesg-memcg-oom-mariadbd-16GiB.txt'), 'utf8')).replaceAll('mariadbd', name);
+    const inspect = JSON.stringify([{ Name: `/${HOSTILE}`, Config: { Image: 'mariadb:10.11', Cmd: ['mariadbd', `--init-connect=${HOSTILE}`] }, HostConfig: { Memory: 2 * 1024 ** 3 } }]);
+    const shapes = [
+      { cause: 'neighbours', inputs: [{ name: `kern\n${HOSTILE}.log`, text: `${row}\n${global}` }], mycnf: '[mysqld]\n', overrides: { limit: '2g' } },
+      {
+        cause: 'limit-lowered',
+        inputs: [
+          { name: `kern\n${HOSTILE}.log`, text: memcg },
+          { name: `${HOSTILE}.json`, text: inspect },
+        ],
+        mycnf: '[mysqld]\ninnodb_buffer_pool_size = 768M\n',
+        overrides: {},
+      },
+    ];
+    for (const [index, shape] of shapes.entries()) {
+      const evidence = readEvidence([...shape.inputs, { name: 'my.cnf', text: `${shape.mycnf}init_connect = ${HOSTILE}\n`, as: 'mycnf' }], shape.overrides);
+      const diagnosis = diagnose(evidence);
+      expect(diagnosis.causes.find((c) => c.id !== 'insufficient-evidence')?.id).toBe(shape.cause);
+      const text = scenarioText({ scenariosLib: LIB, name: `incident-hostile-${index}`, evidence, diagnosis, writtenAt: new Date(), sources: shape.inputs.map((i) => i.name) });
+      const scenario = validateScenario(await load(text, `hostile-${index}`), `hostile-${index}.ts`);
+      expect((globalThis as { __pwned?: number }).__pwned).toBeUndefined();
+      expect(scenario.production?.process).toBe(name);
+      expect(planRun(scenario)[0]!.instances[0]!.mycnf?.init_connect).toBe(HOSTILE);
+    }
   });
 });

@@ -28,7 +28,7 @@ describe('docs/reproduce-your-incident.md', { timeout: 60_000 }, () => {
   const outputs = blocksAfter('output');
 
   it('has its files, and an output after every command', () => {
-    expect(files.map((f) => f.name)).toEqual(['oom.txt', 'my.cnf']);
+    expect(files.map((f) => f.name)).toEqual(['oom.txt', 'my.cnf', 'global-oom.txt']);
     expect(runs.length).toBe(outputs.length);
     expect(runs.length).toBeGreaterThanOrEqual(2);
   });

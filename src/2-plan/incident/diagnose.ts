@@ -272,6 +272,15 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       (share >= FITS ? forIt : against).push(line);
       score = share * 0.8;
       if (kill.tasks.length === 0) unknown.push('what else ran in the cgroup: the kernel log had no task table');
+    } else if (kill.scope === 'global' && limit !== undefined && victimBytes > 0) {
+      // A global OOM kills the largest process: what the machine held beside it was someone else's.
+      const beside = Math.max(0, limit - victimBytes);
+      const share = beside / limit;
+      const line = `a global OOM in ${formatBytes(limit)}: ${kill.process} held ${kb(victimBytes)} (${pct(victimBytes, limit)}); the other ${formatBytes(beside)} was other processes' and the kernel's`;
+      (share >= FITS ? forIt : against).push(line);
+      score = share * 0.8;
+      unknown.push('which processes held the rest: the kernel lines have no task table');
+      collect.push('the task table the kernel printed before the kill (the `[  pid  ]   uid  tgid total_vm      rss …` rows): it names the neighbours');
     }
     if (kill.scope === 'global') forIt.push('a global OOM (no memory cgroup): the kernel picks the largest process, which need not be the one that grew');
     if (score > 0 || kill.scope === 'global')
@@ -283,11 +292,23 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     const configured = evidence.configuredLimitBytes.value;
     const kernel = kill.memcgLimitKb * KiB;
     const lowered = kernel < 0.95 * configured;
+    // A pool that fit the limit the server was created with was sized right: the cut, not the pool, is the cause.
+    const poolFitConfigured = lowered && gaveSettings && pool + base <= configured && pool + base > kernel * 0.5;
+    const poolCause = causes.find((c) => c.id === 'buffer-pool');
+    if (poolFitConfigured && poolCause) {
+      poolCause.against.push(`the pool and the server (${formatBytes(pool + base)}) fit the ${formatBytes(configured)} the container was created with: the pool was sized for that limit`);
+      poolCause.score = Math.min(poolCause.score, 0.9);
+    }
     add({
       id: 'limit-lowered',
-      score: lowered ? 0.9 : 0,
+      score: lowered ? (poolFitConfigured ? 1 : 0.9) : 0,
       title: 'the memory limit was lowered under the live server',
-      for: lowered ? [`the kernel's limit at the kill, ${kb(kernel)}, is below the ${formatBytes(configured)} the container was created with (${evidence.configuredLimitBytes.source})`] : [],
+      for: lowered
+        ? [
+            `the kernel's limit at the kill, ${kb(kernel)}, is below the ${formatBytes(configured)} the container was created with (${evidence.configuredLimitBytes.source})`,
+            ...(poolFitConfigured ? [`the pool and the server (${formatBytes(pool + base)}) fit the limit it was created with, not the lowered one`] : []),
+          ]
+        : [],
       against: lowered ? [] : [`the kernel's limit ${kb(kernel)} is the configured ${formatBytes(configured)}`],
     });
   }

@@ -2,16 +2,16 @@
 // to the causes ranked with their figures, and a scenario that reproduces the kill and tries each fix.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { IncidentInputError, UsageError } from '../../0-model/errors.ts';
 import { formatBytes } from '../../0-model/units.ts';
-import { type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioText } from '../../2-plan/index.ts';
+import { type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioBlocker, scenarioText } from '../../2-plan/index.ts';
 import { commandRun } from './run.ts';
 
 const PHASES = ['start-up', 'under-load', 'after-load'] as const;
-/** The shipped scenario of each cause a generated scenario cannot reproduce. */
+/** The shipped scenario of each cause whose generated scenario needs more than was given. */
 const FAMILY: Partial<Record<CauseId, string>> = {
   neighbours: 'scenarios/neighbour-oom.ts',
   'limit-lowered': 'scenarios/limit-lowered.ts',
@@ -120,7 +120,8 @@ export async function commandFromIncident(args: string[]): Promise<number> {
   const lead = diagnosis.causes[0]!;
 
   let scenarioPath: string | undefined;
-  if (REPRODUCIBLE.has(lead.id)) {
+  const blocker = scenarioBlocker(evidence, diagnosis);
+  if (REPRODUCIBLE.has(lead.id) && !blocker) {
     const wanted = values.name ?? scenarioName(evidence, diagnosis);
     const root = resolve(import.meta.dirname, '..', '..', '..');
     if (values.out !== undefined && relative(root, resolve(values.out)).startsWith('..')) {
@@ -138,8 +139,13 @@ export async function commandFromIncident(args: string[]): Promise<number> {
         }
       : freePath(wanted);
     if (!/^[a-z]/.test(target.name)) target.name = `incident-${target.name}`;
+    // The written file imports the project's scenarios/lib by a path relative to where it lands.
+    const lib = relative(dirname(resolve(target.path)), join(root, 'scenarios', 'lib'))
+      .split(sep)
+      .join('/');
     const text = scenarioText({
       name: target.name,
+      scenariosLib: lib.startsWith('.') ? lib : `./${lib}`,
       evidence,
       diagnosis,
       ...(values.server ? { image: values.server } : {}),
@@ -172,7 +178,7 @@ export async function commandFromIncident(args: string[]): Promise<number> {
     } else if (lead.id === 'insufficient-evidence') {
       process.stdout.write('no scenario written: no cause accounts for the kill yet; collect what is listed above and run from-incident again\n');
     } else {
-      process.stdout.write(`no scenario written: ${lead.id} needs a timeline of its own, not a my.cnf; ${FAMILY[lead.id] ?? 'see scenarios/'} reproduces its shape\n`);
+      process.stdout.write(`no scenario written: ${blocker ?? `${lead.id} has no scenario of its own yet`}; ${FAMILY[lead.id] ?? 'scenarios/'} reproduces its shape\n`);
     }
   }
   if (values.run && scenarioPath) return commandRun([scenarioPath]);

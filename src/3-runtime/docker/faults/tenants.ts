@@ -68,7 +68,10 @@ async function startTenant(kind: string, spec: Omit<InstanceSpec, 'name'>, targe
 }
 
 export async function neighbour(action: Extract<StepAction, { action: 'neighbour' }>, target: FaultTarget): Promise<AppliedFault> {
-  const spec = instanceSchema.parse(memoryNeighbour({ memory: action.memory, image: action.image, ...(action.cpusetCpus !== undefined ? { cpusetCpus: action.cpusetCpus } : {}) }));
+  const spec = instanceSchema.parse({
+    ...memoryNeighbour({ memory: action.memory, image: action.image, ...(action.cpusetCpus !== undefined ? { cpusetCpus: action.cpusetCpus } : {}) }),
+    ...(action.oomScoreAdj !== undefined ? { oomScoreAdj: action.oomScoreAdj } : {}),
+  });
   const tenant = await startTenant('neighbour', spec, target, action.side);
   return {
     detail: tenant.detail || `neighbour ${tenant.name} holding ${formatBytes(action.memory)}${action.side ? ` in side ${action.side}` : ''}${action.cpusetCpus ? ` on cpus ${action.cpusetCpus}` : ''}`,
