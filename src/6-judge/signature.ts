@@ -6,8 +6,14 @@ import type { ProductionKill, SignatureMatch, SignatureRow } from '../0-model/si
 
 /** The tolerance on anon-rss at the kill the from-incident issue asks for. */
 const ANON_TOLERANCE = 0.1;
-/** 16 B × 1073741816: a total-vm at least this large is the file-table signature, comparable across servers. */
+/** 16 B × 1073741816: the file table's share of total-vm, comparable across servers. */
 const FILE_TABLE_KB = 16_777_216;
+/**
+ * The file table kills at start-up, before the pool is touched: total-vm is 16 GiB plus a start-up footprint well
+ * under 1 GiB (the seeds' lines: 16 816 660 – 16 832 960 kB). Larger is a server's own reservation (MariaDB 10.11's
+ * terabytes, pmacontrol's 22 GiB mariadbd under load), which is not the file table.
+ */
+const isFileTable = (totalVmKb: number) => totalVmKb >= FILE_TABLE_KB && totalVmKb < FILE_TABLE_KB + 1024 ** 2;
 const SERVERS = /^(mysqld|mariadbd)$/;
 
 const PHASES: Partial<Record<Outcome, ProductionKill['phase']>> = {
@@ -86,7 +92,7 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
     });
   }
   if (production.totalVmKb !== undefined) {
-    const fileTable = production.totalVmKb >= FILE_TABLE_KB;
+    const fileTable = isFileTable(production.totalVmKb);
     const off = Math.abs(kill.totalVmKb - production.totalVmKb) / production.totalVmKb;
     rows.push({
       figure: 'total-vm',
