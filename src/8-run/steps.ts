@@ -57,7 +57,7 @@ export class StepScheduler {
   readonly #clock: StepClock;
   readonly #states = new Map<string, State>();
   readonly #fired = new Set<string>();
-  readonly #waiters = new Map<string, (() => void)[]>();
+  readonly #waiters = new Map<string, { resolve: () => void; reject: (reason: unknown) => void }[]>();
   readonly #end = new AbortController();
   readonly #stop: AbortSignal;
   readonly #tasks: Promise<void>[] = [];
@@ -69,6 +69,16 @@ export class StepScheduler {
     this.#options = options;
     this.#clock = options.clock ?? realClock;
     this.#stop = AbortSignal.any([options.signal, this.#end.signal]);
+    // One listener for every step waiting on an event: a listener each would pile up on one signal (11 neighbours
+    // waiting gave a MaxListenersExceededWarning).
+    this.#stop.addEventListener(
+      'abort',
+      () => {
+        for (const waiter of [...this.#waiters.values()].flat()) waiter.reject(this.#stop.reason);
+        this.#waiters.clear();
+      },
+      { once: true },
+    );
   }
 
   /** The first step that failed or timed out, if any. */
@@ -88,7 +98,7 @@ export class StepScheduler {
   fire(event: string): void {
     if (this.#fired.has(event)) return;
     this.#fired.add(event);
-    for (const resolve of this.#waiters.get(event) ?? []) resolve();
+    for (const waiter of this.#waiters.get(event) ?? []) waiter.resolve();
     this.#waiters.delete(event);
     this.#notify();
   }
@@ -138,11 +148,8 @@ export class StepScheduler {
   #event(name: string): Promise<void> {
     if (this.#fired.has(name)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const waiters = this.#waiters.get(name) ?? [];
-      waiters.push(resolve);
-      this.#waiters.set(name, waiters);
-      if (this.#stop.aborted) reject(this.#stop.reason);
-      this.#stop.addEventListener('abort', () => reject(this.#stop.reason), { once: true });
+      if (this.#stop.aborted) return reject(this.#stop.reason);
+      this.#waiters.set(name, [...(this.#waiters.get(name) ?? []), { resolve, reject }]);
     });
   }
 

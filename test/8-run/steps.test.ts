@@ -14,16 +14,20 @@ class FakeClock implements StepClock {
   sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
-      const timer = { at: this.#now + ms, resolve };
-      this.#timers.push(timer);
-      signal.addEventListener(
-        'abort',
-        () => {
-          this.#timers = this.#timers.filter((t) => t !== timer);
-          reject(signal.reason);
+      const onAbort = () => {
+        this.#timers = this.#timers.filter((t) => t !== timer);
+        reject(signal.reason);
+      };
+      // Like timers/promises' setTimeout: the listener goes once the sleep is over.
+      const timer = {
+        at: this.#now + ms,
+        resolve: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
         },
-        { once: true },
-      );
+      };
+      this.#timers.push(timer);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
   async advance(ms: number): Promise<void> {
@@ -97,6 +101,24 @@ describe('StepScheduler with an injected clock', () => {
     expect(h.applied).toEqual(['3000 pause', '23000 pause', '28000 pause']);
     expect(phases(h)).toEqual(['3000 at-zero start', '3000 at-zero done', '23000 first start', '23000 first done', '28000 second start', '28000 second done']);
     expect(h.records.find((r) => r.phase === 'start')).toEqual({ step: 'at-zero', action: 'pause', instance: 'a', phase: 'start', detail: 'pause a', t: 3_000 });
+  });
+
+  it('leaves no stop listener behind for a step whose event fired: 12 chained steps raise no MaxListenersExceededWarning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const chain = Array.from({ length: 12 }, (_, i) => pause(`s${i}`, i === 0 ? { at: 0 } : { after: `s${i - 1}`, at: 1 }));
+      const h = harness(chain);
+      h.scheduler.fire(TIME_ZERO);
+      await h.clock.advance(100);
+      expect(h.applied).toHaveLength(12);
+      await h.scheduler.stop();
+      await flush();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 
   it('runs a step after an instance is ready or the workload ends, with `at` as the offset', async () => {
