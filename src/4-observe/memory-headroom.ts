@@ -20,6 +20,14 @@ export function parseMeminfo(meminfo: string): { totalBytes: number; availableBy
   return totalBytes === undefined || availableBytes === undefined ? undefined : { totalBytes, availableBytes };
 }
 
+/** The memory headroom of the node a run's instances live on (a lab's guest, not this host), read through its NodeAccess. */
+export async function readNodeMemoryHeadroom(node: { readFile(path: string): Promise<string | undefined> }): Promise<MemoryHeadroom | undefined> {
+  const meminfo = parseMeminfo((await node.readFile('/proc/meminfo')) ?? '');
+  if (!meminfo) return undefined;
+  const overcommit = Number((await node.readFile('/proc/sys/vm/overcommit_memory'))?.trim());
+  return { ...meminfo, overcommitMemory: Number.isInteger(overcommit) ? overcommit : 0 };
+}
+
 /** The host's memory headroom now; undefined when /proc/meminfo cannot be read (then nothing runs side by side). */
 export function readMemoryHeadroom(): MemoryHeadroom | undefined {
   const meminfo = parseMeminfo(readKernelFile('/proc/meminfo') ?? '');

@@ -49,8 +49,12 @@ export const LAB_SHAPES = {
       { memoryMiB: 1536, cpus: [1] },
     ],
   },
-  /** The runtimes' nofile 1073741816 for real, and the overcommit MariaDB's 16 GiB allocation needs (incident 1). */
-  nofile: { ...BASE, memoryMiB: 3072, runtimeNofile: 1_073_741_816, nrOpen: 1_073_741_816, overcommitMemory: 1 },
+  /**
+   * The runtimes' nofile 1073741816 for real, and the overcommit MariaDB's 16 GiB allocation needs (incident 1). 5 GiB, so
+   * the incident's 4g container limit is reached before the guest runs out: with 3 GiB the kernel's global OOM killer
+   * took mariadbd at anon-rss 2.8 GB, not the memory cgroup's.
+   */
+  nofile: { ...BASE, memoryMiB: 5120, runtimeNofile: 1_073_741_816, nrOpen: 1_073_741_816, overcommitMemory: 1 },
 } as const satisfies Record<string, LabShape>;
 
 export type LabShapeName = keyof typeof LAB_SHAPES;
@@ -122,6 +126,10 @@ export interface LabBootFiles {
   disk: string;
   pidFile: string;
   consoleLog: string;
+  /** qemu's human monitor (a unix socket): how forwards to containers' published ports are added while it runs. */
+  monitor?: string;
+  /** Boot writing the disk (a qcow2 overlay being filled with images); otherwise the disk is never written. */
+  writable?: boolean;
 }
 
 export interface LabPorts {
@@ -134,7 +142,7 @@ export interface LabPorts {
 export const GUEST_ENGINE_PORT = 2375;
 export const GUEST_AGENT_PORT = 9100;
 
-/** qemu-system-x86_64's arguments for one boot: the disk is never written (`snapshot=on`), so boots share one image. */
+/** qemu-system-x86_64's arguments for one boot: the disk is never written (`snapshot=on`) unless `writable`, so boots share one image. */
 export function labQemuArgs(shape: LabShape, accel: LabAccel, files: LabBootFiles, ports: LabPorts, name: string): string[] {
   assertLabShape(shape);
   const numa = (shape.numaNodes ?? []).flatMap((node, i) => ['-object', `memory-backend-ram,id=mem${i},size=${node.memoryMiB}M`, '-numa', `node,nodeid=${i},${cpuRanges(node.cpus)}memdev=mem${i}`]);
@@ -161,7 +169,7 @@ export function labQemuArgs(shape: LabShape, accel: LabAccel, files: LabBootFile
     '-append',
     labKernelCmdline(shape),
     '-drive',
-    `file=${files.disk},format=raw,if=virtio,snapshot=on`,
+    `file=${files.disk},format=${files.disk.endsWith('.qcow2') ? 'qcow2' : 'raw'},if=virtio${files.writable ? '' : ',snapshot=on'}`,
     '-netdev',
     netdev,
     '-device',
@@ -176,6 +184,7 @@ export function labQemuArgs(shape: LabShape, accel: LabAccel, files: LabBootFile
     '-no-reboot',
     '-pidfile',
     files.pidFile,
+    ...(files.monitor ? ['-monitor', `unix:${files.monitor},server=on,wait=off`] : []),
   ];
 }
 
