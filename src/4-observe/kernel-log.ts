@@ -18,6 +18,10 @@ export interface KernelOomKill {
   line: string;
   /** The `oom-kill:` line, as printed. */
   constraintLine?: string;
+  /** The kill's timestamp as dmesg printed it: seconds since boot on the kernel's monotonic clock. */
+  kernelSeconds?: number;
+  /** When the kill happened, in epoch ms: `kernelSeconds` put on the wall clock (kernelOomKillsOf). */
+  atMs?: number;
 }
 
 /**
@@ -39,10 +43,17 @@ export function parseKernelOomKills(text: string): KernelOomKill[] {
         memcg: paired ? (kill.taskMemcg ?? '') : '',
         ...(kill.memcgUsageKb !== undefined && kill.memcgLimitKb !== undefined ? { memcgUsageKb: kill.memcgUsageKb, memcgLimitKb: kill.memcgLimitKb } : {}),
         line: stripTimestamp(kill.lines.at(-1)!),
+        ...(kernelSecondsOf(kill.lines.at(-1)!) !== undefined ? { kernelSeconds: kernelSecondsOf(kill.lines.at(-1)!)! } : {}),
         ...(paired ? { constraintLine: stripTimestamp(kill.constraintLine!) } : {}),
       },
     ];
   });
+}
+
+/** `[  462.926292] Memory cgroup …` → 462.926292; undefined for a line printed without it (`dmesg -t`). */
+export function kernelSecondsOf(line: string): number | undefined {
+  const match = /^\[\s*(\d+\.\d+)\]/.exec(line);
+  return match ? Number(match[1]) : undefined;
 }
 
 function stripTimestamp(line: string): string {
@@ -60,13 +71,29 @@ export async function readKernelLog(signal?: AbortSignal): Promise<string> {
   return stdout;
 }
 
-/** The kernel's OOM kills of processes in the given containers. */
-export async function kernelOomKillsOf(containerIds: readonly string[], signal?: AbortSignal): Promise<Map<string, KernelOomKill[]>> {
+/** The clocks a kernel timestamp is put on the wall clock with. */
+export interface KernelClock {
+  /** Epoch ms. */
+  nowMs: () => number;
+  /** ms on CLOCK_MONOTONIC, the clock printk's timestamps follow (measured here: a line written to /dev/kmsg printed 0.6 ms from it). */
+  monotonicMs: () => number;
+}
+
+const systemClock: KernelClock = { nowMs: Date.now, monotonicMs: () => Number(process.hrtime.bigint()) / 1e6 };
+
+/** A kernel timestamp (seconds since boot) as epoch ms: the kill's own time, not when the log was read. */
+export function kernelTimeToEpochMs(kernelSeconds: number, clock: KernelClock = systemClock): number {
+  return Math.round(clock.nowMs() - clock.monotonicMs() + kernelSeconds * 1000);
+}
+
+/** The kernel's OOM kills of processes in the given containers, each with the time it happened where dmesg printed one. */
+export async function kernelOomKillsOf(containerIds: readonly string[], signal?: AbortSignal, clock: KernelClock = systemClock): Promise<Map<string, KernelOomKill[]>> {
   const byContainer = new Map<string, KernelOomKill[]>();
   for (const kill of parseKernelOomKills(await readKernelLog(signal))) {
     const id = containerIdOfMemcg(kill.memcg);
     if (!id || !containerIds.includes(id)) continue;
-    byContainer.set(id, [...(byContainer.get(id) ?? []), kill]);
+    const timed = kill.kernelSeconds !== undefined ? { ...kill, atMs: kernelTimeToEpochMs(kill.kernelSeconds, clock) } : kill;
+    byContainer.set(id, [...(byContainer.get(id) ?? []), timed]);
   }
   return byContainer;
 }

@@ -5,9 +5,10 @@ import { DEATH_GRACE_MS, drive, warmBufferPool } from '../5-workload/index.ts';
 import { collectPostMortem, sampleMemoryPeak, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
-import type { InstanceSpec, Scenario } from '../1-scenario/index.ts';
+import type { Scenario } from '../1-scenario/index.ts';
 import { describeError, StepFailedError } from '../0-model/errors.ts';
 import { instanceHostname } from '../0-model/instance-hostname.ts';
+import { limitAt } from '../0-model/limits.ts';
 import { Teardown } from './teardown.ts';
 import { configSteps } from './config-steps.ts';
 import { TIME_ZERO, type StepScheduler } from './steps.ts';
@@ -73,7 +74,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   const samplers = new Map<string, MemoryPeakSampler>();
   /** The death's evidence and the logs' tails, after the load or after a step that failed as its server died. */
   const postMortem = (bound: <T>(work: Promise<T>) => Promise<T>) =>
-    collectPostMortem({ instances, timeline, dmesgReadable: context.host.dmesgReadable, samplers, limitBytes: (instance) => effectiveLimitBytes(instance.spec, config), bounded: bound });
+    collectPostMortem({ instances, timeline, dmesgReadable: context.host.dmesgReadable, samplers, limitBytes: (instance) => limitAt(timeline.observations, instance.spec.name), bounded: bound });
   try {
     if (scenario.before) {
       context.onPhase('before steps');
@@ -111,6 +112,8 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       );
       instances.push(instance);
       teardown.defer(() => instance[Symbol.asyncDispose]());
+      const limit = config.limits[spec.name];
+      if (limit) timeline.add({ kind: 'limit', instance: spec.name, ...limit, phase: 'start' });
       context.routing.byContainer.set(instance.containerId, { timeline, instance: spec.name });
       timeline.add({
         kind: 'nofile',
@@ -250,11 +253,6 @@ async function warmUp(instances: readonly StartedInstance[], timeline: Timeline,
       if (!instance.hasExited()) throw error;
     }
   }
-}
-
-/** An instance's own memory limit, else its side's budget. */
-function effectiveLimitBytes(spec: InstanceSpec, config: PlannedConfig): number | undefined {
-  return spec.memory ?? (spec.side ? config.host?.sides?.[spec.side]?.memory : undefined);
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it aborts: no phase outlives the configuration's deadline. */
