@@ -50,9 +50,11 @@ export class DockerUnavailableError extends OomlabError {
   }
 }
 
+/** `engine` is the runtime's own name (`docker`, `lab`); `restart` how to bring it back. @default `restart the <engine> engine` */
 export class EngineLostError extends OomlabError {
-  constructor(where: string, options?: { cause?: unknown }) {
-    super('ENGINE_LOST', `the Docker engine at ${where} stopped answering during the run — restart dockerd, then run \`oomlab clean\` to remove what the run left`, options);
+  constructor(engine: string, where: string, options?: { cause?: unknown; restart?: string }) {
+    const restart = options?.restart ?? `restart the ${engine} engine`;
+    super('ENGINE_LOST', `the ${engine} engine at ${where} stopped answering during the run — ${restart}, then run \`oomlab clean\` to remove what the run left`, options);
   }
 }
 

@@ -173,7 +173,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       // observed is not the server's doing, so the configuration is undecided and the run ends now.
       const lost = controller.signal.reason instanceof EngineLostError || (!config.skip && !controller.signal.aborted && !(await connection.answers()));
       if (lost && !config.skip) {
-        const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(connection.where);
+        const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(runtime.name, connection.where);
         if (!controller.signal.aborted) controller.abort(error);
         result = { ...undecided(config, 'error', error.message), durationMs: result.durationMs, observations: result.observations };
       }

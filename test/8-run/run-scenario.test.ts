@@ -126,7 +126,7 @@ describe('runScenario on a fake runtime', () => {
     const file = await scenario('fake-engine-lost', { runs: ['first', 'second'], instances: ONE_DB, expect: DB_SURVIVES });
     const { report } = await run(fake, file);
     expect(report.endedBy).toBe('error');
-    const lost = 'the Docker engine at fake://engine stopped answering during the run — restart dockerd, then run `oomlab clean` to remove what the run left';
+    const lost = 'the fake engine at fake://engine stopped answering during the run — restart the fake engine, then run `oomlab clean` to remove what the run left';
     expect(report.error).toBe(lost);
     expect(report.configs.map((c) => [c.verdict, c.endedBy])).toEqual([
       ['error', 'error'],
