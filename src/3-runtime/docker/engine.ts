@@ -106,7 +106,7 @@ export function watchEngine(engine: Engine, onLost: (error: EngineLostError) => 
         if (!stopped && Date.now() - lastAnswer >= lostAfterMs) {
           stopped = true;
           clearInterval(timer);
-          onLost(new EngineLostError('docker', engine.where, { cause: error, restart: 'restart dockerd' }));
+          onLost(new EngineLostError('docker', engine.where, { cause: error }));
         }
       },
     );
