@@ -100,6 +100,8 @@ function differences(values: Readonly<Record<string, AxisValue>>, baseline: Conf
 /** The anonymous peak where it was sampled (page cache is not what the OOM killer frees last), else the cgroup's. */
 export function headlinePeak(config: ConfigResult): { bytes?: number; anonymous: boolean } {
   const m = config.metrics;
+  // The judge's anonymous peak (the kill's anon-rss counted): the figure the verdict table shows beside it.
+  if (m.peakUsageBytes !== undefined && m.peakMemoryBytes !== undefined) return { bytes: m.peakMemoryBytes, anonymous: true };
   if (m.peakRssBytes !== undefined) return { bytes: m.peakRssBytes, anonymous: true };
   return { ...(m.peakMemoryBytes !== undefined ? { bytes: m.peakMemoryBytes } : {}), anonymous: false };
 }

@@ -50,9 +50,10 @@ export class DockerUnavailableError extends OomlabError {
   }
 }
 
+/** `engine` is the runtime's own name (`docker`, `lab`): the run's watchdog and its orchestrator say the same. */
 export class EngineLostError extends OomlabError {
-  constructor(where: string, options?: { cause?: unknown }) {
-    super('ENGINE_LOST', `the Docker engine at ${where} stopped answering during the run — restart dockerd, then run \`oomlab clean\` to remove what the run left`, options);
+  constructor(engine: string, where: string, options?: { cause?: unknown }) {
+    super('ENGINE_LOST', `the ${engine} engine at ${where} stopped answering during the run — restart the ${engine} engine, then run \`oomlab clean\` to remove what the run left`, options);
   }
 }
 

@@ -9,6 +9,7 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
   'docker-event': (o) => ({ source: 'docker-event', text: `${o.action}${o.exitCode !== undefined ? ` exitCode=${o.exitCode}` : ''}` }),
   'container-state': (o) => ({ source: 'docker-inspect', text: `State.Status=${o.status} OOMKilled=${o.oomKilled} ExitCode=${o.exitCode}` }),
   'kernel-oom': (o) => ({ source: 'kernel', text: o.constraintLine ? `${o.line}\n${o.constraintLine}` : o.line }),
+  limit: (o) => ({ source: 'limit', text: limitText(o) }),
   'memory-peak': (o) => ({
     source: o.source,
     text:
@@ -63,6 +64,13 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
     };
   },
 };
+
+/** `memory limit 1.4 GiB from step limit-a`, `memory limit 9 GiB (side host-a's budget)`, `no memory limit after undoing step limit-a`. */
+export function limitText(o: ObservationOf<'limit'>): string {
+  const what = o.limitBytes !== undefined ? `memory limit ${formatBytes(o.limitBytes)}${o.side ? ` (side ${o.side}'s budget)` : ''}` : 'no memory limit';
+  const when = o.phase === 'start' ? 'at start' : o.phase === 'step' ? `from step ${o.step ?? '?'}` : `after undoing step ${o.step ?? '?'}`;
+  return `${what} ${when}`;
+}
 
 /** `buffer pool 90% full (87 610 of 97 344 pages, 1.3 GiB) in 21.4 s`: what the warm-up reached, by the server's own counts. */
 export function warmUpText(o: ObservationOf<'warm-up'>): string {

@@ -4,6 +4,8 @@ export * from './errors.ts';
 export * from './evidence.ts';
 export * from './host.ts';
 export * from './judgement.ts';
+export * from './limits.ts';
+export * from './oom-kill.ts';
 export * from './observation.ts';
 export * from './pick.ts';
 export * from './poll.ts';

@@ -22,6 +22,21 @@ export interface InstanceJudgement {
   memoryLimitBytes?: number;
 }
 
+/** What showed an OOM kill: the kernel's line naming the process, the engine's `oom` event with the container gone after it, its `State.OOMKilled`. */
+export type OomKillSign = 'kernel' | 'oom-event' | 'oom-killed-state';
+
+/** The judge's one record that an instance was OOM-killed, and when: the verdict, the margins, the charts and the ranking read it. */
+export interface OomKill {
+  instance: string;
+  /** When (ms on the configuration's timeline): the kernel's own timestamp of the kill, else the engine's `oom` event, else its `die`. */
+  t: number;
+  seenBy: OomKillSign[];
+  /** The memory limit in force at `t`. */
+  limitBytes?: number;
+  /** The killed process's anonymous memory as the kernel printed it (anon-rss). */
+  anonRssBytes?: number;
+}
+
 /**
  * The figure that decided a judgement against its bound: how close the configuration came to the other
  * verdict. `peak 893 MiB of 1.5 GiB: 643 MiB short of the limit`, `B:A connection ratio 6.5 ≥ 2 by 4.5`.

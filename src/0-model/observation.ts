@@ -7,6 +7,11 @@ export type Observation =
   /** One kill: `line` is the `Killed process` line, `constraintLine` the `oom-kill:` line that names the cgroup. */
   | { kind: 'kernel-oom'; t: number; instance: string; process: string; pid: number; totalVmKb: number; anonRssKb: number; constraint: string; memcg: string; line: string; constraintLine?: string }
   /** `peakBytes` is the cgroup's high-water mark, page cache counted; `anonPeakBytes` the anonymous memory's peak (memory.stat rss/anon, or the kernel's anon-rss at a kill) with `cacheBytes` of page cache beside it. */
+  /**
+   * The memory limit in force from `t` (the instance's own or its side's budget, whichever is lower; absent:
+   * none): written as the instance starts (`start`), by a `limit` step (`step`) and by its undo (`undo`).
+   */
+  | { kind: 'limit'; t: number; instance: string; limitBytes?: number; side?: string; phase: 'start' | 'step' | 'undo'; step?: string }
   | { kind: 'memory-peak'; t: number; instance: string; peakBytes: number; limitBytes?: number; source: string; anonPeakBytes?: number; cacheBytes?: number }
   | { kind: 'server-variables'; t: number; instance: string; variables: Record<string, string> }
   | { kind: 'readiness'; t: number; instance: string; ready: boolean; afterMs: number; why: string }

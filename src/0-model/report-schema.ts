@@ -73,6 +73,7 @@ const eventObservations = [
   z.object({ kind: z.literal('docker-event'), t: num, instance: str, action: str, exitCode: num.optional() }),
   z.object({ kind: z.literal('container-state'), t: num, instance: str, status: str, oomKilled: z.boolean(), exitCode: num }),
   z.object({ kind: z.literal('kernel-oom'), t: num, instance: str, process: str, pid: num, totalVmKb: num, anonRssKb: num, constraint: str, memcg: str, line: str, constraintLine: str.optional() }),
+  z.object({ kind: z.literal('limit'), t: num, instance: str, limitBytes: num.optional(), side: str.optional(), phase: z.enum(['start', 'step', 'undo']), step: str.optional() }),
   z.object({ kind: z.literal('memory-peak'), t: num, instance: str, peakBytes: num, limitBytes: num.optional(), source: str, anonPeakBytes: num.optional(), cacheBytes: num.optional() }),
   z.object({ kind: z.literal('server-variables'), t: num, instance: str, variables: z.record(str, str) }),
   z.object({ kind: z.literal('readiness'), t: num, instance: str, ready: z.boolean(), afterMs: num, why: str }),
@@ -252,6 +253,7 @@ const configResultV1 = z.object({
     )
     .optional(),
   sharedMemory: z.array(z.object({ side: str, instances: z.array(str), limitBytes: num })).optional(),
+  oomKills: z.array(z.object({ instance: str, t: num, seenBy: z.array(z.enum(['kernel', 'oom-event', 'oom-killed-state'])), limitBytes: num.optional(), anonRssBytes: num.optional() })).optional(),
   margins: z.array(margin).optional(),
   repeats: z
     .array(

@@ -1,7 +1,7 @@
 // The result model: what a run produced, the shape of report.json. Every report format reads this and
 // nothing else; it imports nothing above 0-model.
 import type { AxisValue, Config, Outcome } from './config.ts';
-import type { Evidence, InstanceJudgement, Margin, Verdict } from './judgement.ts';
+import type { Evidence, InstanceJudgement, Margin, OomKill, Verdict } from './judgement.ts';
 import type { HostFacts } from './host.ts';
 import type { Observation } from './observation.ts';
 import type { HttpLoadResult, LatencySummaryMs, StormResult } from './workload-result.ts';
@@ -137,6 +137,8 @@ export interface ConfigResult {
   predictions?: Record<string, MemoryPrediction>;
   /** Memory budgets instances share (a scenario's `host.sides`); a member's `memoryLimitBytes` is then its side's. */
   sharedMemory?: SharedMemoryBudget[];
+  /** Each instance the judge found OOM-killed (neighbours too), once: every format reads this, none re-derives it. Absent in reports written before it was kept. */
+  oomKills?: OomKill[];
   /** The figure that decided each judgement against its bound (6-judge/margins.ts); with `--repeat`, the representative repeat's. */
   margins?: Margin[];
   /** With `--repeat K` (K > 1): every run of the configuration, in order; the verdict is theirs only when all agree. */

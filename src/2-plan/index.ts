@@ -1,4 +1,5 @@
 import { ScenarioInvalidError, UnknownAxisError, UsageError } from '../0-model/errors.ts';
+import { effectiveLimit, type InstanceLimit } from '../0-model/limits.ts';
 import {
   expectationSchema,
   firstIssue,
@@ -18,7 +19,7 @@ import {
 } from '../1-scenario/index.ts';
 import { cannotStart, cpusetSize, predictInstance, type MemoryPrediction } from './memory-model.ts';
 import { formatPredictionWarning } from './prediction-text.ts';
-import { applyOverrides, parseAssignment, parseOverrides } from './overrides.ts';
+import { applyOverrides, parseAssignment, parseOverrides, type AxisOverride } from './overrides.ts';
 import { checkStepReferences, validateSteps } from './steps.ts';
 
 export * from './incident/container-spec.ts';
@@ -50,6 +51,8 @@ export interface PlannedConfig {
   workload?: Workload;
   /** THP mode and side budgets, applied around the configuration and restored after. */
   host?: HostSettings;
+  /** Each instance's memory limit as it starts (its own or its side's budget, whichever is lower), decided here once; absent: none. */
+  limits: Record<string, InstanceLimit>;
   /** The chaos timeline: faults and zx steps, validated (durations in ms, sizes in bytes). */
   steps?: Step[];
   /** Set when the host cannot run it; skipped is not passed. */
@@ -146,13 +149,21 @@ function matchesOnly(id: string, axes: Config, only: readonly string[], axisName
   });
 }
 
+/** A scenario planned once: its configurations, validated, and the `--set` overrides they were planned with. */
+export interface Plan {
+  configs: PlannedConfig[];
+  overrides: AxisOverride[];
+}
+
 /**
- * Expands the matrix into configurations and validates every instance and expectation the
- * scenario returns, so a typo is reported before any container starts or any file is written.
+ * One pass over the scenario: `--set` parsed once, the matrix expanded, and every instance, expectation,
+ * workload, host setting and step validated, so a typo is reported before any container starts or any
+ * file is written. What the host cannot run is marked afterwards (withSkips), once the engine is asked.
  */
-export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImage: ImageCheck = () => undefined, host?: HostCapabilities): PlannedConfig[] {
+export function planScenario(scenario: Scenario, options: PlanOptions = {}): Plan {
   const where = scenario.file ?? scenario.name;
-  const matrix = applyOverrides(scenario.matrix, parseOverrides(scenario, options.set ?? []));
+  const overrides = parseOverrides(scenario, options.set ?? []);
+  const matrix = applyOverrides(scenario.matrix, overrides);
   const axisNames = Object.keys(matrix);
   const planned: PlannedConfig[] = [];
   for (const axes of cartesian(matrix)) {
@@ -165,7 +176,6 @@ export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImag
     const hostSettings = scenario.host ? validateHostSettings(scenario.host(axes), instances, `${where} (${id})`) : undefined;
     const steps = scenario.steps ? validateSteps(scenario.steps(axes), { instances, workload: workload !== undefined, sides: Object.keys(hostSettings?.sides ?? {}) }, `${where} (${id})`) : [];
     checkStepReferences(steps, expect, workload?.expect, `${where} (${id})`);
-    const skip = instances.map((i) => checkImage(i.image)).find((reason) => reason !== undefined) ?? capabilitySkip(instances, hostSettings, host);
     planned.push({
       id,
       index: planned.length,
@@ -174,14 +184,62 @@ export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImag
       expect,
       ...(workload ? { workload } : {}),
       ...(hostSettings ? { host: hostSettings } : {}),
+      limits: limitsOf(instances, hostSettings),
       ...(steps.length > 0 ? { steps } : {}),
-      ...(skip ? { skip } : {}),
     });
   }
   if (planned.length === 0) {
     throw new UsageError(`no configuration of ${where} matches --only ${options.only?.join(' ')}; \`oomlab list\` shows the axes`);
   }
-  return planned;
+  return { configs: planned, overrides };
+}
+
+/** The planned configurations with what the host cannot run marked `skip`: an image it lacks, a capability it has not. */
+export function withSkips(configs: readonly PlannedConfig[], checkImage: ImageCheck, host?: HostCapabilities): PlannedConfig[] {
+  return configs.map(({ skip: _, ...config }) => {
+    const skip = config.instances.map((i) => checkImage(i.image)).find((reason) => reason !== undefined) ?? capabilitySkip(config.instances, config.host, host);
+    return skip ? { ...config, skip } : config;
+  });
+}
+
+/** planScenario, then withSkips: the configurations as they would run here. */
+export function planRun(scenario: Scenario, options: PlanOptions = {}, checkImage: ImageCheck = () => undefined, host?: HostCapabilities): PlannedConfig[] {
+  return withSkips(planScenario(scenario, options).configs, checkImage, host);
+}
+
+/**
+ * The images a scenario's configurations name, and how many name each: the matrix expanded and only the
+ * instances read, without validating the rest of every configuration (`oomlab images`, `oomlab doctor`).
+ */
+export function imagesNamed(scenario: Scenario): { configs: number; byImage: Map<string, number> } {
+  const where = scenario.file ?? scenario.name;
+  const byImage = new Map<string, number>();
+  let configs = 0;
+  for (const axes of cartesian(scenario.matrix)) {
+    if (scenario.exclude?.(axes)) continue;
+    configs++;
+    const instances = validateInstances(scenario.instances(axes), `${where} (${configId(axes)})`);
+    for (const image of new Set(instances.map((i) => i.image))) byImage.set(image, (byImage.get(image) ?? 0) + 1);
+  }
+  return { configs, byImage };
+}
+
+/** Each instance's limit as it starts: the one rule (effectiveLimit) applied once per configuration. */
+export function limitsOf(instances: readonly InstanceSpec[], host: HostSettings | undefined): Record<string, InstanceLimit> {
+  return Object.fromEntries(
+    instances.flatMap((spec) => {
+      const budget = spec.side !== undefined ? host?.sides?.[spec.side] : undefined;
+      const limit = effectiveLimit(spec.memory, budget ? { name: spec.side!, memory: budget.memory } : undefined);
+      return limit ? [[spec.name, limit]] : [];
+    }),
+  );
+}
+
+/** The limit a `limit` step leaves an instance under: its new own limit against its side's budget, by the same rule. */
+export function limitAfterStep(config: Pick<PlannedConfig, 'instances' | 'host'>, instance: string, ownBytes: number | undefined): InstanceLimit | undefined {
+  const spec = config.instances.find((i) => i.name === instance);
+  const budget = spec?.side !== undefined ? config.host?.sides?.[spec.side] : undefined;
+  return effectiveLimit(ownBytes, budget ? { name: spec!.side!, memory: budget.memory } : undefined);
 }
 
 function validateInstances(value: unknown, where: string): InstanceSpec[] {

@@ -3,6 +3,7 @@
 // in docs/memory-model.md; the server profiles, the start-up file limits, the terms and the load are beside this file.
 import type { MemoryPrediction } from '../0-model/prediction.ts';
 import { formatBytes } from '../0-model/units.ts';
+import { effectiveLimit } from '../0-model/limits.ts';
 import type { InstanceSpec, Workload } from '../1-scenario/index.ts';
 import { loadPeak, workloadCaps, type ConnectionCap } from './load-peak.ts';
 import { expectedPeak } from './expected-peak.ts';
@@ -174,13 +175,12 @@ export interface InstancePlace {
   cpus?: number;
 }
 
-/** The memory the instance may use: its own limit or its side's budget, whichever is lower, and a note when it is the side's. */
+/** The memory the instance may use (effectiveLimit: its own limit or its side's budget, whichever is lower), and a note when it is the side's. */
 function memoryLimitOf(spec: InstanceSpec, side: InstancePlace['side']): { bytes: number; note?: string } | undefined {
-  const own = spec.memory;
-  const budget = side?.memory;
-  if (budget === undefined || (own !== undefined && own <= budget)) return own === undefined ? undefined : { bytes: own };
+  const limit = effectiveLimit(spec.memory, side);
+  if (limit?.side === undefined) return limit && { bytes: limit.limitBytes };
   const shared = side!.sharedWith.length > 0 ? `, shared with ${side!.sharedWith.join(', ')}: what they hold is not modelled` : '';
-  return { bytes: budget, note: `the limit is side \`${side!.name}\`'s budget ${formatBytes(budget)}${shared}` };
+  return { bytes: limit.limitBytes, note: `the limit is side \`${limit.side}\`'s budget ${formatBytes(limit.limitBytes)}${shared}` };
 }
 
 /**

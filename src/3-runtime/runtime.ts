@@ -211,6 +211,10 @@ export interface FaultTarget {
 /** A fault in place: the line a report shows, what a `run` step printed, and how to put things back. */
 export interface AppliedFault {
   detail: string;
+  /** What the undo does, when it reads differently from `detail` (`memory limit 1.4 GiB → 8 GiB` after `8 GiB → 1.4 GiB`). @default `detail` */
+  undoDetail?: string;
+  /** A memory limit changed on a live instance: its own limit after the fault, and after the undo (absent: none). */
+  memoryLimit?: { instance: string; ownBytes: number; undoneOwnBytes?: number };
   output?: string;
   /** Idempotent, and quiet when the instance is already gone. */
   undo?: () => Promise<void>;

@@ -19,6 +19,10 @@ export interface KernelOomKill {
   line: string;
   /** The `oom-kill:` line, as printed. */
   constraintLine?: string;
+  /** The kill's timestamp as dmesg printed it: seconds since boot on the kernel's monotonic clock. */
+  kernelSeconds?: number;
+  /** When the kill happened, in epoch ms: `kernelSeconds` put on the wall clock (kernelOomKillsOf). */
+  atMs?: number;
 }
 
 /**
@@ -40,10 +44,17 @@ export function parseKernelOomKills(text: string): KernelOomKill[] {
         memcg: paired ? (kill.taskMemcg ?? '') : '',
         ...(kill.memcgUsageKb !== undefined && kill.memcgLimitKb !== undefined ? { memcgUsageKb: kill.memcgUsageKb, memcgLimitKb: kill.memcgLimitKb } : {}),
         line: stripTimestamp(kill.lines.at(-1)!),
+        ...(kernelSecondsOf(kill.lines.at(-1)!) !== undefined ? { kernelSeconds: kernelSecondsOf(kill.lines.at(-1)!)! } : {}),
         ...(paired ? { constraintLine: stripTimestamp(kill.constraintLine!) } : {}),
       },
     ];
   });
+}
+
+/** `[  462.926292] Memory cgroup …` → 462.926292; undefined for a line printed without it (`dmesg -t`). */
+export function kernelSecondsOf(line: string): number | undefined {
+  const match = /^\[\s*(\d+\.\d+)\]/.exec(line);
+  return match ? Number(match[1]) : undefined;
 }
 
 function stripTimestamp(line: string): string {
@@ -61,13 +72,47 @@ export async function readKernelLog(signal?: AbortSignal): Promise<string> {
   return stdout;
 }
 
-/** The kernel's OOM kills of processes in the given containers, in this host's kernel log or in `node`'s (a lab VM's). */
-export async function kernelOomKillsOf(containerIds: readonly string[], signal?: AbortSignal, node?: Pick<NodeAccess, 'kernelLog'>): Promise<Map<string, KernelOomKill[]>> {
+/** The clocks a kernel timestamp is put on the wall clock with. */
+export interface KernelClock {
+  /** Epoch ms. */
+  nowMs: () => number;
+  /** ms on CLOCK_MONOTONIC, the clock printk's timestamps follow (measured here: a line written to /dev/kmsg printed 0.6 ms from it). */
+  monotonicMs: () => number;
+}
+
+const systemClock: KernelClock = { nowMs: Date.now, monotonicMs: () => Number(process.hrtime.bigint()) / 1e6 };
+
+/** A kernel timestamp (seconds since boot) as epoch ms: the kill's own time, not when the log was read. */
+export function kernelTimeToEpochMs(kernelSeconds: number, clock: KernelClock = systemClock): number {
+  return Math.round(clock.nowMs() - clock.monotonicMs() + kernelSeconds * 1000);
+}
+
+/** A node's clocks read once through its files: a lab guest's boot time is not this host's. */
+async function nodeClock(node: Pick<NodeAccess, 'readFile'>): Promise<KernelClock | undefined> {
+  const uptime = Number((await node.readFile('/proc/uptime'))?.split(' ')[0]);
+  if (!Number.isFinite(uptime) || uptime <= 0) return undefined;
+  const readAt = Date.now();
+  return { nowMs: () => readAt, monotonicMs: () => uptime * 1000 };
+}
+
+/**
+ * The kernel's OOM kills of processes in the given containers, in this host's kernel log or in `node`'s (a lab
+ * VM's), each with the time it happened where dmesg printed one.
+ */
+export async function kernelOomKillsOf(
+  containerIds: readonly string[],
+  signal?: AbortSignal,
+  node?: Pick<NodeAccess, 'kernelLog' | 'readFile'>,
+  clock?: KernelClock,
+): Promise<Map<string, KernelOomKill[]>> {
+  const log = node ? await node.kernelLog(signal) : await readKernelLog(signal);
+  const onClock = clock ?? (node ? await nodeClock(node) : systemClock);
   const byContainer = new Map<string, KernelOomKill[]>();
-  for (const kill of parseKernelOomKills(node ? await node.kernelLog(signal) : await readKernelLog(signal))) {
+  for (const kill of parseKernelOomKills(log)) {
     const id = containerIdOfMemcg(kill.memcg);
     if (!id || !containerIds.includes(id)) continue;
-    byContainer.set(id, [...(byContainer.get(id) ?? []), kill]);
+    const timed = kill.kernelSeconds !== undefined && onClock ? { ...kill, atMs: kernelTimeToEpochMs(kill.kernelSeconds, onClock) } : kill;
+    byContainer.set(id, [...(byContainer.get(id) ?? []), timed]);
   }
   return byContainer;
 }

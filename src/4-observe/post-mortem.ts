@@ -52,6 +52,8 @@ export async function collectPostMortem(context: PostMortemContext): Promise<str
     for (const kill of killed) {
       timeline.add({
         kind: 'kernel-oom',
+        // The kernel's own time of the kill; without one, when the log was read.
+        ...(kill.atMs !== undefined ? { t: kill.atMs - timeline.startedAt } : {}),
         instance: name,
         process: kill.process,
         pid: kill.pid,

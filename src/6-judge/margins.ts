@@ -4,7 +4,8 @@
 // flaps across repeats has a narrow margin here first.
 import type { Timeline } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
-import type { InstanceJudgement, Margin } from '../0-model/judgement.ts';
+import type { InstanceJudgement, Margin, OomKill } from '../0-model/judgement.ts';
+import type { LoadWindow } from './outcome.ts';
 import { NARROW_MARGIN } from '../0-model/judgement.ts';
 export { isNarrow, NARROW_MARGIN } from '../0-model/judgement.ts';
 import type { ExpectationCheck } from '../0-model/report.ts';
@@ -58,12 +59,17 @@ export function sidePeak(
   return best;
 }
 
-/** Peak memory against the limit that decided an instance's outcome. */
+/** Peak memory against the limit that decided an instance's outcome (the judge's: in force at the kill, else at the end). */
 function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: InstanceJudgement): Margin | undefined {
   const limit = judgement.memoryLimitBytes;
   if (limit === undefined || judgement.peakMemoryBytes === undefined) return undefined;
   const killed = judgement.outcome.startsWith('oom-killed');
-  const side = sideOf(config, judgement.instance);
+  // The members' sum counts where the side's budget is the limit in force; an own limit below it holds the instance alone.
+  const inForce = timeline
+    .of('limit', judgement.instance)
+    .filter((o) => o.limitBytes === limit)
+    .at(-1);
+  const side = inForce && inForce.side === undefined ? undefined : sideOf(config, judgement.instance);
   if (killed) {
     // Under load the kill's margin is its time (killTimeMargin); at start-up, the model's start-up figure against the limit.
     if (judgement.outcome !== 'oom-killed-at-startup') return undefined;
@@ -107,14 +113,12 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
 }
 
 /** A kill under load: how long before the load's planned end it came (a kill in its last second is a coin toss). */
-function killTimeMargin(config: PlannedConfig, timeline: Observed, judgement: InstanceJudgement): Margin | undefined {
-  if (judgement.outcome !== 'oom-killed-under-load' || !config.workload || judgement.memoryLimitBytes === undefined) return undefined;
+function killTimeMargin(config: PlannedConfig, judgement: InstanceJudgement, kill: OomKill | undefined, load: LoadWindow): Margin | undefined {
+  if (judgement.outcome !== 'oom-killed-under-load' || !config.workload || !kill || load.startedAt === undefined) return undefined;
+  const limitBytes = kill.limitBytes ?? judgement.memoryLimitBytes;
+  if (limitBytes === undefined) return undefined;
   const plannedMs = config.workload.stages.reduce((sum, stage) => sum + stage.durationMs, 0);
-  const loadSamples = timeline.of('sample').filter((s) => s.source === 'workload');
-  const die = timeline.of('docker-event', judgement.instance).find((e) => e.action === 'die');
-  if (loadSamples.length === 0 || !die) return undefined;
-  const startedAt = Math.min(...loadSamples.map((s) => s.t));
-  const into = Math.max(0, die.t - startedAt);
+  const into = Math.max(0, kill.t - load.startedAt);
   const distance = Math.max(0, plannedMs - into);
   return margin({
     what: `${judgement.instance} kill into the load`,
@@ -123,25 +127,21 @@ function killTimeMargin(config: PlannedConfig, timeline: Observed, judgement: In
     unit: 'ms',
     held: into < plannedMs,
     distance,
-    line: `${judgement.instance} killed at ${formatBytes(judgement.memoryLimitBytes ?? 0)}, ${seconds(into)} into the ${seconds(plannedMs)} load: ${seconds(distance)} before its end`,
+    line: `${judgement.instance} killed at ${formatBytes(limitBytes)}, ${seconds(into)} into the ${seconds(plannedMs)} load: ${seconds(distance)} before its end`,
   });
 }
 
 /** A kill after the load: how long after the load's end it came (a kill in the second after it is a coin toss with under the load). */
-function killAfterLoadMargin(timeline: Observed, judgement: InstanceJudgement): Margin | undefined {
-  if (judgement.outcome !== 'oom-killed-after-load') return undefined;
-  const loadSamples = timeline.of('sample').filter((s) => s.source === 'workload');
-  const ended = timeline.of('workload').map((w) => w.t);
-  const die = timeline.of('docker-event', judgement.instance).find((e) => e.action === 'oom' || e.action === 'die');
-  if (ended.length === 0 || !die) return undefined;
-  const endedAt = Math.max(...ended);
-  const startedAt = loadSamples.length > 0 ? Math.min(...loadSamples.map((s) => s.t)) : undefined;
+function killAfterLoadMargin(judgement: InstanceJudgement, kill: OomKill | undefined, load: LoadWindow): Margin | undefined {
+  if (judgement.outcome !== 'oom-killed-after-load' || !kill || load.endedAt === undefined) return undefined;
+  const { startedAt, endedAt } = load;
   const loadMs = startedAt !== undefined ? Math.max(0, endedAt - startedAt) : undefined;
-  const after = Math.max(0, die.t - endedAt);
-  const limit = judgement.memoryLimitBytes !== undefined ? ` at ${formatBytes(judgement.memoryLimitBytes)}` : '';
+  const after = Math.max(0, kill.t - endedAt);
+  const limitBytes = kill.limitBytes ?? judgement.memoryLimitBytes;
+  const limit = limitBytes !== undefined ? ` at ${formatBytes(limitBytes)}` : '';
   return margin({
     what: `${judgement.instance} kill after the load`,
-    measured: die.t - (startedAt ?? endedAt),
+    measured: kill.t - (startedAt ?? endedAt),
     bound: loadMs ?? 0,
     unit: 'ms',
     held: false,
@@ -177,11 +177,23 @@ function openFilesMargin(config: PlannedConfig, judgement: InstanceJudgement): M
 }
 
 /** Every margin of a judged configuration: per instance its memory, its kill time, its open_files_limit; then the load's claims. */
-export function marginsOf(config: PlannedConfig, timeline: Observed, judgements: readonly InstanceJudgement[], checks: readonly ExpectationCheck[]): Margin[] {
+export function marginsOf(
+  config: PlannedConfig,
+  timeline: Observed,
+  judgements: readonly InstanceJudgement[],
+  checks: readonly ExpectationCheck[],
+  decided: { kills: readonly OomKill[]; load: LoadWindow },
+): Margin[] {
   const margins: Margin[] = [];
   const seen = new Set<string>();
   for (const judgement of judgements) {
-    for (const m of [memoryMargin(config, timeline, judgement), killTimeMargin(config, timeline, judgement), killAfterLoadMargin(timeline, judgement), openFilesMargin(config, judgement)]) {
+    const kill = decided.kills.find((k) => k.instance === judgement.instance);
+    for (const m of [
+      memoryMargin(config, timeline, judgement),
+      killTimeMargin(config, judgement, kill, decided.load),
+      killAfterLoadMargin(judgement, kill, decided.load),
+      openFilesMargin(config, judgement),
+    ]) {
       // Two members of one side report the same side margin once.
       if (m && !seen.has(m.line)) margins.push(m);
       if (m) seen.add(m.line);

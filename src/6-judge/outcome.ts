@@ -1,36 +1,44 @@
 import type { Expectation, Outcome } from '../1-scenario/index.ts';
 import { formatWith, type Observation, type ObservationOf } from '../4-observe/index.ts';
-import type { Evidence, InstanceJudgement, Verdict } from '../0-model/judgement.ts';
+import type { Evidence, InstanceJudgement, OomKill, Verdict } from '../0-model/judgement.ts';
+import { limitAt } from '../0-model/limits.ts';
+import { killsOf, oomKillOf } from '../0-model/oom-kill.ts';
+
+export { killsOf, oomKillOf };
 import { EVIDENCE } from '../0-model/evidence.ts';
 import { formatBytes } from '../0-model/units.ts';
 import { semaphoreEvidence, summariseSemaphores } from './semaphores.ts';
 
 export { EVIDENCE, formatBytes, type Evidence, type InstanceJudgement, type Verdict };
 
-/** When the instance died, as the engine saw it live (the kernel's lines are read after the run and carry no kill time). */
-export function deathTime(observations: readonly Observation[]): number | undefined {
-  return observations.find((o) => o.kind === 'docker-event' && (o.action === 'oom' || o.action === 'die'))?.t;
+/** When the load ran: from its first sample to its drivers' results (recorded as they finish, early when their server dies); decided once per configuration. */
+export interface LoadWindow {
+  startedAt?: number;
+  endedAt?: number;
+}
+
+export function loadWindowOf(observations: readonly Observation[]): LoadWindow {
+  let startedAt: number | undefined;
+  let endedAt: number | undefined;
+  for (const o of observations) {
+    if (o.kind === 'sample' && o.source === 'workload') startedAt = Math.min(startedAt ?? o.t, o.t);
+    if (o.kind === 'workload') endedAt = Math.max(endedAt ?? o.t, o.t);
+  }
+  return { ...(startedAt !== undefined ? { startedAt } : {}), ...(endedAt !== undefined ? { endedAt } : {}) };
 }
 
 /** When the load ended: its drivers record their result as they finish (early, when their server dies). */
 export function loadEndTime(observations: readonly Observation[]): number | undefined {
-  const ends = observations.filter((o) => o.kind === 'workload').map((o) => o.t);
-  return ends.length > 0 ? Math.max(...ends) : undefined;
+  return loadWindowOf(observations).endedAt;
 }
 
 /** What the observations of one instance add up to; `loadEndedAt` tells a kill after the load from one under it. */
-export function classifyOutcome(observations: readonly Observation[], loadEndedAt?: number): Outcome {
+export function classifyOutcome(observations: readonly Observation[], loadEndedAt?: number, kill: OomKill | undefined = oomKillOf('', observations)): Outcome {
   const readiness = observations.find((o): o is ObservationOf<'readiness'> => o.kind === 'readiness');
   const state = observations.findLast((o): o is ObservationOf<'container-state'> => o.kind === 'container-state');
-  const oomEvent = observations.some((o) => o.kind === 'docker-event' && o.action === 'oom');
-  const kernelKill = observations.some((o) => o.kind === 'kernel-oom');
-  const oomKilled = Boolean(state?.oomKilled) || kernelKill || (oomEvent && state?.status !== 'running');
   const wasReady = readiness?.ready === true;
-  if (oomKilled && !wasReady) return 'oom-killed-at-startup';
-  if (oomKilled) {
-    const diedAt = deathTime(observations);
-    return loadEndedAt !== undefined && diedAt !== undefined && diedAt > loadEndedAt ? 'oom-killed-after-load' : 'oom-killed-under-load';
-  }
+  if (kill && !wasReady) return 'oom-killed-at-startup';
+  if (kill) return loadEndedAt !== undefined && kill.t > loadEndedAt ? 'oom-killed-after-load' : 'oom-killed-under-load';
   if (state && state.status !== 'running') return 'crashed';
   if (!wasReady) return readiness?.why === 'exited' ? 'crashed' : 'never-ready';
   return 'survived';
@@ -45,7 +53,8 @@ export interface JudgeInstanceOptions {
 
 /** Compares what happened to one instance with what the scenario expects. */
 export function judgeInstance(instance: string, expectation: Expectation | undefined, observations: readonly Observation[], options: JudgeInstanceOptions = {}): InstanceJudgement {
-  const outcome = classifyOutcome(observations, options.loadEndedAt);
+  const kill = oomKillOf(instance, observations);
+  const outcome = classifyOutcome(observations, options.loadEndedAt, kill);
   const variables = observations.findLast((o): o is ObservationOf<'server-variables'> => o.kind === 'server-variables');
   const openFilesLimit = variables ? Number(variables.variables.open_files_limit) : undefined;
   const peak = observations.findLast((o): o is ObservationOf<'memory-peak'> => o.kind === 'memory-peak');
@@ -59,6 +68,9 @@ export function judgeInstance(instance: string, expectation: Expectation | undef
     else if (ofl.equals !== undefined && openFilesLimit !== ofl.equals) failures.push(`open_files_limit ${openFilesLimit} ≠ ${ofl.equals}`);
   }
   const peakBytes = peak ? (peak.anonPeakBytes ?? peak.peakBytes) : undefined;
+  // The limit in force at the kill, else when the post-mortem read the container: a step may have lowered it.
+  const judgedAt = kill?.t ?? observations.findLast((o) => o.kind === 'container-state')?.t;
+  const limitBytes = (judgedAt !== undefined ? limitAt(observations, instance, judgedAt) : undefined) ?? peak?.limitBytes;
   if (expectation?.peakMemoryBelowBytes !== undefined && peakBytes !== undefined && peakBytes >= expectation.peakMemoryBelowBytes) {
     failures.push(`peak memory ${formatBytes(peakBytes)} ≥ ${formatBytes(expectation.peakMemoryBelowBytes)}`);
   }
@@ -76,9 +88,9 @@ export function judgeInstance(instance: string, expectation: Expectation | undef
           peakMemoryBytes: peak.anonPeakBytes ?? peak.peakBytes,
           ...(peak.cacheBytes !== undefined ? { peakCacheBytes: peak.cacheBytes } : {}),
           ...(peak.anonPeakBytes !== undefined ? { peakUsageBytes: peak.peakBytes } : {}),
-          ...(peak.limitBytes ? { memoryLimitBytes: peak.limitBytes } : {}),
         }
       : {}),
+    ...(limitBytes ? { memoryLimitBytes: limitBytes } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { EVIDENCE } from '../0-model/evidence.ts';
 import type { Evidence } from '../0-model/judgement.ts';
 import type { ExpectationCheck } from '../0-model/report.ts';
 import { check, formatFigure } from './load-expectations.ts';
+import { oomKillOf } from './outcome.ts';
 
 type Observations = readonly Observation[];
 
@@ -23,11 +24,10 @@ function notRun(observations: Observations, step: string): string {
   return `step "${step}" never took effect (${last.phase}: ${last.detail})`;
 }
 
-/** When the instance was OOM-killed, as the engine's events saw it live (the kernel's lines are read after the run). */
+/** When the instance was OOM-killed (the judge's record, oomKillOf), else when it died. */
 function oomKillTime(observations: Observations, instance: string): number | undefined {
   const mine = observations.filter((o) => 'instance' in o && o.instance === instance);
-  const event = mine.find((o) => o.kind === 'docker-event' && o.action === 'oom') ?? mine.find((o) => o.kind === 'docker-event' && o.action === 'die') ?? mine.find((o) => o.kind === 'kernel-oom');
-  return event?.t;
+  return oomKillOf(instance, mine)?.t ?? mine.find((o) => o.kind === 'docker-event' && o.action === 'die')?.t;
 }
 
 /** The instance expectations that name steps, judged on the configuration's observations. */

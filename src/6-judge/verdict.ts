@@ -5,7 +5,7 @@ import type { Outcome } from '../1-scenario/index.ts';
 import type { ConfigResult, EmulatedFact, EndedBy, SharedMemoryBudget } from '../0-model/report.ts';
 import { judgeLoad } from './load-expectations.ts';
 import { loadMetrics } from './metrics.ts';
-import { classifyOutcome, judgeInstance, loadEndTime } from './outcome.ts';
+import { classifyOutcome, judgeInstance, killsOf, loadWindowOf } from './outcome.ts';
 import { marginsOf } from './margins.ts';
 import { judgeStepExpectations, judgeWindowedLatency, stepFailureEvidence } from './step-expectations.ts';
 
@@ -21,6 +21,7 @@ export interface ConfigRun {
 
 export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of' | 'observations'>, run: ConfigRun, now: () => number = Date.now): ConfigResult {
   const expected = Object.fromEntries(Object.entries(config.expect).map(([name, e]) => [name, e.outcome])) as Record<string, Outcome>;
+  const oomKills = killsOf(config, timeline.observations);
   const base = {
     id: config.id,
     axes: config.axes,
@@ -33,6 +34,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     ...(run.logTail ? { serverLogTail: run.logTail } : {}),
     ...(config.predictions ? { predictions: config.predictions } : {}),
     ...(sharedBudgets(config).length > 0 ? { sharedMemory: sharedBudgets(config) } : {}),
+    ...(oomKills.length > 0 ? { oomKills } : {}),
   };
   // A server killed while a step ran: the kill is the outcome, the step's failure (its connection cut) a consequence.
   const killedUnderStep = run.endedBy === 'error' && serverKilledDuringFailedStep(config, timeline.observations);
@@ -43,7 +45,8 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     const why = run.endedBy === 'cancel' ? 'cancelled before it was decided' : run.endedBy === 'timeout' ? 'timed out before it was decided' : failed;
     return { ...base, outcome: null, verdict: 'error', reason: `${why}${run.failure ? `: ${run.failure}` : ''}`, evidence, metrics: {}, instances: [] };
   }
-  const loadEndedAt = loadEndTime(timeline.observations);
+  const loadSpan = loadWindowOf(timeline.observations);
+  const loadEndedAt = loadSpan.endedAt;
   // A neighbour is judged only when the scenario says what should happen to it.
   const judgements = config.instances
     .filter((spec) => spec.role !== 'neighbour' || config.expect[spec.name])
@@ -66,7 +69,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   ];
   // The claims that missed come first: they are what a reader of a failed verdict looks for.
   const lines = [...checks.filter((c) => !c.met), ...checks.filter((c) => c.met)].map((c) => c.line);
-  const margins = marginsOf(config, timeline, judgements, checks);
+  const margins = marginsOf(config, timeline, judgements, checks, { kills: oomKills, load: loadSpan });
   const outcomes = multiple ? judgements.map((j) => `${j.instance}: ${j.reason}`).join('; ') : deciding.reason;
   // A step that failed in a judged configuration was background work, or failed as its server died: its output is evidence still.
   const stepEvidence = stepFailureEvidence(timeline.observations);

@@ -2,7 +2,7 @@
 // conditions read from its timeline's samples, its phases on the timeline and in the run's log.
 import type { FaultTarget, RuntimeConnection } from '../3-runtime/index.ts';
 import type { Timeline } from '../4-observe/index.ts';
-import type { PlannedConfig } from '../2-plan/index.ts';
+import { limitAfterStep, type PlannedConfig } from '../2-plan/index.ts';
 import { StepScheduler, type StepClock, type StepFailedError } from './steps.ts';
 
 /** The figure a `when` reads: cgroup memory (sampled every 200 ms for every instance), or the server's Threads_connected (sampled while the load runs). */
@@ -53,6 +53,13 @@ export function configSteps(context: ConfigStepsContext): StepScheduler | undefi
     record: (record) => {
       timeline.add({ kind: 'step', ...record });
       log(`step ${record.step} ${record.phase}: ${record.detail}${record.output ? `\n${record.output}` : ''}`);
+    },
+    applied: (step, applied, phase) => {
+      const changed = applied.memoryLimit;
+      if (!changed) return;
+      const own = phase === 'step' ? changed.ownBytes : changed.undoneOwnBytes;
+      const limit = limitAfterStep(config, changed.instance, own);
+      timeline.add({ kind: 'limit', instance: changed.instance, ...limit, phase, step: step.name });
     },
     latest: (instance, figure) => latestSample(timeline, instance, figure),
     defer: context.defer,

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeError, EngineLostError, OomlabError } from '../0-model/errors.ts';
 import { readHostFacts, readMemoryHeadroom, readNodeFacts, readNodeMemoryHeadroom, readThpMode, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
-import { inShard, parseOverrides, planRun, predictMemory, shardOf, type PlanOptions, type PlannedConfig, type Shard } from '../2-plan/index.ts';
+import { inShard, planScenario, predictMemory, shardOf, withSkips, type PlanOptions, type PlannedConfig, type Shard } from '../2-plan/index.ts';
 import { compareWithBaseline, readReportFile, writeReports } from '../7-report/index.ts';
 import { buildNofileShim, dockerRuntime, type ImageResolution, type Runtime } from '../3-runtime/index.ts';
 import { loadScenario } from '../1-scenario/index.ts';
@@ -57,13 +57,14 @@ export interface RunOutcome {
 export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const progress = options.onProgress ?? (() => {});
   const scenario = await loadScenario(options.scenarioPath);
-  // Validates everything the scenario declares before any engine or file is touched.
-  const matrix = planRun(scenario, options);
+  // One pass: validates everything the scenario declares before any engine or file is touched.
+  const plan = planScenario(scenario, options);
+  const matrix = plan.configs;
   const draft = options.shard ? inShard(matrix, options.shard) : matrix;
   const scenarioSha256 = createHash('sha256')
     .update(await readFile(scenario.file ?? options.scenarioPath))
     .digest('hex');
-  const overrides = parseOverrides(scenario, options.set ?? []);
+  const { overrides } = plan;
   const baseline = options.baseline ? await readReportFile(options.baseline) : undefined;
   if (baseline) requireSameScenario(baseline, scenario.name);
   // A shard answers only for its own configurations: the rest of the baseline is other shards' to compare.
@@ -88,13 +89,13 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   if (scenario.probes?.includes('file-table') && connection.lab) progress({ kind: 'message', text: 'file-table probe skipped: it reads /proc of this host, not of a lab VM' });
   else if (scenario.probes?.includes('file-table')) await probeImages(connection, host.nofileHardLimit, images, options.signal, progress);
   const thpUnswitchable = draft.some((c) => c.host?.thp) ? await connection.nodeSettings.thpUnswitchableReason() : undefined;
-  const planned = planRun(scenario, options, (image) => images.get(image)?.reason, {
+  // The same plan, with what this host cannot run marked: no second pass over the scenario.
+  const configs = withSkips(draft, (image) => images.get(image)?.reason, {
     numaNodes: host.numaNodes,
     canLowerOomScoreAdj: host.canLowerOomScoreAdj,
     ...(thpUnswitchable ? { thpUnswitchable } : {}),
   });
-  const configs = shard ? inShard(planned, shard) : planned;
-  if (shard) progress({ kind: 'message', text: `shard ${shard.index}/${shard.count}: ${configs.length} of the matrix's ${planned.length} configurations` });
+  if (shard) progress({ kind: 'message', text: `shard ${shard.index}/${shard.count}: ${configs.length} of the matrix's ${matrix.length} configurations` });
   const model = predictMemory(configs, { defaultNofile: host.nofileHardLimit, cpus: availableParallelism() });
   for (const warning of model.cannotStart) progress({ kind: 'message', text: `memory model: ${warning}` });
   if (model.overLimitUnderLoad > 0)
@@ -209,7 +210,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
         // observed is not the server's doing, so the configuration is undecided and the run ends now.
         const lost = controller.signal.reason instanceof EngineLostError || (!controller.signal.aborted && !(await connection.answers()));
         if (lost) {
-          const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(connection.where);
+          const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(runtime.name, connection.where);
           if (!controller.signal.aborted) controller.abort(error);
           result = { ...undecided(config, 'error', error.message), durationMs: result.durationMs, observations: result.observations };
         }

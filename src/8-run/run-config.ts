@@ -5,9 +5,10 @@ import { DEATH_GRACE_MS, drive, warmBufferPool } from '../5-workload/index.ts';
 import { collectPostMortem, kernelOomKillsOf, sampleMemoryPeak, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
-import type { InstanceSpec, Scenario } from '../1-scenario/index.ts';
+import type { Scenario } from '../1-scenario/index.ts';
 import { describeError, StepFailedError } from '../0-model/errors.ts';
 import { instanceHostname } from '../0-model/instance-hostname.ts';
+import { limitAt } from '../0-model/limits.ts';
 import { Teardown } from './teardown.ts';
 import { configSteps } from './config-steps.ts';
 import { TIME_ZERO, type StepScheduler } from './steps.ts';
@@ -78,7 +79,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       timeline,
       dmesgReadable: context.host.dmesgReadable,
       samplers,
-      limitBytes: (instance) => effectiveLimitBytes(instance.spec, config),
+      limitBytes: (instance) => limitAt(timeline.observations, instance.spec.name),
       bounded: bound,
       // A lab VM's kills are in the guest's kernel log.
       ...(context.connection.lab ? { kernelKills: (ids: readonly string[]) => kernelOomKillsOf(ids, undefined, context.connection.node) } : {}),
@@ -120,6 +121,8 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       );
       instances.push(instance);
       teardown.defer(() => instance[Symbol.asyncDispose]());
+      const limit = config.limits[spec.name];
+      if (limit) timeline.add({ kind: 'limit', instance: spec.name, ...limit, phase: 'start' });
       context.routing.byContainer.set(instance.containerId, { timeline, instance: spec.name });
       timeline.add({
         kind: 'nofile',
@@ -261,11 +264,6 @@ async function warmUp(instances: readonly StartedInstance[], timeline: Timeline,
       if (!instance.hasExited()) throw error;
     }
   }
-}
-
-/** An instance's own memory limit, else its side's budget. */
-function effectiveLimitBytes(spec: InstanceSpec, config: PlannedConfig): number | undefined {
-  return spec.memory ?? (spec.side ? config.host?.sides?.[spec.side]?.memory : undefined);
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it aborts: no phase outlives the configuration's deadline. */

@@ -33,6 +33,8 @@ export interface StepSchedulerOptions {
   /** Applies a step's action; `signal` aborts when its timeout passes or the configuration ends. */
   apply: (action: StepAction, signal: AbortSignal) => Promise<AppliedFault>;
   record: (record: StepRecord) => void;
+  /** Told what a step's action did once it is in force (`step`) and once it is undone (`undo`): a changed limit becomes a `limit` observation. */
+  applied?: (step: Step, applied: AppliedFault, phase: 'step' | 'undo') => void;
   /** The latest sample of an instance's figure a `when` reads, or undefined when none was taken yet. */
   latest: (instance: string, metric: 'memory' | 'connections') => number | undefined;
   /** Where undos go: the configuration's teardown. */
@@ -214,6 +216,7 @@ export class StepScheduler {
         return;
       }
       record('done', result.detail, result.output);
+      this.#options.applied?.(step, result, 'step');
       this.fire(step.name);
       if (step.for !== undefined && undo) {
         this.#set(step.name, 'holding');
@@ -256,7 +259,8 @@ export class StepScheduler {
       (undoing ??= (async () => {
         try {
           await applied.undo!();
-          record('undo', `undone: ${applied.detail}`);
+          record('undo', `undone: ${applied.undoDetail ?? applied.detail}`);
+          this.#options.applied?.(step, applied, 'undo');
         } catch (error) {
           const detail = `could not be undone: ${describeError(error)}`;
           record('failed', detail, outputOf(error));

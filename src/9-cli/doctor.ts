@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { describeError } from '../0-model/errors.ts';
 import { readHostFacts, type HostFacts } from '../4-observe/index.ts';
 import { dockerRuntime, labHost, type Runtime, type SurveyLine } from '../3-runtime/index.ts';
-import { numaSkipReason, oomScoreAdjSkipReason, planRun } from '../2-plan/index.ts';
+import { imagesNamed, numaSkipReason, oomScoreAdjSkipReason } from '../2-plan/index.ts';
 import { loadScenario } from '../1-scenario/index.ts';
 
 /** One line of `oomlab doctor`: what this host can do for oomlab, and why not. */
@@ -15,7 +15,7 @@ async function scenarioImages(dir: string): Promise<string[]> {
   for (const file of files) {
     try {
       const scenario = await loadScenario(`${dir}/${file}`);
-      for (const config of planRun(scenario)) for (const instance of config.instances) images.add(instance.image);
+      for (const image of imagesNamed(scenario).byImage.keys()) images.add(image);
     } catch {
       // A broken scenario is `oomlab run`'s to report, with its one-line error.
     }

@@ -3,7 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import { describeError } from '../0-model/errors.ts';
 import { loadScenario } from '../1-scenario/index.ts';
-import { planRun } from '../2-plan/index.ts';
+import { imagesNamed } from '../2-plan/index.ts';
 import type { ImageStore } from '../3-runtime/index.ts';
 
 /** `good`/`present` can run; `stale`/`broken`/`missing` recipe images are built on first run; a `missing` other image skips. */
@@ -69,10 +69,8 @@ export async function takeInventory(images: ImageStore, files: string[]): Promis
   const planned: { file: string; configs: number; byImage: Map<string, number>; error?: string }[] = [];
   for (const file of files) {
     try {
-      const configs = planRun(await loadScenario(file));
-      const byImage = new Map<string, number>();
-      for (const config of configs) for (const image of new Set(config.instances.map((i) => i.image))) byImage.set(image, (byImage.get(image) ?? 0) + 1);
-      planned.push({ file, configs: configs.length, byImage });
+      const { configs, byImage } = imagesNamed(await loadScenario(file));
+      planned.push({ file, configs, byImage });
     } catch (error) {
       planned.push({ file, configs: 0, byImage: new Map(), error: describeError(error).split('\n')[0]! });
     }

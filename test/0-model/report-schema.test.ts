@@ -57,7 +57,7 @@ describe('report.json schema', () => {
     expect(wrong((r) => (r.configs[3].durationMs = '1200'))).toBe('configs[3].durationMs: expected number, got "1200"');
     expect(wrong((r) => delete r.configs[3].axes)).toBe('configs[3].axes: expected record, got nothing');
     expect(wrong((r) => (r.configs[3].observations[0].kind = 'oom'))).toBe(
-      'configs[3].observations[0].kind: expected one of docker-event, container-state, kernel-oom, memory-peak, server-variables, readiness, syscall, server-log, nofile, observer-unavailable, innodb-status, workload, warm-up, step, sample, got "oom"',
+      'configs[3].observations[0].kind: expected one of docker-event, container-state, kernel-oom, limit, memory-peak, server-variables, readiness, syscall, server-log, nofile, observer-unavailable, innodb-status, workload, warm-up, step, sample, got "oom"',
     );
     expect(wrong((r) => (r.host.cgroupVersion = 3))).toBe('host.cgroupVersion: expected one of 1, 2, got 3');
     expect(wrong((r) => (r.configs[0].evidence = [{ source: 'kernel', text: 'x'.repeat(100) }, { source: 'kernel' }]))).toBe('configs[0].evidence[1].text: expected string, got nothing');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { containerIdOfMemcg, parseKernelOomKills } from '../../src/4-observe/kernel-log.ts';
+import { containerIdOfMemcg, kernelSecondsOf, kernelTimeToEpochMs, parseKernelOomKills } from '../../src/4-observe/kernel-log.ts';
 
 const fixture = (name: string) => readFile(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -108,5 +108,19 @@ describe('containerIdOfMemcg', () => {
   it('returns undefined for a memcg that names no container', () => {
     expect(containerIdOfMemcg('/user.slice/user-0.slice')).toBeUndefined();
     expect(containerIdOfMemcg('')).toBeUndefined();
+  });
+});
+
+describe("a kill's time is the kernel's, not when the log was read", () => {
+  it('keeps the timestamp dmesg printed before the kill line', async () => {
+    const [kill] = parseKernelOomKills(await fixture('dmesg-memcg-oom-mariadbd-16GiB.txt'));
+    expect(kill!.kernelSeconds).toBe(462.926292);
+    expect(kernelSecondsOf('Memory cgroup out of memory: Killed process 1 (x)')).toBeUndefined();
+  });
+
+  it('puts seconds since boot on the wall clock through the monotonic clock printk follows', () => {
+    // Read 40 s after the kill: now is 1 000 000 s on the wall clock and 502.926292 s on the monotonic one.
+    const clock = { nowMs: () => 1_000_000_000, monotonicMs: () => 502_926.292 };
+    expect(kernelTimeToEpochMs(462.926292, clock)).toBe(1_000_000_000 - 40_000);
   });
 });

@@ -61,6 +61,20 @@ describe('collectPostMortem on a kill from a real kernel log', () => {
     expect(tails).toEqual(['2025-11-20 10:00:00 0 [Note] Starting MariaDB']);
   });
 
+  it("puts the kill at the kernel's own time on the configuration's timeline, before the post-mortem read it", async () => {
+    const timeline = new Timeline(() => 1_000_000);
+    await collectPostMortem({
+      instances: [killedInstance()],
+      timeline,
+      dmesgReadable: true,
+      samplers: new Map([['db', { stop: async () => 1_000_000_000 }]]),
+      limitBytes: () => 1024 ** 3,
+      bounded: (work) => work,
+      kernelKills: async () => new Map([[CONTAINER, [{ ...KILLED[0]!, atMs: 1_012_345 }]]]),
+    });
+    expect(timeline.of('kernel-oom').map((o) => o.t)).toEqual([12_345]);
+  });
+
   it('says so when the kernel log cannot be read', async () => {
     const timeline = new Timeline(() => 0);
     await collectPostMortem({

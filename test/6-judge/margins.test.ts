@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { judgeConfig, judgeLoad, marginsOf, sidePeak } from '../../src/6-judge/index.ts';
+import { judgeConfig, judgeLoad, killsOf, loadWindowOf, marginsOf, sidePeak } from '../../src/6-judge/index.ts';
 import { Timeline, type Observation } from '../../src/4-observe/index.ts';
 import { planRun, predictMemory } from '../../src/2-plan/index.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
@@ -13,6 +13,8 @@ const timelineOf = (observations: readonly Observation[]): Timeline => {
   for (const o of observations) timeline.add(o);
   return timeline;
 };
+/** What the judge decides once before the margins: the kills and the load's span. */
+const decided = (config: { instances: readonly { name: string }[] }, observations: readonly Observation[]) => ({ kills: killsOf(config, observations), load: loadWindowOf(observations) });
 /** The configuration a recorded run had, as planned now with its axes set (the budgets of scenarios/lib as they are today). */
 const plannedAs = (scenario: typeof scrapingBurst, file: string, axes: Record<string, string | number>) =>
   planRun({ ...scenario, file }, { set: Object.entries(axes).map(([axis, value]) => `${axis}=${value}`) }, undefined, { numaNodes: 2 })[0]!;
@@ -35,7 +37,7 @@ describe('margins on the recorded scraping-burst run', () => {
     const config = plannedAs(scrapingBurst, 'scenarios/scraping-burst.ts', killed.axes);
     const timeline = timelineOf(killed.observations);
     const checks = judgeLoad(config.workload!, { metrics: killed.metrics, timeline });
-    const lines = marginsOf(config, timeline, killed.instances, checks).map((m) => m.line);
+    const lines = marginsOf(config, timeline, killed.instances, checks, decided(config, killed.observations)).map((m) => m.line);
     expect(lines[0]).toMatch(/^a killed at 1.5 GiB, \d+(\.\d+)? s into the 15 s load: \d+(\.\d+)? s before its end$/);
     expect(lines[1]).toMatch(/^host-b peak [\d.]+ GiB of 12 GiB \(b [\d.]+ GiB\): [\d.]+ GiB short of the limit$/);
     expect(lines.slice(2)).toEqual([
@@ -62,7 +64,7 @@ describe('margins on the recorded nofile-oom run', () => {
     // The ulimit-4096 fix is the survivor whose expectation bounds open_files_limit (atMost 4096).
     const fixed = report.configs.find((c) => c.verdict === 'pass' && c.outcome === 'survived' && c.axes.fix === 'ulimit-4096' && c.axes.nofile === 1_048_576)!;
     const config = planRun({ ...nofileOom, file: 'scenarios/nofile-oom.ts' }, { set: Object.entries(fixed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
-    const margins = marginsOf(config, timelineOf(fixed.observations), fixed.instances, []);
+    const margins = marginsOf(config, timelineOf(fixed.observations), fixed.instances, [], decided(config, fixed.observations));
     const peak = margins.find((m) => m.what.endsWith('peak memory'))!;
     expect(peak.line).toMatch(/^\w+ peak [\d.]+ [MG]iB of [\d.]+ [MG]iB: [\d.]+ [MG]iB short of the limit$/);
     expect(peak.held).toBe(true);
@@ -78,7 +80,7 @@ describe('the margin of a kill at start-up', () => {
     const configs = planRun({ ...nofileOom, file: 'scenarios/nofile-oom.ts' }, { set: Object.entries(killed.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 });
     predictMemory(configs, { defaultNofile: 20_000, cpus: 2 });
     const config = configs[0]!;
-    const [memory] = marginsOf(config, timelineOf(killed.observations), killed.instances, []);
+    const [memory] = marginsOf(config, timelineOf(killed.observations), killed.instances, [], decided(config, killed.observations));
     expect(memory).toMatchObject({ what: 'db start-up memory', held: false, unit: 'bytes' });
     expect(memory!.measured).toBeGreaterThan(16 * 2 ** 30);
     expect(memory!.line).toMatch(/^db killed at \d+(\.\d)? GiB, its limit: the memory model puts its start-up at 16(\.\d)? GiB, \d+(\.\d)? GiB over$/);
@@ -94,7 +96,7 @@ describe('margins on the recorded burst-oom run', () => {
     if (survivors.length === 0) return expect.fail('the fixture has no survivor at its limit');
     for (const survivor of survivors) {
       const config = planRun({ ...burstOom, file: 'scenarios/burst-oom.ts' }, { set: Object.entries(survivor.axes).map(([a, v]) => `${a}=${v}`) }, undefined, { numaNodes: 1 })[0]!;
-      const memory = marginsOf(config, timelineOf(survivor.observations), survivor.instances, [])[0]!;
+      const memory = marginsOf(config, timelineOf(survivor.observations), survivor.instances, [], decided(config, survivor.observations))[0]!;
       expect(memory.what).toBe('replica anon memory');
       expect(memory.line).toMatch(/^replica peak 1 GiB of 1 GiB with page cache, anon \(rss\) \d+ MiB: \d+ MiB short of the limit$/);
       expect(memory.measured).toBeLessThan(memory.bound);

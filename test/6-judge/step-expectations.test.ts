@@ -85,7 +85,7 @@ describe('a configuration ended by a step', () => {
   it('keeps the failed step and its output as the evidence of the error', () => {
     const observations = [step('run-x', 'start', 1_000), step('run-x', 'failed', 1_200, 'exit code 3', 'boom on stderr')];
     expect(stepFailureEvidence(observations)).toEqual([{ source: 'step', text: 'run-x (neighbour) failed: exit code 3\nboom on stderr' }]);
-    const config: PlannedConfig = { id: 'x=1', index: 0, axes: { x: 1 }, instances: [{ name: 'a', image: 'oomlab/mariadb:10.11' }], expect: { a: { outcome: 'survived' } } };
+    const config: PlannedConfig = { id: 'x=1', index: 0, axes: { x: 1 }, instances: [{ name: 'a', image: 'oomlab/mariadb:10.11' }], expect: { a: { outcome: 'survived' } }, limits: {} };
     const result = judgeConfig(config, { observations, of: () => [] }, { endedBy: 'error', failure: 'step "run-x" (run) failed: exit code 3', emulated: [], startedAt: 0, logTail: '' }, () => 2_000);
     expect(result).toMatchObject({
       verdict: 'error',
@@ -126,6 +126,7 @@ describe("a server's death wins over a step's error", () => {
     axes: { pool: '3g' },
     instances: [{ name: 'a', image: 'oomlab/mariadb:10.11', memory: 4 * 2 ** 30 }],
     expect: { a: { outcome: 'oom-killed-under-load' } },
+    limits: { a: { limitBytes: 4 * 2 ** 30 } },
   };
 
   it('judges the kill, with the kernel line and the peak first and the step after them', () => {
@@ -157,7 +158,7 @@ describe('a background step that failed', () => {
       { kind: 'step', t: 9_000, step: 'load-data', action: 'run', instance: 'a', phase: 'failed', detail: 'run step failed: exit code 1' },
       { kind: 'container-state', t: 32_000, instance: 'a', status: 'running', oomKilled: false, exitCode: 0 },
     ];
-    const config: PlannedConfig = { id: 'x=1', index: 0, axes: { x: 1 }, instances: [{ name: 'a', image: 'oomlab/mariadb:10.11' }], expect: { a: { outcome: 'survived' } } };
+    const config: PlannedConfig = { id: 'x=1', index: 0, axes: { x: 1 }, instances: [{ name: 'a', image: 'oomlab/mariadb:10.11' }], expect: { a: { outcome: 'survived' } }, limits: {} };
     const result = judgeConfig(config, { observations, of: () => [] }, { endedBy: 'done', emulated: [], startedAt: 0, logTail: '' }, () => 40_000);
     expect([result.verdict, result.reason]).toEqual(['pass', 'survived, as expected']);
     expect(result.evidence.at(-1)).toEqual({ source: 'step', text: 'load-data (run on a) failed: run step failed: exit code 1' });

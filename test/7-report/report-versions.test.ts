@@ -90,7 +90,7 @@ describe('report.json versions', () => {
     const withSampleAmongObservations = v2();
     withSampleAmongObservations.configs[1].observations.unshift({ kind: 'sample', t: 1, instance: 'db', source: 'cgroup', metric: 'memoryUsageBytes', value: 1 });
     expect(messageOf(JSON.stringify(withSampleAmongObservations))).toBe(
-      'run/report.json is not a valid oomlab report: configs[1].observations[0].kind: expected one of docker-event, container-state, kernel-oom, memory-peak, server-variables, readiness, syscall, server-log, nofile, observer-unavailable, innodb-status, workload, warm-up, step, got "sample" — give the report.json an oomlab run wrote, unedited',
+      'run/report.json is not a valid oomlab report: configs[1].observations[0].kind: expected one of docker-event, container-state, kernel-oom, limit, memory-peak, server-variables, readiness, syscall, server-log, nofile, observer-unavailable, innodb-status, workload, warm-up, step, got "sample" — give the report.json an oomlab run wrote, unedited',
     );
     const short = v2();
     const series = short.configs[1].samples[0];

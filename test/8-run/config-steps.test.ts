@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { latestSample } from '../../src/8-run/config-steps.ts';
-import type { Observation } from '../../src/4-observe/index.ts';
+import { configSteps, latestSample } from '../../src/8-run/config-steps.ts';
+import { TIME_ZERO } from '../../src/8-run/steps.ts';
+import { Teardown } from '../../src/8-run/teardown.ts';
+import { limitAfterStep, planRun } from '../../src/2-plan/index.ts';
+import { Timeline, type Observation } from '../../src/4-observe/index.ts';
+import type { AppliedFault, RuntimeConnection } from '../../src/3-runtime/index.ts';
+import degradedReplica from '../../scenarios/degraded-replica.ts';
 
 const sample = (t: number, instance: string, source: 'cgroup' | 'status', metric: string, value: number): Observation => ({ kind: 'sample', t, instance, source, metric, value });
 
@@ -21,5 +26,50 @@ describe('what a `when` reads', () => {
 
   it('has nothing to read before the first sample', () => {
     expect(latestSample({ observations }, 'b', 'connections')).toBeUndefined();
+  });
+});
+
+describe('a `limit` step as data', () => {
+  it('writes the limit in force when the step is done and when it is undone, and its undo reads in the direction it went', async () => {
+    const [config] = planRun({ ...degradedReplica, file: 'scenarios/degraded-replica.ts' }, { only: ['lowered=tight', 'allocator=glibc'] });
+    const lowered = 1400 * 2 ** 20;
+    const applied: AppliedFault = {
+      detail: 'memory limit 8 GiB → 1.4 GiB',
+      undoDetail: 'memory limit 1.4 GiB → 8 GiB',
+      memoryLimit: { instance: 'a', ownBytes: lowered, undoneOwnBytes: 8 * 2 ** 30 },
+      undo: async () => {},
+    };
+    const timeline = new Timeline(() => 0);
+    const teardown = new Teardown();
+    const connection = { applyFault: async () => applied } as unknown as RuntimeConnection;
+    const steps = configSteps({
+      config: { ...config!, steps: [{ name: 'limit-a', action: { action: 'limit', instance: 'a', memory: lowered } }] },
+      connection,
+      run: { runId: 'r', scenario: 'degraded-replica' },
+      timeline,
+      instances: new Map(),
+      cgroupParents: new Map(),
+      signal: new AbortController().signal,
+      log: () => {},
+      cwd: '.',
+      defer: (undo) => teardown.defer(undo),
+      onFailure: () => {},
+    })!;
+    steps.start();
+    steps.fire(TIME_ZERO);
+    while (!timeline.of('step').some((s) => s.phase === 'done')) await new Promise((resolve) => setTimeout(resolve, 1));
+    await teardown.run();
+    expect(timeline.of('limit').map(({ t: _, ...o }) => o)).toEqual([
+      { kind: 'limit', instance: 'a', limitBytes: lowered, phase: 'step', step: 'limit-a' },
+      { kind: 'limit', instance: 'a', limitBytes: 8 * 2 ** 30, phase: 'undo', step: 'limit-a' },
+    ]);
+    expect(timeline.of('step').find((s) => s.phase === 'undo')!.detail).toBe('undone: memory limit 1.4 GiB → 8 GiB');
+  });
+
+  it("takes the side's budget where a step raises an instance's own limit above it", () => {
+    const [config] = planRun({ ...degradedReplica, file: 'scenarios/degraded-replica.ts' }, { only: ['lowered=tight', 'allocator=glibc'] });
+    expect(limitAfterStep(config!, 'a', 10 * 2 ** 30)).toEqual({ limitBytes: 9 * 2 ** 30, side: 'host-a' });
+    expect(limitAfterStep(config!, 'a', 1400 * 2 ** 20)).toEqual({ limitBytes: 1400 * 2 ** 20 });
+    expect(limitAfterStep(config!, 'b', undefined)).toEqual({ limitBytes: 12 * 2 ** 30, side: 'host-b' });
   });
 });

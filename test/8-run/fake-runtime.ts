@@ -69,7 +69,7 @@ export class FakeRuntime implements Runtime {
   loseEngine(): void {
     this.engineUp = false;
     this.calls.push('engine lost');
-    this.onLost?.(new EngineLostError('fake://engine'));
+    this.onLost?.(new EngineLostError(this.name, 'fake://engine'));
   }
 
   /** An engine event for an instance of the run (`kill` from outside, `oom`, `die`). */

@@ -5,7 +5,7 @@ import type { PlannedConfig } from '../../src/2-plan/index.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
 import { readFileSync } from 'node:fs';
 
-const config = (extra: Partial<PlannedConfig>): PlannedConfig => ({ id: 'x=1', index: 0, axes: { x: 1 }, instances: [{ name: 'a', image: 'oomlab/mariadb:10.11' }], expect: {}, ...extra });
+const config = (extra: Partial<PlannedConfig>): PlannedConfig => ({ id: 'x=1', index: 0, axes: { x: 1 }, instances: [{ name: 'a', image: 'oomlab/mariadb:10.11' }], expect: {}, limits: {}, ...extra });
 
 describe('host-wide settings', () => {
   it('a configuration switches them by its THP, or by a thp or drop-caches step', () => {

@@ -50,6 +50,28 @@ afterAll(async () => {
 });
 
 describe('runScenario on a fake runtime', () => {
+  it("plans the scenario once: each configuration's instances are read one time, with --set applied", async () => {
+    const counter = '__oomlabInstancesCalls';
+    const file = await scenario('fake-one-plan', {
+      runs: ['first', 'second', 'third'],
+      instances: `() => { (globalThis as Record<string, number>).${counter} = ((globalThis as Record<string, number>).${counter} ?? 0) + 1; return { db: { image: 'fake/server:1', memory: '256m', settleMs: 10 } }; }`,
+      expect: DB_SURVIVES,
+    });
+    const options: RunOptions = {
+      scenarioPath: file,
+      runtime: new FakeRuntime(),
+      reportsDir: join(dir, 'reports'),
+      signal: new AbortController().signal,
+      configTimeoutMs: 30_000,
+      set: ['run=first,third'],
+    };
+    const { report } = await runScenario(options);
+    expect(report.configs.map((c) => c.axes.run)).toEqual(['first', 'third']);
+    expect(report.overrides).toHaveLength(1);
+    // One read per configuration, and one as --set is parsed (once) to learn whether `run` names images; two plans and three parses made 7.
+    expect((globalThis as unknown as Record<string, number>)[counter]).toBe(3);
+  });
+
   it("tears down in reverse order: instances before their side budget, the run's containers after the event stream, the watchdog last", async () => {
     const fake = new FakeRuntime();
     const file = await scenario('fake-teardown', {
@@ -105,7 +127,7 @@ describe('runScenario on a fake runtime', () => {
     const file = await scenario('fake-engine-lost', { runs: ['first', 'second'], instances: ONE_DB, expect: DB_SURVIVES });
     const { report } = await run(fake, file);
     expect(report.endedBy).toBe('error');
-    const lost = 'the Docker engine at fake://engine stopped answering during the run — restart dockerd, then run `oomlab clean` to remove what the run left';
+    const lost = 'the fake engine at fake://engine stopped answering during the run — restart the fake engine, then run `oomlab clean` to remove what the run left';
     expect(report.error).toBe(lost);
     expect(report.configs.map((c) => [c.verdict, c.endedBy])).toEqual([
       ['error', 'error'],

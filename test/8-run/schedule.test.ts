@@ -5,14 +5,16 @@ import { chargeOf, chooseJobs, parseJobs, placementOf, runScheduled, type Unit }
 import { parseMeminfo } from '../../src/4-observe/memory-headroom.ts';
 
 const GiB = 1024 ** 3;
-const config = (over: Partial<PlannedConfig> = {}): PlannedConfig => ({
-  id: 'c',
-  index: 0,
-  axes: {},
-  instances: [{ name: 'db', image: 'oomlab/mariadb:10.11', memory: 4 * GiB } as PlannedConfig['instances'][number]],
-  expect: {},
-  ...over,
-});
+const config = (over: Partial<PlannedConfig> = {}): PlannedConfig =>
+  ({
+    id: 'c',
+    index: 0,
+    axes: {},
+    instances: [{ name: 'db', image: 'oomlab/mariadb:10.11', memory: 4 * GiB } as PlannedConfig['instances'][number]],
+    expect: {},
+    limits: {},
+    ...over,
+  }) as PlannedConfig;
 const HEADROOM = { totalBytes: 24 * GiB, availableBytes: 22 * GiB, overcommitMemory: 0 };
 
 describe('placementOf: who may share the host', () => {

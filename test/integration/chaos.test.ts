@@ -100,6 +100,16 @@ describe('a timeline of faults on a live server', () => {
       expect(at('pause-a', 'start')).toBeGreaterThanOrEqual(at('limit-a', 'done') + 500);
       expect(at('pause-a', 'undo')).toBeGreaterThanOrEqual(at('pause-a', 'done') + 1_000);
       expect(steps.find((s) => s.step === 'never')!.detail).toBe('not run: the configuration ended before its trigger (when a.connections > 100000)');
+      // The limit in force, as data: 512 MiB from the start, 400 MiB from the step, 512 MiB again from its undo, which reads that way.
+      const limits = config!.observations.filter((o): o is ObservationOf<'limit'> => o.kind === 'limit').map((o) => [o.phase, o.limitBytes, o.t]);
+      expect(limits.map(([phase, bytes]) => [phase, bytes])).toEqual([
+        ['start', 512 * 2 ** 20],
+        ['step', 400 * 2 ** 20],
+        ['undo', 512 * 2 ** 20],
+      ]);
+      expect((limits[1]![2] as number) - at('limit-a', 'done')).toBeLessThan(50);
+      expect(steps.find((s) => s.step === 'limit-a' && s.phase === 'undo')!.detail).toBe('undone: memory limit 400 MiB → 512 MiB');
+      expect(config!.instances[0]!.memoryLimitBytes).toBe(400 * 2 ** 20);
       // The engine saw the limit lowered and put back, and the pause undone, before the container went.
       const events = (await engineEvents(report.runId, since)).map((e) => e.Action);
       expect(events.filter((a) => ['update', 'pause', 'unpause', 'destroy'].includes(a))).toEqual(['update', 'pause', 'unpause', 'pause', 'unpause', 'update', 'destroy']);

@@ -46,7 +46,7 @@ it('ends within 30s with a report when the engine goes away mid-run, and `oomlab
     const undecided = report.configs.filter((c) => c.verdict === 'error');
     expect(undecided.length).toBeGreaterThanOrEqual(13);
     expect(undecided.at(-1)!.reason).toBe(
-      `not decided: the Docker engine at unix://${relayPath} stopped answering during the run — restart dockerd, then run \`oomlab clean\` to remove what the run left`,
+      `not decided: the docker engine at unix://${relayPath} stopped answering during the run — restart the docker engine, then run \`oomlab clean\` to remove what the run left`,
     );
 
     // The engine is back (the real socket): what the lost run left is a dead run's leftovers.

@@ -128,6 +128,9 @@ describe('fault actions, their effect and their undo', () => {
   it('limit lowers memory and CPU on the live container and its undo restores them', async () => {
     const applied = await applyFault(action({ action: 'limit', instance: 'db', memory: '384m', cpus: 0.5 }), target());
     expect(applied.detail).toBe('memory limit 512 MiB → 384 MiB, cpus none → 0.5');
+    // The undo reads in the direction it goes, and the new limit travels as data for the run's `limit` observations.
+    expect(applied.undoDetail).toBe('memory limit 384 MiB → 512 MiB, cpus 0.5 → none');
+    expect(applied.memoryLimit).toEqual({ instance: 'db', ownBytes: 384 * MiB, undoneOwnBytes: 512 * MiB });
     let host = (await docker.getContainer(db.containerId).inspect()).HostConfig;
     expect([host.Memory, host.MemorySwap, host.NanoCpus]).toEqual([384 * MiB, 384 * MiB, 0.5e9]);
     await applied.undo!();

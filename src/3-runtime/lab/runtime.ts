@@ -138,7 +138,7 @@ export function labRuntime(host = 'lab'): Runtime {
             };
             const watcher = docker.watch(once);
             // qemu gone is the engine gone, at once rather than after the ping watchdog's 10 s.
-            void vm.exited.then(() => once(new EngineLostError(`${engine.where}: qemu exited`)));
+            void vm.exited.then(() => once(new EngineLostError('lab', `${engine.where} (qemu exited)`)));
             return {
               stop() {
                 stopped = true;

@@ -4,7 +4,7 @@ import { formatBytes } from '../../0-model/units.ts';
 import type { ChartSeries, PeakBar, TimeChart, Unit } from './chart-data.ts';
 import { downsample, MAX_CHART_POINTS } from './downsample.ts';
 import { stepMarks } from './steps.ts';
-import { memoryLimitOf, oomKillTimes, rolesOf, sampleKey, type Labelled, type SampleIndex } from './configs.ts';
+import { limitStepsOf, oomKillTimes, rolesOf, sampleKey, type Labelled, type SampleIndex } from './configs.ts';
 
 interface LineSpec {
   source: string;
@@ -147,34 +147,41 @@ function sideUsage(samples: SampleIndex, members: readonly string[], line: LineS
 
 const hasData = (spec: TimeChartSpec, samples: SampleIndex, instance: string) => spec.lines.some((line) => pointsOf(samples, instance, line).length > 0);
 
-/** The limits of the configurations drawn, one line per distinct value; one far above every line is only named. */
-function limitLines(limits: Map<number, string[]>, series: readonly ChartSeries[], endT: number): { lines: ChartSeries[]; above: string[] } {
+/** An instance's limit over time as drawn: stepped where a step changed it; `none` ends the line. */
+interface LimitProfile {
+  steps: { t: number; limitBytes?: number }[];
+  tags: string[];
+}
+
+const profileKey = (steps: LimitProfile['steps']) => steps.map((s, i) => `${i === 0 ? 0 : Math.round(s.t)}:${s.limitBytes ?? 'none'}`).join(' ');
+
+/** The limits of the configurations drawn, one line per distinct profile (a limit lowered by a step steps down); one far above every line is only named. */
+function limitLines(limits: Map<string, LimitProfile>, series: readonly ChartSeries[], endT: number): { lines: ChartSeries[]; above: string[] } {
   const highest = Math.max(0, ...series.flatMap((s) => s.points.map(([, value]) => value)));
-  const values = [...limits.keys()].sort((a, b) => a - b);
+  const profiles = [...limits.values()].sort((a, b) => (a.steps[0]?.limitBytes ?? 0) - (b.steps[0]?.limitBytes ?? 0));
   const lines: ChartSeries[] = [];
   const above: string[] = [];
-  for (const limitBytes of values) {
-    const tags = limits.get(limitBytes)!;
-    const label = values.length === 1 ? `limit ${formatBytes(limitBytes)}` : `limit ${formatBytes(limitBytes)} (${tags.join(' ')})`;
-    if (highest > 0 && limitBytes > highest * LIMIT_SCALE_FACTOR) {
+  for (const { steps, tags } of profiles) {
+    const values = steps.map((s) => (s.limitBytes !== undefined ? formatBytes(s.limitBytes) : 'none')).filter((text, i, all) => i === 0 || text !== all[i - 1]);
+    const label = profiles.length === 1 ? `limit ${values.join(' → ')}` : `limit ${values.join(' → ')} (${tags.join(' ')})`;
+    const drawnBytes = steps.flatMap((s) => (s.limitBytes !== undefined ? [s.limitBytes] : []));
+    if (highest > 0 && drawnBytes.every((bytes) => bytes > highest * LIMIT_SCALE_FACTOR)) {
       above.push(label);
       continue;
     }
-    const config = tags.length === 1 ? { config: tags[0]! } : {};
-    lines.push({
-      label,
-      key: label,
-      color: LIMIT_COLOR,
-      width: 1.5,
-      dash: [4, 4],
-      show: true,
-      points: [
-        [0, limitBytes],
-        [endT, limitBytes],
-      ],
-      ...config,
-      limit: true,
+    // From 0 to the chart's end, stepping at each change: the limit in force at t.
+    const points: [number, number][] = [];
+    let current: number | undefined;
+    steps.forEach((step, i) => {
+      const t = i === 0 ? 0 : Math.min(endT, Math.round(step.t) / 1000);
+      if (current !== undefined) points.push([t, current]);
+      current = step.limitBytes;
+      if (current !== undefined) points.push([t, current]);
     });
+    const last = steps.at(-1);
+    if (last?.limitBytes !== undefined) points.push([endT, last.limitBytes]);
+    const config = tags.length === 1 ? { config: tags[0]! } : {};
+    lines.push({ label, key: label, color: LIMIT_COLOR, width: 1.5, dash: [4, 4], show: true, points, ...config, limit: true });
   }
   return { lines, above };
 }
@@ -182,7 +189,7 @@ function limitLines(limits: Map<number, string[]>, series: readonly ChartSeries[
 /** One chart: a line per configuration (per instance where a configuration has several), or a role's small multiple. */
 function buildTimeChart(spec: TimeChartSpec, configs: readonly Labelled[], id: string, role?: string): TimeChart {
   const series: ChartSeries[] = [];
-  const limits = new Map<number, string[]>();
+  const limits = new Map<string, LimitProfile>();
   const markers: TimeChart['markers'] = [];
   const steps: TimeChart['steps'] = [];
   for (const { config, tag, color, shortLabel, samples, instances: order } of configs) {
@@ -216,8 +223,12 @@ function buildTimeChart(spec: TimeChartSpec, configs: readonly Labelled[], id: s
         const together = budget.instances.join(' + ');
         series.push({ label: `${name} · ${together}`, key: `${key} ${together}`, color: `${color}bb`, width: 1, dash: [3, 3], show: true, points: sum, config: tag, shared: together });
       }
-      const limitBytes = spec.withLimits ? memoryLimitOf(config, instance) : undefined;
-      if (limitBytes !== undefined && !limits.get(limitBytes)?.includes(tag)) limits.set(limitBytes, [...(limits.get(limitBytes) ?? []), tag]);
+      const limitSteps = spec.withLimits ? limitStepsOf(config, instance) : [];
+      if (limitSteps.length > 0) {
+        const profile = limits.get(profileKey(limitSteps)) ?? { steps: limitSteps, tags: [] };
+        if (!profile.tags.includes(tag)) profile.tags.push(tag);
+        limits.set(profileKey(limitSteps), profile);
+      }
     }
     // Every chart of a configuration shows its kills (latency at the app tier turns at replica a's kill); a role's only its own.
     if (instances.length > 0) {

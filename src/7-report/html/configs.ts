@@ -1,6 +1,8 @@
 // The configurations as the page names and colours them, with their samples indexed once for every chart.
 import type { ObservationOf } from '../../0-model/observation.ts';
 import type { ConfigResult, RunReport } from '../../0-model/report.ts';
+import { limitChanges } from '../../0-model/limits.ts';
+import { killsOf } from '../../0-model/oom-kill.ts';
 
 /** A sample's source widens as observers are added; the report reads it as a plain string. */
 export type Sample = Omit<ObservationOf<'sample'>, 'source'> & { source: string };
@@ -101,24 +103,20 @@ export function rolesOf(configs: readonly Labelled[]): string[] {
   return roles;
 }
 
-export function memoryLimitOf(config: ConfigResult, instance: string): number | undefined {
+/**
+ * The instance's memory limit over time, as the run recorded it (`limit` observations: at start, at each
+ * `limit` step, at its undo); a report written before those were kept has one value, its memory peak's.
+ */
+export function limitStepsOf(config: ConfigResult, instance: string): { t: number; limitBytes?: number }[] {
+  const changes = limitChanges(config.observations, instance);
+  if (changes.length > 0) return changes;
   const peak = config.observations.findLast((o): o is ObservationOf<'memory-peak'> => o.kind === 'memory-peak' && o.instance === instance);
-  return peak?.limitBytes ?? config.instances.find((i) => i.instance === instance)?.memoryLimitBytes ?? config.metrics.memoryLimitBytes;
+  const bytes = peak?.limitBytes ?? config.instances.find((i) => i.instance === instance)?.memoryLimitBytes ?? config.metrics.memoryLimitBytes;
+  return bytes !== undefined ? [{ t: 0, limitBytes: bytes }] : [];
 }
 
-/** When the kernel (or, failing that, the engine) saw each instance OOM-killed. */
+/** The judge's record of each kill (report.json's `oomKills`); a report written before it was kept is judged by the same rule. */
 export function oomKillTimes(config: ConfigResult): { instance: string; t: number }[] {
-  const kills: { instance: string; t: number }[] = [];
-  for (const instance of instanceOrder(config)) {
-    // Killed means the kernel named it (or the engine said OOMKilled): an `oom` event alone reaches every
-    // container of a shared side whoever dies. The kernel line is read after the fact; `die` has the time.
-    const killed =
-      config.observations.some((o) => o.kind === 'kernel-oom' && o.instance === instance) || config.observations.some((o) => o.kind === 'container-state' && o.oomKilled && o.instance === instance);
-    if (!killed) continue;
-    const at =
-      config.observations.find((o) => o.kind === 'docker-event' && o.action === 'die' && o.instance === instance) ??
-      config.observations.find((o) => o.kind === 'kernel-oom' && o.instance === instance);
-    if (at) kills.push({ instance, t: at.t });
-  }
-  return kills;
+  const kills = config.oomKills ?? killsOf({ instances: config.instances.map((i) => ({ name: i.instance })) }, config.observations);
+  return kills.map((k) => ({ instance: k.instance, t: k.t }));
 }

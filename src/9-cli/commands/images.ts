@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
 import { formatBytes } from '../../0-model/units.ts';
 import { loadScenario } from '../../1-scenario/index.ts';
-import { planRun } from '../../2-plan/index.ts';
+import { imagesNamed } from '../../2-plan/index.ts';
 import { dockerRuntime, type Runtime } from '../../3-runtime/index.ts';
 import { formatInventory, scenarioFiles, takeInventory } from '../image-inventory.ts';
 
@@ -25,11 +25,10 @@ export async function commandImages(args: string[], runtime: Runtime = dockerRun
 async function usersOf(image: string): Promise<string[]> {
   const users: string[] = [];
   for (const file of await scenarioFiles().catch(() => [])) {
-    const configs = await loadScenario(file).then(
-      (s) => planRun(s),
-      () => [],
+    const count = await loadScenario(file).then(
+      (s) => imagesNamed(s).byImage.get(image) ?? 0,
+      () => 0,
     );
-    const count = configs.filter((c) => c.instances.some((i) => i.image === image)).length;
     if (count > 0) users.push(`${file} (${count} configuration${count === 1 ? '' : 's'})`);
   }
   return users;

@@ -67,16 +67,19 @@ export async function limit(action: Extract<StepAction, { action: 'limit' }>, ta
   };
   const update: Record<string, number> = {};
   const parts: string[] = [];
+  const undoParts: string[] = [];
   if (action.memory !== undefined) {
     update.Memory = action.memory;
     update.MemorySwap = swapFor(before, action.memory);
     parts.push(`memory limit ${memoryText(before.Memory)} → ${formatBytes(action.memory)}`);
+    undoParts.push(`memory limit ${formatBytes(action.memory)} → ${memoryText(before.Memory)}`);
   }
   if (action.cpus !== undefined) {
     // NanoCpus and a quota cannot both be set: a container limited by quota is updated by quota.
     if (before.CpuQuota > 0) Object.assign(update, { CpuQuota: Math.round(action.cpus * (before.CpuPeriod || 100_000)), CpuPeriod: before.CpuPeriod || 100_000 });
     else update.NanoCpus = Math.round(action.cpus * NANO);
     parts.push(`cpus ${cpusOf(before) ?? 'none'} → ${action.cpus}`);
+    undoParts.push(`cpus ${action.cpus} → ${cpusOf(before) ?? 'none'}`);
   }
   try {
     await container.update(update);
@@ -97,6 +100,8 @@ export async function limit(action: Extract<StepAction, { action: 'limit' }>, ta
   let undone = false;
   return {
     detail: parts.join(', '),
+    undoDetail: undoParts.join(', '),
+    ...(action.memory !== undefined ? { memoryLimit: { instance: action.instance, ownBytes: action.memory, ...(before.Memory > 0 ? { undoneOwnBytes: before.Memory } : {}) } } : {}),
     undo: async () => {
       if (undone) return;
       try {
