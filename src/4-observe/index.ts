@@ -9,3 +9,4 @@ export * from './resources.ts';
 export * from './load-sampler.ts';
 export * from './process-memory.ts';
 export * from './post-mortem.ts';
+export * from './numa-nodes.ts';
