@@ -17,6 +17,29 @@ export interface HostFacts {
   k6: boolean;
   /** CAP_SYS_RESOURCE is effective: without it no container can be given a negative oom_score_adj. */
   canLowerOomScoreAdj: boolean;
+  /** Set when a lab VM ran the configurations (`--host lab[:SHAPE]`): every other fact is the guest's. */
+  lab?: LabHostFacts;
+}
+
+/** The lab VM a run's configurations ran in, and what it cost. */
+export interface LabHostFacts {
+  /** The `--host` value: `lab`, `lab:nofile`. */
+  host: string;
+  shape: string;
+  accel: 'kvm' | 'tcg';
+  /** Why that accelerator: the KVM probe's result, or OOMLAB_LAB_ACCEL. */
+  accelWhy: string;
+  /** From qemu's start to the guest's engine and agent answering. */
+  bootMs: number;
+  vcpus: number;
+  memoryMiB: number;
+  cgroup: 'v1' | 'v2';
+  /** LimitNOFILE of the guest's containerd and dockerd, set before they started; absent: Debian's units. */
+  runtimeNofile?: number | 'infinity';
+  /** fs.nr_open as the guest has it. */
+  nrOpen?: number;
+  overcommitMemory: number;
+  numaNodes?: { memoryMiB: number; cpus: number[] }[];
 }
 
 /** Whether an executable of that name is on PATH (no subprocess). */
@@ -28,4 +51,18 @@ export async function onPath(command: string): Promise<boolean> {
     } catch {}
   }
   return false;
+}
+
+/** One line for every format: `lab VM lab:nofile (shape nofile) under tcg, booted in 71.2 s: 2 vCPUs, 3072 MiB, cgroup v2, …`. */
+export function labHostLine(lab: LabHostFacts): string {
+  const parts = [
+    `${lab.vcpus} vCPUs`,
+    `${lab.memoryMiB} MiB`,
+    ...(lab.numaNodes ? [`${lab.numaNodes.length} NUMA nodes of ${lab.numaNodes.map((node) => node.memoryMiB).join('/')} MiB`] : []),
+    `cgroup ${lab.cgroup}`,
+    ...(lab.runtimeNofile !== undefined ? [`runtimes' nofile ${lab.runtimeNofile}`] : []),
+    ...(lab.nrOpen !== undefined ? [`fs.nr_open ${lab.nrOpen}`] : []),
+    `overcommit ${lab.overcommitMemory}`,
+  ];
+  return `lab VM \`${lab.host}\` (shape ${lab.shape}) under ${lab.accel}, booted in ${(lab.bootMs / 1000).toFixed(1)} s: ${parts.join(', ')}`;
 }

@@ -281,6 +281,22 @@ const host = z.object({
   swapAccounting: z.boolean(),
   k6: z.boolean(),
   canLowerOomScoreAdj: z.boolean(),
+  lab: z
+    .object({
+      host: str,
+      shape: str,
+      accel: z.enum(['kvm', 'tcg']),
+      accelWhy: str,
+      bootMs: num,
+      vcpus: num,
+      memoryMiB: num,
+      cgroup: z.enum(['v1', 'v2']),
+      runtimeNofile: z.union([num, z.literal('infinity')]).optional(),
+      nrOpen: num.optional(),
+      overcommitMemory: num,
+      numaNodes: z.array(z.object({ memoryMiB: num, cpus: z.array(num) })).optional(),
+    })
+    .optional(),
 });
 
 const regression = z.object({
@@ -332,7 +348,9 @@ export const runReportSchema = z.object({
   endedBy,
   error: str.optional(),
   host,
-  images: z.array(z.object({ name: str, available: z.boolean(), source: str.optional(), reason: str.optional(), builtInMs: num.optional(), fileTable: fileTableProbe.optional() })),
+  images: z.array(
+    z.object({ name: str, available: z.boolean(), source: str.optional(), reason: str.optional(), builtInMs: num.optional(), copiedInMs: num.optional(), fileTable: fileTableProbe.optional() }),
+  ),
   emulated: z.array(emulatedFact.extend({ configId: str })),
   // `flaky` came with --repeat: older reports have no such count.
   summary: z.object({ pass: num, fail: num, skipped: num, error: num, flaky: num.optional() }),

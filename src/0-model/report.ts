@@ -187,8 +187,8 @@ export interface RunReport {
   endedBy: EndedBy;
   error?: string;
   host: HostFacts;
-  /** Every image the run needed; `builtInMs` when this run had to build it offline. */
-  images: { name: string; available: boolean; source?: string; reason?: string; builtInMs?: number; fileTable?: FileTableProbe }[];
+  /** Every image the run needed; `builtInMs` when this run had to build it offline; `copiedInMs` when it was copied into a lab VM. */
+  images: { name: string; available: boolean; source?: string; reason?: string; builtInMs?: number; copiedInMs?: number; fileTable?: FileTableProbe }[];
   /** Everything that was emulated rather than real, per configuration. */
   emulated: (EmulatedFact & { configId: string })[];
   /** `flaky` is absent in reports written before `--repeat` existed. */

@@ -3,4 +3,4 @@ export * from './runtime.ts';
 export { dockerRuntime } from './docker/runtime.ts';
 export * from './nofile-shim.ts';
 // The lab VM (issue 23): what `oomlab clean` and `--host lab[:SHAPE]` need of it so far.
-export { labHost, type LabShape } from './lab/index.ts';
+export { labHost, labRuntime, type LabShape } from './lab/index.ts';

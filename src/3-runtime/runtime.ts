@@ -6,6 +6,7 @@ import type { InstanceSpec } from '../1-scenario/index.ts';
 import type { StepAction } from '../1-scenario/steps.ts';
 import type { NofilePlan } from './nofile-shim.ts';
 import type { MysqlEndpoint } from '../0-model/endpoint.ts';
+import type { LabHostFacts } from '../0-model/host.ts';
 
 /** The actions of an instance's lifecycle the orchestrator routes into a timeline (docker's names; a Pod's are mapped onto them). */
 export const ROUTED_ACTIONS = ['oom', 'die', 'kill', 'start'] as const;
@@ -30,6 +31,8 @@ export interface ConnectOptions {
   /** Install the engine first when it is missing; false starts only one that is installed. @default true */
   install?: boolean;
   onProgress?: (message: string) => void;
+  /** The run's signal: a connection that boots something (a lab VM) stops booting when it aborts. */
+  signal?: AbortSignal;
 }
 
 /** What starting an instance needs beyond its spec. */
@@ -64,6 +67,8 @@ export interface InstanceLocation {
   cgroupDirs: { memory?: string; cpuacct?: string; unified?: string };
   /** The server's pid on the node while it runs (the entrypoint execs the server). */
   hostPid?: number;
+  /** Where these paths and pids are read when the node is not this host (a lab VM); absent: this host. */
+  node?: NodeAccess;
 }
 
 /** An instance that was created and started; disposing it removes it, whatever state it is in. */
@@ -89,11 +94,14 @@ export interface StartedInstance extends AsyncDisposable {
 export interface ImageResolution {
   name: string;
   available: boolean;
-  source?: 'local' | 'built' | 'pulled';
+  /** `copied`: saved from this host's engine and loaded into a lab VM's (never pulled). */
+  source?: 'local' | 'built' | 'pulled' | 'copied';
   /** Why it is not available and how to get it. */
   reason?: string;
   /** How long an offline build took, when this run had to build it. */
   builtInMs?: number;
+  /** How long `docker save` here → load into the lab VM's engine took. */
+  copiedInMs?: number;
 }
 
 export interface ResolveOptions {
@@ -258,6 +266,10 @@ export interface RuntimeConnection {
   readonly images: ImageStore;
   readonly node: NodeAccess;
   readonly nodeSettings: NodeSettings;
+  /** Set when the engine runs in a lab VM: its shape, accelerator and boot cost, for the report. */
+  readonly lab?: LabHostFacts;
+  /** Releases what connecting acquired (a lab VM), on every path of the run; Docker's engine outlives the run. Idempotent. */
+  close?(): Promise<void>;
 }
 
 /** One line of what `oomlab doctor` says of the engine. */

@@ -1,9 +1,9 @@
 import type { StartedInstance } from '../3-runtime/index.ts';
-import { readKernelFile } from './kernel-files.ts';
+import { nodeReader, type NodeRead } from './kernel-files.ts';
 import { sampleEvery } from './sample-every.ts';
 
-function readNumber(path: string): number | undefined {
-  const text = readKernelFile(path);
+async function readNumber(read: NodeRead, path: string): Promise<number | undefined> {
+  const text = await read(path);
   if (text === undefined) return undefined;
   const value = Number(text.trim());
   return Number.isFinite(value) ? value : undefined;
@@ -36,12 +36,17 @@ export function anonBytesOf(memoryStat: string | undefined): number | undefined 
 }
 
 async function readOnce(instance: Locatable): Promise<{ peak: number; usage: number | undefined; split: MemorySplit | undefined } | undefined> {
-  const dir = (await instance.locate()).cgroupDirs.memory;
+  const location = await instance.locate();
+  const dir = location.cgroupDirs.memory;
   if (!dir) return undefined;
+  const read = nodeReader(location.node);
+  const v1Peak = await readNumber(read, `${dir}/memory.max_usage_in_bytes`);
+  const current = v1Peak === undefined ? await readNumber(read, `${dir}/memory.current`) : undefined;
   // v2 before 5.19 has no memory.peak: the sampled memory.current is the best high-water mark there.
-  const peak = readNumber(`${dir}/memory.max_usage_in_bytes`) ?? readNumber(`${dir}/memory.peak`) ?? readNumber(`${dir}/memory.current`);
+  const peak = v1Peak ?? (await readNumber(read, `${dir}/memory.peak`)) ?? current;
   if (peak === undefined) return undefined;
-  return { peak, usage: readNumber(`${dir}/memory.usage_in_bytes`) ?? readNumber(`${dir}/memory.current`), split: memorySplitOf(readKernelFile(`${dir}/memory.stat`)) };
+  const usage = v1Peak !== undefined ? await readNumber(read, `${dir}/memory.usage_in_bytes`) : current;
+  return { peak, usage, split: memorySplitOf(await read(`${dir}/memory.stat`)) };
 }
 
 /** What a memory sampler measured: the cgroup's high-water mark (page cache counted), and its anonymous peak with the page cache beside it then. */

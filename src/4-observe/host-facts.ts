@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import { readKernelFile } from './kernel-files.ts';
 import { onPath, type HostFacts } from '../0-model/host.ts';
+import type { NodeAccess } from '../3-runtime/index.ts';
 
 export { onPath, type HostFacts };
 
@@ -52,6 +53,42 @@ export async function readHostFacts(): Promise<HostFacts> {
     // cgroup v2 always accounts swap with memory (memory.swap.max); v1 needs swapaccount=1.
     swapAccounting: cgroup2 !== undefined ? true : memsw !== undefined,
     k6,
+    canLowerOomScoreAdj: status ? hasSysResource(status) : false,
+  };
+}
+
+/**
+ * The facts of another node (a lab VM), read through its `NodeAccess`. Its engine runs as root with every
+ * capability, so a container can be given any nofile up to the node's fs.nr_open; the syscall tracer runs
+ * on this host and cannot see the node's processes.
+ */
+export async function readNodeFacts(node: NodeAccess): Promise<HostFacts> {
+  const [nrOpen, status, release, thp, cgroup2, memoryV1, memsw] = await Promise.all([
+    node.readFile('/proc/sys/fs/nr_open'),
+    node.readFile('/proc/self/status'),
+    node.readFile('/proc/sys/kernel/osrelease'),
+    node.readFile('/sys/kernel/mm/transparent_hugepage/enabled'),
+    node.readFile('/sys/fs/cgroup/cgroup.controllers'),
+    node.readFile('/sys/fs/cgroup/memory/memory.limit_in_bytes'),
+    node.readFile('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
+  ]);
+  let numaNodes = 0;
+  while (numaNodes < 64 && (await node.readFile(`/sys/devices/system/node/node${numaNodes}/meminfo`)) !== undefined) numaNodes++;
+  const dmesgReadable = await node.kernelLog().then(
+    () => true,
+    () => false,
+  );
+  return {
+    kernel: release?.trim() ?? 'unknown',
+    nofileHardLimit: nrOpen ? Number(nrOpen.trim()) : 1_048_576,
+    cgroupVersion: cgroup2 !== undefined ? 2 : 1,
+    numaNodes: Math.max(1, numaNodes),
+    thpMode: /\[(\w+)\]/.exec(thp ?? '')?.[1] ?? 'unknown',
+    dmesgReadable,
+    bpftrace: false,
+    memoryController: cgroup2 !== undefined ? /\bmemory\b/.test(cgroup2) : memoryV1 !== undefined,
+    swapAccounting: cgroup2 !== undefined ? true : memsw !== undefined,
+    k6: await onPath('k6'),
     canLowerOomScoreAdj: status ? hasSysResource(status) : false,
   };
 }

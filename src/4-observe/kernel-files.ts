@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { NodeAccess } from '../3-runtime/index.ts';
 
 /**
  * A /proc, /sys or cgroup file, or undefined when it is gone (a container that died takes its cgroup).
@@ -12,4 +13,12 @@ export function readKernelFile(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Reads a file of the node an instance lives on. */
+export type NodeRead = (path: string) => Promise<string | undefined>;
+
+/** This host's files (read as `readKernelFile` does), or another node's through its `NodeAccess` (a lab VM's agent). */
+export function nodeReader(node?: Pick<NodeAccess, 'readFile'>): NodeRead {
+  return node ? (path) => node.readFile(path) : async (path) => readKernelFile(path);
 }

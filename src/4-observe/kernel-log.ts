@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { parseOomReports } from '../2-plan/index.ts';
+import type { NodeAccess } from '../3-runtime/index.ts';
 
 /** One OOM kill as the kernel logged it. */
 export interface KernelOomKill {
@@ -60,10 +61,10 @@ export async function readKernelLog(signal?: AbortSignal): Promise<string> {
   return stdout;
 }
 
-/** The kernel's OOM kills of processes in the given containers. */
-export async function kernelOomKillsOf(containerIds: readonly string[], signal?: AbortSignal): Promise<Map<string, KernelOomKill[]>> {
+/** The kernel's OOM kills of processes in the given containers, in this host's kernel log or in `node`'s (a lab VM's). */
+export async function kernelOomKillsOf(containerIds: readonly string[], signal?: AbortSignal, node?: Pick<NodeAccess, 'kernelLog'>): Promise<Map<string, KernelOomKill[]>> {
   const byContainer = new Map<string, KernelOomKill[]>();
-  for (const kill of parseKernelOomKills(await readKernelLog(signal))) {
+  for (const kill of parseKernelOomKills(node ? await node.kernelLog(signal) : await readKernelLog(signal))) {
     const id = containerIdOfMemcg(kill.memcg);
     if (!id || !containerIds.includes(id)) continue;
     byContainer.set(id, [...(byContainer.get(id) ?? []), kill]);

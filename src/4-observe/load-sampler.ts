@@ -5,6 +5,7 @@ import type { Locatable } from './cgroup-memory.ts';
 import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 import type { Timeline } from './timeline.ts';
 import { sampleEvery } from './sample-every.ts';
+import { nodeReader } from './kernel-files.ts';
 
 /** The server status counters of a connection storm. */
 export const STATUS_VARIABLES = [
@@ -17,6 +18,13 @@ export const STATUS_VARIABLES = [
   'Connection_errors_accept',
   'Questions',
 ] as const;
+
+/** Cgroup counters charted as rates: CPU ticks, and memory pressure's stall time (µs per second) where the cgroup has PSI. */
+const RATE_METRICS = ['cpuUserTicks', 'cpuSystemTicks', 'memoryPressureSomeUs', 'memoryPressureFullUs'] as const;
+
+function pick(values: Record<string, number>, keys: readonly string[]): Record<string, number> {
+  return Object.fromEntries(keys.filter((key) => values[key] !== undefined).map((key) => [key, values[key]!]));
+}
 
 export interface LoadSamplerOptions {
   instance: string;
@@ -54,7 +62,9 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
     }
   };
   if (options.endpoint) connection = await connect();
-  let previousHost = await readHostCounters();
+  // The node's counters: the instance's own node (a lab VM's), not this host's.
+  const readNode = nodeReader((await options.locatable.locate()).node);
+  let previousHost = await readHostCounters(readNode);
   let previousCgroup: Record<string, number> | undefined;
   let previousAt = performance.now();
   let stopped = false;
@@ -70,19 +80,13 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
         timeline.add({ kind: 'sample', instance, source: 'cgroup', metric, value: cgroup[metric]! });
       }
       if (previousCgroup) {
-        for (const [metric, value] of Object.entries(
-          deltasPerSecond(
-            { cpuUserTicks: previousCgroup.cpuUserTicks!, cpuSystemTicks: previousCgroup.cpuSystemTicks! },
-            { cpuUserTicks: cgroup.cpuUserTicks!, cpuSystemTicks: cgroup.cpuSystemTicks! },
-            seconds,
-          ),
-        )) {
+        for (const [metric, value] of Object.entries(deltasPerSecond(pick(previousCgroup, RATE_METRICS), pick(cgroup, RATE_METRICS), seconds))) {
           timeline.add({ kind: 'sample', instance, source: 'cgroup', metric, value });
         }
       }
       previousCgroup = cgroup;
     }
-    const host = await readHostCounters();
+    const host = await readHostCounters(readNode);
     for (const [metric, value] of Object.entries(deltasPerSecond(previousHost, host, seconds))) {
       timeline.add({ kind: 'sample', instance, source: 'host', metric, value });
     }

@@ -1,5 +1,5 @@
 import type { Locatable } from './cgroup-memory.ts';
-import { readKernelFile } from './kernel-files.ts';
+import { nodeReader, type NodeRead } from './kernel-files.ts';
 
 function keyValues(text: string | undefined): Map<string, number> {
   const map = new Map<string, number>();
@@ -25,12 +25,12 @@ export function pressureTotals(text: string | undefined): { someUs?: number; ful
 }
 
 /** Memory pressure and OOM counters, read wherever the host keeps them (v2, or a v1 host's unified hierarchy and oom_control). */
-function pressureAndOom(unified: string | undefined, v1Memory: string | undefined): Record<string, number> {
+async function pressureAndOom(read: NodeRead, unified: string | undefined, v1Memory: string | undefined): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  const pressure = pressureTotals(unified ? readKernelFile(`${unified}/memory.pressure`) : undefined);
+  const pressure = pressureTotals(unified ? await read(`${unified}/memory.pressure`) : undefined);
   if (pressure.someUs !== undefined) out.memoryPressureSomeUs = pressure.someUs;
   if (pressure.fullUs !== undefined) out.memoryPressureFullUs = pressure.fullUs;
-  const events = unified ? keyValues(readKernelFile(`${unified}/memory.events`)) : new Map<string, number>();
+  const events = unified ? keyValues(await read(`${unified}/memory.events`)) : new Map<string, number>();
   if (events.size > 0) {
     out.memoryEventsHigh = events.get('high') ?? 0;
     out.memoryEventsMax = events.get('max') ?? 0;
@@ -38,7 +38,7 @@ function pressureAndOom(unified: string | undefined, v1Memory: string | undefine
     out.memoryEventsOomKill = events.get('oom_kill') ?? 0;
   } else if (v1Memory) {
     // v1's oom_control counts kills since 4.13.
-    const control = keyValues(readKernelFile(`${v1Memory}/memory.oom_control`));
+    const control = keyValues(await read(`${v1Memory}/memory.oom_control`));
     if (control.has('oom_kill')) out.memoryEventsOomKill = control.get('oom_kill')!;
   }
   return out;
@@ -49,15 +49,16 @@ function pressureAndOom(unified: string | undefined, v1Memory: string | undefine
  * memory and page cache, CPU user and system (in ticks), memory pressure and OOM counters; undefined once the cgroup is gone.
  */
 export async function readContainerResources(instance: Locatable): Promise<Record<string, number> | undefined> {
-  const { cgroupDirs } = await instance.locate();
+  const { cgroupDirs, node } = await instance.locate();
   const memory = cgroupDirs.memory;
   if (memory === undefined) return undefined;
-  const v1Usage = readKernelFile(`${memory}/memory.usage_in_bytes`);
+  const read = nodeReader(node);
+  const v1Usage = await read(`${memory}/memory.usage_in_bytes`);
   if (v1Usage !== undefined) {
-    const stat = keyValues(readKernelFile(`${memory}/memory.stat`));
-    const failcnt = readKernelFile(`${memory}/memory.failcnt`);
+    const stat = keyValues(await read(`${memory}/memory.stat`));
+    const failcnt = await read(`${memory}/memory.failcnt`);
     const cpuDir = cgroupDirs.cpuacct;
-    const cpu = keyValues(cpuDir ? readKernelFile(`${cpuDir}/cpuacct.stat`) : undefined);
+    const cpu = keyValues(cpuDir ? await read(`${cpuDir}/cpuacct.stat`) : undefined);
     return {
       memoryUsageBytes: Number(v1Usage),
       memoryRssBytes: stat.get('total_rss') ?? stat.get('rss') ?? 0,
@@ -65,13 +66,13 @@ export async function readContainerResources(instance: Locatable): Promise<Recor
       memoryFailcnt: Number(failcnt ?? 0),
       cpuUserTicks: cpu.get('user') ?? 0,
       cpuSystemTicks: cpu.get('system') ?? 0,
-      ...pressureAndOom(cgroupDirs.unified, memory),
+      ...(await pressureAndOom(read, cgroupDirs.unified, memory)),
     };
   }
-  const current = readKernelFile(`${memory}/memory.current`);
+  const current = await read(`${memory}/memory.current`);
   if (current === undefined) return undefined;
-  const stat = keyValues(readKernelFile(`${memory}/memory.stat`));
-  const cpu = keyValues(readKernelFile(`${cgroupDirs.cpuacct ?? memory}/cpu.stat`));
+  const stat = keyValues(await read(`${memory}/memory.stat`));
+  const cpu = keyValues(await read(`${cgroupDirs.cpuacct ?? memory}/cpu.stat`));
   return {
     memoryUsageBytes: Number(current),
     memoryRssBytes: stat.get('anon') ?? 0,
@@ -80,17 +81,17 @@ export async function readContainerResources(instance: Locatable): Promise<Recor
     memorySockBytes: stat.get('sock') ?? 0,
     cpuUserTicks: Math.round((cpu.get('user_usec') ?? 0) / USEC_PER_TICK),
     cpuSystemTicks: Math.round((cpu.get('system_usec') ?? 0) / USEC_PER_TICK),
-    ...pressureAndOom(cgroupDirs.unified ?? memory, undefined),
+    ...(await pressureAndOom(read, cgroupDirs.unified ?? memory, undefined)),
   };
 }
 
 /** The /proc/vmstat counters of incident 2's slow path: direct reclaim, compaction, THP fallbacks. */
 export const VMSTAT_COUNTERS = ['pgscan_direct', 'pgscan_kswapd', 'allocstall_normal', 'allocstall_movable', 'compact_stall', 'compact_fail', 'thp_fault_alloc', 'thp_fault_fallback'] as const;
 
-/** Host counters: vmstat, context switches and CPU ticks (user vs system), NUMA nodes' free memory. */
-export async function readHostCounters(): Promise<Record<string, number>> {
-  const vmstat = keyValues(readKernelFile('/proc/vmstat'));
-  const stat = readKernelFile('/proc/stat');
+/** Node counters (this host's, or a lab VM's through `read`): vmstat, context switches and CPU ticks (user vs system); each NUMA node's free memory is numa-nodes.ts's. */
+export async function readHostCounters(read: NodeRead = nodeReader()): Promise<Record<string, number>> {
+  const vmstat = keyValues(await read('/proc/vmstat'));
+  const stat = await read('/proc/stat');
   const counters: Record<string, number> = {};
   for (const name of VMSTAT_COUNTERS) counters[name] = vmstat.get(name) ?? 0;
   const cpu = /^cpu\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(stat ?? '');
@@ -100,12 +101,6 @@ export async function readHostCounters(): Promise<Record<string, number>> {
   }
   const ctxt = /^ctxt (\d+)/m.exec(stat ?? '');
   if (ctxt) counters.contextSwitches = Number(ctxt[1]);
-  for (let node = 0; node < 64; node++) {
-    const meminfo = readKernelFile(`/sys/devices/system/node/node${node}/meminfo`);
-    if (meminfo === undefined) break;
-    const free = /MemFree:\s+(\d+) kB/.exec(meminfo);
-    if (free) counters[`node${node}FreeBytes`] = Number(free[1]) * 1024;
-  }
   return counters;
 }
 

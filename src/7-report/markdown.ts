@@ -10,6 +10,7 @@ import { cellText, fileTableText, splitRanRows, versionView } from '../0-model/v
 import { semaphoreMarkdown } from './semaphores.ts';
 import { signatureMarkdown } from './signature.ts';
 import { shardLines } from '../0-model/shards.ts';
+import { labHostLine } from '../0-model/host.ts';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -181,6 +182,7 @@ function runDetails(report: RunReport): string[] {
     `Host: kernel ${report.host.kernel}, cgroup v${report.host.cgroupVersion}, ${report.host.numaNodes} NUMA node(s), THP ${report.host.thpMode}, nofile ceiling ${report.host.nofileHardLimit}.`,
     '',
   );
+  if (report.host.lab) lines.push(`Ran in a ${labHostLine(report.host.lab)} (${report.host.lab.accelWhy}).`, '');
   for (const line of shardLines(report)) lines.push(line, '');
   const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
   if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');

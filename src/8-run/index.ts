@@ -4,7 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeError, EngineLostError, OomlabError } from '../0-model/errors.ts';
-import { readHostFacts, readThpMode, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
+import { readHostFacts, readNodeFacts, readThpMode, startSyscallTracer, type SyscallTracer } from '../4-observe/index.ts';
 import { inShard, parseOverrides, planRun, predictMemory, shardOf, type PlanOptions, type PlannedConfig, type Shard } from '../2-plan/index.ts';
 import { compareWithBaseline, readReportFile, writeReports } from '../7-report/index.ts';
 import { buildNofileShim, dockerRuntime, type ImageResolution, type Runtime } from '../3-runtime/index.ts';
@@ -67,17 +67,21 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   if (baseline && shard) baseline.report.configs = baseline.report.configs.filter((c) => shardOf(c.id, shard.count) === shard.index);
   // Every engine call goes through the runtime's connection (src/3-runtime/runtime.ts): a second engine is another Runtime.
   const runtime: Runtime = options.runtime ?? dockerRuntime;
-  const connection = await runtime.connect({ onProgress: (text) => progress({ kind: 'message', text }) });
+  const connection = await runtime.connect({ onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal });
+  // What connecting acquired (a lab VM) is released on every path, after the report is written.
+  await using _connected = { [Symbol.asyncDispose]: async () => connection.close?.() };
   // A run killed outright leaves THP switched: put it back before reading the host.
   for (const setting of await connection.nodeSettings.restoreAbandoned()) progress({ kind: 'message', text: `restored ${setting.path} to ${setting.value}, left switched by a run that died` });
-  const host = await readHostFacts();
+  // A lab VM's facts are the guest's, read through its agent; its shape, accelerator and boot cost travel with them.
+  const host = connection.lab ? { ...(await readNodeFacts(connection.node)), lab: connection.lab } : await readHostFacts();
 
   const images = new Map<string, ImageResolution>();
   const wanted = new Set(draft.flatMap((c) => c.instances.map((i) => i.image)));
   for (const image of wanted) {
     images.set(image, await connection.resolveImage(image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
   }
-  if (scenario.probes?.includes('file-table')) await probeImages(connection, host.nofileHardLimit, images, options.signal, progress);
+  if (scenario.probes?.includes('file-table') && connection.lab) progress({ kind: 'message', text: 'file-table probe skipped: it reads /proc of this host, not of a lab VM' });
+  else if (scenario.probes?.includes('file-table')) await probeImages(connection, host.nofileHardLimit, images, options.signal, progress);
   const thpUnswitchable = draft.some((c) => c.host?.thp) ? await connection.nodeSettings.thpUnswitchableReason() : undefined;
   const planned = planRun(scenario, options, (image) => images.get(image)?.reason, {
     numaNodes: host.numaNodes,
@@ -145,8 +149,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     teardown.defer(() => events.stop());
 
     const runnable = configs.filter((c) => !c.skip);
-    let tracer: SyscallTracer = { available: false, reason: 'no configuration to trace' };
-    if (runnable.length > 0) {
+    let tracer: SyscallTracer = { available: false, reason: connection.lab ? "bpftrace runs on this host and cannot see a lab VM's processes" : 'no configuration to trace' };
+    if (runnable.length > 0 && !connection.lab) {
       progress({ kind: 'message', text: 'attaching the syscall tracer (bpftrace)' });
       tracer = await startSyscallTracer((call) => {
         const route = routing.byHostname.get(call.host);
@@ -198,7 +202,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     }
   }
 
-  const hostChanges = hostSettingChanges(host.thpMode, readThpMode());
+  const hostChanges = connection.lab ? [] : hostSettingChanges(host.thpMode, readThpMode());
   for (const change of hostChanges)
     progress({ kind: 'message', text: `${change.setting} was ${change.atStart} at the start of the run and ${change.atEnd} at its end: switched during the run from outside it` });
   // Configurations the run never reached are reported as such, never silently dropped.

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
 import { DEATH_GRACE_MS, drive, warmBufferPool } from '../5-workload/index.ts';
-import { collectPostMortem, sampleMemoryPeak, startNumaSampler, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
+import { collectPostMortem, kernelOomKillsOf, sampleMemoryPeak, startNumaSampler, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
 import type { InstanceSpec, Scenario } from '../1-scenario/index.ts';
@@ -73,7 +73,16 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   const samplers = new Map<string, MemoryPeakSampler>();
   /** The death's evidence and the logs' tails, after the load or after a step that failed as its server died. */
   const postMortem = (bound: <T>(work: Promise<T>) => Promise<T>) =>
-    collectPostMortem({ instances, timeline, dmesgReadable: context.host.dmesgReadable, samplers, limitBytes: (instance) => effectiveLimitBytes(instance.spec, config), bounded: bound });
+    collectPostMortem({
+      instances,
+      timeline,
+      dmesgReadable: context.host.dmesgReadable,
+      samplers,
+      limitBytes: (instance) => effectiveLimitBytes(instance.spec, config),
+      bounded: bound,
+      // A lab VM's kills are in the guest's kernel log.
+      ...(context.connection.lab ? { kernelKills: (ids: readonly string[]) => kernelOomKillsOf(ids, undefined, context.connection.node) } : {}),
+    });
   try {
     if (scenario.before) {
       context.onPhase('before steps');

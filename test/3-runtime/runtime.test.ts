@@ -35,8 +35,8 @@ describe('the Runtime seam', () => {
     expect([...new Set(imported)].filter((name) => !ALLOWED_DIRECT.includes(name))).toEqual([]);
   });
 
-  it('exports the seam, dockerRuntime, the lab host and the shim only: no Docker function reaches the stages above', () => {
-    expect(Object.keys(seam).sort()).toEqual(['ROUTED_ACTIONS', 'SHIM_CONTAINER_PATH', 'buildNofileShim', 'dockerRuntime', 'labHost', 'planNofile']);
+  it('exports the seam, dockerRuntime, the lab host, the lab runtime and the shim only: no Docker function reaches the stages above', () => {
+    expect(Object.keys(seam).sort()).toEqual(['ROUTED_ACTIONS', 'SHIM_CONTAINER_PATH', 'buildNofileShim', 'dockerRuntime', 'labHost', 'labRuntime', 'planNofile']);
   });
 
   it('docker satisfies it: the runtime and a connection have every member the seam names', () => {

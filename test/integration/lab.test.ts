@@ -1,82 +1,106 @@
+// The lab VM as a real Runtime: one boot of the default shape (cgroup v2) serves a short run through `--host lab`'s
+// runtime; the guest's cgroup v2 series are non-empty, a container is OOM-killed and the kill is read from the guest's
+// kernel log; afterwards no qemu and no file is left. Then SIGINT and SIGKILL during a boot.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Docker from 'dockerode';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { poll } from '../../src/0-model/poll.ts';
-import { bootLab, ensureLabGuest, LAB_RUN_ROOT, LAB_SEED_IMAGE, LAB_SHAPES, labAccel, removeAbandonedLabs } from '../../src/3-runtime/lab/index.ts';
+import type { Runtime } from '../../src/3-runtime/index.ts';
+import { ensureLabGuest, LAB_RUN_ROOT, LAB_SEED_IMAGE, labAccel, labRuntime, removeAbandonedLabs } from '../../src/3-runtime/lab/index.ts';
+import { PROJECT_ROOT, runScenarioForTest, withTempDir } from './helpers.ts';
 
 const log = (text: string) => process.stderr.write(`[lab] ${text}\n`);
 
-/** The qemu processes whose command line names this run's folder. */
-async function qemusOf(runId: string): Promise<number[]> {
+/** The qemu processes whose command line names this run's folder (every lab run's, without a run id). */
+async function qemusOf(runId = ''): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes('qemu-system') && cmdline.includes(`${LAB_RUN_ROOT}/${runId}/`)) pids.push(Number(entry));
+    if (cmdline.includes('qemu-system') && cmdline.includes(`${LAB_RUN_ROOT}/${runId}`)) pids.push(Number(entry));
   }
   return pids;
 }
 
+// A short storm on MariaDB (copied from this host's engine into the guest) for the series, and a hog beside it
+// that the memcg OOM killer takes: `tail` keeps a line it never finds the end of, and /dev/zero grows it past 64 MiB.
+const scenario = `import { defineScenario } from '${PROJECT_ROOT}/src/1-scenario/index.ts';
+export default defineScenario({
+  name: 'lab-run',
+  incident: 'the lab VM as a runtime: series on cgroup v2 and a kernel OOM kill in the guest',
+  matrix: { memory: ['512m'] },
+  instances: (c) => ({
+    db: { image: 'oomlab/mariadb:10.11', memory: c.memory, mycnf: { innodb_buffer_pool_size: '64M', performance_schema: 'OFF' }, readyTimeoutMs: 150_000, settleMs: 2_000 },
+    hog: { role: 'neighbour', image: '${LAB_SEED_IMAGE}', memory: '64m', entrypoint: ['sh', '-c', 'sleep 2; exec tail /dev/zero'] },
+  }),
+  workload: () => ({
+    kind: 'storm',
+    target: 'db',
+    stages: [{ targetPerSecond: 8, durationMs: 5_000 }],
+    session: { queries: 2, thinkMs: 10, holdMs: 0 },
+    mix: [{ sql: 'SELECT SLEEP(0.05)', weight: 1 }],
+    drainMs: 5_000,
+    sampleIntervalMs: 500,
+  }),
+  expect: () => ({ db: { outcome: 'survived', because: '64M of buffer pool in 512m' } }),
+});
+`;
+
 describe('lab host', () => {
-  it('boots the guest, reads a real cgroup v2 file of a container and sees a real OOM kill through the agent, then leaves nothing', async () => {
+  it('runs a scenario in one boot of the default shape: cgroup v2 series, a kernel OOM kill from the guest, nothing left', async () => {
     const ensured = await ensureLabGuest({ onProgress: log });
     if (ensured.built) log(`guest built in ${ensured.built.buildMs}ms, checked by a boot of ${ensured.built.checkBootMs}ms`);
     const accel = await labAccel(ensured.guest);
     log(`accel ${accel.accel} (${accel.source}): ${accel.why}`);
-    const runId = `test-lab-${process.pid}-${randomBytes(3).toString('hex')}`;
-    {
-      await using vm = await bootLab({ runId, shape: LAB_SHAPES.default, guest: ensured.guest, accel: accel.accel, onProgress: log });
-      log(`engine and agent answered ${vm.bootMs}ms after qemu started`);
-      expect(await qemusOf(runId)).toEqual([vm.pid]);
-      expect(JSON.parse(await readFile(`${LAB_RUN_ROOT}/${runId}/${vm.label.vmId}/label.json`, 'utf8'))).toMatchObject({ runId, ownerPid: process.pid, accel: accel.accel });
+    const lab = labRuntime('lab');
+    const seen: Record<string, string | undefined> = {};
+    // The guest is what the shape says, read through the run's own connection before its configurations start.
+    const runtime: Runtime = {
+      ...lab,
+      async connect(options) {
+        const connection = await lab.connect(options);
+        seen.qemus = String((await qemusOf()).length);
+        for (const path of ['/sys/fs/cgroup/cgroup.controllers', '/sys/kernel/mm/transparent_hugepage/enabled', '/proc/sys/vm/overcommit_memory', '/etc/shadow'])
+          seen[path] = await connection.node.readFile(path);
+        return connection;
+      },
+    };
+    const qemusBefore = (await qemusOf()).length;
+    await withTempDir(async (reportsDir) => {
+      const file = join(reportsDir, 'lab-run.ts');
+      await writeFile(file, scenario);
+      const { report } = await runScenarioForTest({ scenarioPath: file, reportsDir, runtime, configTimeoutMs: 280_000 }, 420_000);
+      log(`boot ${report.host.lab?.bootMs}ms, ${report.images.map((i) => `${i.name} ${i.source}${i.copiedInMs !== undefined ? ` in ${i.copiedInMs}ms` : ''}`).join(', ')}, run ${report.durationMs}ms`);
+      expect(seen.qemus).toBe(String(qemusBefore + 1));
+      expect(seen['/sys/fs/cgroup/cgroup.controllers']).toMatch(/\bmemory\b/);
+      expect(seen['/sys/kernel/mm/transparent_hugepage/enabled']).toContain('[madvise]');
+      expect(seen['/proc/sys/vm/overcommit_memory']?.trim()).toBe('0');
+      expect(seen['/etc/shadow']).toBeUndefined();
 
-      // The guest is what the shape says: cgroup v2 at /sys/fs/cgroup, the THP mode and the overcommit policy of the command line.
-      expect(await vm.node.readFile('/sys/fs/cgroup/cgroup.controllers')).toMatch(/\bmemory\b/);
-      expect(await vm.node.readFile('/sys/kernel/mm/transparent_hugepage/enabled')).toContain('[madvise]');
-      expect((await vm.node.readFile('/proc/sys/vm/overcommit_memory'))?.trim()).toBe('0');
-      expect(await vm.node.readFile('/etc/shadow')).toBeUndefined();
-
-      const port = Number(vm.dockerHost.split(':').at(-1));
-      const docker = new Docker({ host: '127.0.0.1', port, timeout: 120_000 });
-      await docker.getImage(LAB_SEED_IMAGE).inspect();
-
-      const sleeper = await docker.createContainer({ Image: LAB_SEED_IMAGE, Cmd: ['sleep', '600'], HostConfig: { Memory: 64 * 1024 * 1024 } });
-      try {
-        await sleeper.start();
-        const scope = `/sys/fs/cgroup/system.slice/docker-${sleeper.id}.scope`;
-        const current = Number(await vm.node.readFile(`${scope}/memory.current`));
-        log(`memory.current of a sleeping container: ${current}`);
-        expect(current).toBeGreaterThan(0);
-        expect((await vm.node.readFile(`${scope}/memory.max`))?.trim()).toBe(String(64 * 1024 * 1024));
-        expect(await vm.node.readFile(`${scope}/memory.events`)).toMatch(/^oom_kill 0$/m);
-      } finally {
-        await sleeper.remove({ force: true });
+      expect(report.host).toMatchObject({ cgroupVersion: 2, lab: { host: 'lab', shape: 'default', accel: accel.accel, cgroup: 'v2' } });
+      expect(report.host.lab!.bootMs).toBeGreaterThan(0);
+      expect(report.emulated).toEqual([]);
+      const [config] = report.configs;
+      expect(config!.verdict, config!.reason).toBe('pass');
+      const samples = (instance: string, metric: string) => config!.observations.filter((o) => o.kind === 'sample' && o.instance === instance && o.metric === metric);
+      // The guest's cgroup v2 files, through the agent: memory, anonymous memory, page cache, CPU and pressure.
+      for (const metric of ['memoryUsageBytes', 'memoryRssBytes', 'memoryCacheBytes', 'cpuUserTicksPerSecond', 'memoryPressureSomeUsPerSecond']) {
+        expect(samples('db', metric).length, `db ${metric} series`).toBeGreaterThan(0);
       }
-
-      // tail keeps a line it never finds the end of: /dev/zero grows it past the 64 MiB limit.
-      const oomStarted = performance.now();
-      const hog = await docker.createContainer({ Image: LAB_SEED_IMAGE, Cmd: ['tail', '/dev/zero'], HostConfig: { Memory: 64 * 1024 * 1024 } });
-      try {
-        await hog.start();
-        const exit = (await hog.wait()) as { StatusCode: number };
-        const state = (await hog.inspect()).State;
-        const kernelLog = await vm.node.kernelLog();
-        const killed = kernelLog.split('\n').filter((line) => line.includes('Memory cgroup out of memory: Killed process'));
-        log(`OOM kill seen ${Math.round(performance.now() - oomStarted)}ms after create: ${killed.at(-1)}`);
-        expect(exit.StatusCode).toBe(137);
-        expect(state.OOMKilled).toBe(true);
-        expect(killed.at(-1)).toMatch(/Memory cgroup out of memory: Killed process \d+ \(tail\) total-vm:\d+kB, anon-rss:\d+kB/);
-        expect(kernelLog).toContain(`oom_memcg=/system.slice/docker-${hog.id}.scope`);
-      } finally {
-        await hog.remove({ force: true });
-      }
-    }
-    expect(await qemusOf(runId)).toEqual([]);
-    expect(existsSync(`${LAB_RUN_ROOT}/${runId}`)).toBe(false);
+      expect(Math.max(...samples('db', 'memoryUsageBytes').map((o) => (o.kind === 'sample' ? o.value : 0)))).toBeGreaterThan(10 * 1024 ** 2);
+      // The guest's node counters, not this host's.
+      expect(config!.observations.some((o) => o.kind === 'sample' && o.source === 'host' && o.metric === 'contextSwitchesPerSecond')).toBe(true);
+      const kill = config!.observations.find((o) => o.kind === 'kernel-oom' && o.instance === 'hog');
+      log(`hog's kill: ${kill?.kind === 'kernel-oom' ? `${kill.line} / ${kill.constraintLine}` : 'none'}`);
+      expect(kill?.kind === 'kernel-oom' && kill.line).toMatch(/Memory cgroup out of memory: Killed process \d+ \(tail\) total-vm:\d+kB, anon-rss:\d+kB/);
+      expect(kill?.kind === 'kernel-oom' && kill.memcg).toMatch(/^\/system\.slice\/docker-[0-9a-f]{64}\.scope$/);
+      expect(config!.observations.find((o) => o.kind === 'container-state' && o.instance === 'hog')).toMatchObject({ oomKilled: true, exitCode: 137 });
+    });
+    expect((await qemusOf()).length).toBe(qemusBefore);
   });
 
   /** A child that boots a VM (lab-boot-child.ts), once its qemu runs. */

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { DockerUnavailableError, EngineLostError } from '../../0-model/errors.ts';
 import { onPath } from '../../0-model/host.ts';
 import { poll } from '../../0-model/poll.ts';
-import type { ConnectOptions } from '../runtime.ts';
+import type { ConnectOptions, NodeAccess } from '../runtime.ts';
 import { dataRootOf, releaseDeadEngineMounts } from './engine-leftovers.ts';
 
 const DOCKERD_ARGS = ['--userland-proxy=false'] as const;
@@ -16,18 +16,40 @@ export interface Engine {
   api: Docker;
   streams: Docker;
   where: string;
+  /** How the clients reach the engine (empty: DOCKER_HOST or the local socket); a probe with its own timeout is made from it. */
+  at: Docker.DockerOptions;
+  /** An engine on another node (a lab VM): how its published ports are reached from here, and where its files are read. */
+  remote?: RemoteEngine;
+}
+
+/** What differs when the engine runs on another node than this process. */
+export interface RemoteEngine {
+  /** The address a container's port is published on, on the engine's node. */
+  publishIp: string;
+  /** The 127.0.0.1 port here that leads to a port published on the engine's node. */
+  reach(port: number): Promise<number>;
+  /** The node's files (`/proc/<pid>/cgroup`, cgroups) and kernel log. */
+  node: NodeAccess;
 }
 
 function socketDescription(): string {
   return process.env.DOCKER_HOST ?? '/var/run/docker.sock';
 }
 
-export function engineClients(): Engine {
+/** Clients of the engine at `at` (default: DOCKER_HOST or the local socket). */
+export function engineClients(at: Docker.DockerOptions = {}, where = socketDescription(), remote?: RemoteEngine): Engine {
   return {
-    api: new Docker({ timeout: 20_000 }),
-    streams: new Docker(),
-    where: socketDescription(),
+    api: new Docker({ ...at, timeout: 20_000 }),
+    streams: new Docker(at),
+    where,
+    at,
+    ...(remote ? { remote } : {}),
   };
+}
+
+/** True when this engine answers a ping now. */
+export async function engineAnswersAt(engine: Engine): Promise<boolean> {
+  return answers(new Docker({ ...engine.at, timeout: 3_000 }));
 }
 
 /** True when the engine answers a ping now. */
@@ -98,7 +120,7 @@ async function removeStalePidFile(path: string): Promise<void> {
 export function watchEngine(engine: Engine, onLost: (error: EngineLostError) => void, lostAfterMs = 10_000, intervalMs = 1_000): { stop(): void } {
   let lastAnswer = Date.now();
   let stopped = false;
-  const probe = new Docker({ timeout: intervalMs * 2 });
+  const probe = new Docker({ ...engine.at, timeout: intervalMs * 2 });
   const timer = setInterval(() => {
     void probe.ping().then(
       () => (lastAnswer = Date.now()),

@@ -86,7 +86,7 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
     ExposedPorts: { [MYSQL_PORT]: {} },
     HostConfig: {
       // Loopback only: the harness never exposes a server beyond this host.
-      PortBindings: { [MYSQL_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      PortBindings: { [MYSQL_PORT]: [{ HostIp: context.engine.remote?.publishIp ?? '127.0.0.1', HostPort: '' }] },
       ...(memory !== undefined ? { Memory: memory } : {}),
       ...(memorySwap !== undefined ? { MemorySwap: memorySwap } : {}),
       ...(nofile.ulimit ? { Ulimits: [{ Name: 'nofile', Soft: nofile.ulimit.soft, Hard: nofile.ulimit.hard }] } : {}),
@@ -131,18 +131,23 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
 
   const inspected = await container.inspect().catch(() => undefined);
   const binding = inspected?.NetworkSettings.Ports?.[MYSQL_PORT]?.[0];
-  const port = binding ? Number(binding.HostPort) : undefined;
+  const published = binding ? Number(binding.HostPort) : undefined;
+  // An engine on another node publishes there: a forward on 127.0.0.1 here leads to it.
+  const remote = context.engine.remote;
+  const port = published !== undefined && remote ? await remote.reach(published) : published;
+  const readNodeFile = remote ? (path: string) => remote.node.readFile(path) : (path: string) => readFile(path, 'utf8').catch(() => undefined);
 
   let located: Promise<InstanceLocation> | undefined;
   const locateOnce = async (): Promise<InstanceLocation> => {
     const hostPid = (await instance.state()).pid;
-    const procCgroup = hostPid ? await readFile(`/proc/${hostPid}/cgroup`, 'utf8').catch(() => undefined) : undefined;
-    if (!procCgroup) return { cgroupDirs: {} };
+    const procCgroup = hostPid ? await readNodeFile(`/proc/${hostPid}/cgroup`) : undefined;
+    const node = remote ? { node: remote.node } : {};
+    if (!procCgroup) return { cgroupDirs: {}, ...node };
     const memory = cgroupDirOf(procCgroup, 'memory');
     const cpuacct = cgroupDirOf(procCgroup, 'cpuacct');
     // A v1 line for memory means a hybrid host: its unified hierarchy sits under /sys/fs/cgroup/unified.
     const unified = unifiedCgroupDirOf(procCgroup, /^\d+:[^:]*\bmemory\b/m.test(procCgroup));
-    return { cgroupDirs: { ...(memory ? { memory } : {}), ...(cpuacct ? { cpuacct } : {}), ...(unified ? { unified } : {}) }, ...(hostPid ? { hostPid } : {}) };
+    return { cgroupDirs: { ...(memory ? { memory } : {}), ...(cpuacct ? { cpuacct } : {}), ...(unified ? { unified } : {}) }, ...(hostPid ? { hostPid } : {}), ...node };
   };
 
   const instance: StartedInstance = {
@@ -202,7 +207,7 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
       located ??= locateOnce().catch((): InstanceLocation => {
         // The engine did not answer: asked again next time.
         located = undefined;
-        return { cgroupDirs: {} };
+        return { cgroupDirs: {}, ...(remote ? { node: remote.node } : {}) };
       });
       return located;
     },

@@ -27,7 +27,7 @@ export async function dockerUserlandProxy(): Promise<'on' | 'off' | 'unknown'> {
 
 export async function surveyDocker(): Promise<EngineSurvey> {
   const docker = new Docker({ timeout: 3_000 });
-  const engine: Engine = { api: docker, streams: docker, where: process.env.DOCKER_HOST ?? '/var/run/docker.sock' };
+  const engine: Engine = { api: docker, streams: docker, where: process.env.DOCKER_HOST ?? '/var/run/docker.sock', at: {} };
   const lines: SurveyLine[] = [];
   const add = (name: string, status: SurveyLine['status'], detail: string) => lines.push({ name, status, detail });
   let version: { Version?: string; ApiVersion?: string } | undefined;

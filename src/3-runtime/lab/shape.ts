@@ -131,6 +131,8 @@ export interface LabBootFiles {
   disk: string;
   pidFile: string;
   consoleLog: string;
+  /** qemu's human monitor (a unix socket): how forwards to containers' published ports are added while it runs. */
+  monitor?: string;
 }
 
 export interface LabPorts {
@@ -185,6 +187,7 @@ export function labQemuArgs(shape: LabShape, accel: LabAccel, files: LabBootFile
     '-no-reboot',
     '-pidfile',
     files.pidFile,
+    ...(files.monitor ? ['-monitor', `unix:${files.monitor},server=on,wait=off`] : []),
   ];
 }
 

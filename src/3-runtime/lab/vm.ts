@@ -2,7 +2,7 @@
 // its files under /run/oomlab/lab/<runId>/<vmId>/ so that `oomlab clean` finds it whatever happened.
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -47,6 +47,10 @@ export interface LabVm extends AsyncDisposable {
   /** From qemu's start to the engine answering with its seed image and the agent answering. */
   readonly bootMs: number;
   readonly pid: number;
+  /** The 127.0.0.1 port here forwarded to a TCP port of the guest (a container's published port), added while the VM runs. */
+  forward(guestPort: number): Promise<number>;
+  /** Settles when qemu exits, for whatever reason. */
+  readonly exited: Promise<void>;
   /** Kills qemu and removes the VM's files; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -120,7 +124,7 @@ export async function bootLab(options: BootOptions): Promise<LabVm> {
   const vmId = `vm-${randomBytes(4).toString('hex')}`;
   const runDir = join(runRoot, options.runId);
   const vmDir = join(runDir, vmId);
-  const files = { ...options.guest, pidFile: join(vmDir, 'qemu.pid'), consoleLog: join(vmDir, 'console.log') };
+  const files = { ...options.guest, pidFile: join(vmDir, 'qemu.pid'), consoleLog: join(vmDir, 'console.log'), monitor: join(vmDir, 'monitor.sock') };
   const ports = { engine: await freeLocalPort(), agent: await freeLocalPort() };
   const session = currentSession();
   const label: LabVmLabel = {
@@ -198,15 +202,72 @@ export async function bootLab(options: BootOptions): Promise<LabVm> {
   }
   const bootMs = Math.round(performance.now() - started);
   const pid = Number((await readFile(files.pidFile, 'utf8').catch(() => '')).trim()) || (qemu.pid ?? 0);
+  const forwards = new Map<number, Promise<number>>();
   return {
     label,
     dockerHost: `tcp://127.0.0.1:${ports.engine}`,
     node,
     bootMs,
     pid,
+    exited: exit.then(() => {}),
+    forward(guestPort) {
+      let forwarded = forwards.get(guestPort);
+      if (!forwarded) {
+        forwarded = (async () => {
+          const hostPort = await freeLocalPort();
+          await monitorCommand(files.monitor, `hostfwd_add net0 tcp:127.0.0.1:${hostPort}-:${guestPort}`);
+          return hostPort;
+        })();
+        forwards.set(guestPort, forwarded);
+        forwarded.catch(() => forwards.delete(guestPort));
+      }
+      return forwarded;
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+const MONITOR_PROMPT = '(qemu) ';
+const MONITOR_TIMEOUT_MS = 10_000;
+
+/** Runs one command on qemu's human monitor; it answers nothing on success, and its complaint otherwise. */
+export function monitorCommand(socket: string, command: string): Promise<void> {
+  return new Promise((resolveCommand, reject) => {
+    const connection = createConnection(socket);
+    let text = '';
+    let sent = false;
+    const fail = (why: string) => {
+      connection.destroy();
+      reject(new OomlabError('LAB_BOOT_FAILED', `the lab VM's monitor refused \`${command}\`: ${why}`));
+    };
+    const timer = setTimeout(() => fail(`no answer within ${MONITOR_TIMEOUT_MS}ms`), MONITOR_TIMEOUT_MS);
+    connection.on('error', (error) => {
+      clearTimeout(timer);
+      fail(error.message);
+    });
+    connection.on('data', (chunk) => {
+      text += chunk.toString('utf8');
+      if (!sent && text.includes(MONITOR_PROMPT)) {
+        sent = true;
+        text = '';
+        connection.write(`${command}\n`);
+        return;
+      }
+      if (sent && text.includes(MONITOR_PROMPT)) {
+        clearTimeout(timer);
+        connection.end();
+        // The monitor echoes the command (with terminal escapes), then prints its complaint, if any.
+        const said = text
+          .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+          .split(/\r?\n/)
+          .map((line) => line.trim())
+          .filter((line) => line && !line.includes(command) && line !== MONITOR_PROMPT.trim());
+        if (said.length > 0) fail(said.join('; '));
+        else resolveCommand();
+      }
+    });
+  });
 }
 
 export interface LabLeftover {

@@ -9,6 +9,7 @@ import { emulatedText, formatCount, swatch } from './verdicts.ts';
 import { shardLines } from '../../0-model/shards.ts';
 import { SIGNATURE_WORDS } from '../../0-model/signature.ts';
 import { VERDICT_WORDS } from '../../0-model/verdict-words.ts';
+import { labHostLine } from '../../0-model/host.ts';
 
 function yesNo(value: boolean | undefined): string {
   return value === undefined ? 'unknown' : value ? 'yes' : 'no';
@@ -62,13 +63,14 @@ export function renderHostFacts(report: RunReport, configs: readonly Labelled[])
   const images = join(
     report.images.map((i) => {
       const how = i.available
-        ? html`available${i.source ? ` (${i.source}${i.builtInMs !== undefined ? ` in ${Math.round(i.builtInMs / 1000)} s` : ''})` : ''}`
+        ? html`available${i.source ? ` (${i.source}${i.builtInMs !== undefined ? ` in ${Math.round(i.builtInMs / 1000)} s` : ''}${i.copiedInMs !== undefined ? ` in ${Math.round(i.copiedInMs / 1000)} s` : ''})` : ''}`
         : html`not available${i.reason ? `: ${i.reason}` : ''}`;
       return html`<code>${i.name}</code> ${how}`;
     }),
     html`<br>`,
   );
   const rows: [string, HtmlValue][] = [
+    ...(host.lab ? [['Host', `${labHostLine(host.lab)} (${host.lab.accelWhy})`] as [string, string]] : []),
     ['Kernel', host.kernel],
     ['cgroup version', `v${host.cgroupVersion}`],
     ['NUMA nodes', String(host.numaNodes)],

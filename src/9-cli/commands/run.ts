@@ -7,6 +7,7 @@ import { formatBytes } from '../../0-model/units.ts';
 import { runScenario, type Progress } from '../../8-run/index.ts';
 import { parseShard } from '../../2-plan/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
+import { dockerRuntime, labRuntime, type Runtime } from '../../3-runtime/index.ts';
 
 const shownReasons = new Set<string>();
 // In a CI log the storm's live figures every fifth second.
@@ -73,12 +74,21 @@ export const RUN_OPTIONS = {
   baseline: { type: 'string' },
   shard: { type: 'string' },
   repeat: { type: 'string' },
+  host: { type: 'string' },
 } satisfies ParseArgsOptionsConfig;
+
+/** `--host docker` (this host's engine, the default) or `--host lab[:SHAPE]` (a lab VM of that shape). */
+export function runtimeOfHost(host: string | undefined): Runtime {
+  if (host === undefined || host === 'docker') return dockerRuntime;
+  if (host === 'lab' || host.startsWith('lab:')) return labRuntime(host);
+  throw new UsageError(`--host takes docker, lab or lab:SHAPE, got \`${host}\` — e.g. --host lab:nofile`);
+}
 
 export async function commandRun(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: RUN_OPTIONS });
   const shard = values.shard !== undefined ? parseShard(values.shard) : undefined;
   const repeat = values.repeat === undefined ? 1 : parseRepeat(values.repeat);
+  const runtime = runtimeOfHost(values.host);
   if (positionals.length === 0) throw new UsageError('oomlab run needs a scenario file, e.g. `oomlab run scenarios/nofile-oom.ts`');
   if (values.baseline && positionals.length > 1) throw new UsageError('--baseline compares one scenario: give one scenario file with it');
   const signal = signalOnInterrupt();
@@ -93,6 +103,7 @@ export async function commandRun(args: string[]): Promise<number> {
       ...(values.baseline ? { baseline: values.baseline } : {}),
       ...(shard ? { shard } : {}),
       ...(repeat > 1 ? { repeat } : {}),
+      runtime,
       signal: signal,
       ...(values.json ? {} : { onProgress: printProgress }),
     });
