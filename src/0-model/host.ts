@@ -31,6 +31,8 @@ export interface LabHostFacts {
   accelWhy: string;
   /** From qemu's start to the guest's engine and agent answering. */
   bootMs: number;
+  /** Readiness timeouts are multiplied by it: the guest runs several times slower under TCG. 1 under KVM. */
+  timeScale: number;
   vcpus: number;
   memoryMiB: number;
   cgroup: 'v1' | 'v2';
@@ -64,5 +66,6 @@ export function labHostLine(lab: LabHostFacts): string {
     ...(lab.nrOpen !== undefined ? [`fs.nr_open ${lab.nrOpen}`] : []),
     `overcommit ${lab.overcommitMemory}`,
   ];
-  return `lab VM \`${lab.host}\` (shape ${lab.shape}) under ${lab.accel}, booted in ${(lab.bootMs / 1000).toFixed(1)} s: ${parts.join(', ')}`;
+  const scale = lab.timeScale !== 1 ? `; readiness timeouts ×${lab.timeScale}` : '';
+  return `lab VM \`${lab.host}\` (shape ${lab.shape}) under ${lab.accel}, booted in ${(lab.bootMs / 1000).toFixed(1)} s: ${parts.join(', ')}${scale}`;
 }

@@ -288,6 +288,7 @@ const host = z.object({
       accel: z.enum(['kvm', 'tcg']),
       accelWhy: str,
       bootMs: num,
+      timeScale: num,
       vcpus: num,
       memoryMiB: num,
       cgroup: z.enum(['v1', 'v2']),

@@ -33,6 +33,8 @@ export interface ConnectOptions {
   onProgress?: (message: string) => void;
   /** The run's signal: a connection that boots something (a lab VM) stops booting when it aborts. */
   signal?: AbortSignal;
+  /** The images the run will need: a lab VM boots from a disk that already holds them. */
+  images?: readonly string[];
 }
 
 /** What starting an instance needs beyond its spec. */

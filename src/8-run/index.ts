@@ -67,7 +67,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   if (baseline && shard) baseline.report.configs = baseline.report.configs.filter((c) => shardOf(c.id, shard.count) === shard.index);
   // Every engine call goes through the runtime's connection (src/3-runtime/runtime.ts): a second engine is another Runtime.
   const runtime: Runtime = options.runtime ?? dockerRuntime;
-  const connection = await runtime.connect({ onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal });
+  const wanted = new Set(draft.flatMap((c) => c.instances.map((i) => i.image)));
+  const connection = await runtime.connect({ onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal, images: [...wanted] });
   // What connecting acquired (a lab VM) is released on every path, after the report is written.
   await using _connected = { [Symbol.asyncDispose]: async () => connection.close?.() };
   // A run killed outright leaves THP switched: put it back before reading the host.
@@ -76,7 +77,6 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const host = connection.lab ? { ...(await readNodeFacts(connection.node)), lab: connection.lab } : await readHostFacts();
 
   const images = new Map<string, ImageResolution>();
-  const wanted = new Set(draft.flatMap((c) => c.instances.map((i) => i.image)));
   for (const image of wanted) {
     images.set(image, await connection.resolveImage(image, { pull: options.pull ?? false, onProgress: (text) => progress({ kind: 'message', text }), signal: options.signal }));
   }

@@ -161,7 +161,9 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     context.onPhase('waiting for ready');
     await Promise.all(
       instances.map(async (instance) => {
-        const result = await instance.waitReady(instance.spec.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, context.signal);
+        // A lab VM under TCG starts servers several times slower: its time scale stretches the wait.
+        const readyTimeoutMs = (instance.spec.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS) * (context.host.lab?.timeScale ?? 1);
+        const result = await instance.waitReady(readyTimeoutMs, context.signal);
         timeline.add({ kind: 'readiness', instance: instance.spec.name, ready: result.ready, afterMs: result.afterMs, why: result.ready ? 'ping' : result.why });
         if (result.ready) steps?.fire(`${instance.spec.name}.ready`);
       }),

@@ -30,6 +30,8 @@ export interface RemoteEngine {
   reach(port: number): Promise<number>;
   /** The node's files (`/proc/<pid>/cgroup`, cgroups) and kernel log. */
   node: NodeAccess;
+  /** How many times slower than this host it answers (a lab VM under TCG): readiness pings wait that much longer. */
+  timeScale: number;
 }
 
 function socketDescription(): string {

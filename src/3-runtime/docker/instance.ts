@@ -174,7 +174,7 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
       const polled = await poll(
         async (n) => {
           if (exitedFlag) return 'exited';
-          if (port !== undefined && (await ping(instance.endpoint()))) return 'ready';
+          if (port !== undefined && (await ping(instance.endpoint(), PING_TIMEOUT_MS * (remote?.timeScale ?? 1)))) return 'ready';
           if (n % INSPECT_EVERY_POLLS === 0) {
             const state = (await container.inspect().catch(() => undefined))?.State;
             if (state && !state.Running && !state.Restarting) seenStopped({ exitCode: state.ExitCode });
@@ -220,12 +220,12 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
   return instance;
 }
 
-async function ping(endpoint: MysqlEndpoint): Promise<boolean> {
+async function ping(endpoint: MysqlEndpoint, timeoutMs: number): Promise<boolean> {
   try {
-    const connection = await createConnection({ ...endpoint, connectTimeout: PING_TIMEOUT_MS });
+    const connection = await createConnection({ ...endpoint, connectTimeout: timeoutMs });
     try {
       // A query with a timeout, not ping(): a server stalled in reclaim can accept and then never answer.
-      await connection.query({ sql: 'SELECT 1', timeout: PING_TIMEOUT_MS });
+      await connection.query({ sql: 'SELECT 1', timeout: timeoutMs });
       return true;
     } finally {
       connection.destroy();

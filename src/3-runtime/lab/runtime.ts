@@ -10,9 +10,13 @@ import { connectEngine, engineAnswersAt, engineClients, type Engine } from '../d
 import { imageExists, resolveImage } from '../docker/images.ts';
 import { dockerConnection } from '../docker/runtime.ts';
 import { ensureLabGuest, labAccel } from './guest.ts';
+import { canMakeImageDisks, fillImageDisk, foundImageDisk } from './image-disk.ts';
 import { labShapeOf } from './shape.ts';
 import { labSurvey } from './survey.ts';
 import { bootLab, removeAbandonedLabs } from './vm.ts';
+
+/** How much longer a server may take to be ready under TCG: the guest measured 4–10× slower than this host. */
+const TCG_TIME_SCALE = 4;
 
 /** The faults that act only through the engine's API, so they act in the guest as they do here. */
 const ENGINE_FAULTS = new Set(['pause', 'unpause', 'kill', 'restart', 'limit', 'neighbour', 'cpu-hog']);
@@ -31,7 +35,7 @@ const labSettings: NodeSettings = {
 };
 
 /** Copies an image from this host's engine into the guest's: `docker save` streamed into `docker load`. */
-async function copyImage(host: Engine, guest: Engine, name: string): Promise<number> {
+export async function copyImage(host: Engine, guest: Engine, name: string): Promise<number> {
   const started = performance.now();
   let body = '';
   try {
@@ -59,10 +63,34 @@ export function labRuntime(host = 'lab'): Runtime {
       const progress = options.onProgress ?? (() => {});
       const { guest } = await ensureLabGuest({ onProgress: progress, ...(options.signal ? { signal: options.signal } : {}) });
       const accel = await labAccel(guest);
+      let hostEngine: Promise<Engine> | undefined;
+      const hostEngineOnce = () => (hostEngine ??= connectEngine({ onProgress: progress }));
+      // The run's images, resolved on this host's engine (built offline when missing), then found on (or loaded
+      // once into) an image disk the VM boots from: copying them at every boot costs minutes under TCG.
+      let disk = guest.disk;
+      const filled = new Map<string, number>();
+      if ((options.images ?? []).length > 0 && (await canMakeImageDisks())) {
+        const here = await hostEngineOnce();
+        const images: { name: string; id: string }[] = [];
+        for (const name of options.images ?? []) {
+          const found = await resolveImage(here, name, { onProgress: progress, ...(options.signal ? { signal: options.signal } : {}) });
+          if (found.available) images.push({ name, id: (await here.api.getImage(name).inspect()).Id });
+        }
+        const ids = images.map((image) => image.id);
+        const existing = images.length > 0 ? foundImageDisk(guest, ids) : undefined;
+        if (existing) {
+          disk = existing;
+          progress(`lab image disk holds ${images.map((image) => image.name).join(', ')}`);
+        } else if (images.length > 0) {
+          const made = await fillImageDisk({ guest, accel: accel.accel, images, host: here, copy: copyImage, onProgress: progress, ...(options.signal ? { signal: options.signal } : {}) });
+          disk = made.path;
+          for (const [name, ms] of made.copiedInMs) filled.set(name, ms);
+        }
+      }
       const vm = await bootLab({
         runId: `run-${process.pid}-${randomBytes(3).toString('hex')}`,
         shape,
-        guest,
+        guest: { ...guest, disk },
         accel: accel.accel,
         onProgress: progress,
         ...(options.signal ? { signal: options.signal } : {}),
@@ -75,6 +103,7 @@ export function labRuntime(host = 'lab'): Runtime {
           publishIp: '0.0.0.0',
           reach: (guestPort) => vm.forward(guestPort),
           node: vm.node,
+          timeScale: accel.accel === 'tcg' ? TCG_TIME_SCALE : 1,
         });
         const nrOpen = Number((await vm.node.readFile('/proc/sys/fs/nr_open'))?.trim()) || undefined;
         const lab: LabHostFacts = {
@@ -83,6 +112,7 @@ export function labRuntime(host = 'lab'): Runtime {
           accel: accel.accel,
           accelWhy: accel.why,
           bootMs: vm.bootMs,
+          timeScale: accel.accel === 'tcg' ? TCG_TIME_SCALE : 1,
           vcpus: shape.vcpus,
           memoryMiB: shape.memoryMiB,
           cgroup: shape.cgroup,
@@ -92,7 +122,6 @@ export function labRuntime(host = 'lab'): Runtime {
           ...(shape.numaNodes ? { numaNodes: shape.numaNodes.map((node) => ({ memoryMiB: node.memoryMiB, cpus: [...node.cpus] })) } : {}),
         };
         const docker = dockerConnection(engine);
-        let hostEngine: Promise<Engine> | undefined;
         const connection: RuntimeConnection = {
           ...docker,
           answers: () => engineAnswersAt(engine),
@@ -114,10 +143,12 @@ export function labRuntime(host = 'lab'): Runtime {
             };
           },
           async resolveImage(name, resolveOptions = {}) {
-            if (await imageExists(engine, name)) return { name, available: true, source: 'local' };
+            if (await imageExists(engine, name)) {
+              const copiedInMs = filled.get(name);
+              return copiedInMs !== undefined ? { name, available: true, source: 'copied', copiedInMs } : { name, available: true, source: 'local' };
+            }
             // This host's engine holds (or builds) the image; only then is it copied in.
-            hostEngine ??= connectEngine({ onProgress: progress });
-            const here = await hostEngine;
+            const here = await hostEngineOnce();
             const found = await resolveImage(here, name, resolveOptions);
             if (!found.available) return found;
             resolveOptions.onProgress?.(`copying ${name} into the lab VM (docker save here → load there)`);

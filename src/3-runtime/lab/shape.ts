@@ -133,6 +133,8 @@ export interface LabBootFiles {
   consoleLog: string;
   /** qemu's human monitor (a unix socket): how forwards to containers' published ports are added while it runs. */
   monitor?: string;
+  /** Boot writing the disk (a qcow2 overlay being filled with images); otherwise the disk is never written. */
+  writable?: boolean;
 }
 
 export interface LabPorts {
@@ -145,7 +147,7 @@ export interface LabPorts {
 export const GUEST_ENGINE_PORT = 2375;
 export const GUEST_AGENT_PORT = 9100;
 
-/** qemu-system-x86_64's arguments for one boot: the disk is never written (`snapshot=on`), so boots share one image. */
+/** qemu-system-x86_64's arguments for one boot: the disk is never written (`snapshot=on`) unless `writable`, so boots share one image. */
 export function labQemuArgs(shape: LabShape, accel: LabAccel, files: LabBootFiles, ports: LabPorts, name: string): string[] {
   assertLabShape(shape);
   const numa = (shape.numaNodes ?? []).flatMap((node, i) => ['-object', `memory-backend-ram,id=mem${i},size=${node.memoryMiB}M`, '-numa', `node,nodeid=${i},${cpuRanges(node.cpus)}memdev=mem${i}`]);
@@ -172,7 +174,7 @@ export function labQemuArgs(shape: LabShape, accel: LabAccel, files: LabBootFile
     '-append',
     labKernelCmdline(shape),
     '-drive',
-    `file=${files.disk},format=raw,if=virtio,snapshot=on`,
+    `file=${files.disk},format=${files.disk.endsWith('.qcow2') ? 'qcow2' : 'raw'},if=virtio${files.writable ? '' : ',snapshot=on'}`,
     '-netdev',
     netdev,
     '-device',

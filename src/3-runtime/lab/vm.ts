@@ -23,6 +23,7 @@ export const LAB_SEED_IMAGE = 'oomlab/busybox';
 export interface LabGuestFiles {
   kernel: string;
   initrd: string;
+  /** The raw disk, or a qcow2 overlay of it that already holds images (image-disk.ts). */
   disk: string;
 }
 
@@ -66,6 +67,8 @@ export interface BootOptions {
   timeoutMs?: number;
   /** @default LAB_RUN_ROOT */
   runRoot?: string;
+  /** Write the disk instead of a throw-away snapshot: only to fill an image disk. @default false */
+  writable?: boolean;
 }
 
 /** Installs qemu-system-x86 with apt-get when it is missing (root on Debian), as the engine is installed. */
@@ -124,7 +127,13 @@ export async function bootLab(options: BootOptions): Promise<LabVm> {
   const vmId = `vm-${randomBytes(4).toString('hex')}`;
   const runDir = join(runRoot, options.runId);
   const vmDir = join(runDir, vmId);
-  const files = { ...options.guest, pidFile: join(vmDir, 'qemu.pid'), consoleLog: join(vmDir, 'console.log'), monitor: join(vmDir, 'monitor.sock') };
+  const files = {
+    ...options.guest,
+    pidFile: join(vmDir, 'qemu.pid'),
+    consoleLog: join(vmDir, 'console.log'),
+    monitor: join(vmDir, 'monitor.sock'),
+    ...(options.writable ? { writable: true } : {}),
+  };
   const ports = { engine: await freeLocalPort(), agent: await freeLocalPort() };
   const session = currentSession();
   const label: LabVmLabel = {
