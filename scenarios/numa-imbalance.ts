@@ -30,8 +30,6 @@ export default defineScenario({
       cpusetCpus: '1',
       ...(c.policy === 'bound' ? { cpusetMems: '1' } : c.policy === 'unbound' ? { cpusetMems: '0,1' } : { numa: 'interleave' as const }),
       mycnf: { innodb_buffer_pool_size: '128M', max_connections: 1000, max_connect_errors: 1_000_000 },
-      // Under TCG the guest is 4–10× slower than a real host.
-      readyTimeoutMs: 180_000,
       settleMs: 2_000,
     },
     // The second instance on A's host: its memory sits on node 1 and stays there.
