@@ -6,7 +6,7 @@ export const USAGE = `usage: oomlab <command>
                       [--baseline report.json] [--repeat K] [--pull] [--json] [--shard I/N]
                       [--host docker|lab[:SHAPE]]
       run every configuration of a scenario and write reports/<time>-<scenario>/;
-      --host lab:SHAPE runs them in one lab VM of that shape (default, v1, numa2, nofile),
+      --host lab:SHAPE runs them in one lab VM of that shape (default, v1, numa2, numa2-uneven, nofile),
       booted for the run and removed after it (KVM where it works, else TCG, several times slower);
       --repeat K runs each configuration K times: pass or fail only when all K agree,
       else flaky (listed apart, each repeat's figures); flaky exits 1 like a failure;
