@@ -24,9 +24,12 @@ export interface Engine {
 
 /** What differs when the engine runs on another node than this process. */
 export interface RemoteEngine {
-  /** The address a container's port is published on, on the engine's node. */
-  publishIp: string;
-  /** The 127.0.0.1 port here that leads to a port published on the engine's node. */
+  /**
+   * A port of the node for the next server: servers share the node's network (a lab guest's bridge NAT did not
+   * answer forwarded connections under user-mode networking), each listening on its own port.
+   */
+  nextPort(): number;
+  /** The 127.0.0.1 port here that leads to a port of the engine's node. */
   reach(port: number): Promise<number>;
   /** The node's files (`/proc/<pid>/cgroup`, cgroups) and kernel log. */
   node: NodeAccess;

@@ -62,6 +62,9 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
   const password = randomBytes(18).toString('base64url');
   const nofile = planNofile(spec.nofile, context.hostNofileHardLimit);
   const hostname = instanceHostname(context.run.runId, context.configIndex, spec.name);
+  const remote = context.engine.remote;
+  // On another node the server listens on a port of the node's own network, reached through a forward.
+  const nodePort = remote?.nextPort();
   const containerName = `${hostname}-${context.run.runId.slice(0, 8)}`;
   const memory = spec.memory;
   const memorySwap = spec.memorySwap ?? memory;
@@ -70,6 +73,7 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
     MARIADB_ROOT_PASSWORD: password,
     ...spec.env,
     ...nofile.env,
+    ...(nodePort !== undefined ? { MYSQL_TCP_PORT: String(nodePort) } : {}),
   };
   // The shim first (it must see getrlimit before anything else), then the allocator, then the user's own.
   const preload = [nofile.emulated ? SHIM_CONTAINER_PATH : undefined, ALLOCATOR_LIBRARIES[spec.allocator ?? 'glibc'], spec.env?.LD_PRELOAD].filter(Boolean);
@@ -77,16 +81,17 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
 
   const container = await docker.createContainer({
     name: containerName,
-    Hostname: hostname,
+    // The node's network has the node's hostname: docker refuses another one there.
+    ...(nodePort === undefined ? { Hostname: hostname } : {}),
     Image: spec.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     ...(spec.command ? { Cmd: spec.command } : {}),
     ...(await entrypointOf(spec, docker)),
     Labels: labelsFor(context.run, context.configId, spec.name),
-    ExposedPorts: { [MYSQL_PORT]: {} },
+    ...(nodePort === undefined ? { ExposedPorts: { [MYSQL_PORT]: {} } } : {}),
     HostConfig: {
-      // Loopback only: the harness never exposes a server beyond this host.
-      PortBindings: { [MYSQL_PORT]: [{ HostIp: context.engine.remote?.publishIp ?? '127.0.0.1', HostPort: '' }] },
+      // Loopback only: the harness never exposes a server beyond this host (a lab VM's node is reached only from 127.0.0.1).
+      ...(nodePort === undefined ? { PortBindings: { [MYSQL_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : { NetworkMode: 'host' }),
       ...(memory !== undefined ? { Memory: memory } : {}),
       ...(memorySwap !== undefined ? { MemorySwap: memorySwap } : {}),
       ...(nofile.ulimit ? { Ulimits: [{ Name: 'nofile', Soft: nofile.ulimit.soft, Hard: nofile.ulimit.hard }] } : {}),
@@ -101,8 +106,9 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
 
   try {
     const files: { name: string; content: Buffer | string; mode: number }[] = [];
-    if (spec.mycnf && Object.keys(spec.mycnf).length > 0) {
-      files.push({ name: 'etc/mysql/conf.d/oomlab.cnf', content: renderMyCnf(spec.mycnf), mode: 0o644 });
+    const mycnf = { ...spec.mycnf, ...(nodePort !== undefined && spec.role !== 'neighbour' ? { port: nodePort } : {}) };
+    if (Object.keys(mycnf).length > 0) {
+      files.push({ name: 'etc/mysql/conf.d/oomlab.cnf', content: renderMyCnf(mycnf), mode: 0o644 });
     }
     if (nofile.emulated) files.push({ name: SHIM_CONTAINER_PATH.slice(1), content: await readFile(await context.shimPath()), mode: 0o755 });
     if (files.length > 0) await container.putArchive(await tarOf(files), { path: '/' });
@@ -132,9 +138,7 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
   const inspected = await container.inspect().catch(() => undefined);
   const binding = inspected?.NetworkSettings.Ports?.[MYSQL_PORT]?.[0];
   const published = binding ? Number(binding.HostPort) : undefined;
-  // An engine on another node publishes there: a forward on 127.0.0.1 here leads to it.
-  const remote = context.engine.remote;
-  const port = published !== undefined && remote ? await remote.reach(published) : published;
+  const port = nodePort !== undefined && remote ? await remote.reach(nodePort) : published;
   const readNodeFile = remote ? (path: string) => remote.node.readFile(path) : (path: string) => readFile(path, 'utf8').catch(() => undefined);
 
   let located: Promise<InstanceLocation> | undefined;

@@ -76,7 +76,7 @@ export async function fillImageDisk(options: FillImageDiskOptions): Promise<{ pa
         options.onProgress?.(`loaded ${name} in ${((copiedInMs.get(name) ?? 0) / 1000).toFixed(1)}s`);
       }
       // sync(2) is not namespaced: any container flushes the guest's page cache to the overlay before qemu stops.
-      const syncer = await guest.api.createContainer({ Image: LAB_SEED_IMAGE, Cmd: ['sync'] });
+      const syncer = await guest.api.createContainer({ Image: LAB_SEED_IMAGE, Cmd: ['busybox', 'sync'] });
       try {
         await syncer.start();
         await guest.streams.getContainer(syncer.id).wait();

@@ -10,6 +10,7 @@ export * from './accel.ts';
 export * from './guest.ts';
 export * from './survey.ts';
 export * from './runtime.ts';
+export * from './image-disk.ts';
 
 /** What the stages above reach of the lab through 3-runtime's entry, until it is a `Runtime` of its own. */
 export const labHost = {

@@ -18,6 +18,9 @@ import { bootLab, removeAbandonedLabs } from './vm.ts';
 /** How much longer a server may take to be ready under TCG: the guest measured 4–10× slower than this host. */
 const TCG_TIME_SCALE = 4;
 
+/** The guest's ports for servers: above the engine's 2375 and the agent's 9100, below the ephemeral range. */
+const FIRST_GUEST_PORT = 13_306;
+
 /** The faults that act only through the engine's API, so they act in the guest as they do here. */
 const ENGINE_FAULTS = new Set(['pause', 'unpause', 'kill', 'restart', 'limit', 'neighbour', 'cpu-hog']);
 
@@ -98,9 +101,10 @@ export function labRuntime(host = 'lab'): Runtime {
       try {
         progress(`lab VM ${host} answered ${(vm.bootMs / 1000).toFixed(1)}s after qemu started (${accel.accel})`);
         const port = Number(vm.dockerHost.split(':').at(-1));
-        // Containers publish on the guest's own address; a forward on 127.0.0.1 here is added for each port.
+        // Servers listen on the guest's own network, each on its own port; a forward on 127.0.0.1 here leads to each.
+        let nextGuestPort = FIRST_GUEST_PORT;
         const engine = engineClients({ host: '127.0.0.1', port, protocol: 'http' }, `${vm.dockerHost} (lab VM ${host})`, {
-          publishIp: '0.0.0.0',
+          nextPort: () => nextGuestPort++,
           reach: (guestPort) => vm.forward(guestPort),
           node: vm.node,
           timeScale: accel.accel === 'tcg' ? TCG_TIME_SCALE : 1,
