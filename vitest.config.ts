@@ -6,7 +6,7 @@ process.env.OOMLAB_TEST_RUN_STARTED_MS ??= String(Date.now());
 /** Integration tests that need no container engine: they read a recorded report.json and drive Chromium or the CLI. */
 const ENGINE_FREE = ['test/integration/report-html.test.ts', 'test/integration/report-cli.test.ts'];
 /** Integration tests of the lab VM: they need qemu and the guest (built once, about 4 minutes), not the host's engine. */
-const LAB = ['test/integration/lab.test.ts'];
+const LAB = ['test/integration/lab.test.ts', 'test/integration/lab-numa.test.ts'];
 
 export default defineConfig({
   test: {

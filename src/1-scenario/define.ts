@@ -107,6 +107,10 @@ export interface MemoryNeighbourOptions {
   image: string;
   side?: string;
   cpusetCpus?: string;
+  /** The NUMA nodes its memory may come from (`1`): a tenant whose memory sits on one node. */
+  cpusetMems?: string;
+  /** Keep touching every page (a busy tenant, taking CPU); false touches each page once, then sleeps. @default true */
+  busy?: boolean;
 }
 
 /**
@@ -117,12 +121,14 @@ export interface MemoryNeighbourOptions {
 export function memoryNeighbour(options: MemoryNeighbourOptions): InstanceInput {
   const bytes = parseBytes(options.memory);
   // vec() grows the string in place (`"x" x N` would briefly hold it twice).
-  const script = `my $s = ''; vec($s, ${bytes} - 1, 8) = 1; while (1) { for (my $i = 0; $i < ${bytes}; $i += 4096) { vec($s, $i, 8) = 1; } }`;
+  const touch = `for (my $i = 0; $i < ${bytes}; $i += 4096) { vec($s, $i, 8) = 1; }`;
+  const script = `my $s = ''; vec($s, ${bytes} - 1, 8) = 1; ${options.busy === false ? `${touch} sleep;` : `while (1) { ${touch} }`}`;
   return {
     role: 'neighbour',
     image: options.image,
     ...(options.side !== undefined ? { side: options.side } : {}),
     ...(options.cpusetCpus !== undefined ? { cpusetCpus: options.cpusetCpus } : {}),
+    ...(options.cpusetMems !== undefined ? { cpusetMems: options.cpusetMems } : {}),
     entrypoint: ['perl', '-e', script],
   };
 }

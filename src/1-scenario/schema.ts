@@ -220,6 +220,12 @@ export const expectationSchema = z.strictObject({
   afterStep: z.string().optional(),
   /** OOM-killed no later than `ms` after the step `of` started: `{ of: 'neighbour', ms: '10s' }`. */
   oomKilledWithin: z.strictObject({ of: z.string(), ms: durationSchema }).optional(),
+  /**
+   * A kill confined to some NUMA nodes (incident 2): the kernel's constraint (`cpuset` for a cpuset's mems,
+   * `memory-policy` for `numactl --membind`), and the free memory each node outside the kernel's nodemask still
+   * had at the kill, as the per-node sampler saw it last before the kill.
+   */
+  numaKill: z.strictObject({ constraint: z.enum(['cpuset', 'memory-policy']), otherNodesFreeAtLeast: size }).optional(),
 });
 export type ExpectationInput = z.input<typeof expectationSchema>;
 export type Expectation = z.output<typeof expectationSchema>;

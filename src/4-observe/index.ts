@@ -10,3 +10,4 @@ export * from './load-sampler.ts';
 export * from './process-memory.ts';
 export * from './post-mortem.ts';
 export * from './memory-headroom.ts';
+export * from './numa-nodes.ts';

@@ -88,7 +88,7 @@ export async function readContainerResources(instance: Locatable): Promise<Recor
 /** The /proc/vmstat counters of incident 2's slow path: direct reclaim, compaction, THP fallbacks. */
 export const VMSTAT_COUNTERS = ['pgscan_direct', 'pgscan_kswapd', 'allocstall_normal', 'allocstall_movable', 'compact_stall', 'compact_fail', 'thp_fault_alloc', 'thp_fault_fallback'] as const;
 
-/** Node counters (this host's, or a lab VM's through `read`): vmstat, context switches and CPU ticks (user vs system), NUMA nodes' free memory. */
+/** Node counters (this host's, or a lab VM's through `read`): vmstat, context switches and CPU ticks (user vs system); each NUMA node's free memory is numa-nodes.ts's. */
 export async function readHostCounters(read: NodeRead = nodeReader()): Promise<Record<string, number>> {
   const vmstat = keyValues(await read('/proc/vmstat'));
   const stat = await read('/proc/stat');
@@ -101,12 +101,6 @@ export async function readHostCounters(read: NodeRead = nodeReader()): Promise<R
   }
   const ctxt = /^ctxt (\d+)/m.exec(stat ?? '');
   if (ctxt) counters.contextSwitches = Number(ctxt[1]);
-  for (let node = 0; node < 64; node++) {
-    const meminfo = await read(`/sys/devices/system/node/node${node}/meminfo`);
-    if (meminfo === undefined) break;
-    const free = /MemFree:\s+(\d+) kB/.exec(meminfo);
-    if (free) counters[`node${node}FreeBytes`] = Number(free[1]) * 1024;
-  }
   return counters;
 }
 

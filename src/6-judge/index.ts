@@ -7,3 +7,4 @@ export * from './margins.ts';
 export * from './repeats.ts';
 export * from './step-expectations.ts';
 export * from './signature.ts';
+export * from './numa.ts';

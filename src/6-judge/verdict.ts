@@ -7,6 +7,7 @@ import { judgeLoad } from './load-expectations.ts';
 import { loadMetrics } from './metrics.ts';
 import { classifyOutcome, judgeInstance, killsOf, loadWindowOf } from './outcome.ts';
 import { marginsOf } from './margins.ts';
+import { judgeNumaKill } from './numa.ts';
 import { judgeStepExpectations, judgeWindowedLatency, stepFailureEvidence } from './step-expectations.ts';
 
 export interface ConfigRun {
@@ -64,6 +65,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   const load = loadMetrics(timeline, config.workload, deciding.instance);
   const checks = [
     ...judgements.flatMap((j) => judgeStepExpectations(j.instance, config.expect[j.instance], j.outcome, timeline.observations)),
+    ...judgements.flatMap((j) => judgeNumaKill(j.instance, config.expect[j.instance], timeline.observations)),
     ...(config.workload ? judgeLoad(config.workload, { metrics: load, timeline }) : []),
     ...(config.workload?.expect ? judgeWindowedLatency(config.workload.expect, timeline.observations) : []),
   ];

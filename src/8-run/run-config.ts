@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
 import { DEATH_GRACE_MS, drive, warmBufferPool } from '../5-workload/index.ts';
-import { collectPostMortem, kernelOomKillsOf, sampleMemoryPeak, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
+import { collectPostMortem, kernelOomKillsOf, sampleMemoryPeak, startNumaSampler, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
 import type { Scenario } from '../1-scenario/index.ts';
@@ -101,6 +101,12 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       const budget = await context.connection.createSideBudget(context.run.runId, config.index, side, memory);
       budgets.set(side, budget);
       teardown.defer(() => budget.remove());
+    }
+    // Per-node free memory, where there is more than one node: which node ran out is incident 2's first link.
+    if (context.host.numaNodes > 1) {
+      const filedUnder = (config.instances.find((spec) => spec.role !== 'neighbour') ?? config.instances[0])!.name;
+      const numa = await startNumaSampler({ node: context.connection.node, timeline, instance: filedUnder });
+      teardown.defer(() => numa.stop());
     }
     context.onPhase('starting');
     for (const spec of config.instances) {

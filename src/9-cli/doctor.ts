@@ -76,7 +76,9 @@ export async function runDoctor(options: { scenariosDir?: string; runtime?: Runt
   add(
     'NUMA',
     numa ? 'limited' : 'ok',
-    numa ? `${host.numaNodes} node — configurations with a NUMA policy are skipped: ${numa}` : `${host.numaNodes} nodes: cpusetMems and numactl --interleave=all are real`,
+    numa
+      ? `${host.numaNodes} node — configurations with a NUMA policy are skipped: ${numa} (\`--host lab:numa2-uneven\` runs them in a VM with two)`
+      : `${host.numaNodes} nodes: cpusetMems and numactl --interleave=all are real`,
   );
   const oomScoreAdj = oomScoreAdjSkipReason(host.canLowerOomScoreAdj);
   add(

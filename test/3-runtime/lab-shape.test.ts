@@ -116,10 +116,11 @@ describe('--host lab[:SHAPE]', () => {
   it('names the default shape and the named ones', () => {
     expect(labShapeOf('lab')).toEqual({ name: 'default', shape: LAB_SHAPES.default });
     expect(labShapeOf('lab:numa2').shape).toBe(LAB_SHAPES.numa2);
+    expect(labShapeOf('lab:numa2-uneven').shape.numaNodes?.map((node) => node.memoryMiB)).toEqual([2560, 1024]);
   });
 
   it('lists the shapes when the name is unknown', () => {
-    expect(() => labShapeOf('lab:numa9')).toThrow('unknown lab host `lab:numa9`; use lab or lab:SHAPE with SHAPE one of default, v1, numa2, nofile');
+    expect(() => labShapeOf('lab:numa9')).toThrow('unknown lab host `lab:numa9`; use lab or lab:SHAPE with SHAPE one of default, v1, numa2, numa2-uneven, nofile');
   });
 
   it('every named shape is one qemu can run', () => {

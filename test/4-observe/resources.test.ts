@@ -15,11 +15,11 @@ describe('deltasPerSecond', () => {
 });
 
 describe('readHostCounters on this host', () => {
-  it('reads every vmstat counter, context switches, CPU ticks and NUMA free memory', async () => {
+  it("reads every vmstat counter, context switches and CPU ticks (per-node free memory is the NUMA sampler's)", async () => {
     const counters = await readHostCounters();
     for (const name of VMSTAT_COUNTERS) expect(counters[name], name).toBeGreaterThanOrEqual(0);
     expect(counters.contextSwitches).toBeGreaterThan(0);
     expect(counters.cpuUserTicks).toBeGreaterThan(0);
-    expect(counters.node0FreeBytes).toBeGreaterThan(0);
+    expect(counters.node0FreeBytes).toBeUndefined();
   });
 });

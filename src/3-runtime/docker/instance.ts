@@ -97,6 +97,8 @@ export async function startInstance(spec: InstanceSpec, context: InstanceContext
       ...(nofile.ulimit ? { Ulimits: [{ Name: 'nofile', Soft: nofile.ulimit.soft, Hard: nofile.ulimit.hard }] } : {}),
       ...(spec.cpusetCpus ? { CpusetCpus: spec.cpusetCpus } : {}),
       ...(spec.cpusetMems ? { CpusetMems: spec.cpusetMems } : {}),
+      // Docker's default seccomp allows set_mempolicy only with CAP_SYS_NICE: without it numactl exits 1 (`set_mempolicy: Operation not permitted`).
+      ...(spec.numa === 'interleave' ? { CapAdd: ['SYS_NICE'] } : {}),
       ...(spec.oomScoreAdj !== undefined ? { OomScoreAdj: spec.oomScoreAdj } : {}),
       ...(context.cgroupParent ? { CgroupParent: context.cgroupParent } : {}),
     },

@@ -49,6 +49,15 @@ export const LAB_SHAPES = {
       { memoryMiB: 1536, cpus: [1] },
     ],
   },
+  /** Two NUMA nodes of unequal size, 2.5 GiB and 1 GiB, one vCPU each: node 1 runs out while node 0 has room (incident 2). */
+  'numa2-uneven': {
+    ...BASE,
+    memoryMiB: 3584,
+    numaNodes: [
+      { memoryMiB: 2560, cpus: [0] },
+      { memoryMiB: 1024, cpus: [1] },
+    ],
+  },
   /**
    * The runtimes' nofile 1073741816 for real, and the overcommit MariaDB's 16 GiB allocation needs (incident 1). 5 GiB, so
    * the incident's 4g container limit is reached before the guest runs out: with 3 GiB the kernel's global OOM killer

@@ -25,6 +25,8 @@ export interface TimeChartSpec {
   withLimits?: boolean;
   /** One small chart per instance role (A, B, the neighbour), each on its own scale. */
   perRole?: boolean;
+  /** Only some hosts have its data (a second NUMA node): drawn where two of its lines have data, else left out without a word. */
+  optional?: boolean;
 }
 
 export const TIME_CHARTS: readonly TimeChartSpec[] = [
@@ -100,6 +102,15 @@ export const TIME_CHARTS: readonly TimeChartSpec[] = [
       { source: 'host', metrics: ['compact_stallPerSecond'], suffix: 'stall', style: 'main' },
       { source: 'host', metrics: ['compact_failPerSecond'], suffix: 'fail', style: 'faint' },
     ],
+  },
+  {
+    id: 'numa-free',
+    title: 'Free memory per NUMA node',
+    note: 'host-wide MemFree of each node (/sys/devices/system/node/nodeN/meminfo): node 0 bold, the others thin',
+    unit: 'bytes',
+    hostWide: true,
+    optional: true,
+    lines: [0, 1, 2, 3].map((node) => ({ source: 'host', metrics: [`node${node}FreeBytes`], suffix: `node ${node}`, style: node === 0 ? 'main' : 'faint' })),
   },
 ];
 
@@ -261,6 +272,9 @@ export function buildCharts(configs: readonly Labelled[]): ChartGroup[] {
   return TIME_CHARTS.map((spec) => {
     const withData = spec.perRole ? roles.filter((role) => configs.some((c) => c.instances.includes(role) && hasData(spec, c.samples, role))) : [];
     const charts = withData.length > 1 ? withData.map((role) => ({ role, chart: buildTimeChart(spec, configs, `${spec.id}-${role}`, role) })) : [{ chart: buildTimeChart(spec, configs, spec.id) }];
+    // One node's free memory is not a NUMA imbalance: an optional chart needs two of its lines.
+    const lines = new Set(charts.flatMap((c) => c.chart.series.map((s) => s.line ?? s.label)));
+    if (spec.optional && lines.size < 2) return { spec, charts, state: 'empty' as const };
     return { spec, charts, state: stateOf(charts.map((c) => c.chart)) };
   });
 }

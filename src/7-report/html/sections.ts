@@ -147,7 +147,7 @@ export function renderCharts(groups: readonly ChartGroup[], peaks: readonly Peak
   const figures = [...(peaks.length > 0 ? [PEAKS_FIGURE] : []), ...drawnGroups.map(figure)];
   const drawn = new Set(drawnGroups.flatMap((g) => g.charts.flatMap((c) => c.chart.series.flatMap((s) => (s.config ? [s.config] : [])))));
   const zero = groups.filter((g) => g.state === 'zero');
-  const empty = groups.filter((g) => g.state === 'empty').map((g) => g.spec.title);
+  const empty = groups.filter((g) => g.state === 'empty' && !g.spec.optional).map((g) => g.spec.title);
   if (peaks.length === 0) empty.unshift('Peak memory against the limit');
   const zeroLine =
     zero.length > 0
