@@ -134,7 +134,7 @@ export function readEvidence(inputs: readonly IncidentInput[], overrides: Eviden
     if (looksLikeVariablesTable(input.text)) {
       const values = parseVariablesTable(input.text);
       setVariables(values, input.name);
-      found.push(`${Object.keys(values).length} variables`);
+      found.push(`${Object.keys(values).length} variable${Object.keys(values).length === 1 ? '' : 's'}`);
     } else if (found.length === 0 && looksLikeMyCnf(input.text)) {
       const values = parseMyCnf(input.text);
       setVariables(values, input.name);

@@ -17,6 +17,11 @@ export function literal(value: unknown): string {
 }
 
 /** Text for a `//` comment: one line, no way out of the comment. */
+/** The opening every generated scenario shares, each value taken from the user's files quoted as data. */
+function scenarioOpening(name: string, incident: string, image: string): string[] {
+  return ['export default defineScenario({', `  name: ${literal(name)},`, `  incident: ${literal(incident)},`, '  matrix: {', `    image: [${literal(image)}],`];
+}
+
 function commentText(text: string): string {
   return literal(text).slice(1, -1);
 }
@@ -208,11 +213,7 @@ export function scenarioText(input: ScenarioTextInput): string {
   push("} as const satisfies Record<string, { because: string; mycnf?: Record<string, string | number>; entrypoint?: readonly string[]; allocator?: 'jemalloc' }>;", '');
 
   const limitText = limit !== undefined ? `${Math.round(limit / MiB)}m` : '4g';
-  push('export default defineScenario({');
-  push(`  name: ${literal(input.name)},`);
-  push(`  incident: ${literal(incident)},`);
-  push('  matrix: {');
-  push(`    image: [${literal(image)}],`);
+  push(...scenarioOpening(input.name, incident, image));
   push(`    fix: ${literal(['production', ...fixes.map((x) => x.key)])} as (keyof typeof FIXES)[],`);
   push(`    // ${limit !== undefined ? commentText(`production's limit: ${evidence.limitBytes?.source ?? ''}`) : 'the limit was not given: 4g assumed'}`);
   push(`    memory: [${literal(limitText)}],`);
@@ -341,11 +342,7 @@ function neighboursBody(input: ScenarioTextInput, image: string, incident: strin
     `  'neighbours-first': { neighbours: ${count}, each: ${literal(sizeText(overflow / count))}, oomScoreAdj: 1000, because: 'the neighbours at oom_score_adj 1000 (a BestEffort pod, a systemd OOMScoreAdjust): the kernel kills one of them instead of the server' },`,
     '} as const satisfies Record<string, { neighbours: number; each: string; oomScoreAdj?: number; because: string }>;',
     '',
-    'export default defineScenario({',
-    `  name: ${literal(input.name)},`,
-    `  incident: ${literal(incident)},`,
-    '  matrix: {',
-    `    image: [${literal(image)}],`,
+    ...scenarioOpening(input.name, incident, image),
     `    fix: ${literal(keys)} as (keyof typeof FIXES)[],`,
     '  },',
     "  // One budget for the server and its neighbours, as production's machine (or parent cgroup) was.",
@@ -414,11 +411,7 @@ function limitLoweredBody(input: ScenarioTextInput, image: string, incident: str
     `  'limit-kept': { pool: ${literal(productionPool)}, because: 'the limit left as the container was created: the pool was sized for it' },`,
     '} as const satisfies Record<string, { pool: string; lowered?: string; because: string }>;',
     '',
-    'export default defineScenario({',
-    `  name: ${literal(input.name)},`,
-    `  incident: ${literal(incident)},`,
-    '  matrix: {',
-    `    image: [${literal(image)}],`,
+    ...scenarioOpening(input.name, incident, image),
     `    fix: ${literal(['production', `pool-${smaller}m`, 'limit-kept'])} as (keyof typeof FIXES)[],`,
     '  },',
     '  instances: (c) => ({',
