@@ -4,27 +4,12 @@
 import { formatBytes } from '../../0-model/units.ts';
 import type { Cause, CauseId, Diagnosis } from './diagnose.ts';
 import type { IncidentEvidence } from './evidence.ts';
-import { IMAGE_FOOTPRINTS } from '../image-footprints.ts';
 import { parseNofile } from './process-limits.ts';
+import { commentText, literal, MiB, roundDownMiB, scenarioOpening, type ScenarioTextInput } from './scenario-literal.ts';
+import { limitLoweredBody, neighboursBody } from './timeline-scenarios.ts';
 
-const MiB = 1024 * 1024;
-
-/** A JavaScript literal of any data: JSON, with the two line separators JSON leaves bare escaped too. */
-export function literal(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
-}
-
-/** Text for a `//` comment: one line, no way out of the comment. */
-/** The opening every generated scenario shares, each value taken from the user's files quoted as data. */
-function scenarioOpening(name: string, incident: string, image: string): string[] {
-  return ['export default defineScenario({', `  name: ${literal(name)},`, `  incident: ${literal(incident)},`, '  matrix: {', `    image: [${literal(image)}],`];
-}
-
-function commentText(text: string): string {
-  return literal(text).slice(1, -1);
-}
+export { literal, type ScenarioTextInput } from './scenario-literal.ts';
+export { poolHolding } from './timeline-scenarios.ts';
 
 /** The offline image closest to production's server: MySQL for MySQL, MariaDB 10.11 otherwise. */
 export function labImage(diagnosis: Diagnosis, requested?: string): { image: string; note: string } {
@@ -58,8 +43,6 @@ interface Fix {
   allocator?: 'jemalloc';
   why: string;
 }
-
-const roundDownMiB = (bytes: number, step: number) => Math.max(step, Math.floor(bytes / (step * MiB)) * step);
 
 /** One fix per candidate cause that a my.cnf or an entrypoint can make, each on its own. */
 function fixesFor(causes: readonly Cause[], diagnosis: Diagnosis): Fix[] {
@@ -122,22 +105,6 @@ function productionOutcome(lead: CauseId, phase: ScenarioTextInput['phase']): 'o
 
 /** Causes that allocate as the server starts: their scenario needs no workload. */
 const STARTUP_CAUSES: ReadonlySet<CauseId> = new Set(['nofile-file-table', 'performance-schema']);
-
-export interface ScenarioTextInput {
-  name: string;
-  evidence: IncidentEvidence;
-  diagnosis: Diagnosis;
-  /** `--server IMAGE`. */
-  image?: string;
-  /** When it was written, for the header. */
-  writtenAt: Date;
-  /** The inputs' names, for the header. */
-  sources: readonly string[];
-  /** scenarios/lib as the written file imports it (`./lib` from scenarios/). @default './lib' */
-  scenariosLib?: string;
-  /** When production died, as the user knows it (`--phase`); never guessed. */
-  phase?: 'start-up' | 'under-load' | 'after-load';
-}
 
 /** Causes the generated scenario can reproduce with a my.cnf, an entrypoint or an allocator. */
 export const REPRODUCIBLE: ReadonlySet<CauseId> = new Set(['nofile-file-table', 'buffer-pool', 'connections', 'performance-schema', 'allocator', 'neighbours', 'limit-lowered']);
@@ -269,174 +236,4 @@ function productionKill(input: ScenarioTextInput): string[] {
     ...(kill.lines.at(-1) ? { line: kill.lines.at(-1) } : {}),
   };
   return ["  // Production's kill as its kernel printed it: the report sets the lab's kill beside it.", `  production: ${literal(production)},`];
-}
-
-const sizeText = (bytes: number) => `${Math.max(1, Math.round(bytes / MiB))}m`;
-
-/**
- * The buffer pool that makes the lab's MariaDB 10.11 hold `anonBytes` once warmed to 95 %: its measured start-up
- * footprint (image-footprints.ts), the pool's descriptors, and the pages the warm-up fills, in steps of 8 MiB.
- */
-export function poolHolding(anonBytes: number): number {
-  const footprint = IMAGE_FOOTPRINTS.find((i) => i.image === 'oomlab/mariadb:10.11')!;
-  const perPoolByte = footprint.startUpPerByte.innodb_buffer_pool_size ?? 0;
-  const atPool = footprint.startUpAt.innodb_buffer_pool_size ?? 0;
-  const pool = (anonBytes - footprint.startUpBytes + perPoolByte * atPool) / (perPoolByte + 0.95 * footprint.poolBytesPerWarmByte);
-  return Math.max(32 * MiB, Math.round(pool / (8 * MiB)) * 8 * MiB);
-}
-
-/**
- * Neighbours in one budget, the global-OOM shape: the server warm at the size production's victim had, then
- * other processes start one by one, each smaller than it, until the budget is exceeded and the kernel kills
- * the largest process, the server, which did not grow.
- */
-function neighboursBody(input: ScenarioTextInput, image: string, incident: string): string[] {
-  const { evidence, diagnosis } = input;
-  const f = diagnosis.figures;
-  const kill = evidence.kill;
-  const budget = f.limitBytes ?? 0;
-  const others = (kill?.tasks ?? []).filter((t) => t.pid !== kill?.pid);
-  const pageBytes = 4 * 1024;
-  const othersBytes = others.reduce((sum, t) => sum + t.rssPages * pageBytes, 0);
-  const largestOther = Math.max(0, ...others.map((t) => t.rssPages * pageBytes));
-  const victimRow = kill?.tasks.find((t) => t.pid === kill.pid);
-  const victim =
-    f.anonRssBytes !== undefined
-      ? { bytes: f.anonRssBytes, source: `anon-rss ${Math.round(f.anonRssBytes / 1024)} kB at the kill` }
-      : victimRow
-        ? { bytes: victimRow.rssPages * pageBytes, source: `its task-table row, rss ${victimRow.rssPages} pages` }
-        : {
-            bytes: Math.max(budget - othersBytes, 1.25 * largestOther),
-            source: `not printed: taken as what the task table's other rows (${sizeText(othersBytes)}) leave of the budget, and more than the largest of them`,
-          };
-  const pool = poolHolding(victim.bytes);
-  // Each neighbour smaller than the server, so the kernel's choice falls on the server, as production's did.
-  const eachAtMost = 0.75 * victim.bytes;
-  const overflow = budget - victim.bytes + 0.1 * budget;
-  const count = Math.max(2, Math.ceil(overflow / eachAtMost));
-  const fit = budget - victim.bytes - 0.2 * budget;
-  const process = kill?.process ?? 'mysqld';
-  const named = [...new Set(others.map((t) => t.name))].slice(0, 4);
-  const lines: string[] = [];
-  const push = (...more: string[]) => lines.push(...more);
-  push(
-    `// The memory the server and its neighbours shared: ${kill?.scope === 'global' ? "the machine's (a global OOM)" : "the cgroup's limit"}, from ${commentText(evidence.limitBytes?.source ?? '')}.`,
-    `const BUDGET = ${literal(sizeText(budget))};`,
-    `// ${commentText(`${process} held ${victim.source}`)}: a pool of this size, warmed to 95 %, makes the lab's server hold about as much.`,
-    `const SERVER_POOL = ${literal(`${Math.round(pool / MiB)}M`)};`,
-    '',
-    `// The neighbours each configuration starts once the server is warm (${others.length > 0 ? commentText(`production's task table names ${named.join(', ')}`) : "the kernel lines do not name production's"}):`,
-    '// `neighbours` processes of `each`, every one smaller than the server, so the kernel picks the server.',
-    'const FIXES = {',
-    `  production: { neighbours: ${count}, each: ${literal(sizeText(overflow / count))}, because: ${literal(`the incident: the neighbours take the rest of the budget and more; the kernel kills the largest process, ${process}, which did not grow`)} },`,
-  );
-  const keys = ['production'];
-  if (fit > 0) {
-    keys.push('neighbours-fit');
-    push(
-      `  'neighbours-fit': { neighbours: ${count}, each: ${literal(sizeText(fit / count))}, because: 'the neighbours sized to leave the server its memory and a fifth of the budget free: nothing is killed' },`,
-    );
-  }
-  keys.push('neighbours-first');
-  push(
-    `  'neighbours-first': { neighbours: ${count}, each: ${literal(sizeText(overflow / count))}, oomScoreAdj: 1000, because: 'the neighbours at oom_score_adj 1000 (a BestEffort pod, a systemd OOMScoreAdjust): the kernel kills one of them instead of the server' },`,
-    '} as const satisfies Record<string, { neighbours: number; each: string; oomScoreAdj?: number; because: string }>;',
-    '',
-    ...scenarioOpening(input.name, incident, image),
-    `    fix: ${literal(keys)} as (keyof typeof FIXES)[],`,
-    '  },',
-    "  // One budget for the server and its neighbours, as production's machine (or parent cgroup) was.",
-    '  host: () => ({ sides: { host: { memory: BUDGET } } }),',
-    '  instances: (c) => ({',
-    '    db: {',
-    '      image: c.image,',
-    "      side: 'host',",
-    '      mycnf: { ...PRODUCTION_MY_CNF, innodb_buffer_pool_size: SERVER_POOL },',
-    '      warmup: { bufferPoolFraction: 0.95 },',
-    '      readyTimeoutMs: 60_000,',
-    '      settleMs: 5_000,',
-    '    },',
-    '  }),',
-    '  // Once the server is warm, the neighbours start one every 3 s, each holding its memory and touching it as a busy process does.',
-    '  steps: (c) => {',
-    '    const fix: { neighbours: number; each: string; oomScoreAdj?: number } = FIXES[c.fix];',
-    '    return Array.from({ length: fix.neighbours }, (_, i) => ({',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated scenario's own template
-    '      name: `neighbour-${i + 1}`,',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated scenario's own template
-    '      at: `${2 + 3 * i}s`,',
-    "      action: 'neighbour' as const,",
-    '      memory: fix.each,',
-    '      image: c.image,',
-    "      side: 'host',",
-    '      ...(fix.oomScoreAdj !== undefined ? { oomScoreAdj: fix.oomScoreAdj } : {}),',
-    '    }));',
-    '  },',
-    '  expect: (c) =>',
-    "    c.fix === 'production'",
-    "      ? { db: { outcome: 'oom-killed-under-load', because: FIXES.production.because, afterStep: 'neighbour-1' } }",
-    "      : { db: { outcome: 'survived', because: FIXES[c.fix].because } },",
-  );
-  return lines;
-}
-
-/** A limit lowered under a live server: created with one limit, the pool sized for it, then cut to the kernel's limit at the kill. */
-function limitLoweredBody(input: ScenarioTextInput, image: string, incident: string): string[] {
-  const { evidence, diagnosis } = input;
-  const f = diagnosis.figures;
-  const configured = evidence.configuredLimitBytes?.value ?? 0;
-  const lowered = (evidence.kill?.memcgLimitKb ?? 0) * 1024;
-  // Without production's pool, the one that makes the lab's server hold what production's held at the kill.
-  const sized = f.mycnf.innodb_buffer_pool_size === undefined && f.anonRssBytes !== undefined ? poolHolding(f.anonRssBytes) : undefined;
-  const poolBytes = sized ?? f.poolBytes;
-  const productionPool = f.mycnf.innodb_buffer_pool_size ?? `${Math.round(poolBytes / MiB)}M`;
-  const halfLowered = roundDownMiB(lowered / 2, 128);
-  const smaller = halfLowered * MiB < poolBytes ? halfLowered : Math.max(32, roundDownMiB(poolBytes / 2, 32));
-  const lines: string[] = [];
-  if (sized !== undefined) {
-    lines.push(
-      `// innodb_buffer_pool_size was not given: ${Math.round(sized / MiB)}M, warmed to 95 %, makes the lab's server hold the anon-rss production's held at the kill (${Math.round(f.anonRssBytes! / 1024)} kB).`,
-    );
-  }
-  lines.push(
-    `// The limit the container was created with (${commentText(evidence.configuredLimitBytes?.source ?? '')}), and the one the kernel enforced at the kill`,
-    `// (memory: usage ${evidence.kill?.memcgUsageKb ?? '?'}kB, limit ${evidence.kill?.memcgLimitKb ?? '?'}kB).`,
-    `const CONFIGURED_LIMIT = ${literal(sizeText(configured))};`,
-    `const LOWERED_LIMIT = ${literal(sizeText(lowered))};`,
-    '',
-    "/** Production's change and each candidate fix: the pool each runs with, and the limit it is lowered to once the server answers. */",
-    'const FIXES = {',
-    `  production: { pool: ${literal(productionPool)}, lowered: LOWERED_LIMIT, because: ${literal(`the incident: the limit cut to ${formatBytes(lowered)} under a server whose pool was sized for ${formatBytes(configured)}`)} },`,
-    `  ${literal(`pool-${smaller}m`)}: { pool: ${literal(`${smaller}M`)}, lowered: LOWERED_LIMIT, because: 'the pool shrunk with the limit: it fits the lowered one' },`,
-    `  'limit-kept': { pool: ${literal(productionPool)}, because: 'the limit left as the container was created: the pool was sized for it' },`,
-    '} as const satisfies Record<string, { pool: string; lowered?: string; because: string }>;',
-    '',
-    ...scenarioOpening(input.name, incident, image),
-    `    fix: ${literal(['production', `pool-${smaller}m`, 'limit-kept'])} as (keyof typeof FIXES)[],`,
-    '  },',
-    '  instances: (c) => ({',
-    '    db: {',
-    '      image: c.image,',
-    '      memory: CONFIGURED_LIMIT,',
-    "      // The lab's own: a storm's failed connections must not get the client host blocked (1129).",
-    '      mycnf: { max_connect_errors: 1_000_000, ...PRODUCTION_MY_CNF, innodb_buffer_pool_size: FIXES[c.fix].pool },',
-    '      // The hours of reads after the change: a fresh pool is reserved, not resident; filled, it meets the new limit.',
-    '      warmup: { bufferPoolFraction: 0.95 },',
-    '      readyTimeoutMs: 60_000,',
-    '      settleMs: 2_000,',
-    '    },',
-    '  }),',
-    "  // The day's traffic once the pool is warm: point reads and feed pages.",
-    '  workload: () => steadyTraffic(),',
-    '  // As soon as the server answers, before the warm-up: the new limit meets a cold pool, as a live change does.',
-    '  steps: (c) => {',
-    '    const fix: { because: string; lowered?: string } = FIXES[c.fix];',
-    "    return fix.lowered ? [{ name: 'lower-limit', after: 'db.ready', action: 'limit' as const, instance: 'db' as const, memory: fix.lowered }] : [];",
-    '  },',
-    '  expect: (c) =>',
-    "    c.fix === 'production'",
-    "      ? { db: { outcome: 'oom-killed-under-load', because: FIXES.production.because, afterStep: 'lower-limit' } }",
-    "      : { db: { outcome: 'survived', because: FIXES[c.fix].because } },",
-  );
-  return lines;
 }

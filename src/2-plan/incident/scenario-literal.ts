@@ -1,0 +1,42 @@
+// The pieces every generated scenario is written with: values from the user's files enter only through
+// `literal()`, never spliced raw.
+import type { Diagnosis } from './diagnose.ts';
+import type { IncidentEvidence } from './evidence.ts';
+
+export const MiB = 1024 * 1024;
+
+/** A JavaScript literal of any data: JSON, with the two line separators JSON leaves bare escaped too. */
+export function literal(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/** The opening every generated scenario shares, each value taken from the user's files quoted as data. */
+export function scenarioOpening(name: string, incident: string, image: string): string[] {
+  return ['export default defineScenario({', `  name: ${literal(name)},`, `  incident: ${literal(incident)},`, '  matrix: {', `    image: [${literal(image)}],`];
+}
+
+/** Text for a `//` comment: one line, no way out of the comment. */
+export function commentText(text: string): string {
+  return literal(text).slice(1, -1);
+}
+
+export interface ScenarioTextInput {
+  name: string;
+  evidence: IncidentEvidence;
+  diagnosis: Diagnosis;
+  /** `--server IMAGE`. */
+  image?: string;
+  /** When it was written, for the header. */
+  writtenAt: Date;
+  /** The inputs' names, for the header. */
+  sources: readonly string[];
+  /** scenarios/lib as the written file imports it (`./lib` from scenarios/). @default './lib' */
+  scenariosLib?: string;
+  /** When production died, as the user knows it (`--phase`); never guessed. */
+  phase?: 'start-up' | 'under-load' | 'after-load';
+}
+
+export const roundDownMiB = (bytes: number, step: number) => Math.max(step, Math.floor(bytes / (step * MiB)) * step);
+export const sizeText = (bytes: number) => `${Math.max(1, Math.round(bytes / MiB))}m`;
