@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../../0-model/errors.ts';
-import { compareWithBaseline, mergeShardReports, readReportFile, writeReports, type ShardReport } from '../../7-report/index.ts';
+import { compareWithBaseline, mergeShardReports, readReportFile, renderJson, writeReports, type ShardReport } from '../../7-report/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
 import { folderTimestamp } from '../../0-model/folder-time.ts';
 import { requireSameScenario } from '../../0-model/baseline-check.ts';
@@ -29,7 +29,8 @@ export async function commandMerge(args: string[]): Promise<number> {
   const dir = resolve(values.out ?? `reports/${folderTimestamp(new Date())}-${report.scenario}-merged`);
   await mkdir(dir, { recursive: true });
   await writeReports(report, dir);
-  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  // The report.json it writes, schema version 2, not the in-memory report (samples among the observations).
+  if (values.json) process.stdout.write(renderJson(report));
   printSummary(report, dir);
   return exitCodeOf(report);
 }

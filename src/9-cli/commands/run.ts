@@ -6,6 +6,7 @@ import { phasePrinter } from './phase-line.ts';
 import { formatBytes } from '../../0-model/units.ts';
 import { parseJobs, runScenario, type Progress } from '../../8-run/index.ts';
 import { parseShard } from '../../2-plan/index.ts';
+import { renderJson } from '../../7-report/index.ts';
 import { exitCodeOf, printSummary } from './summary.ts';
 import { dockerRuntime, labRuntime, type Runtime } from '../../3-runtime/index.ts';
 
@@ -121,7 +122,8 @@ export async function commandRun(args: string[]): Promise<number> {
       signal: signal,
       ...(values.json ? {} : { onProgress: printProgress }),
     });
-    if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    // The report.json it writes, schema version 2, not the in-memory report (samples among the observations).
+    if (values.json) process.stdout.write(renderJson(report));
     else printSummary(report);
     const code = exitCodeOf(report);
     worst = code === 130 || worst === 130 ? 130 : Math.max(worst, code);
