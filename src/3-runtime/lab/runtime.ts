@@ -9,11 +9,11 @@ import { archiveSize, parseLoadResponse } from '../docker/image-archive.ts';
 import { connectEngine, engineAnswersAt, engineClients, type Engine } from '../docker/engine.ts';
 import { imageExists, resolveImage } from '../docker/images.ts';
 import { dockerConnection } from '../docker/runtime.ts';
-import { ensureLabGuest, labAccel } from './guest.ts';
+import { bootLabGuest, ensureLabGuest, labAccel } from './guest.ts';
 import { canMakeImageDisks, fillImageDisk, foundImageDisk } from './image-disk.ts';
 import { labShapeOf } from './shape.ts';
 import { labSurvey } from './survey.ts';
-import { bootLab, removeAbandonedLabs } from './vm.ts';
+import { removeAbandonedLabs } from './vm.ts';
 
 /** How much longer a server may take to be ready under TCG: the guest measured 4–10× slower than this host. */
 const TCG_TIME_SCALE = 4;
@@ -90,10 +90,11 @@ export function labRuntime(host = 'lab'): Runtime {
           for (const [name, ms] of made.copiedInMs) filled.set(name, ms);
         }
       }
-      const vm = await bootLab({
+      // A guest built a moment ago is checked by this boot (or by the image disk's).
+      const vm = await bootLabGuest(guest, {
         runId: `run-${process.pid}-${randomBytes(3).toString('hex')}`,
         shape,
-        guest: { ...guest, disk },
+        disk,
         accel: accel.accel,
         onProgress: progress,
         ...(options.signal ? { signal: options.signal } : {}),

@@ -23,7 +23,11 @@ export async function labSurvey(hostMemoryMiB = Math.floor(totalmem() / 1_048_57
   lines.push({ name: 'lab qemu', status: qemu ? 'ok' : 'limited', detail: qemu ? (version ?? QEMU_BINARY) : `${QEMU_BINARY} not installed — the first lab run installs qemu-system-x86 with apt-get` });
   const found = await labGuestState();
   if (found.state === 'good')
-    lines.push({ name: 'lab guest', status: 'ok', detail: `${found.guest.release}, kernel ${found.guest.kernelRelease}, recipe hash ${found.guest.recipeHash}, in ${found.guest.dir}` });
+    lines.push({
+      name: 'lab guest',
+      status: 'ok',
+      detail: `${found.guest.release}, kernel ${found.guest.kernelRelease}, recipe hash ${found.guest.recipeHash}, in ${found.guest.dir}${found.guest.checked ? '' : '; built, not booted yet: the first lab run checks it'}`,
+    });
   else
     lines.push({
       name: 'lab guest',
