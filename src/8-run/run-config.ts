@@ -178,7 +178,11 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     if (allReady) steps?.fire(TIME_ZERO);
     // Without a workload no driver samples the instances: the load sampler does, cgroup and node figures only (no
     // server connection), from time zero to the collection, so anonymous memory, page cache, CPU and pressure are charted.
-    const idleSamplers = allReady && !config.workload ? await Promise.all(instances.map((i) => startLoadSampler({ instance: i.spec.name, locatable: i, timeline }))) : [];
+    // An instance that died at time zero has nothing left to sample: its sampler is not started, and the run goes on.
+    const idleSamplers =
+      allReady && !config.workload
+        ? (await Promise.all(instances.map((i) => startLoadSampler({ instance: i.spec.name, locatable: i, timeline }).catch(() => undefined)))).filter((s) => s !== undefined)
+        : [];
     for (const sampler of idleSamplers) teardown.defer(() => sampler.stop());
     if (allReady && config.workload) {
       steps?.fire('workload.start');
