@@ -30,7 +30,9 @@ descendants() {
 }
 cleanup() {
 	local status=$?
-	trap '' INT TERM HUP
+	# Every step of the cleanup runs, whatever the one before it returned.
+	set +e +o pipefail
+	trap '' INT TERM HUP PIPE
 	local left
 	left=$(descendants $$)
 	if [ -n "$left" ]; then
@@ -45,7 +47,7 @@ cleanup() {
 	exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+trap 'exit 130' INT TERM HUP PIPE
 chmod 0755 "$rootfs"
 
 need=()

@@ -156,6 +156,8 @@ export async function buildLabGuest(options: EnsureGuestOptions = {}): Promise<R
   const candidate = join(cacheRoot, `${release}-${hash}.building-${process.pid}`);
   const log = createWriteStream(logFile);
   const note = (text: string) => log.write(`# ${new Date().toISOString()} ${text}\n`);
+  // The folder exists from the start: another process that needs the guest sees this build under way and waits.
+  await mkdir(candidate, { recursive: true });
   try {
     note(`build.sh ${candidate} (recipe hash ${hash}, mirror from the host's apt sources)`);
     options.onProgress?.(`building the lab guest: log ${logFile}`);
