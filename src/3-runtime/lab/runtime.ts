@@ -13,7 +13,7 @@ import { bootLabGuest, ensureLabGuest, labAccel } from './guest.ts';
 import { canMakeImageDisks, fillImageDisk, foundImageDisk } from './image-disk.ts';
 import { labShapeOf } from './shape.ts';
 import { labSurvey } from './survey.ts';
-import { removeAbandonedLabs } from './vm.ts';
+import { LAB_SEED_IMAGE, removeAbandonedLabs } from './vm.ts';
 
 /** How much longer a server may take to be ready under TCG: the guest measured 4–10× slower than this host. */
 const TCG_TIME_SCALE = 4;
@@ -72,10 +72,12 @@ export function labRuntime(host = 'lab'): Runtime {
       // once into) an image disk the VM boots from: copying them at every boot costs minutes under TCG.
       let disk = guest.disk;
       const filled = new Map<string, number>();
-      if ((options.images ?? []).length > 0 && (await canMakeImageDisks())) {
+      // The seed image is in every guest already: a run of it alone needs neither this host's engine nor an image disk.
+      const toCopy = (options.images ?? []).filter((name) => name !== LAB_SEED_IMAGE);
+      if (toCopy.length > 0 && (await canMakeImageDisks())) {
         const here = await hostEngineOnce();
         const images: { name: string; id: string }[] = [];
-        for (const name of options.images ?? []) {
+        for (const name of toCopy) {
           const found = await resolveImage(here, name, { onProgress: progress, ...(options.signal ? { signal: options.signal } : {}) });
           if (found.available) images.push({ name, id: (await here.api.getImage(name).inspect()).Id });
         }
