@@ -127,7 +127,7 @@ export async function ensureLabGuest(options: EnsureGuestOptions = {}): Promise<
     if (after.state === 'good') return { guest: after.guest };
     options.onProgress?.(`process ${builder}'s build of the lab guest did not finish — building it here`);
   }
-  options.onProgress?.(`lab guest (${release}) ${found.state === 'missing' ? 'not built yet' : `stale: ${found.why}`} — building it (about 2–4 minutes, once)`);
+  options.onProgress?.(`lab guest (${release}) ${found.state === 'missing' ? 'not built yet' : `stale: ${found.why}`} — building it (about 2–3 minutes, once)`);
   return buildLabGuest(options);
 }
 

@@ -32,7 +32,7 @@ export async function labSurvey(hostMemoryMiB = Math.floor(totalmem() / 1_048_57
     lines.push({
       name: 'lab guest',
       status: 'limited',
-      detail: `${found.state === 'stale' ? `stale: ${found.why}` : 'not built yet'} — the first lab run builds it from Debian packages (about 4 minutes)`,
+      detail: `${found.state === 'stale' ? `stale: ${found.why}` : 'not built yet'} — the first lab run builds it from Debian packages (about 2–3 minutes)`,
     });
   let speed = 'unknown until the guest is built';
   if (found.state === 'good' && qemu) {
