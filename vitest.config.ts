@@ -32,9 +32,12 @@ export default defineConfig({
           name: 'lab',
           include: LAB,
           fileParallelism: false,
-          // After the engine tests, not beside them: TCG takes both cores of a small machine.
+          // After unit and no-engine (group 0), before integration (vitest runs projects whose files run one at a
+          // time, with no groupOrder, last): never beside the engine tests, as TCG takes both cores of a small machine.
           sequence: { groupOrder: 1 },
-          // The first run builds the guest (about 4 minutes) and boots it under TCG where KVM does not work.
+          // A missing guest's build (debootstrap, about 2 minutes) starts with the run, beside group 0.
+          globalSetup: ['test/integration/lab-global-setup.ts'],
+          // A guest built by this run is checked by its first boot, under TCG where KVM does not work.
           testTimeout: 600_000,
           hookTimeout: 900_000,
         },

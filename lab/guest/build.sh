@@ -2,8 +2,9 @@
 # Builds the lab guest from Debian packages only: a kernel, its initramfs and an ext4 disk image.
 # Usage: build.sh OUT_DIR MIRROR SUITE
 # MIRROR is the Debian archive the host's own apt sources name (src/3-runtime/apt-mirror.ts finds it).
-# The caller (src/3-runtime/lab/guest.ts) boots the result once to check it, then labels OUT_DIR with
-# the recipe hash. Progress lines on stdout start with "step:".
+# The caller (src/3-runtime/lab/guest.ts) labels OUT_DIR with the recipe hash; the first boot that uses it
+# checks it. Progress lines on stdout start with "step:". Stopped (INT, TERM, HUP) or failed, it stops what it
+# started, unmounts, and removes its root filesystem and OUT_DIR: nothing half-built stays.
 set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR MIRROR SUITE}
 mirror=${2:?usage: build.sh OUT_DIR MIRROR SUITE}
@@ -14,12 +15,39 @@ files=$here/files
 disk_size=${OOMLAB_LAB_DISK_SIZE:-12G}
 
 rootfs=$(mktemp -d /var/tmp/oomlab-lab-rootfs-XXXXXX)
-cleanup() {
-	for m in proc sys dev/pts dev; do umountpoint_quiet "$rootfs/$m"; done
-	rm -rf "$rootfs"
+# Each long step runs in the background and is waited for: a signal reaches the trap at once, not after debootstrap.
+run() {
+	"$@" &
+	wait $!
 }
-umountpoint_quiet() { if mountpoint -q "$1" 2>/dev/null; then umount -l "$1"; fi; }
+# The processes this build started, deepest first (debootstrap, dpkg in the chroot, mkfs).
+descendants() {
+	local child
+	for child in $(pgrep -P "$1"); do
+		descendants "$child"
+		echo "$child"
+	done
+}
+cleanup() {
+	local status=$?
+	# Every step of the cleanup runs, whatever the one before it returned.
+	set +e +o pipefail
+	trap '' INT TERM HUP PIPE
+	local left
+	left=$(descendants $$)
+	if [ -n "$left" ]; then
+		kill -TERM $left 2>/dev/null || true
+		sleep 1
+		kill -KILL $(descendants $$) 2>/dev/null || true
+	fi
+	# Whatever debootstrap or this script mounted in the root filesystem, deepest first.
+	findmnt -rn -o TARGET | grep -F "$rootfs/" | sort -r | while read -r target; do umount -l "$target" 2>/dev/null || true; done
+	rm -rf "$rootfs"
+	[ "$status" -eq 0 ] || rm -rf "$out"
+	exit "$status"
+}
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP PIPE
 chmod 0755 "$rootfs"
 
 need=()
@@ -27,7 +55,8 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "step: installing ${need[*]} (apt-get)"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	run apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive run apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 # systemd as init (cgroup hierarchy and unit limits are its job), docker.io with containerd and runc,
@@ -36,7 +65,7 @@ packages=systemd,systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,zstd,d
 echo "step: debootstrap $suite (the longest step, 2 to 4 minutes)"
 options=()
 [ -n "${OOMLAB_DEBOOTSTRAP_CACHE:-}" ] && options+=("--cache-dir=$OOMLAB_DEBOOTSTRAP_CACHE")
-debootstrap --variant=minbase --include="$packages" "${options[@]}" "$suite" "$rootfs" "$mirror"
+run debootstrap --variant=minbase --include="$packages" "${options[@]}" "$suite" "$rootfs" "$mirror"
 
 echo "step: configuring the guest"
 echo oomlab-lab > "$rootfs/etc/hostname"
@@ -63,7 +92,7 @@ chroot "$rootfs" passwd -d root >/dev/null
 echo "step: initramfs with the virtio disk drivers"
 printf 'virtio_pci\nvirtio_blk\nvirtio_net\next4\n' >> "$rootfs/etc/initramfs-tools/modules"
 sed -i 's/^MODULES=.*/MODULES=list/' "$rootfs/etc/initramfs-tools/initramfs.conf"
-chroot "$rootfs" update-initramfs -u -k all >/dev/null
+run chroot "$rootfs" update-initramfs -u -k all >/dev/null
 umount "$rootfs/proc"
 
 kernel=$(cd "$rootfs/boot" && ls vmlinuz-* | sort -V | tail -1)
@@ -77,5 +106,5 @@ echo "step: disk image ($disk_size, sparse)"
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc "$rootfs"/usr/share/man "$rootfs"/usr/share/locale
 rm -f "$out/disk.img"
 truncate -s "$disk_size" "$out/disk.img"
-mkfs.ext4 -q -L oomlab-root -d "$rootfs" "$out/disk.img"
+run mkfs.ext4 -q -L oomlab-root -d "$rootfs" "$out/disk.img"
 echo "step: built $(du -sh --apparent-size "$out/disk.img" | cut -f1) apparent, $(du -sh "$out/disk.img" | cut -f1) on disk"

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
 import { DEATH_GRACE_MS, drive, warmBufferPool } from '../5-workload/index.ts';
-import { collectPostMortem, kernelOomKillsOf, sampleMemoryPeak, startNumaSampler, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
+import { collectPostMortem, kernelOomKillsOf, sampleMemoryPeak, startLoadSampler, startNumaSampler, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
 import type { Scenario } from '../1-scenario/index.ts';
@@ -176,6 +176,14 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     if (allReady) await warmUp(instances, timeline, context, bounded);
     // Time zero of the steps: they run while the workload runs.
     if (allReady) steps?.fire(TIME_ZERO);
+    // Without a workload no driver samples the instances: the load sampler does, cgroup and node figures only (no
+    // server connection), from time zero to the collection, so anonymous memory, page cache, CPU and pressure are charted.
+    // An instance that died at time zero has nothing left to sample: its sampler is not started, and the run goes on.
+    const idleSamplers =
+      allReady && !config.workload
+        ? (await Promise.all(instances.map((i) => startLoadSampler({ instance: i.spec.name, locatable: i, timeline }).catch(() => undefined)))).filter((s) => s !== undefined)
+        : [];
+    for (const sampler of idleSamplers) teardown.defer(() => sampler.stop());
     if (allReady && config.workload) {
       steps?.fire('workload.start');
       await bounded(drive(config.workload, { instances, timeline, signal: context.signal, onPhase: context.onPhase, k6: context.host.k6 }));
@@ -195,6 +203,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     await steps?.stop();
     if (context.signal.aborted) endedBy = endedFor(context.signal.reason);
 
+    await Promise.all(idleSamplers.map((sampler) => sampler.stop()));
     context.onPhase('collecting');
     logTails = await postMortem(bounded);
     collected = true;

@@ -10,9 +10,9 @@ import { describeError, OomlabError } from '../../0-model/errors.ts';
 import { onPath } from '../../0-model/host.ts';
 import { engineClients, type Engine } from '../docker/engine.ts';
 import { ownerAlive } from '../docker/labels.ts';
-import type { LabGuest } from './guest.ts';
+import { bootLabGuest, type LabGuest } from './guest.ts';
 import { LAB_SHAPES, type LabAccel } from './shape.ts';
-import { bootLab, LAB_SEED_IMAGE } from './vm.ts';
+import { LAB_SEED_IMAGE } from './vm.ts';
 
 /** Image disks kept per guest: each holds its images unpacked (about 1 GB for MariaDB). */
 const KEEP_IMAGE_DISKS = 3;
@@ -59,10 +59,10 @@ export async function fillImageDisk(options: FillImageDiskOptions): Promise<{ pa
   try {
     await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', options.guest.disk, candidate], { timeout: 30_000 });
     {
-      await using vm = await bootLab({
+      await using vm = await bootLabGuest(options.guest, {
         runId: `image-disk-${process.pid}`,
         shape: LAB_SHAPES.default,
-        guest: { ...options.guest, disk: candidate },
+        disk: candidate,
         accel: options.accel,
         writable: true,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),

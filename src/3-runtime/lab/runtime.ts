@@ -9,11 +9,11 @@ import { archiveSize, parseLoadResponse } from '../docker/image-archive.ts';
 import { connectEngine, engineAnswersAt, engineClients, type Engine } from '../docker/engine.ts';
 import { imageExists, resolveImage } from '../docker/images.ts';
 import { dockerConnection } from '../docker/runtime.ts';
-import { ensureLabGuest, labAccel } from './guest.ts';
+import { bootLabGuest, ensureLabGuest, labAccel } from './guest.ts';
 import { canMakeImageDisks, fillImageDisk, foundImageDisk } from './image-disk.ts';
 import { labShapeOf } from './shape.ts';
 import { labSurvey } from './survey.ts';
-import { bootLab, removeAbandonedLabs } from './vm.ts';
+import { LAB_SEED_IMAGE, removeAbandonedLabs } from './vm.ts';
 
 /** How much longer a server may take to be ready under TCG: the guest measured 4–10× slower than this host. */
 const TCG_TIME_SCALE = 4;
@@ -72,10 +72,12 @@ export function labRuntime(host = 'lab'): Runtime {
       // once into) an image disk the VM boots from: copying them at every boot costs minutes under TCG.
       let disk = guest.disk;
       const filled = new Map<string, number>();
-      if ((options.images ?? []).length > 0 && (await canMakeImageDisks())) {
+      // The seed image is in every guest already: a run of it alone needs neither this host's engine nor an image disk.
+      const toCopy = (options.images ?? []).filter((name) => name !== LAB_SEED_IMAGE);
+      if (toCopy.length > 0 && (await canMakeImageDisks())) {
         const here = await hostEngineOnce();
         const images: { name: string; id: string }[] = [];
-        for (const name of options.images ?? []) {
+        for (const name of toCopy) {
           const found = await resolveImage(here, name, { onProgress: progress, ...(options.signal ? { signal: options.signal } : {}) });
           if (found.available) images.push({ name, id: (await here.api.getImage(name).inspect()).Id });
         }
@@ -90,10 +92,11 @@ export function labRuntime(host = 'lab'): Runtime {
           for (const [name, ms] of made.copiedInMs) filled.set(name, ms);
         }
       }
-      const vm = await bootLab({
+      // A guest built a moment ago is checked by this boot (or by the image disk's).
+      const vm = await bootLabGuest(guest, {
         runId: `run-${process.pid}-${randomBytes(3).toString('hex')}`,
         shape,
-        guest: { ...guest, disk },
+        disk,
         accel: accel.accel,
         onProgress: progress,
         ...(options.signal ? { signal: options.signal } : {}),

@@ -23,12 +23,16 @@ export async function labSurvey(hostMemoryMiB = Math.floor(totalmem() / 1_048_57
   lines.push({ name: 'lab qemu', status: qemu ? 'ok' : 'limited', detail: qemu ? (version ?? QEMU_BINARY) : `${QEMU_BINARY} not installed — the first lab run installs qemu-system-x86 with apt-get` });
   const found = await labGuestState();
   if (found.state === 'good')
-    lines.push({ name: 'lab guest', status: 'ok', detail: `${found.guest.release}, kernel ${found.guest.kernelRelease}, recipe hash ${found.guest.recipeHash}, in ${found.guest.dir}` });
+    lines.push({
+      name: 'lab guest',
+      status: 'ok',
+      detail: `${found.guest.release}, kernel ${found.guest.kernelRelease}, recipe hash ${found.guest.recipeHash}, in ${found.guest.dir}${found.guest.checked ? '' : '; built, not booted yet: the first lab run checks it'}`,
+    });
   else
     lines.push({
       name: 'lab guest',
       status: 'limited',
-      detail: `${found.state === 'stale' ? `stale: ${found.why}` : 'not built yet'} — the first lab run builds it from Debian packages (about 4 minutes)`,
+      detail: `${found.state === 'stale' ? `stale: ${found.why}` : 'not built yet'} — the first lab run builds it from Debian packages (about 2–3 minutes)`,
     });
   let speed = 'unknown until the guest is built';
   if (found.state === 'good' && qemu) {
