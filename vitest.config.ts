@@ -10,6 +10,9 @@ const LAB = ['test/integration/lab.test.ts', 'test/integration/lab-numa.test.ts'
 
 export default defineConfig({
   test: {
+    // Both cores for the unit and no-engine files (vitest's default leaves one idle on a 2-core machine); the
+    // engine and lab files still run one at a time (fileParallelism: false).
+    maxWorkers: 2,
     projects: [
       {
         test: {
