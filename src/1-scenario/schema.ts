@@ -57,7 +57,13 @@ export const instanceSchema = z.strictObject({
    * `bufferPoolFraction` fills the InnoDB buffer pool with data pages until that share of its pages
    * hold data, as production's pool is after hours of reads (a fresh pool is cold: reserved, not resident).
    */
-  warmup: z.strictObject({ bufferPoolFraction: z.number().gt(0).max(1) }).optional(),
+  warmup: z
+    .strictObject({
+      bufferPoolFraction: z.number().gt(0).max(1),
+      /** How long one batch of rows may take before the warm-up is called stalled (scaled in a slow lab). @default 60 000 */
+      batchTimeoutMs: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 /** An instance as a scenario declares it (sizes as `4g` or bytes). */
 export type InstanceInput = z.input<typeof instanceSchema>;

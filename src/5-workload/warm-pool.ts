@@ -55,17 +55,53 @@ const FILL = (pad: number) =>
   `FROM ${WARMUP_DATABASE}.digits a, ${WARMUP_DATABASE}.digits b, ${WARMUP_DATABASE}.digits c, ${WARMUP_DATABASE}.digits e ` +
   'WHERE a.d + 10 * b.d + 100 * c.d + 1000 * e.d < ?';
 
+/** How long one batch may take before the warm-up is called stalled: a batch is a second or two of work on a healthy server. */
+export const WARMUP_BATCH_TIMEOUT_MS = 60_000;
+
+export interface WarmUpOptions {
+  signal?: AbortSignal;
+  /** A batch's time limit (scaled by a slow host, e.g. a lab under TCG). @default WARMUP_BATCH_TIMEOUT_MS */
+  batchTimeoutMs?: number;
+  /** After each batch: the share of the pool's pages holding data, and the time so far. */
+  onProgress?: (dataFraction: number, elapsedMs: number) => void;
+}
+
+/** A warm-up batch that did not finish in time: a server at its memory limit that the kernel keeps reclaiming for instead of killing. */
+export class WarmUpStalledError extends Error {
+  constructor(
+    readonly dataFraction: number,
+    readonly batchTimeoutMs: number,
+  ) {
+    super(`the buffer-pool warm-up stalled: one batch of ${BATCH_ROWS} rows took over ${Math.round(batchTimeoutMs / 1000)}s with the pool ${Math.round(dataFraction * 100)}% warm`);
+    this.name = 'WarmUpStalledError';
+  }
+}
+
 /** Fills the InnoDB buffer pool until `fraction` of its pages hold data (or it is full), writing rows into oomlab_warmup.fill. */
-export async function warmBufferPool(endpoint: MysqlEndpoint, fraction: number, signal?: AbortSignal): Promise<WarmUpResult> {
+export async function warmBufferPool(endpoint: MysqlEndpoint, fraction: number, options: WarmUpOptions = {}): Promise<WarmUpResult> {
+  const { signal } = options;
+  const batchTimeoutMs = options.batchTimeoutMs ?? WARMUP_BATCH_TIMEOUT_MS;
   const startedAt = performance.now();
   const connection = await createConnection({ ...endpoint, multipleStatements: false, connectTimeout: 10_000 });
   const drop = () => connection.destroy();
   signal?.addEventListener('abort', drop, { once: true });
+  let stalled = false;
+  let now: PoolPages | undefined;
+  // Every statement under the batch's time limit: a server frozen in reclaim answers none of them.
+  const query = async (sql: string, values?: unknown[]) => {
+    try {
+      return await connection.query({ sql, timeout: batchTimeoutMs }, values);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'PROTOCOL_SEQUENCE_TIMEOUT') throw error;
+      stalled = true;
+      throw new WarmUpStalledError(now && now.total > 0 ? now.data / now.total : 0, batchTimeoutMs);
+    }
+  };
   try {
     const pages = async (): Promise<PoolPages> => {
-      const [rows] = await connection.query("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_%'");
+      const [rows] = await query("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_%'");
       const status = new Map((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
-      const [size] = await connection.query('SELECT @@innodb_page_size AS page');
+      const [size] = await query('SELECT @@innodb_page_size AS page');
       return {
         total: status.get('innodb_buffer_pool_pages_total') ?? 0,
         data: status.get('innodb_buffer_pool_pages_data') ?? 0,
@@ -74,20 +110,21 @@ export async function warmBufferPool(endpoint: MysqlEndpoint, fraction: number, 
     };
     const before = await pages();
     const pad = padLength(before.pageSizeBytes);
-    for (const statement of SETUP) await connection.query(statement);
-    await connection.query(`CREATE TABLE IF NOT EXISTS ${WARMUP_DATABASE}.fill (id INT PRIMARY KEY, pad VARCHAR(${pad}) NOT NULL) ENGINE=InnoDB`);
-    const [maxRows] = await connection.query(`SELECT COALESCE(MAX(id), 0) AS id FROM ${WARMUP_DATABASE}.fill`);
+    for (const statement of SETUP) await query(statement);
+    await query(`CREATE TABLE IF NOT EXISTS ${WARMUP_DATABASE}.fill (id INT PRIMARY KEY, pad VARCHAR(${pad}) NOT NULL) ENGINE=InnoDB`);
+    const [maxRows] = await query(`SELECT COALESCE(MAX(id), 0) AS id FROM ${WARMUP_DATABASE}.fill`);
     let nextId = Number((maxRows as { id: number }[])[0]?.id ?? 0) + 1;
     let rowsWritten = 0;
     let full = false;
-    let now = await pages();
+    now = await pages();
     for (let remaining = rowsToTarget(now, fraction); remaining > 0; remaining = rowsToTarget(now, fraction)) {
       const batch = Math.min(remaining, BATCH_ROWS);
-      await connection.query(FILL(pad), [nextId, batch]);
+      await query(FILL(pad), [nextId, batch]);
       nextId += batch;
       rowsWritten += batch;
       const previous = now;
       now = await pages();
+      options.onProgress?.(now.total > 0 ? now.data / now.total : 0, performance.now() - startedAt);
       if (now.data - previous.data < (batch / 2) * FULL_WHEN_GROWTH_BELOW) {
         full = true;
         break;
@@ -96,6 +133,7 @@ export async function warmBufferPool(endpoint: MysqlEndpoint, fraction: number, 
     return { targetFraction: fraction, before, after: now, rowsWritten, full, durationMs: Math.round(performance.now() - startedAt) };
   } finally {
     signal?.removeEventListener('abort', drop);
-    await connection.end().catch(() => connection.destroy());
+    if (stalled) connection.destroy();
+    else await connection.end().catch(() => connection.destroy());
   }
 }

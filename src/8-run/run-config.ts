@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
-import { DEATH_GRACE_MS, drive, warmBufferPool } from '../5-workload/index.ts';
+import { DEATH_GRACE_MS, drive, WARMUP_BATCH_TIMEOUT_MS, warmBufferPool, WarmUpStalledError } from '../5-workload/index.ts';
 import { collectPostMortem, kernelOomKillsOf, sampleMemoryPeak, startLoadSampler, startNumaSampler, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
@@ -262,7 +262,21 @@ async function warmUp(instances: readonly StartedInstance[], timeline: Timeline,
     if (fraction === undefined || instance.hasExited()) continue;
     context.onPhase(`warming ${instance.spec.name}'s buffer pool to ${Math.round(fraction * 100)}%`);
     try {
-      const result = await bounded(warmBufferPool(instance.endpoint(), fraction, context.signal));
+      const target = `warming ${instance.spec.name}'s buffer pool to ${Math.round(fraction * 100)}%`;
+      let saidAt = performance.now();
+      const result = await bounded(
+        warmBufferPool(instance.endpoint(), fraction, {
+          signal: context.signal,
+          // A lab under TCG does each batch several times slower.
+          batchTimeoutMs: (instance.spec.warmup?.batchTimeoutMs ?? WARMUP_BATCH_TIMEOUT_MS) * (context.host.lab?.timeScale ?? 1),
+          onProgress: (dataFraction, elapsedMs) => {
+            // A line every 15 s at most: batches take a second or two.
+            if (performance.now() - saidAt < 15_000) return;
+            saidAt = performance.now();
+            context.onPhase(`${target}: ${Math.round(dataFraction * 100)}% after ${Math.round(elapsedMs / 1000)}s`);
+          },
+        }),
+      );
       timeline.add({
         kind: 'warm-up',
         instance: instance.spec.name,
@@ -276,7 +290,11 @@ async function warmUp(instances: readonly StartedInstance[], timeline: Timeline,
       });
     } catch (error) {
       await Promise.race([instance.exited, sleep(DEATH_GRACE_MS)]);
-      if (!instance.hasExited()) throw error;
+      if (instance.hasExited()) continue;
+      // Alive but not answering: at its limit, the kernel reclaims (cgroup v2 above all) rather than kills.
+      if (error instanceof WarmUpStalledError)
+        throw new Error(`${instance.spec.name}: ${error.message} — still alive and not OOM-killed: the kernel is reclaiming at the memory limit instead (see memory pressure in the report)`);
+      throw error;
     }
   }
 }
