@@ -223,7 +223,13 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     if (!connectionsKnown) unknown.push('how many connections were open at the kill');
     // Unknown connections are weighed at max_connections, all busy with full buffers: a bound production rarely reaches, so half weight.
     const weight = connectionsKnown ? 1 : 0.5;
-    add({ id: 'connections', score: (weight * Math.min(residual, connectionBytes)) / budget, title: 'per-connection buffers × a burst of connections', for: forIt, against });
+    const share = Math.min(residual, connectionBytes) / budget;
+    if (!connectionsKnown && share > 0) {
+      against.push(
+        `how many connections were open is unknown: the score counts that ${Math.round(share * 100)} % at half (${(weight * share).toFixed(2)}), as max_connections ${connections} all busy at once is a bound production rarely reaches; Max_used_connections would count it in full`,
+      );
+    }
+    add({ id: 'connections', score: weight * share, title: 'per-connection buffers × a burst of connections', for: forIt, against });
   }
 
   // performance_schema: sized at start-up from max_connections and the table caches (MySQL ≥ 5.6; off by default in MariaDB).
