@@ -1,6 +1,6 @@
 import { formatBytes } from '../0-model/units.ts';
 import { exploreSummary, isExplore, rankByHeadroom } from '../0-model/explore.ts';
-import { isEmulatedValue, peakMemoryText, predictedText } from '../0-model/figures.ts';
+import { isEmulatedValue, MEMORY_MODEL_DOC, peakMemoryText, predictedText, predictionLegend } from '../0-model/figures.ts';
 import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.ts';
 import { answerOf, skipLine } from '../0-model/answer.ts';
 import { answerMarkdown } from './answer-markdown.ts';
@@ -102,6 +102,9 @@ export function renderMarkdown(report: RunReport): string {
     );
   }
   if (ranConfigs.length > 0) lines.push('');
+  // The model's figures are defined where they first appear.
+  const legend = predictionLegend(ranConfigs.map((c) => c.metrics));
+  if (legend.length > 0) lines.push(`Peak memory: ${legend.map((l) => `**${l.term}**: ${l.meaning}`).join('; ')} (${MEMORY_MODEL_DOC}).`, '');
   // Configurations that did not run: one line per reason, with how many and what to do.
   for (const group of answer.skipped) lines.push(`⏭ **Not run:** ${skipLine(group)}`, '');
   if (report.emulated.length > 0) lines.push(`* nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.`, '');

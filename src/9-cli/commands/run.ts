@@ -49,7 +49,7 @@ function printProgress(progress: Progress): void {
       const figures = [
         r.metrics.openFilesLimit !== undefined ? `open_files_limit=${r.metrics.openFilesLimit}` : '',
         r.metrics.peakMemoryBytes !== undefined ? `peak ${formatBytes(r.metrics.peakMemoryBytes)}${r.metrics.peakUsageBytes !== undefined ? ' anon' : ''}` : '',
-        r.metrics.expectedPeakBytes !== undefined ? `expected ${formatBytes(r.metrics.expectedPeakBytes)}` : '',
+        r.metrics.expectedPeakBytes !== undefined ? `expected ${formatBytes(r.metrics.expectedPeakBytes)} by the memory model` : '',
         r.metrics.predictedPeakBytes !== undefined ? `predicted worst case ${formatBytes(r.metrics.predictedPeakBytes)}` : '',
         r.metrics.connectionRatio !== undefined ? `B:A ${r.metrics.connectionRatio}` : '',
         r.durationMs > 0 ? `${(r.durationMs / 1000).toFixed(1)}s` : '',
