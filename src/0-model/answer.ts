@@ -4,6 +4,7 @@ import { SIGNATURE_WORDS } from './signature.ts';
 import type { AxisValue, Outcome } from './config.ts';
 import type { ConfigResult, RunReport } from './report.ts';
 import { formatBytes } from './units.ts';
+import { caveatsOf, caveatText } from './load-caveats.ts';
 import { expectedText, outcomeWords, verdictWords } from './verdict-words.ts';
 
 /** A piece of a headline: words, or a figure quoted as the kernel printed it (rendered as code). */
@@ -30,6 +31,8 @@ export interface RankedConfig {
   killed: boolean;
   /** A survivor whose fix was OOM-killed elsewhere: `fix=tuned-my.cnf was killed with open_files_limit=explicit`. */
   caveat?: string;
+  /** A survivor whose load was not served: `only 34 of 1,500 sessions the load asked for completed; …` (load-caveats.ts). */
+  loadCaveat?: string;
 }
 
 export interface SkipGroup {
@@ -235,7 +238,14 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
   }
   const peak = peakFigure(asExpected);
   if (wrong.length === 0 && undecided.length === 0) {
-    return { lead: `${outcomeWords(claim.expected).replace(/^./, (c) => c.toUpperCase())}${withWhat}:`, parts: [`${tally}${peak ? `, ${peak}` : ''} — as expected:${why}.`], tone };
+    // Survived, but the load was not served: the survival is not the clean pass it reads as.
+    const unserved = asExpected.filter((c) => caveatsOf(c).length > 0);
+    const but = unserved.map((c) => `${unserved.length > 1 || done.length > 1 ? `${pairs(differences(c.axes, baseline, axes)) || c.id}: ` : ''}${caveatText(caveatsOf(c))}`);
+    return {
+      lead: `${outcomeWords(claim.expected).replace(/^./, (c) => c.toUpperCase())}${withWhat}:`,
+      parts: [`${tally}${peak ? `, ${peak}` : ''} — as expected:${why}.`, ...(but.length > 0 ? [` But not a clean pass, the load was not served: ${but.join('; ')}.`] : [])],
+      tone: but.length > 0 ? 'mixed' : tone,
+    };
   }
   const outcomes = otherwise(done);
   return {
@@ -303,9 +313,13 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
   for (const r of ranked) {
     const caveat = killedWith(r);
     if (caveat) r.caveat = caveat;
+    const unserved = caveatsOf(r.config);
+    if (unserved.length > 0) r.loadCaveat = caveatText(unserved);
   }
   const share = (r: RankedConfig) => (r.headroomBytes !== undefined && r.limitBytes ? r.headroomBytes / r.limitBytes : -1);
-  return ranked.sort((a, b) => Number(a.killed) - Number(b.killed) || Number(a.caveat !== undefined) - Number(b.caveat !== undefined) || share(b) - share(a));
+  // A survivor that did not serve its load ranks after those that did, however much headroom refusing clients left it.
+  const doubtful = (r: RankedConfig) => Number(r.caveat !== undefined) * 2 + Number(r.loadCaveat !== undefined);
+  return ranked.sort((a, b) => Number(a.killed) - Number(b.killed) || doubtful(a) - doubtful(b) || share(b) - share(a));
 }
 
 /** The answer: a headline per claim (the incident's first), the ranking, and what did not run. */
@@ -342,6 +356,12 @@ export function headroomText(r: RankedConfig): string {
   if (r.killed) return 'none: killed';
   if (r.headroomBytes === undefined || !r.limitBytes) return '—';
   return `${formatBytes(r.headroomBytes)} (${Math.round((r.headroomBytes / r.limitBytes) * 100)} %)`;
+}
+
+/** The ranking's label with what stands against it: `fix=max-connections-10 (but only 34 of 1,500 sessions …)`. */
+export function rankedLabel(r: RankedConfig): string {
+  const buts = [r.caveat, r.loadCaveat ? `not a clean pass: ${r.loadCaveat}` : undefined].filter((b): b is string => b !== undefined);
+  return buts.length > 0 ? `${r.label} (but ${buts.join('; and ')})` : r.label;
 }
 
 export function peakText(r: RankedConfig): string {

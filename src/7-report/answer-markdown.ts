@@ -1,6 +1,6 @@
 // The top of report.md: the answer in a sentence per claim, then the configurations ranked by headroom.
 import type { RunReport } from '../0-model/report.ts';
-import { type Answer, answerOf, headroomText, type Part, peakText } from '../0-model/answer.ts';
+import { type Answer, answerOf, headroomText, type Part, peakText, rankedLabel } from '../0-model/answer.ts';
 import { outcomeWords, verdictWords } from '../0-model/verdict-words.ts';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -27,9 +27,7 @@ export function answerMarkdown(report: RunReport, answer: Answer = answerOf(repo
       '|---|---|---|---|---|---|',
     );
     ranked.forEach((r, i) => {
-      lines.push(
-        `| ${[String(i + 1), r.caveat ? `${r.label} (but ${r.caveat})` : r.label, outcomeWords(r.config.outcome), verdictWords(r.config), peakText(r), headroomText(r)].map(cell).join(' | ')} |`,
-      );
+      lines.push(`| ${[String(i + 1), rankedLabel(r), outcomeWords(r.config.outcome), verdictWords(r.config), peakText(r), headroomText(r)].map(cell).join(' | ')} |`);
     });
     lines.push('');
   }

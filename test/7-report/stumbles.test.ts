@@ -25,3 +25,23 @@ describe('the memory model’s figures in a report', () => {
     expect(renderHtml(fixture('report-nofile-oom-v2.json'))).toContain('<p class="footnote legend">Peak memory: <strong>expected</strong>: the memory model&#39;s prediction of the anonymous peak');
   });
 });
+
+describe('a survivor whose load was not served (the DBA incident, a real run)', () => {
+  const report = fixture('report-incident-dba.json');
+
+  it('is not a clean pass in the answer: the headline says why, and the ranking says so beside it', () => {
+    const lines = renderMarkdown(report).split('\n');
+    expect(lines).toContain(
+      '- 🔀 **Survived with fix=max-connections-10:** 1 of 1 configuration, peak anonymous memory 1.6 GiB of 2 GiB — as expected: the fix keeps the server inside its limit. But not a clean pass, the load was not served: only 34 of 1,500 sessions the load asked for completed; the server refused 1,466 of 1,500 sessions (1040 ER_CON_COUNT_ERROR ×1,466).',
+    );
+    expect(lines.find((l) => l.includes('| fix=default-buffers (but'))).toContain(
+      'fix=default-buffers (but not a clean pass: only 3 of 1,500 sessions the load asked for completed: 1,247 waited at the in-flight cap and never started, 250 still running at the drain deadline; query p99 20.1 s)',
+    );
+  });
+
+  it('says so in report.html beside the configuration', () => {
+    expect(renderHtml(report)).toContain(
+      '<small class="caveat">but not a clean pass: only 34 of 1,500 sessions the load asked for completed; the server refused 1,466 of 1,500 sessions (1040 ER_CON_COUNT_ERROR ×1,466)</small>',
+    );
+  });
+});

@@ -4,6 +4,7 @@ import { UsageError } from '../../0-model/errors.ts';
 import { signalOnInterrupt } from './interrupt.ts';
 import { phasePrinter } from './phase-line.ts';
 import { formatBytes } from '../../0-model/units.ts';
+import { caveatsOf, caveatText } from '../../0-model/load-caveats.ts';
 import { parseJobs, runScenario, type Progress } from '../../8-run/index.ts';
 import { parseShard } from '../../2-plan/index.ts';
 import { renderJson } from '../../7-report/index.ts';
@@ -59,7 +60,8 @@ function printProgress(progress: Progress): void {
       // A reason shared by many configurations (a missing image) is printed in full once.
       const reason = r.verdict === 'pass' ? '' : shownReasons.has(r.reason) ? ' — same reason as above' : ` — ${r.reason}`;
       shownReasons.add(r.reason);
-      const verdict = `→ ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${figures ? ` (${figures})` : ''}${reason}`;
+      const unserved = caveatsOf(r);
+      const verdict = `→ ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${figures ? ` (${figures})` : ''}${reason}${unserved.length > 0 ? ` — but not a clean pass: ${caveatText(unserved)}` : ''}`;
       if (!sideBySide) write(`    ${verdict}`);
       else write(`[${progress.finished ?? progress.index + 1}/${progress.total}]${r.concurrency ? ` slot ${r.concurrency.slots[0]}` : ''} ${r.id} ${verdict}`);
       break;
