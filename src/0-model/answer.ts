@@ -339,6 +339,11 @@ export function answerOf(report: RunReport): Answer {
   if (signature && signature.verdict !== 'reproduced' && headlines[0]?.lead === 'Reproduced:') {
     headlines[0] = { ...headlines[0], lead: `Killed as expected, but ${SIGNATURE_WORDS[signature.verdict].toLowerCase()} against production's kill (above):`, tone: 'mixed' };
   }
+  // The image that stood in for production's server is named wherever the incident's verdict is.
+  const first = headlines[0];
+  if (signature?.standIn && first && baseline && sorted[0]?.c.configs.includes(baseline)) {
+    headlines[0] = { ...first, lead: first.lead.replace(/:$/, ` (${signature.standIn.image} standing in for production's ${signature.standIn.production}):`) };
+  }
   const skipped = skipGroups(report.configs);
   if (skipped.length > 0) {
     const total = skipped.reduce((n, g) => n + g.configs.length, 0);

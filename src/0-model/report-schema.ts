@@ -328,15 +328,17 @@ const productionKill = z.object({
   oomScoreAdj: num.optional(),
   phase: z.enum(['start-up', 'under-load', 'after-load', 'unknown']),
   line: str.optional(),
+  server: z.object({ family: z.enum(['mysql', 'mariadb']), version: str, assumed: z.boolean().optional() }).optional(),
 });
 
 const signatureMatch = z.object({
   verdict: z.enum(['reproduced', 'partly', 'not-reproduced']),
   configId: str.optional(),
   production: productionKill,
+  standIn: z.object({ image: str, production: str }).optional(),
   rows: z.array(
     z.object({
-      figure: z.enum(['process', 'scope', 'anon-rss', 'total-vm', 'phase', 'oom_score_adj']),
+      figure: z.enum(['process', 'server', 'scope', 'anon-rss', 'total-vm', 'phase', 'oom_score_adj']),
       production: str,
       lab: str,
       match: z.enum(['same', 'differs', 'unknown']),

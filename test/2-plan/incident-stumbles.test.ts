@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diagnose, readEvidence } from '../../src/2-plan/index.ts';
+import { diagnose, readEvidence, scenarioText } from '../../src/2-plan/index.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 const read = (...path: string[]) => readFileSync(join(FIXTURES, ...path), 'utf8');
@@ -62,5 +62,20 @@ describe('the connections cause without a connection count', () => {
     const connections = diagnosis.causes.find((c) => c.id === 'connections')!;
     expect(connections.score).toBe(0.18);
     expect(connections.against.join('\n')).not.toMatch(/at half/);
+  });
+});
+
+describe("production's server in the generated scenario", () => {
+  it('is carried beside the kill, marked assumed when only the process name gave it', () => {
+    const evidence = readEvidence(
+      [
+        { name: 'oom.txt', text: 'Memory cgroup out of memory: Killed process 123841 (mysqld) total-vm:465616kB, anon-rss:423524kB, file-rss:0kB, shmem-rss:0kB' },
+        { name: 'my.cnf', text: '[mysqld]\ninnodb_buffer_pool_size = 384M\n', as: 'mycnf' },
+      ],
+      { limit: '512m' },
+    );
+    const text = scenarioText({ name: 'incident-x', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(0), sources: ['oom.txt'] });
+    expect(text).toContain('"server":{"family":"mysql","version":"5.7","assumed":true}');
+    expect(text).toContain('image: ["oomlab/mysql:9.7"],');
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseReport } from '../../src/0-model/parse-report.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
+import { matchSignature } from '../../src/6-judge/index.ts';
 import { renderHtml, renderMarkdown } from '../../src/7-report/index.ts';
 
 const fixture = (name: string): RunReport => parseReport(readFileSync(join(import.meta.dirname, '..', 'fixtures', name), 'utf8'), name);
@@ -43,5 +44,30 @@ describe('a survivor whose load was not served (the DBA incident, a real run)', 
     expect(renderHtml(report)).toContain(
       '<small class="caveat">but not a clean pass: only 34 of 1,500 sessions the load asked for completed; the server refused 1,466 of 1,500 sessions (1040 ER_CON_COUNT_ERROR ×1,466)</small>',
     );
+  });
+});
+
+describe('a stand-in image', () => {
+  // The DBA incident's run, as if production had been MySQL 5.7 (the image here is MariaDB 10.11 either way).
+  const report = fixture('report-incident-dba.json');
+  const production = { ...report.signature!.production, server: { family: 'mysql' as const, version: '5.7' } };
+  const signature = matchSignature(production, report.configs);
+  const standIn = { ...report, signature };
+
+  it("is named in the Reproduced line, in the signature's table and in the answer's headline", () => {
+    expect(signature.standIn).toEqual({ image: 'oomlab/mariadb:10.11', production: 'MySQL 5.7' });
+    const lines = renderMarkdown(standIn).split('\n');
+    expect(lines).toContain(
+      "Reproduced by image=oomlab/mariadb:10.11,fix=production,memory=2048m, with oomlab/mariadb:10.11 standing in for production's MySQL 5.7: scope, anon-rss as in production; total-vm differs (each server version reserves its own virtual space (MariaDB 10.11 terabytes of it): not decisive).",
+    );
+    expect(lines).toContain("| server (not decisive) | MySQL 5.7 | oomlab/mariadb:10.11 | differs | a stand-in: the image this host has; the scenario file's `Image:` comment says why |");
+    expect(lines.find((l) => l.startsWith('- ✅ **Reproduced'))).toMatch(/^- ✅ \*\*Reproduced \(oomlab\/mariadb:10\.11 standing in for production's MySQL 5\.7\):\*\* /);
+    expect(renderHtml(standIn)).toContain('with oomlab/mariadb:10.11 standing in for production&#39;s MySQL 5.7');
+  });
+
+  it('is not claimed when the lab ran production’s own server', () => {
+    const same = matchSignature({ ...production, server: { family: 'mariadb', version: '10.11', assumed: true } }, report.configs);
+    expect(same.standIn).toBeUndefined();
+    expect(same.summary).toMatch(/^Reproduced by image=oomlab\/mariadb:10\.11,fix=production,memory=2048m: /);
   });
 });

@@ -25,6 +25,8 @@ export interface Cause {
 export interface DiagnosisFigures {
   family: ServerFamily;
   version: string;
+  /** The version was not in the evidence: guessed from the process name. */
+  versionAssumed?: boolean;
   limitBytes?: number;
   anonRssBytes?: number;
   totalVmBytes?: number;
@@ -369,6 +371,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     figures: {
       family: id.family,
       version: id.version,
+      ...(id.note ? { versionAssumed: true } : {}),
       ...(limit !== undefined ? { limitBytes: limit } : {}),
       ...(anon !== undefined ? { anonRssBytes: anon } : {}),
       ...(totalVm !== undefined ? { totalVmBytes: totalVm } : {}),

@@ -234,6 +234,7 @@ function productionKill(input: ScenarioTextInput): string[] {
     ...(kill.oomScoreAdj !== undefined ? { oomScoreAdj: kill.oomScoreAdj } : {}),
     phase: input.phase ?? 'unknown',
     ...(kill.lines.at(-1) ? { line: kill.lines.at(-1) } : {}),
+    server: { family: input.diagnosis.figures.family, version: input.diagnosis.figures.version, ...(input.diagnosis.figures.versionAssumed ? { assumed: true } : {}) },
   };
   return ["  // Production's kill as its kernel printed it: the report sets the lab's kill beside it.", `  production: ${literal(production)},`];
 }
