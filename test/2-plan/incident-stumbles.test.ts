@@ -79,3 +79,36 @@ describe("production's server in the generated scenario", () => {
     expect(text).toContain('image: ["oomlab/mysql:9.7"],');
   });
 });
+
+describe('in-memory temporary tables in the generated storm', () => {
+  const written = (mycnf: string) => {
+    const evidence = readEvidence(
+      [
+        { name: 'oom.txt', text: KILL },
+        { name: 'my.cnf', text: mycnf, as: 'mycnf' },
+      ],
+      { limit: '2g' },
+    );
+    return scenarioText({ name: 'incident-x', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(0), sources: ['oom.txt', 'my.cnf'] });
+  };
+
+  it('are built when tmp_table_size is a large part of what the diagnosis counts a connection to hold', () => {
+    const text = written(MY_CNF);
+    expect(text).toContain('  workload: () => busyMinute({ connections: 250, temporaryTables: true }),');
+    expect(text).toContain(
+      '  // A GROUP BY report builds an in-memory temporary table of up to min(tmp_table_size, max_heap_table_size) = 16 MiB (the default), which the diagnosis counts for each connection.',
+    );
+  });
+
+  it('are built when my.cnf sets them, and the default-buffers fix puts them back to 16M', () => {
+    const text = written(`${MY_CNF}tmp_table_size = 256M\nmax_heap_table_size = 256M\n`);
+    expect(text).toContain("= 256 MiB (production's), which the diagnosis counts for each connection.");
+    expect(text).toMatch(/"default-buffers": \{ because: .*"tmp_table_size":"16M","max_heap_table_size":"16M"/);
+  });
+
+  it('are said not to be exercised when they are a small part of it', () => {
+    const text = written(`${MY_CNF}tmp_table_size = 512K\n`);
+    expect(text).toContain('  workload: () => busyMinute({ connections: 250 }),');
+    expect(text).toContain("  // In-memory temporary tables are not exercised: min(tmp_table_size, max_heap_table_size) = 512 KiB (production's) is a small part of what a connection holds.");
+  });
+});

@@ -33,6 +33,8 @@ export interface DiagnosisFigures {
   poolBytes: number;
   /** What one connection that sorts and joins may hold: its buffers and stack. */
   perConnectionBytes: number;
+  /** One in-memory temporary table: min(tmp_table_size, max_heap_table_size), part of `perConnectionBytes`. */
+  temporaryTableBytes: number;
   /** Connections production had (SHOW STATUS), else max_connections. */
   connections: number;
   connectionsKnown: boolean;
@@ -377,6 +379,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       ...(totalVm !== undefined ? { totalVmBytes: totalVm } : {}),
       poolBytes: pool,
       perConnectionBytes: perConnection.bytes,
+      temporaryTableBytes: Math.min(v.tmp_table_size, v.max_heap_table_size),
       connections,
       connectionsKnown,
       maxConnections: v.max_connections,
