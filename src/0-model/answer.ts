@@ -356,6 +356,11 @@ export function answerOf(report: RunReport): Answer {
   return { headlines, ranking: rank(report.configs, baseline), skipped, ...(baseline ? { baseline } : {}) };
 }
 
+/** `#3`: a configuration's number, its place in the report's configurations; progress and every format use it. */
+export function configTag(report: Pick<RunReport, 'configs'>, config: ConfigResult): string {
+  return `#${report.configs.indexOf(config) + 1}`;
+}
+
 /** `3.9 GiB (95 %)`, or why there is none. */
 export function headroomText(r: RankedConfig): string {
   if (r.killed) return 'none: killed';

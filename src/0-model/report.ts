@@ -275,9 +275,10 @@ export interface AxisOverride {
 export type Progress =
   | { kind: 'message'; text: string }
   | { kind: 'schedule'; jobs: RunJobs }
-  | { kind: 'config-start'; index: number; total: number; id: string; slot?: number }
+  /** `number` is the configuration's #N in the report (its place in report.configs, from 1), of `total`. */
+  | { kind: 'config-start'; index: number; number: number; total: number; id: string; slot?: number }
   | { kind: 'phase'; index: number; phase: string }
-  | { kind: 'config-end'; index: number; total: number; result: ConfigResult; finished?: number }
+  | { kind: 'config-end'; index: number; number: number; total: number; result: ConfigResult; finished?: number }
   | { kind: 'repeat-end'; index: number; repeat: number; of: number; result: ConfigResult }
   | { kind: 'report'; dir: string };
 

@@ -2,7 +2,7 @@ import { formatBytes } from '../0-model/units.ts';
 import { exploreSummary, isExplore, rankByHeadroom } from '../0-model/explore.ts';
 import { isEmulatedValue, MEMORY_MODEL_DOC, peakMemoryText, predictedText, predictionLegend } from '../0-model/figures.ts';
 import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.ts';
-import { answerOf, skipLine } from '../0-model/answer.ts';
+import { answerOf, configTag, skipLine } from '../0-model/answer.ts';
 import { answerMarkdown } from './answer-markdown.ts';
 import { outcomeWords, verdictWords } from '../0-model/verdict-words.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
@@ -58,7 +58,7 @@ export function renderMarkdown(report: RunReport): string {
   const withRatio = report.configs.some((c) => c.metrics.connectionRatio !== undefined);
   const withFiles = report.configs.some((c) => c.metrics.openFilesLimit !== undefined);
   const loadHeaders = [...(withLoad ? ['peak connections', 'p99 latency', 'errors by code'] : []), ...(withRatio ? ['B:A connections'] : [])];
-  const headers = [...axes, 'outcome', 'verdict', 'peak memory', ...(withFiles ? ['@@open_files_limit'] : []), ...loadHeaders];
+  const headers = ['#', ...axes, 'outcome', 'verdict', 'peak memory', ...(withFiles ? ['@@open_files_limit'] : []), ...loadHeaders];
   const counts = report.summary;
   lines.push(
     '## Verdicts',
@@ -90,6 +90,7 @@ export function renderMarkdown(report: RunReport): string {
     ];
     lines.push(
       `| ${[
+        configTag(report, config),
         ...axisCells,
         config.outcome ? outcomeWords(config.outcome) : '—',
         verdictCell(config, regressed.has(config.id)),
@@ -140,7 +141,7 @@ export function renderMarkdown(report: RunReport): string {
   if (decided.length > 0) {
     lines.push('', '## Evidence', '');
     for (const config of decided) {
-      lines.push(`<details><summary><code>${config.id}</code> — ${config.outcome} (${config.verdict})</summary>`, '', '```');
+      lines.push(`<details><summary>${configTag(report, config)} <code>${config.id}</code> — ${config.outcome} (${config.verdict})</summary>`, '', '```');
       for (const evidence of config.evidence) lines.push(`${evidence.source}: ${evidence.text}`);
       lines.push('```', '');
       const byReplica = Object.entries(config.metrics.byReplica ?? {});

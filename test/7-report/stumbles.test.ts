@@ -35,7 +35,7 @@ describe('a survivor whose load was not served (the DBA incident, a real run)', 
     expect(lines).toContain(
       '- 🔀 **Survived with fix=max-connections-10:** 1 of 1 configuration, peak anonymous memory 1.6 GiB of 2 GiB — as expected: the fix keeps the server inside its limit. But not a clean pass, the load was not served: only 34 of 1,500 sessions the load asked for completed; the server refused 1,466 of 1,500 sessions (1040 ER_CON_COUNT_ERROR ×1,466).',
     );
-    expect(lines.find((l) => l.includes('| fix=default-buffers (but'))).toContain(
+    expect(lines.find((l) => l.includes(' fix=default-buffers (but'))).toContain(
       'fix=default-buffers (but not a clean pass: only 3 of 1,500 sessions the load asked for completed: 1,247 waited at the in-flight cap and never started, 250 still running at the drain deadline; query p99 20.1 s)',
     );
   });
@@ -69,5 +69,24 @@ describe('a stand-in image', () => {
     const same = matchSignature({ ...production, server: { family: 'mariadb', version: '10.11', assumed: true } }, report.configs);
     expect(same.standIn).toBeUndefined();
     expect(same.summary).toMatch(/^Reproduced by image=oomlab\/mariadb:10\.11,fix=production,memory=2048m: /);
+  });
+});
+
+describe('one numbering', () => {
+  const report = fixture('report-incident-dba.json');
+
+  it('report.md numbers each configuration #N as progress does, in the verdict table, the ranking and the evidence', () => {
+    const lines = renderMarkdown(report).split('\n');
+    // #3 is the third configuration the run started ([#3/4] on stderr): fix=max-connections-10, ranked first by headroom.
+    expect(lines).toContain('| rank | configuration | outcome | verdict | peak / limit | headroom |');
+    expect(lines.find((l) => l.startsWith('| 1 | '))).toMatch(/^\| 1 \| #3 fix=max-connections-10 /);
+    expect(lines.find((l) => l.startsWith('| #3 | '))).toMatch(/^\| #3 \| max-connections-10 \| survived /);
+    expect(lines).toContain('<details><summary>#3 <code>image=oomlab/mariadb:10.11,fix=max-connections-10,memory=2048m</code> — survived (pass)</summary>');
+  });
+
+  it('report.html heads its ranking column "rank", beside the same #N tags as its verdict table', () => {
+    const page = renderHtml(report);
+    expect(page).toContain('<thead><tr><th>rank</th><th>#</th><th>configuration');
+    expect(page).toMatch(/<td class="num">1<\/td><td class="tag"><a href="#config-3">/);
   });
 });

@@ -29,7 +29,7 @@ export function renderAnswer(report: RunReport, configs: readonly Labelled[], an
 ${
   rows.length > 0
     ? html`<h3>Ranked by headroom <small>the ${anonymous ? 'anonymous ' : ''}peak against the limit; killed last</small></h3>
-<table class="ranking"><thead><tr><th>#</th><th></th><th>configuration <small>(what differs from the incident's)</small></th><th>outcome</th><th>verdict</th><th>peak / limit</th><th>headroom</th></tr></thead><tbody>${rows}</tbody></table>`
+<table class="ranking"><thead><tr><th>rank</th><th>#</th><th>configuration <small>(what differs from the incident's)</small></th><th>outcome</th><th>verdict</th><th>peak / limit</th><th>headroom</th></tr></thead><tbody>${rows}</tbody></table>`
     : undefined
 }
 </section>`;

@@ -17,6 +17,11 @@ const phases = phasePrinter(5);
 // With configurations side by side, each is one line as it finishes (its phases would interleave).
 let sideBySide = false;
 
+/** `#3/6`: the configuration's number as the report numbers it (#3 in report.md and report.html), of how many. */
+export function numberTag(progress: { number: number; total: number }): string {
+  return `#${progress.number}/${progress.total}`;
+}
+
 function printProgress(progress: Progress): void {
   const write = (line: string) => process.stderr.write(`${line}\n`);
   switch (progress.kind) {
@@ -32,7 +37,7 @@ function printProgress(progress: Progress): void {
     case 'config-start':
       if (sideBySide) break;
       phases.start();
-      write(`[${progress.index + 1}/${progress.total}] ${progress.id}`);
+      write(`[${numberTag(progress)}] ${progress.id}`);
       break;
     case 'phase':
       if (!sideBySide) phases.phase(progress.phase);
@@ -63,7 +68,7 @@ function printProgress(progress: Progress): void {
       const unserved = caveatsOf(r);
       const verdict = `→ ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${figures ? ` (${figures})` : ''}${reason}${unserved.length > 0 ? ` — but not a clean pass: ${caveatText(unserved)}` : ''}`;
       if (!sideBySide) write(`    ${verdict}`);
-      else write(`[${progress.finished ?? progress.index + 1}/${progress.total}]${r.concurrency ? ` slot ${r.concurrency.slots[0]}` : ''} ${r.id} ${verdict}`);
+      else write(`[${numberTag(progress)}${progress.finished !== undefined ? `, ${progress.finished} done` : ''}]${r.concurrency ? ` slot ${r.concurrency.slots[0]}` : ''} ${r.id} ${verdict}`);
       break;
     }
     case 'report':
