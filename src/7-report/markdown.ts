@@ -9,6 +9,7 @@ import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import { cellText, fileTableText, splitRanRows, versionView } from '../0-model/version-view.ts';
 import { semaphoreMarkdown } from './semaphores.ts';
 import { signatureMarkdown } from './signature.ts';
+import { overridesText } from '../0-model/set-values.ts';
 import { shardLines } from '../0-model/shards.ts';
 import { labHostLine } from '../0-model/host.ts';
 
@@ -32,6 +33,8 @@ export function renderMarkdown(report: RunReport): string {
   const lines: string[] = [];
   lines.push(`# oomlab: ${report.scenario}`, '');
   lines.push(`**Incident:** ${report.incident}`, '');
+  const setLine = overridesText(report);
+  if (setLine) lines.push(`**Set from the command line:** ${setLine}. Values the file does not list are marked (--set) wherever a configuration is named.`, '');
   lines.push(...signatureMarkdown(report));
   if (report.endedBy !== 'done') lines.push(`⚠️ The run ended by **${report.endedBy}**${report.error ? `: ${report.error}` : ''}.`, '');
   lines.push(...answerMarkdown(report, answer));
@@ -192,8 +195,8 @@ function runDetails(report: RunReport): string[] {
   );
   if (report.host.lab) lines.push(`Ran in a ${labHostLine(report.host.lab)} (${report.host.lab.accelWhy}).`, '');
   for (const line of shardLines(report)) lines.push(line, '');
-  const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
-  if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');
+  const overrides = overridesText(report);
+  if (overrides) lines.push(`Set from the command line: ${overrides}.`, '');
   const drivers = [...new Set(report.configs.map((c) => c.metrics.driver).filter(Boolean))];
   if (drivers.length > 0) lines.push(`Load driver: ${drivers.join(', ')}.`, '');
   lines.push('</details>', '');

@@ -90,3 +90,28 @@ describe('one numbering', () => {
     expect(page).toMatch(/<td class="num">1<\/td><td class="tag"><a href="#config-3">/);
   });
 });
+
+describe('a value set from the command line (--set memory=3g on the DBA scenario, whose file has 2048m)', () => {
+  const base = fixture('report-incident-dba.json');
+  const report: RunReport = {
+    ...base,
+    overrides: [{ axis: 'memory', values: ['3g'], scenarioValues: ['2048m'] }],
+    configs: base.configs.map((c) => ({ ...c, axes: { ...c.axes, memory: '3g' } })),
+  };
+  const lines = renderMarkdown(report).split('\n');
+
+  it('is said at the top, not only in the folded run details', () => {
+    expect(lines.slice(0, 6)).toContain('**Set from the command line:** `--set memory=3g` (the file lists 2048m). Values the file does not list are marked (--set) wherever a configuration is named.');
+  });
+
+  it("never calls the configuration that ran at it the incident's own", () => {
+    expect(lines.find((l) => l.startsWith('| 3 | '))).toMatch(/^\| 3 \| #1 the incident's configuration, but at memory=3g \(--set; the file has 2048m\) \| OOM-killed under load /);
+    expect(lines).toContain("The lab's kill was at memory=3g (--set; the file has 2048m): production's configuration as the scenario file has it did not run.");
+    expect(renderHtml(report)).toContain('<p class="set-values">Set from the command line: --set memory=3g (the file lists 2048m).');
+  });
+
+  it('leaves a report without --set as it was', () => {
+    expect(renderMarkdown(base)).not.toContain('(--set');
+    expect(renderMarkdown(base).split('\n')).toContain("| 3 | #1 the incident's configuration | OOM-killed under load | as expected | 2 GiB / 2 GiB anon | none: killed |");
+  });
+});
