@@ -18,6 +18,18 @@ export const SORTING_REPORT: MixedQueryInput = {
   fills: ['sort_buffer_size'],
 };
 
+/**
+ * Groups the posts by their (nearly unique) time, each group with its longest body: an in-memory temporary table
+ * that grows row by row up to min(tmp_table_size, max_heap_table_size) before the server moves it to disk.
+ */
+export const TEMPORARY_TABLE_REPORT: MixedQueryInput = {
+  name: 'trending',
+  weight: 1,
+  sql: 'SELECT p.created_at, COUNT(*) AS n, SUM(p.likes) AS likes, MAX(p.body) AS body FROM posts p WHERE p.likes > ? GROUP BY p.created_at ORDER BY likes DESC LIMIT 10',
+  params: (random) => [Math.floor(random() * 200)],
+  fills: ['tmp_table_size'],
+};
+
 /** A primary-key read: what an application does between its reports. */
 export const POINT_READ: MixedQueryInput = {
   name: 'user-by-id',
@@ -38,6 +50,8 @@ export interface BusyMinuteOptions<N extends string> {
   arrivalsPerSecond?: { start: number; full: number };
   /** Statements each session runs before it closes. @default 6 */
   queriesPerSession?: number;
+  /** A GROUP BY into an in-memory temporary table beside the sorts, when tmp_table_size is part of what a connection holds. @default false */
+  temporaryTables?: boolean;
 }
 
 /** The storm of a busy minute: more sessions arrive than the server finishes, so all `connections` are busy at once (the rest wait, counted as dropped). */
@@ -51,7 +65,7 @@ export function busyMinute<N extends string = 'db'>(options: BusyMinuteOptions<N
     stages: [{ targetPerSecond: arrivals.full, durationMs: 12_000 }],
     maxInFlight: options.connections,
     session: { queries: options.queriesPerSession ?? 6, thinkMs: 0, holdMs: 0 },
-    mix: options.pointReads === false ? [SORTING_REPORT] : [POINT_READ, SORTING_REPORT],
+    mix: [...(options.pointReads === false ? [] : [POINT_READ]), SORTING_REPORT, ...(options.temporaryTables ? [TEMPORARY_TABLE_REPORT] : [])],
     drainMs: 10_000,
   };
 }

@@ -4,6 +4,8 @@ import { SIGNATURE_WORDS } from './signature.ts';
 import type { AxisValue, Outcome } from './config.ts';
 import type { ConfigResult, RunReport } from './report.ts';
 import { formatBytes } from './units.ts';
+import { caveatsOf, caveatText } from './load-caveats.ts';
+import { isSetValue, setValuesOf, setValuesText } from './set-values.ts';
 import { expectedText, outcomeWords, verdictWords } from './verdict-words.ts';
 
 /** A piece of a headline: words, or a figure quoted as the kernel printed it (rendered as code). */
@@ -30,6 +32,8 @@ export interface RankedConfig {
   killed: boolean;
   /** A survivor whose fix was OOM-killed elsewhere: `fix=tuned-my.cnf was killed with open_files_limit=explicit`. */
   caveat?: string;
+  /** A survivor whose load was not served: `only 34 of 1,500 sessions the load asked for completed; …` (load-caveats.ts). */
+  loadCaveat?: string;
 }
 
 export interface SkipGroup {
@@ -81,10 +85,20 @@ function varying(configs: readonly ConfigResult[]): string[] {
   return Object.keys(configs[0]?.axes ?? {}).filter((axis) => new Set(configs.map((c) => c.axes[axis])).size > 1);
 }
 
-const pairs = (values: Record<string, AxisValue>) =>
+/** `fix=ulimit-4096 memory=1g (--set)`: a value the command line set, not the file, says so. */
+const pairs = (values: Record<string, AxisValue>, marks?: Marks) =>
   Object.entries(values)
-    .map(([axis, value]) => `${axis}=${value}`)
+    .map(([axis, value]) => `${axis}=${value}${marks && isSetValue(marks, axis, value) ? ' (--set)' : ''}`)
     .join(' ');
+
+/** What the run took from the command line (`--set`): a report without overrides marks nothing. */
+type Marks = Pick<RunReport, 'overrides'>;
+
+/** Production's configuration, unless `--set` moved one of its values off the file's: then it says which. */
+function incidentLabel(baseline: ConfigResult, marks: Marks): string {
+  const set = setValuesOf(marks, baseline);
+  return set.length > 0 ? `the incident's configuration, but at ${setValuesText(set)}` : "the incident's configuration";
+}
 
 /** The axis values every configuration of a group shares, among the axes that vary. */
 function common(group: readonly ConfigResult[], axes: readonly string[]): Record<string, AxisValue> {
@@ -184,7 +198,7 @@ function claims(configs: readonly ConfigResult[], baseline: ConfigResult | undef
     });
 }
 
-function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readonly string[], multiple: boolean): Headline {
+function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readonly string[], multiple: boolean, marks: Marks): Headline {
   const done = claim.configs.filter(ran);
   const notRun = claim.configs.length - done.length;
   const asExpected = done.filter((c) => c.verdict === 'pass');
@@ -207,21 +221,21 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
   }
   if (isKill(claim.expected) && isBaselineClaim) {
     const lead = asExpected.length === done.length ? 'Reproduced:' : asExpected.length === 0 ? 'Not reproduced:' : 'Partly reproduced:';
-    const others = done.filter((c) => c !== baseline).map((c) => `with ${pairs(differences(c.axes, baseline, axes))}`);
-    const listed = others.length > 0 && others.length <= 5 ? [...(done.includes(baseline) ? ["the incident's configuration"] : []), ...others] : [];
+    const others = done.filter((c) => c !== baseline).map((c) => `with ${pairs(differences(c.axes, baseline, axes), marks)}`);
+    const listed = others.length > 0 && others.length <= 5 ? [...(done.includes(baseline) ? [incidentLabel(baseline, marks)] : []), ...others] : [];
     const members = listed.length > 0 ? `: ${listed.slice(0, -1).join(', ')}${listed.length > 1 ? ' and ' : ''}${listed.at(-1)}` : '';
     const figure = killFigure(asExpected, claim.instance);
     return {
       lead,
       parts: [
-        `${claim.because ?? 'the incident'} — ${expectedWords} in ${tally}${Object.keys(scope).length > 0 ? ` (${pairs(scope)})` : ''}${members}${rest}${notRunText}`,
+        `${claim.because ?? 'the incident'} — ${expectedWords} in ${tally}${Object.keys(scope).length > 0 ? ` (${pairs(scope, marks)})` : ''}${members}${rest}${notRunText}`,
         ...(figure ? ['; the kernel: ', { code: figure }] : []),
         '.',
       ],
       tone,
     };
   }
-  const withWhat = Object.keys(apart).length > 0 ? ` with ${pairs(apart)}` : spread(done, baseline, varying(done));
+  const withWhat = Object.keys(apart).length > 0 ? ` with ${pairs(apart, marks)}` : spread(done, baseline, varying(done));
   if (isKill(claim.expected)) {
     if (wrong.length === 0 && undecided.length === 0) {
       const figure = killFigure(done, claim.instance);
@@ -235,7 +249,14 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
   }
   const peak = peakFigure(asExpected);
   if (wrong.length === 0 && undecided.length === 0) {
-    return { lead: `${outcomeWords(claim.expected).replace(/^./, (c) => c.toUpperCase())}${withWhat}:`, parts: [`${tally}${peak ? `, ${peak}` : ''} — as expected:${why}.`], tone };
+    // Survived, but the load was not served: the survival is not the clean pass it reads as.
+    const unserved = asExpected.filter((c) => caveatsOf(c).length > 0);
+    const but = unserved.map((c) => `${unserved.length > 1 || done.length > 1 ? `${pairs(differences(c.axes, baseline, axes)) || c.id}: ` : ''}${caveatText(caveatsOf(c))}`);
+    return {
+      lead: `${outcomeWords(claim.expected).replace(/^./, (c) => c.toUpperCase())}${withWhat}:`,
+      parts: [`${tally}${peak ? `, ${peak}` : ''} — as expected:${why}.`, ...(but.length > 0 ? [` But not a clean pass, the load was not served: ${but.join('; ')}.`] : [])],
+      tone: but.length > 0 ? 'mixed' : tone,
+    };
   }
   const outcomes = otherwise(done);
   return {
@@ -271,7 +292,7 @@ export function skipGroups(configs: readonly ConfigResult[]): SkipGroup[] {
 }
 
 /** Ran configurations, the most headroom first; killed ones last. */
-function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefined): RankedConfig[] {
+function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefined, marks: Marks): RankedConfig[] {
   const done = configs.filter((c) => ran(c) && c.outcome !== null);
   const axes = varying(done);
   const ranked = done.map((config): RankedConfig => {
@@ -279,7 +300,8 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
     const limit = config.metrics.memoryLimitBytes;
     const killed = isKill(config.outcome);
     const everyAxis = Object.keys(config.axes);
-    const label = config === baseline ? "the incident's configuration" : pairs(differences(config.axes, baseline, axes)) || pairs(differences(config.axes, baseline, everyAxis)) || config.id;
+    const label =
+      config === baseline ? incidentLabel(config, marks) : pairs(differences(config.axes, baseline, axes), marks) || pairs(differences(config.axes, baseline, everyAxis), marks) || config.id;
     return {
       config,
       label,
@@ -303,9 +325,13 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
   for (const r of ranked) {
     const caveat = killedWith(r);
     if (caveat) r.caveat = caveat;
+    const unserved = caveatsOf(r.config);
+    if (unserved.length > 0) r.loadCaveat = caveatText(unserved);
   }
   const share = (r: RankedConfig) => (r.headroomBytes !== undefined && r.limitBytes ? r.headroomBytes / r.limitBytes : -1);
-  return ranked.sort((a, b) => Number(a.killed) - Number(b.killed) || Number(a.caveat !== undefined) - Number(b.caveat !== undefined) || share(b) - share(a));
+  // A survivor that did not serve its load ranks after those that did, however much headroom refusing clients left it.
+  const doubtful = (r: RankedConfig) => Number(r.caveat !== undefined) * 2 + Number(r.loadCaveat !== undefined);
+  return ranked.sort((a, b) => Number(a.killed) - Number(b.killed) || doubtful(a) - doubtful(b) || share(b) - share(a));
 }
 
 /** The answer: a headline per claim (the incident's first), the ranking, and what did not run. */
@@ -319,11 +345,16 @@ export function answerOf(report: RunReport): Answer {
   const order = (c: Claim) =>
     baseline && c.configs.includes(baseline) ? 0 : isKill(c.expected) ? 1 : Object.keys(differences(common(c.configs, axes), baseline, Object.keys(common(c.configs, axes)))).length > 0 ? 2 : 3;
   const sorted = all.map((c, i) => ({ c, i })).sort((a, b) => order(a.c) - order(b.c) || a.i - b.i);
-  const headlines = sorted.map(({ c }) => headline(c, baseline, axes, multiple));
+  const headlines = sorted.map(({ c }) => headline(c, baseline, axes, multiple, report));
   // Production's own kill decides the word: a kill whose figures differ from production's is not "Reproduced".
   const signature = report.signature;
   if (signature && signature.verdict !== 'reproduced' && headlines[0]?.lead === 'Reproduced:') {
     headlines[0] = { ...headlines[0], lead: `Killed as expected, but ${SIGNATURE_WORDS[signature.verdict].toLowerCase()} against production's kill (above):`, tone: 'mixed' };
+  }
+  // The image that stood in for production's server is named wherever the incident's verdict is.
+  const first = headlines[0];
+  if (signature?.standIn && first && baseline && sorted[0]?.c.configs.includes(baseline)) {
+    headlines[0] = { ...first, lead: first.lead.replace(/:$/, ` (${signature.standIn.image} standing in for production's ${signature.standIn.production}):`) };
   }
   const skipped = skipGroups(report.configs);
   if (skipped.length > 0) {
@@ -334,7 +365,12 @@ export function answerOf(report: RunReport): Answer {
       tone: 'none',
     });
   }
-  return { headlines, ranking: rank(report.configs, baseline), skipped, ...(baseline ? { baseline } : {}) };
+  return { headlines, ranking: rank(report.configs, baseline, report), skipped, ...(baseline ? { baseline } : {}) };
+}
+
+/** `#3`: a configuration's number, its place in the report's configurations; progress and every format use it. */
+export function configTag(report: Pick<RunReport, 'configs'>, config: ConfigResult): string {
+  return `#${report.configs.indexOf(config) + 1}`;
 }
 
 /** `3.9 GiB (95 %)`, or why there is none. */
@@ -342,6 +378,12 @@ export function headroomText(r: RankedConfig): string {
   if (r.killed) return 'none: killed';
   if (r.headroomBytes === undefined || !r.limitBytes) return '—';
   return `${formatBytes(r.headroomBytes)} (${Math.round((r.headroomBytes / r.limitBytes) * 100)} %)`;
+}
+
+/** The ranking's label with what stands against it: `fix=max-connections-10 (but only 34 of 1,500 sessions …)`. */
+export function rankedLabel(r: RankedConfig): string {
+  const buts = [r.caveat, r.loadCaveat ? `not a clean pass: ${r.loadCaveat}` : undefined].filter((b): b is string => b !== undefined);
+  return buts.length > 0 ? `${r.label} (but ${buts.join('; and ')})` : r.label;
 }
 
 export function peakText(r: RankedConfig): string {

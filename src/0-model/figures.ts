@@ -19,6 +19,32 @@ export function predictedText(m: ConfigMetrics): string | undefined {
   return m.predictedPeakBytes !== undefined ? `predicted ${formatBytes(m.predictedPeakBytes)}` : undefined;
 }
 
+/** Where the memory model's figures are defined, for a reader of a report. */
+export const MEMORY_MODEL_DOC = 'docs/memory-model.md, "The expected peak" and "The formula"';
+
+/**
+ * What the memory model's words beside a peak mean, for the line under the table that first shows them: only
+ * the words that appear (`expected`, `… for N connections`, `worst case`).
+ */
+export function predictionLegend(metrics: readonly ConfigMetrics[]): { term: string; meaning: string }[] {
+  const texts = metrics.map(predictedText).filter((t): t is string => t !== undefined);
+  const terms: { term: string; meaning: string }[] = [];
+  if (texts.some((t) => t.startsWith('expected '))) {
+    terms.push({
+      term: 'expected',
+      meaning:
+        "the memory model's prediction of the anonymous peak: the image's measured start-up footprint, the open-file table, the buffer pool as far as the data and the warm-up fill it, performance_schema, and the connections the workload holds at once, each with the buffers its statements fill",
+    });
+  }
+  if (texts.some((t) => / for \d+ connections/.test(t))) {
+    terms.push({ term: '… for N connections', meaning: 'the N connections the workload can hold at once, each with all its buffers at their maximum' });
+  }
+  const bound = 'every connection max_connections allows, each with all its buffers at their maximum: a bound, not a forecast';
+  if (texts.some((t) => /worst case \S+ \S+$/.test(t))) terms.push({ term: 'worst case', meaning: bound });
+  if (texts.some((t) => /^predicted \S+ \S+$/.test(t))) terms.push({ term: 'predicted', meaning: bound });
+  return terms;
+}
+
 /**
  * The peak a reader holds against the limit: the anonymous memory (what the OOM killer weighs) with the page
  * cache beside it, `1.43 GiB anon / 2 GiB (+ 590 MiB page cache)`; a report from before the split shows the

@@ -253,6 +253,7 @@ const configResultV1 = z.object({
   sharedMemory: z.array(z.object({ side: str, instances: z.array(str), limitBytes: num })).optional(),
   oomKills: z.array(z.object({ instance: str, t: num, seenBy: z.array(z.enum(['kernel', 'oom-event', 'oom-killed-state'])), limitBytes: num.optional(), anonRssBytes: num.optional() })).optional(),
   margins: z.array(margin).optional(),
+  loadCaveats: z.array(z.object({ kind: z.enum(['barely-ran', 'refused', 'slow']), text: str })).optional(),
   repeats: z
     .array(
       z.object({
@@ -327,15 +328,17 @@ const productionKill = z.object({
   oomScoreAdj: num.optional(),
   phase: z.enum(['start-up', 'under-load', 'after-load', 'unknown']),
   line: str.optional(),
+  server: z.object({ family: z.enum(['mysql', 'mariadb']), version: str, assumed: z.boolean().optional() }).optional(),
 });
 
 const signatureMatch = z.object({
   verdict: z.enum(['reproduced', 'partly', 'not-reproduced']),
   configId: str.optional(),
   production: productionKill,
+  standIn: z.object({ image: str, production: str }).optional(),
   rows: z.array(
     z.object({
-      figure: z.enum(['process', 'scope', 'anon-rss', 'total-vm', 'phase', 'oom_score_adj']),
+      figure: z.enum(['process', 'server', 'scope', 'anon-rss', 'total-vm', 'phase', 'oom_score_adj']),
       production: str,
       lab: str,
       match: z.enum(['same', 'differs', 'unknown']),

@@ -141,10 +141,20 @@ export interface ConfigResult {
   oomKills?: OomKill[];
   /** The figure that decided each judgement against its bound (6-judge/margins.ts); with `--repeat`, the representative repeat's. */
   margins?: Margin[];
+  /** A survivor's load that was not served (it barely ran, clients were refused, its p99 ballooned): not a clean pass. Absent in reports written before it was kept. */
+  loadCaveats?: LoadCaveat[];
   /** With `--repeat K` (K > 1): every run of the configuration, in order; the verdict is theirs only when all agree. */
   repeats?: RepeatRun[];
   /** How many configurations ran beside it (`--jobs`); absent in reports written before `--jobs` existed. */
   concurrency?: ConfigConcurrency;
+}
+
+/** Why a survivor's pass is not clean (0-model/load-caveats.ts decides it). */
+export interface LoadCaveat {
+  /** `barely-ran`: most of what the load asked for never completed; `refused`: clients were turned away or failed; `slow`: its p99 ballooned. */
+  kind: 'barely-ran' | 'refused' | 'slow';
+  /** `only 34 of 1,500 sessions the load asked for completed`. */
+  text: string;
 }
 
 /** The concurrency a configuration ran under. */
@@ -265,9 +275,10 @@ export interface AxisOverride {
 export type Progress =
   | { kind: 'message'; text: string }
   | { kind: 'schedule'; jobs: RunJobs }
-  | { kind: 'config-start'; index: number; total: number; id: string; slot?: number }
+  /** `number` is the configuration's #N in the report (its place in report.configs, from 1), of `total`. */
+  | { kind: 'config-start'; index: number; number: number; total: number; id: string; slot?: number }
   | { kind: 'phase'; index: number; phase: string }
-  | { kind: 'config-end'; index: number; total: number; result: ConfigResult; finished?: number }
+  | { kind: 'config-end'; index: number; number: number; total: number; result: ConfigResult; finished?: number }
   | { kind: 'repeat-end'; index: number; repeat: number; of: number; result: ConfigResult }
   | { kind: 'report'; dir: string };
 

@@ -12,9 +12,16 @@ export interface ProductionKill {
   oomScoreAdj?: number;
   phase: 'start-up' | 'under-load' | 'after-load' | 'unknown';
   line?: string;
+  /** Production's server as the evidence named it (`assumed` when only guessed from the process name). */
+  server?: { family: 'mysql' | 'mariadb'; version: string; assumed?: boolean };
 }
 
-export type SignatureFigure = 'process' | 'scope' | 'anon-rss' | 'total-vm' | 'phase' | 'oom_score_adj';
+/** `MySQL 5.7`, `MariaDB 10.11 (assumed)`. */
+export function serverText(server: NonNullable<ProductionKill['server']>): string {
+  return `${server.family === 'mysql' ? 'MySQL' : 'MariaDB'} ${server.version}${server.assumed ? ' (assumed: the evidence did not name the version)' : ''}`;
+}
+
+export type SignatureFigure = 'process' | 'server' | 'scope' | 'anon-rss' | 'total-vm' | 'phase' | 'oom_score_adj';
 
 export interface SignatureRow {
   figure: SignatureFigure;
@@ -32,6 +39,8 @@ export interface SignatureMatch {
   /** The configuration whose kill was compared. */
   configId?: string;
   production: ProductionKill;
+  /** The lab's image where it is not production's server: what stood in, and for what. */
+  standIn?: { image: string; production: string };
   rows: SignatureRow[];
   /** One sentence: the verdict and, for `partly`, which figures differ. */
   summary: string;

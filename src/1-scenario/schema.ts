@@ -253,6 +253,8 @@ export const productionKillSchema = z.strictObject({
   phase: z.enum(['start-up', 'under-load', 'after-load', 'unknown']),
   /** The `Killed process` line as printed. */
   line: z.string().optional(),
+  /** Production's server, as the evidence named it or as assumed: the report says when the lab's image stood in for another. */
+  server: z.strictObject({ family: z.enum(['mysql', 'mariadb']), version: z.string(), assumed: z.boolean().optional() }).optional(),
 });
 export type ProductionKillInput = z.input<typeof productionKillSchema>;
 

@@ -2,7 +2,8 @@
 // limit is known), phase and total-vm, each figure with production's value beside the lab's.
 import type { Outcome } from '../0-model/config.ts';
 import type { ConfigResult } from '../0-model/report.ts';
-import type { ProductionKill, SignatureMatch, SignatureRow } from '../0-model/signature.ts';
+import { type ProductionKill, type SignatureMatch, type SignatureRow, serverText } from '../0-model/signature.ts';
+import { serverFamilyOf } from '../2-plan/index.ts';
 
 /** The tolerance on anon-rss at the kill the from-incident issue asks for. */
 const ANON_TOLERANCE = 0.1;
@@ -43,8 +44,19 @@ function productionConfig(configs: readonly ConfigResult[], instance: string): C
   return named.find(killed) ?? named[0] ?? configs.find(killed);
 }
 
+/** The lab's image where it is not production's server (MariaDB 10.11 for a MySQL 5.7): said wherever the verdict is. */
+function standInOf(production: ProductionKill, config: ConfigResult | undefined): SignatureMatch['standIn'] {
+  const image = config?.axes.image;
+  if (!production.server || typeof image !== 'string') return undefined;
+  const lab = serverFamilyOf(image);
+  if (!lab || (lab.family === production.server.family && lab.version === production.server.version)) return undefined;
+  return { image, production: serverText(production.server) };
+}
+
 export function matchSignature(production: ProductionKill, configs: readonly ConfigResult[]): SignatureMatch {
   const config = productionConfig(configs, production.instance);
+  const standIn = standInOf(production, config);
+  const standing = standIn ? `, with ${standIn.image} standing in for production's ${standIn.production}` : '';
   const kill = config?.observations.find((o) => o.kind === 'kernel-oom' && o.instance === production.instance);
   if (!config || !kill || kill.kind !== 'kernel-oom') {
     return {
@@ -52,7 +64,8 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
       ...(config ? { configId: config.id } : {}),
       production,
       rows: [],
-      summary: config ? `Not reproduced: ${production.instance} of ${config.id} was not OOM-killed (${config.outcome ?? config.verdict}).` : 'Not reproduced: no configuration ran.',
+      ...(standIn ? { standIn } : {}),
+      summary: config ? `Not reproduced: ${production.instance} of ${config.id}${standing} was not OOM-killed (${config.outcome ?? config.verdict}).` : 'Not reproduced: no configuration ran.',
     };
   }
   const rows: SignatureRow[] = [];
@@ -65,6 +78,16 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
     decisive: !bothServers,
     ...(production.process !== kill.process && bothServers ? { note: 'the same server family under another name: the lab image runs the other of MySQL and MariaDB' } : {}),
   });
+  if (production.server) {
+    rows.push({
+      figure: 'server',
+      production: serverText(production.server),
+      lab: typeof config.axes.image === 'string' ? config.axes.image : 'unknown',
+      match: standIn ? 'differs' : typeof config.axes.image === 'string' && serverFamilyOf(config.axes.image) ? 'same' : 'unknown',
+      decisive: false,
+      ...(standIn ? { note: "a stand-in: the image this host has; the scenario file's `Image:` comment says why" } : {}),
+    });
+  }
   const labScope = scopeOf(kill.constraint);
   const scopeMatch = production.scope === 'unknown' || labScope === 'unknown' ? 'unknown' : production.scope === labScope ? 'same' : 'differs';
   rows.push({
@@ -128,14 +151,14 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
   const sameText = decisive.filter((r) => r.match === 'same').map((r) => r.figure);
   const summary =
     verdict === 'reproduced'
-      ? `Reproduced by ${config.id}: ${sameText.join(', ') || 'the kill'} as in production${
-          rows.some((r) => r.match === 'differs')
+      ? `Reproduced by ${config.id}${standing}: ${sameText.join(', ') || 'the kill'} as in production${
+          rows.some((r) => r.match === 'differs' && r.figure !== 'server')
             ? `; ${rows
-                .filter((r) => r.match === 'differs')
+                .filter((r) => r.match === 'differs' && r.figure !== 'server')
                 .map((r) => `${r.figure} differs (${r.note ?? 'not decisive'})`)
                 .join('; ')}`
             : ''
         }.`
-      : `Partly reproduced by ${config.id}: ${differs.map((r) => `${r.figure} ${r.lab} against production's ${r.production}${r.note ? ` (${r.note})` : ''}`).join('; ')}.`;
-  return { verdict, configId: config.id, production, rows, summary };
+      : `Partly reproduced by ${config.id}${standing}: ${differs.map((r) => `${r.figure} ${r.lab} against production's ${r.production}${r.note ? ` (${r.note})` : ''}`).join('; ')}.`;
+  return { verdict, configId: config.id, production, ...(standIn ? { standIn } : {}), rows, summary };
 }

@@ -3,6 +3,7 @@ import type { Timeline } from '../4-observe/index.ts';
 import type { PlannedConfig } from '../2-plan/index.ts';
 import type { Outcome } from '../1-scenario/index.ts';
 import type { ConfigResult, EmulatedFact, EndedBy, SharedMemoryBudget } from '../0-model/report.ts';
+import { loadCaveats } from '../0-model/load-caveats.ts';
 import { judgeLoad } from './load-expectations.ts';
 import { loadMetrics } from './metrics.ts';
 import { classifyOutcome, judgeInstance, killsOf, loadWindowOf } from './outcome.ts';
@@ -76,8 +77,11 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   // A step that failed in a judged configuration was background work, or failed as its server died: its output is evidence still.
   const stepEvidence = stepFailureEvidence(timeline.observations);
   if (killedUnderStep) lines.push(`a step failed as the server died${run.failure ? ` (${run.failure})` : ''}`);
+  // A survival whose load was not served (barely ran, refused clients, p99 ballooned) is not a clean pass: said beside it.
+  const caveats = deciding.outcome === 'survived' ? loadCaveats(load) : [];
   return {
     ...base,
+    ...(caveats.length > 0 ? { loadCaveats: caveats } : {}),
     outcome: deciding.outcome,
     verdict: judgements.every((j) => j.verdict === 'pass') && checks.every((c) => c.met) ? 'pass' : 'fail',
     reason: [outcomes, ...lines].join('; '),

@@ -1,6 +1,6 @@
 // The top of report.md: the answer in a sentence per claim, then the configurations ranked by headroom.
 import type { RunReport } from '../0-model/report.ts';
-import { type Answer, answerOf, headroomText, type Part, peakText } from '../0-model/answer.ts';
+import { type Answer, answerOf, configTag, headroomText, type Part, peakText, rankedLabel } from '../0-model/answer.ts';
 import { outcomeWords, verdictWords } from '../0-model/verdict-words.ts';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -23,12 +23,12 @@ export function answerMarkdown(report: RunReport, answer: Answer = answerOf(repo
     lines.push(
       `### Ranked by headroom: the ${anonymous ? 'anonymous ' : ''}peak against the limit`,
       '',
-      `| # | configuration | outcome | verdict | peak / limit | headroom |`,
+      `| rank | configuration | outcome | verdict | peak / limit | headroom |`,
       '|---|---|---|---|---|---|',
     );
     ranked.forEach((r, i) => {
       lines.push(
-        `| ${[String(i + 1), r.caveat ? `${r.label} (but ${r.caveat})` : r.label, outcomeWords(r.config.outcome), verdictWords(r.config), peakText(r), headroomText(r)].map(cell).join(' | ')} |`,
+        `| ${[String(i + 1), `${configTag(report, r.config)} ${rankedLabel(r)}`, outcomeWords(r.config.outcome), verdictWords(r.config), peakText(r), headroomText(r)].map(cell).join(' | ')} |`,
       );
     });
     lines.push('');

@@ -1,14 +1,15 @@
 import { formatBytes } from '../0-model/units.ts';
 import { exploreSummary, isExplore, rankByHeadroom } from '../0-model/explore.ts';
-import { isEmulatedValue, peakMemoryText, predictedText } from '../0-model/figures.ts';
+import { isEmulatedValue, MEMORY_MODEL_DOC, peakMemoryText, predictedText, predictionLegend } from '../0-model/figures.ts';
 import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.ts';
-import { answerOf, skipLine } from '../0-model/answer.ts';
+import { answerOf, configTag, skipLine } from '../0-model/answer.ts';
 import { answerMarkdown } from './answer-markdown.ts';
 import { outcomeWords, verdictWords } from '../0-model/verdict-words.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import { cellText, fileTableText, splitRanRows, versionView } from '../0-model/version-view.ts';
 import { semaphoreMarkdown } from './semaphores.ts';
 import { signatureMarkdown } from './signature.ts';
+import { overridesText } from '../0-model/set-values.ts';
 import { shardLines } from '../0-model/shards.ts';
 import { labHostLine } from '../0-model/host.ts';
 
@@ -32,6 +33,8 @@ export function renderMarkdown(report: RunReport): string {
   const lines: string[] = [];
   lines.push(`# oomlab: ${report.scenario}`, '');
   lines.push(`**Incident:** ${report.incident}`, '');
+  const setLine = overridesText(report);
+  if (setLine) lines.push(`**Set from the command line:** ${setLine}. Values the file does not list are marked (--set) wherever a configuration is named.`, '');
   lines.push(...signatureMarkdown(report));
   if (report.endedBy !== 'done') lines.push(`⚠️ The run ended by **${report.endedBy}**${report.error ? `: ${report.error}` : ''}.`, '');
   lines.push(...answerMarkdown(report, answer));
@@ -58,7 +61,7 @@ export function renderMarkdown(report: RunReport): string {
   const withRatio = report.configs.some((c) => c.metrics.connectionRatio !== undefined);
   const withFiles = report.configs.some((c) => c.metrics.openFilesLimit !== undefined);
   const loadHeaders = [...(withLoad ? ['peak connections', 'p99 latency', 'errors by code'] : []), ...(withRatio ? ['B:A connections'] : [])];
-  const headers = [...axes, 'outcome', 'verdict', 'peak memory', ...(withFiles ? ['@@open_files_limit'] : []), ...loadHeaders];
+  const headers = ['#', ...axes, 'outcome', 'verdict', 'peak memory', ...(withFiles ? ['@@open_files_limit'] : []), ...loadHeaders];
   const counts = report.summary;
   lines.push(
     '## Verdicts',
@@ -90,6 +93,7 @@ export function renderMarkdown(report: RunReport): string {
     ];
     lines.push(
       `| ${[
+        configTag(report, config),
         ...axisCells,
         config.outcome ? outcomeWords(config.outcome) : '—',
         verdictCell(config, regressed.has(config.id)),
@@ -102,6 +106,9 @@ export function renderMarkdown(report: RunReport): string {
     );
   }
   if (ranConfigs.length > 0) lines.push('');
+  // The model's figures are defined where they first appear.
+  const legend = predictionLegend(ranConfigs.map((c) => c.metrics));
+  if (legend.length > 0) lines.push(`Peak memory: ${legend.map((l) => `**${l.term}**: ${l.meaning}`).join('; ')} (${MEMORY_MODEL_DOC}).`, '');
   // Configurations that did not run: one line per reason, with how many and what to do.
   for (const group of answer.skipped) lines.push(`⏭ **Not run:** ${skipLine(group)}`, '');
   if (report.emulated.length > 0) lines.push(`* nofile above ${report.host.nofileHardLimit} is **emulated** (getrlimit shim) where marked *.`, '');
@@ -137,7 +144,7 @@ export function renderMarkdown(report: RunReport): string {
   if (decided.length > 0) {
     lines.push('', '## Evidence', '');
     for (const config of decided) {
-      lines.push(`<details><summary><code>${config.id}</code> — ${config.outcome} (${config.verdict})</summary>`, '', '```');
+      lines.push(`<details><summary>${configTag(report, config)} <code>${config.id}</code> — ${config.outcome} (${config.verdict})</summary>`, '', '```');
       for (const evidence of config.evidence) lines.push(`${evidence.source}: ${evidence.text}`);
       lines.push('```', '');
       const byReplica = Object.entries(config.metrics.byReplica ?? {});
@@ -188,8 +195,8 @@ function runDetails(report: RunReport): string[] {
   );
   if (report.host.lab) lines.push(`Ran in a ${labHostLine(report.host.lab)} (${report.host.lab.accelWhy}).`, '');
   for (const line of shardLines(report)) lines.push(line, '');
-  const overrides = (report.overrides ?? []).map((o) => `\`--set ${o.axis}=${o.values.join(',')}\` (the file lists ${o.scenarioValues.join(', ')})`);
-  if (overrides.length > 0) lines.push(`Set from the command line: ${overrides.join('; ')}.`, '');
+  const overrides = overridesText(report);
+  if (overrides) lines.push(`Set from the command line: ${overrides}.`, '');
   const drivers = [...new Set(report.configs.map((c) => c.metrics.driver).filter(Boolean))];
   if (drivers.length > 0) lines.push(`Load driver: ${drivers.join(', ')}.`, '');
   lines.push('</details>', '');

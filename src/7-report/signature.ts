@@ -1,6 +1,7 @@
 // Production's kill beside the lab's, at the top of a report of a scenario made from an incident.
 import type { RunReport } from '../0-model/report.ts';
 import { SIGNATURE_WORDS } from '../0-model/signature.ts';
+import { labSetValuesLine } from '../0-model/set-values.ts';
 
 const MATCH_TEXT = { same: 'same', differs: 'differs', unknown: '—' } as const;
 
@@ -10,6 +11,8 @@ export function signatureMarkdown(report: RunReport): string[] {
   if (!signature) return [];
   const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const lines = [`## ${SIGNATURE_WORDS[signature.verdict]}: production's kill beside the lab's`, '', signature.summary, ''];
+  const moved = labSetValuesLine(report);
+  if (moved) lines.push(moved, '');
   if (signature.rows.length > 0) {
     lines.push(`| figure | production | lab${signature.configId ? ` (${cell(signature.configId)})` : ''} | match | note |`, '|---|---|---|---|---|');
     for (const row of signature.rows) {

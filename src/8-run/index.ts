@@ -125,9 +125,11 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const results = new Map<PlannedConfig, ConfigResult>();
   const runsOf = new Map<PlannedConfig, { results: ConfigResult[]; concurrency: ConfigConcurrency[]; left: number }>();
   let finished = 0;
+  // The report lists the configurations in this order and numbers them #1…: progress says the same numbers.
+  const numberOf = (config: PlannedConfig) => configs.indexOf(config) + 1;
   const finish = (config: PlannedConfig, result: ConfigResult) => {
     results.set(config, result);
-    progress({ kind: 'config-end', index: config.index, total: configs.length, result, finished: ++finished });
+    progress({ kind: 'config-end', index: config.index, number: numberOf(config), total: configs.length, result, finished: ++finished });
   };
   // Which configurations may share the host, and how many run at once (schedule.ts).
   const placements = new Map(configs.filter((c) => !c.skip).map((c) => [c, placementOf(c, scenario)]));
@@ -194,7 +196,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     for (const config of runnable) runsOf.set(config, { results: [], concurrency: [], left: repeatTimes });
     // Skipped configurations are decided at once: they take no slot.
     for (const config of configs.filter((c) => c.skip)) {
-      progress({ kind: 'config-start', index: config.index, total: configs.length, id: config.id });
+      progress({ kind: 'config-start', index: config.index, number: numberOf(config), total: configs.length, id: config.id });
       finish(config, undecided(config, 'done', config.skip!, 'skipped'));
     }
     await runScheduled(
@@ -203,7 +205,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       async (position, concurrency) => {
         const { config, repeat } = units[position]!;
         const runs = runsOf.get(config)!;
-        if (repeat === 1) progress({ kind: 'config-start', index: config.index, total: configs.length, id: config.id, slot: concurrency().slots[0]! });
+        if (repeat === 1) progress({ kind: 'config-start', index: config.index, number: numberOf(config), total: configs.length, id: config.id, slot: concurrency().slots[0]! });
         if (repeatTimes > 1) progress({ kind: 'phase', index: config.index, phase: `repeat ${repeat} of ${repeatTimes}` });
         let result = await decide(config, repeat === 1 ? config.index : config.index + (repeat - 1) * matrix.length);
         // An engine that went away while a configuration ran also stopped its containers: what was

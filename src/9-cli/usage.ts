@@ -24,7 +24,9 @@ export const USAGE = `usage: oomlab <command>
       causes ranked with the figures for and against each, what is unknown and what to collect,
       and writes scenarios/<name>.ts: production's configuration and each candidate fix on its
       own (none when the evidence is insufficient, or when the leading cause needs a timeline
-      of its own: neighbours, a lowered limit); --run runs it at once; --phase start-up,
+      of its own: neighbours, a lowered limit); --run runs it at once; --name NAME names it
+      (and its reports), refused when scenarios/NAME.ts exists; without --name a taken name
+      gets the next free one (NAME-2), said on stderr; --phase start-up,
       under-load or after-load says when production died; --json prints
       { causes: [{ id, score, for, against }], unknown, collect, scenario }
   merge <shard-dir...> [--out dir] [--baseline report.json] [--json]

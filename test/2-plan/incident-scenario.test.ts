@@ -64,14 +64,14 @@ describe('scenarioText', () => {
     const scenario = validateScenario(await load(text, 'dba'), 'dba.ts');
     const planned = planRun(scenario);
     expect(planned.map((c) => c.id)).toEqual(['production', 'pool-1024m', 'max-connections-10', 'default-buffers'].map((fix) => `image=oomlab/mariadb:10.11,fix=${fix},memory=2048m`));
-    // The busy minute is scenarios/lib's, as buffer-pool-oom drives it, not a copy of its text.
-    expect(text).toContain('workload: () => busyMinute({ connections: 250 }),');
+    // The busy minute is scenarios/lib's, as buffer-pool-oom drives it, not a copy of its text; with the 16 MiB temporary table the diagnosis counts.
+    expect(text).toContain('workload: () => busyMinute({ connections: 250, temporaryTables: true }),');
     expect(planned[0]!.workload).toMatchObject({
       kind: 'storm',
       target: 'db',
       maxInFlight: 250,
       stages: [{ targetPerSecond: 200, durationMs: 12_000 }],
-      mix: [{ name: 'user-by-id' }, { name: 'report' }],
+      mix: [{ name: 'user-by-id' }, { name: 'report' }, { name: 'trending', fills: ['tmp_table_size'] }],
     });
     expect(scenario.production).toMatchObject({ instance: 'db', process: 'mariadbd', scope: 'memcg', anonRssKb: 2062148, limitBytes: 2 * 1024 ** 3, phase: 'unknown', line: KILL });
   });

@@ -145,21 +145,21 @@ describe('renderMarkdown', () => {
   it('has one table row per configuration that ran, in order, its verdict in words; the skipped one a line of its own', () => {
     const rows = tableRows(markdown);
     expect(rows).toHaveLength(3);
-    expect(rows[0]).toMatch(/^\| oomlab\/mariadb:10\.11 \| 1073741816\* \| none \| OOM-killed at start-up \| ✅ as expected \|/);
-    expect(rows[1]).toMatch(/^\| oomlab\/mariadb:10\.11 \| 1048576 \| ulimit-4096 \| survived \| ❌ not as expected \(open_files_limit 20000 > 4096\) \|.*\| 20000 \|$/);
-    expect(rows[2]).toMatch(/^\| oomlab\/mariadb:10\.11 \| default \| none \| — \| ⚠️ could not decide \(harness error\) \|/);
+    expect(rows[0]).toMatch(/^\| #1 \| oomlab\/mariadb:10\.11 \| 1073741816\* \| none \| OOM-killed at start-up \| ✅ as expected \|/);
+    expect(rows[1]).toMatch(/^\| #2 \| oomlab\/mariadb:10\.11 \| 1048576 \| ulimit-4096 \| survived \| ❌ not as expected \(open_files_limit 20000 > 4096\) \|.*\| 20000 \|$/);
+    expect(rows[2]).toMatch(/^\| #4 \| oomlab\/mariadb:10\.11 \| default \| none \| — \| ⚠️ could not decide \(harness error\) \|/);
     expect(markdown).toContain(`⏭ **Not run:** 1 configuration with image=mysql:5.7: ${SKIP_REASON}`);
   });
 
   it('has a header with the axes and a separator of matching width', () => {
     const lines = markdown.split('\n');
     const [header, separator] = lines.slice(lines.indexOf('## Verdicts')).filter((line) => line.startsWith('|'));
-    expect(header).toBe('| image | nofile | fix | outcome | verdict | peak memory | @@open_files_limit |');
-    expect(separator).toBe('|---|---|---|---|---|---|---|');
+    expect(header).toBe('| # | image | nofile | fix | outcome | verdict | peak memory | @@open_files_limit |');
+    expect(separator).toBe('|---|---|---|---|---|---|---|---|');
   });
 
   it('marks emulated nofile with * only where it was emulated, and says so', () => {
-    const nofileCells = tableRows(markdown).map((row) => row.split(' | ')[1]);
+    const nofileCells = tableRows(markdown).map((row) => row.split(' | ')[2]);
     expect(nofileCells).toEqual(['1073741816*', '1048576', 'default']);
     expect(markdown).toContain('nofile above 20000 is **emulated** (getrlimit shim) where marked *.');
   });
@@ -172,7 +172,7 @@ describe('renderMarkdown', () => {
     expect(markdown.split('\n').filter((line) => line.includes('build docker/mysql-5.7'))).toHaveLength(2);
     expect(markdown).toContain('- Not run here: mysql:5.7 (why and what to do: under Verdicts).');
     expect(markdown).not.toMatch(/^\| mysql:5\.7 \|/m);
-    for (const row of rows) expect(row.split(/(?<!\\)\|/).length - 2).toBe(7);
+    for (const row of rows) expect(row.split(/(?<!\\)\|/).length - 2).toBe(8);
   });
 
   it('shows the peak memory against the limit', () => {
@@ -186,7 +186,7 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain(
       '- ❌ **Not as expected across nofile=1048576 or default, fix=ulimit-4096 or none:** in 2 configurations: survived 1, could not decide (harness error) 1 — expected survival.',
     );
-    expect(markdown).toContain("| 1 | the incident's configuration | OOM-killed at start-up | as expected | 1024 MiB / 1 GiB | none: killed |");
+    expect(markdown).toContain("| 1 | #1 the incident's configuration | OOM-killed at start-up | as expected | 1024 MiB / 1 GiB | none: killed |");
   });
 
   it('lists what was not as expected, and the summary in words', () => {

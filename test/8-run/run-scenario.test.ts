@@ -183,4 +183,23 @@ describe('runScenario on a fake runtime', () => {
       { jobs: 2, slots: [expect.any(Number)], runningAtMost: 2 },
     ]);
   });
+
+  it('numbers each configuration in progress as the report does (#N, its place in report.configs), a shard too', async () => {
+    const file = await scenario('fake-numbers', { runs: ['a', 'b', 'c', 'd', 'e', 'f'], instances: ONE_DB, expect: DB_SURVIVES });
+    const seen: { id: string; number: number; total: number }[] = [];
+    const { report } = await runScenario({
+      scenarioPath: file,
+      runtime: new FakeRuntime(),
+      reportsDir: join(dir, 'reports'),
+      signal: new AbortController().signal,
+      configTimeoutMs: 30_000,
+      jobs: 1,
+      shard: { index: 2, count: 2 },
+      onProgress: (p) => {
+        if (p.kind === 'config-start') seen.push({ id: p.id, number: p.number, total: p.total });
+      },
+    });
+    expect(seen.map((s) => s.id)).toEqual(report.configs.map((c) => c.id));
+    expect(seen.map((s) => [s.number, s.total])).toEqual(report.configs.map((_, i) => [i + 1, report.configs.length]));
+  });
 });

@@ -61,3 +61,30 @@ describe('oomlab from-incident, bad input', { timeout: 60_000 }, () => {
     expect(written).toEqual([]);
   });
 });
+
+describe('oomlab from-incident, a name already taken', { timeout: 60_000 }, () => {
+  it('refuses a --name whose scenario exists, in one line, and writes nothing', async () => {
+    await mkdir(join(DIR, 'scenarios'), { recursive: true });
+    await writeFile(join(DIR, 'scenarios', 'incident-dba.ts'), '// the user’s own\n');
+    const { code, stderr, written } = await fromIncident('oom.txt', '--mycnf', 'my.cnf', '--limit', '2g', '--name', 'incident-dba', '--run');
+    expect(stderr).toBe(
+      'oomlab: UsageError: --name incident-dba: scenarios/incident-dba.ts exists already; run it as it is (./oomlab run scenarios/incident-dba.ts), remove it to write it again, or give another --name',
+    );
+    expect(code).toBe(2);
+    expect(written).toEqual(['incident-dba.ts']);
+    await rm(join(DIR, 'scenarios'), { recursive: true, force: true });
+  });
+
+  it('without --name, takes the next free name and says so on stderr', async () => {
+    await mkdir(join(DIR, 'scenarios'), { recursive: true });
+    await writeFile(join(DIR, 'scenarios', 'incident-mariadbd-buffer-pool.ts'), '// an earlier incident\n');
+    const { code, stderr, stdout, written } = await fromIncident('oom.txt', '--mycnf', 'my.cnf', '--limit', '2g');
+    expect(code).toBe(0);
+    expect(stderr).toBe(
+      'scenarios/incident-mariadbd-buffer-pool.ts exists: wrote scenarios/incident-mariadbd-buffer-pool-2.ts instead (scenario incident-mariadbd-buffer-pool-2; its reports go to reports/<time>-incident-mariadbd-buffer-pool-2/)',
+    );
+    expect(stdout).toContain('scenario: scenarios/incident-mariadbd-buffer-pool-2.ts');
+    expect(written.sort()).toEqual(['incident-mariadbd-buffer-pool-2.ts', 'incident-mariadbd-buffer-pool.ts']);
+    await rm(join(DIR, 'scenarios'), { recursive: true, force: true });
+  });
+});

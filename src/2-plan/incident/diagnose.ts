@@ -25,12 +25,16 @@ export interface Cause {
 export interface DiagnosisFigures {
   family: ServerFamily;
   version: string;
+  /** The version was not in the evidence: guessed from the process name. */
+  versionAssumed?: boolean;
   limitBytes?: number;
   anonRssBytes?: number;
   totalVmBytes?: number;
   poolBytes: number;
   /** What one connection that sorts and joins may hold: its buffers and stack. */
   perConnectionBytes: number;
+  /** One in-memory temporary table: min(tmp_table_size, max_heap_table_size), part of `perConnectionBytes`. */
+  temporaryTableBytes: number;
   /** Connections production had (SHOW STATUS), else max_connections. */
   connections: number;
   connectionsKnown: boolean;
@@ -223,7 +227,13 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     if (!connectionsKnown) unknown.push('how many connections were open at the kill');
     // Unknown connections are weighed at max_connections, all busy with full buffers: a bound production rarely reaches, so half weight.
     const weight = connectionsKnown ? 1 : 0.5;
-    add({ id: 'connections', score: (weight * Math.min(residual, connectionBytes)) / budget, title: 'per-connection buffers × a burst of connections', for: forIt, against });
+    const share = Math.min(residual, connectionBytes) / budget;
+    if (!connectionsKnown && share > 0) {
+      against.push(
+        `how many connections were open is unknown: the score counts that ${Math.round(share * 100)} % at half (${(weight * share).toFixed(2)}), as max_connections ${connections} all busy at once is a bound production rarely reaches; Max_used_connections would count it in full`,
+      );
+    }
+    add({ id: 'connections', score: weight * share, title: 'per-connection buffers × a burst of connections', for: forIt, against });
   }
 
   // performance_schema: sized at start-up from max_connections and the table caches (MySQL ≥ 5.6; off by default in MariaDB).
@@ -363,11 +373,13 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     figures: {
       family: id.family,
       version: id.version,
+      ...(id.note ? { versionAssumed: true } : {}),
       ...(limit !== undefined ? { limitBytes: limit } : {}),
       ...(anon !== undefined ? { anonRssBytes: anon } : {}),
       ...(totalVm !== undefined ? { totalVmBytes: totalVm } : {}),
       poolBytes: pool,
       perConnectionBytes: perConnection.bytes,
+      temporaryTableBytes: Math.min(v.tmp_table_size, v.max_heap_table_size),
       connections,
       connectionsKnown,
       maxConnections: v.max_connections,

@@ -2,7 +2,7 @@
 // Files are sniffed by content, so a pasted mix (kernel lines, my.cnf, ulimit -a) needs no flags.
 import { IncidentInputError } from '../../0-model/errors.ts';
 import { type ContainerSpec, parseContainerYaml, parseDockerInspect, parseDockerSize, type RuntimeKind } from './container-spec.ts';
-import { type ProductionKill, parseOomReports, serverKill } from './kernel-report.ts';
+import { mergeKills, type ProductionKill, parseOomReports, sameKill, serverKill } from './kernel-report.ts';
 import { parseNofile } from './process-limits.ts';
 import { parseMyCnf, parseVariablesTable } from './server-settings.ts';
 
@@ -78,6 +78,7 @@ function looksLikeVariablesTable(text: string): boolean {
 /** Reads every input; refuses with one line an input that holds nothing it can read. */
 export function readEvidence(inputs: readonly IncidentInput[], overrides: EvidenceOverrides = {}): IncidentEvidence {
   const evidence: IncidentEvidence = { kills: [], variables: {}, status: {}, inputs: [] };
+  const readFrom = new Map<ProductionKill, string>();
   const setVariables = (values: Record<string, string>, source: string) => {
     for (const [name, value] of Object.entries(values)) {
       const target = STATUS_NAMES.has(name) ? evidence.status : evidence.variables;
@@ -123,8 +124,29 @@ export function readEvidence(inputs: readonly IncidentInput[], overrides: Eviden
     }
     if (KERNEL_MARKS.test(input.text)) {
       const kills = parseOomReports(input.text);
-      evidence.kills.push(...kills);
-      found.push(`${kills.length} OOM kill${kills.length === 1 ? '' : 's'}`);
+      // One kill pasted twice (a dmesg excerpt and a journal excerpt of it) is one kill: its copies are merged.
+      const repeatOf: string[] = [];
+      for (const kill of kills) {
+        const index = evidence.kills.findIndex((k) => sameKill(k, kill));
+        if (index === -1) {
+          evidence.kills.push(kill);
+          readFrom.set(kill, input.name);
+          continue;
+        }
+        const earlier = evidence.kills[index]!;
+        const merged = mergeKills(earlier, kill);
+        evidence.kills[index] = merged;
+        readFrom.set(merged, readFrom.get(earlier)!);
+        repeatOf.push(readFrom.get(earlier)!);
+      }
+      const where = [...new Set(repeatOf)].join(', ');
+      const repeats =
+        repeatOf.length === 0
+          ? ''
+          : repeatOf.length === kills.length
+            ? `, the same ${kills.length === 1 ? 'kill' : 'kills'} as in ${where} (counted once)`
+            : `, ${repeatOf.length} of them the same as in ${where} (counted once)`;
+      found.push(`${kills.length} OOM kill${kills.length === 1 ? '' : 's'}${repeats}`);
     }
     const nofile = parseNofile(input.text);
     if (nofile && !KERNEL_MARKS.test(input.text)) {

@@ -263,3 +263,24 @@ export function serverKill(kills: readonly ProductionKill[]): ProductionKill | u
   const latestFirst = [...kills].reverse();
   return latestFirst.find((k) => isServerProcess(k.process) && k.anonRssKb !== undefined) ?? latestFirst.find((k) => isServerProcess(k.process)) ?? kills.at(-1);
 }
+
+/**
+ * Two copies of one kill (dmesg and the journal print the same report; their times are on different clocks):
+ * the same pid and process, and the same anon-rss and total-vm wherever both copies give them.
+ */
+export function sameKill(a: ProductionKill, b: ProductionKill): boolean {
+  if (a.pid === undefined || a.pid !== b.pid || a.process !== b.process) return false;
+  const agree = (x: number | undefined, y: number | undefined) => x === undefined || y === undefined || x === y;
+  return agree(a.anonRssKb, b.anonRssKb) && agree(a.totalVmKb, b.totalVmKb);
+}
+
+/** One kill from two copies of it: the fuller copy (more lines kept), with the other's figures where it lacks them. */
+export function mergeKills(a: ProductionKill, b: ProductionKill): ProductionKill {
+  const [full, other] = b.lines.length > a.lines.length ? [b, a] : [a, b];
+  return {
+    ...other,
+    ...full,
+    ...(full.scope === 'unknown' ? { scope: other.scope } : {}),
+    tasks: full.tasks.length > 0 ? full.tasks : other.tasks,
+  };
+}

@@ -77,7 +77,13 @@ function fixesFor(causes: readonly Cause[], diagnosis: Diagnosis): Fix[] {
         }
         fixes.push({
           key: 'default-buffers',
-          mycnf: { sort_buffer_size: '256K', join_buffer_size: '256K', read_rnd_buffer_size: '256K', read_buffer_size: '128K' },
+          mycnf: {
+            sort_buffer_size: '256K',
+            join_buffer_size: '256K',
+            read_rnd_buffer_size: '256K',
+            read_buffer_size: '128K',
+            ...(f.temporaryTableBytes > 16 * MiB ? { tmp_table_size: '16M', max_heap_table_size: '16M' } : {}),
+          },
           why: "the server's default per-connection buffers",
         });
         break;
@@ -93,6 +99,26 @@ function fixesFor(causes: readonly Cause[], diagnosis: Diagnosis): Fix[] {
     }
   }
   return fixes;
+}
+
+/**
+ * Whether the storm builds in-memory temporary tables: when one, min(tmp_table_size, max_heap_table_size), is
+ * set in production's my.cnf or is a quarter or more of what the diagnosis counts a connection to hold.
+ */
+function temporaryTables(f: Diagnosis['figures']): { exercised: boolean; comment: string } {
+  const size = formatBytes(f.temporaryTableBytes);
+  const given = f.mycnf.tmp_table_size !== undefined || f.mycnf.max_heap_table_size !== undefined;
+  const from = given ? "production's" : 'the default';
+  if (f.temporaryTableBytes >= MiB && (given || f.temporaryTableBytes >= 0.25 * f.perConnectionBytes)) {
+    return {
+      exercised: true,
+      comment: `A GROUP BY report builds an in-memory temporary table of up to min(tmp_table_size, max_heap_table_size) = ${size} (${from}), which the diagnosis counts for each connection.`,
+    };
+  }
+  return {
+    exercised: false,
+    comment: `In-memory temporary tables are not exercised: min(tmp_table_size, max_heap_table_size) = ${size} (${from}) is a small part of what a connection holds.`,
+  };
 }
 
 /** The outcome production had, for `expect`: at start-up when the file table is the cause, else under the load. */
@@ -203,10 +229,12 @@ export function scenarioText(input: ScenarioTextInput): string {
   push('      },', '    };', '  },');
   if (!startUp) {
     const sessions = Math.max(1, Math.round(f.connectionsKnown ? f.connections : Math.min(f.maxConnections, 250)));
+    const temporary = temporaryTables(f);
     push(
       `  // A busy minute of ${sessions} connections${f.connectionsKnown ? " (production's count)" : ` (max_connections ${f.maxConnections}, at most 250: how many were open is unknown)`}, after the warm-up:`,
       '  // more sessions arrive than the server finishes, so all of them are busy at once, each sorting more rows than its sort buffer holds.',
-      `  workload: () => busyMinute({ connections: ${literal(sessions)} }),`,
+      `  // ${commentText(temporary.comment)}`,
+      `  workload: () => busyMinute({ connections: ${literal(sessions)}${temporary.exercised ? ', temporaryTables: true' : ''} }),`,
     );
   }
   const outcome = productionOutcome(leadId, input.phase);
@@ -234,6 +262,7 @@ function productionKill(input: ScenarioTextInput): string[] {
     ...(kill.oomScoreAdj !== undefined ? { oomScoreAdj: kill.oomScoreAdj } : {}),
     phase: input.phase ?? 'unknown',
     ...(kill.lines.at(-1) ? { line: kill.lines.at(-1) } : {}),
+    server: { family: input.diagnosis.figures.family, version: input.diagnosis.figures.version, ...(input.diagnosis.figures.versionAssumed ? { assumed: true } : {}) },
   };
   return ["  // Production's kill as its kernel printed it: the report sets the lab's kill beside it.", `  production: ${literal(production)},`];
 }

@@ -3,6 +3,7 @@ import type { ObservationOf } from '../../0-model/observation.ts';
 import type { ConfigResult, RunReport } from '../../0-model/report.ts';
 import { limitChanges } from '../../0-model/limits.ts';
 import { killsOf } from '../../0-model/oom-kill.ts';
+import { configTag } from '../../0-model/answer.ts';
 
 /** A sample's source widens as observers are added; the report reads it as a plain string. */
 export type Sample = Omit<ObservationOf<'sample'>, 'source'> & { source: string };
@@ -87,7 +88,7 @@ export function labelConfigs(report: RunReport, axes: readonly string[]): Labell
   const short = shortLabels(report, axes);
   return report.configs.map((config, index) => ({
     config,
-    tag: `#${index + 1}`,
+    tag: configTag(report, config),
     color: colorOf(index),
     label: axes.map((axis) => `${axis}=${String(config.axes[axis])}`).join(', ') || config.id,
     shortLabel: short[index]!,

@@ -8,6 +8,7 @@ import { html, join, type HtmlValue, type SafeHtml } from './template.ts';
 import { emulatedText, formatCount, swatch } from './verdicts.ts';
 import { shardLines } from '../../0-model/shards.ts';
 import { SIGNATURE_WORDS } from '../../0-model/signature.ts';
+import { labSetValuesLine, overridesText } from '../../0-model/set-values.ts';
 import { VERDICT_WORDS } from '../../0-model/verdict-words.ts';
 import { labHostLine } from '../../0-model/host.ts';
 
@@ -22,6 +23,7 @@ export function renderHeader(report: RunReport): SafeHtml {
   return html`<header>
 <h1><span class="brand">oomlab</span> ${report.scenario}</h1>
 <p class="incident">${report.incident}</p>
+${overridesText(report) !== undefined ? html`<p class="set-values">Set from the command line: ${overridesText(report)!.replaceAll('`', '')}. Values the file does not list are marked (--set) wherever a configuration is named.</p>` : undefined}
 <p class="meta">run <code>${report.runId}</code> · started ${report.startedAt} · ${Math.round(report.durationMs / 1000)} s · <code>${report.scenarioFile}</code>${drivers.length > 0 ? ` · load driver ${drivers.join(', ')}` : ''}</p>
 <p class="summary"><span class="count pass">${pass} ${VERDICT_WORDS.pass}</span> <span class="count fail">${fail} ${VERDICT_WORDS.fail}</span>${flaky ? html` <span class="count flaky">${flaky} ${VERDICT_WORDS.flaky}</span>` : ''} <span class="count error">${error} ${VERDICT_WORDS.error}</span> <span class="count skipped">${skipped} ${VERDICT_WORDS.skipped}</span></p>
 ${join(
@@ -42,7 +44,7 @@ function renderSignature(report: RunReport): SafeHtml | undefined {
   );
   return html`<section class="signature ${signature.verdict}">
 <h2>${SIGNATURE_WORDS[signature.verdict]}: production's kill beside the lab's</h2>
-<p>${signature.summary}</p>
+<p>${signature.summary}</p>${labSetValuesLine(report) !== undefined ? html`<p class="set-values">${labSetValuesLine(report)}</p>` : undefined}
 ${rows.length > 0 ? html`<table><thead><tr><th>figure</th><th>production</th><th>lab</th><th>match</th><th>note</th></tr></thead><tbody>${join(rows, '\n')}</tbody></table>` : undefined}
 </section>`;
 }

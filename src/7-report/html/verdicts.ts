@@ -2,7 +2,7 @@
 import type { ConfigResult, EmulatedFact, RunReport } from '../../0-model/report.ts';
 import type { Labelled } from './configs.ts';
 import { html, join, type SafeHtml } from './template.ts';
-import { peakMemoryText, predictedText } from '../../0-model/figures.ts';
+import { MEMORY_MODEL_DOC, peakMemoryText, predictedText, predictionLegend } from '../../0-model/figures.ts';
 import { VERDICT_WORDS, verdictWords } from '../../0-model/verdict-words.ts';
 import { skipGroups, skipLine } from '../../0-model/answer.ts';
 
@@ -109,6 +109,16 @@ function emulationFootnote(configs: readonly Labelled[]): SafeHtml | undefined {
   return html`<p class="footnote">${join(lines, html`<br>`)}</p>`;
 }
 
+/** What `expected` and `worst case` under a peak mean, said under the table that first shows them. */
+function predictionFootnote(configs: readonly Labelled[]): SafeHtml | undefined {
+  const legend = predictionLegend(configs.filter((c) => c.config.verdict !== 'skipped').map((c) => c.config.metrics));
+  if (legend.length === 0) return undefined;
+  return html`<p class="footnote legend">Peak memory: ${join(
+    legend.map((l) => html`<strong>${l.term}</strong>: ${l.meaning}`),
+    '; ',
+  )} (${MEMORY_MODEL_DOC}).</p>`;
+}
+
 function baselineNote(report: RunReport, configs: readonly Labelled[]): SafeHtml | undefined {
   const baseline = report.baseline;
   if (!baseline) return undefined;
@@ -159,5 +169,5 @@ ${join(
 )}
 ${skipGroups(report.configs).map((group) => html`<tr class="skipped-group"><td class="tag">${badge('skipped')}</td><td colspan="${headers.length - 1}">${skipLine(group)}</td></tr>`)}
 </tbody></table></div>
-${emulationFootnote(configs)}${baselineNote(report, configs)}</section>`;
+${emulationFootnote(configs)}${predictionFootnote(configs)}${baselineNote(report, configs)}</section>`;
 }

@@ -33,8 +33,15 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A free `scenarios/<name>.ts`: an earlier incident's file is never overwritten. */
-function freePath(name: string): { path: string; name: string } {
+/**
+ * A free `scenarios/<name>.ts`: an earlier incident's file is never overwritten. A name the user gave with
+ * `--name` is theirs: taken, it is refused rather than silently numbered (its reports would go elsewhere).
+ */
+function freePath(name: string, given: boolean): { path: string; name: string } {
+  if (given && existsSync(join('scenarios', `${name}.ts`))) {
+    const path = join('scenarios', `${name}.ts`);
+    throw new UsageError(`--name ${name}: ${path} exists already; run it as it is (./oomlab run ${path}), remove it to write it again, or give another --name`);
+  }
   for (let n = 1; ; n++) {
     const candidate = n === 1 ? name : `${name}-${n}`;
     const path = join('scenarios', `${candidate}.ts`);
@@ -137,8 +144,11 @@ export async function commandFromIncident(args: string[]): Promise<number> {
               .toLowerCase()
               .replace(/[^a-z0-9-]+/g, '-'),
         }
-      : freePath(wanted);
+      : freePath(wanted, values.name !== undefined);
     if (!/^[a-z]/.test(target.name)) target.name = `incident-${target.name}`;
+    if (!values.out && target.name !== wanted) {
+      process.stderr.write(`scenarios/${wanted}.ts exists: wrote ${target.path} instead (scenario ${target.name}; its reports go to reports/<time>-${target.name}/)\n`);
+    }
     // The written file imports the project's scenarios/lib by a path relative to where it lands.
     const lib = relative(dirname(resolve(target.path)), join(root, 'scenarios', 'lib'))
       .split(sep)

@@ -4,6 +4,7 @@ import { UsageError } from '../../0-model/errors.ts';
 import { signalOnInterrupt } from './interrupt.ts';
 import { phasePrinter } from './phase-line.ts';
 import { formatBytes } from '../../0-model/units.ts';
+import { caveatsOf, caveatText } from '../../0-model/load-caveats.ts';
 import { parseJobs, runScenario, type Progress } from '../../8-run/index.ts';
 import { parseShard } from '../../2-plan/index.ts';
 import { renderJson } from '../../7-report/index.ts';
@@ -15,6 +16,11 @@ const shownReasons = new Set<string>();
 const phases = phasePrinter(5);
 // With configurations side by side, each is one line as it finishes (its phases would interleave).
 let sideBySide = false;
+
+/** `#3/6`: the configuration's number as the report numbers it (#3 in report.md and report.html), of how many. */
+export function numberTag(progress: { number: number; total: number }): string {
+  return `#${progress.number}/${progress.total}`;
+}
 
 function printProgress(progress: Progress): void {
   const write = (line: string) => process.stderr.write(`${line}\n`);
@@ -31,7 +37,7 @@ function printProgress(progress: Progress): void {
     case 'config-start':
       if (sideBySide) break;
       phases.start();
-      write(`[${progress.index + 1}/${progress.total}] ${progress.id}`);
+      write(`[${numberTag(progress)}] ${progress.id}`);
       break;
     case 'phase':
       if (!sideBySide) phases.phase(progress.phase);
@@ -49,7 +55,7 @@ function printProgress(progress: Progress): void {
       const figures = [
         r.metrics.openFilesLimit !== undefined ? `open_files_limit=${r.metrics.openFilesLimit}` : '',
         r.metrics.peakMemoryBytes !== undefined ? `peak ${formatBytes(r.metrics.peakMemoryBytes)}${r.metrics.peakUsageBytes !== undefined ? ' anon' : ''}` : '',
-        r.metrics.expectedPeakBytes !== undefined ? `expected ${formatBytes(r.metrics.expectedPeakBytes)}` : '',
+        r.metrics.expectedPeakBytes !== undefined ? `expected ${formatBytes(r.metrics.expectedPeakBytes)} by the memory model` : '',
         r.metrics.predictedPeakBytes !== undefined ? `predicted worst case ${formatBytes(r.metrics.predictedPeakBytes)}` : '',
         r.metrics.connectionRatio !== undefined ? `B:A ${r.metrics.connectionRatio}` : '',
         r.durationMs > 0 ? `${(r.durationMs / 1000).toFixed(1)}s` : '',
@@ -59,9 +65,10 @@ function printProgress(progress: Progress): void {
       // A reason shared by many configurations (a missing image) is printed in full once.
       const reason = r.verdict === 'pass' ? '' : shownReasons.has(r.reason) ? ' — same reason as above' : ` — ${r.reason}`;
       shownReasons.add(r.reason);
-      const verdict = `→ ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${figures ? ` (${figures})` : ''}${reason}`;
+      const unserved = caveatsOf(r);
+      const verdict = `→ ${r.verdict.toUpperCase()}${r.outcome ? ` ${r.outcome}` : ''}${figures ? ` (${figures})` : ''}${reason}${unserved.length > 0 ? ` — but not a clean pass: ${caveatText(unserved)}` : ''}`;
       if (!sideBySide) write(`    ${verdict}`);
-      else write(`[${progress.finished ?? progress.index + 1}/${progress.total}]${r.concurrency ? ` slot ${r.concurrency.slots[0]}` : ''} ${r.id} ${verdict}`);
+      else write(`[${numberTag(progress)}${progress.finished !== undefined ? `, ${progress.finished} done` : ''}]${r.concurrency ? ` slot ${r.concurrency.slots[0]}` : ''} ${r.id} ${verdict}`);
       break;
     }
     case 'report':

@@ -1,0 +1,114 @@
+// What a newcomer stumbled on taking their own incident through from-incident (issue 22's trial, second pass).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { diagnose, readEvidence, scenarioText } from '../../src/2-plan/index.ts';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+const read = (...path: string[]) => readFileSync(join(FIXTURES, ...path), 'utf8');
+const KILL = 'Memory cgroup out of memory: Killed process 28811 (mariadbd) total-vm:4215332kB, anon-rss:2062148kB, file-rss:0kB, shmem-rss:0kB';
+const MY_CNF = '[mysqld]\ninnodb_buffer_pool_size = 1536M\nmax_connections = 500\nsort_buffer_size = 4M\njoin_buffer_size = 4M\nread_rnd_buffer_size = 2M\n';
+
+describe('one kill in two files', () => {
+  const dmesg = { name: 'dmesg.txt', text: read('one-kill-two-copies', 'dmesg.txt') };
+  const grep = { name: 'journal.txt', text: read('one-kill-two-copies', 'dmesg-T-grep.txt') };
+
+  it('is one kill, its copies merged, and the read line says so', () => {
+    const evidence = readEvidence([dmesg, grep]);
+    expect(evidence.kills).toHaveLength(1);
+    expect(evidence.inputs).toEqual(['dmesg.txt: 1 OOM kill', 'journal.txt: 1 OOM kill, the same kill as in dmesg.txt (counted once)']);
+    // The fuller copy (the whole report, with its memcg usage line and task table) is the one kept.
+    expect(evidence.kill).toMatchObject({ pid: 2878, process: 'mariadbd', anonRssKb: 4185600, scope: 'memcg', memcgLimitKb: 4194304 });
+    expect(evidence.kill!.tasks).toHaveLength(1);
+  });
+
+  it('keeps the fuller copy whichever file comes first', () => {
+    const evidence = readEvidence([grep, dmesg]);
+    expect(evidence.kills).toHaveLength(1);
+    expect(evidence.kill!.memcgLimitKb).toBe(4194304);
+    expect(evidence.inputs[1]).toBe('dmesg.txt: 1 OOM kill, the same kill as in journal.txt (counted once)');
+  });
+
+  it('keeps two kills of one process name with different pids apart', () => {
+    const other = { name: 'later.txt', text: grep.text.replaceAll('2878', '2879') };
+    expect(readEvidence([dmesg, other]).kills).toHaveLength(2);
+  });
+});
+
+describe('the connections cause without a connection count', () => {
+  it('says in its `against` why its score is half the share it accounts for', () => {
+    const diagnosis = diagnose(
+      readEvidence(
+        [
+          { name: 'oom.txt', text: KILL },
+          { name: 'my.cnf', text: MY_CNF, as: 'mycnf' },
+        ],
+        { limit: '2g' },
+      ),
+    );
+    const connections = diagnosis.causes.find((c) => c.id === 'connections')!;
+    expect(connections.score).toBe(0.09);
+    expect(connections.against).toContain(
+      'how many connections were open is unknown: the score counts that 18 % at half (0.09), as max_connections 500 all busy at once is a bound production rarely reaches; Max_used_connections would count it in full',
+    );
+  });
+
+  it('counts the share in full, and says nothing of halving, when Max_used_connections is given', () => {
+    const status = {
+      name: 'status.txt',
+      text: '+----------------------+-------+\n| Variable_name        | Value |\n+----------------------+-------+\n| Max_used_connections | 300   |\n+----------------------+-------+\n',
+    };
+    const diagnosis = diagnose(readEvidence([{ name: 'oom.txt', text: KILL }, { name: 'my.cnf', text: MY_CNF, as: 'mycnf' }, status], { limit: '2g' }));
+    const connections = diagnosis.causes.find((c) => c.id === 'connections')!;
+    expect(connections.score).toBe(0.18);
+    expect(connections.against.join('\n')).not.toMatch(/at half/);
+  });
+});
+
+describe("production's server in the generated scenario", () => {
+  it('is carried beside the kill, marked assumed when only the process name gave it', () => {
+    const evidence = readEvidence(
+      [
+        { name: 'oom.txt', text: 'Memory cgroup out of memory: Killed process 123841 (mysqld) total-vm:465616kB, anon-rss:423524kB, file-rss:0kB, shmem-rss:0kB' },
+        { name: 'my.cnf', text: '[mysqld]\ninnodb_buffer_pool_size = 384M\n', as: 'mycnf' },
+      ],
+      { limit: '512m' },
+    );
+    const text = scenarioText({ name: 'incident-x', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(0), sources: ['oom.txt'] });
+    expect(text).toContain('"server":{"family":"mysql","version":"5.7","assumed":true}');
+    expect(text).toContain('image: ["oomlab/mysql:9.7"],');
+  });
+});
+
+describe('in-memory temporary tables in the generated storm', () => {
+  const written = (mycnf: string) => {
+    const evidence = readEvidence(
+      [
+        { name: 'oom.txt', text: KILL },
+        { name: 'my.cnf', text: mycnf, as: 'mycnf' },
+      ],
+      { limit: '2g' },
+    );
+    return scenarioText({ name: 'incident-x', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(0), sources: ['oom.txt', 'my.cnf'] });
+  };
+
+  it('are built when tmp_table_size is a large part of what the diagnosis counts a connection to hold', () => {
+    const text = written(MY_CNF);
+    expect(text).toContain('  workload: () => busyMinute({ connections: 250, temporaryTables: true }),');
+    expect(text).toContain(
+      '  // A GROUP BY report builds an in-memory temporary table of up to min(tmp_table_size, max_heap_table_size) = 16 MiB (the default), which the diagnosis counts for each connection.',
+    );
+  });
+
+  it('are built when my.cnf sets them, and the default-buffers fix puts them back to 16M', () => {
+    const text = written(`${MY_CNF}tmp_table_size = 256M\nmax_heap_table_size = 256M\n`);
+    expect(text).toContain("= 256 MiB (production's), which the diagnosis counts for each connection.");
+    expect(text).toMatch(/"default-buffers": \{ because: .*"tmp_table_size":"16M","max_heap_table_size":"16M"/);
+  });
+
+  it('are said not to be exercised when they are a small part of it', () => {
+    const text = written(`${MY_CNF}tmp_table_size = 512K\n`);
+    expect(text).toContain('  workload: () => busyMinute({ connections: 250 }),');
+    expect(text).toContain("  // In-memory temporary tables are not exercised: min(tmp_table_size, max_heap_table_size) = 512 KiB (production's) is a small part of what a connection holds.");
+  });
+});
