@@ -2,7 +2,7 @@
 // survived in the scenarios the model must rank (issue 22: within ±25 %). It runs them with the engine (or reads
 // the reports given with --from), recomputes each prediction with the model as it is now, and prints the table
 // docs/memory-model.md keeps.
-// Usage: flock /tmp/oomlab-heavy.lock npm run bench:memory-model [-- --scenario burst-oom ...] [-- --from reports/<dir> ...] [--markdown]
+// Usage: heavy npm run bench:memory-model [-- --scenario burst-oom ...] [-- --repeat 3] [-- --from reports/<dir> ...] [--markdown]
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +27,7 @@ const SURVIVORS: Record<string, string[] | undefined> = {
   'limit-lowered': undefined,
 };
 
-const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, from: { type: 'string', multiple: true }, markdown: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, repeat: { type: 'string' }, from: { type: 'string', multiple: true }, markdown: { type: 'boolean' } } });
 
 export interface Row {
   scenario: string;
@@ -143,10 +143,12 @@ if (values.from) {
     const { report, reportDir } = await runScenario({
       scenarioPath: `scenarios/${name}.ts`,
       ...(only ? { only } : {}),
+      ...(values.repeat ? { repeat: Number(values.repeat) } : {}),
       pull: false,
       signal: new AbortController().signal,
       onProgress: (p) => {
-        if (p.kind === 'config-end') console.error(`  ${p.result.verdict} ${p.result.outcome ?? ''} ${p.result.id}`);
+        if (p.kind === 'config-end')
+          console.error(`  ${p.result.verdict} ${p.result.outcome ?? ''} ${p.result.id}${p.result.repeats ? ` (repeats: ${p.result.repeats.map((r) => r.verdict).join(', ')})` : ''}`);
       },
     });
     console.error(`  report: ${reportDir}`);
