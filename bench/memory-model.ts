@@ -160,6 +160,15 @@ const within = rows.filter((r) => Math.abs(r.errorPercent) <= 25).length;
 console.log(`memory model: expected peak against the observed anonymous peak (cgroup rss), ${new Date().toISOString().slice(0, 10)}; reports: ${reports.map((r) => basename(r.runId)).join(', ')}`);
 console.log(table(rows));
 console.log(`${within} of ${rows.length} survived servers within ±25 %`);
+// With --repeat: every run of each configuration, so a verdict that differs between runs shows.
+const repeated = reports.flatMap((report) => report.configs.filter((c) => (c.repeats?.length ?? 0) > 1).map((c) => ({ scenario: report.scenario, config: c })));
+if (repeated.length > 0) {
+  console.log('\nRepeats: each run of a configuration (verdict, outcome, peak anon)');
+  for (const { scenario, config } of repeated) {
+    const runs = config.repeats!.map((r) => `${r.verdict} ${r.outcome ?? '-'} ${r.figures.peakRssBytes !== undefined ? formatBytes(r.figures.peakRssBytes) : '-'}`);
+    console.log(`${scenario} ${shortId(config.id)}: ${config.verdict} (${runs.join('; ')})`);
+  }
+}
 if (killed.length > 0) {
   console.log('\nKilled servers: the expected peak against the limit the kill came from');
   console.log('| scenario | configuration | server | outcome | expected peak | limit | expected above the limit |');
