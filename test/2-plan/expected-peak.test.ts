@@ -244,6 +244,18 @@ describe('allocator retention over work cycles', () => {
     for (const id of ['allocator=jemalloc,memory=1g', 'allocator=glibc-arena-max-2,memory=1g', 'allocator=glibc,memory=1536m']) expect(of(id).expected!.fits, id).toBe(true);
   });
 
+  it('allocator-retention, run with --repeat 3 (2026-12-07): the three survivors within ±25 % of their anon peak', async () => {
+    const report = fixture('memory-model-allocator-retention.json');
+    const rows = await survivors(report, 'allocator-retention');
+    const error = (r: (typeof rows)[number]) => Math.round(((r.expected.bytes - r.observed) / r.observed) * 1000) / 10;
+    expect(rows.map((r) => `${r.id.split(',').slice(1).join(',')} ${error(r)} %`)).toEqual([
+      'allocator=glibc,memory=1536m 1.9 %',
+      'allocator=jemalloc,memory=1g -10.2 %',
+      'allocator=glibc-arena-max-2,memory=1g 5.4 %',
+    ]);
+    expect(report.configs.find((c) => c.id.includes('allocator=glibc,memory=1g'))!.outcome).toBe('oom-killed-under-load');
+  });
+
   it('adds nothing to one burst (what the footprint measured), and says so where the allocator was not measured', () => {
     const once = predictInstance({ name: 'db', image: MARIADB, nofile: 20_000, allocator: 'jemalloc' }, {}, { workload: storm({ maxInFlight: 30 }) }).expected!;
     expect(once.terms.map((t) => t.name)).not.toContain('allocator, kept across cycles');
