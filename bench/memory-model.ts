@@ -2,7 +2,7 @@
 // survived in the scenarios the model must rank (issue 22: within ±25 %). It runs them with the engine (or reads
 // the reports given with --from), recomputes each prediction with the model as it is now, and prints the table
 // docs/memory-model.md keeps.
-// Usage: flock /tmp/oomlab-heavy.lock npm run bench:memory-model [-- --scenario burst-oom ...] [-- --from reports/<dir> ...] [--markdown]
+// Usage: heavy npm run bench:memory-model [-- --scenario burst-oom ...] [-- --repeat 3] [-- --from reports/<dir> ...] [--markdown]
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +27,7 @@ const SURVIVORS: Record<string, string[] | undefined> = {
   'limit-lowered': undefined,
 };
 
-const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, from: { type: 'string', multiple: true }, markdown: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, repeat: { type: 'string' }, from: { type: 'string', multiple: true }, markdown: { type: 'boolean' } } });
 
 export interface Row {
   scenario: string;
@@ -143,10 +143,12 @@ if (values.from) {
     const { report, reportDir } = await runScenario({
       scenarioPath: `scenarios/${name}.ts`,
       ...(only ? { only } : {}),
+      ...(values.repeat ? { repeat: Number(values.repeat) } : {}),
       pull: false,
       signal: new AbortController().signal,
       onProgress: (p) => {
-        if (p.kind === 'config-end') console.error(`  ${p.result.verdict} ${p.result.outcome ?? ''} ${p.result.id}`);
+        if (p.kind === 'config-end')
+          console.error(`  ${p.result.verdict} ${p.result.outcome ?? ''} ${p.result.id}${p.result.repeats ? ` (repeats: ${p.result.repeats.map((r) => r.verdict).join(', ')})` : ''}`);
       },
     });
     console.error(`  report: ${reportDir}`);
@@ -158,6 +160,15 @@ const within = rows.filter((r) => Math.abs(r.errorPercent) <= 25).length;
 console.log(`memory model: expected peak against the observed anonymous peak (cgroup rss), ${new Date().toISOString().slice(0, 10)}; reports: ${reports.map((r) => basename(r.runId)).join(', ')}`);
 console.log(table(rows));
 console.log(`${within} of ${rows.length} survived servers within ±25 %`);
+// With --repeat: every run of each configuration, so a verdict that differs between runs shows.
+const repeated = reports.flatMap((report) => report.configs.filter((c) => (c.repeats?.length ?? 0) > 1).map((c) => ({ scenario: report.scenario, config: c })));
+if (repeated.length > 0) {
+  console.log('\nRepeats: each run of a configuration (verdict, outcome, peak anon)');
+  for (const { scenario, config } of repeated) {
+    const runs = config.repeats!.map((r) => `${r.verdict} ${r.outcome ?? '-'} ${r.figures.peakRssBytes !== undefined ? formatBytes(r.figures.peakRssBytes) : '-'}`);
+    console.log(`${scenario} ${shortId(config.id)}: ${config.verdict} (${runs.join('; ')})`);
+  }
+}
 if (killed.length > 0) {
   console.log('\nKilled servers: the expected peak against the limit the kill came from');
   console.log('| scenario | configuration | server | outcome | expected peak | limit | expected above the limit |');

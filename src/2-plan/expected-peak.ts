@@ -5,7 +5,7 @@ import type { ExpectedPeak, MemoryTerm } from '../0-model/prediction.ts';
 import { formatBytes } from '../0-model/units.ts';
 import { BURST_POOL_SIZE, DEFAULT_SEED, HTTP_MAX_IN_FLIGHT, STORM_MAX_IN_FLIGHT } from '../0-model/workload-defaults.ts';
 import type { Workload } from '../1-scenario/index.ts';
-import { imageFootprint, type ImageFootprint } from './image-footprints.ts';
+import { imageFootprint, type AllocatorKind, type ImageFootprint } from './image-footprints.ts';
 import { arrivalsOf } from './load-peak.ts';
 import { perConnectionParts } from './memory-terms.ts';
 import { FILE_INFO_BYTES, type OpenFilesAtStartup } from './open-files.ts';
@@ -27,7 +27,42 @@ export interface ExpectedPeakInput {
   performanceSchema?: boolean | { sizedUnits: number };
   /** MariaDB's thread pool (`thread_handling=pool-of-threads`): the statements it lets run at once. */
   threadPoolActive?: number;
+  /** The allocator the server runs with (the instance's `allocator`, and glibc's MALLOC_ARENA_MAX from its env). @default 'glibc' */
+  allocator?: AllocatorKind;
   limitBytes?: number;
+}
+
+/** A quiet shorter than this is a pause inside one burst, not the end of a work cycle. */
+const QUIET_MIN_MS = 1_000;
+
+/**
+ * The work cycles a storm drives on this instance: its bursts (stages at a rate above 0) separated by quiets (stages
+ * at rate 0 for at least a second). One burst is one cycle; 0 when the workload does not reach the instance or is not a storm.
+ */
+export function workCycles(workload: Workload | undefined, instance: string | undefined): number {
+  if (workload?.kind !== 'storm' || workload.target !== instance) return 0;
+  let cycles = 0;
+  let inBurst = (workload.startPerSecond ?? 0) > 0;
+  if (inBurst) cycles = 1;
+  let quietMs = 0;
+  for (const stage of workload.stages) {
+    if (stage.targetPerSecond > 0) {
+      if (!inBurst) cycles++;
+      inBurst = true;
+      quietMs = 0;
+    } else {
+      quietMs += stage.durationMs;
+      if (quietMs >= QUIET_MIN_MS) inBurst = false;
+    }
+  }
+  return cycles;
+}
+
+/** The share of the busy connections' bytes the allocator keeps beyond them after `cycles` work cycles, as measured (the last measured cycle's beyond). */
+export function retainedShare(footprint: ImageFootprint, allocator: AllocatorKind, cycles: number): number | undefined {
+  const shares = footprint.cycleRetention[allocator]?.peakShare;
+  if (!shares || shares.length === 0 || cycles < 1) return undefined;
+  return shares[Math.min(cycles, shares.length) - 1];
 }
 
 /** Connections a workload is expected to hold on one server at once, and how the count came about. */
@@ -188,9 +223,29 @@ export function expectedPeak(input: ExpectedPeakInput): ExpectedPeak | undefined
       phase: 'per-connection',
     });
   }
+  const busyBytes = terms.find((t) => t.name === 'busy connections')?.bytes ?? 0;
+  const allocator = input.allocator ?? 'glibc';
+  const cycles = workCycles(input.workload, input.instance);
+  const retention = footprint.cycleRetention[allocator];
+  const share = retainedShare(footprint, allocator, cycles);
+  // One burst is what the footprint's busy figures measured (burst-oom and connection-buffers-oom agree with them): only repeated cycles add.
+  if (cycles >= 2 && busyBytes > 0 && share !== undefined && retention) {
+    const measuredCycles = retention.peakShare.length;
+    terms.push({
+      name: 'allocator, kept across cycles',
+      bytes: Math.round(share * busyBytes),
+      formula: `${share} × busy connections ${formatBytes(busyBytes)}: what ${allocator} kept beyond them over ${cycles} work cycles${cycles > measuredCycles ? ` (measured up to ${measuredCycles}; held there)` : ''}`,
+      phase: 'per-connection',
+      detail: `measured with ${retention.measured}; left after each quiet: ${retention.afterQuietBytes.map((b) => formatBytes(b)).join(', ')} above the seeded server`,
+    });
+  }
   const unknowns = [
     `how many statements make progress at once: every connection the caps allow, each at the feed mix's measured cost, up to ${formatBytes(footprint.busyBytesPerCpu)} per CPU`,
-    'memory the allocator keeps after sessions end (glibc arenas, jemalloc dirty pages): measured only as it was in the footprint run',
+    cycles >= 2 && share !== undefined
+      ? `what ${allocator} keeps over repeated work cycles with other statements than the measured ones (sorts and in-memory GROUP BYs): the measured share of the busy connections is applied to these`
+      : cycles >= 2
+        ? `what ${allocator} keeps over ${cycles} work cycles: not measured for this allocator on this image, not counted`
+        : 'memory the allocator keeps after sessions end (glibc arenas, jemalloc dirty pages): measured only as it was in the footprint run',
   ];
   if (held.shared) unknowns.push("the balancer's split between replicas: each is given an even share; a `fastest` balancer moves clients away from the slower one");
   if (input.workload?.kind === 'storm' && input.workload.mix && !declaredConnectionBytes(input.workload, v))

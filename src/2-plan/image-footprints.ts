@@ -39,11 +39,37 @@ export interface ImageFootprint {
    * buffers fill as it progresses, so on a saturated server their memory follows the CPUs, not the connections.
    */
   busyBytesPerCpu: number;
+  /**
+   * What each allocator keeps beyond the statements in flight when the work comes in cycles (bursts with quiets
+   * between), per allocator measured: `peakShare[n - 1]` is the peak over the first n cycles less the in-flight
+   * terms (busy connections + allocator, busy), as a share of the busy connections' bytes; `afterQuietBytes[n - 1]`
+   * the anonymous memory left above the seeded server at the end of cycle n's quiet. Beyond the cycles measured the
+   * last share holds (it had levelled off). An allocator absent here has no term and says so.
+   */
+  cycleRetention: Partial<Record<AllocatorKind, CycleRetention>>;
   /** The command and the date of the measurement. */
   source: string;
 }
 
+/** An allocator as the model tells them apart: glibc's malloc with its default arenas (8 per CPU) or with MALLOC_ARENA_MAX=2, jemalloc, tcmalloc. */
+export type AllocatorKind = 'glibc' | 'glibc-arenas-2' | 'jemalloc' | 'tcmalloc';
+
+export interface CycleRetention {
+  peakShare: readonly number[];
+  afterQuietBytes: readonly number[];
+  /** The work the figures were measured with, and the command. */
+  measured: string;
+}
+
 const MiB = 1024 ** 2;
+
+// bench/allocator-cycles.ts, 2026-12-07: allocator-retention's work (30 sessions of 3 statements in flight, sorts
+// filling sort_buffer_size 4M and GROUP BYs filling a 32M in-memory temporary table; 5 s bursts, 12 s quiets), five
+// cycles under a 4 GiB limit, the three servers at once. The in-flight terms for that work: 30 × 18.06 MiB = 541.8
+// MiB busy + 113 MiB allocator = 654.8 MiB above the seeded server. Peaks above the seeded server, cycle by cycle:
+// glibc 953.2, 1024.8, 1041.6, 1100.8, 1069.5; jemalloc 728.9, 654.6, 702.9, 798.2, 784.2; glibc with 2 arenas
+// 715.9, 718.2, 810.2, 761.6, 761.6 MiB. The shares below are the running maximum less 654.8, over 541.8.
+const CYCLES_MEASURED = "allocator-retention's sorts (4M) and in-memory GROUP BYs (32M), 30 sessions in flight, 5 s bursts and 12 s quiets: bench/allocator-cycles.ts, 2026-12-07";
 
 /**
  * Measured here: `flock /tmp/oomlab-heavy.lock node --import tsx bench/memory-footprint.ts` (2026-12-06,
@@ -84,6 +110,11 @@ export const IMAGE_FOOTPRINTS: readonly ImageFootprint[] = [
     busyOnceAt: 16,
     // 200 busy connections with the incident-era buffers pinned to one CPU (--cpuset 1): +3791.2 MiB, less the allocator's 113.
     busyBytesPerCpu: 3678 * MiB,
+    cycleRetention: {
+      glibc: { peakShare: [0.551, 0.683, 0.714, 0.823, 0.823], afterQuietBytes: [910.5, 1005.2, 1031.6, 1056.9, 1058.9].map((m) => Math.round(m * MiB)), measured: CYCLES_MEASURED },
+      'glibc-arenas-2': { peakShare: [0.113, 0.117, 0.287, 0.287, 0.287], afterQuietBytes: [715.9, 718.2, 716.3, 761.6, 761.6].map((m) => Math.round(m * MiB)), measured: CYCLES_MEASURED },
+      jemalloc: { peakShare: [0.137, 0.137, 0.137, 0.265, 0.265], afterQuietBytes: [467.7, 458.3, 465.9, 509.0, 518.2].map((m) => Math.round(m * MiB)), measured: CYCLES_MEASURED },
+    },
     source: 'bench/memory-footprint.ts on oomlab/mariadb:10.11 (10.11.18-MariaDB-0+deb12u1, glibc), 2026-12-06',
   },
 ];

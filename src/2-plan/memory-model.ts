@@ -7,6 +7,7 @@ import { effectiveLimit } from '../0-model/limits.ts';
 import type { InstanceSpec, Workload } from '../1-scenario/index.ts';
 import { loadPeak, workloadCaps, type ConnectionCap } from './load-peak.ts';
 import { expectedPeak } from './expected-peak.ts';
+import type { AllocatorKind } from './image-footprints.ts';
 import { connectionTerms, connectionsWithin, globalTerms, openFileTableTerms, sumOf } from './memory-terms.ts';
 import { openFilesAtStartup, type OpenFilesAtStartup } from './open-files.ts';
 import { resolveVariables, serverFamilyOf, serverProfile, type MyCnf, type ServerIdentity, type ServerProfile, type ServerVariables } from './server-profiles.ts';
@@ -34,6 +35,8 @@ export interface PredictInput {
   warmupFraction?: number;
   /** The CPUs this server gets (its cpuset or the host's, shared with the instances pinned beside it). @default cpus */
   serverCpus?: number;
+  /** The server's allocator: what it keeps over repeated work cycles was measured per allocator. @default 'glibc' */
+  allocator?: AllocatorKind;
 }
 
 const ASSUMED_DEFAULT_NOFILE = 1_048_576;
@@ -111,6 +114,7 @@ export function predictPeakMemory(input: PredictInput): MemoryPrediction {
     performanceSchema: performanceSchemaOf(input.mycnf),
     ...threadPoolOf(input.mycnf, v.thread_pool_size || (input.serverCpus ?? input.cpus ?? 1)),
     cpus: input.serverCpus ?? input.cpus ?? 1,
+    ...(input.allocator ? { allocator: input.allocator } : {}),
     ...(limitBytes !== undefined ? { limitBytes } : {}),
   });
   if (!expected) assumptions.push(`no measured footprint for ${profile.label} (image-footprints.ts): no expected peak, only the worst case`);
@@ -204,6 +208,7 @@ export function predictInstance(spec: InstanceSpec, host: { defaultNofile?: numb
     serverCpus: place.cpus ?? cpusetSize(spec.cpusetCpus) ?? host.cpus ?? 1,
     ...(place.workload ? { workload: place.workload } : {}),
     ...(warmupFractionOf(spec) !== undefined ? { warmupFraction: warmupFractionOf(spec)! } : {}),
+    allocator: allocatorOf(spec),
   });
   if (typeof spec.nofile !== 'number' && host.defaultNofile === undefined && serverFamilyOf(spec.image)) {
     prediction.assumptions.push(`nofile is the engine's default, assumed ${ASSUMED_DEFAULT_NOFILE}`);
@@ -222,6 +227,13 @@ export function cpusetSize(cpuset: string | undefined): number | undefined {
     const [from, to] = part.split('-').map(Number);
     return n + (to === undefined ? 1 : to - from! + 1);
   }, 0);
+}
+
+/** The allocator an instance runs with: its preload, and glibc's arena cap where its env sets MALLOC_ARENA_MAX=2 or fewer. */
+export function allocatorOf(spec: Pick<InstanceSpec, 'allocator' | 'env'>): AllocatorKind {
+  if (spec.allocator && spec.allocator !== 'glibc') return spec.allocator;
+  const arenas = Number(spec.env?.MALLOC_ARENA_MAX);
+  return Number.isInteger(arenas) && arenas >= 1 && arenas <= 2 ? 'glibc-arenas-2' : 'glibc';
 }
 
 /** `warmup.bufferPoolFraction` of an instance spec, where the scenario language has it. */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/0-model/report.ts';
 import { loadScenario, type Workload } from '../../src/1-scenario/index.ts';
-import { expectedConnections, IMAGE_FOOTPRINTS, planRun, predictConfigInstance, predictInstance, seededRows } from '../../src/2-plan/index.ts';
+import { allocatorOf, expectedConnections, IMAGE_FOOTPRINTS, planRun, predictConfigInstance, predictInstance, retainedShare, seededRows, workCycles } from '../../src/2-plan/index.ts';
 
 const MiB = 1024 ** 2;
 const MARIADB = 'oomlab/mariadb:10.11';
@@ -194,5 +194,73 @@ describe('expected peak of the cause families', () => {
 
   it('counts performance_schema: autosized from max_connections, and the instrument sizes a my.cnf sets (measured 642 MiB in all)', async () => {
     expect(await expectedMiB('performance-schema-oom')).toEqual({ 'change=production': 643, 'change=performance-schema-off': 77, 'change=autosized': 213 });
+  });
+});
+
+describe('allocator retention over work cycles', () => {
+  const footprint = IMAGE_FOOTPRINTS.find((f) => f.image === MARIADB)!;
+  const cycle = [
+    { targetPerSecond: 100, durationMs: 5_000 },
+    { targetPerSecond: 0, durationMs: 12_000 },
+  ];
+
+  it('counts the bursts a storm drives, a quiet of at least a second between them', () => {
+    expect(workCycles(storm({ stages: [...cycle, ...cycle, ...cycle] }), 'db')).toBe(3);
+    expect(workCycles(storm(), 'db')).toBe(1);
+    // A 500 ms pause at rate 0 is inside one burst.
+    expect(workCycles(storm({ stages: [cycle[0]!, { targetPerSecond: 0, durationMs: 500 }, cycle[0]!] }), 'db')).toBe(1);
+    expect(workCycles(storm({ stages: [...cycle, ...cycle] }), 'other')).toBe(0);
+  });
+
+  it('keeps the last measured share beyond the cycles measured', () => {
+    const shares = footprint.cycleRetention.glibc!.peakShare;
+    expect(retainedShare(footprint, 'glibc', 3)).toBe(shares[2]);
+    expect(retainedShare(footprint, 'glibc', 40)).toBe(shares.at(-1));
+    expect(retainedShare(footprint, 'tcmalloc', 3)).toBeUndefined();
+  });
+
+  it("tells the allocators apart from the instance's preload and MALLOC_ARENA_MAX", () => {
+    expect(allocatorOf({})).toBe('glibc');
+    expect(allocatorOf({ allocator: 'jemalloc' })).toBe('jemalloc');
+    expect(allocatorOf({ allocator: 'glibc', env: { MALLOC_ARENA_MAX: '2' } })).toBe('glibc-arenas-2');
+    expect(allocatorOf({ env: { MALLOC_ARENA_MAX: '8' } })).toBe('glibc');
+  });
+
+  it("allocator-retention: glibc's three cycles above its 1 GiB limit, jemalloc and two arenas below it", async () => {
+    const planned = planRun(await loadScenario(scenarioFile('allocator-retention')), {}, undefined, { numaNodes: 2 });
+    const of = (id: string) => {
+      const plan = planned.find((p) => p.id === `image=${MARIADB},${id}`)!;
+      return predictConfigInstance(plan, plan.instances[0]!, { defaultNofile: 20_000, cpus: 2 });
+    };
+    const glibc = of('allocator=glibc,memory=1g');
+    const kept = glibc.expected!.terms.find((t) => t.name === 'allocator, kept across cycles')!;
+    const busy = glibc.expected!.terms.find((t) => t.name === 'busy connections')!.bytes;
+    expect(kept.bytes).toBe(Math.round(0.714 * busy));
+    expect(kept.formula).toBe(`0.714 × busy connections 542 MiB: what glibc kept beyond them over 3 work cycles`);
+    expect(Math.round(glibc.expected!.bytes / MiB)).toBe(1142);
+    expect(glibc.expected!.fits).toBe(false);
+    expect(Math.round(of('allocator=jemalloc,memory=1g').expected!.bytes / MiB)).toBe(829);
+    expect(Math.round(of('allocator=glibc-arena-max-2,memory=1g').expected!.bytes / MiB)).toBe(911);
+    for (const id of ['allocator=jemalloc,memory=1g', 'allocator=glibc-arena-max-2,memory=1g', 'allocator=glibc,memory=1536m']) expect(of(id).expected!.fits, id).toBe(true);
+  });
+
+  it('allocator-retention, run with --repeat 3 (2026-12-07): the three survivors within ±25 % of their anon peak', async () => {
+    const report = fixture('memory-model-allocator-retention.json');
+    const rows = await survivors(report, 'allocator-retention');
+    const error = (r: (typeof rows)[number]) => Math.round(((r.expected.bytes - r.observed) / r.observed) * 1000) / 10;
+    expect(rows.map((r) => `${r.id.split(',').slice(1).join(',')} ${error(r)} %`)).toEqual([
+      'allocator=glibc,memory=1536m 1.9 %',
+      'allocator=jemalloc,memory=1g -10.2 %',
+      'allocator=glibc-arena-max-2,memory=1g 5.4 %',
+    ]);
+    expect(report.configs.find((c) => c.id.includes('allocator=glibc,memory=1g'))!.outcome).toBe('oom-killed-under-load');
+  });
+
+  it('adds nothing to one burst (what the footprint measured), and says so where the allocator was not measured', () => {
+    const once = predictInstance({ name: 'db', image: MARIADB, nofile: 20_000, allocator: 'jemalloc' }, {}, { workload: storm({ maxInFlight: 30 }) }).expected!;
+    expect(once.terms.map((t) => t.name)).not.toContain('allocator, kept across cycles');
+    const tcmalloc = predictInstance({ name: 'db', image: MARIADB, nofile: 20_000, allocator: 'tcmalloc' }, {}, { workload: storm({ maxInFlight: 30, stages: [...cycle, ...cycle] }) }).expected!;
+    expect(tcmalloc.terms.map((t) => t.name)).not.toContain('allocator, kept across cycles');
+    expect(tcmalloc.unknowns).toContain('what tcmalloc keeps over 2 work cycles: not measured for this allocator on this image, not counted');
   });
 });
