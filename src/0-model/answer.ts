@@ -142,7 +142,7 @@ function peakFigure(configs: readonly ConfigResult[]): string | undefined {
 function otherwise(configs: readonly ConfigResult[]): string {
   const tally = new Map<string, number>();
   for (const c of configs) {
-    const what = c.verdict === 'fail' || c.verdict === 'pass' ? outcomeWords(c.outcome) : verdictWords(c);
+    const what = c.verdict === 'fail' || c.verdict === 'pass' ? outcomeWords(c.outcome) : c.verdict === 'error' && c.endedBy === 'cancel' ? 'cancelled' : verdictWords(c);
     tally.set(what, (tally.get(what) ?? 0) + 1);
   }
   return [...tally].map(([what, n]) => `${what} ${n}`).join(', ');
@@ -220,6 +220,15 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
     return { lead: `Not run${where}:`, parts: [`expected ${expectedWords}${claim.because ? `, because ${claim.because}` : ''}; ${count(notRun, 'configuration')} skipped (see below).`], tone };
   }
   if (isKill(claim.expected) && isBaselineClaim) {
+    // A configuration cancelled (or erred) before it was decided says nothing either way: only decided ones count.
+    const decided = done.length - undecided.length;
+    if (decided === 0) {
+      return {
+        lead: 'Not decided:',
+        parts: [`${claim.because ?? 'the incident'} — expected ${expectedWords}; ${count(undecided.length, 'configuration')} ended before it was decided (${otherwise(undecided)})${notRunText}.`],
+        tone: 'mixed',
+      };
+    }
     const lead = asExpected.length === done.length ? 'Reproduced:' : asExpected.length === 0 ? 'Not reproduced:' : 'Partly reproduced:';
     const others = done.filter((c) => c !== baseline).map((c) => `with ${pairs(differences(c.axes, baseline, axes), marks)}`);
     const listed = others.length > 0 && others.length <= 5 ? [...(done.includes(baseline) ? [incidentLabel(baseline, marks)] : []), ...others] : [];
@@ -228,7 +237,7 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
     return {
       lead,
       parts: [
-        `${claim.because ?? 'the incident'} — ${expectedWords} in ${tally}${Object.keys(scope).length > 0 ? ` (${pairs(scope, marks)})` : ''}${members}${rest}${notRunText}`,
+        `${claim.because ?? 'the incident'} — ${expectedWords} in ${asExpected.length} of ${count(decided, 'configuration')}${Object.keys(scope).length > 0 ? ` (${pairs(scope, marks)})` : ''}${members}${rest}${notRunText}`,
         ...(figure ? ['; the kernel: ', { code: figure }] : []),
         '.',
       ],

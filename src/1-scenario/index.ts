@@ -1,6 +1,7 @@
 // The scenario stage: what a scenario may declare (schema.ts), the typed surface scenario files use
 // (`import { defineScenario } from 'oomlab'`, define.ts), and loading a scenario file.
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import { resolve, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
@@ -80,6 +81,25 @@ export function validateScenario(value: unknown, file: string): Scenario {
   return { ...(value as Scenario), file };
 }
 
+// Resolves `oomlab` and `oomlab/...` as if imported from this checkout (its package.json exports), whatever the importer's
+// folder; and loads a .ts outside any `"type": "module"` package as ESM, since tsx would take it for CommonJS, where no hook reaches.
+const SELF_HOOK = `let parentURL;
+export function initialize(data) { parentURL = data.parentURL; }
+export async function resolve(specifier, context, next) {
+  if (specifier === 'oomlab' || specifier.startsWith('oomlab/')) return next(specifier, { ...context, parentURL });
+  const resolved = await next(specifier, context);
+  const userTs = resolved.format === 'commonjs' && resolved.url.startsWith('file:') && resolved.url.endsWith('.ts') && !resolved.url.includes('/node_modules/');
+  return userTs ? { ...resolved, format: 'module' } : resolved;
+}`;
+let selfResolving = false;
+
+/** A scenario anywhere on disk can `import { defineScenario } from 'oomlab'`: Node's own lookup finds it only inside this checkout. */
+function resolveOomlabFromAnywhere(): void {
+  if (selfResolving) return;
+  selfResolving = true;
+  register(`data:text/javascript,${encodeURIComponent(SELF_HOOK)}`, { data: { parentURL: new URL('../../package.json', import.meta.url).href } });
+}
+
 /** Imports `scenarios/x.ts` (the default export) and validates it. */
 export async function loadScenario(path: string): Promise<Scenario> {
   const absolute = resolve(path);
@@ -88,6 +108,7 @@ export async function loadScenario(path: string): Promise<Scenario> {
   if (!existsSync(absolute)) {
     throw new OomlabError('SCENARIO_NOT_FOUND', `scenario file ${shown} not found — \`oomlab list\` shows the scenarios`);
   }
+  resolveOomlabFromAnywhere();
   let module: { default?: unknown };
   try {
     module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };

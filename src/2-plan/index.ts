@@ -149,6 +149,26 @@ function matchesOnly(id: string, axes: Config, only: readonly string[], axisName
   });
 }
 
+/** Each `axis=value[,value]` filter names values of that axis, so a second axis slipped in after a comma is not taken as a value. */
+function checkOnly(only: readonly string[], matrix: Record<string, readonly AxisValue[]>): void {
+  const axisNames = Object.keys(matrix);
+  for (const filter of only) {
+    if (!filter.includes('=')) continue;
+    const [axis, value] = parseAssignment(filter, '--only');
+    if (!axisNames.includes(axis)) throw new UnknownAxisError(axis, axisNames);
+    const known = (matrix[axis] ?? []).map(String);
+    for (const v of value.split(',')) {
+      if (v.includes('=')) {
+        const first = value.split(',').filter((x) => !x.includes('='));
+        throw new UsageError(`--only ${filter}: \`${v}\` is not a value of ${axis}; to narrow by two axes, repeat --only: \`--only ${axis}=${first.join(',') || '…'} --only ${v}\``);
+      }
+      if (!known.includes(v)) {
+        throw new UsageError(`--only ${filter}: ${axis} has no value \`${v}\` (its values: ${known.join(', ')}); to narrow by two axes, repeat --only: \`--only ${axis}=… --only other=…\``);
+      }
+    }
+  }
+}
+
 /** A scenario planned once: its configurations, validated, and the `--set` overrides they were planned with. */
 export interface Plan {
   configs: PlannedConfig[];
@@ -165,6 +185,7 @@ export function planScenario(scenario: Scenario, options: PlanOptions = {}): Pla
   const overrides = parseOverrides(scenario, options.set ?? []);
   const matrix = applyOverrides(scenario.matrix, overrides);
   const axisNames = Object.keys(matrix);
+  checkOnly(options.only ?? [], matrix);
   const planned: PlannedConfig[] = [];
   for (const axes of cartesian(matrix)) {
     if (scenario.exclude?.(axes)) continue;

@@ -2,9 +2,9 @@
 
 export const USAGE = `usage: oomlab <command>
 
-  run <scenario.ts...> [--only axis=value,...] [--set axis=value,...] [--reports-dir dir]
-                      [--baseline report.json] [--repeat K] [--jobs N] [--pull] [--json] [--shard I/N]
-                      [--host docker|lab[:SHAPE]]
+  run <scenario.ts...> [--only axis=value[,value] (repeat for more axes)] [--set axis=value,...]
+                      [--reports-dir dir] [--baseline report.json] [--repeat K] [--jobs N] [--pull] [--json]
+                      [--shard I/N] [--host docker|lab[:SHAPE]]
       run every configuration of a scenario and write reports/<time>-<scenario>/;
       --jobs N runs up to N configurations at once; by default those that only start and
       settle run side by side (two per core, their memory limits within what the host has

@@ -118,3 +118,38 @@ describe('the answer of a scenario made from an incident (fix=production and eac
     expect(answer.ranking.map((r) => r.label)).toEqual(['fix=ulimit-4096', 'fix=limitnofile-1048576', "the incident's configuration"]);
   });
 });
+
+describe('the answer of a run cancelled before its one configuration was decided', () => {
+  const production = fixture('nofile-oom').configs.find((c) => c.outcome === 'oom-killed-at-startup')!;
+  const cancelled = {
+    ...production,
+    outcome: null,
+    verdict: 'error' as const,
+    reason: 'not decided: cancelled before it was decided',
+    endedBy: 'cancel' as const,
+    evidence: [],
+    metrics: {},
+    instances: [],
+  };
+  const report = { ...fixture('nofile-oom'), endedBy: 'cancel' as const, configs: [cancelled] };
+
+  it('says it was not decided (cancelled), not that the incident did not reproduce', () => {
+    const [first] = answerOf(report).headlines;
+    expect(first!.lead).toBe('Not decided:');
+    expect(text(first!)).toMatch(/1 configuration ended before it was decided \(cancelled 1\)/);
+    expect(first!.tone).toBe('mixed');
+  });
+
+  it('counts only decided configurations toward not reproduced', () => {
+    const survived = {
+      ...fixture('nofile-oom').configs.find((c) => c.outcome === 'survived')!,
+      axes: production.axes,
+      expected: production.expected,
+      because: production.because,
+      id: `${production.id}-2`,
+    };
+    const [first] = answerOf({ ...report, configs: [cancelled, { ...survived, verdict: 'fail' as const }] }).headlines;
+    expect(first!.lead).toBe('Not reproduced:');
+    expect(text(first!)).toContain('in 0 of 1 configuration');
+  });
+});

@@ -99,10 +99,24 @@ describe('planRun on scenarios/nofile-oom.ts', () => {
     ]);
   });
 
-  it('--only that matches nothing is a usage error', () => {
+  it('--only of a value the axis does not have is a usage error that lists its values', () => {
     const error = thrown(() => planRun(scenario, { only: ['image=mysql:8.0'] }));
     expect(error).toBeInstanceOf(UsageError);
-    expect(error.message).toBe(`no configuration of ${where} matches --only image=mysql:8.0; \`oomlab list\` shows the axes`);
+    expect(error.message).toMatch(/^--only image=mysql:8\.0: image has no value `mysql:8\.0` \(its values: .*oomlab\/mariadb:10\.11.*\); to narrow by two axes, repeat --only: /);
+  });
+
+  it('--only that combines two axes after one comma is a usage error saying to repeat --only', () => {
+    const error = thrown(() => planRun(scenario, { only: [`image=${MARIADB},nofile=1073741816`] }));
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toBe(
+      `--only image=${MARIADB},nofile=1073741816: \`nofile=1073741816\` is not a value of image; to narrow by two axes, repeat --only: \`--only image=${MARIADB} --only nofile=1073741816\``,
+    );
+  });
+
+  it('--only whose filters together match nothing is a usage error', () => {
+    const error = thrown(() => planRun(scenario, { only: ['image=mysql:5.7', 'open_files_limit=explicit'] }));
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toBe(`no configuration of ${where} matches --only image=mysql:5.7 open_files_limit=explicit; \`oomlab list\` shows the axes`);
   });
 
   it('--only of an unknown axis lists the axes', () => {

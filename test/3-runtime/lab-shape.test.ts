@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LAB_SHAPES, labKernelCmdline, labQemuArgs, labShapeOf, labShapeProblems, type LabShape } from '../../src/3-runtime/lab/index.ts';
 import { probeBooted } from '../../src/3-runtime/lab/accel.ts';
@@ -132,5 +134,13 @@ describe('the KVM probe', () => {
   it('counts a guest kernel that reached its root mount as booted', () => {
     expect(probeBooted('[    0.812345] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)')).toBe(true);
     expect(probeBooted('qemu-system-x86_64: error: failed to set MSR 0x10a to 0x0')).toBe(false);
+  });
+});
+
+describe('docs/lab.md', () => {
+  it('lists every named shape, as `--host lab:NAME` takes them', () => {
+    const doc = readFileSync(join(import.meta.dirname, '../../docs/lab.md'), 'utf8');
+    const listed = /Named shapes[^:]*: (.*?) \(`labShapeOf/s.exec(doc)?.[1] ?? '';
+    expect([...listed.matchAll(/`([^`]+)`/g)].map((m) => m[1])).toEqual(Object.keys(LAB_SHAPES));
   });
 });
