@@ -66,6 +66,6 @@ export function labHostLine(lab: LabHostFacts): string {
     ...(lab.nrOpen !== undefined ? [`fs.nr_open ${lab.nrOpen}`] : []),
     `overcommit ${lab.overcommitMemory}`,
   ];
-  const scale = lab.timeScale !== 1 ? `; readiness timeouts ×${lab.timeScale}` : '';
+  const scale = lab.timeScale !== 1 ? `; readiness and step timeouts ×${lab.timeScale}` : '';
   return `lab VM \`${lab.host}\` (shape ${lab.shape}) under ${lab.accel}, booted in ${(lab.bootMs / 1000).toFixed(1)} s: ${parts.join(', ')}${scale}`;
 }

@@ -53,7 +53,12 @@ function standInOf(production: ProductionKill, config: ConfigResult | undefined)
   return { image, production: serverText(production.server) };
 }
 
-export function matchSignature(production: ProductionKill, configs: readonly ConfigResult[]): SignatureMatch {
+export interface SignatureContext {
+  /** The lab VM's memory when a lab ran the configurations: a global kill's budget, as the machine was production's. */
+  labMemoryBytes?: number;
+}
+
+export function matchSignature(production: ProductionKill, configs: readonly ConfigResult[], context: SignatureContext = {}): SignatureMatch {
   const config = productionConfig(configs, production.instance);
   const standIn = standInOf(production, config);
   const standing = standIn ? `, with ${standIn.image} standing in for production's ${standIn.production}` : '';
@@ -76,7 +81,7 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
     lab: kill.process,
     match: production.process === kill.process ? 'same' : 'differs',
     decisive: !bothServers,
-    ...(production.process !== kill.process && bothServers ? { note: 'the same server family under another name: the lab image runs the other of MySQL and MariaDB' } : {}),
+    ...(production.process !== kill.process && bothServers ? { note: 'does not decide: the same server family under another name, the lab image runs the other of MySQL and MariaDB' } : {}),
   });
   if (production.server) {
     rows.push({
@@ -98,10 +103,13 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
     decisive: true,
     // A container's limit stands in for a machine's memory; a global OOM itself needs a machine of its own (a lab VM).
     ...(scopeMatch === 'differs' && production.scope === 'global' && labScope === 'memcg'
-      ? { note: "production's whole machine ran out; here a container's limit of the same size stands in for it" }
-      : {}),
+      ? { note: "production's whole machine ran out; here a container's limit of the same size stands in for it (--host lab gives a machine of its own)" }
+      : scopeMatch === 'same' && labScope === 'global' && context.labMemoryBytes !== undefined
+        ? { note: "the whole machine ran out in both: production's and the lab VM's" }
+        : {}),
   });
-  const limit = config.metrics.memoryLimitBytes;
+  // A global kill's budget is the machine: the lab VM's memory, never this host's.
+  const limit = labScope === 'global' ? context.labMemoryBytes : config.metrics.memoryLimitBytes;
   if (production.anonRssKb !== undefined) {
     const off = Math.abs(kill.anonRssKb - production.anonRssKb) / production.anonRssKb;
     const limitsAgree = production.limitBytes !== undefined && limit !== undefined && Math.abs(limit - production.limitBytes) / production.limitBytes < 0.01;
@@ -111,7 +119,7 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
       lab: kb(kill.anonRssKb),
       match: off <= ANON_TOLERANCE ? 'same' : 'differs',
       decisive: limitsAgree,
-      note: `${(off * 100).toFixed(1)} % apart${limitsAgree ? '' : ' (the limits differ or one is unknown: not decisive)'}`,
+      note: `${(off * 100).toFixed(1)} % apart${limitsAgree ? (labScope === 'global' ? ", in a lab VM of production's machine size" : '') : ' (the limits differ or one is unknown: not decisive)'}`,
     });
   }
   if (production.totalVmKb !== undefined) {

@@ -66,5 +66,7 @@ export function configSteps(context: ConfigStepsContext): StepScheduler | undefi
     onFailure: context.onFailure,
     signal: context.signal,
     ...(context.clock ? { clock: context.clock } : {}),
+    // Under TCG a neighbour's container took over 30 s to start (bitnami-927 in a 2 GiB lab): the guest's slowdown applies to steps too.
+    ...(context.connection.lab ? { timeScale: context.connection.lab.timeScale } : {}),
   });
 }

@@ -277,7 +277,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     scenarioSha256,
     ...(hostChanges.length > 0 ? { hostChanges } : {}),
     ...(shard ? { shard: { ...shard, matrixIds: matrix.map((c) => c.id) } } : {}),
-    ...(scenario.production ? { signature: matchSignature(scenario.production, ordered) } : {}),
+    ...(scenario.production ? { signature: matchSignature(scenario.production, ordered, host.lab ? { labMemoryBytes: host.lab.memoryMiB * 1024 * 1024 } : {}) } : {}),
     jobs,
   };
   if (baseline) report.baseline = compareWithBaseline(report, baseline.report, baseline.file);

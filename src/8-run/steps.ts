@@ -48,6 +48,8 @@ export interface StepSchedulerOptions {
   pollMs?: number;
   /** How long `stop` waits for an action still running (it was aborted) to return its undo. @default 10_000 */
   abandonAfterMs?: number;
+  /** A lab VM's slowdown (TCG ×4): each step's timeout is scaled as readiness is. @default 1 */
+  timeScale?: number;
 }
 
 type State = 'waiting' | 'timed' | 'condition' | 'running' | 'holding' | 'done' | 'failed' | 'skipped';
@@ -184,7 +186,7 @@ export class StepScheduler {
       return;
     }
     this.#set(step.name, 'running');
-    const timeoutMs = step.timeout ?? DEFAULT_STEP_TIMEOUT_MS;
+    const timeoutMs = (step.timeout ?? DEFAULT_STEP_TIMEOUT_MS) * (this.#options.timeScale ?? 1);
     record('start', describeAction(action));
     const expired = new AbortController();
     const applying = this.#options.apply(action, AbortSignal.any([this.#stop, expired.signal]));

@@ -4,20 +4,21 @@ export const USAGE = `usage: oomlab <command>
 
   run <scenario.ts...> [--only axis=value[,value] (repeat for more axes)] [--set axis=value,...]
                       [--reports-dir dir] [--baseline report.json] [--repeat K] [--jobs N] [--pull] [--json]
-                      [--shard I/N] [--host docker|lab[:SHAPE]]
+                      [--shard I/N] [--host docker|lab[:SHAPE][,memory=SIZE]]
       run every configuration of a scenario and write reports/<time>-<scenario>/;
       --jobs N runs up to N configurations at once; by default those that only start and
       settle run side by side (two per core, their memory limits within what the host has
       available), load and host-wide ones (THP, drop_caches, neighbours) one at a time;
       --host lab:SHAPE runs them in one lab VM of that shape (default, v1, numa2, numa2-uneven, nofile),
       booted for the run and removed after it (KVM where it works, else TCG, several times slower);
+      memory=SIZE sets the VM's memory (a global OOM's machine, e.g. --host lab:default,memory=2g);
       --repeat K runs each configuration K times: pass or fail only when all K agree,
       else flaky (listed apart, each repeat's figures); flaky exits 1 like a failure;
       --set replaces an axis's values without editing the file (repeat for several axes):
       an image axis takes any image (--set image=oomlab/mysql:9.7), a numeric axis any number;
       --shard 2/3 runs the second of three parts of the matrix (split by configuration id)
   from-incident [FILE...] [--mycnf F] [--limits F] [--server IMAGE] [--limit SIZE] [--phase P]
-                [--name NAME] [--out scenarios/NAME.ts] [--run] [--json]
+                [--name NAME] [--out scenarios/NAME.ts] [--run] [--host lab[:SHAPE][,memory=SIZE]] [--json]
       from production's OOM to a scenario: reads the kernel's OOM lines (a file, or - / a pipe
       for standard input), a my.cnf or SHOW GLOBAL VARIABLES, /proc/<pid>/limits or ulimit -a,
       docker inspect JSON, a compose file or a Kubernetes manifest, in any mix; prints the
@@ -26,7 +27,9 @@ export const USAGE = `usage: oomlab <command>
       own (none when the evidence is insufficient, or when the leading cause needs a timeline
       of its own: neighbours, a lowered limit); --run runs it at once; --name NAME names it
       (and its reports), refused when scenarios/NAME.ts exists; without --name a taken name
-      gets the next free one (NAME-2), said on stderr; --phase start-up,
+      gets the next free one (NAME-2), said on stderr; --host runs it in a lab VM: for a global
+      OOM the VM gets production's machine size (memory=, else --limit, else the kernel's pages
+      RAM) and the server no container limit, so the kill is global too; --phase start-up,
       under-load or after-load says when production died; --json prints
       { causes: [{ id, score, for, against }], unknown, collect, scenario }
   merge <shard-dir...> [--out dir] [--baseline report.json] [--json]

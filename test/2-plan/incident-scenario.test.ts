@@ -99,6 +99,46 @@ describe('scenarioText', () => {
     expect(scenario.production).toMatchObject({ process: 'mysqld', scope: 'global', anonRssKb: 424_876, limitBytes: 2 * 1024 ** 3 });
   });
 
+  it("writes a global OOM for a lab VM of the machine's size: no side and no container limit, the VM's memory as production's budget", async () => {
+    const fixtures = join(ROOT, 'test', 'fixtures', 'incidents');
+    const bitnami = readEvidence([{ name: 'kernel.log', text: await readFile(join(fixtures, 'bitnami-vms-927-neighbours', 'kernel.log'), 'utf8') }], { limit: '2g' });
+    const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, source: '--limit' };
+    const neighbours = scenarioText({ scenariosLib: LIB, name: 'lab-neighbours', evidence: bitnami, diagnosis: diagnose(bitnami), writtenAt: new Date(), sources: ['kernel.log'], globalLab });
+    expect(neighbours).toContain('//   ./oomlab run scenarios/lab-neighbours.ts --host lab,memory=2048m');
+    const neighboursScenario = validateScenario(await load(neighbours, 'lab-neighbours'), 'lab-neighbours.ts');
+    const [production, fit, first] = planRun(neighboursScenario);
+    expect(production!.host?.sides).toBeUndefined();
+    expect(production!.instances[0]).toMatchObject({ name: 'db', mycnf: { innodb_buffer_pool_size: '352M' } });
+    expect(production!.instances[0]).not.toHaveProperty('side');
+    expect(production!.instances[0]!.memory).toBeUndefined();
+    expect(production!.steps?.[0]?.action).toEqual({ action: 'neighbour', memory: 306 * 1024 ** 2, image: 'oomlab/mariadb:10.11' });
+    // 2048 MiB − the server's 415 MiB − two fifths (the guest's own system, and room to spare), over six neighbours.
+    expect(fit!.steps?.[0]?.action).toMatchObject({ memory: 136 * 1024 ** 2 });
+    expect(first!.steps?.[0]?.action).toMatchObject({ oomScoreAdj: 1000 });
+    expect(neighboursScenario.production).toMatchObject({ scope: 'global', limitBytes: 2 * 1024 ** 3 });
+
+    // minikube#5751: the machine's size from the kernel's `1535902 pages RAM`, nofile 1073741816 at start-up.
+    const minikube = readEvidence([{ name: 'kernel.log', text: await readFile(join(fixtures, 'minikube-5751-nofile', 'kernel.log'), 'utf8') }]);
+    expect(minikube.machineBytes).toEqual({ value: 1_535_902 * 4096, source: 'kernel: 1535902 pages RAM' });
+    const nofileLab = { host: 'lab:nofile,memory=6000m', memoryBytes: 6000 * 1024 ** 2, source: minikube.machineBytes!.source };
+    const nofile = scenarioText({
+      scenariosLib: LIB,
+      name: 'lab-nofile',
+      evidence: minikube,
+      diagnosis: diagnose(minikube),
+      writtenAt: new Date(),
+      sources: ['kernel.log'],
+      phase: 'start-up',
+      globalLab: nofileLab,
+    });
+    const nofileScenario = validateScenario(await load(nofile, 'lab-nofile'), 'lab-nofile.ts');
+    const planned = planRun(nofileScenario);
+    expect(planned.map((c) => c.id)).toEqual(['image=oomlab/mariadb:10.11,fix=production', 'image=oomlab/mariadb:10.11,fix=ulimit-4096']);
+    expect(planned[0]!.instances[0]).toMatchObject({ name: 'db', nofile: 1_073_741_816, mycnf: { open_files_limit: 1_073_741_816 } });
+    expect(planned[0]!.instances[0]!.memory).toBeUndefined();
+    expect(nofileScenario.production).toMatchObject({ process: 'mysqld', scope: 'global', limitBytes: 6000 * 1024 ** 2, phase: 'start-up' });
+  });
+
   it("writes a lowered limit as a server created at the spec's limit and cut to the kernel's once it answers", async () => {
     // A real kill from this project's limit-lowered run (2 GiB cut to 1 GiB, a warm 1024M pool), with the spec it was created with.
     const kernel = await readFile(join(ROOT, 'test', 'fixtures', 'dmesg-memcg-oom-limit-lowered.txt'), 'utf8');
@@ -122,7 +162,7 @@ describe('scenarioText', () => {
   });
 
   // The file lands in scenarios/, which `npm test` type-checks: a generated scenario that does not compile breaks the user's tests.
-  it('writes scenarios that type-check under the project tsconfig: a load cause, a start-up cause, neighbours and a lowered limit', { timeout: 60_000 }, async () => {
+  it('writes scenarios that type-check under the project tsconfig: a load cause, a start-up cause, neighbours and a lowered limit, and the lab variants', { timeout: 60_000 }, async () => {
     const load = readEvidence(
       [
         { name: 'kern.log', text: KILL },
@@ -140,13 +180,16 @@ describe('scenarioText', () => {
       { name: 'inspect.json', text: JSON.stringify([{ Config: { Image: 'mariadb:10.11' }, HostConfig: { Memory: 2 * 1024 ** 3 } }]) },
     ]);
     await mkdir(DIR, { recursive: true });
-    for (const [name, evidence] of [
-      ['typed-load', load],
-      ['typed-startup', startUp],
-      ['typed-neighbours', neighbours],
-      ['typed-lowered', lowered],
+    const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, source: '--limit' };
+    for (const [name, evidence, lab] of [
+      ['typed-load', load, undefined],
+      ['typed-startup', startUp, undefined],
+      ['typed-neighbours', neighbours, undefined],
+      ['typed-lowered', lowered, undefined],
+      ['typed-neighbours-lab', neighbours, globalLab],
+      ['typed-startup-lab', startUp, globalLab],
     ] as const) {
-      const text = scenarioText({ scenariosLib: LIB, name, evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [name] });
+      const text = scenarioText({ scenariosLib: LIB, name, evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [name], ...(lab ? { globalLab: lab } : {}) });
       await writeFile(join(DIR, `${name}.ts`), text);
     }
     await writeFile(join(DIR, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', include: ['./*.ts'] }));

@@ -121,6 +121,19 @@ describe('--host lab[:SHAPE]', () => {
     expect(labShapeOf('lab:numa2-uneven').shape.numaNodes?.map((node) => node.memoryMiB)).toEqual([2560, 1024]);
   });
 
+  it("sets a shape's memory with memory=SIZE (production's machine for a global OOM), in m or g", () => {
+    expect(labShapeOf('lab:default,memory=2g')).toEqual({ name: 'default', shape: { ...LAB_SHAPES.default, memoryMiB: 2048 } });
+    expect(labShapeOf('lab,memory=6000m').shape.memoryMiB).toBe(6000);
+    expect(labShapeOf('lab:nofile,memory=1.5g').shape).toEqual({ ...LAB_SHAPES.nofile, memoryMiB: 1536 });
+  });
+
+  it('refuses an unknown option, a size without its unit, a guest too small, and a NUMA shape resized, each in one line', () => {
+    expect(() => labShapeOf('lab:default,cpus=4')).toThrow('lab host `lab:default,cpus=4`: unknown option `cpus=4`; options are memory=SIZE, e.g. lab:default,memory=2g');
+    expect(() => labShapeOf('lab,memory=2048')).toThrow('lab host `lab,memory=2048`: memory takes a size in m or g, got `2048` — e.g. memory=2g or memory=6000m');
+    expect(() => labShapeOf('lab,memory=256m')).toThrow("lab shape: memoryMiB must be an integer of at least 512 (the guest's engine needs it), got 256");
+    expect(() => labShapeOf('lab:numa2,memory=4g')).toThrow('lab host `lab:numa2,memory=4g`: lab:numa2 has 2 NUMA nodes whose sizes make its memory; memory= resizes only a shape without NUMA nodes');
+  });
+
   it('lists the shapes when the name is unknown', () => {
     expect(() => labShapeOf('lab:numa9')).toThrow('unknown lab host `lab:numa9`; use lab or lab:SHAPE with SHAPE one of default, v1, numa2, numa2-uneven, nofile');
   });

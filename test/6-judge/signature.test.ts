@@ -57,8 +57,45 @@ describe('matchSignature', () => {
     expect(matchSignature(base, killed).summary).toContain("anon-rss 1,046,016 kB against production's 700,000 kB");
     const global = matchSignature({ ...base, anonRssKb: 1_046_016, scope: 'global' }, killed);
     expect(global).toMatchObject({ verdict: 'partly' });
-    expect(global.summary).toContain("scope memcg against production's global (production's whole machine ran out; here a container's limit of the same size stands in for it)");
+    expect(global.summary).toContain(
+      "scope memcg against production's global (production's whole machine ran out; here a container's limit of the same size stands in for it (--host lab gives a machine of its own))",
+    );
     const survivors = report.configs.filter((c) => c.outcome === 'survived');
     expect(matchSignature(base, survivors)).toMatchObject({ verdict: 'not-reproduced', rows: [] });
+  });
+
+  // The lab's kill as a global OOM prints it (CONSTRAINT_NONE, global_oom): the recorded memcg kill with its constraint changed.
+  const globalKilled = killed.map((c) => ({
+    ...c,
+    metrics: { ...c.metrics, memoryLimitBytes: undefined },
+    observations: c.observations.map((o) => (o.kind === 'kernel-oom' ? { ...o, constraint: 'CONSTRAINT_NONE' } : o)),
+  }));
+  const bitnami: ProductionKill = { instance: 'db', process: 'mysqld', scope: 'global', constraint: 'CONSTRAINT_NONE', anonRssKb: 1_000_000, limitBytes: 2 * 1024 ** 3, phase: 'unknown' };
+
+  it("reproduced: a global kill in a lab VM of production's machine size, anon-rss within 10 %; mysqld against mariadbd does not decide", () => {
+    const match = matchSignature(bitnami, globalKilled, { labMemoryBytes: 2 * 1024 ** 3 });
+    expect(match.verdict).toBe('reproduced');
+    expect(match.rows.map((r) => [r.figure, r.match, r.decisive])).toEqual([
+      ['process', 'differs', false],
+      ['scope', 'same', true],
+      ['anon-rss', 'same', true],
+      ['phase', 'unknown', false],
+    ]);
+    expect(match.summary).toBe(
+      `Reproduced by ${killed[0]!.id}: scope, anon-rss as in production; process differs (does not decide: the same server family under another name, the lab image runs the other of MySQL and MariaDB).`,
+    );
+    expect(match.rows.find((r) => r.figure === 'scope')?.note).toBe("the whole machine ran out in both: production's and the lab VM's");
+    expect(match.rows.find((r) => r.figure === 'anon-rss')?.note).toBe("4.6 % apart, in a lab VM of production's machine size");
+  });
+
+  it("partly: a global kill whose anon-rss is off by more than 10 % in a VM of production's size; not decisive in a VM of another size or on this host", () => {
+    const far = matchSignature({ ...bitnami, anonRssKb: 424_876 }, globalKilled, { labMemoryBytes: 2 * 1024 ** 3 });
+    expect(far.verdict).toBe('partly');
+    expect(far.summary).toContain("anon-rss 1,046,016 kB against production's 424,876 kB (146.2 % apart, in a lab VM of production's machine size)");
+    for (const context of [{ labMemoryBytes: 3 * 1024 ** 3 }, {}]) {
+      const other = matchSignature({ ...bitnami, anonRssKb: 424_876 }, globalKilled, context);
+      expect(other.verdict).toBe('reproduced');
+      expect(other.rows.find((r) => r.figure === 'anon-rss')).toMatchObject({ match: 'differs', decisive: false });
+    }
   });
 });

@@ -59,7 +59,7 @@ interface Harness {
   controller: AbortController;
 }
 
-function harness(steps: Step[], apply: (action: StepAction, signal: AbortSignal) => Promise<AppliedFault> = defaultApply): Harness {
+function harness(steps: Step[], apply: (action: StepAction, signal: AbortSignal) => Promise<AppliedFault> = defaultApply, timeScale?: number): Harness {
   const clock = new FakeClock();
   const records: (StepRecord & { t: number })[] = [];
   const teardown = new Teardown();
@@ -79,6 +79,7 @@ function harness(steps: Step[], apply: (action: StepAction, signal: AbortSignal)
     onFailure: (error) => failures.push(error),
     signal: controller.signal,
     clock,
+    ...(timeScale !== undefined ? { timeScale } : {}),
   });
   scheduler.start();
   return { clock, scheduler, records, teardown, applied, samples, failures, controller };
@@ -209,6 +210,16 @@ describe('StepScheduler with an injected clock', () => {
     await h.scheduler.stop();
     await h.teardown.run();
     expect(undos).toBe(1);
+  });
+
+  it("scales a step's timeout by a lab VM's slowdown, as readiness is (TCG ×4)", async () => {
+    const h = harness([pause('slow', { at: 0, timeout: 5_000 })], (_, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ detail: 'aborted' }))), 4);
+    h.scheduler.fire(TIME_ZERO);
+    await h.clock.advance(19_999);
+    expect(h.failures).toEqual([]);
+    await h.clock.advance(1);
+    expect(h.failures.map((e) => e.message)).toEqual(['step "slow" (pause) did not finish within its timeout of 20 s']);
+    await h.scheduler.stop();
   });
 
   it('skips a step whose trigger never came before the end, saying what it waited for', async () => {

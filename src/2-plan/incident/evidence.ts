@@ -27,6 +27,8 @@ export interface IncidentEvidence {
   /** SHOW GLOBAL STATUS counters (max_used_connections, …). */
   status: Record<string, Sourced<string>>;
   runtime?: Sourced<RuntimeKind>;
+  /** The machine's memory as the kernel's OOM report counts it (`1535902 pages RAM`, 4 KiB pages): a global OOM's budget. */
+  machineBytes?: Sourced<number>;
   /** What each input was read as, a line each. */
   inputs: string[];
 }
@@ -147,6 +149,8 @@ export function readEvidence(inputs: readonly IncidentInput[], overrides: Eviden
             ? `, the same ${kills.length === 1 ? 'kill' : 'kills'} as in ${where} (counted once)`
             : `, ${repeatOf.length} of them the same as in ${where} (counted once)`;
       found.push(`${kills.length} OOM kill${kills.length === 1 ? '' : 's'}${repeats}`);
+      const ramPages = /(\d+) pages RAM/.exec(input.text)?.[1];
+      if (ramPages !== undefined) evidence.machineBytes ??= { value: Number(ramPages) * 4096, source: `kernel: ${ramPages} pages RAM` };
     }
     const nofile = parseNofile(input.text);
     if (nofile && !KERNEL_MARKS.test(input.text)) {

@@ -36,6 +36,11 @@ export interface ScenarioTextInput {
   scenariosLib?: string;
   /** When production died, as the user knows it (`--phase`); never guessed. */
   phase?: 'start-up' | 'under-load' | 'after-load';
+  /**
+   * A global OOM reproduced in a lab VM the size of production's machine (`--host lab…`): the server and its
+   * neighbours get no container memory limit, so the kernel's global OOM killer picks the victim.
+   */
+  globalLab?: { host: string; memoryBytes: number; source: string };
 }
 
 export const roundDownMiB = (bytes: number, step: number) => Math.max(step, Math.floor(bytes / (step * MiB)) * step);

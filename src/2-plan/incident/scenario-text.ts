@@ -5,7 +5,7 @@ import { formatBytes } from '../../0-model/units.ts';
 import type { Cause, CauseId, Diagnosis } from './diagnose.ts';
 import type { IncidentEvidence } from './evidence.ts';
 import { parseNofile } from './process-limits.ts';
-import { commentText, literal, MiB, roundDownMiB, scenarioOpening, type ScenarioTextInput } from './scenario-literal.ts';
+import { commentText, literal, MiB, roundDownMiB, scenarioOpening, sizeText, type ScenarioTextInput } from './scenario-literal.ts';
 import { limitLoweredBody, neighboursBody } from './timeline-scenarios.ts';
 
 export { literal, type ScenarioTextInput } from './scenario-literal.ts';
@@ -173,6 +173,13 @@ export function scenarioText(input: ScenarioTextInput): string {
     }
   }
   push(`// Image: ${commentText(imageNote)}.`);
+  if (input.globalLab) {
+    push(
+      `// A global OOM: run it in a lab VM of production's machine size (${commentText(`${sizeText(input.globalLab.memoryBytes)}, ${input.globalLab.source}`)}), where nothing but the guest's memory bounds the server:`,
+      `//   ./oomlab run scenarios/${commentText(input.name)}.ts --host ${commentText(input.globalLab.host)}`,
+      "// Run on this host instead, the server would have the host's whole memory and nothing would be killed.",
+    );
+  }
   push("import { defineScenario } from 'oomlab';");
   const storm = leadId === 'neighbours' ? undefined : leadId === 'limit-lowered' ? 'steadyTraffic' : startUp ? undefined : 'busyMinute';
   if (storm) push(`import { ${storm} } from ${literal(`${input.scenariosLib ?? './lib'}/storms.ts`)};`);
@@ -208,8 +215,10 @@ export function scenarioText(input: ScenarioTextInput): string {
   const limitText = limit !== undefined ? `${Math.round(limit / MiB)}m` : '4g';
   push(...scenarioOpening(input.name, incident, image));
   push(`    fix: ${literal(['production', ...fixes.map((x) => x.key)])} as (keyof typeof FIXES)[],`);
-  push(`    // ${limit !== undefined ? commentText(`production's limit: ${evidence.limitBytes?.source ?? ''}`) : 'the limit was not given: 4g assumed'}`);
-  push(`    memory: [${literal(limitText)}],`);
+  if (!input.globalLab) {
+    push(`    // ${limit !== undefined ? commentText(`production's limit: ${evidence.limitBytes?.source ?? ''}`) : 'the limit was not given: 4g assumed'}`);
+    push(`    memory: [${literal(limitText)}],`);
+  }
   push('  },');
   push(
     '  instances: (c) => {',
@@ -217,7 +226,8 @@ export function scenarioText(input: ScenarioTextInput): string {
     '    return {',
     '      db: {',
   );
-  push('        image: c.image,', '        memory: c.memory,');
+  if (input.globalLab) push('        image: c.image,', "        // No container limit: the lab VM's memory is production's machine, and the kernel's global OOM killer picks the victim.");
+  else push('        image: c.image,', '        memory: c.memory,');
   if (nofile !== undefined) push(`        // ${commentText(`nofile: ${f.nofileInferred ? 'inferred from total-vm' : (evidence.nofile?.source ?? '')}`)}`, `        nofile: ${literal(nofile)},`);
   const openFiles = startUp && f.family === 'mysql' && nofile !== undefined ? `, open_files_limit: ${literal(nofile)}` : '';
   if (openFiles) push('        // MariaDB caps an automatic open_files_limit; MySQL 5.7 takes the OS value, so the lab sets it explicitly.');
@@ -250,7 +260,8 @@ export function scenarioText(input: ScenarioTextInput): string {
 function productionKill(input: ScenarioTextInput): string[] {
   const kill = input.evidence.kill;
   if (!kill) return [];
-  const limit = input.diagnosis.figures.limitBytes;
+  // A global OOM's budget is the machine's memory, which the lab VM is given.
+  const limit = input.globalLab?.memoryBytes ?? input.diagnosis.figures.limitBytes;
   const production = {
     instance: 'db',
     process: kill.process,

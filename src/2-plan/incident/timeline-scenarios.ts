@@ -25,7 +25,8 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
   const { evidence, diagnosis } = input;
   const f = diagnosis.figures;
   const kill = evidence.kill;
-  const budget = f.limitBytes ?? 0;
+  const lab = input.globalLab;
+  const budget = lab?.memoryBytes ?? f.limitBytes ?? 0;
   const others = (kill?.tasks ?? []).filter((t) => t.pid !== kill?.pid);
   const pageBytes = 4 * 1024;
   const othersBytes = others.reduce((sum, t) => sum + t.rssPages * pageBytes, 0);
@@ -45,14 +46,15 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
   const eachAtMost = 0.75 * victim.bytes;
   const overflow = budget - victim.bytes + 0.1 * budget;
   const count = Math.max(2, Math.ceil(overflow / eachAtMost));
-  const fit = budget - victim.bytes - 0.2 * budget;
+  // In a lab VM the guest's own kernel, engine and container shims live in the budget too: a fifth more is left for them.
+  const fit = budget - victim.bytes - (lab ? 0.4 : 0.2) * budget;
   const process = kill?.process ?? 'mysqld';
   const named = [...new Set(others.map((t) => t.name))].slice(0, 4);
   const lines: string[] = [];
   const push = (...more: string[]) => lines.push(...more);
   push(
-    `// The memory the server and its neighbours shared: ${kill?.scope === 'global' ? "the machine's (a global OOM)" : "the cgroup's limit"}, from ${commentText(evidence.limitBytes?.source ?? '')}.`,
-    `const BUDGET = ${literal(sizeText(budget))};`,
+    `// The memory the server and its neighbours shared: ${kill?.scope === 'global' ? "the machine's (a global OOM)" : "the cgroup's limit"}, from ${commentText(lab?.source ?? evidence.limitBytes?.source ?? '')}${lab ? ` — the lab VM's memory (--host ${commentText(lab.host)})` : ''}.`,
+    lab ? `// BUDGET: ${sizeText(budget)}, given to the lab VM, not to a container.` : `const BUDGET = ${literal(sizeText(budget))};`,
     `// ${commentText(`${process} held ${victim.source}`)}: a pool of this size, warmed to 95 %, makes the lab's server hold about as much.`,
     `const SERVER_POOL = ${literal(`${Math.round(pool / MiB)}M`)};`,
     '',
@@ -65,7 +67,7 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
   if (fit > 0) {
     keys.push('neighbours-fit');
     push(
-      `  'neighbours-fit': { neighbours: ${count}, each: ${literal(sizeText(fit / count))}, because: 'the neighbours sized to leave the server its memory and a fifth of the budget free: nothing is killed' },`,
+      `  'neighbours-fit': { neighbours: ${count}, each: ${literal(sizeText(fit / count))}, because: ${literal(`the neighbours sized to leave the server its memory${lab ? ", the guest's own system a fifth of the budget," : ''} and a fifth of the budget free: nothing is killed`)} },`,
     );
   }
   keys.push('neighbours-first');
@@ -76,12 +78,13 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
     ...scenarioOpening(input.name, incident, image),
     `    fix: ${literal(keys)} as (keyof typeof FIXES)[],`,
     '  },',
-    "  // One budget for the server and its neighbours, as production's machine (or parent cgroup) was.",
-    '  host: () => ({ sides: { host: { memory: BUDGET } } }),',
+    ...(lab
+      ? ["  // No side and no container limit: the lab VM's memory (BUDGET) is production's machine, and the kernel's global OOM killer picks the victim."]
+      : ["  // One budget for the server and its neighbours, as production's machine (or parent cgroup) was.", '  host: () => ({ sides: { host: { memory: BUDGET } } }),']),
     '  instances: (c) => ({',
     '    db: {',
     '      image: c.image,',
-    "      side: 'host',",
+    ...(lab ? [] : ["      side: 'host',"]),
     '      mycnf: { ...PRODUCTION_MY_CNF, innodb_buffer_pool_size: SERVER_POOL },',
     '      warmup: { bufferPoolFraction: 0.95 },',
     '      readyTimeoutMs: 60_000,',
@@ -99,7 +102,7 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
     "      action: 'neighbour' as const,",
     '      memory: fix.each,',
     '      image: c.image,',
-    "      side: 'host',",
+    ...(lab ? [] : ["      side: 'host',"]),
     '      ...(fix.oomScoreAdj !== undefined ? { oomScoreAdj: fix.oomScoreAdj } : {}),',
     '    }));',
     '  },',

@@ -6,7 +6,7 @@ import { describeError, EngineLostError, FaultFailedError, OomlabError } from '.
 import type { LabHostFacts } from '../../0-model/host.ts';
 import type { HostLease, NodeSettings, Runtime, RuntimeConnection } from '../runtime.ts';
 import { archiveSize, parseLoadResponse } from '../docker/image-archive.ts';
-import { connectEngine, engineAnswersAt, engineClients, type Engine } from '../docker/engine.ts';
+import { connectEngine, engineAnswersAt, engineClients, watchEngine, type Engine } from '../docker/engine.ts';
 import { imageExists, resolveImage } from '../docker/images.ts';
 import { dockerConnection } from '../docker/runtime.ts';
 import { bootLabGuest, ensureLabGuest, labAccel } from './guest.ts';
@@ -17,6 +17,9 @@ import { LAB_SEED_IMAGE, removeAbandonedLabs } from './vm.ts';
 
 /** How much longer a server may take to be ready under TCG: the guest measured 4–10× slower than this host. */
 const TCG_TIME_SCALE = 4;
+
+/** How long the guest's engine may not answer before the run counts it lost, at native speed. */
+const LAB_ENGINE_LOST_AFTER_MS = 30_000;
 
 /** The guest's ports for servers: above the engine's 2375 and the agent's 9100, below the ephemeral range. */
 const FIRST_GUEST_PORT = 13_306;
@@ -139,7 +142,8 @@ export function labRuntime(host = 'lab'): Runtime {
               stopped = true;
               onLost(error);
             };
-            const watcher = docker.watch(once);
+            // A global OOM in the guest stalls its engine while the kernel reclaims (minikube-5751 in 6000 MiB under TCG: no answer for 10 s before any kill).
+            const watcher = watchEngine(engine, once, LAB_ENGINE_LOST_AFTER_MS * (accel.accel === 'tcg' ? TCG_TIME_SCALE : 1));
             // qemu gone is the engine gone, at once rather than after the ping watchdog's 10 s.
             void vm.exited.then(() => once(new EngineLostError('lab', `${engine.where} (qemu exited)`)));
             return {

@@ -68,13 +68,42 @@ export const LAB_SHAPES = {
 
 export type LabShapeName = keyof typeof LAB_SHAPES;
 
-/** `lab` or `lab:NAME` (the `--host` value) to its shape. */
+/** `lab`, `lab:NAME` or `lab:NAME,memory=SIZE` (the `--host` value) to its shape. */
 export function labShapeOf(host: string): { name: string; shape: LabShape } {
-  const match = /^lab(?::(.+))?$/.exec(host);
+  const [base = host, ...options] = host.split(',');
+  const match = /^lab(?::(.+))?$/.exec(base);
   const name = match?.[1] ?? 'default';
   const shape = match ? (LAB_SHAPES as Record<string, LabShape>)[name] : undefined;
   if (!shape) throw new OomlabError('LAB_SHAPE_INVALID', `unknown lab host \`${host}\`; use lab or lab:SHAPE with SHAPE one of ${Object.keys(LAB_SHAPES).join(', ')}`);
-  return { name, shape };
+  return { name, shape: options.length > 0 ? withLabOptions(host, name, shape, options) : shape };
+}
+
+/** The options a `--host lab:NAME,KEY=VALUE` may add to a named shape. */
+export const LAB_SHAPE_OPTIONS = ['memory'] as const;
+
+/**
+ * A named shape with `memory=SIZE` over it: the machine a global OOM happened on (a t3.small's 2g) is the guest's
+ * memory, since nothing else bounds a process with no container limit. A NUMA shape keeps its nodes' sizes.
+ */
+function withLabOptions(host: string, name: string, shape: LabShape, options: readonly string[]): LabShape {
+  let resized = shape;
+  for (const option of options) {
+    const [key, value] = option.split('=', 2);
+    if (key !== 'memory' || value === undefined || value === '') {
+      throw new OomlabError('LAB_SHAPE_INVALID', `lab host \`${host}\`: unknown option \`${option}\`; options are ${LAB_SHAPE_OPTIONS.map((o) => `${o}=SIZE`).join(', ')}, e.g. lab:${name},memory=2g`);
+    }
+    const match = /^(\d+(?:\.\d+)?)([mg])$/i.exec(value);
+    if (!match) throw new OomlabError('LAB_SHAPE_INVALID', `lab host \`${host}\`: memory takes a size in m or g, got \`${value}\` — e.g. memory=2g or memory=6000m`);
+    const mib = Math.round(Number(match[1]) * (match[2]!.toLowerCase() === 'g' ? 1024 : 1));
+    if (shape.numaNodes)
+      throw new OomlabError(
+        'LAB_SHAPE_INVALID',
+        `lab host \`${host}\`: lab:${name} has ${shape.numaNodes.length} NUMA nodes whose sizes make its memory; memory= resizes only a shape without NUMA nodes`,
+      );
+    resized = { ...resized, memoryMiB: mib };
+  }
+  assertLabShape(resized);
+  return resized;
 }
 
 /** The shape's own contradictions, each as one line; empty when qemu can run it. */

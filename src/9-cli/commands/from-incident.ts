@@ -8,8 +8,10 @@ import { execa } from 'execa';
 import { IncidentInputError, UsageError } from '../../0-model/errors.ts';
 import { formatBytes } from '../../0-model/units.ts';
 import { type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioBlocker, scenarioText } from '../../2-plan/index.ts';
-import { commandRun } from './run.ts';
+import { labHost } from '../../3-runtime/index.ts';
+import { commandRun, isLabHost, runtimeOfHost } from './run.ts';
 
+const MiB = 1024 * 1024;
 const PHASES = ['start-up', 'under-load', 'after-load'] as const;
 /** The shipped scenario of each cause whose generated scenario needs more than was given. */
 const FAMILY: Partial<Record<CauseId, string>> = {
@@ -17,6 +19,27 @@ const FAMILY: Partial<Record<CauseId, string>> = {
   'limit-lowered': 'scenarios/limit-lowered.ts',
 };
 type Phase = (typeof PHASES)[number];
+
+/**
+ * The `--host` a run of this incident takes. A global OOM in a lab runs in a VM of production's machine size: the
+ * shape's memory set from `memory=` when given, else `--limit` (the machine's memory), else the kernel's `pages RAM`.
+ */
+export function incidentHost(host: string | undefined, evidence: IncidentEvidence): { host?: string; globalLab?: { host: string; memoryBytes: number; source: string } } {
+  if (host === undefined) return {};
+  runtimeOfHost(host);
+  if (!isLabHost(host) || evidence.kill?.scope !== 'global') return { host };
+  const { shape } = labHost.shapeOf(host);
+  if (/,memory=/.test(host)) return { host, globalLab: { host, memoryBytes: shape.memoryMiB * MiB, source: `--host ${host}` } };
+  const machine = evidence.limitBytes ?? evidence.machineBytes;
+  if (!machine) {
+    throw new UsageError(
+      `production's OOM was global but its machine's memory is unknown: give --limit SIZE (the machine's memory) or --host ${host.includes(':') ? host : `${host}:default`},memory=SIZE — e.g. --limit 2g for a t3.small`,
+    );
+  }
+  const withMemory = `${host},memory=${Math.round(machine.value / MiB)}m`;
+  const sized = labHost.shapeOf(withMemory).shape;
+  return { host: withMemory, globalLab: { host: withMemory, memoryBytes: sized.memoryMiB * MiB, source: machine.source } };
+}
 
 async function readInput(path: string, as?: IncidentInput['as']): Promise<IncidentInput> {
   try {
@@ -99,6 +122,7 @@ export async function commandFromIncident(args: string[]): Promise<number> {
       name: { type: 'string' },
       phase: { type: 'string' },
       run: { type: 'boolean' },
+      host: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -125,6 +149,7 @@ export async function commandFromIncident(args: string[]): Promise<number> {
   const evidence = readEvidence(inputs, { ...(values.server ? { image: values.server } : {}), ...(values.limit ? { limit: values.limit } : {}) });
   const diagnosis = diagnose(evidence);
   const lead = diagnosis.causes[0]!;
+  const { host, globalLab } = incidentHost(values.host, evidence);
 
   let scenarioPath: string | undefined;
   const blocker = scenarioBlocker(evidence, diagnosis);
@@ -162,6 +187,7 @@ export async function commandFromIncident(args: string[]): Promise<number> {
       writtenAt: new Date(),
       sources: inputs.map((i) => i.name),
       ...(values.phase ? { phase: values.phase as Phase } : {}),
+      ...(globalLab ? { globalLab } : {}),
     });
     // Written whole or not at all: a temporary file renamed into place.
     await mkdir(dirname(target.path), { recursive: true });
@@ -184,13 +210,17 @@ export async function commandFromIncident(args: string[]): Promise<number> {
     process.stdout.write(`${diagnosisText(evidence, diagnosis)}\n\n`);
     if (scenarioPath) {
       const shown = relative(process.cwd(), scenarioPath) || scenarioPath;
-      process.stdout.write(`scenario: ${shown} (production and each candidate fix)\nrun it:   ./oomlab run ${shown}\n`);
+      process.stdout.write(`scenario: ${shown} (production and each candidate fix)\nrun it:   ./oomlab run ${shown}${host ? ` --host ${host}` : ''}\n`);
+      if (globalLab)
+        process.stdout.write(
+          `lab:      a VM of ${formatBytes(globalLab.memoryBytes)} (production's machine, ${globalLab.source}); the server has no container limit, so a kill is the kernel's global OOM\n`,
+        );
     } else if (lead.id === 'insufficient-evidence') {
       process.stdout.write('no scenario written: no cause accounts for the kill yet; collect what is listed above and run from-incident again\n');
     } else {
       process.stdout.write(`no scenario written: ${blocker ?? `${lead.id} has no scenario of its own yet`}; ${FAMILY[lead.id] ?? 'scenarios/'} reproduces its shape\n`);
     }
   }
-  if (values.run && scenarioPath) return commandRun([scenarioPath]);
+  if (values.run && scenarioPath) return commandRun([scenarioPath, ...(host ? ['--host', host] : [])]);
   return 0;
 }

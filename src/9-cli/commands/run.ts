@@ -97,11 +97,14 @@ export const RUN_OPTIONS = {
   host: { type: 'string' },
 } satisfies ParseArgsOptionsConfig;
 
-/** `--host docker` (this host's engine, the default) or `--host lab[:SHAPE]` (a lab VM of that shape). */
+/** `--host lab`, `lab:SHAPE`, `lab,memory=2g`, `lab:SHAPE,memory=2g`. */
+export const isLabHost = (host: string) => /^lab([:,]|$)/.test(host);
+
+/** `--host docker` (this host's engine, the default) or `--host lab[:SHAPE][,memory=SIZE]` (a lab VM of that shape). */
 export function runtimeOfHost(host: string | undefined): Runtime {
   if (host === undefined || host === 'docker') return dockerRuntime;
-  if (host === 'lab' || host.startsWith('lab:')) return labRuntime(host);
-  throw new UsageError(`--host takes docker, lab or lab:SHAPE, got \`${host}\` — e.g. --host lab:nofile`);
+  if (isLabHost(host)) return labRuntime(host);
+  throw new UsageError(`--host takes docker, lab or lab:SHAPE[,memory=SIZE], got \`${host}\` — e.g. --host lab:nofile or --host lab:default,memory=2g`);
 }
 
 export async function commandRun(args: string[]): Promise<number> {
