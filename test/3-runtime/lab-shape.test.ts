@@ -108,7 +108,24 @@ describe('lab shape → qemu arguments', () => {
   });
 
   it('refuses a runtime nofile above fs.nr_open', () => {
-    expect(labShapeProblems({ ...LAB_SHAPES.default, nrOpen: 1_048_576, runtimeNofile: 1_073_741_816 })).toEqual(['runtimeNofile must be an integer from 1 to fs.nr_open 1048576, got 1073741816']);
+    expect(labShapeProblems({ ...LAB_SHAPES.default, nrOpen: 1_048_576, runtimeNofile: 1_073_741_816 })).toEqual([
+      'runtimeNofile must be infinity, N or SOFT:HARD with 1 ≤ SOFT ≤ HARD ≤ fs.nr_open 1048576, got 1073741816',
+    ]);
+    expect(labShapeProblems({ ...LAB_SHAPES.default, runtimeNofile: '4096:1024' })).toEqual([
+      'runtimeNofile must be infinity, N or SOFT:HARD with 1 ≤ SOFT ≤ HARD ≤ fs.nr_open 1073741816, got 4096:1024',
+    ]);
+  });
+
+  it('gives the runtime shapes one guest and three units: only LimitNOFILE differs, as systemd reads it', () => {
+    const { runtimeNofile: _a, ...docker2019 } = LAB_SHAPES['docker-2019'];
+    const { runtimeNofile: _b, ...containerd } = LAB_SHAPES['containerd-infinity'];
+    const { runtimeNofile: _c, ...today } = LAB_SHAPES['runtime-today'];
+    expect(containerd).toEqual(docker2019);
+    expect(today).toEqual(docker2019);
+    expect(labKernelCmdline(LAB_SHAPES['docker-2019'])).toContain('oomlab.nr_open=1073741816 oomlab.nofile=1048576');
+    expect(labKernelCmdline(LAB_SHAPES['containerd-infinity'])).toContain('oomlab.nr_open=1073741816 oomlab.nofile=infinity');
+    expect(labKernelCmdline(LAB_SHAPES['runtime-today'])).toContain('oomlab.nr_open=1073741816 oomlab.nofile=1024:524288');
+    for (const name of ['docker-2019', 'containerd-infinity', 'runtime-today'] as const) expect(labShapeProblems(LAB_SHAPES[name])).toEqual([]);
   });
 });
 

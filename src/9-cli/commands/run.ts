@@ -119,6 +119,8 @@ export async function commandRun(args: string[]): Promise<number> {
       ...(repeat > 1 ? { repeat } : {}),
       ...(jobs !== undefined ? { jobs } : {}),
       runtime,
+      // A scenario's own host(config).runtime wins over --host for its configurations (the run says so in one line).
+      runtimeOf: runtimeOfHost,
       signal: signal,
       ...(values.json ? {} : { onProgress: printProgress }),
     });
