@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { defineScenario } from 'oomlab';
+import { planRun, type PlannedConfig } from '../../src/2-plan/index.ts';
+import { dockerRuntime, type Runtime } from '../../src/3-runtime/index.ts';
+import { OomlabError } from '../../src/0-model/errors.ts';
+import { hostGroups, hostOverrideLine } from '../../src/8-run/hosts.ts';
+import runtimeNofile from '../../scenarios/runtime-nofile.ts';
+
+const named = (name: string) => ({ ...dockerRuntime, name }) as Runtime;
+const runtimeOf = (host: string): Runtime => {
+  if (host === 'lab:nope') throw new OomlabError('LAB_SHAPE_INVALID', 'unknown lab host `lab:nope`; use lab or lab:SHAPE');
+  return named(host);
+};
+const ids = (configs: readonly PlannedConfig[]) => configs.map((c) => String(c.axes.runtime));
+
+describe('hostGroups: one host (one lab VM) per distinct host(config).runtime, in turn', () => {
+  it('puts runtime-nofile.ts on three VMs in the order of their first configuration; the two of today share one', () => {
+    const groups = hostGroups(planRun(runtimeNofile), dockerRuntime, runtimeOf);
+    expect(groups.map((g) => [g.host, ids(g.configs), g.fromScenario])).toEqual([
+      ['lab:docker-2019', ['docker-2019'], true],
+      ['lab:containerd-infinity', ['containerd-1.7'], true],
+      ['lab:runtime-today', ['docker-25', 'containerd-2'], true],
+    ]);
+    expect(groups[2]!.runtime.name).toBe('lab:runtime-today');
+  });
+
+  it('leaves configurations without a runtime on the run’s --host, and says in one line when the scenario wins over it', () => {
+    const scenario = defineScenario({
+      name: 'mixed',
+      incident: 'test',
+      matrix: { where: ['here', 'lab'] },
+      instances: () => ({ db: { image: 'img' } }),
+      expect: () => ({ db: { outcome: 'survived' } }),
+      host: (c) => (c.where === 'lab' ? { runtime: 'lab:nofile' } : {}),
+    });
+    const lab = named('lab');
+    const groups = hostGroups(planRun(scenario), lab, runtimeOf);
+    expect(groups.map((g) => [g.host, g.runtime === lab, g.fromScenario])).toEqual([
+      ['lab', true, false],
+      ['lab:nofile', false, true],
+    ]);
+    expect(hostOverrideLine(groups, 'lab')).toBe('--host lab does not apply to 1 configuration(s): the scenario puts them on lab:nofile');
+    expect(hostOverrideLine(hostGroups(planRun(scenario), named('lab:nofile'), runtimeOf), 'lab:nofile')).toBeUndefined();
+  });
+
+  it('refuses an unknown shape before anything boots, naming the configuration, in one line', () => {
+    const scenario = defineScenario({
+      name: 'bad',
+      incident: 'test',
+      matrix: { n: [1] },
+      instances: () => ({ db: { image: 'img' } }),
+      host: () => ({ runtime: 'lab:nope' }),
+    });
+    expect(() => hostGroups(planRun(scenario), dockerRuntime, runtimeOf)).toThrow('n=1: host(config).runtime `lab:nope`: unknown lab host `lab:nope`; use lab or lab:SHAPE');
+    expect(() => hostGroups(planRun(scenario), dockerRuntime)).toThrow(
+      'n=1: host(config).runtime `lab:nope`: this command runs configurations on docker only; run the scenario with `oomlab run` for lab:nope',
+    );
+  });
+
+  it('refuses a runtime that is not a host name when the scenario is planned', () => {
+    const scenario = defineScenario({
+      name: 'bad',
+      incident: 'test',
+      matrix: { n: [1] },
+      instances: () => ({ db: { image: 'img' } }),
+      host: () => ({ runtime: 'k3s' }),
+    });
+    expect(() => planRun(scenario)).toThrow('bad (n=1): `host.runtime`: expected docker, lab or lab:SHAPE');
+  });
+});
