@@ -33,7 +33,7 @@ export interface RunOptions extends PlanOptions {
   reportsDir?: string;
   /** Pull missing images from a registry. @default false */
   pull?: boolean;
-  /** A configuration that has not finished after this long ends as `error` (timeout). @default 300_000 */
+  /** A configuration that has not finished after this long ends as `error` (timeout). @default 300_000, times a TCG lab's time scale */
   configTimeoutMs?: number;
   /** A report.json (or run folder) of an earlier run of the same scenario: regressions are marked. */
   baseline?: string;
@@ -310,7 +310,9 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     if (controller.signal.aborted) {
       return undecided(config, 'cancel', describeError(controller.signal.reason));
     }
-    const timeoutMs = options.configTimeoutMs ?? 300_000;
+    // Readiness waits are scaled by a TCG lab's time scale (run-config.ts): the default budget around them is too, or a
+    // readyTimeoutMs of 90 s (×4 = 360 s) outlasts it. An explicit configTimeoutMs is taken as given.
+    const timeoutMs = options.configTimeoutMs ?? 300_000 * (opened.host.lab?.timeScale ?? 1);
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
     return runConfig(unitIndex === config.index ? config : { ...config, index: unitIndex }, scenario, {
       connection: opened.connection,
