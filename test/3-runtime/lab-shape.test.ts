@@ -137,7 +137,9 @@ describe('--host lab[:SHAPE]', () => {
   });
 
   it('lists the shapes when the name is unknown', () => {
-    expect(() => labShapeOf('lab:numa9')).toThrow('unknown lab host `lab:numa9`; use lab or lab:SHAPE with SHAPE one of default, v1, numa2, numa2-uneven, nofile, docker-2019, containerd-infinity, runtime-today');
+    expect(() => labShapeOf('lab:numa9')).toThrow(
+      'unknown lab host `lab:numa9`; use lab or lab:SHAPE with SHAPE one of default, v1, numa2, numa2-uneven, nofile, docker-2019, containerd-infinity, runtime-today',
+    );
   });
 
   it('every named shape is one qemu can run', () => {
