@@ -1,7 +1,7 @@
 // Which host each configuration runs on: the scenario's `host(config).runtime`, else the run's `--host`. A run
 // takes the hosts in turn (one lab VM at a time: two guests of 5 GiB under TCG do not fit beside each other).
 import { availableParallelism } from 'node:os';
-import { OomlabError } from '../0-model/errors.ts';
+import { CancelledError, OomlabError } from '../0-model/errors.ts';
 import type { HostFacts } from '../0-model/host.ts';
 import type { Progress } from '../0-model/report.ts';
 import type { Scenario } from '../1-scenario/index.ts';
@@ -104,7 +104,7 @@ export async function openHost(group: HostGroup, context: OpenHostContext): Prom
     for (const warning of model.cannotStart) message(`memory model: ${warning}`);
     if (model.overLimitUnderLoad > 0)
       message(`memory model: ${model.overLimitUnderLoad} server instance(s) exceed their limit in the worst case under load (every connection at its buffers' maximum)`);
-    if (signal.aborted) throw new OomlabError('CANCELLED', 'run cancelled before it started');
+    if (signal.aborted) throw new CancelledError('before it started');
     return { group, connection, host, images, configs };
   } catch (error) {
     await connection.close?.();

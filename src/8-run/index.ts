@@ -140,8 +140,10 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       runError = describeError(controller.signal.reason);
     }
   } catch (error) {
-    endedBy = 'error';
-    runError = describeError(error);
+    // A later host's boot cut short by SIGINT is the run cancelled, not a harness error.
+    const cancelled = controller.signal.aborted && !(controller.signal.reason instanceof EngineLostError);
+    endedBy = cancelled ? 'cancel' : 'error';
+    runError = describeError(cancelled ? controller.signal.reason : error);
   } finally {
     try {
       await teardown.run();
