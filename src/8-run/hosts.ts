@@ -100,7 +100,8 @@ export async function openHost(group: HostGroup, context: OpenHostContext): Prom
       canLowerOomScoreAdj: host.canLowerOomScoreAdj,
       ...(thpUnswitchable ? { thpUnswitchable } : {}),
     });
-    const model = predictMemory(configs, { defaultNofile: host.nofileHardLimit, cpus: connection.lab?.vcpus ?? availableParallelism() });
+    // A lab container with no rlimit of its own gets its runtimes' LimitNOFILE (its soft limit), not the node's ceiling.
+    const model = predictMemory(configs, { defaultNofile: runtimesNofileSoft(host) ?? host.nofileHardLimit, cpus: connection.lab?.vcpus ?? availableParallelism() });
     for (const warning of model.cannotStart) message(`memory model: ${warning}`);
     if (model.overLimitUnderLoad > 0)
       message(`memory model: ${model.overLimitUnderLoad} server instance(s) exceed their limit in the worst case under load (every connection at its buffers' maximum)`);
@@ -110,4 +111,13 @@ export async function openHost(group: HostGroup, context: OpenHostContext): Prom
     await connection.close?.();
     throw error;
   }
+}
+
+/** The soft nofile a lab's runtimes start containers with (`N`, `SOFT:HARD`, `infinity` = fs.nr_open); undefined off a lab or with Debian's own units. */
+export function runtimesNofileSoft(host: HostFacts): number | undefined {
+  const nofile = host.lab?.runtimeNofile;
+  if (nofile === undefined) return undefined;
+  if (nofile === 'infinity') return host.lab?.nrOpen;
+  const soft = Number(String(nofile).split(':')[0]);
+  return Number.isInteger(soft) && soft > 0 ? soft : undefined;
 }

@@ -3,7 +3,8 @@ import { defineScenario } from 'oomlab';
 import { planRun, type PlannedConfig } from '../../src/2-plan/index.ts';
 import { dockerRuntime, type Runtime } from '../../src/3-runtime/index.ts';
 import { OomlabError } from '../../src/0-model/errors.ts';
-import { hostGroups, hostOverrideLine } from '../../src/8-run/hosts.ts';
+import { hostGroups, hostOverrideLine, runtimesNofileSoft } from '../../src/8-run/hosts.ts';
+import type { HostFacts, LabHostFacts } from '../../src/0-model/host.ts';
 import runtimeNofile from '../../scenarios/runtime-nofile.ts';
 
 const named = (name: string) => ({ ...dockerRuntime, name }) as Runtime;
@@ -66,5 +67,16 @@ describe('hostGroups: one host (one lab VM) per distinct host(config).runtime, i
       host: () => ({ runtime: 'k3s' }),
     });
     expect(() => planRun(scenario)).toThrow('bad (n=1): `host.runtime`: expected docker, lab or lab:SHAPE');
+  });
+});
+
+describe('runtimesNofileSoft: what a lab container with no rlimit of its own starts with', () => {
+  const lab = (runtimeNofile: LabHostFacts['runtimeNofile']) => ({ nofileHardLimit: 1_073_741_816, lab: { runtimeNofile, nrOpen: 1_073_741_816 } }) as HostFacts;
+  it('is the unit’s soft limit, fs.nr_open for infinity, and nothing off a lab or with Debian’s own units', () => {
+    expect(runtimesNofileSoft(lab(1_048_576))).toBe(1_048_576);
+    expect(runtimesNofileSoft(lab('1024:524288'))).toBe(1024);
+    expect(runtimesNofileSoft(lab('infinity'))).toBe(1_073_741_816);
+    expect(runtimesNofileSoft(lab(undefined))).toBeUndefined();
+    expect(runtimesNofileSoft({ nofileHardLimit: 20_000 } as HostFacts)).toBeUndefined();
   });
 });
