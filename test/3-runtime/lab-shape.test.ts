@@ -18,7 +18,7 @@ describe('lab shape → kernel command line', () => {
 
   it("hands the runtimes' nofile and fs.nr_open to the guest's generator, and overcommit to the kernel", () => {
     expect(labKernelCmdline(LAB_SHAPES.nofile)).toBe(
-      'root=/dev/vda rw console=ttyS0 panic=-1 net.ifnames=0 apparmor=0 systemd.unified_cgroup_hierarchy=1 transparent_hugepage=madvise sysctl.vm.overcommit_memory=1 oomlab.nr_open=1073741816 oomlab.nofile=1073741816',
+      'root=/dev/vda rw console=ttyS0 panic=-1 net.ifnames=0 apparmor=0 systemd.unified_cgroup_hierarchy=1 transparent_hugepage=madvise sysctl.vm.overcommit_memory=1 sysctl.fs.nr_open=1073741816 oomlab.nr_open=1073741816 oomlab.nofile=1073741816',
     );
     expect(labKernelCmdline({ ...LAB_SHAPES.default, runtimeNofile: 'infinity', thp: 'always' })).toContain('transparent_hugepage=always sysctl.vm.overcommit_memory=0 oomlab.nofile=infinity');
   });
@@ -122,9 +122,9 @@ describe('lab shape → qemu arguments', () => {
     const { runtimeNofile: _c, ...today } = LAB_SHAPES['runtime-today'];
     expect(containerd).toEqual(docker2019);
     expect(today).toEqual(docker2019);
-    expect(labKernelCmdline(LAB_SHAPES['docker-2019'])).toContain('oomlab.nr_open=1073741816 oomlab.nofile=1048576');
-    expect(labKernelCmdline(LAB_SHAPES['containerd-infinity'])).toContain('oomlab.nr_open=1073741816 oomlab.nofile=infinity');
-    expect(labKernelCmdline(LAB_SHAPES['runtime-today'])).toContain('oomlab.nr_open=1073741816 oomlab.nofile=1024:524288');
+    expect(labKernelCmdline(LAB_SHAPES['docker-2019'])).toContain('sysctl.fs.nr_open=1073741816 oomlab.nr_open=1073741816 oomlab.nofile=1048576');
+    expect(labKernelCmdline(LAB_SHAPES['containerd-infinity'])).toContain('sysctl.fs.nr_open=1073741816 oomlab.nr_open=1073741816 oomlab.nofile=infinity');
+    expect(labKernelCmdline(LAB_SHAPES['runtime-today'])).toContain('sysctl.fs.nr_open=1073741816 oomlab.nr_open=1073741816 oomlab.nofile=1024:524288');
     for (const name of ['docker-2019', 'containerd-infinity', 'runtime-today'] as const) expect(labShapeProblems(LAB_SHAPES[name])).toEqual([]);
   });
 });

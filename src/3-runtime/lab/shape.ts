@@ -135,7 +135,9 @@ export function labKernelCmdline(shape: LabShape): string {
     `transparent_hugepage=${shape.thp}`,
     `sysctl.vm.overcommit_memory=${shape.overcommitMemory}`,
   ];
-  if (shape.nrOpen !== undefined) words.push(`oomlab.nr_open=${shape.nrOpen}`);
+  // Also before PID 1 starts: systemd sets its own hard nofile from fs.nr_open at that moment, and `LimitNOFILE=infinity`
+  // resolves to that hard limit (measured: 1048576, the kernel's default, when only the sysctl.d file raised it later).
+  if (shape.nrOpen !== undefined) words.push(`sysctl.fs.nr_open=${shape.nrOpen}`, `oomlab.nr_open=${shape.nrOpen}`);
   if (shape.runtimeNofile !== undefined) words.push(`oomlab.nofile=${shape.runtimeNofile}`);
   return words.join(' ');
 }
