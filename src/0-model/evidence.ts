@@ -23,7 +23,7 @@ export const EVIDENCE: PerKind<Evidence | undefined> = {
   'server-log': () => undefined,
   nofile: (o) => ({
     source: 'nofile',
-    text: o.emulated ? `nofile ${o.requested} emulated (real limit ${o.realLimit}, getrlimit shim)` : `nofile ${o.requested}`,
+    text: `${o.emulated ? `nofile ${o.requested} emulated (real limit ${o.realLimit}, getrlimit shim)` : `nofile ${o.requested}`}${o.proc ? `; /proc/${o.proc.pid}/limits: soft ${o.proc.soft}, hard ${o.proc.hard ?? '?'}` : ''}`,
   }),
   'observer-unavailable': (o) => ({ source: o.observer, text: `unavailable: ${o.reason}` }),
   sample: () => undefined,

@@ -36,8 +36,8 @@ export interface LabHostFacts {
   vcpus: number;
   memoryMiB: number;
   cgroup: 'v1' | 'v2';
-  /** LimitNOFILE of the guest's containerd and dockerd, set before they started; absent: Debian's units. */
-  runtimeNofile?: number | 'infinity';
+  /** LimitNOFILE of the guest's containerd and dockerd, set before they started (N, `infinity` or `soft:hard`); absent: Debian's units. */
+  runtimeNofile?: number | string;
   /** fs.nr_open as the guest has it. */
   nrOpen?: number;
   overcommitMemory: number;

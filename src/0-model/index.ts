@@ -21,3 +21,4 @@ export * from './version-view.ts';
 export * from './semaphore-text.ts';
 export * from './shards.ts';
 export * from './signature.ts';
+export * from './proc-nofile.ts';

@@ -17,7 +17,8 @@ export type Observation =
   | { kind: 'readiness'; t: number; instance: string; ready: boolean; afterMs: number; why: string }
   | { kind: 'syscall'; t: number; instance: string; pid: number; comm: string; syscall: string; lenBytes?: number; flags?: number; line: string }
   | { kind: 'server-log'; t: number; instance: string; tail: string }
-  | { kind: 'nofile'; t: number; instance: string; requested: number | 'default'; realLimit: number | 'default'; emulated: boolean }
+  /** `proc`: `Max open files` of the instance's first process in /proc/<pid>/limits on the node, read once it started: what the runtime really gave. */
+  | { kind: 'nofile'; t: number; instance: string; requested: number | 'default'; realLimit: number | 'default'; emulated: boolean; proc?: { pid: number; soft: number; hard?: number } }
   | { kind: 'observer-unavailable'; t: number; observer: string; reason: string }
   /** One measured value over time: cgroup memory, server status, host counters (per second where a counter). */
   | { kind: 'sample'; t: number; instance: string; source: 'cgroup' | 'status' | 'host' | 'workload' | 'app-tier'; metric: string; value: number }

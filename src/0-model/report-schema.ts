@@ -77,7 +77,15 @@ const eventObservations = [
   z.object({ kind: z.literal('readiness'), t: num, instance: str, ready: z.boolean(), afterMs: num, why: str }),
   z.object({ kind: z.literal('syscall'), t: num, instance: str, pid: num, comm: str, syscall: str, lenBytes: num.optional(), flags: num.optional(), line: str }),
   z.object({ kind: z.literal('server-log'), t: num, instance: str, tail: str }),
-  z.object({ kind: z.literal('nofile'), t: num, instance: str, requested: z.union([num, z.literal('default')]), realLimit: z.union([num, z.literal('default')]), emulated: z.boolean() }),
+  z.object({
+    kind: z.literal('nofile'),
+    t: num,
+    instance: str,
+    requested: z.union([num, z.literal('default')]),
+    realLimit: z.union([num, z.literal('default')]),
+    emulated: z.boolean(),
+    proc: z.object({ pid: num, soft: num, hard: num.optional() }).optional(),
+  }),
   z.object({ kind: z.literal('observer-unavailable'), t: num, observer: str, reason: str }),
   z.object({
     kind: z.literal('innodb-status'),
@@ -277,6 +285,23 @@ const configResultV1 = z.object({
     )
     .optional(),
   concurrency: z.object({ jobs: num, slots: z.array(num), runningAtMost: num, why: str.optional() }).optional(),
+  ranOn: str.optional(),
+});
+
+const labHost = z.object({
+  host: str,
+  shape: str,
+  accel: z.enum(['kvm', 'tcg']),
+  accelWhy: str,
+  bootMs: num,
+  timeScale: num,
+  vcpus: num,
+  memoryMiB: num,
+  cgroup: z.enum(['v1', 'v2']),
+  runtimeNofile: z.union([num, str]).optional(),
+  nrOpen: num.optional(),
+  overcommitMemory: num,
+  numaNodes: z.array(z.object({ memoryMiB: num, cpus: z.array(num) })).optional(),
 });
 
 const host = z.object({
@@ -291,23 +316,7 @@ const host = z.object({
   swapAccounting: z.boolean(),
   k6: z.boolean(),
   canLowerOomScoreAdj: z.boolean(),
-  lab: z
-    .object({
-      host: str,
-      shape: str,
-      accel: z.enum(['kvm', 'tcg']),
-      accelWhy: str,
-      bootMs: num,
-      timeScale: num,
-      vcpus: num,
-      memoryMiB: num,
-      cgroup: z.enum(['v1', 'v2']),
-      runtimeNofile: z.union([num, z.literal('infinity')]).optional(),
-      nrOpen: num.optional(),
-      overcommitMemory: num,
-      numaNodes: z.array(z.object({ memoryMiB: num, cpus: z.array(num) })).optional(),
-    })
-    .optional(),
+  lab: labHost.optional(),
 });
 
 const regression = z.object({
@@ -382,6 +391,7 @@ export const runReportSchemaV1 = z.object({
     })
     .optional(),
   signature: signatureMatch.optional(),
+  labs: z.array(labHost).optional(),
   jobs: z.object({ jobs: num, source: z.enum(['option', 'default']), why: str, memoryBudgetBytes: num.optional() }).optional(),
 });
 

@@ -2,7 +2,7 @@
 // nothing else; it imports nothing above 0-model.
 import type { AxisValue, Config, Outcome } from './config.ts';
 import type { Evidence, InstanceJudgement, Margin, OomKill, Verdict } from './judgement.ts';
-import type { HostFacts } from './host.ts';
+import type { HostFacts, LabHostFacts } from './host.ts';
 import type { Observation } from './observation.ts';
 import type { HttpLoadResult, LatencySummaryMs, StormResult } from './workload-result.ts';
 import type { MemoryPrediction } from './prediction.ts';
@@ -147,6 +147,8 @@ export interface ConfigResult {
   repeats?: RepeatRun[];
   /** How many configurations ran beside it (`--jobs`); absent in reports written before `--jobs` existed. */
   concurrency?: ConfigConcurrency;
+  /** The host it ran on (`docker`, `lab:SHAPE`), set when the scenario's `host(config).runtime` placed configurations on several hosts. */
+  ranOn?: string;
 }
 
 /** Why a survivor's pass is not clean (0-model/load-caveats.ts decides it). */
@@ -246,6 +248,8 @@ export interface RunReport {
   signature?: SignatureMatch;
   /** How many configurations ran at once (`--jobs`); absent in reports written before `--jobs` existed. */
   jobs?: RunJobs;
+  /** Every lab VM the run booted, in boot order, when the scenario placed configurations on several hosts; `host` is then the first one's. */
+  labs?: LabHostFacts[];
 }
 
 /** One part of a split matrix, and the whole matrix's configuration ids, so a merge can name what no shard ran. */

@@ -212,6 +212,14 @@ export const hostSettingsSchema = z.strictObject({
   thp: z.enum(['always', 'madvise', 'never']).optional(),
   /** Memory budgets of simulated hosts: every instance with that `side` shares it (a parent cgroup). */
   sides: z.record(z.string(), z.strictObject({ memory: size })).optional(),
+  /**
+   * Where the configuration runs, as `--host` names it: `docker` (this host's engine) or `lab:SHAPE` (a lab VM of that
+   * shape). A run boots one VM per distinct shape, in turn. Absent: the run's `--host`. It wins over `--host`.
+   */
+  runtime: z
+    .string()
+    .regex(/^(docker|lab(:[\w.-]+)?)$/, 'expected docker, lab or lab:SHAPE')
+    .optional(),
 });
 export type HostSettingsInput = z.input<typeof hostSettingsSchema>;
 export type HostSettings = z.output<typeof hostSettingsSchema>;

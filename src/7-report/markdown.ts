@@ -12,6 +12,7 @@ import { signatureMarkdown } from './signature.ts';
 import { overridesText } from '../0-model/set-values.ts';
 import { shardLines } from '../0-model/shards.ts';
 import { labHostLine } from '../0-model/host.ts';
+import { procNofileText } from '../0-model/proc-nofile.ts';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -61,7 +62,20 @@ export function renderMarkdown(report: RunReport): string {
   const withRatio = report.configs.some((c) => c.metrics.connectionRatio !== undefined);
   const withFiles = report.configs.some((c) => c.metrics.openFilesLimit !== undefined);
   const loadHeaders = [...(withLoad ? ['peak connections', 'p99 latency', 'errors by code'] : []), ...(withRatio ? ['B:A connections'] : [])];
-  const headers = ['#', ...axes, 'outcome', 'verdict', 'peak memory', ...(withFiles ? ['@@open_files_limit'] : []), ...loadHeaders];
+  // Where each configuration ran, when the scenario put them on several hosts, and the nofile the server really had there.
+  const withRanOn = report.configs.some((c) => c.ranOn !== undefined);
+  const withProc = (withFiles || withRanOn) && report.configs.some((c) => procNofileText(c.observations) !== undefined);
+  const headers = [
+    '#',
+    ...axes,
+    ...(withRanOn ? ['ran on'] : []),
+    'outcome',
+    'verdict',
+    'peak memory',
+    ...(withFiles ? ['@@open_files_limit'] : []),
+    ...(withProc ? ['nofile in /proc (soft / hard)'] : []),
+    ...loadHeaders,
+  ];
   const counts = report.summary;
   lines.push(
     '## Verdicts',
@@ -95,10 +109,12 @@ export function renderMarkdown(report: RunReport): string {
       `| ${[
         configTag(report, config),
         ...axisCells,
+        ...(withRanOn ? [config.ranOn ?? ''] : []),
         config.outcome ? outcomeWords(config.outcome) : '—',
         verdictCell(config, regressed.has(config.id)),
         [peak, predicted].filter(Boolean).join('<br>'),
         ...(withFiles ? [config.metrics.openFilesLimit !== undefined ? String(config.metrics.openFilesLimit) : ''] : []),
+        ...(withProc ? [procNofileText(config.observations) ?? ''] : []),
         ...loadCells,
       ]
         .map(cell)
@@ -193,7 +209,8 @@ function runDetails(report: RunReport): string[] {
     `Host: kernel ${report.host.kernel}, cgroup v${report.host.cgroupVersion}, ${report.host.numaNodes} NUMA node(s), THP ${report.host.thpMode}, nofile ceiling ${report.host.nofileHardLimit}.`,
     '',
   );
-  if (report.host.lab) lines.push(`Ran in a ${labHostLine(report.host.lab)} (${report.host.lab.accelWhy}).`, '');
+  if (report.labs) for (const lab of report.labs) lines.push(`Ran in a ${labHostLine(lab)} (${lab.accelWhy}).`, '');
+  else if (report.host.lab) lines.push(`Ran in a ${labHostLine(report.host.lab)} (${report.host.lab.accelWhy}).`, '');
   for (const line of shardLines(report)) lines.push(line, '');
   const overrides = overridesText(report);
   if (overrides) lines.push(`Set from the command line: ${overrides}.`, '');

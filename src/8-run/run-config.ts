@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
 import { DEATH_GRACE_MS, drive, WARMUP_BATCH_TIMEOUT_MS, warmBufferPool, WarmUpStalledError } from '../5-workload/index.ts';
 import { collectPostMortem, kernelOomKillsOf, sampleMemoryPeak, startLoadSampler, startNumaSampler, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
-import type { PlannedConfig } from '../2-plan/index.ts';
-import type { RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
+import { parseNofile, type PlannedConfig } from '../2-plan/index.ts';
+import type { NodeAccess, RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
 import type { Scenario } from '../1-scenario/index.ts';
 import { describeError, StepFailedError } from '../0-model/errors.ts';
 import { instanceHostname } from '../0-model/instance-hostname.ts';
@@ -130,12 +130,15 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       const limit = config.limits[spec.name];
       if (limit) timeline.add({ kind: 'limit', instance: spec.name, ...limit, phase: 'start' });
       context.routing.byContainer.set(instance.containerId, { timeline, instance: spec.name });
+      // What the runtime really gave, read on the node before the server can change its own soft limit much.
+      const proc = await bounded(procNofile(instance, context.connection.node));
       timeline.add({
         kind: 'nofile',
         instance: spec.name,
         requested: spec.nofile ?? 'default',
         realLimit: instance.nofile.realLimit,
         emulated: instance.nofile.emulated,
+        ...(proc ? { proc } : {}),
       });
       if (instance.nofile.emulated && typeof spec.nofile === 'number' && typeof instance.nofile.realLimit === 'number') {
         emulated.push({ instance: spec.name, what: 'nofile', requested: spec.nofile, realLimit: instance.nofile.realLimit, how: 'getrlimit/prlimit LD_PRELOAD shim' });
@@ -313,4 +316,14 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** `Max open files` of the instance's first process in /proc/<pid>/limits on its node; undefined once it is gone. */
+async function procNofile(instance: StartedInstance, node: NodeAccess): Promise<{ pid: number; soft: number; hard?: number } | undefined> {
+  const { pid } = await instance.state();
+  if (!pid) return undefined;
+  // A process gone between the two reads has no limits left to read: that is not the configuration's failure.
+  const limits = await node.readFile(`/proc/${pid}/limits`).catch(() => undefined);
+  const nofile = limits ? parseNofile(limits) : undefined;
+  return nofile ? { pid, ...nofile } : undefined;
 }

@@ -9,8 +9,10 @@ export const USAGE = `usage: oomlab <command>
       --jobs N runs up to N configurations at once; by default those that only start and
       settle run side by side (two per core, their memory limits within what the host has
       available), load and host-wide ones (THP, drop_caches, neighbours) one at a time;
-      --host lab:SHAPE runs them in one lab VM of that shape (default, v1, numa2, numa2-uneven, nofile),
-      booted for the run and removed after it (KVM where it works, else TCG, several times slower);
+      --host lab:SHAPE runs them in one lab VM of that shape (default, v1, numa2, numa2-uneven, nofile,
+      docker-2019, containerd-infinity, runtime-today), booted for the run and removed after it (KVM
+      where it works, else TCG, several times slower); a scenario's host(config).runtime wins over it
+      for its configurations: one VM per distinct shape, in turn;
       memory=SIZE sets the VM's memory (a global OOM's machine, e.g. --host lab:default,memory=2g);
       --repeat K runs each configuration K times: pass or fail only when all K agree,
       else flaky (listed apart, each repeat's figures); flaky exits 1 like a failure;

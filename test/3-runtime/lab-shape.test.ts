@@ -20,7 +20,7 @@ describe('lab shape → kernel command line', () => {
 
   it("hands the runtimes' nofile and fs.nr_open to the guest's generator, and overcommit to the kernel", () => {
     expect(labKernelCmdline(LAB_SHAPES.nofile)).toBe(
-      'root=/dev/vda rw console=ttyS0 panic=-1 net.ifnames=0 apparmor=0 systemd.unified_cgroup_hierarchy=1 transparent_hugepage=madvise sysctl.vm.overcommit_memory=1 oomlab.nr_open=1073741816 oomlab.nofile=1073741816',
+      'root=/dev/vda rw console=ttyS0 panic=-1 net.ifnames=0 apparmor=0 systemd.unified_cgroup_hierarchy=1 transparent_hugepage=madvise sysctl.vm.overcommit_memory=1 sysctl.fs.nr_open=1073741816 oomlab.nr_open=1073741816 oomlab.nofile=1073741816',
     );
     expect(labKernelCmdline({ ...LAB_SHAPES.default, runtimeNofile: 'infinity', thp: 'always' })).toContain('transparent_hugepage=always sysctl.vm.overcommit_memory=0 oomlab.nofile=infinity');
   });
@@ -110,7 +110,24 @@ describe('lab shape → qemu arguments', () => {
   });
 
   it('refuses a runtime nofile above fs.nr_open', () => {
-    expect(labShapeProblems({ ...LAB_SHAPES.default, nrOpen: 1_048_576, runtimeNofile: 1_073_741_816 })).toEqual(['runtimeNofile must be an integer from 1 to fs.nr_open 1048576, got 1073741816']);
+    expect(labShapeProblems({ ...LAB_SHAPES.default, nrOpen: 1_048_576, runtimeNofile: 1_073_741_816 })).toEqual([
+      'runtimeNofile must be infinity, N or SOFT:HARD with 1 ≤ SOFT ≤ HARD ≤ fs.nr_open 1048576, got 1073741816',
+    ]);
+    expect(labShapeProblems({ ...LAB_SHAPES.default, runtimeNofile: '4096:1024' })).toEqual([
+      'runtimeNofile must be infinity, N or SOFT:HARD with 1 ≤ SOFT ≤ HARD ≤ fs.nr_open 1073741816, got 4096:1024',
+    ]);
+  });
+
+  it('gives the runtime shapes one guest and three units: only LimitNOFILE differs, as systemd reads it', () => {
+    const { runtimeNofile: _a, ...docker2019 } = LAB_SHAPES['docker-2019'];
+    const { runtimeNofile: _b, ...containerd } = LAB_SHAPES['containerd-infinity'];
+    const { runtimeNofile: _c, ...today } = LAB_SHAPES['runtime-today'];
+    expect(containerd).toEqual(docker2019);
+    expect(today).toEqual(docker2019);
+    expect(labKernelCmdline(LAB_SHAPES['docker-2019'])).toContain('sysctl.fs.nr_open=1073741816 oomlab.nr_open=1073741816 oomlab.nofile=1048576');
+    expect(labKernelCmdline(LAB_SHAPES['containerd-infinity'])).toContain('sysctl.fs.nr_open=1073741816 oomlab.nr_open=1073741816 oomlab.nofile=infinity');
+    expect(labKernelCmdline(LAB_SHAPES['runtime-today'])).toContain('sysctl.fs.nr_open=1073741816 oomlab.nr_open=1073741816 oomlab.nofile=1024:524288');
+    for (const name of ['docker-2019', 'containerd-infinity', 'runtime-today'] as const) expect(labShapeProblems(LAB_SHAPES[name])).toEqual([]);
   });
 });
 
@@ -135,7 +152,9 @@ describe('--host lab[:SHAPE]', () => {
   });
 
   it('lists the shapes when the name is unknown', () => {
-    expect(() => labShapeOf('lab:numa9')).toThrow('unknown lab host `lab:numa9`; use lab or lab:SHAPE with SHAPE one of default, v1, numa2, numa2-uneven, nofile');
+    expect(() => labShapeOf('lab:numa9')).toThrow(
+      'unknown lab host `lab:numa9`; use lab or lab:SHAPE with SHAPE one of default, v1, numa2, numa2-uneven, nofile, docker-2019, containerd-infinity, runtime-today',
+    );
   });
 
   it('every named shape is one qemu can run', () => {

@@ -4,6 +4,8 @@ import { OomlabError } from '../../0-model/errors.ts';
 export type LabCgroup = 'v1' | 'v2';
 export type LabThp = 'always' | 'madvise' | 'never';
 export type LabAccel = 'kvm' | 'tcg';
+/** A systemd LimitNOFILE value: one number (soft = hard), `infinity` (fs.nr_open), or `soft:hard`. */
+export type LabNofile = number | 'infinity' | `${number}:${number}`;
 
 export interface LabNumaNode {
   memoryMiB: number;
@@ -21,7 +23,7 @@ export interface LabShape {
   /** v2: the unified hierarchy, as current distributions; v1: systemd's hybrid, as this project's own host. */
   cgroup: LabCgroup;
   /** LimitNOFILE of containerd and docker, set before they start (their containers inherit it); absent keeps the Debian units' own. */
-  runtimeNofile?: number | 'infinity';
+  runtimeNofile?: LabNofile;
   /** fs.nr_open, the ceiling of any nofile; absent keeps what systemd raises it to at boot. */
   nrOpen?: number;
   /** vm.overcommit_memory. @default 0 */
@@ -64,6 +66,14 @@ export const LAB_SHAPES = {
    * took mariadbd at anon-rss 2.8 GB, not the memory cgroup's.
    */
   nofile: { ...BASE, memoryMiB: 5120, runtimeNofile: 1_073_741_816, nrOpen: 1_073_741_816, overcommitMemory: 1 },
+  // The runtime shapes of scenarios/runtime-nofile.ts: the `nofile` guest (fs.nr_open 1073741816, 5 GiB, overcommit 1)
+  // with only the runtimes' LimitNOFILE differing. Both units get it, so it reaches the container whichever daemon its shim descends from.
+  /** moby v19.03.0 contrib/init/systemd/docker.service line 15: `LimitNOFILE=1048576`. */
+  'docker-2019': { ...BASE, memoryMiB: 5120, runtimeNofile: 1_048_576, nrOpen: 1_073_741_816, overcommitMemory: 1 },
+  /** containerd v1.5.0–v1.7.x containerd.service (v1.7.0 line 35): `LimitNOFILE=infinity`, which systemd resolves to fs.nr_open. */
+  'containerd-infinity': { ...BASE, memoryMiB: 5120, runtimeNofile: 'infinity', nrOpen: 1_073_741_816, overcommitMemory: 1 },
+  /** Docker ≥ 25 (moby PR #45534) and containerd 2.x (PR #8924) set no LimitNOFILE: systemd's default 1024:524288, written out. */
+  'runtime-today': { ...BASE, memoryMiB: 5120, runtimeNofile: '1024:524288', nrOpen: 1_073_741_816, overcommitMemory: 1 },
 } as const satisfies Record<string, LabShape>;
 
 export type LabShapeName = keyof typeof LAB_SHAPES;
@@ -121,10 +131,12 @@ export function labShapeProblems(shape: LabShape): string[] {
   }
   if (shape.nrOpen !== undefined && (!Number.isInteger(shape.nrOpen) || shape.nrOpen < 1024 || shape.nrOpen > 1_073_741_816))
     problems.push(`nrOpen must be an integer from 1024 to 1073741816, got ${shape.nrOpen}`);
-  if (typeof shape.runtimeNofile === 'number') {
+  if (shape.runtimeNofile !== undefined && shape.runtimeNofile !== 'infinity') {
     const ceiling = shape.nrOpen ?? 1_073_741_816;
-    if (!Number.isInteger(shape.runtimeNofile) || shape.runtimeNofile < 1 || shape.runtimeNofile > ceiling)
-      problems.push(`runtimeNofile must be an integer from 1 to fs.nr_open ${ceiling}, got ${shape.runtimeNofile}`);
+    const [soft, hard = soft] = String(shape.runtimeNofile).split(':').map(Number);
+    const valid = (n: number | undefined) => Number.isInteger(n) && n! >= 1 && n! <= ceiling;
+    if (!valid(soft) || !valid(hard) || soft! > hard! || !/^\d+(:\d+)?$/.test(String(shape.runtimeNofile)))
+      problems.push(`runtimeNofile must be infinity, N or SOFT:HARD with 1 ≤ SOFT ≤ HARD ≤ fs.nr_open ${ceiling}, got ${shape.runtimeNofile}`);
   }
   return problems;
 }
@@ -152,7 +164,9 @@ export function labKernelCmdline(shape: LabShape): string {
     `transparent_hugepage=${shape.thp}`,
     `sysctl.vm.overcommit_memory=${shape.overcommitMemory}`,
   ];
-  if (shape.nrOpen !== undefined) words.push(`oomlab.nr_open=${shape.nrOpen}`);
+  // Also before PID 1 starts: systemd sets its own hard nofile from fs.nr_open at that moment, and `LimitNOFILE=infinity`
+  // resolves to that hard limit (measured: 1048576, the kernel's default, when only the sysctl.d file raised it later).
+  if (shape.nrOpen !== undefined) words.push(`sysctl.fs.nr_open=${shape.nrOpen}`, `oomlab.nr_open=${shape.nrOpen}`);
   if (shape.runtimeNofile !== undefined) words.push(`oomlab.nofile=${shape.runtimeNofile}`);
   return words.join(' ');
 }

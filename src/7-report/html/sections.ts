@@ -72,7 +72,7 @@ export function renderHostFacts(report: RunReport, configs: readonly Labelled[])
     html`<br>`,
   );
   const rows: [string, HtmlValue][] = [
-    ...(host.lab ? [['Host', `${labHostLine(host.lab)} (${host.lab.accelWhy})`] as [string, string]] : []),
+    ...(report.labs ?? (host.lab ? [host.lab] : [])).map((lab) => ['Host', `${labHostLine(lab)} (${lab.accelWhy})`] as [string, string]),
     ['Kernel', host.kernel],
     ['cgroup version', `v${host.cgroupVersion}`],
     ['NUMA nodes', String(host.numaNodes)],

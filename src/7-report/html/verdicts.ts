@@ -3,6 +3,7 @@ import type { ConfigResult, EmulatedFact, RunReport } from '../../0-model/report
 import type { Labelled } from './configs.ts';
 import { html, join, type SafeHtml } from './template.ts';
 import { MEMORY_MODEL_DOC, peakMemoryText, predictedText, predictionLegend } from '../../0-model/figures.ts';
+import { procNofileText } from '../../0-model/proc-nofile.ts';
 import { VERDICT_WORDS, verdictWords } from '../../0-model/verdict-words.ts';
 import { skipGroups, skipLine } from '../../0-model/answer.ts';
 
@@ -58,7 +59,12 @@ function peakCell(config: ConfigResult, color: string): SafeHtml {
   return html`<td class="num">${peak}${predicted}</td>`;
 }
 
-function row({ config, tag, color }: Labelled, axes: readonly string[], columns: { withLoad: boolean; withRatio: boolean; withFiles: boolean }, regressed: string[] | undefined): SafeHtml {
+function row(
+  { config, tag, color }: Labelled,
+  axes: readonly string[],
+  columns: { withLoad: boolean; withRatio: boolean; withFiles: boolean; withRanOn: boolean },
+  regressed: string[] | undefined,
+): SafeHtml {
   const m = config.metrics;
   // The mark says what the data says was emulated in this configuration, whichever axis asked for it.
   const emulated = config.emulated.length > 0 ? html`<abbr class="emulated" title="emulated: ${config.emulated.map(emulatedText).join('; ')}">*</abbr>` : undefined;
@@ -71,11 +77,12 @@ function row({ config, tag, color }: Labelled, axes: readonly string[], columns:
   const cells = [
     html`<td class="tag"><a href="#config-${tag.slice(1)}">${swatch(color)}${tag}</a>${emulated}</td>`,
     ...axes.map((axis) => html`<td>${String(config.axes[axis])}</td>`),
+    ...(columns.withRanOn ? [html`<td><code>${config.ranOn ?? ''}</code></td>`] : []),
     // The expectation only where it differs: a matching one repeats the outcome on every row.
     html`<td class="outcome">${config.outcome ?? '—'}${expectedText && expectedText !== config.outcome ? html`<br><small>expected ${expectedText}</small>` : ''}</td>`,
     html`<td>${badge(config.verdict, verdictWords(config))}${regressed ? html` <span class="badge regressed" title="${regressed.join('; ')}">regressed</span>` : ''}</td>`,
     peakCell(config, color),
-    ...(columns.withFiles ? [html`<td class="num">${m.openFilesLimit !== undefined ? formatCount(m.openFilesLimit) : ''}</td>`] : []),
+    ...(columns.withFiles ? [html`<td class="num">${m.openFilesLimit !== undefined ? formatCount(m.openFilesLimit) : ''}${procLine(config)}</td>`] : []),
     ...(columns.withLoad
       ? [
           html`<td class="num">${m.peakConnections !== undefined ? formatCount(m.peakConnections) : ''}</td>`,
@@ -92,6 +99,12 @@ function row({ config, tag, color }: Labelled, axes: readonly string[], columns:
       ? html`<tr class="evidence-row ${config.verdict}"><td class="tag"></td><td class="evidence" colspan="${cells.length - 1}">${reason !== undefined ? html`<div class="reason">${reason}</div>` : ''}${evidence !== undefined ? html`<code>${evidence}</code>` : ''}</td></tr>`
       : undefined;
   return html`<tr class="${config.verdict}">${cells}</tr>${said}`;
+}
+
+/** Under @@open_files_limit, the nofile the runtime gave the server: /proc/<pid>/limits, soft / hard. */
+function procLine(config: ConfigResult): SafeHtml | undefined {
+  const text = procNofileText(config.observations);
+  return text !== undefined ? html`<br><small title="Max open files in /proc/&lt;pid&gt;/limits once it started">nofile ${text}</small>` : undefined;
 }
 
 /** `* nofile above 20,000 is emulated (getrlimit shim) in #4, #5`: one line per kind of emulation, from the facts. */
@@ -138,12 +151,15 @@ export function renderVerdictTable(report: RunReport, configs: readonly Labelled
     withRatio: report.configs.some((c) => c.metrics.connectionRatio !== undefined),
     // A scenario that never reads @@open_files_limit keeps the table narrow (a laptop's 1366 px).
     withFiles: report.configs.some((c) => c.metrics.openFilesLimit !== undefined),
+    // The scenario put its configurations on several hosts (lab VMs of different shapes): where each ran.
+    withRanOn: report.configs.some((c) => c.ranOn !== undefined),
   };
   const regressions = new Map<string, string[]>();
   for (const r of report.baseline?.regressions ?? []) regressions.set(r.configId, [...(regressions.get(r.configId) ?? []), `${r.what} ${r.before} → ${r.after}`]);
   const headers = [
     '#',
     ...axes.map(headerText),
+    ...(columns.withRanOn ? ['ran on'] : []),
     'outcome',
     'verdict',
     'peak memory / limit',

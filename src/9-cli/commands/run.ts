@@ -128,7 +128,10 @@ export async function commandRun(args: string[]): Promise<number> {
       ...(shard ? { shard } : {}),
       ...(repeat > 1 ? { repeat } : {}),
       ...(jobs !== undefined ? { jobs } : {}),
-      runtime,
+      // Only a --host given says anything against a scenario's own hosts.
+      ...(values.host !== undefined ? { runtime } : {}),
+      // A scenario's own host(config).runtime wins over --host for its configurations (the run says so in one line).
+      runtimeOf: runtimeOfHost,
       signal: signal,
       ...(values.json ? {} : { onProgress: printProgress }),
     });
