@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describeError, OomlabError } from '../../0-model/errors.ts';
 import { hostDebianMirror } from './apt-mirror.ts';
+import { groupStopper } from '../process-group.ts';
 import type { Engine } from './engine.ts';
 import type { ImageResolution, ResolveOptions } from '../runtime.ts';
 import { buildStepTeller, secondsLeft, stepBegunBy, type BuildStep } from './image-build-steps.ts';
@@ -200,18 +201,10 @@ export async function startRootfsBuild(target: string, recipe: OfflineRecipe, op
   say(`building ${target} offline from Debian packages (about ${secondsLeft(0, 0)} s here, once): ${recipe.description}; log ${logFile}`);
   note(`build.sh ${rootfs} (recipe hash ${hash}, mirror from the host's apt sources)`);
   tell(0);
-  let stopped = false;
   // Its own process group: stopping the build stops debootstrap and the chroot's dpkg with it.
   const build = execa('bash', [join(dockerDir, recipe.recipe, 'build.sh'), rootfs, mirror], { all: true, buffer: false, reject: false, timeout: 900_000, detached: true });
-  const stop = () => {
-    if (stopped || build.pid === undefined || build.exitCode !== null) return;
-    stopped = true;
-    try {
-      process.kill(-build.pid, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
-  };
+  const stopper = groupStopper(build);
+  const stop = stopper.stop;
   options.signal?.addEventListener('abort', stop, { once: true });
   build.all.pipe(log, { end: false });
   createInterface({ input: build.all, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
@@ -220,7 +213,7 @@ export async function startRootfsBuild(target: string, recipe: OfflineRecipe, op
   });
   const ended = build.then((result): Awaited<RootfsBuild['ended']> => {
     options.signal?.removeEventListener('abort', stop);
-    if (stopped || options.signal?.aborted) return { ok: false, cancelled: true, what: 'cancelled' };
+    if (stopper.stopped || options.signal?.aborted) return { ok: false, cancelled: true, what: 'cancelled' };
     if (result.failed)
       return {
         ok: false,

@@ -14,6 +14,7 @@ import { hostDebianMirror } from '../docker/apt-mirror.ts';
 import { PROJECT_ROOT, recipeHash } from '../docker/image-recipes.ts';
 import { poll } from '../../0-model/poll.ts';
 import { ownerAlive } from '../docker/labels.ts';
+import { groupStopper } from '../process-group.ts';
 import { chooseAccel, type AccelDecision } from './accel.ts';
 import type { LabShape } from './shape.ts';
 import { bootLab, ensureQemu, type BootOptions, type LabGuestFiles, type LabVm } from './vm.ts';
@@ -168,16 +169,8 @@ export async function buildLabGuest(options: EnsureGuestOptions = {}): Promise<R
       timeout: 1_200_000,
       detached: true,
     });
-    let stopped = false;
-    const stop = () => {
-      if (stopped || build.pid === undefined || build.exitCode !== null) return;
-      stopped = true;
-      try {
-        process.kill(-build.pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
-    };
+    const stopper = groupStopper(build);
+    const stop = stopper.stop;
     options.signal?.addEventListener('abort', stop, { once: true });
     // Its own process group does not get the terminal's SIGINT: the run's signal stops it, so does this process's exit,
     // and its death (--pdeathsig).
@@ -198,7 +191,7 @@ export async function buildLabGuest(options: EnsureGuestOptions = {}): Promise<R
       options.signal?.removeEventListener('abort', stop);
       process.off('exit', stop);
     });
-    if (stopped || options.signal?.aborted) throw new CancelledError('the lab guest build was stopped');
+    if (stopper.stopped || options.signal?.aborted) throw new CancelledError('the lab guest build was stopped');
     if (result.failed)
       throw failed(`build.sh exit ${result.exitCode ?? result.signal}${result.timedOut ? ' (timed out after 1200000ms)' : ''} at "${step}"; it needs root, debootstrap and the host's Debian mirror`);
     const buildMs = Math.round(performance.now() - started);
