@@ -47,7 +47,7 @@ async function oneTry(n: number, when: 'boot' | 'mid-configuration'): Promise<{ 
   const configStarted = new Promise<void>((resolve) => {
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
-      if (/^\[\d+\/\d+\] /m.test(stderr)) resolve();
+      if (/^\[#\d+\/\d+\] /m.test(stderr)) resolve();
     });
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
