@@ -73,7 +73,7 @@ describe('oomlab run interrupted', () => {
           all: true,
         });
         // Interrupt once two configurations have finished, with others under way side by side (the default --jobs): containers exist then.
-        await outputReaches(child, '[2/');
+        await outputReaches(child, ', 2 done]');
         await new Promise((r) => setTimeout(r, 1_000));
         child.kill(signal);
         const result = await child;

@@ -28,7 +28,8 @@ it('ends within 30s with a report when the engine goes away mid-run, and `oomlab
       all: true,
       env: { DOCKER_HOST: `unix://${relayPath}` },
     });
-    await outputReaches(child, '[2/');
+    // The second configuration's start line, [#2/N] (one at a time).
+    await outputReaches(child, '[#2/');
     await new Promise((r) => setTimeout(r, 1_000));
     const cutAt = Date.now();
     relay.close();
