@@ -143,9 +143,11 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     }
   } catch (error) {
     // A later host's boot cut short by SIGINT is the run cancelled, not a harness error.
-    const cancelled = controller.signal.aborted && !(controller.signal.reason instanceof EngineLostError);
+    // An aborted run's reason (SIGINT, the engine lost) explains it better than the error that followed from it.
+    const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+    const cancelled = reason !== undefined && !(reason instanceof EngineLostError);
     endedBy = cancelled ? 'cancel' : 'error';
-    runError = describeError(cancelled ? controller.signal.reason : error);
+    runError = describeError(reason ?? error);
   } finally {
     try {
       await teardown.run();
