@@ -1,3 +1,4 @@
+import { messageOf } from './parse-message.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,15 +15,6 @@ function edited(edit: (report: Record<string, any>) => void): string {
   const report = JSON.parse(nofile) as Record<string, any>;
   edit(report);
   return JSON.stringify(report);
-}
-
-function messageOf(text: string): string {
-  try {
-    parseReport(text, 'run/report.json');
-    return 'parsed';
-  } catch (error) {
-    return (error as Error).message;
-  }
 }
 
 describe('report.json schema', () => {

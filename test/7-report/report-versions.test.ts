@@ -1,5 +1,6 @@
 // report.json version 2 keeps samples in columns; version 1 (every report before it, as the captured
 // fixtures are) listed each sample as an observation. Both read back to the same report.
+import { messageOf } from '../0-model/parse-message.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,15 +21,6 @@ const grouped = (report: RunReport) =>
     return { observations, samples: samples.sort((a, b) => name(a).localeCompare(name(b))) };
   });
 const withoutObservations = (report: RunReport) => ({ ...report, schemaVersion: 0, configs: report.configs.map((c) => ({ ...c, observations: [] })) });
-
-function messageOf(text: string): string {
-  try {
-    parseReport(text, 'run/report.json');
-    return 'parsed';
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
 
 describe('report.json versions', () => {
   it('keeps real version-1 reports among the fixtures', () => {
