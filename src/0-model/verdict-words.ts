@@ -42,8 +42,15 @@ export function expectedInstead(config: ConfigResult): string | undefined {
   return judged ? judged.reason : config.reason && config.reason.length <= 120 ? config.reason : undefined;
 }
 
+/** Configurations the user stopped (SIGINT): an error by verdict, but counted apart from the harness's own. */
+export function cancelledCount(configs: readonly ConfigResult[]): number {
+  return configs.filter((c) => c.verdict === 'error' && c.endedBy === 'cancel').length;
+}
+
 /** The verdict as a reader should read it: `not as expected (expected survived)`. */
 export function verdictWords(config: ConfigResult): string {
+  // A configuration the user stopped was not the harness failing: say what happened to it.
+  if (config.verdict === 'error' && config.endedBy === 'cancel') return 'cancelled, not decided';
   if (config.verdict !== 'fail') return VERDICT_WORDS[config.verdict];
   const instead = expectedInstead(config);
   return instead ? `${VERDICT_WORDS.fail} (${instead})` : VERDICT_WORDS.fail;

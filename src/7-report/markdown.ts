@@ -4,7 +4,7 @@ import { isEmulatedValue, MEMORY_MODEL_DOC, peakMemoryText, predictedText, predi
 import { marginText, repeatsSummary, repeatText, VERDICT_MARK } from './repeats.ts';
 import { answerOf, configTag, skipLine } from '../0-model/answer.ts';
 import { answerMarkdown } from './answer-markdown.ts';
-import { outcomeWords, verdictWords } from '../0-model/verdict-words.ts';
+import { cancelledCount, outcomeWords, verdictWords } from '../0-model/verdict-words.ts';
 import type { ConfigResult, RunReport } from '../0-model/report.ts';
 import { cellText, fileTableText, splitRanRows, versionView } from '../0-model/version-view.ts';
 import { semaphoreMarkdown } from './semaphores.ts';
@@ -77,10 +77,11 @@ export function renderMarkdown(report: RunReport): string {
     ...loadHeaders,
   ];
   const counts = report.summary;
+  const cancelled = cancelledCount(report.configs);
   lines.push(
     '## Verdicts',
     '',
-    `**${counts.pass} as expected, ${counts.fail} not as expected${counts.flaky ? `, ${counts.flaky} flaky` : ''}, ${counts.error} could not decide (harness error), ${counts.skipped} not run**` +
+    `**${counts.pass} as expected, ${counts.fail} not as expected${counts.flaky ? `, ${counts.flaky} flaky` : ''}, ${counts.error - cancelled} could not decide (harness error)${cancelled ? `, ${cancelled} cancelled` : ''}, ${counts.skipped} not run**` +
       (report.configs.some((c) => c.repeats) ? ` · each configuration run ${Math.max(...report.configs.map((c) => c.repeats?.length ?? 1))} times` : ''),
     '',
   );

@@ -107,7 +107,8 @@ describe.each(['handle', 'net'] as const)('the lean connection over the %s trans
     const mute = new LeanConnection(endpoint((silent.address() as { port: number }).port), 300, transport);
     const startedAt = performance.now();
     expect(await outcome((done) => mute.connect(done))).toMatchObject({ code: 'ETIMEDOUT' });
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(299);
+    // It waited for its timeout instead of failing at once; Node's timers may fire a millisecond or two early.
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(290);
     mute.destroy();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
 

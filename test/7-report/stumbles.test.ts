@@ -115,3 +115,19 @@ describe('a value set from the command line (--set memory=3g on the DBA scenario
     expect(renderMarkdown(base).split('\n')).toContain("| 3 | #1 the incident's configuration | OOM-killed under load | as expected | 2 GiB / 2 GiB anon | none: killed |");
   });
 });
+
+describe('a configuration cancelled by the user', () => {
+  // nofile-oom's real report, with its first configuration as a SIGINT leaves it: an error ended by cancel.
+  const base = fixture('report-nofile-oom-v2.json');
+  const [first, ...rest] = base.configs;
+  const cancelled = { ...first!, verdict: 'error' as const, endedBy: 'cancel' as const, outcome: null, reason: 'not decided: cancelled before it was decided' };
+  const report = { ...base, endedBy: 'cancel' as const, configs: [cancelled, ...rest], summary: { ...base.summary, error: base.summary.error + 1 } };
+
+  it('reads "cancelled, not decided" in the table and is counted apart from harness errors', () => {
+    const md = renderMarkdown(report);
+    expect(md).toContain('cancelled, not decided');
+    expect(md).toMatch(new RegExp(`, ${base.summary.error} could not decide \\(harness error\\), 1 cancelled, `));
+    expect(renderHtml(report)).toContain('cancelled, not decided');
+    expect(renderHtml(report)).toContain(`${base.summary.error} could not decide (harness error)</span> <span class="count error">1 cancelled</span>`);
+  });
+});

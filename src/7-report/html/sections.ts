@@ -9,7 +9,7 @@ import { emulatedText, formatCount, swatch } from './verdicts.ts';
 import { shardLines } from '../../0-model/shards.ts';
 import { SIGNATURE_WORDS } from '../../0-model/signature.ts';
 import { labSetValuesLine, overridesText } from '../../0-model/set-values.ts';
-import { VERDICT_WORDS } from '../../0-model/verdict-words.ts';
+import { cancelledCount, VERDICT_WORDS } from '../../0-model/verdict-words.ts';
 import { labHostLine } from '../../0-model/host.ts';
 
 function yesNo(value: boolean | undefined): string {
@@ -25,7 +25,7 @@ export function renderHeader(report: RunReport): SafeHtml {
 <p class="incident">${report.incident}</p>
 ${overridesText(report) !== undefined ? html`<p class="set-values">Set from the command line: ${overridesText(report)!.replaceAll('`', '')}. Values the file does not list are marked (--set) wherever a configuration is named.</p>` : undefined}
 <p class="meta">run <code>${report.runId}</code> · started ${report.startedAt} · ${Math.round(report.durationMs / 1000)} s · <code>${report.scenarioFile}</code>${drivers.length > 0 ? ` · load driver ${drivers.join(', ')}` : ''}</p>
-<p class="summary"><span class="count pass">${pass} ${VERDICT_WORDS.pass}</span> <span class="count fail">${fail} ${VERDICT_WORDS.fail}</span>${flaky ? html` <span class="count flaky">${flaky} ${VERDICT_WORDS.flaky}</span>` : ''} <span class="count error">${error} ${VERDICT_WORDS.error}</span> <span class="count skipped">${skipped} ${VERDICT_WORDS.skipped}</span></p>
+<p class="summary"><span class="count pass">${pass} ${VERDICT_WORDS.pass}</span> <span class="count fail">${fail} ${VERDICT_WORDS.fail}</span>${flaky ? html` <span class="count flaky">${flaky} ${VERDICT_WORDS.flaky}</span>` : ''} <span class="count error">${error - cancelledCount(report.configs)} ${VERDICT_WORDS.error}</span>${cancelledCount(report.configs) ? html` <span class="count error">${cancelledCount(report.configs)} cancelled</span>` : ''} <span class="count skipped">${skipped} ${VERDICT_WORDS.skipped}</span></p>
 ${join(
   shardLines(report).map((line) => html`<p class="meta">${line.replaceAll('`', '')}</p>`),
   '\n',
