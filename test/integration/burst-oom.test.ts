@@ -55,6 +55,17 @@ describe('burst-oom', () => {
     expect(byBuffers('sized').metrics.innodbSemaphoreExcerpt).toBeTypeOf('string');
   });
 
+  it("has the replica's memory, anonymous memory, page cache, CPU and memory-pressure series in both reports", () => {
+    // This host's cgroup v1 files (pressure from its unified hierarchy); the lab test requires the same series from a
+    // guest's cgroup v2 files under a storm (test/integration/lab.test.ts).
+    for (const config of configs) {
+      for (const metric of ['memoryUsageBytes', 'memoryRssBytes', 'memoryCacheBytes', 'cpuUserTicksPerSecond', 'memoryPressureSomeUsPerSecond']) {
+        const series = config.observations.filter((o) => o.kind === 'sample' && o.instance === 'replica' && o.metric === metric);
+        expect(series.length, `${config.id} ${metric}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it('leaves no container behind', async () => {
     for (const report of reports) expect(await containersLabelled(`oomlab.run=${report.runId}`)).toEqual([]);
   });
