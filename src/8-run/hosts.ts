@@ -53,8 +53,10 @@ function dockerOnly(host: string): Runtime {
   throw new OomlabError('SCENARIO_INVALID', `this command runs configurations on docker only; run the scenario with \`oomlab run\` for ${host}`);
 }
 
-/** The one line saying that a scenario's hosts won over `--host`, or undefined when they agree. */
-export function hostOverrideLine(groups: readonly HostGroup[], runHost: string): string | undefined {
+/** The one line saying that a scenario's hosts won over `--host`, or undefined when they agree or no `--host` was given. */
+export function hostOverrideLine(groups: readonly HostGroup[], runHost: string | undefined): string | undefined {
+  // Without --host the scenario's host is simply where it runs: nothing was overridden.
+  if (runHost === undefined) return undefined;
   const overridden = groups.filter((group) => group.fromScenario && group.host !== runHost);
   if (overridden.length === 0) return undefined;
   const count = overridden.reduce((total, group) => total + group.configs.length, 0);

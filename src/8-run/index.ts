@@ -77,7 +77,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const runtime: Runtime = options.runtime ?? dockerRuntime;
   // The scenario may place configurations on hosts of their own (host(config).runtime): one connection (one lab VM) per host, in turn.
   const groups = hostGroups(draft, runtime, options.runtimeOf);
-  const overrideLine = hostOverrideLine(groups, runtime.name);
+  const overrideLine = hostOverrideLine(groups, options.runtime?.name);
   if (overrideLine) progress({ kind: 'message', text: overrideLine });
   const severalHosts = groups.length > 1;
   const first = await openHost(groups[0]!);

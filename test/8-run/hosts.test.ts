@@ -44,6 +44,19 @@ describe('hostGroups: one host (one lab VM) per distinct host(config).runtime, i
     expect(hostOverrideLine(hostGroups(planRun(scenario), named('lab:nofile'), runtimeOf), 'lab:nofile')).toBeUndefined();
   });
 
+  it('says nothing when no --host was given: the scenario’s host is where it runs (numa-imbalance.ts without --host)', () => {
+    const scenario = defineScenario({
+      name: 'own-host',
+      incident: 'test',
+      matrix: { n: [1] },
+      instances: () => ({ db: { image: 'img' } }),
+      host: () => ({ runtime: 'lab:numa2-uneven' }),
+    });
+    const groups = hostGroups(planRun(scenario), dockerRuntime, runtimeOf);
+    expect(hostOverrideLine(groups, undefined)).toBeUndefined();
+    expect(hostOverrideLine(groups, 'docker')).toBe('--host docker does not apply to 1 configuration(s): the scenario puts them on lab:numa2-uneven');
+  });
+
   it('refuses an unknown shape before anything boots, naming the configuration, in one line', () => {
     const scenario = defineScenario({
       name: 'bad',

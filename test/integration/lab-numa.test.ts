@@ -14,8 +14,8 @@ const config = (policy: string): ConfigResult => {
 };
 const nodeFree = (result: ConfigResult, node: number) => result.observations.filter((o) => o.kind === 'sample' && o.source === 'host' && o.metric === `node${node}FreeBytes`);
 
-// Opt-in: under TCG the burst does not yet land on the bound replica through the harness (2 runs of 2 survived;
-// docs/lab.md), and one run costs about 6 minutes, which CI's 20 minutes cannot carry. OOMLAB_LAB_NUMA=1 runs it.
+// Opt-in: one run costs about 3–6 minutes under TCG (boot included), which CI's 20 minutes cannot carry beside the
+// rest of the lab. OOMLAB_LAB_NUMA=1 runs it.
 const OPT_IN = process.env.OOMLAB_LAB_NUMA === '1';
 
 beforeAll(async () => {

@@ -6,6 +6,10 @@ import { FEED_DATABASE, feedQueryMix, seedFeed, seededRandom } from '../feed.ts'
 import { runStorm } from '../storm/storm.ts';
 import type { MixedQuery } from '../feed.ts';
 
+/** The storm's own timeouts (src/5-workload/storm/storm.ts), before a slow host stretches them. */
+export const STORM_QUERY_TIMEOUT_MS = 30_000;
+export const STORM_CONNECT_TIMEOUT_MS = 10_000;
+
 /** The scenario's own mix, else the feed's. */
 export function stormMix(workload: StormWorkload): MixedQuery[] {
   if (!workload.mix) return feedQueryMix(workload.seed ?? DEFAULT_SEED);
@@ -13,7 +17,7 @@ export function stormMix(workload: StormWorkload): MixedQuery[] {
 }
 
 /** Seeds the feed schema, then runs the storm while the load sampler watches every instance; a kill of the target ends the storm. */
-export const driveStorm: Driver<StormWorkload> = async (workload, { instances, timeline, signal, onPhase }) => {
+export const driveStorm: Driver<StormWorkload> = async (workload, { instances, timeline, signal, onPhase, timeScale = 1 }) => {
   const target = instanceNamed(instances, workload.target);
   const seed = workload.seed ?? DEFAULT_SEED;
   onPhase(`seeding ${seed.posts} posts`);
@@ -38,6 +42,10 @@ export const driveStorm: Driver<StormWorkload> = async (workload, { instances, t
       mix: stormMix(workload),
       ...(workload.maxInFlight !== undefined ? { maxInFlight: workload.maxInFlight } : {}),
       ...(workload.drainMs !== undefined ? { drainMs: workload.drainMs } : {}),
+      // Under TCG a statement holding 8 MiB took over 30 s through a lab's forward and every one timed out before its memory
+      // was held (docs/lab.md, NUMA): a slow host stretches the client's patience as it stretches readiness.
+      queryTimeoutMs: STORM_QUERY_TIMEOUT_MS * timeScale,
+      connectTimeoutMs: STORM_CONNECT_TIMEOUT_MS * timeScale,
       signal: AbortSignal.any([signal, targetDied.signal]),
       random: seededRandom(7),
       onSecond: (s) => onPhase(`storm ${s.second}s: ${s.started}/${s.intended} sessions started, ${s.inFlight} in flight, ${s.errors} errors`),
