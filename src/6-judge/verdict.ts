@@ -78,7 +78,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   const stepEvidence = stepFailureEvidence(timeline.observations);
   if (killedUnderStep) lines.push(`a step failed as the server died${run.failure ? ` (${run.failure})` : ''}`);
   // A survival whose load was not served (barely ran, refused clients, p99 ballooned) is not a clean pass: said beside it.
-  const caveats = deciding.outcome === 'survived' ? loadCaveats(load) : [];
+  const caveats = deciding.outcome === 'survived' ? loadCaveats(load, { ownP99: config.workload?.expect?.p99Ms !== undefined }) : [];
   return {
     ...base,
     ...(caveats.length > 0 ? { loadCaveats: caveats } : {}),

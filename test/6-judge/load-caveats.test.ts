@@ -29,6 +29,12 @@ describe('load caveats', () => {
     ]);
   });
 
+  it("leave a slow p99 to the scenario's own p99 bound when it gives one (statements slow on purpose)", () => {
+    expect(loadCaveats(metricsOf('default-buffers'), { ownP99: true })).toEqual([
+      { kind: 'barely-ran', text: 'only 3 of 1,500 sessions the load asked for completed: 1,247 waited at the in-flight cap and never started, 250 still running at the drain deadline' },
+    ]);
+  });
+
   it('say nothing of a load that was served, or of no load', () => {
     const served = { sessions: { intended: 1_000, started: 1_000, completed: 990, failed: 10, dropped: 0, unfinished: 0 }, latencyMs: { count: 5_000, p50: 2, p90: 8, p99: 40, p999: 90, max: 120 } };
     expect(loadCaveats(served)).toEqual([]);
