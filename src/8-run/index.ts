@@ -77,7 +77,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const runtime: Runtime = options.runtime ?? dockerRuntime;
   // The scenario may place configurations on hosts of their own (host(config).runtime): one connection (one lab VM) per host, in turn.
   const groups = hostGroups(draft, runtime, options.runtimeOf);
-  const overrideLine = hostOverrideLine(groups, runtime.name);
+  // Only a --host given says anything against a scenario's own hosts: without one there is nothing to override.
+  const overrideLine = options.runtime ? hostOverrideLine(groups, runtime.name) : undefined;
   if (overrideLine) progress({ kind: 'message', text: overrideLine });
   const severalHosts = groups.length > 1;
   const first = await openHost(groups[0]!);
