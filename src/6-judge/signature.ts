@@ -3,6 +3,7 @@
 import type { Outcome } from '../0-model/config.ts';
 import type { ConfigResult } from '../0-model/report.ts';
 import { type ProductionKill, type SignatureMatch, type SignatureRow, serverText } from '../0-model/signature.ts';
+import { formatBytes } from '../0-model/units.ts';
 import { serverFamilyOf } from '../2-plan/index.ts';
 
 /** The tolerance on anon-rss at the kill the from-incident issue asks for. */
@@ -113,13 +114,20 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
   if (production.anonRssKb !== undefined) {
     const off = Math.abs(kill.anonRssKb - production.anonRssKb) / production.anonRssKb;
     const limitsAgree = production.limitBytes !== undefined && limit !== undefined && Math.abs(limit - production.limitBytes) / production.limitBytes < 0.01;
+    // Production's limit known, the lab's another: a gap beyond 10 % is a kill at another size, which no verdict may call production's.
+    const underOtherLimit = !limitsAgree && production.limitBytes !== undefined && off > ANON_TOLERANCE;
+    const apart = `${(off * 100).toFixed(1)} % apart`;
     rows.push({
       figure: 'anon-rss',
       production: kb(production.anonRssKb),
       lab: kb(kill.anonRssKb),
       match: off <= ANON_TOLERANCE ? 'same' : 'differs',
-      decisive: limitsAgree,
-      note: `${(off * 100).toFixed(1)} % apart${limitsAgree ? (labScope === 'global' ? ", in a lab VM of production's machine size" : '') : ' (the limits differ or one is unknown: not decisive)'}`,
+      decisive: limitsAgree || underOtherLimit,
+      note: limitsAgree
+        ? `${apart}${labScope === 'global' ? ", in a lab VM of production's machine size" : ''}`
+        : underOtherLimit
+          ? `${apart}, under ${limit !== undefined ? `a limit of ${formatBytes(limit)}` : 'a limit not known'} against production's ${formatBytes(production.limitBytes!)}: the lab's kill came at another size`
+          : `${apart} (${production.limitBytes === undefined ? "production's limit is unknown" : 'the limits differ'}: not decisive)`,
     });
   }
   if (production.totalVmKb !== undefined) {

@@ -104,9 +104,11 @@ describe('scenarioText', () => {
     const bitnami = readEvidence([{ name: 'kernel.log', text: await readFile(join(fixtures, 'bitnami-vms-927-neighbours', 'kernel.log'), 'utf8') }], { limit: '2g' });
     const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, source: '--limit' };
     const neighbours = scenarioText({ scenariosLib: LIB, name: 'lab-neighbours', evidence: bitnami, diagnosis: diagnose(bitnami), writtenAt: new Date(), sources: ['kernel.log'], globalLab });
-    expect(neighbours).toContain('//   ./oomlab run scenarios/lab-neighbours.ts --host lab,memory=2048m');
+    expect(neighbours).toContain('so it needs no --host:  ./oomlab run scenarios/lab-neighbours.ts');
     const neighboursScenario = validateScenario(await load(neighbours, 'lab-neighbours'), 'lab-neighbours.ts');
     const [production, fit, first] = planRun(neighboursScenario);
+    // The file names its VM: `oomlab run` alone boots the machine of production's size for every configuration.
+    expect([production, fit, first].map((c) => c!.host?.runtime)).toEqual(['lab,memory=2048m', 'lab,memory=2048m', 'lab,memory=2048m']);
     expect(production!.host?.sides).toBeUndefined();
     expect(production!.instances[0]).toMatchObject({ name: 'db', mycnf: { innodb_buffer_pool_size: '352M' } });
     expect(production!.instances[0]).not.toHaveProperty('side');
@@ -136,7 +138,27 @@ describe('scenarioText', () => {
     expect(planned.map((c) => c.id)).toEqual(['image=oomlab/mariadb:10.11,fix=production', 'image=oomlab/mariadb:10.11,fix=ulimit-4096']);
     expect(planned[0]!.instances[0]).toMatchObject({ name: 'db', nofile: 1_073_741_816, mycnf: { open_files_limit: 1_073_741_816 } });
     expect(planned[0]!.instances[0]!.memory).toBeUndefined();
+    expect(planned.map((c) => c.host?.runtime)).toEqual(['lab:nofile,memory=6000m', 'lab:nofile,memory=6000m']);
     expect(nofileScenario.production).toMatchObject({ process: 'mysqld', scope: 'global', limitBytes: 6000 * 1024 ** 2, phase: 'start-up' });
+  });
+
+  it('names a lab host given for a memcg kill too: the container keeps its limit, the file its VM; without --host it names none', async () => {
+    const k3s = readEvidence([{ name: 'k3s.log', text: 'Memory cgroup out of memory: Killed process 34888 (mysqld) total-vm:16832960kB, anon-rss:3895388kB, file-rss:1320kB, shmem-rss:0kB' }], {
+      limit: '4g',
+    });
+    const inLab = scenarioText({ scenariosLib: LIB, name: 'memcg-lab', evidence: k3s, diagnosis: diagnose(k3s), writtenAt: new Date(), sources: ['k3s.log'], labHost: 'lab:nofile' });
+    const planned = planRun(validateScenario(await load(inLab, 'memcg-lab'), 'memcg-lab.ts'));
+    expect(planned.map((c) => [c.host?.runtime, c.instances[0]!.memory])).toEqual([
+      ['lab:nofile', 4 * 1024 ** 3],
+      ['lab:nofile', 4 * 1024 ** 3],
+    ]);
+    const here = scenarioText({ scenariosLib: LIB, name: 'memcg-here', evidence: k3s, diagnosis: diagnose(k3s), writtenAt: new Date(), sources: ['k3s.log'] });
+    expect(planRun(validateScenario(await load(here, 'memcg-here'), 'memcg-here.ts')).map((c) => c.host?.runtime)).toEqual([undefined, undefined]);
+    // Neighbours of a memcg budget in a lab: the side stays, and the VM rides beside it.
+    const bitnami = readEvidence([{ name: 'kernel.log', text: await readFile(join(ROOT, 'test', 'fixtures', 'incidents', 'bitnami-vms-927-neighbours', 'kernel.log'), 'utf8') }], { limit: '2g' });
+    const sided = scenarioText({ scenariosLib: LIB, name: 'sided-lab', evidence: bitnami, diagnosis: diagnose(bitnami), writtenAt: new Date(), sources: ['kernel.log'], labHost: 'lab' });
+    const [production] = planRun(validateScenario(await load(sided, 'sided-lab'), 'sided-lab.ts'));
+    expect(production!.host).toMatchObject({ runtime: 'lab', sides: { host: { memory: 2 * 1024 ** 3 } } });
   });
 
   it("writes a lowered limit as a server created at the spec's limit and cut to the kernel's once it answers", async () => {
@@ -188,8 +210,12 @@ describe('scenarioText', () => {
       ['typed-lowered', lowered, undefined],
       ['typed-neighbours-lab', neighbours, globalLab],
       ['typed-startup-lab', startUp, globalLab],
+      ['typed-load-lab', load, 'lab'],
+      ['typed-neighbours-memcg-lab', neighbours, 'lab'],
+      ['typed-lowered-lab', lowered, 'lab'],
     ] as const) {
-      const text = scenarioText({ scenariosLib: LIB, name, evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [name], ...(lab ? { globalLab: lab } : {}) });
+      const labInput = lab === undefined ? {} : typeof lab === 'string' ? { labHost: lab } : { globalLab: lab };
+      const text = scenarioText({ scenariosLib: LIB, name, evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: [name], ...labInput });
       await writeFile(join(DIR, `${name}.ts`), text);
     }
     await writeFile(join(DIR, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', include: ['./*.ts'] }));
@@ -248,6 +274,46 @@ describe('scenarioText', () => {
       expect((globalThis as { __pwned?: number }).__pwned).toBeUndefined();
       expect(scenario.production?.process).toBe(name);
       expect(planRun(scenario)[0]!.instances[0]!.mycnf?.init_connect).toBe(HOSTILE);
+    }
+  });
+
+  it('keeps a hostile lab host as data in every shape: the file loads, runs nothing, and its host is the text itself, which the planner refuses', async () => {
+    const fixtures = join(ROOT, 'test', 'fixtures', 'incidents');
+    const bitnami = readEvidence([{ name: 'kernel.log', text: await readFile(join(fixtures, 'bitnami-vms-927-neighbours', 'kernel.log'), 'utf8') }], { limit: '2g' });
+    const load2g = readEvidence(
+      [
+        { name: 'kern.log', text: KILL },
+        { name: 'my.cnf', text: MY_CNF, as: 'mycnf' },
+      ],
+      { limit: '2g' },
+    );
+    const memcg = await readFile(join(ROOT, 'test', 'fixtures', 'dmesg-memcg-oom-limit-lowered.txt'), 'utf8');
+    const lowered = readEvidence([
+      { name: 'kernel.log', text: memcg },
+      { name: 'inspect.json', text: JSON.stringify([{ Config: { Image: 'oomlab/mariadb:10.11' }, HostConfig: { Memory: 2 * 1024 ** 3 } }]) },
+    ]);
+    const shapes = [
+      { evidence: load2g, lab: { labHost: HOSTILE } },
+      { evidence: load2g, lab: { globalLab: { host: HOSTILE, memoryBytes: 2 * 1024 ** 3, source: HOSTILE } } },
+      { evidence: bitnami, lab: { globalLab: { host: HOSTILE, memoryBytes: 2 * 1024 ** 3, source: HOSTILE } } },
+      { evidence: bitnami, lab: { labHost: HOSTILE } },
+      { evidence: lowered, lab: { labHost: HOSTILE } },
+    ];
+    for (const [index, shape] of shapes.entries()) {
+      const text = scenarioText({
+        scenariosLib: LIB,
+        name: `hostile-host-${index}`,
+        evidence: shape.evidence,
+        diagnosis: diagnose(shape.evidence),
+        writtenAt: new Date(),
+        sources: ['kernel.log'],
+        ...shape.lab,
+      });
+      const loaded = await load(text, `hostile-host-${index}`);
+      expect((globalThis as { __pwned?: number }).__pwned).toBeUndefined();
+      const scenario = validateScenario(loaded, `hostile-host-${index}.ts`);
+      expect(scenario.host?.({ image: 'oomlab/mariadb:10.11', fix: 'production', memory: '2048m' })).toMatchObject({ runtime: HOSTILE });
+      expect(() => planRun(scenario)).toThrow('`host.runtime`: expected docker');
     }
   });
 });

@@ -79,7 +79,23 @@ describe('hostGroups: one host (one lab VM) per distinct host(config).runtime, i
       instances: () => ({ db: { image: 'img' } }),
       host: () => ({ runtime: 'k3s' }),
     });
-    expect(() => planRun(scenario)).toThrow('bad (n=1): `host.runtime`: expected docker, lab or lab:SHAPE');
+    expect(() => planRun(scenario)).toThrow('bad (n=1): `host.runtime`: expected docker, lab, lab:SHAPE or lab:SHAPE,memory=SIZE');
+    // Only a memory= in m or g follows the shape: nothing else rides along in the host's name.
+    for (const runtime of ['lab,memory=512m;reboot', 'lab,memory=', 'lab,cpus=2', 'lab:default,memory=2g,memory=3g']) {
+      expect(() => planRun({ ...scenario, host: () => ({ runtime }) })).toThrow('`host.runtime`: expected docker');
+    }
+  });
+
+  it("takes a lab VM's memory in the scenario's host, as --host does: a global OOM's machine travels with the file", () => {
+    const scenario = defineScenario({
+      name: 'sized',
+      incident: 'test',
+      matrix: { n: [1] },
+      instances: () => ({ db: { image: 'img' } }),
+      host: () => ({ runtime: 'lab,memory=512m' }),
+    });
+    const [group] = hostGroups(planRun(scenario), dockerRuntime, runtimeOf);
+    expect(group).toMatchObject({ host: 'lab,memory=512m', fromScenario: true });
   });
 });
 

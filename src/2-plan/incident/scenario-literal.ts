@@ -41,6 +41,20 @@ export interface ScenarioTextInput {
    * neighbours get no container memory limit, so the kernel's global OOM killer picks the victim.
    */
   globalLab?: { host: string; memoryBytes: number; source: string };
+  /** `--host lab[:SHAPE][,memory=SIZE]` for an incident that is not a global OOM: the lab VM it runs in. */
+  labHost?: string;
+}
+
+/** The lab host the written scenario declares (`host(config).runtime`), so `oomlab run` alone boots the VM from-incident was told to use. */
+export function labHostOf(input: Pick<ScenarioTextInput, 'globalLab' | 'labHost'>): string | undefined {
+  return input.globalLab?.host ?? input.labHost;
+}
+
+/** The scenario's `host` entry naming its lab VM, the name quoted as data; none without a lab host. */
+export function labHostLines(input: Pick<ScenarioTextInput, 'globalLab' | 'labHost'>): string[] {
+  const host = labHostOf(input);
+  if (host === undefined) return [];
+  return ['  // The lab VM `from-incident --host` named: `oomlab run` boots it for this file without being told (it wins over --host).', `  host: () => ({ runtime: ${literal(host)} }),`];
 }
 
 export const roundDownMiB = (bytes: number, step: number) => Math.max(step, Math.floor(bytes / (step * MiB)) * step);

@@ -5,10 +5,10 @@ import { formatBytes } from '../../0-model/units.ts';
 import type { Cause, CauseId, Diagnosis } from './diagnose.ts';
 import type { IncidentEvidence } from './evidence.ts';
 import { parseNofile } from './process-limits.ts';
-import { commentText, literal, MiB, roundDownMiB, scenarioOpening, sizeText, type ScenarioTextInput } from './scenario-literal.ts';
+import { commentText, labHostLines, literal, MiB, roundDownMiB, scenarioOpening, sizeText, type ScenarioTextInput } from './scenario-literal.ts';
 import { limitLoweredBody, neighboursBody } from './timeline-scenarios.ts';
 
-export { literal, type ScenarioTextInput } from './scenario-literal.ts';
+export { labHostOf, literal, type ScenarioTextInput } from './scenario-literal.ts';
 export { poolHolding } from './timeline-scenarios.ts';
 
 /** The offline image closest to production's server: MySQL for MySQL, MariaDB 10.11 otherwise. */
@@ -175,10 +175,12 @@ export function scenarioText(input: ScenarioTextInput): string {
   push(`// Image: ${commentText(imageNote)}.`);
   if (input.globalLab) {
     push(
-      `// A global OOM: run it in a lab VM of production's machine size (${commentText(`${sizeText(input.globalLab.memoryBytes)}, ${input.globalLab.source}`)}), where nothing but the guest's memory bounds the server:`,
-      `//   ./oomlab run scenarios/${commentText(input.name)}.ts --host ${commentText(input.globalLab.host)}`,
-      "// Run on this host instead, the server would have the host's whole memory and nothing would be killed.",
+      `// A global OOM: it runs in a lab VM of production's machine size (${commentText(`${sizeText(input.globalLab.memoryBytes)}, ${input.globalLab.source}`)}), where nothing but the guest's memory bounds the server.`,
+      `// Its host (below) names that VM, so it needs no --host:  ./oomlab run scenarios/${commentText(input.name)}.ts`,
+      "// On this host's engine the server would have the host's whole memory and nothing would be killed.",
     );
+  } else if (input.labHost) {
+    push(`// It runs in a lab VM, ${commentText(input.labHost)} (its host, below), with no --host:  ./oomlab run scenarios/${commentText(input.name)}.ts`);
   }
   push("import { defineScenario } from 'oomlab';");
   const storm = leadId === 'neighbours' ? undefined : leadId === 'limit-lowered' ? 'steadyTraffic' : startUp ? undefined : 'busyMinute';
@@ -219,7 +221,7 @@ export function scenarioText(input: ScenarioTextInput): string {
     push(`    // ${limit !== undefined ? commentText(`production's limit: ${evidence.limitBytes?.source ?? ''}`) : 'the limit was not given: 4g assumed'}`);
     push(`    memory: [${literal(limitText)}],`);
   }
-  push('  },');
+  push('  },', ...labHostLines(input));
   push(
     '  instances: (c) => {',
     "    const fix: { because: string; mycnf?: Record<string, string | number>; entrypoint?: readonly string[]; allocator?: 'jemalloc' } = FIXES[c.fix];",

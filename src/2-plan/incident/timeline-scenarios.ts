@@ -2,7 +2,7 @@
 // lowered under a live server. Every value taken from the user's files goes through `literal()`.
 import { formatBytes } from '../../0-model/units.ts';
 import { IMAGE_FOOTPRINTS } from '../image-footprints.ts';
-import { commentText, literal, MiB, roundDownMiB, scenarioOpening, sizeText, type ScenarioTextInput } from './scenario-literal.ts';
+import { commentText, labHostLines, literal, MiB, roundDownMiB, scenarioOpening, sizeText, type ScenarioTextInput } from './scenario-literal.ts';
 
 /**
  * The buffer pool that makes the lab's MariaDB 10.11 hold `anonBytes` once warmed to 95 %: its measured start-up
@@ -79,8 +79,12 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
     `    fix: ${literal(keys)} as (keyof typeof FIXES)[],`,
     '  },',
     ...(lab
-      ? ["  // No side and no container limit: the lab VM's memory (BUDGET) is production's machine, and the kernel's global OOM killer picks the victim."]
-      : ["  // One budget for the server and its neighbours, as production's machine (or parent cgroup) was.", '  host: () => ({ sides: { host: { memory: BUDGET } } }),']),
+      ? ["  // No side and no container limit: the lab VM's memory (BUDGET) is production's machine, and the kernel's global OOM killer picks the victim.", ...labHostLines(input)]
+      : [
+          "  // One budget for the server and its neighbours, as production's machine (or parent cgroup) was.",
+          ...(input.labHost ? ['  // In the lab VM `from-incident --host` named: `oomlab run` boots it for this file without being told.'] : []),
+          `  host: () => ({ sides: { host: { memory: BUDGET } }${input.labHost ? `, runtime: ${literal(input.labHost)}` : ''} }),`,
+        ]),
     '  instances: (c) => ({',
     '    db: {',
     '      image: c.image,',
@@ -148,6 +152,7 @@ export function limitLoweredBody(input: ScenarioTextInput, image: string, incide
     ...scenarioOpening(input.name, incident, image),
     `    fix: ${literal(['production', `pool-${smaller}m`, 'limit-kept'])} as (keyof typeof FIXES)[],`,
     '  },',
+    ...labHostLines(input),
     '  instances: (c) => ({',
     '    db: {',
     '      image: c.image,',

@@ -150,6 +150,8 @@ export async function commandFromIncident(args: string[]): Promise<number> {
   const diagnosis = diagnose(evidence);
   const lead = diagnosis.causes[0]!;
   const { host, globalLab } = incidentHost(values.host, evidence);
+  // A lab host is written into the scenario (host(config).runtime): running it needs no --host.
+  const runHost = host !== undefined && !isLabHost(host) ? host : undefined;
 
   let scenarioPath: string | undefined;
   const blocker = scenarioBlocker(evidence, diagnosis);
@@ -188,6 +190,7 @@ export async function commandFromIncident(args: string[]): Promise<number> {
       sources: inputs.map((i) => i.name),
       ...(values.phase ? { phase: values.phase as Phase } : {}),
       ...(globalLab ? { globalLab } : {}),
+      ...(!globalLab && host !== undefined && isLabHost(host) ? { labHost: host } : {}),
     });
     // Written whole or not at all: a temporary file renamed into place.
     await mkdir(dirname(target.path), { recursive: true });
@@ -210,17 +213,18 @@ export async function commandFromIncident(args: string[]): Promise<number> {
     process.stdout.write(`${diagnosisText(evidence, diagnosis)}\n\n`);
     if (scenarioPath) {
       const shown = relative(process.cwd(), scenarioPath) || scenarioPath;
-      process.stdout.write(`scenario: ${shown} (production and each candidate fix)\nrun it:   ./oomlab run ${shown}${host ? ` --host ${host}` : ''}\n`);
+      process.stdout.write(`scenario: ${shown} (production and each candidate fix)\nrun it:   ./oomlab run ${shown}${runHost ? ` --host ${runHost}` : ''}\n`);
       if (globalLab)
         process.stdout.write(
-          `lab:      a VM of ${formatBytes(globalLab.memoryBytes)} (production's machine, ${globalLab.source}); the server has no container limit, so a kill is the kernel's global OOM\n`,
+          `lab:      a VM of ${formatBytes(globalLab.memoryBytes)} (production's machine, ${globalLab.source}), named in the scenario (${globalLab.host}); the server has no container limit, so a kill is the kernel's global OOM\n`,
         );
+      else if (host !== undefined && isLabHost(host)) process.stdout.write(`lab:      the lab VM ${host}, named in the scenario\n`);
     } else if (lead.id === 'insufficient-evidence') {
       process.stdout.write('no scenario written: no cause accounts for the kill yet; collect what is listed above and run from-incident again\n');
     } else {
       process.stdout.write(`no scenario written: ${blocker ?? `${lead.id} has no scenario of its own yet`}; ${FAMILY[lead.id] ?? 'scenarios/'} reproduces its shape\n`);
     }
   }
-  if (values.run && scenarioPath) return commandRun([scenarioPath, ...(host ? ['--host', host] : [])]);
+  if (values.run && scenarioPath) return commandRun([scenarioPath, ...(runHost ? ['--host', runHost] : [])]);
   return 0;
 }
