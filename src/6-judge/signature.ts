@@ -151,11 +151,13 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
     decisive: production.phase !== 'unknown',
   });
   if (production.oomScoreAdj !== undefined) {
+    // Kernels from 5.x print it at the end of the kill line; older ones only in the task table.
+    const labAdj = /\boom_score_adj:(-?\d+)/.exec(kill.line)?.[1];
     rows.push({
       figure: 'oom_score_adj',
       production: String(production.oomScoreAdj),
-      lab: 'not in the lab kill line',
-      match: 'unknown',
+      lab: labAdj ?? 'not in the lab kill line',
+      match: labAdj === undefined ? 'unknown' : Number(labAdj) === production.oomScoreAdj ? 'same' : 'differs',
       decisive: false,
       note: 'it changes which process the kernel picks, not the memory',
     });

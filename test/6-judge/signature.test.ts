@@ -45,6 +45,8 @@ describe('matchSignature', () => {
     expect(match.summary).toContain("anon-rss 1,046,016 kB against production's 3,895,388 kB (73.1 % apart, under a limit of 1 GiB against production's 3.7 GiB: the lab's kill came at another size)");
     expect(match.rows.filter((r) => r.match === 'same').map((r) => r.figure)).toEqual(['scope', 'total-vm', 'phase']);
     expect(match.rows.find((r) => r.figure === 'process')).toMatchObject({ match: 'differs', decisive: false });
+    // The lab's kill line ends `oom_score_adj:0` (a 5.x kernel): read, set beside production's -998, and not decisive.
+    expect(match.rows.find((r) => r.figure === 'oom_score_adj')).toMatchObject({ production: '-998', lab: '0', match: 'differs', decisive: false });
     expect(signatureMarkdown({ ...report, signature: match }).slice(0, 3)).toEqual([`## Partly reproduced: production's kill beside the lab's`, '', match.summary]);
     // Where production's limit is unknown, anon-rss has nothing to be weighed against: the file table decides alone.
     const { limitBytes: _, ...unlimited } = production;
