@@ -4,6 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ExpectedPeak } from '../src/0-model/prediction.ts';
 import type { RunReport } from '../src/0-model/report.ts';
 import { formatBytes } from '../src/0-model/units.ts';
 import { loadScenario } from '../src/1-scenario/index.ts';
@@ -124,6 +125,8 @@ export interface Row {
   scenario: string;
   config: string;
   instance: string;
+  /** The model's figure whole: its terms and what it cannot know. */
+  expected: ExpectedPeak;
   expectedBytes: number;
   busyConnections: number;
   observedBytes: number;
@@ -170,6 +173,7 @@ export async function predict(run: ObservedRun): Promise<{ rows: Row[]; killed: 
       scenario: run.scenario,
       config: server.config,
       instance: server.instance,
+      expected: prediction.expected,
       expectedBytes: prediction.expected.bytes,
       busyConnections: prediction.expected.busyConnections,
       observedBytes,
