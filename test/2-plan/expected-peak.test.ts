@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { observe, predict } from '../../bench/memory-model-table.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
 import { loadScenario, type Workload } from '../../src/1-scenario/index.ts';
 import { allocatorOf, expectedConnections, IMAGE_FOOTPRINTS, planRun, predictConfigInstance, predictInstance, retainedShare, seededRows, workCycles } from '../../src/2-plan/index.ts';
@@ -10,19 +11,10 @@ const MARIADB = 'oomlab/mariadb:10.11';
 const fixture = (name: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8')) as RunReport;
 const scenarioFile = (name: string) => fileURLToPath(new URL(`../../scenarios/${name}.ts`, import.meta.url));
 
-/** Each survived server of a recorded report: the model's expected peak now against the anon peak its cgroup reached. */
-async function survivors(report: RunReport, scenario: string) {
-  const planned = planRun(await loadScenario(scenarioFile(scenario)), {}, undefined, { numaNodes: 2 });
-  return report.configs.flatMap((config) =>
-    config.instances
-      .filter((j) => j.outcome === 'survived')
-      .flatMap((j) => {
-        const plan = planned.find((p) => p.id === config.id)!;
-        const expected = predictConfigInstance(plan, plan.instances.find((i) => i.name === j.instance)!, { defaultNofile: report.host.nofileHardLimit, cpus: 2 }).expected!;
-        const anon = config.observations.flatMap((o) => (o.kind === 'sample' && o.instance === j.instance && o.source === 'cgroup' && o.metric === 'memoryRssBytes' ? [o.value] : []));
-        return anon.length > 0 ? [{ id: config.id, instance: j.instance, expected, observed: Math.max(...anon) }] : [];
-      }),
-  );
+/** Each survived server of a recorded report: the model's expected peak now against the anon peak its cgroup reached (the bench's table). */
+async function survivors(report: RunReport) {
+  const { rows } = await predict(await observe(report, 2));
+  return rows.map((r) => ({ id: r.config, instance: r.instance, expected: r.expected, observed: r.observedBytes }));
 }
 
 const storm = (over: Partial<Extract<Workload, { kind: 'storm' }>> = {}): Workload => ({
@@ -122,7 +114,7 @@ describe('the expected peak of one instance', () => {
 
 describe('the expected peak on recorded runs', () => {
   it('burst-oom: the survivor (sized buffers, max_connections 300) within ±25 % of its anon peak', async () => {
-    const rows = await survivors(fixture('report-burst-oom.json'), 'burst-oom');
+    const rows = await survivors(fixture('report-burst-oom.json'));
     expect(rows.map((r) => r.id)).toEqual(['image=oomlab/mariadb:10.11,allocator=glibc,innodb_thread_concurrency=0,buffers=sized,max_connections=300,memory=1g']);
     const [row] = rows;
     expect(row!.expected.busyConnections).toBe(301);
@@ -130,7 +122,7 @@ describe('the expected peak on recorded runs', () => {
   });
 
   it("scraping-burst: 5 of 6 survivors within ±25 %; the miss is B where the balancer gave it fewer connections than the model's even share", async () => {
-    const rows = await survivors(fixture('report-scraping-burst.json'), 'scraping-burst');
+    const rows = await survivors(fixture('report-scraping-burst.json'));
     expect(rows).toHaveLength(6);
     const off = rows.filter((r) => Math.abs(r.expected.bytes - r.observed) / r.observed > 0.25);
     expect(off.map((r) => `${r.instance} ${r.id.includes('innodb_thread_concurrency=32') ? 'itc=32' : ''}`)).toEqual(['b itc=32']);
@@ -144,7 +136,7 @@ describe('the expected peak on recorded runs', () => {
   // Today's runs of bench:memory-model, slimmed to what the table reads (memory-model-*.json: the anon and connection samples).
   it('nofile-oom: all 13 MariaDB survivors within 1 % of their start-up anon; the two killed expected above the limit', async () => {
     const report = fixture('memory-model-nofile-oom.json');
-    const rows = await survivors(report, 'nofile-oom');
+    const rows = await survivors(report);
     expect(rows).toHaveLength(13);
     for (const row of rows) expect(Math.abs(row.expected.bytes - row.observed) / row.observed, row.id).toBeLessThan(0.01);
     const planned = planRun(await loadScenario(scenarioFile('nofile-oom')), {}, undefined, { numaNodes: 2 });
@@ -157,13 +149,13 @@ describe('the expected peak on recorded runs', () => {
   });
 
   it('burst-oom: the four survivors (sized, max_connections 300) within ±25 %', async () => {
-    const rows = await survivors(fixture('memory-model-burst-oom.json'), 'burst-oom');
+    const rows = await survivors(fixture('memory-model-burst-oom.json'));
     expect(rows).toHaveLength(4);
     for (const row of rows) expect(Math.abs(row.expected.bytes - row.observed) / row.observed, row.id).toBeLessThan(0.25);
   });
 
   it('scraping-burst roomy: A within ±25 %; B +34.7 %, given 144 connections by the balancer where the model counts 300', async () => {
-    const rows = await survivors(fixture('memory-model-scraping-burst.json'), 'scraping-burst');
+    const rows = await survivors(fixture('memory-model-scraping-burst.json'));
     const error = (r: (typeof rows)[number]) => Math.round(((r.expected.bytes - r.observed) / r.observed) * 1000) / 10;
     expect(rows.map((r) => `${r.instance} ${error(r)} %`)).toEqual(['a 2.9 %', 'b 34.7 %']);
   });
@@ -246,7 +238,7 @@ describe('allocator retention over work cycles', () => {
 
   it('allocator-retention, run with --repeat 3 (2026-12-07): the three survivors within ±25 % of their anon peak', async () => {
     const report = fixture('memory-model-allocator-retention.json');
-    const rows = await survivors(report, 'allocator-retention');
+    const rows = await survivors(report);
     const error = (r: (typeof rows)[number]) => Math.round(((r.expected.bytes - r.observed) / r.observed) * 1000) / 10;
     expect(rows.map((r) => `${r.id.split(',').slice(1).join(',')} ${error(r)} %`)).toEqual([
       'allocator=glibc,memory=1536m 1.9 %',
