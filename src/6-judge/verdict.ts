@@ -81,7 +81,8 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   const caveats = deciding.outcome === 'survived' ? loadCaveats(load, { ownP99: config.workload?.expect?.p99Ms !== undefined }) : [];
   return {
     ...base,
-    ...(caveats.length > 0 ? { loadCaveats: caveats } : {}),
+    // Kept for every survivor, none included: a reader must not re-derive them without the scenario's own bounds.
+    ...(deciding.outcome === 'survived' ? { loadCaveats: caveats } : {}),
     outcome: deciding.outcome,
     verdict: judgements.every((j) => j.verdict === 'pass') && checks.every((c) => c.met) ? 'pass' : 'fail',
     reason: [outcomes, ...lines].join('; '),

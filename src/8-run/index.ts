@@ -15,7 +15,7 @@ import { Teardown } from './teardown.ts';
 import { chooseJobs, placementOf, runScheduled, type Placement } from './schedule.ts';
 import { agreeRepeats, becauseOf, matchSignature } from '../6-judge/index.ts';
 import { REPORT_SCHEMA_VERSION, summarize, type ConfigConcurrency, type ConfigResult, type EndedBy, type HostSettingChange, type Progress, type RunJobs, type RunReport } from '../0-model/report.ts';
-import type { LabHostFacts } from '../0-model/host.ts';
+import type { HostFacts, LabHostFacts } from '../0-model/host.ts';
 import { folderTimestamp } from '../0-model/folder-time.ts';
 import { requireSameScenario } from '../0-model/baseline-check.ts';
 
@@ -319,19 +319,32 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     // Readiness waits are scaled by a TCG lab's time scale (run-config.ts): the default budget around them is too, or a
     // readyTimeoutMs of 90 s (×4 = 360 s) outlasts it. An explicit configTimeoutMs is taken as given.
     const timeoutMs = options.configTimeoutMs ?? 300_000 * (opened.host.lab?.timeScale ?? 1);
-    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
-    return runConfig(unitIndex === config.index ? config : { ...config, index: unitIndex }, scenario, {
-      connection: opened.connection,
-      run,
-      host: opened.host,
-      routing,
-      shimPath: () => (shim ??= buildNofileShim()),
-      signal,
-      deadline: Date.now() + timeoutMs,
-      log,
-      onPhase: (phase) => progress({ kind: 'phase', index: config.index, phase }),
-    });
+    const once = () => {
+      const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
+      return runConfig(unitIndex === config.index ? config : { ...config, index: unitIndex }, scenario, {
+        connection: opened.connection,
+        run,
+        host: opened.host,
+        routing,
+        shimPath: () => (shim ??= buildNofileShim()),
+        signal,
+        deadline: Date.now() + timeoutMs,
+        log,
+        onPhase: (phase) => progress({ kind: 'phase', index: config.index, phase }),
+      });
+    };
+    const first = await once();
+    if (!droppedWhileStarting(first, opened.host) || controller.signal.aborted) return first;
+    // A lab's forwarded engine connection can drop under a loaded TCG guest before anything ran: run it again, once, and say so.
+    progress({ kind: 'message', text: `${config.id}: ${first.reason}; its containers are removed, starting it once more` });
+    const again = await once();
+    return { ...again, reason: `${again.reason}; started a second time: the first start failed (${first.reason.replace(/^the harness failed: /, '')})` };
   }
+}
+
+/** A lab configuration that failed as it started because the forwarded engine connection dropped: nothing ran, nothing was decided. */
+export function droppedWhileStarting(result: Pick<ConfigResult, 'verdict' | 'endedBy' | 'reason'>, host: Pick<HostFacts, 'lab'>): boolean {
+  return host.lab !== undefined && result.verdict === 'error' && result.endedBy === 'error' && /\b(socket hang up|ECONNRESET|EPIPE)\b.*\(while starting\)$/.test(result.reason);
 }
 
 /** One configuration's concurrency over its repeats: each repeat's slot, the most that ran at once. */
