@@ -112,3 +112,19 @@ describe('in-memory temporary tables in the generated storm', () => {
     expect(text).toContain("  // In-memory temporary tables are not exercised: min(tmp_table_size, max_heap_table_size) = 512 KiB (production's) is a small part of what a connection holds.");
   });
 });
+
+describe('a kill confined to one NUMA node (the newcomer with incident 2)', () => {
+  // The lab's own cpuset kill (docs/lab.md): mariadbd bound to node 1, killed with CONSTRAINT_CPUSET, mems_allowed=1.
+  it('says a node ran out, not the machine, and points to what settles it and to numa-imbalance', () => {
+    const diagnosis = diagnose(readEvidence([{ name: 'dmesg.txt', text: read('numa', 'dmesg-cpuset-oom-mariadbd-node1.txt') }]));
+    expect(diagnosis.unknown).toContain(
+      "the kill was confined to NUMA node(s) 1 (CONSTRAINT_CPUSET): a node ran out, not the machine, and the other nodes' free memory at the kill is not in these lines",
+    );
+    expect(diagnosis.collect.find((c) => c.includes('numactl --hardware'))).toContain('scenarios/numa-imbalance.ts');
+  });
+
+  it('says nothing of NUMA for a memcg kill', () => {
+    const diagnosis = diagnose(readEvidence([{ name: 'oom.txt', text: KILL }]));
+    expect(diagnosis.unknown.some((u) => u.includes('NUMA'))).toBe(false);
+  });
+});

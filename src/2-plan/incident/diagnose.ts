@@ -148,6 +148,16 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
   } else if (!isServerProcess(kill.process)) {
     unknown.push(`the kernel killed \`${kill.process}\`, not mysqld`);
   }
+  // A kill confined to some NUMA nodes (a cpuset or a memory policy): a node ran out, not the machine (incident 2's first link).
+  if (kill && (kill.constraint === 'CONSTRAINT_CPUSET' || kill.constraint === 'CONSTRAINT_MEMORY_POLICY')) {
+    const nodes = /\bmems_allowed=([0-9,-]+)/.exec(kill.constraintLine ?? '')?.[1]?.replace(/,+$/, '') ?? (kill.nodemask && kill.nodemask !== '(null)' ? kill.nodemask : undefined);
+    unknown.push(
+      `the kill was confined to ${nodes !== undefined ? `NUMA node(s) ${nodes}` : 'some NUMA nodes'} (${kill.constraint}): a node ran out, not the machine, and the other nodes' free memory at the kill is not in these lines`,
+    );
+    collect.push(
+      "each NUMA node's free memory and the server's binding: `numactl --hardware`, `grep MemFree /sys/devices/system/node/node*/meminfo`, `grep -E 'Cpus_allowed_list|Mems_allowed_list' /proc/$(pidof mysqld)/status`; scenarios/numa-imbalance.ts reproduces a server bound to the smaller of two nodes, in a lab VM it boots itself",
+    );
+  }
   if (limit === undefined) {
     unknown.push('the memory limit: neither the kernel lines nor a spec give it');
     collect.push('the limit: `docker inspect` of the container, the Pod spec, or the kernel line `memory: usage …kB, limit …kB`');
