@@ -77,6 +77,9 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   // A step that failed in a judged configuration was background work, or failed as its server died: its output is evidence still.
   const stepEvidence = stepFailureEvidence(timeline.observations);
   if (killedUnderStep) lines.push(`a step failed as the server died${run.failure ? ` (${run.failure})` : ''}`);
+  // An instance nobody judges (a neighbour) killed by the kernel is still a kill on this host: a reader must see it.
+  const unjudgedKills = unjudgedKernelKills(timeline.observations, new Set(judgements.map((j) => j.instance)));
+  lines.push(...unjudgedKills.map((k) => `${k.instance} (not judged) was OOM-killed too`));
   // A survival whose load was not served (barely ran, refused clients, p99 ballooned) is not a clean pass: said beside it.
   const caveats = deciding.outcome === 'survived' ? loadCaveats(load, { ownP99: config.workload?.expect?.p99Ms !== undefined }) : [];
   return {
@@ -86,7 +89,11 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     outcome: deciding.outcome,
     verdict: judgements.every((j) => j.verdict === 'pass') && checks.every((c) => c.met) ? 'pass' : 'fail',
     reason: [outcomes, ...lines].join('; '),
-    evidence: [...judgements.flatMap((j) => j.evidence.map((e) => (multiple ? { ...e, text: `[${j.instance}] ${e.text}` } : e))), ...stepEvidence],
+    evidence: [
+      ...judgements.flatMap((j) => j.evidence.map((e) => (multiple ? { ...e, text: `[${j.instance}] ${e.text}` } : e))),
+      ...unjudgedKills.map((k) => ({ source: 'kernel' as const, text: `[${k.instance}, not judged] ${k.line}` })),
+      ...stepEvidence,
+    ],
     metrics: {
       ...(deciding.openFilesLimit !== undefined ? { openFilesLimit: deciding.openFilesLimit } : {}),
       ...(deciding.peakMemoryBytes !== undefined ? { peakMemoryBytes: deciding.peakMemoryBytes } : {}),
@@ -117,6 +124,15 @@ function serverKilledDuringFailedStep(config: PlannedConfig, observations: Confi
     (spec) =>
       (spec.role !== 'neighbour' || config.expect[spec.name] !== undefined) && classifyOutcome(observations.filter((o) => !('instance' in o) || o.instance === spec.name)).startsWith('oom-killed'),
   );
+}
+
+/** The kernel's kills of instances the verdict does not judge, one per instance. */
+function unjudgedKernelKills(observations: ConfigResult['observations'], judged: Set<string>): { instance: string; line: string }[] {
+  const kills = new Map<string, string>();
+  for (const o of observations) {
+    if (o.kind === 'kernel-oom' && !judged.has(o.instance) && !kills.has(o.instance)) kills.set(o.instance, o.line);
+  }
+  return [...kills].map(([instance, line]) => ({ instance, line }));
 }
 
 /** The memory model's worst case, where a workload runs its peak for that load, and the expected peak. */

@@ -70,3 +70,34 @@ describe('a survivor whose scenario bounds p99 itself', () => {
     expect(caveatsOf(result)).toEqual([]);
   });
 });
+
+describe('a kill of an instance nobody judges', () => {
+  // The newcomer's numa-imbalance run: the kernel killed the neighbour as well as the server, and report.md named only the server.
+  it('is a line of the reason and kernel evidence, marked not judged', () => {
+    const recorded = fixture<{ observations: Observation[] }>('numa-imbalance-interleave.json');
+    const line = 'Out of memory: Killed process 588 (mariadbd) total-vm:8591692216kB, anon-rss:533900kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1560kB oom_score_adj:0';
+    const neighbourKill: Observation = {
+      kind: 'kernel-oom',
+      t: 60_000,
+      instance: 'neighbour',
+      process: 'mariadbd',
+      pid: 588,
+      totalVmKb: 8591692216,
+      anonRssKb: 533900,
+      constraint: 'CONSTRAINT_CPUSET',
+      memcg: '/',
+      line,
+    };
+    const config = planRun({ ...numaImbalance, file: 'scenarios/numa-imbalance.ts' }, { set: ['policy=interleave'] }, undefined, { numaNodes: 2 })[0]!;
+    const judge = (observations: Observation[]) => {
+      const timeline = new Timeline(() => 0);
+      for (const o of observations) timeline.add(o);
+      return judgeConfig(config, timeline, { endedBy: 'done', emulated: [], startedAt: 0, logTail: '' }, () => 1);
+    };
+    expect(judge(recorded.observations).reason).not.toContain('not judged');
+    const result = judge([...recorded.observations, neighbourKill]);
+    expect(result.outcome).toBe('survived');
+    expect(result.reason).toContain('neighbour (not judged) was OOM-killed too');
+    expect(result.evidence).toContainEqual({ source: 'kernel', text: `[neighbour, not judged] ${line}` });
+  });
+});
