@@ -63,7 +63,7 @@ export default defineScenario({
       ? {
           a: {
             outcome: 'oom-killed-under-load',
-            because: 'node 1 runs out under the burst while node 0 has memory: "node0 free 1900 MB, node1 free 20 MB"',
+            because: 'node 1 runs out under the burst while node 0 keeps memory (in production: "node0 free 1900 MB, node1 free 20 MB")',
             numaKill: { constraint: 'cpuset', otherNodesFreeAtLeast: '1g' },
           },
         }

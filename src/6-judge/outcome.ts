@@ -116,8 +116,10 @@ function pickEvidence(outcome: Outcome, observations: readonly Observation[], li
       if (line) evidence.push(line);
       continue;
     }
+    // The variables are read once ready and again at the end: the last reading is the one that stands.
+    const lastVariables = kind === 'server-variables' ? observations.findLast((o) => o.kind === kind) : undefined;
     for (const observation of observations) {
-      if (observation.kind !== kind) continue;
+      if (observation.kind !== kind || (lastVariables && observation !== lastVariables)) continue;
       if (kind === 'docker-event' && (!['oom', 'die', 'kill'].includes((observation as ObservationOf<'docker-event'>).action) || observation.t > judgedAt)) continue;
       const line = formatWith(EVIDENCE, observation);
       if (line) evidence.push(line);

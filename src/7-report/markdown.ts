@@ -13,6 +13,7 @@ import { overridesText } from '../0-model/set-values.ts';
 import { shardLines } from '../0-model/shards.ts';
 import { labHostLine } from '../0-model/host.ts';
 import { procNofileText } from '../0-model/proc-nofile.ts';
+import { numaFreeMinimaText } from './numa-free.ts';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -157,7 +158,7 @@ export function renderMarkdown(report: RunReport): string {
   const upgrade = upgradeView(report);
   if (upgrade.length > 0) lines.push('', ...upgrade);
   lines.push('', ...runDetails(report));
-  const decided = report.configs.filter((c) => c.evidence.length > 0);
+  const decided = report.configs.filter((c) => c.evidence.length > 0 || numaFreeMinimaText(c) !== undefined);
   if (decided.length > 0) {
     lines.push('', '## Evidence', '');
     for (const config of decided) {
@@ -176,6 +177,8 @@ export function renderMarkdown(report: RunReport): string {
           }`;
         lines.push(`Through the app tier: ${byReplica.map(describe).join('; ')}.`, '');
       }
+      const numaFree = numaFreeMinimaText(config);
+      if (numaFree) lines.push(`Lowest free memory per NUMA node over the run (host-wide MemFree): ${numaFree}.`, '');
       if (config.expectations?.length) {
         lines.push('What the load had to show:', '');
         for (const e of config.expectations) lines.push(`- ${e.met ? '✅' : '❌'} ${e.line}${e.met ? '' : ` — expected ${e.expected}`} (${e.source}${e.because ? `: ${e.because}` : ''})`);

@@ -2,7 +2,17 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { judgeConfig } from '../6-judge/index.ts';
 import { DEATH_GRACE_MS, drive, WARMUP_BATCH_TIMEOUT_MS, warmBufferPool, WarmUpStalledError } from '../5-workload/index.ts';
-import { collectPostMortem, kernelOomKillsOf, sampleMemoryPeak, startLoadSampler, startNumaSampler, Timeline, type HostFacts, type MemoryPeakSampler } from '../4-observe/index.ts';
+import {
+  collectPostMortem,
+  kernelOomKillsOf,
+  readServerVariables,
+  sampleMemoryPeak,
+  startLoadSampler,
+  startNumaSampler,
+  Timeline,
+  type HostFacts,
+  type MemoryPeakSampler,
+} from '../4-observe/index.ts';
 import { parseNofile, type PlannedConfig } from '../2-plan/index.ts';
 import type { NodeAccess, RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
 import type { Scenario } from '../1-scenario/index.ts';
@@ -172,6 +182,12 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
         const result = await instance.waitReady(readyTimeoutMs, context.signal);
         timeline.add({ kind: 'readiness', instance: instance.spec.name, ready: result.ready, afterMs: result.afterMs, why: result.ready ? 'ping' : result.why });
         if (result.ready) steps?.fire(`${instance.spec.name}.ready`);
+        // Read once ready as well as in the post-mortem: a server killed under load has none left to read then, and
+        // its report showed no open_files_limit. A failure here is not reported: the post-mortem reads again.
+        if (result.ready && instance.spec.role !== 'neighbour') {
+          const variables = await bounded(readServerVariables(instance.endpoint())).catch(() => undefined);
+          if (variables) timeline.add({ kind: 'server-variables', instance: instance.spec.name, variables });
+        }
       }),
     );
 

@@ -95,6 +95,14 @@ describe('judgeInstance', () => {
     expect(judgement.reason).toBe('oom-killed-at-startup, as expected: 16 bytes × 1073741816 files = 16 GiB, above the memory limit');
   });
 
+  it('keeps the open_files_limit read once ready for a server killed under load, and lists only the last reading', () => {
+    // The post-mortem has nothing to read from a dead server: the reading taken at readiness is what stands.
+    const killedUnderLoad = [nofile, startEvent, readyAfter(4_200), variables('1073741816'), state('exited', true, 137), kernelKill];
+    expect(judgeInstance('db', expectOom, killedUnderLoad).openFilesLimit).toBe(1073741816);
+    const readTwice = judgeInstance('db', { outcome: 'survived' }, [...survivedWith('4096'), { ...variables('4096'), t: 70_000 }]);
+    expect(readTwice.evidence.filter((e) => e.text.startsWith('@@open_files_limit'))).toHaveLength(1);
+  });
+
   it('fails with the exact reason when the outcome differs', () => {
     const judgement = judgeInstance('db', { outcome: 'oom-killed-at-startup' }, survivedWith('4096'));
     expect(judgement.verdict).toBe('fail');

@@ -34,6 +34,8 @@ describe('burst-oom', () => {
     expect(baseline.verdict).toBe('pass');
     expect(baseline.evidence.map((e) => e.text)).toContain('oom');
     expect(baseline.evidence.find((e) => e.source === 'kernel')?.text).toMatch(/Killed process \d+ \(mariadbd\)/);
+    // Read once the server was ready: a dead server has no variables left for the post-mortem to read.
+    expect(baseline.metrics.openFilesLimit).toBeGreaterThan(0);
   });
 
   it('keeps the sized configuration alive under the same arrival profile', () => {
