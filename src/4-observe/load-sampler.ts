@@ -76,8 +76,11 @@ export async function startLoadSampler(options: LoadSamplerOptions): Promise<{ s
     const cgroup = await readContainerResources(options.locatable);
     if (cgroup) {
       // memoryUsageBytes comes from the memory sampler, which runs for every configuration.
+      // failcnt is v1's alone (v2 counts memory.events' max instead): a metric the host lacks is not sampled, or
+      // report.json held nulls that `oomlab report` then refused.
       for (const metric of ['memoryRssBytes', 'memoryCacheBytes', 'memoryFailcnt'] as const) {
-        timeline.add({ kind: 'sample', instance, source: 'cgroup', metric, value: cgroup[metric]! });
+        const value = cgroup[metric];
+        if (value !== undefined && Number.isFinite(value)) timeline.add({ kind: 'sample', instance, source: 'cgroup', metric, value });
       }
       if (previousCgroup) {
         for (const [metric, value] of Object.entries(deltasPerSecond(pick(previousCgroup, RATE_METRICS), pick(cgroup, RATE_METRICS), seconds))) {
