@@ -181,13 +181,14 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
         const readyTimeoutMs = (instance.spec.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS) * (context.host.lab?.timeScale ?? 1);
         const result = await instance.waitReady(readyTimeoutMs, context.signal);
         timeline.add({ kind: 'readiness', instance: instance.spec.name, ready: result.ready, afterMs: result.afterMs, why: result.ready ? 'ping' : result.why });
-        if (result.ready) steps?.fire(`${instance.spec.name}.ready`);
         // Read once ready as well as in the post-mortem: a server killed under load has none left to read then, and
-        // its report showed no open_files_limit. A failure here is not reported: the post-mortem reads again.
+        // its report showed no open_files_limit. Before the ready steps fire, so a step that freezes or kills the
+        // server does not hold the read up. A failure here is not reported: the post-mortem reads again.
         if (result.ready && instance.spec.role !== 'neighbour') {
           const variables = await bounded(readServerVariables(instance.endpoint())).catch(() => undefined);
           if (variables) timeline.add({ kind: 'server-variables', instance: instance.spec.name, variables });
         }
+        if (result.ready) steps?.fire(`${instance.spec.name}.ready`);
       }),
     );
 
