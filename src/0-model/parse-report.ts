@@ -43,6 +43,24 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /**
+ * Runs on cgroup v2 before 27fb76e sampled v1's memoryFailcnt as undefined, written as null: those points carried
+ * nothing, so they are dropped (a series left empty goes too) and the rest of the report reads as written.
+ */
+function dropNullSamples(configs: unknown[]): void {
+  for (const config of configs) {
+    const samples = typeof config === 'object' && config !== null ? (config as { samples?: unknown }).samples : undefined;
+    if (!Array.isArray(samples)) continue;
+    const kept = samples.flatMap((series: { t?: unknown; value?: unknown }) => {
+      if (!Array.isArray(series?.t) || !Array.isArray(series.value) || !series.value.includes(null)) return [series];
+      const keep = series.value.map((v) => v !== null);
+      const value = series.value.filter((_, i) => keep[i]);
+      return value.length > 0 ? [{ ...series, t: series.t.filter((_, i) => keep[i]), value }] : [];
+    });
+    samples.splice(0, samples.length, ...kept);
+  }
+}
+
+/**
  * Reads report.json text with a one-line error for anything else: not JSON, not an oomlab report,
  * a newer schemaVersion, or a field of the wrong type (named by its path, e.g. `configs[3].verdict`).
  * A version-1 report is returned as written; a version-2 one with its sample columns back among the
@@ -65,6 +83,7 @@ export function parseReport(text: string, file: string): RunReport {
   }
   // Version 1 (and the unnumbered reports before it) listed samples as observations; version 2 keeps them in columns.
   const columnar = head.schemaVersion >= 2;
+  if (columnar) dropNullSamples(head.configs);
   const parsed = (columnar ? runReportSchemaV2 : runReportSchemaV1).safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

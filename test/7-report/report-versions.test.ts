@@ -97,3 +97,18 @@ describe('report.json versions', () => {
     );
   });
 });
+
+describe('a version-2 report whose series hold nulls', () => {
+  // Lab runs on cgroup v2 before 27fb76e sampled v1's memoryFailcnt as undefined; report.json wrote null, and
+  // `oomlab report` refused the whole report. The fixture is such a run's, as written.
+  it('reads, without the null points, and renders the rest', () => {
+    const file = 'report-numa-v2-null-samples.json';
+    const written = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as { configs: { samples: { metric: string; value: (number | null)[] }[] }[] };
+    expect(written.configs[0]!.samples.filter((s) => s.value.includes(null)).map((s) => s.metric)).toEqual(['memoryFailcnt', 'memoryFailcnt']);
+    const report = read(file);
+    const samples = report.configs[0]!.observations.filter((o) => o.kind === 'sample');
+    expect(samples.every((o) => o.kind === 'sample' && Number.isFinite(o.value))).toBe(true);
+    expect(samples.some((o) => o.kind === 'sample' && o.metric === 'memoryFailcnt')).toBe(false);
+    expect(renderMarkdown(report)).toContain('Lowest free memory per NUMA node over the run (host-wide MemFree): node 0 1.8 GiB, node 1 25.1 MiB.');
+  });
+});
