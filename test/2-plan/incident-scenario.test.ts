@@ -200,9 +200,13 @@ describe('scenarioText', () => {
     expect(text).toContain(`import { memoryAfterEachCycle, workCycles } from "${LIB}/storms.ts";`);
     expect(text).not.toContain('busyMinute');
     expect(text).toContain("const CYCLES = 3; // allocator-retention's count");
-    expect(text).toContain("const QUIET_MS = 30_000; // three times jemalloc's default decay (dirty_decay_ms 10 s)");
+    expect(text).toContain(
+      "const QUIET_MS = 30_000; // three times jemalloc's default decay (dirty_decay_ms 10 s); with no background thread (its default) it returns what decayed as it next allocates",
+    );
     expect(text).toContain('workload: () => workCycles({ connections: 16, cycles: CYCLES, burstMs: BURST_MS, quietMs: QUIET_MS, fullText: true, temporaryTables: true }),');
-    expect(text).toContain('// Each burst keeps 16 sessions busy at once (max_connections 151, as how many were open is unknown; at most 16: on a 2-core host more only queue),');
+    expect(text).toContain(
+      '// Each burst keeps 16 sessions busy at once (max_connections 151, as how many were open is unknown; at most 16, so that each burst ends before its quiet on a 2-core host),',
+    );
     expect(text).toContain('innodb_ft_result_cache_limit (default 2 000 000 000 bytes; fts0que.cc)');
     // Production's server is the tcmalloc MySQL 9.7 links, not glibc's: the jemalloc fix says so.
     expect(text).toContain('"jemalloc": { because: "jemalloc returns freed memory that the tcmalloc mysqld links keeps: the server stays inside its limit", allocator: "jemalloc" },');

@@ -110,7 +110,10 @@ function serverAllocator(image: string): string {
 const CYCLES = 3;
 const BURST_MS = 20_000;
 const QUIET_MS = 30_000;
-/** Sessions busy at once in a burst, at most: on a 2-core host more only queue (allocator-retention ran 30 with two short statements; a search is heavier). */
+/**
+ * Sessions busy at once in a burst, at most. Measured on a 2-core host (test/fixtures/incidents/README.md, fulltext): 16
+ * searching sessions finished within each burst; 151 outlasted the 30 s quiet and the client's 30 s timeout, so no quiet was left to read.
+ */
 const CYCLE_CONNECTIONS_AT_MOST = 16;
 
 /**
@@ -204,8 +207,8 @@ export function scenarioText(input: ScenarioTextInput): string {
     push(
       "/** Cycles of heavy work with quiet between (scenarios/allocator-retention.ts's shape): what the allocator keeps shows in each quiet, and the next burst starts from it. */",
       `const CYCLES = ${CYCLES}; // allocator-retention's count`,
-      `const BURST_MS = ${BURST_MS.toLocaleString('en-US').replace(/,/g, '_')}; // 100 new sessions a second: more than the server finishes, so every one of its connections is busy`,
-      `const QUIET_MS = ${QUIET_MS.toLocaleString('en-US').replace(/,/g, '_')}; // three times jemalloc's default decay (dirty_decay_ms 10 s): a jemalloc server has returned what a burst freed before the next`,
+      `const BURST_MS = ${BURST_MS.toLocaleString('en-US').replace(/,/g, '_')}; // 100 new sessions a second, more than the server finishes: every connection the burst allows stays busy`,
+      `const QUIET_MS = ${QUIET_MS.toLocaleString('en-US').replace(/,/g, '_')}; // three times jemalloc's default decay (dirty_decay_ms 10 s); with no background thread (its default) it returns what decayed as it next allocates`,
       '',
     );
   }
@@ -290,7 +293,7 @@ function cycleWorkload(f: Diagnosis['figures']): string[] {
   const temporary = temporaryTables(f);
   const resultCache = f.mycnf.innodb_ft_result_cache_limit;
   return [
-    `  // Each burst keeps ${sessions} sessions busy at once (${f.connectionsKnown ? `production's ${production} connections` : `max_connections ${production}, as how many were open is unknown`}${production > sessions ? `; at most ${CYCLE_CONNECTIONS_AT_MOST}: on a 2-core host more only queue` : ''}),`,
+    `  // Each burst keeps ${sessions} sessions busy at once (${f.connectionsKnown ? `production's ${production} connections` : `max_connections ${production}, as how many were open is unknown`}${production > sessions ? `; at most ${CYCLE_CONNECTIONS_AT_MOST}, so that each burst ends before its quiet on a 2-core host` : ''}),`,
     `  // each running three statements: InnoDB full-text searches, sorts that fill the sort buffer${temporary.exercised ? ' and GROUP BYs' : ''}. A search in BOOLEAN MODE`,
     '  // with wildcard terms holds a ranking per matching post and a node per (word, post) until it ends: many small allocations',
     "  // freed at once, the work after which tcmalloc's page heap held about 6 GB in a documented incident",
