@@ -1,7 +1,8 @@
 // The storms the cause-family scenarios drive, and the scenarios `oomlab from-incident` writes with them:
-// the busy minute that finds no room (buffer-pool-oom, connection-buffers-oom) and a day's steady traffic
-// (limit-lowered). (A module, not a scenario: `oomlab list` reads only scenarios/*.ts.)
-import type { MixedQueryInput, StormWorkloadInput } from 'oomlab';
+// the busy minute that finds no room (buffer-pool-oom, connection-buffers-oom), a day's steady traffic
+// (limit-lowered) and cycles of heavy work with quiet between (an allocator that keeps what the work freed).
+// (A module, not a scenario: `oomlab list` reads only scenarios/*.ts.)
+import type { MixedQueryInput, StepInputFor, StormWorkloadInput } from 'oomlab';
 
 /** The feed schema every one of them seeds: 2 000 users, 40 000 posts of 50-400 byte bodies. */
 export const FEED_SEED = { users: 2_000, posts: 40_000, followsPerUser: 20 };
@@ -91,4 +92,88 @@ export function steadyTraffic<N extends string = 'db'>(target: N = 'db' as N): S
     mix: [{ ...POINT_READ, weight: 2 }, FEED_PAGE],
     drainMs: 5_000,
   };
+}
+
+/** `count` distinct one-letter prefixes with the truncation operator, `'k* a* …'`. */
+function prefixes(random: () => number, count: number): string {
+  const letters = [...'abcdefghijklmnopqrstuvwxyz'];
+  return Array.from({ length: count }, () => `${letters.splice(Math.floor(random() * letters.length), 1)[0]}*`).join(' ');
+}
+
+/**
+ * A search over the posts' words (a `fullText` seed): eight one-letter prefixes with the truncation operator, in BOOLEAN
+ * MODE (a truncated word is kept "even if it is too short": MySQL 8.4 manual, 14.9.2 Boolean Full-Text Searches). InnoDB
+ * expands each prefix into every indexed word it begins (about 8/26 of the seed's 20 000) and, for the statement's life,
+ * holds a ranking node per matching post (nearly all 40 000) with a bitmap of its matched words that doubles as it
+ * grows, and a frequency node per (word, post): many small allocations, each freed when the statement ends
+ * (storage/innobase/fts/fts0que.cc: fts_query_union_doc_id, fts_query_add_doc_freq, fts_ranking_words_add). They are
+ * counted against innodb_ft_result_cache_limit, one statement's cap (default 2 000 000 000 bytes; past it the statement
+ * fails with "FTS query exceeds result cache limit", fts_query_process_doc_id), not the server's. The `likes` filter keeps
+ * the LIMIT from being pushed into the search (5.7's fix for Bug #22709692), so every match is collected.
+ */
+export const FULL_TEXT_SEARCH: MixedQueryInput = {
+  name: 'search',
+  weight: 2,
+  sql: 'SELECT p.id, MATCH (p.body) AGAINST (? IN BOOLEAN MODE) AS score FROM posts p WHERE MATCH (p.body) AGAINST (? IN BOOLEAN MODE) AND p.likes > ? ORDER BY score DESC LIMIT 10',
+  params: (random) => {
+    const terms = prefixes(random, 8);
+    return [terms, terms, Math.floor(random() * 100)];
+  },
+  fills: [],
+};
+
+export interface WorkCyclesOptions<N extends string> {
+  /** Sessions open at once during a burst (the storm's maxInFlight). */
+  connections: number;
+  /** Bursts, each followed by its quiet. */
+  cycles: number;
+  /** How long new sessions arrive in each burst (100 a second, more than the server finishes). */
+  burstMs: number;
+  /** How long no session arrives after each burst: what the allocator keeps shows here. */
+  quietMs: number;
+  /** Full-text searches (FULL_TEXT_SEARCH) among the work, over a `fullText` seed. @default false */
+  fullText?: boolean;
+  /** A GROUP BY into an in-memory temporary table beside the sorts. @default false */
+  temporaryTables?: boolean;
+  /** @default 'db' */
+  target?: N;
+}
+
+/** Cycles of heavy work: a burst of reports (sorts, and searches or GROUP BYs when asked) that fills `connections` at once, then quiet. */
+export function workCycles<N extends string = 'db'>(options: WorkCyclesOptions<N>): StormWorkloadInput<N> {
+  return {
+    kind: 'storm',
+    target: options.target ?? ('db' as N),
+    seed: options.fullText ? { ...FEED_SEED, fullText: true } : FEED_SEED,
+    stages: Array.from({ length: options.cycles }, () => [
+      { targetPerSecond: 100, durationMs: 1 },
+      { targetPerSecond: 100, durationMs: options.burstMs },
+      { targetPerSecond: 0, durationMs: 1 },
+      { targetPerSecond: 0, durationMs: options.quietMs },
+    ]).flat(),
+    maxInFlight: options.connections,
+    session: { queries: 3, thinkMs: 0, holdMs: 0 },
+    mix: [...(options.fullText ? [FULL_TEXT_SEARCH] : []), SORTING_REPORT, ...(options.temporaryTables ? [TEMPORARY_TABLE_REPORT] : [])],
+    drainMs: 10_000,
+  };
+}
+
+/**
+ * One step 2 s before each cycle ends (its quiet nearly over), counted from the load's start (`workload.seeded`, so a slow
+ * seed or index build does not shift it): it logs the server's VmRSS, RssAnon and VmHWM from /proc/1/status.
+ */
+export function memoryAfterEachCycle<N extends string = 'db'>(options: { cycles: number; burstMs: number; quietMs: number; instance?: N }): StepInputFor<N>[] {
+  const cycleMs = options.burstMs + options.quietMs;
+  return Array.from({ length: options.cycles }, (_, i) => ({
+    name: `after-cycle-${i + 1}`,
+    after: 'workload.seeded',
+    at: (i + 1) * cycleMs - 2_000,
+    action: 'run' as const,
+    instance: options.instance ?? ('db' as N),
+    run: async ({ container, log }) => {
+      // A server the burst killed has no /proc/1 left to read: said, not failed.
+      const read = await container.$`grep -E ${'^(VmRSS|RssAnon|VmHWM)'} /proc/1/status`.catch(() => undefined);
+      log(read ? read.stdout.trim().split('\n').join(', ') : 'the server is gone');
+    },
+  }));
 }

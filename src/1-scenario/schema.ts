@@ -118,7 +118,13 @@ const thresholds = (kind: ThresholdKind) =>
   });
 
 const stageSchema = z.strictObject({ targetPerSecond: z.number().nonnegative(), durationMs: z.number().int().positive() });
-const seedSchema = z.strictObject({ users: z.number().int().positive(), posts: z.number().int().positive(), followsPerUser: z.number().int().positive() });
+const seedSchema = z.strictObject({
+  users: z.number().int().positive(),
+  posts: z.number().int().positive(),
+  followsPerUser: z.number().int().positive(),
+  /** The posts' bodies written as words, with a FULLTEXT index on them once seeded, for `MATCH … AGAINST` searches. @default false */
+  fullText: z.boolean().optional(),
+});
 
 /** One statement of a query mix, picked with probability weight / sum of weights. */
 export const mixedQuerySchema = z.strictObject({

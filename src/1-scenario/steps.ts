@@ -125,7 +125,7 @@ const triggerShape = {
   name: z.string().regex(STEP_NAME, 'lowercase letters, digits and dashes'),
   /** Time from the moment every instance is ready (the workload's start), or from `after` when both are given. */
   at: duration.optional(),
-  /** `<instance>.ready`, `workload.start`, or `<step>` (that step's action returned). */
+  /** `<instance>.ready`, `workload.start`, `workload.seeded` (the seed is in, the load begins), `workload.end`, or `<step>` (that step's action returned). */
   after: z.string().min(1).optional(),
   /** `<instance>.<connections|memory> <op> <value>`, polled from the run's samples: `a.connections > 500`, `a.memory >= 800m`. */
   when: z.string().min(1).optional(),
@@ -146,7 +146,8 @@ export type StepAction = { [A in StepActionName]: z.output<(typeof stepActionSch
 export type Step = z.output<typeof stepTriggerSchema> & { action: StepAction };
 
 /** What `after` may name besides a step: an instance's readiness or the workload's start and end. */
-export const WORKLOAD_EVENTS = ['workload.start', 'workload.end'] as const;
+/** `workload.seeded`: the workload's rows (and a full-text seed's index) are in and its load begins, however long seeding took on this host. */
+export const WORKLOAD_EVENTS = ['workload.start', 'workload.seeded', 'workload.end'] as const;
 export const CONDITION_METRICS = ['connections', 'memory'] as const;
 export const CONDITION_OPERATORS = ['>=', '<=', '>', '<'] as const;
 export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];

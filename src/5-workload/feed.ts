@@ -1,4 +1,4 @@
-import { createConnection } from 'mysql2/promise';
+import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import type { MysqlEndpoint } from '../0-model/endpoint.ts';
 
 /** The API behind a feed, as scraped in incident 2: users, their posts, who follows whom. */
@@ -9,6 +9,8 @@ export interface FeedSize {
   posts: number;
   /** Follows per user. @default 20 */
   followsPerUser: number;
+  /** The posts' bodies written as words, with a FULLTEXT index on them once seeded. @default false */
+  fullText?: boolean;
 }
 
 /** One statement of a query mix, picked with probability weight / sum of weights. */
@@ -40,6 +42,36 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** The FULLTEXT index a full-text seed adds on the posts' bodies, once they are in (a bulk build, not row by row through the FTS cache). */
+export const FULL_TEXT_INDEX = 'body_words';
+
+/** Distinct words a full-text seed writes its posts with, 4 to 9 letters each, the same on every run. */
+export const FULL_TEXT_VOCABULARY = 20_000;
+
+function vocabulary(): string[] {
+  const random = seededRandom(43);
+  const letter = () => String.fromCharCode(97 + Math.floor(random() * 26));
+  return Array.from({ length: FULL_TEXT_VOCABULARY }, () => Array.from({ length: 4 + Math.floor(random() * 6) }, letter).join(''));
+}
+
+/** Words drawn from the vocabulary up to exactly `length` characters: a body as long as the feed's usual one. */
+function wordsOfLength(length: number, words: readonly string[], random: () => number): string {
+  let text = '';
+  while (text.length < length) text += `${text ? ' ' : ''}${words[Math.floor(random() * words.length)]}`;
+  return text.slice(0, length);
+}
+
+/**
+ * How a seed writes its posts' bodies, each `length` characters: `p`s, or with `fullText` words from the vocabulary. The words
+ * come from their own random numbers, so a full-text seed draws the same lengths, likes and dates as any other.
+ */
+export function postBodies(fullText: boolean): (length: number) => string {
+  if (!fullText) return (length) => 'p'.repeat(length);
+  const words = vocabulary();
+  const random = seededRandom(44);
+  return (length) => wordsOfLength(length, words, random);
+}
+
 /** Creates and fills the feed schema with multi-row inserts; about a second for the defaults. */
 export async function seedFeed(endpoint: MysqlEndpoint, size: FeedSize, signal?: AbortSignal): Promise<{ rows: number; durationMs: number }> {
   const startedAt = performance.now();
@@ -58,6 +90,7 @@ export async function seedFeed(endpoint: MysqlEndpoint, size: FeedSize, signal?:
         rows += batch.length;
       }
     };
+    const body = postBodies(size.fullText === true);
     const epoch = Date.UTC(2014, 0, 1);
     const date = (offsetMs: number) => new Date(epoch + offsetMs).toISOString().slice(0, 19).replace('T', ' ');
     await insert(
@@ -71,7 +104,7 @@ export async function seedFeed(endpoint: MysqlEndpoint, size: FeedSize, signal?:
       Array.from({ length: size.posts }, (_, id) => [
         id,
         Math.floor(random() * size.users),
-        'p'.repeat(50 + Math.floor(random() * 350)),
+        body(50 + Math.floor(random() * 350)),
         Math.floor(random() * 1000),
         date(Math.floor(random() * 365 * 86_400_000)),
       ]),
@@ -81,6 +114,14 @@ export async function seedFeed(endpoint: MysqlEndpoint, size: FeedSize, signal?:
       for (let k = 0; k < size.followsPerUser; k++) follows.push([follower, Math.floor(random() * size.users)]);
     }
     await insert('follows', 'follower, followee', follows);
+    if (size.fullText) {
+      const [existing] = await connection.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.statistics WHERE table_schema = ? AND table_name = ? AND index_name = ?', [
+        FEED_DATABASE,
+        'posts',
+        FULL_TEXT_INDEX,
+      ]);
+      if (Number(existing[0]?.n ?? 0) === 0) await connection.query(`ALTER TABLE ${FEED_DATABASE}.posts ADD FULLTEXT INDEX ${FULL_TEXT_INDEX} (body)`);
+    }
   } finally {
     signal?.removeEventListener('abort', drop);
     await connection.end().catch(() => connection.destroy());

@@ -206,7 +206,17 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     for (const sampler of idleSamplers) teardown.defer(() => sampler.stop());
     if (allReady && config.workload) {
       steps?.fire('workload.start');
-      await bounded(drive(config.workload, { instances, timeline, signal: context.signal, onPhase: context.onPhase, k6: context.host.k6, timeScale: context.host.lab?.timeScale ?? 1 }));
+      await bounded(
+        drive(config.workload, {
+          instances,
+          timeline,
+          signal: context.signal,
+          onPhase: context.onPhase,
+          onSeeded: () => steps?.fire('workload.seeded'),
+          k6: context.host.k6,
+          timeScale: context.host.lab?.timeScale ?? 1,
+        }),
+      );
       steps?.fire('workload.end');
     }
     if (allReady && !instances.some((i) => i.hasExited())) {

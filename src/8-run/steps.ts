@@ -98,7 +98,7 @@ export class StepScheduler {
     }
   }
 
-  /** An event happened: `zero`, `<instance>.ready`, `workload.start`, `workload.end` (steps fire their own names). */
+  /** An event happened: `zero`, `<instance>.ready`, `workload.start`, `workload.seeded`, `workload.end` (steps fire their own names). */
   fire(event: string): void {
     if (this.#fired.has(event)) return;
     this.#fired.add(event);

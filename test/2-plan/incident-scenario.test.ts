@@ -183,8 +183,106 @@ describe('scenarioText', () => {
     expect(planned[2]!.steps ?? []).toEqual([]);
   });
 
+  // test/fixtures/incidents/README.md, fulltext-tcmalloc-allocator: one busy minute of sorts had no repeated cycles and no
+  // full-text search, and did not reproduce the article's tcmalloc page heap kept after heavy FULL-TEXT queries.
+  it("writes the allocator cause as cycles of heavy work with quiet between, full-text searches among it, and the server's memory after each cycle", async () => {
+    const fixture = join(ROOT, 'test', 'fixtures', 'incidents', 'fulltext-tcmalloc-allocator');
+    const evidence = readEvidence(
+      [
+        { name: 'kernel.log', text: await readFile(join(fixture, 'kernel.log'), 'utf8') },
+        { name: 'my.cnf', text: '[mysqld]\ninnodb_buffer_pool_size = 1073741824\n', as: 'mycnf' },
+      ],
+      { limit: '8g' },
+    );
+    const diagnosis = diagnose(evidence);
+    expect(diagnosis.causes[0]!.id).toBe('allocator');
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-fulltext', evidence, diagnosis, writtenAt: new Date(), sources: ['kernel.log', 'my.cnf'] });
+    expect(text).toContain(`import { memoryAfterEachCycle, workCycles } from "${LIB}/storms.ts";`);
+    expect(text).not.toContain('busyMinute');
+    expect(text).toContain("const CYCLES = 3; // allocator-retention's count");
+    expect(text).toContain(
+      "const QUIET_MS = 30_000; // three times jemalloc's default decay (dirty_decay_ms 10 s); with no background thread (its default) it returns what decayed as it next allocates",
+    );
+    expect(text).toContain('workload: () => workCycles({ connections: 16, cycles: CYCLES, burstMs: BURST_MS, quietMs: QUIET_MS, fullText: true, temporaryTables: true }),');
+    expect(text).toContain(
+      '// Each burst keeps 16 sessions busy at once (max_connections 151, as how many were open is unknown; at most 16, so that each burst ends before its quiet on a 2-core host),',
+    );
+    expect(text).toContain('innodb_ft_result_cache_limit (default 2 000 000 000 bytes; fts0que.cc)');
+    // Production's server is the tcmalloc MySQL 9.7 links, not glibc's: the jemalloc fix says so.
+    expect(text).toContain('"jemalloc": { because: "jemalloc returns freed memory that the tcmalloc mysqld links keeps: the server stays inside its limit", allocator: "jemalloc" },');
+
+    const scenario = validateScenario(await load(text, 'fulltext'), 'fulltext.ts');
+    const planned = planRun(scenario);
+    expect(planned.map((c) => c.id)).toEqual(['production', 'jemalloc', 'default-buffers'].map((fix) => `image=oomlab/mysql:9.7,fix=${fix},memory=8192m`));
+    const [production, jemalloc] = planned;
+    expect(production!.instances[0]).toMatchObject({ image: 'oomlab/mysql:9.7', memory: 8 * 1024 ** 3, mycnf: { innodb_buffer_pool_size: '1073741824' }, warmup: { bufferPoolFraction: 0.95 } });
+    expect(production!.instances[0]!.allocator).toBeUndefined();
+    expect(jemalloc!.instances[0]!.allocator).toBe('jemalloc');
+    const workload = production!.workload!;
+    if (workload.kind !== 'storm') throw new Error(`a storm, got ${workload.kind}`);
+    // The posts written as words with a FULLTEXT index on them, then three bursts of 20 s at 100 sessions a second, each followed by 30 s of quiet.
+    expect(workload.seed).toEqual({ users: 2_000, posts: 40_000, followsPerUser: 20, fullText: true });
+    const cycle = [
+      { targetPerSecond: 100, durationMs: 1 },
+      { targetPerSecond: 100, durationMs: 20_000 },
+      { targetPerSecond: 0, durationMs: 1 },
+      { targetPerSecond: 0, durationMs: 30_000 },
+    ];
+    expect(workload.stages).toEqual([...cycle, ...cycle, ...cycle]);
+    expect(workload.maxInFlight).toBe(16);
+    expect(workload.mix?.map((q) => q.name)).toEqual(['search', 'report', 'trending']);
+    // The server's memory 2 s before each cycle ends, counted from the load's start, not from time zero (the seed's index build comes first).
+    expect(production!.steps?.map((s) => [s.name, s.after, s.at, s.action.action])).toEqual([
+      ['after-cycle-1', 'workload.seeded', 48_000, 'run'],
+      ['after-cycle-2', 'workload.seeded', 98_000, 'run'],
+      ['after-cycle-3', 'workload.seeded', 148_000, 'run'],
+    ]);
+    expect(scenario.production).toMatchObject({ process: 'mysqld', scope: 'global', anonRssKb: 7_444_620, limitBytes: 8 * 1024 ** 3 });
+  });
+
+  it('searches with several one-letter prefixes in BOOLEAN MODE, the same terms for the ranking and the match, beside a filter that keeps LIMIT out of the search', async () => {
+    const { FULL_TEXT_SEARCH } = await import('../../scenarios/lib/storms.ts');
+    expect(FULL_TEXT_SEARCH.sql).toBe(
+      'SELECT p.id, MATCH (p.body) AGAINST (? IN BOOLEAN MODE) AS score FROM posts p WHERE MATCH (p.body) AGAINST (? IN BOOLEAN MODE) AND p.likes > ? ORDER BY score DESC LIMIT 10',
+    );
+    let state = 1;
+    const random = () => {
+      state = (state * 48_271) % 2_147_483_647;
+      return state / 2_147_483_647;
+    };
+    for (let i = 0; i < 50; i++) {
+      const [terms, again, likes] = FULL_TEXT_SEARCH.params!(random) as [string, string, number];
+      expect(again).toBe(terms);
+      const prefixes = terms.split(' ');
+      expect(prefixes).toHaveLength(8);
+      expect(prefixes.every((p) => /^[a-z]\*$/.test(p))).toBe(true);
+      expect(new Set(prefixes).size).toBe(8);
+      expect(likes).toBeGreaterThanOrEqual(0);
+      expect(likes).toBeLessThan(100);
+    }
+  });
+
+  it("quotes production's innodb_ft_result_cache_limit, when given, where the search's cap is explained", async () => {
+    const fixture = join(ROOT, 'test', 'fixtures', 'incidents', 'fulltext-tcmalloc-allocator');
+    const evidence = readEvidence(
+      [
+        { name: 'kernel.log', text: await readFile(join(fixture, 'kernel.log'), 'utf8') },
+        { name: 'my.cnf', text: `[mysqld]\ninnodb_buffer_pool_size = 1073741824\ninnodb_ft_result_cache_limit = ${HOSTILE}\n`, as: 'mycnf' },
+      ],
+      { limit: '8g' },
+    );
+    const text = scenarioText({ scenariosLib: LIB, name: 'incident-fulltext-cap', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: ['kernel.log'] });
+    const definition = await load(text, 'fulltext-cap');
+    expect((globalThis as { __pwned?: number }).__pwned).toBeUndefined();
+    const [production] = planRun(validateScenario(definition, 'fulltext-cap.ts'));
+    expect(production!.instances[0]!.mycnf?.innodb_ft_result_cache_limit).toBe(HOSTILE);
+    expect(text).toContain(`innodb_ft_result_cache_limit (${literal(`production's ${HOSTILE}`).slice(1, -1)}; fts0que.cc)`);
+  });
+
   // The file lands in scenarios/, which `npm test` type-checks: a generated scenario that does not compile breaks the user's tests.
-  it('writes scenarios that type-check under the project tsconfig: a load cause, a start-up cause, neighbours and a lowered limit, and the lab variants', { timeout: 60_000 }, async () => {
+  it('writes scenarios that type-check under the project tsconfig: a load cause, the allocator, a start-up cause, neighbours and a lowered limit, and the lab variants', {
+    timeout: 60_000,
+  }, async () => {
     const load = readEvidence(
       [
         { name: 'kern.log', text: KILL },
@@ -201,10 +299,18 @@ describe('scenarioText', () => {
       { name: 'kernel.log', text: await readFile(join(fixtures, 'dmesg-memcg-oom-mariadbd-16GiB.txt'), 'utf8') },
       { name: 'inspect.json', text: JSON.stringify([{ Config: { Image: 'mariadb:10.11' }, HostConfig: { Memory: 2 * 1024 ** 3 } }]) },
     ]);
+    const allocator = readEvidence(
+      [
+        { name: 'kernel.log', text: await readFile(join(fixtures, 'incidents', 'fulltext-tcmalloc-allocator', 'kernel.log'), 'utf8') },
+        { name: 'my.cnf', text: '[mysqld]\ninnodb_buffer_pool_size = 1073741824\n', as: 'mycnf' },
+      ],
+      { limit: '8g' },
+    );
     await mkdir(DIR, { recursive: true });
     const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, source: '--limit' };
     for (const [name, evidence, lab] of [
       ['typed-load', load, undefined],
+      ['typed-allocator', allocator, undefined],
       ['typed-startup', startUp, undefined],
       ['typed-neighbours', neighbours, undefined],
       ['typed-lowered', lowered, undefined],

@@ -41,4 +41,15 @@ describe('driveStorm', () => {
     await driveStorm(workload, { instances: [target], timeline, signal: new AbortController().signal, onPhase: () => {}, k6: false });
     expect(runStorm).toHaveBeenCalledWith(expect.objectContaining({ queryTimeoutMs: 30_000, connectTimeoutMs: 10_000 }));
   });
+
+  // Steps timed `after: 'workload.seeded'` count from here: a full-text seed's index build takes longer on a slow host.
+  it('says the seed is in once seeding is done, before the storm starts', async () => {
+    const order: string[] = [];
+    runStorm.mockImplementation(async () => {
+      order.push('storm');
+      return { driver: 'storm', perSecond: [] };
+    });
+    await driveStorm(workload, { instances: [target], timeline, signal: new AbortController().signal, onPhase: (p) => order.push(p), onSeeded: () => order.push('seeded'), k6: false });
+    expect(order).toEqual(['seeding 40000 posts', 'seeded', 'storm']);
+  });
 });

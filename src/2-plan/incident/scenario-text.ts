@@ -45,7 +45,7 @@ interface Fix {
 }
 
 /** One fix per candidate cause that a my.cnf or an entrypoint can make, each on its own. */
-function fixesFor(causes: readonly Cause[], diagnosis: Diagnosis): Fix[] {
+function fixesFor(causes: readonly Cause[], diagnosis: Diagnosis, image: string): Fix[] {
   const f = diagnosis.figures;
   const limit = f.limitBytes;
   const fixes: Fix[] = [];
@@ -92,7 +92,7 @@ function fixesFor(causes: readonly Cause[], diagnosis: Diagnosis): Fix[] {
         fixes.push({ key: 'performance-schema-off', mycnf: { performance_schema: 'OFF' }, why: 'performance_schema off: none of its start-up allocation' });
         break;
       case 'allocator':
-        fixes.push({ key: 'jemalloc', allocator: 'jemalloc', why: 'jemalloc returns freed memory that glibc malloc keeps' });
+        fixes.push({ key: 'jemalloc', allocator: 'jemalloc', why: `jemalloc returns freed memory that ${serverAllocator(image)} keeps` });
         break;
       default:
         break;
@@ -100,6 +100,21 @@ function fixesFor(causes: readonly Cause[], diagnosis: Diagnosis): Fix[] {
   }
   return fixes;
 }
+
+/** The allocator the lab's server uses unless a fix preloads another: Debian's mysqld links tcmalloc (docker/mysql-9.7), MariaDB uses glibc's. */
+function serverAllocator(image: string): string {
+  return image.startsWith('oomlab/mysql:') ? 'the tcmalloc mysqld links' : 'glibc malloc';
+}
+
+/** Work cycles of the allocator scenario: allocator-retention's three, and a quiet long enough for jemalloc's decay. */
+const CYCLES = 3;
+const BURST_MS = 20_000;
+const QUIET_MS = 30_000;
+/**
+ * Sessions busy at once in a burst, at most. Measured on a 2-core host (test/fixtures/incidents/README.md, fulltext): 16
+ * searching sessions finished within each burst; 151 outlasted the 30 s quiet and the client's 30 s timeout, so no quiet was left to read.
+ */
+const CYCLE_CONNECTIONS_AT_MOST = 16;
 
 /**
  * Whether the storm builds in-memory temporary tables: when one, min(tmp_table_size, max_heap_table_size), is
@@ -153,8 +168,8 @@ export function scenarioText(input: ScenarioTextInput): string {
   const f = diagnosis.figures;
   // A fix for each cause that weighs at all (0.05), at most three: a cause at 0.01 is noise, not a candidate.
   const candidates = diagnosis.causes.filter((c, index) => c.id !== 'insufficient-evidence' && (c.score >= 0.05 || index === 0)).slice(0, 3);
-  const fixes = fixesFor(candidates, diagnosis);
   const { image, note: imageNote } = labImage(diagnosis, input.image);
+  const fixes = fixesFor(candidates, diagnosis, image);
   const limit = f.limitBytes;
   const leadId = lead.id === 'insufficient-evidence' ? (candidates[0]?.id ?? 'buffer-pool') : lead.id;
   const startUp = input.phase === 'start-up' || (input.phase === undefined && STARTUP_CAUSES.has(leadId));
@@ -183,9 +198,20 @@ export function scenarioText(input: ScenarioTextInput): string {
     push(`// It runs in a lab VM, ${commentText(input.labHost)} (its host, below), with no --host:  ./oomlab run scenarios/${commentText(input.name)}.ts`);
   }
   push("import { defineScenario } from 'oomlab';");
-  const storm = leadId === 'neighbours' ? undefined : leadId === 'limit-lowered' ? 'steadyTraffic' : startUp ? undefined : 'busyMinute';
+  // The allocator keeps memory across work cycles: one burst cannot show it.
+  const cycles = leadId === 'allocator' && !startUp;
+  const storm = leadId === 'neighbours' ? undefined : leadId === 'limit-lowered' ? 'steadyTraffic' : startUp ? undefined : cycles ? 'memoryAfterEachCycle, workCycles' : 'busyMinute';
   if (storm) push(`import { ${storm} } from ${literal(`${input.scenariosLib ?? './lib'}/storms.ts`)};`);
   push('');
+  if (cycles) {
+    push(
+      "/** Cycles of heavy work with quiet between (scenarios/allocator-retention.ts's shape): what the allocator keeps shows in each quiet, and the next burst starts from it. */",
+      `const CYCLES = ${CYCLES}; // allocator-retention's count`,
+      `const BURST_MS = ${BURST_MS.toLocaleString('en-US').replace(/,/g, '_')}; // 100 new sessions a second, more than the server finishes: every connection the burst allows stays busy`,
+      `const QUIET_MS = ${QUIET_MS.toLocaleString('en-US').replace(/,/g, '_')}; // three times jemalloc's default decay (dirty_decay_ms 10 s); with no background thread (its default) it returns what decayed as it next allocates`,
+      '',
+    );
+  }
 
   push("/** Production's server settings, as given (every value quoted from the files named beside it). */", 'const PRODUCTION_MY_CNF = {');
   for (const [name, value] of Object.entries(f.mycnf)) {
@@ -239,7 +265,9 @@ export function scenarioText(input: ScenarioTextInput): string {
   push('        ...(fix.entrypoint ? { entrypoint: [...fix.entrypoint] } : {}),', '        ...(fix.allocator ? { allocator: fix.allocator } : {}),');
   push(`        readyTimeoutMs: 60_000,`, `        settleMs: ${startUp ? '3_000' : '2_000'},`);
   push('      },', '    };', '  },');
-  if (!startUp) {
+  if (cycles) {
+    push(...cycleWorkload(f));
+  } else if (!startUp) {
     const sessions = Math.max(1, Math.round(f.connectionsKnown ? f.connections : Math.min(f.maxConnections, 250)));
     const temporary = temporaryTables(f);
     push(
@@ -256,6 +284,27 @@ export function scenarioText(input: ScenarioTextInput): string {
   push(...productionKill(input));
   push('});', '');
   return lines.join('\n');
+}
+
+/** The allocator's workload: bursts of searches, sorts and GROUP BYs with quiet between, and the server's memory read at the end of each quiet. */
+function cycleWorkload(f: Diagnosis['figures']): string[] {
+  const production = Math.max(1, Math.round(f.connectionsKnown ? f.connections : f.maxConnections));
+  const sessions = Math.min(production, CYCLE_CONNECTIONS_AT_MOST);
+  const temporary = temporaryTables(f);
+  const resultCache = f.mycnf.innodb_ft_result_cache_limit;
+  return [
+    `  // Each burst keeps ${sessions} sessions busy at once (${f.connectionsKnown ? `production's ${production} connections` : `max_connections ${production}, as how many were open is unknown`}${production > sessions ? `; at most ${CYCLE_CONNECTIONS_AT_MOST}, so that each burst ends before its quiet on a 2-core host` : ''}),`,
+    `  // each running three statements: InnoDB full-text searches, sorts that fill the sort buffer${temporary.exercised ? ' and GROUP BYs' : ''}. A search in BOOLEAN MODE`,
+    '  // with wildcard terms holds a ranking per matching post and a node per (word, post) until it ends: many small allocations',
+    "  // freed at once, the work after which tcmalloc's page heap held about 6 GB in a documented incident",
+    '  // (test/fixtures/incidents/fulltext-tcmalloc-allocator). The seed writes the posts as words and adds a FULLTEXT index on them.',
+    `  // One search's result cache is capped by innodb_ft_result_cache_limit (${resultCache !== undefined ? commentText(`production's ${String(resultCache)}`) : 'default 2 000 000 000 bytes'}; fts0que.cc), not the server's memory.`,
+    `  // ${commentText(temporary.comment)}`,
+    `  workload: () => workCycles({ connections: ${literal(sessions)}, cycles: CYCLES, burstMs: BURST_MS, quietMs: QUIET_MS, fullText: true${temporary.exercised ? ', temporaryTables: true' : ''} }),`,
+    "  // The server's VmRSS, RssAnon and VmHWM 2 s before each cycle ends, counted from the load's start (after the seed and its index):",
+    '  // tcmalloc keeping what the searches freed shows as RssAnon staying near the peak, or climbing, cycle after cycle.',
+    '  steps: () => memoryAfterEachCycle({ cycles: CYCLES, burstMs: BURST_MS, quietMs: QUIET_MS }),',
+  ];
 }
 
 /** Production's kill as its kernel printed it, for the report to set the lab's beside it. */

@@ -14,6 +14,8 @@ export interface DriverContext {
   onPhase: (phase: string) => void;
   /** k6 is on PATH (an `auto` burst then goes through k6). */
   k6: boolean;
+  /** The seed is in place and the load begins (steps waiting for `workload.seeded`). */
+  onSeeded?: () => void;
   /** A lab VM's slowdown (TCG ×4): a storm's connect and query timeouts are stretched by it, as readiness is. @default 1 */
   timeScale?: number;
 }

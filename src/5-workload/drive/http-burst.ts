@@ -23,7 +23,7 @@ export function k6ThresholdsOf(thresholds: readonly Threshold[]): K6Thresholds {
  * servers, the neighbours and the tier each second, and drives the profile with k6 (on PATH) or the
  * stand-in. The burst goes on when a replica dies: the others take its traffic, as in incident 2.
  */
-export const driveHttpBurst: Driver<HttpBurstWorkload> = async (workload, { instances, timeline, signal, onPhase, k6 }) => {
+export const driveHttpBurst: Driver<HttpBurstWorkload> = async (workload, { instances, timeline, signal, onPhase, onSeeded, k6 }) => {
   const targets = workload.targets.map((name) => instanceNamed(instances, name));
   const seed = workload.seed ?? DEFAULT_SEED;
   onPhase(`seeding ${seed.posts} posts on ${targets.map((t) => t.spec.name).join(', ')}`);
@@ -68,6 +68,7 @@ export const driveHttpBurst: Driver<HttpBurstWorkload> = async (workload, { inst
   void Promise.all(targets.map((t) => t.exited)).then(() => allDied.abort(new Error('every replica exited')));
   const useK6 = workload.driver === 'k6' || (workload.driver !== 'stand-in' && k6);
   const burstStartedAt = timeline.elapsed();
+  onSeeded?.();
   try {
     const options = {
       baseUrl: tier.url,

@@ -17,7 +17,7 @@ export function stormMix(workload: StormWorkload): MixedQuery[] {
 }
 
 /** Seeds the feed schema, then runs the storm while the load sampler watches every instance; a kill of the target ends the storm. */
-export const driveStorm: Driver<StormWorkload> = async (workload, { instances, timeline, signal, onPhase, timeScale = 1 }) => {
+export const driveStorm: Driver<StormWorkload> = async (workload, { instances, timeline, signal, onPhase, onSeeded, timeScale = 1 }) => {
   const target = instanceNamed(instances, workload.target);
   const seed = workload.seed ?? DEFAULT_SEED;
   onPhase(`seeding ${seed.posts} posts`);
@@ -33,6 +33,7 @@ export const driveStorm: Driver<StormWorkload> = async (workload, { instances, t
   const targetDied = new AbortController();
   void target.exited.then(() => targetDied.abort(new Error(`${target.spec.name} exited`)));
   const stormStartedAt = timeline.elapsed();
+  onSeeded?.();
   try {
     const result = await runStorm({
       endpoint: { ...target.endpoint(), database: FEED_DATABASE },
