@@ -70,14 +70,15 @@ export async function acquireHostLease(options: HostLeaseOptions): Promise<HostL
       await sleep(options.pollMs ?? 1_000, undefined, options.signal ? { signal: options.signal } : {});
       continue;
     }
+    // Said before the deadline is checked: a slow first look (a loaded host) must not refuse without naming the holder first.
+    if (!told) options.onWaiting?.(other);
+    told = true;
     if (Date.now() - started >= waitMs) {
       throw new OomlabError(
         'HOST_LEASE_BUSY',
         `host settings (THP, drop_caches) are held by ${describeHolder(other)} after waiting ${Math.round(waitMs / 1000)} s — let it finish or stop it; two runs on one host switch each other's THP`,
       );
     }
-    if (!told) options.onWaiting?.(other);
-    told = true;
     await sleep(options.pollMs ?? 1_000, undefined, options.signal ? { signal: options.signal } : {});
   }
 }
