@@ -10,10 +10,17 @@ import { commandMerge } from './commands/merge.ts';
 import { commandProbe } from './commands/probe.ts';
 import { commandReport } from './commands/report.ts';
 import { commandRun } from './commands/run.ts';
-import { USAGE } from './usage.ts';
+import { commandUsage, USAGE } from './usage.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `oomlab run --help`: that command's lines of the table (an option after `--` is a positional, not a request for help).
+  const beforeDashes = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  const help = command !== undefined && (beforeDashes.includes('--help') || beforeDashes.includes('-h')) ? commandUsage(command) : undefined;
+  if (help) {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
   switch (command) {
     case 'run':
       return commandRun(rest);

@@ -26,8 +26,8 @@ export const USAGE = `usage: oomlab <command>
       docker inspect JSON, a compose file or a Kubernetes manifest, in any mix; prints the
       causes ranked with the figures for and against each, what is unknown and what to collect,
       and writes scenarios/<name>.ts: production's configuration and each candidate fix on its
-      own (none when the evidence is insufficient, or when the leading cause needs a timeline
-      of its own: neighbours, a lowered limit); --run runs it at once; --name NAME names it
+      own (none when the evidence is insufficient, or when the leading cause lacks a figure its
+      scenario needs, said in one line); --run runs it at once; --name NAME names it
       (and its reports), refused when scenarios/NAME.ts exists; without --name a taken name
       gets the next free one (NAME-2), said on stderr; --host runs it in a lab VM, which the
       scenario names (\`oomlab run\` on it alone boots the same VM): for a global OOM the VM
@@ -70,3 +70,12 @@ export const USAGE = `usage: oomlab <command>
 exit codes: 0 every configuration ran as expected, 1 an expectation failed, a configuration
             was flaky under --repeat or regressed against --baseline, 2 the harness or the host
             failed (or bad input), 130 interrupted`;
+
+/** One command's lines of USAGE, for \`oomlab <command> --help\`: from its line to the next command's. */
+export function commandUsage(command: string): string | undefined {
+  const lines = USAGE.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`  ${command} `) || line === `  ${command}`);
+  if (start < 0) return undefined;
+  const end = lines.findIndex((line, i) => i > start && /^ {2}\S/.test(line) && !line.startsWith(`  ${command} `));
+  return ['usage: oomlab', ...lines.slice(start, end < 0 ? undefined : end)].join('\n');
+}
