@@ -128,3 +128,31 @@ describe('a kill confined to one NUMA node (the newcomer with incident 2)', () =
     expect(diagnosis.unknown.some((u) => u.includes('NUMA'))).toBe(false);
   });
 });
+
+describe('a task table cut short (a newcomer with nextcloud-snap#1192)', () => {
+  // https://github.com/nextcloud-snap/nextcloud-snap/issues/1192, the reporter's first comment: its excerpt starts at the
+  // task table's last row (a `sleep`), so the table lacks mysqld's row. Read as whole, that row's 84 KiB turned
+  // neighbours from 0.62 to 0.20 and no scenario was written.
+  const CUT = [
+    'Dec 08 11:52:20 ubuntu kernel: [  25544]     0 25544      862       21    40960        0             0 sleep',
+    'Dec 08 11:52:20 ubuntu kernel: oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=mysqld,pid=11119,uid=0',
+    'Dec 08 11:52:20 ubuntu kernel: Out of memory: Killed process 11119 (mysqld) total-vm:1946180kB, anon-rss:241112kB, file-rss:0kB, shmem-rss:0kB',
+    'Dec 08 11:52:20 ubuntu kernel: oom_reaper: reaped process 11119 (mysqld), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB',
+  ].join('\n');
+  const withoutRow = CUT.split('\n').slice(1).join('\n');
+
+  it('is a part, not a figure against neighbours: the diagnosis is the one without it, and it says the table is cut', () => {
+    const cut = diagnose(readEvidence([{ name: 'oom.txt', text: CUT }], { limit: '1g' }));
+    const none = diagnose(readEvidence([{ name: 'oom.txt', text: withoutRow }], { limit: '1g' }));
+    expect(cut.causes[0]).toMatchObject({ id: 'neighbours', score: none.causes[0]!.score });
+    expect(cut.causes[0]!.score).toBeGreaterThan(0.5);
+    expect(cut.unknown).toContain('which processes held what: the task table given is cut: 1 row and none for mysqld (pid 11119), so the 84 KiB its rows held is only a part');
+    expect(cut.collect.some((c) => c.startsWith('the whole task table'))).toBe(true);
+  });
+
+  it("asks for the machine's memory as --limit when none was given: a global kill's budget is the machine", () => {
+    const collect = diagnose(readEvidence([{ name: 'oom.txt', text: CUT }])).collect;
+    expect(collect.find((c) => c.startsWith("the machine's memory"))).toContain('as --limit');
+    expect(collect.some((c) => c.startsWith('the limit: `docker inspect`'))).toBe(false);
+  });
+});

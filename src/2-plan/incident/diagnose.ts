@@ -160,7 +160,12 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
   }
   if (limit === undefined) {
     unknown.push('the memory limit: neither the kernel lines nor a spec give it');
-    collect.push('the limit: `docker inspect` of the container, the Pod spec, or the kernel line `memory: usage …kB, limit …kB`');
+    // A global kill's budget is the machine: its RAM is what --limit takes then (a newcomer with a Raspberry Pi's kill did not see it).
+    collect.push(
+      kill?.scope === 'global'
+        ? "the machine's memory, as --limit (a global OOM's budget is the machine): `free -m` or `grep MemTotal /proc/meminfo` on it, or the kernel's `… pages RAM` line"
+        : 'the limit: `docker inspect` of the container, the Pod spec, or the kernel line `memory: usage …kB, limit …kB`',
+    );
   }
 
   // The file table: 16 B per file of the open-files limit the server takes, allocated at start-up.
@@ -277,7 +282,14 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     const forIt: string[] = [];
     const against: string[] = [];
     let score = 0;
-    if (others.length > 0 && othersBytes + victimBytes > 0) {
+    // A whole task table lists the victim too: without its row (a thread's excerpt cut it) the rows read are a part,
+    // and what they held is no figure against neighbours. The budget and the victim's size decide then, as with no table.
+    const tableCut = others.length > 0 && victimBytes > 0 && !kill.tasks.some((t) => t.pid === kill.pid);
+    const noTable = tableCut
+      ? `the task table given is cut: ${others.length} row${others.length === 1 ? '' : 's'} and none for ${kill.process} (pid ${kill.pid})`
+      : 'the kernel lines have no task table';
+    if (tableCut) unknown.push(`which processes held what: ${noTable}, so the ${formatBytes(othersBytes)} its rows held is only a part`);
+    if (others.length > 0 && othersBytes + victimBytes > 0 && !tableCut) {
       // The victim's row may be missing from a pasted table: then the limit is the whole.
       const whole = victimBytes > 0 ? othersBytes + victimBytes : Math.max(othersBytes, limit ?? othersBytes);
       const share = othersBytes / whole;
@@ -292,6 +304,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       (share >= FITS ? forIt : against).push(line);
       score = share * 0.8;
       if (kill.tasks.length === 0) unknown.push('what else ran in the cgroup: the kernel log had no task table');
+      if (tableCut) collect.push('the whole task table the kernel printed before the kill (the `[  pid  ]   uid  tgid total_vm      rss …` rows): it names the neighbours');
     } else if (kill.scope === 'global' && limit !== undefined && victimBytes > 0) {
       // A global OOM kills the largest process: what the machine held beside it was someone else's.
       const beside = Math.max(0, limit - victimBytes);
@@ -299,8 +312,8 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       const line = `a global OOM in ${formatBytes(limit)}: ${kill.process} held ${kb(victimBytes)} (${pct(victimBytes, limit)}); the other ${formatBytes(beside)} was other processes' and the kernel's`;
       (share >= FITS ? forIt : against).push(line);
       score = share * 0.8;
-      unknown.push('which processes held the rest: the kernel lines have no task table');
-      collect.push('the task table the kernel printed before the kill (the `[  pid  ]   uid  tgid total_vm      rss …` rows): it names the neighbours');
+      if (!tableCut) unknown.push(`which processes held the rest: ${noTable}`);
+      collect.push(`the ${tableCut ? 'whole ' : ''}task table the kernel printed before the kill (the \`[  pid  ]   uid  tgid total_vm      rss …\` rows): it names the neighbours`);
     }
     if (kill.scope === 'global') forIt.push('a global OOM (no memory cgroup): the kernel picks the largest process, which need not be the one that grew');
     if (score > 0 || kill.scope === 'global')
