@@ -332,6 +332,7 @@ const productionKill = z.object({
   scope: z.enum(['memcg', 'global', 'memory-policy', 'cpuset', 'unknown']),
   constraint: str.optional(),
   anonRssKb: num.optional(),
+  anonRssSizedTo: z.boolean().optional(),
   totalVmKb: num.optional(),
   limitBytes: num.optional(),
   oomScoreAdj: num.optional(),

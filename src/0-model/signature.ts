@@ -7,6 +7,8 @@ export interface ProductionKill {
   scope: 'memcg' | 'global' | 'memory-policy' | 'cpuset' | 'unknown';
   constraint?: string;
   anonRssKb?: number;
+  /** The scenario sized the lab's server to hold `anonRssKb`: the lab's anon-rss is an input then, not a finding. */
+  anonRssSizedTo?: boolean;
   totalVmKb?: number;
   limitBytes?: number;
   oomScoreAdj?: number;

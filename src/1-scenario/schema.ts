@@ -261,6 +261,8 @@ export const productionKillSchema = z.strictObject({
   scope: z.enum(['memcg', 'global', 'memory-policy', 'cpuset', 'unknown']),
   constraint: z.string().optional(),
   anonRssKb: z.number().nonnegative().optional(),
+  /** The scenario sized the lab's server to hold `anonRssKb` (its pool): the lab's anon-rss at the kill is an input, not decisive. */
+  anonRssSizedTo: z.boolean().optional(),
   totalVmKb: z.number().nonnegative().optional(),
   limitBytes: z.number().positive().optional(),
   oomScoreAdj: z.number().int().optional(),

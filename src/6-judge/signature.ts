@@ -117,17 +117,21 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
     // Production's limit known, the lab's another: a gap beyond 10 % is a kill at another size, which no verdict may call production's.
     const underOtherLimit = !limitsAgree && production.limitBytes !== undefined && off > ANON_TOLERANCE;
     const apart = `${(off * 100).toFixed(1)} % apart`;
+    // A server sized to hold production's victim matches its anon-rss by construction: shown, never counted.
+    const sized = production.anonRssSizedTo === true;
     rows.push({
       figure: 'anon-rss',
       production: kb(production.anonRssKb),
       lab: kb(kill.anonRssKb),
       match: off <= ANON_TOLERANCE ? 'same' : 'differs',
-      decisive: limitsAgree || underOtherLimit,
-      note: limitsAgree
-        ? `${apart}${labScope === 'global' ? ", in a lab VM of production's machine size" : ''}`
-        : underOtherLimit
-          ? `${apart}, under ${limit !== undefined ? `a limit of ${formatBytes(limit)}` : 'a limit not known'} against production's ${formatBytes(production.limitBytes!)}: the lab's kill came at another size`
-          : `${apart} (${production.limitBytes === undefined ? "production's limit is unknown" : 'the limits differ'}: not decisive)`,
+      decisive: !sized && (limitsAgree || underOtherLimit),
+      note: sized
+        ? `${apart}: not decisive, the scenario sized the server's pool to hold production's anon-rss, so this figure is an input, not a finding`
+        : limitsAgree
+          ? `${apart}${labScope === 'global' ? ", in a lab VM of production's machine size" : ''}`
+          : underOtherLimit
+            ? `${apart}, under ${limit !== undefined ? `a limit of ${formatBytes(limit)}` : 'a limit not known'} against production's ${formatBytes(production.limitBytes!)}: the lab's kill came at another size`
+            : `${apart} (${production.limitBytes === undefined ? "production's limit is unknown" : 'the limits differ'}: not decisive)`,
     });
   }
   if (production.totalVmKb !== undefined) {

@@ -150,6 +150,13 @@ describe('a task table cut short (a newcomer with nextcloud-snap#1192)', () => {
     expect(cut.collect.some((c) => c.startsWith('the whole task table'))).toBe(true);
   });
 
+  it("writes a scenario that says its server was sized to production's anon-rss, and that the version was assumed", () => {
+    const evidence = readEvidence([{ name: 'oom.txt', text: CUT }], { limit: '1g' });
+    const text = scenarioText({ name: 'incident-x', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(0), sources: ['oom.txt'] });
+    expect(text).toContain('"anonRssSizedTo":true');
+    expect(text).toContain('production ran MySQL 5.7 (assumed: the evidence does not name it)');
+  });
+
   it("asks for the machine's memory as --limit when none was given: a global kill's budget is the machine", () => {
     const collect = diagnose(readEvidence([{ name: 'oom.txt', text: CUT }])).collect;
     expect(collect.find((c) => c.startsWith("the machine's memory"))).toContain('as --limit');

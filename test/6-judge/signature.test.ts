@@ -102,6 +102,19 @@ describe('matchSignature', () => {
     expect(match.rows.find((r) => r.figure === 'anon-rss')?.note).toBe("4.6 % apart, in a lab VM of production's machine size");
   });
 
+  it("does not count an anon-rss the scenario sized the server to: a newcomer's neighbours run read 'Reproduced' on a figure it had put in", () => {
+    const match = matchSignature({ ...bitnami, anonRssSizedTo: true }, globalKilled, { labMemoryBytes: 2 * 1024 ** 3 });
+    expect(match.rows.find((r) => r.figure === 'anon-rss')).toMatchObject({
+      match: 'same',
+      decisive: false,
+      note: "4.6 % apart: not decisive, the scenario sized the server's pool to hold production's anon-rss, so this figure is an input, not a finding",
+    });
+    expect(match.verdict).toBe('reproduced');
+    expect(match.summary).toContain(': scope as in production;');
+    // Sized to it and still far off is shown, and does not decide either.
+    expect(matchSignature({ ...bitnami, anonRssKb: 700_000, anonRssSizedTo: true }, globalKilled, { labMemoryBytes: 2 * 1024 ** 3 }).verdict).toBe('reproduced');
+  });
+
   it("partly: a global kill whose anon-rss is off by more than 10 %, in a VM of production's size, of another size, or of a size not known", () => {
     const far = matchSignature({ ...bitnami, anonRssKb: 424_876 }, globalKilled, { labMemoryBytes: 2 * 1024 ** 3 });
     expect(far.verdict).toBe('partly');

@@ -19,7 +19,7 @@ export function labImage(diagnosis: Diagnosis, requested?: string): { image: str
   if (lead === 'neighbours' || lead === 'limit-lowered') {
     return {
       image: 'oomlab/mariadb:10.11',
-      note: `production ran ${family === 'mysql' ? 'MySQL' : 'MariaDB'} ${version}; the cause is the memory budget, not the server, so the lab runs MariaDB 10.11 (built offline, the smallest footprint here), its buffer pool sized to hold what production's server held`,
+      note: `production ran ${family === 'mysql' ? 'MySQL' : 'MariaDB'} ${version}${diagnosis.figures.versionAssumed ? ' (assumed: the evidence does not name it)' : ''}; the cause is the memory budget, not the server, so the lab runs MariaDB 10.11 (built offline, the smallest footprint here), its buffer pool sized to hold what production's server held`,
     };
   }
   if (family === 'mysql' && lead !== 'nofile-file-table') {
@@ -222,7 +222,9 @@ export function scenarioText(input: ScenarioTextInput): string {
   const incident = `${kill ? `${kill.process} OOM-killed (${kill.scope})` : 'An OOM kill'}${limit !== undefined ? ` in a ${formatBytes(limit)} limit` : ''}: ${lead.id === 'insufficient-evidence' ? `insufficient evidence; trying ${leadId}` : lead.title}`;
   if (leadId === 'neighbours' || leadId === 'limit-lowered') {
     const body = leadId === 'neighbours' ? neighboursBody(input, image, incident) : limitLoweredBody(input, image, incident);
-    push(...body, ...productionKill(input), '});', '');
+    // Both size the server's pool to hold what production's victim held (the limit-lowered one when no pool was given).
+    const sizedToVictim = leadId === 'neighbours' || input.diagnosis.figures.mycnf.innodb_buffer_pool_size === undefined;
+    push(...body, ...productionKill(input, sizedToVictim), '});', '');
     return lines.join('\n');
   }
   const leadTitle = lead.id === 'insufficient-evidence' ? `the candidate ${leadId}` : lead.title;
@@ -308,7 +310,7 @@ function cycleWorkload(f: Diagnosis['figures']): string[] {
 }
 
 /** Production's kill as its kernel printed it, for the report to set the lab's beside it. */
-function productionKill(input: ScenarioTextInput): string[] {
+function productionKill(input: ScenarioTextInput, sizedToVictim = false): string[] {
   const kill = input.evidence.kill;
   if (!kill) return [];
   // A global OOM's budget is the machine's memory, which the lab VM is given.
@@ -319,6 +321,8 @@ function productionKill(input: ScenarioTextInput): string[] {
     scope: kill.scope,
     ...(kill.constraint ? { constraint: kill.constraint } : {}),
     ...(kill.anonRssKb !== undefined ? { anonRssKb: kill.anonRssKb } : {}),
+    // The lab's server was sized from it: its anon-rss at the kill is then an input, which the report must not count as a finding.
+    ...(kill.anonRssKb !== undefined && sizedToVictim ? { anonRssSizedTo: true } : {}),
     ...(kill.totalVmKb !== undefined ? { totalVmKb: kill.totalVmKb } : {}),
     ...(limit !== undefined ? { limitBytes: limit } : {}),
     ...(kill.oomScoreAdj !== undefined ? { oomScoreAdj: kill.oomScoreAdj } : {}),
