@@ -368,7 +368,8 @@ describe('the app tier over two real replicas', () => {
           () => 'cut',
         ),
       );
-      await expect.poll(() => tier.stats().totals.activeRequests, { timeout: 5_000 }).toBe(16);
+      // All 20 arrived: 16 held and the 4th turned away (a loaded host saw 16 held while the 20th was still on its way).
+      await expect.poll(() => ({ active: tier.stats().totals.activeRequests, errors: tier.stats().totals.errors }), { timeout: 5_000 }).toEqual({ active: 16, errors: 4 });
       expect(tier.stats().totals).toMatchObject({ openConnections: 10, errors: 4, errorsByCode: { POOL_QUEUE_FULL: 4 } });
       const startedAt = performance.now();
       await tier.close();
