@@ -89,7 +89,8 @@ export function predictMemory(configs: PlannedConfig[], host: { defaultNofile: n
     config.predictions = Object.fromEntries(config.instances.filter((i) => i.role !== 'neighbour').map((i) => [i.name, predictConfigInstance(config, i, host)]));
     for (const prediction of Object.values(config.predictions)) {
       if (cannotStart(prediction)) warnings.push(formatPredictionWarning(config.id, prediction));
-      else if (prediction.fits === false) overLimitUnderLoad++;
+      // Every connection at its buffers' maximum needs connections: a configuration with no workload has none to count.
+      else if (prediction.fits === false && config.workload) overLimitUnderLoad++;
       if (!cannotStart(prediction) && prediction.load?.fits === false) overLimitForTheLoad++;
     }
   }

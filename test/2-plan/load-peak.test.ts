@@ -173,3 +173,17 @@ describe('the load peak of scraping-burst (an HTTP burst through the app tier ov
     expect(predictConfigInstance({ ...config, workload: onlyB }, config.instances.find((i) => i.name === 'a')!, HOST).load).toBeUndefined();
   });
 });
+
+describe('the worst case under load, counted before a run', () => {
+  // A newcomer's neighbours scenario (no workload) opened with "3 server instance(s) exceed their limit in the worst
+  // case under load": it drives no connections, so there is no such load to warn of.
+  it('counts only configurations that drive a load', async () => {
+    const count = async (name: string) => {
+      const scenario = (await import(`../../scenarios/${name}.ts`)).default;
+      const configs = planRun({ ...scenario, file: `scenarios/${name}.ts` }, {}, undefined, { numaNodes: 2 });
+      return predictMemory(configs, HOST).overLimitUnderLoad;
+    };
+    expect(await count('neighbour-oom')).toBe(0);
+    expect(await count('burst-oom')).toBeGreaterThan(0);
+  });
+});
