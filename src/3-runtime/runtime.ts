@@ -216,6 +216,8 @@ export interface AppliedFault {
   /** A memory limit changed on a live instance: its own limit after the fault, and after the undo (absent: none). */
   memoryLimit?: { instance: string; ownBytes: number; undoneOwnBytes?: number };
   output?: string;
+  /** A container the fault started (a neighbour, a CPU hog): the post-mortem reads the kernel's kills of it too. */
+  started?: { instance: string; containerId: string };
   /** Idempotent, and quiet when the instance is already gone. */
   undo?: () => Promise<void>;
 }

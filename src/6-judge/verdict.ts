@@ -79,7 +79,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   if (killedUnderStep) lines.push(`a step failed as the server died${run.failure ? ` (${run.failure})` : ''}`);
   // An instance nobody judges (a neighbour) killed by the kernel is still a kill on this host: a reader must see it.
   const unjudgedKills = unjudgedKernelKills(timeline.observations, new Set(judgements.map((j) => j.instance)));
-  lines.push(...unjudgedKills.map((k) => `${k.instance} (not judged) was OOM-killed too`));
+  lines.push(...unjudgedKills.map((k) => (k.step !== undefined ? stepKillLine(config, k, judgements, timeline.observations) : `${k.instance} (not judged) was OOM-killed too`)));
   // A survival whose load was not served (barely ran, refused clients, p99 ballooned) is not a clean pass: said beside it.
   const caveats = deciding.outcome === 'survived' ? loadCaveats(load, { ownP99: config.workload?.expect?.p99Ms !== undefined }) : [];
   return {
@@ -91,7 +91,12 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     reason: [outcomes, ...lines].join('; '),
     evidence: [
       ...judgements.flatMap((j) => j.evidence.map((e) => (multiple ? { ...e, text: `[${j.instance}] ${e.text}` } : e))),
-      ...unjudgedKills.map((k) => ({ source: 'kernel' as const, text: `[${k.instance}, not judged] ${k.line}` })),
+      ...unjudgedKills.flatMap((k) => {
+        const who = k.step !== undefined ? `step ${k.step}'s container ${k.instance}` : k.instance;
+        // A step's container: the `oom-kill:` line too, whose oom_memcg names the budget that ran out.
+        const lines = k.step !== undefined && k.constraintLine ? [k.line, k.constraintLine] : [k.line];
+        return lines.map((line) => ({ source: 'kernel' as const, text: `[${who}, not judged] ${line}` }));
+      }),
       ...stepEvidence,
     ],
     metrics: {
@@ -126,13 +131,49 @@ function serverKilledDuringFailedStep(config: PlannedConfig, observations: Confi
   );
 }
 
-/** The kernel's kills of instances the verdict does not judge, one per instance. */
-function unjudgedKernelKills(observations: ConfigResult['observations'], judged: Set<string>): { instance: string; line: string }[] {
-  const kills = new Map<string, string>();
+interface UnjudgedKill {
+  instance: string;
+  line: string;
+  process: string;
+  constraintLine?: string;
+  /** The step that started the container (a neighbour), when a step did. */
+  step?: string;
+}
+
+/** The kernel's kills of instances the verdict does not judge (a neighbour instance, a step's container), one per instance. */
+function unjudgedKernelKills(observations: ConfigResult['observations'], judged: Set<string>): UnjudgedKill[] {
+  const kills = new Map<string, UnjudgedKill>();
   for (const o of observations) {
-    if (o.kind === 'kernel-oom' && !judged.has(o.instance) && !kills.has(o.instance)) kills.set(o.instance, o.line);
+    if (o.kind === 'kernel-oom' && !judged.has(o.instance) && !kills.has(o.instance)) {
+      kills.set(o.instance, {
+        instance: o.instance,
+        line: o.line,
+        process: o.process,
+        ...(o.constraintLine !== undefined ? { constraintLine: o.constraintLine } : {}),
+        ...(o.step !== undefined ? { step: o.step } : {}),
+      });
+    }
   }
-  return [...kills].map(([instance, line]) => ({ instance, line }));
+  return [...kills.values()];
+}
+
+/**
+ * A step's container killed by the kernel, with the side budget it was in: the judged members of that side that
+ * lived through an engine `oom` event got it from the budget's limit (cgroup v1 tells every cgroup under the one
+ * that ran out), not from their own.
+ */
+function stepKillLine(config: PlannedConfig, kill: UnjudgedKill, judgements: readonly { instance: string; outcome: Outcome }[], observations: ConfigResult['observations']): string {
+  const action = config.steps?.find((s) => s.name === kill.step)?.action;
+  const side = action?.action === 'neighbour' ? action.side : undefined;
+  const line = `step ${kill.step}'s container ${kill.instance} (${kill.process}) was OOM-killed`;
+  if (side === undefined) return line;
+  const members = config.instances.filter((spec) => spec.side === side).map((spec) => spec.name);
+  const eventOnly = judgements
+    .filter((j) => members.includes(j.instance) && !j.outcome.startsWith('oom-killed'))
+    .filter((j) => observations.some((o) => o.kind === 'docker-event' && o.action === 'oom' && o.instance === j.instance))
+    .map((j) => j.instance);
+  const because = eventOnly.length > 0 ? `: the engine's oom event on ${eventOnly.join(' and ')} is that budget's, not ${eventOnly.length > 1 ? 'theirs' : 'its own'}` : '';
+  return `${line} in side ${side}'s budget${members.length > 0 ? ` (shared with ${members.join(', ')})` : ''}${because}`;
 }
 
 /** The memory model's worst case, where a workload runs its peak for that load, and the expected peak. */

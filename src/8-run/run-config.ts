@@ -12,6 +12,7 @@ import {
   Timeline,
   type HostFacts,
   type MemoryPeakSampler,
+  type StepContainer,
 } from '../4-observe/index.ts';
 import { parseNofile, type PlannedConfig } from '../2-plan/index.ts';
 import type { NodeAccess, RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
@@ -82,10 +83,12 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   let collected = false;
   let steps: StepScheduler | undefined;
   const samplers = new Map<string, MemoryPeakSampler>();
+  const stepContainers: StepContainer[] = [];
   /** The death's evidence and the logs' tails, after the load or after a step that failed as its server died. */
   const postMortem = (bound: <T>(work: Promise<T>) => Promise<T>) =>
     collectPostMortem({
       instances,
+      stepContainers,
       timeline,
       dmesgReadable: context.host.dmesgReadable,
       samplers,
@@ -171,6 +174,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       cwd: dirname(resolve(scenario.file ?? '.')),
       defer: (undo) => teardown.defer(undo),
       onFailure: (error) => stepFailed.abort(error),
+      onStarted: (container) => stepContainers.push(container),
     });
     steps?.start();
 
