@@ -2,7 +2,7 @@
 // one headline per claim of the scenario, the configurations ranked by headroom, and what did not run.
 import { SIGNATURE_WORDS } from './signature.ts';
 import type { AxisValue, Outcome } from './config.ts';
-import type { ConfigResult, RunReport } from './report.ts';
+import type { ConfigResult, RunReport, SharedMemoryBudget } from './report.ts';
 import { formatBytes } from './units.ts';
 import { caveatsOf, caveatText } from './load-caveats.ts';
 import { isSetValue, setValuesOf, setValuesText } from './set-values.ts';
@@ -27,8 +27,12 @@ export interface RankedConfig {
   peakBytes?: number;
   anonymous: boolean;
   limitBytes?: number;
+  /** The side whose budget the limit is, when other tenants share it: the peak is then the budget's own (every tenant's). */
+  budget?: string;
   /** limit − peak; absent when killed or either is unknown. */
   headroomBytes?: number;
+  /** Why the headroom is not known though the peak is: a budget that steps' neighbours share, not measured. */
+  headroomUnknown?: string;
   killed: boolean;
   /** A survivor whose fix was OOM-killed elsewhere: `fix=tuned-my.cnf was killed with open_files_limit=explicit`. */
   caveat?: string;
@@ -300,14 +304,30 @@ export function skipGroups(configs: readonly ConfigResult[]): SkipGroup[] {
   });
 }
 
+/**
+ * The budget a configuration's limit is, when other tenants share it (instances, the steps' neighbours): its own
+ * cgroup's peak (anonymous where sampled) is what the limit held; unmeasured with steps' neighbours in it, the
+ * instance's own peak says nothing of the headroom left (`unknownShare`).
+ */
+export function sharedBudgetPeak(config: ConfigResult): { budget?: SharedMemoryBudget; budgetPeak?: number; unknownShare: boolean } {
+  const limit = config.metrics.memoryLimitBytes;
+  const budget = config.sharedMemory?.find((b) => b.limitBytes === limit && b.instances.length + (b.steps?.length ?? 0) > 1);
+  if (!budget) return { unknownShare: false };
+  const budgetPeak = budget.anonPeakBytes ?? budget.peakBytes;
+  return { budget, ...(budgetPeak !== undefined ? { budgetPeak } : {}), unknownShare: budgetPeak === undefined && (budget.steps?.length ?? 0) > 0 };
+}
+
 /** Ran configurations, the most headroom first; killed ones last. */
 function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefined, marks: Marks): RankedConfig[] {
   const done = configs.filter((c) => ran(c) && c.outcome !== null);
   const axes = varying(done);
   const ranked = done.map((config): RankedConfig => {
-    const { bytes, anonymous } = headlinePeak(config);
+    const headline = headlinePeak(config);
     const limit = config.metrics.memoryLimitBytes;
     const killed = isKill(config.outcome);
+    const { budget, budgetPeak, unknownShare } = sharedBudgetPeak(config);
+    const bytes = budgetPeak ?? headline.bytes;
+    const anonymous = budgetPeak !== undefined ? budget?.anonPeakBytes !== undefined : headline.anonymous;
     const everyAxis = Object.keys(config.axes);
     const label =
       config === baseline ? incidentLabel(config, marks) : pairs(differences(config.axes, baseline, axes), marks) || pairs(differences(config.axes, baseline, everyAxis), marks) || config.id;
@@ -318,7 +338,11 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
       killed,
       ...(bytes !== undefined ? { peakBytes: bytes } : {}),
       ...(limit !== undefined ? { limitBytes: limit } : {}),
-      ...(!killed && bytes !== undefined && limit !== undefined ? { headroomBytes: limit - bytes } : {}),
+      ...(budget && budgetPeak !== undefined ? { budget: budget.side } : {}),
+      ...(!killed && !unknownShare && bytes !== undefined && limit !== undefined ? { headroomBytes: limit - bytes } : {}),
+      ...(!killed && unknownShare && budget
+        ? { headroomUnknown: `not known: side ${budget.side}'s neighbours (step${budget.steps!.length > 1 ? 's' : ''} ${budget.steps!.join(', ')}) were not measured` }
+        : {}),
     };
   });
   // A fix that was killed in some configuration is not a fix: its survivors rank after those of fixes that never died,
@@ -385,6 +409,7 @@ export function configTag(report: Pick<RunReport, 'configs'>, config: ConfigResu
 /** `3.9 GiB (95 %)`, or why there is none. */
 export function headroomText(r: RankedConfig): string {
   if (r.killed) return 'none: killed';
+  if (r.headroomUnknown !== undefined) return r.headroomUnknown;
   if (r.headroomBytes === undefined || !r.limitBytes) return '—';
   return `${formatBytes(r.headroomBytes)} (${Math.round((r.headroomBytes / r.limitBytes) * 100)} %)`;
 }
@@ -397,7 +422,7 @@ export function rankedLabel(r: RankedConfig): string {
 
 export function peakText(r: RankedConfig): string {
   if (r.peakBytes === undefined) return '—';
-  return `${formatBytes(r.peakBytes)}${r.limitBytes ? ` / ${formatBytes(r.limitBytes)}` : ''}${r.anonymous ? ' anon' : ''}`;
+  return `${r.budget !== undefined ? `side ${r.budget} ` : ''}${formatBytes(r.peakBytes)}${r.limitBytes ? ` / ${formatBytes(r.limitBytes)}` : ''}${r.anonymous ? ' anon' : ''}`;
 }
 
 /** `9 with image=mysql:5.7: image mysql:5.7 is not here … — run …`: one line per reason. */

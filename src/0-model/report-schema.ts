@@ -271,7 +271,7 @@ const configResultV1 = z.object({
       }),
     )
     .optional(),
-  sharedMemory: z.array(z.object({ side: str, instances: z.array(str), limitBytes: num })).optional(),
+  sharedMemory: z.array(z.object({ side: str, instances: z.array(str), limitBytes: num, steps: z.array(str).optional(), peakBytes: num.optional(), anonPeakBytes: num.optional() })).optional(),
   oomKills: z.array(z.object({ instance: str, t: num, seenBy: z.array(z.enum(['kernel', 'oom-event', 'oom-killed-state'])), limitBytes: num.optional(), anonRssBytes: num.optional() })).optional(),
   margins: z.array(margin).optional(),
   loadCaveats: z.array(z.object({ kind: z.enum(['barely-ran', 'refused', 'slow']), text: str })).optional(),

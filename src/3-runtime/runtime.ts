@@ -189,6 +189,8 @@ export interface SideBudget {
   /** Given to the instances of the side as their cgroup parent. */
   cgroupParent: string;
   limitBytes: number;
+  /** Where the budget's own cgroup is on the node: its usage counts every tenant, a step's neighbours too. */
+  locate(): Promise<InstanceLocation>;
   remove(): Promise<void>;
 }
 

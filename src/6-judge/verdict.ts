@@ -19,11 +19,14 @@ export interface ConfigRun {
   startedAt: number;
   /** The servers' log tails, each named when there are several. */
   logTail: string;
+  /** Each side budget's own cgroup as sampled: its peak (page cache counted) and anonymous peak, every tenant's. @default not measured */
+  sidePeaks?: Record<string, { peakBytes: number; anonPeakBytes?: number }>;
 }
 
 export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of' | 'observations'>, run: ConfigRun, now: () => number = Date.now): ConfigResult {
   const expected = Object.fromEntries(Object.entries(config.expect).map(([name, e]) => [name, e.outcome])) as Record<string, Outcome>;
   const oomKills = killsOf(config, timeline.observations);
+  const shared = sharedBudgets(config, run.sidePeaks);
   const base = {
     id: config.id,
     axes: config.axes,
@@ -35,7 +38,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     observations: timeline.observations,
     ...(run.logTail ? { serverLogTail: run.logTail } : {}),
     ...(config.predictions ? { predictions: config.predictions } : {}),
-    ...(sharedBudgets(config).length > 0 ? { sharedMemory: sharedBudgets(config) } : {}),
+    ...(shared.length > 0 ? { sharedMemory: shared } : {}),
     ...(oomKills.length > 0 ? { oomKills } : {}),
   };
   // A server killed while a step ran: the kill is the outcome, the step's failure (its connection cut) a consequence.
@@ -72,7 +75,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   ];
   // The claims that missed come first: they are what a reader of a failed verdict looks for.
   const lines = [...checks.filter((c) => !c.met), ...checks.filter((c) => c.met)].map((c) => c.line);
-  const margins = marginsOf(config, timeline, judgements, checks, { kills: oomKills, load: loadSpan });
+  const margins = marginsOf(config, timeline, judgements, checks, { kills: oomKills, load: loadSpan, shared });
   const outcomes = multiple ? judgements.map((j) => `${j.instance}: ${j.reason}`).join('; ') : deciding.reason;
   // A step that failed in a judged configuration was background work, or failed as its server died: its output is evidence still.
   const stepEvidence = stepFailureEvidence(timeline.observations);
@@ -193,11 +196,17 @@ function anonPeak(timeline: Pick<Timeline, 'of'>, instance: string): Partial<Con
   return anon.length > 0 ? { peakRssBytes: Math.max(...anon.map((s) => s.value)) } : {};
 }
 
-/** The sides whose budget several instances share: a member's limit is the side's, not its own. */
-function sharedBudgets(config: PlannedConfig): SharedMemoryBudget[] {
-  return Object.entries(config.host?.sides ?? {}).map(([side, budget]) => ({
-    side,
-    instances: config.instances.filter((spec) => spec.side === side).map((spec) => spec.name),
-    limitBytes: budget.memory,
-  }));
+/** The sides whose budget several tenants share (instances, the steps' neighbours): a member's limit is the side's, not its own. */
+function sharedBudgets(config: PlannedConfig, measured: ConfigRun['sidePeaks']): SharedMemoryBudget[] {
+  return Object.entries(config.host?.sides ?? {}).map(([side, budget]) => {
+    const steps = (config.steps ?? []).filter((s) => s.action.action === 'neighbour' && s.action.side === side).map((s) => s.name);
+    const peak = measured?.[side];
+    return {
+      side,
+      instances: config.instances.filter((spec) => spec.side === side).map((spec) => spec.name),
+      limitBytes: budget.memory,
+      ...(steps.length > 0 ? { steps } : {}),
+      ...(peak ? { peakBytes: peak.peakBytes, ...(peak.anonPeakBytes !== undefined ? { anonPeakBytes: peak.anonPeakBytes } : {}) } : {}),
+    };
+  });
 }

@@ -9,6 +9,9 @@ import { decodeSamples, type EventObservation, type SampleSeries } from '../../s
 import { defineScenario } from '../../src/1-scenario/index.ts';
 import { planRun } from '../../src/2-plan/index.ts';
 import { judgeConfig } from '../../src/6-judge/index.ts';
+import { answerOf, headroomText, peakText } from '../../src/0-model/answer.ts';
+import type { RunReport } from '../../src/0-model/report.ts';
+import { rankByHeadroom } from '../../src/0-model/explore.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 const KILLS = parseKernelOomKills(fixture('dmesg-memcg-oom-side-neighbour-perl.txt'));
@@ -88,5 +91,42 @@ describe("a step's neighbour killed by the kernel", () => {
       { source: 'kernel', text: `[step neighbour-3's container neighbour-15, not judged] ${KILLS[0]!.constraintLine}` },
     ]);
     expect(result.oomKills?.map((k) => k.instance)).toEqual(['neighbour-15']);
+  });
+});
+
+describe("the headroom of a budget the steps' neighbours share", () => {
+  // The kernel's report of that kill, for the side's own cgroup: `memory: usage 1048576kB, limit 1048576kB` and
+  // `total_rss 1067606016`: what the budget's own cgroup holds, where db's own peak was 360 MiB.
+  const measured = { host: { peakBytes: 1048576 * 1024, anonPeakBytes: 1067606016 } };
+  const STEPS = ['neighbour-1', 'neighbour-2', 'neighbour-3', 'neighbour-4', 'neighbour-5', 'neighbour-6'];
+
+  async function judged(sidePeaks?: typeof measured) {
+    const config = planRun({ ...scenario, file: 'scenarios/incident-nc1192.ts' })[0]!;
+    const timeline = new Timeline(() => 0);
+    const recorded = decodeSamples(RECORDED.observations, RECORDED.samples, 'incident-nc1192-neighbours-first.json');
+    for (const o of [...recorded, ...(await killsObserved([{ step: 'neighbour-3', instance: 'neighbour-15', containerId: NEIGHBOUR }]))]) timeline.add(o);
+    return judgeConfig(config, timeline, { endedBy: 'done', emulated: [], startedAt: 0, logTail: '', ...(sidePeaks ? { sidePeaks } : {}) }, () => 1);
+  }
+
+  it("is the side's own cgroup's peak, which ran out, not db's 664 MiB short", async () => {
+    const result = await judged(measured);
+    expect(result.sharedMemory).toEqual([{ side: 'host', instances: ['db'], steps: STEPS, limitBytes: 2 ** 30, peakBytes: 2 ** 30, anonPeakBytes: 1067606016 }]);
+    expect(result.margins?.map((m) => m.line)).toEqual([
+      "host peak 1 GiB of 1 GiB with page cache, anon (rss) 1018 MiB in its own cgroup (db 360 MiB at its own peak; the rest the neighbours of steps neighbour-1, neighbour-2, neighbour-3, neighbour-4, neighbour-5, neighbour-6): the budget ran out: the kernel killed step neighbour-3's container neighbour-15 (perl)",
+    ]);
+    expect(result.margins?.[0]).toMatchObject({ held: false, distance: 0 });
+    const ranked = answerOf({ configs: [result] } as unknown as RunReport).ranking[0]!;
+    expect([peakText(ranked), headroomText(ranked)]).toEqual(['side host 1018 MiB / 1 GiB anon', '5.9 MiB (1 %)']);
+    expect(rankByHeadroom({ configs: [result] })[0]!.headroomBytes).toBe(2 ** 30 - 1067606016);
+  });
+
+  it("says the neighbours are not counted where the side's cgroup was not measured", async () => {
+    const result = await judged();
+    expect(result.margins?.map((m) => m.line)).toEqual([
+      'host peak 360 MiB of 1 GiB (db 360 MiB, not counting the neighbours of steps neighbour-1, neighbour-2, neighbour-3, neighbour-4, neighbour-5, neighbour-6): 664 MiB short of the limit',
+    ]);
+    const ranked = answerOf({ configs: [result] } as unknown as RunReport).ranking[0]!;
+    expect(rankByHeadroom({ configs: [result] })[0]!.headroomBytes).toBeUndefined();
+    expect(headroomText(ranked)).toBe("not known: side host's neighbours (steps neighbour-1, neighbour-2, neighbour-3, neighbour-4, neighbour-5, neighbour-6) were not measured");
   });
 });
