@@ -33,6 +33,8 @@ export interface RankedConfig {
   headroomBytes?: number;
   /** Why the headroom is not known though the peak is: a budget that steps' neighbours share, not measured. */
   headroomUnknown?: string;
+  /** A survivor whose shared budget reached its limit (a step's neighbour killed in it): its headroom is none. */
+  ranOut?: string;
   killed: boolean;
   /** A survivor whose fix was OOM-killed elsewhere: `fix=tuned-my.cnf was killed with open_files_limit=explicit`. */
   caveat?: string;
@@ -309,12 +311,20 @@ export function skipGroups(configs: readonly ConfigResult[]): SkipGroup[] {
  * cgroup's peak (anonymous where sampled) is what the limit held; unmeasured with steps' neighbours in it, the
  * instance's own peak says nothing of the headroom left (`unknownShare`).
  */
-export function sharedBudgetPeak(config: ConfigResult): { budget?: SharedMemoryBudget; budgetPeak?: number; unknownShare: boolean } {
+export function sharedBudgetPeak(config: ConfigResult): { budget?: SharedMemoryBudget; budgetPeak?: number; unknownShare: boolean; ranOut?: string } {
   const limit = config.metrics.memoryLimitBytes;
   const budget = config.sharedMemory?.find((b) => b.limitBytes === limit && b.instances.length + (b.steps?.length ?? 0) > 1);
   if (!budget) return { unknownShare: false };
   const budgetPeak = budget.anonPeakBytes ?? budget.peakBytes;
-  return { budget, ...(budgetPeak !== undefined ? { budgetPeak } : {}), unknownShare: budgetPeak === undefined && (budget.steps?.length ?? 0) > 0 };
+  // A step's neighbour killed in it: the budget reached its limit, whatever a 200 ms sampler saw before the kill.
+  const killed = config.observations.find((o) => o.kind === 'kernel-oom' && o.step !== undefined && budget.steps?.includes(o.step));
+  const ranOut = killed?.kind === 'kernel-oom' ? `side ${budget.side} ran out: the kernel killed step ${killed.step}'s container ${killed.instance} (${killed.process})` : undefined;
+  return {
+    budget,
+    ...(budgetPeak !== undefined ? { budgetPeak } : {}),
+    unknownShare: budgetPeak === undefined && ranOut === undefined && (budget.steps?.length ?? 0) > 0,
+    ...(ranOut ? { ranOut } : {}),
+  };
 }
 
 /** Ran configurations, the most headroom first; killed ones last. */
@@ -325,7 +335,7 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
     const headline = headlinePeak(config);
     const limit = config.metrics.memoryLimitBytes;
     const killed = isKill(config.outcome);
-    const { budget, budgetPeak, unknownShare } = sharedBudgetPeak(config);
+    const { budget, budgetPeak, unknownShare, ranOut } = sharedBudgetPeak(config);
     const bytes = budgetPeak ?? headline.bytes;
     const anonymous = budgetPeak !== undefined ? budget?.anonPeakBytes !== undefined : headline.anonymous;
     const everyAxis = Object.keys(config.axes);
@@ -339,7 +349,8 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
       ...(bytes !== undefined ? { peakBytes: bytes } : {}),
       ...(limit !== undefined ? { limitBytes: limit } : {}),
       ...(budget && budgetPeak !== undefined ? { budget: budget.side } : {}),
-      ...(!killed && !unknownShare && bytes !== undefined && limit !== undefined ? { headroomBytes: limit - bytes } : {}),
+      ...(!killed && !unknownShare && bytes !== undefined && limit !== undefined ? { headroomBytes: ranOut ? 0 : limit - bytes } : {}),
+      ...(!killed && ranOut ? { ranOut } : {}),
       ...(!killed && unknownShare && budget
         ? { headroomUnknown: `not known: side ${budget.side}'s neighbours (step${budget.steps!.length > 1 ? 's' : ''} ${budget.steps!.join(', ')}) were not measured` }
         : {}),
@@ -410,6 +421,7 @@ export function configTag(report: Pick<RunReport, 'configs'>, config: ConfigResu
 export function headroomText(r: RankedConfig): string {
   if (r.killed) return 'none: killed';
   if (r.headroomUnknown !== undefined) return r.headroomUnknown;
+  if (r.ranOut !== undefined) return `none: ${r.ranOut}`;
   if (r.headroomBytes === undefined || !r.limitBytes) return '—';
   return `${formatBytes(r.headroomBytes)} (${Math.round((r.headroomBytes / r.limitBytes) * 100)} %)`;
 }

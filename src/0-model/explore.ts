@@ -42,7 +42,7 @@ export function rankByHeadroom(report: Pick<RunReport, 'configs'>): RankedConfig
     // In a budget other tenants share, the budget's own peak; not known where the steps' neighbours were not measured.
     const shared = sharedBudgetPeak(config);
     const peak = shared.unknownShare ? undefined : (shared.budgetPeak ?? own);
-    const headroom = config.outcome === 'survived' && limit !== undefined && peak !== undefined ? limit - peak : undefined;
+    const headroom = config.outcome === 'survived' && limit !== undefined && peak !== undefined ? (shared.ranOut ? 0 : limit - peak) : undefined;
     return { config, label: labelOf(config, varying), ...(headroom !== undefined ? { headroomBytes: headroom } : {}) };
   });
   return ranked.sort((a, b) => GROUP(a.config) - GROUP(b.config) || (b.headroomBytes ?? Number.NEGATIVE_INFINITY) - (a.headroomBytes ?? Number.NEGATIVE_INFINITY));
