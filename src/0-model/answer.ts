@@ -2,7 +2,7 @@
 // one headline per claim of the scenario, the configurations ranked by headroom, and what did not run.
 import { SIGNATURE_WORDS } from './signature.ts';
 import type { AxisValue, Outcome } from './config.ts';
-import type { ConfigResult, RunReport } from './report.ts';
+import type { ConfigResult, RunReport, SharedMemoryBudget } from './report.ts';
 import { formatBytes } from './units.ts';
 import { caveatsOf, caveatText } from './load-caveats.ts';
 import { isSetValue, setValuesOf, setValuesText } from './set-values.ts';
@@ -27,8 +27,14 @@ export interface RankedConfig {
   peakBytes?: number;
   anonymous: boolean;
   limitBytes?: number;
+  /** The side whose budget the limit is, when other tenants share it: the peak is then the budget's own (every tenant's). */
+  budget?: string;
   /** limit − peak; absent when killed or either is unknown. */
   headroomBytes?: number;
+  /** Why the headroom is not known though the peak is: a budget that steps' neighbours share, not measured. */
+  headroomUnknown?: string;
+  /** A survivor whose shared budget reached its limit (a step's neighbour killed in it): its headroom is none. */
+  ranOut?: string;
   killed: boolean;
   /** A survivor whose fix was OOM-killed elsewhere: `fix=tuned-my.cnf was killed with open_files_limit=explicit`. */
   caveat?: string;
@@ -300,14 +306,38 @@ export function skipGroups(configs: readonly ConfigResult[]): SkipGroup[] {
   });
 }
 
+/**
+ * The budget a configuration's limit is, when other tenants share it (instances, the steps' neighbours): its own
+ * cgroup's peak (anonymous where sampled) is what the limit held; unmeasured with steps' neighbours in it, the
+ * instance's own peak says nothing of the headroom left (`unknownShare`).
+ */
+export function sharedBudgetPeak(config: ConfigResult): { budget?: SharedMemoryBudget; budgetPeak?: number; unknownShare: boolean; ranOut?: string } {
+  const limit = config.metrics.memoryLimitBytes;
+  const budget = config.sharedMemory?.find((b) => b.limitBytes === limit && b.instances.length + (b.steps?.length ?? 0) > 1);
+  if (!budget) return { unknownShare: false };
+  const budgetPeak = budget.anonPeakBytes ?? budget.peakBytes;
+  // A step's neighbour killed in it: the budget reached its limit, whatever a 200 ms sampler saw before the kill.
+  const killed = config.observations.find((o) => o.kind === 'kernel-oom' && o.step !== undefined && budget.steps?.includes(o.step));
+  const ranOut = killed?.kind === 'kernel-oom' ? `side ${budget.side} ran out: the kernel killed step ${killed.step}'s container ${killed.instance} (${killed.process})` : undefined;
+  return {
+    budget,
+    ...(budgetPeak !== undefined ? { budgetPeak } : {}),
+    unknownShare: budgetPeak === undefined && ranOut === undefined && (budget.steps?.length ?? 0) > 0,
+    ...(ranOut ? { ranOut } : {}),
+  };
+}
+
 /** Ran configurations, the most headroom first; killed ones last. */
 function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefined, marks: Marks): RankedConfig[] {
   const done = configs.filter((c) => ran(c) && c.outcome !== null);
   const axes = varying(done);
   const ranked = done.map((config): RankedConfig => {
-    const { bytes, anonymous } = headlinePeak(config);
+    const headline = headlinePeak(config);
     const limit = config.metrics.memoryLimitBytes;
     const killed = isKill(config.outcome);
+    const { budget, budgetPeak, unknownShare, ranOut } = sharedBudgetPeak(config);
+    const bytes = budgetPeak ?? headline.bytes;
+    const anonymous = budgetPeak !== undefined ? budget?.anonPeakBytes !== undefined : headline.anonymous;
     const everyAxis = Object.keys(config.axes);
     const label =
       config === baseline ? incidentLabel(config, marks) : pairs(differences(config.axes, baseline, axes), marks) || pairs(differences(config.axes, baseline, everyAxis), marks) || config.id;
@@ -318,7 +348,12 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
       killed,
       ...(bytes !== undefined ? { peakBytes: bytes } : {}),
       ...(limit !== undefined ? { limitBytes: limit } : {}),
-      ...(!killed && bytes !== undefined && limit !== undefined ? { headroomBytes: limit - bytes } : {}),
+      ...(budget && budgetPeak !== undefined ? { budget: budget.side } : {}),
+      ...(!killed && !unknownShare && bytes !== undefined && limit !== undefined ? { headroomBytes: ranOut ? 0 : limit - bytes } : {}),
+      ...(!killed && ranOut ? { ranOut } : {}),
+      ...(!killed && unknownShare && budget
+        ? { headroomUnknown: `not known: side ${budget.side}'s neighbours (step${budget.steps!.length > 1 ? 's' : ''} ${budget.steps!.join(', ')}) were not measured` }
+        : {}),
     };
   });
   // A fix that was killed in some configuration is not a fix: its survivors rank after those of fixes that never died,
@@ -385,6 +420,8 @@ export function configTag(report: Pick<RunReport, 'configs'>, config: ConfigResu
 /** `3.9 GiB (95 %)`, or why there is none. */
 export function headroomText(r: RankedConfig): string {
   if (r.killed) return 'none: killed';
+  if (r.headroomUnknown !== undefined) return r.headroomUnknown;
+  if (r.ranOut !== undefined) return `none: ${r.ranOut}`;
   if (r.headroomBytes === undefined || !r.limitBytes) return '—';
   return `${formatBytes(r.headroomBytes)} (${Math.round((r.headroomBytes / r.limitBytes) * 100)} %)`;
 }
@@ -397,7 +434,7 @@ export function rankedLabel(r: RankedConfig): string {
 
 export function peakText(r: RankedConfig): string {
   if (r.peakBytes === undefined) return '—';
-  return `${formatBytes(r.peakBytes)}${r.limitBytes ? ` / ${formatBytes(r.limitBytes)}` : ''}${r.anonymous ? ' anon' : ''}`;
+  return `${r.budget !== undefined ? `side ${r.budget} ` : ''}${formatBytes(r.peakBytes)}${r.limitBytes ? ` / ${formatBytes(r.limitBytes)}` : ''}${r.anonymous ? ' anon' : ''}`;
 }
 
 /** `9 with image=mysql:5.7: image mysql:5.7 is not here … — run …`: one line per reason. */

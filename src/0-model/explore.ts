@@ -2,6 +2,7 @@
 // configurations by the memory they had left and says on top which survive and which still die.
 import type { ConfigResult, RunReport } from './report.ts';
 import { formatBytes } from './units.ts';
+import { sharedBudgetPeak } from './answer.ts';
 
 export interface RankedConfig {
   config: ConfigResult;
@@ -37,8 +38,11 @@ export function rankByHeadroom(report: Pick<RunReport, 'configs'>): RankedConfig
     const m = config.metrics;
     const limit = m.memoryLimitBytes;
     // The anonymous peak: the headline where the report has the split, else the load sampler's rss, else the cgroup's peak.
-    const peak = m.peakUsageBytes !== undefined ? m.peakMemoryBytes : (m.peakRssBytes ?? sampledRssPeak(config) ?? m.peakMemoryBytes);
-    const headroom = config.outcome === 'survived' && limit !== undefined && peak !== undefined ? limit - peak : undefined;
+    const own = m.peakUsageBytes !== undefined ? m.peakMemoryBytes : (m.peakRssBytes ?? sampledRssPeak(config) ?? m.peakMemoryBytes);
+    // In a budget other tenants share, the budget's own peak; not known where the steps' neighbours were not measured.
+    const shared = sharedBudgetPeak(config);
+    const peak = shared.unknownShare ? undefined : (shared.budgetPeak ?? own);
+    const headroom = config.outcome === 'survived' && limit !== undefined && peak !== undefined ? (shared.ranOut ? 0 : limit - peak) : undefined;
     return { config, label: labelOf(config, varying), ...(headroom !== undefined ? { headroomBytes: headroom } : {}) };
   });
   return ranked.sort((a, b) => GROUP(a.config) - GROUP(b.config) || (b.headroomBytes ?? Number.NEGATIVE_INFINITY) - (a.headroomBytes ?? Number.NEGATIVE_INFINITY));

@@ -4,8 +4,24 @@ import type { HttpLoadResult, StormResult } from './workload-result.ts';
 export type Observation =
   | { kind: 'docker-event'; t: number; instance: string; action: string; exitCode?: number }
   | { kind: 'container-state'; t: number; instance: string; status: string; oomKilled: boolean; exitCode: number }
-  /** One kill: `line` is the `Killed process` line, `constraintLine` the `oom-kill:` line that names the cgroup. */
-  | { kind: 'kernel-oom'; t: number; instance: string; process: string; pid: number; totalVmKb: number; anonRssKb: number; constraint: string; memcg: string; line: string; constraintLine?: string }
+  /**
+   * One kill: `line` is the `Killed process` line, `constraintLine` the `oom-kill:` line that names the cgroup. `step`: the
+   * step that started the killed container (a neighbour), `instance` then that container's name (`neighbour-15`).
+   */
+  | {
+      kind: 'kernel-oom';
+      t: number;
+      instance: string;
+      process: string;
+      pid: number;
+      totalVmKb: number;
+      anonRssKb: number;
+      constraint: string;
+      memcg: string;
+      line: string;
+      constraintLine?: string;
+      step?: string;
+    }
   /** `peakBytes` is the cgroup's high-water mark, page cache counted; `anonPeakBytes` the anonymous memory's peak (memory.stat rss/anon, or the kernel's anon-rss at a kill) with `cacheBytes` of page cache beside it. */
   /**
    * The memory limit in force from `t` (the instance's own or its side's budget, whichever is lower; absent:

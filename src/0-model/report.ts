@@ -203,6 +203,12 @@ export interface SharedMemoryBudget {
   side: string;
   instances: string[];
   limitBytes: number;
+  /** The steps that start containers in it (neighbours): tenants beside the instances, that the limit bounds too. */
+  steps?: string[];
+  /** The budget's own cgroup's high-water mark (page cache counted): every tenant's, the steps' neighbours too. Absent: not measured. */
+  peakBytes?: number;
+  /** Its highest anonymous memory sampled (memory.stat total_rss / anon), every tenant's. */
+  anonPeakBytes?: number;
 }
 
 export interface EmulatedFact {

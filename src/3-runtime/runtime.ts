@@ -189,6 +189,8 @@ export interface SideBudget {
   /** Given to the instances of the side as their cgroup parent. */
   cgroupParent: string;
   limitBytes: number;
+  /** Where the budget's own cgroup is on the node: its usage counts every tenant, a step's neighbours too. */
+  locate(): Promise<InstanceLocation>;
   remove(): Promise<void>;
 }
 
@@ -216,6 +218,8 @@ export interface AppliedFault {
   /** A memory limit changed on a live instance: its own limit after the fault, and after the undo (absent: none). */
   memoryLimit?: { instance: string; ownBytes: number; undoneOwnBytes?: number };
   output?: string;
+  /** A container the fault started (a neighbour, a CPU hog): the post-mortem reads the kernel's kills of it too. */
+  started?: { instance: string; containerId: string };
   /** Idempotent, and quiet when the instance is already gone. */
   undo?: () => Promise<void>;
 }

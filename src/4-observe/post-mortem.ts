@@ -11,8 +11,18 @@ import type { MemoryPeakSampler } from './cgroup-memory.ts';
 /** Docker's `oom` and `die` events trail the exit by a moment; wait this long for them. */
 export const EVENT_GRACE_MS = 500;
 
+/** A container a step started (a neighbour, a CPU hog): not an instance of the configuration, but in its host and budgets. */
+export interface StepContainer {
+  step: string;
+  /** The container's own name (`neighbour-15`), as the step's detail gives it. */
+  instance: string;
+  containerId: string;
+}
+
 export interface PostMortemContext {
   instances: readonly StartedInstance[];
+  /** Containers the steps started: their kernel kills are observed too. @default none */
+  stepContainers?: readonly StepContainer[];
   timeline: Timeline;
   /** The kernel log can be read here (root, or kernel.dmesg_restrict=0). */
   dmesgReadable: boolean;
@@ -40,7 +50,8 @@ export async function collectPostMortem(context: PostMortemContext): Promise<str
   }
   if (instances.some((i) => i.hasExited())) await sleep(EVENT_GRACE_MS);
   const readKills = context.kernelKills ?? kernelOomKillsOf;
-  const kills = context.dmesgReadable ? await bounded(readKills(instances.map((i) => i.containerId))) : new Map<string, KernelOomKill[]>();
+  const stepContainers = context.stepContainers ?? [];
+  const kills = context.dmesgReadable ? await bounded(readKills([...instances.map((i) => i.containerId), ...stepContainers.map((c) => c.containerId)])) : new Map<string, KernelOomKill[]>();
   if (!context.dmesgReadable) timeline.add({ kind: 'observer-unavailable', observer: 'kernel-log', reason: 'dmesg is not readable (run as root or set kernel.dmesg_restrict=0)' });
   const logTails: string[] = [];
   for (const instance of instances) {
@@ -48,23 +59,7 @@ export async function collectPostMortem(context: PostMortemContext): Promise<str
     const state = await bounded(instance.state());
     timeline.add({ kind: 'container-state', instance: name, status: state.status, oomKilled: state.oomKilled, exitCode: state.exitCode });
     const killed = kills.get(instance.containerId) ?? [];
-    // One observation per kill, with both of the kernel's lines (two observations counted each kill twice).
-    for (const kill of killed) {
-      timeline.add({
-        kind: 'kernel-oom',
-        // The kernel's own time of the kill; without one, when the log was read.
-        ...(kill.atMs !== undefined ? { t: kill.atMs - timeline.startedAt } : {}),
-        instance: name,
-        process: kill.process,
-        pid: kill.pid,
-        totalVmKb: kill.totalVmKb,
-        anonRssKb: kill.anonRssKb,
-        constraint: kill.constraint,
-        memcg: kill.memcg,
-        line: kill.line,
-        ...(kill.constraintLine ? { constraintLine: kill.constraintLine } : {}),
-      });
-    }
+    for (const kill of killed) addKill(timeline, name, kill);
     const sampler = context.samplers.get(name)!;
     const sampled = await bounded(sampler.stop());
     const kernelUsage = killed.map((k) => (k.memcgUsageKb ?? 0) * 1024);
@@ -83,5 +78,28 @@ export async function collectPostMortem(context: PostMortemContext): Promise<str
       logTails.push(instances.length > 1 ? `[${name}]\n${tail}` : tail);
     }
   }
+  // A neighbour a step started shares the host and its budgets: the kernel killing it is the run's evidence too.
+  for (const container of stepContainers) {
+    for (const kill of kills.get(container.containerId) ?? []) addKill(timeline, container.instance, kill, container.step);
+  }
   return logTails;
+}
+
+/** One observation per kill, with both of the kernel's lines (two observations counted each kill twice). */
+function addKill(timeline: Timeline, instance: string, kill: KernelOomKill, step?: string): void {
+  timeline.add({
+    kind: 'kernel-oom',
+    // The kernel's own time of the kill; without one, when the log was read.
+    ...(kill.atMs !== undefined ? { t: kill.atMs - timeline.startedAt } : {}),
+    instance,
+    process: kill.process,
+    pid: kill.pid,
+    totalVmKb: kill.totalVmKb,
+    anonRssKb: kill.anonRssKb,
+    constraint: kill.constraint,
+    memcg: kill.memcg,
+    line: kill.line,
+    ...(kill.constraintLine ? { constraintLine: kill.constraintLine } : {}),
+    ...(step !== undefined ? { step } : {}),
+  });
 }

@@ -8,7 +8,7 @@ import type { InstanceJudgement, Margin, OomKill } from '../0-model/judgement.ts
 import type { LoadWindow } from './outcome.ts';
 import { NARROW_MARGIN } from '../0-model/judgement.ts';
 export { isNarrow, NARROW_MARGIN } from '../0-model/judgement.ts';
-import type { ExpectationCheck } from '../0-model/report.ts';
+import type { ExpectationCheck, SharedMemoryBudget } from '../0-model/report.ts';
 import { formatBytes } from '../0-model/units.ts';
 
 type Observed = Pick<Timeline, 'of'>;
@@ -60,7 +60,7 @@ export function sidePeak(
 }
 
 /** Peak memory against the limit that decided an instance's outcome (the judge's: in force at the kill, else at the end). */
-function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: InstanceJudgement): Margin | undefined {
+function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: InstanceJudgement, shared: readonly SharedMemoryBudget[] = []): Margin | undefined {
   const limit = judgement.memoryLimitBytes;
   if (limit === undefined || judgement.peakMemoryBytes === undefined) return undefined;
   const killed = judgement.outcome.startsWith('oom-killed');
@@ -88,6 +88,8 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
       line: `${judgement.instance} killed at ${formatBytes(limit)}, ${whose}: the memory model puts its start-up at ${formatBytes(startup)}, ${formatBytes(distance)} over`,
     });
   }
+  const budget = side ? shared.find((b) => b.side === side.side) : undefined;
+  if (side && budget?.peakBytes !== undefined) return budgetMargin(timeline, judgement, { ...budget, peakBytes: budget.peakBytes });
   const members = side?.members ?? [judgement.instance];
   const own = judgement.peakUsageBytes ?? judgement.peakMemoryBytes;
   const usage = side ? sidePeak(timeline, members) : { peakBytes: own, byMember: { [judgement.instance]: own } };
@@ -96,7 +98,9 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
   const anon = usage.peakBytes >= limit * (1 - NARROW_MARGIN) ? sidePeak(timeline, members, 'memoryRssBytes') : undefined;
   const peak = anon ?? usage;
   const label = side ? side.side : judgement.instance;
-  const parts = side ? ` (${members.map((name) => `${name} ${formatBytes(peak.byMember[name] ?? 0)}`).join(' + ')})` : '';
+  // Steps' neighbours in the side were not measured here (a report without the budget's own cgroup): the sum lacks them.
+  const unknown = budget?.steps?.length ? `, not counting the neighbours of step${budget.steps.length > 1 ? 's' : ''} ${budget.steps.join(', ')}` : '';
+  const parts = side ? ` (${members.map((name) => `${name} ${formatBytes(peak.byMember[name] ?? 0)}`).join(' + ')}${unknown})` : '';
   const distance = Math.max(0, limit - peak.peakBytes);
   const figure = anon
     ? `peak ${formatBytes(usage.peakBytes)} of ${formatBytes(limit)} with page cache, anon (rss) ${formatBytes(peak.peakBytes)}`
@@ -109,6 +113,38 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
     held: peak.peakBytes < limit,
     distance,
     line: `${label} ${figure}${parts}: ${formatBytes(distance)} short of the limit`,
+  });
+}
+
+/**
+ * A side measured in its own cgroup: its peak is every tenant's (the instances and the steps' neighbours), where the
+ * members' sum misses what the steps started. At the limit, anonymous memory is what the kernel could not reclaim; a
+ * tenant it killed there (a step's neighbour) says the budget ran out.
+ */
+function budgetMargin(timeline: Observed, judgement: InstanceJudgement, budget: SharedMemoryBudget & { peakBytes: number }): Margin {
+  const limit = budget.limitBytes;
+  const anon = budget.peakBytes >= limit * (1 - NARROW_MARGIN) ? budget.anonPeakBytes : undefined;
+  const peak = anon ?? budget.peakBytes;
+  const own = judgement.peakUsageBytes ?? judgement.peakMemoryBytes ?? 0;
+  const figure =
+    anon !== undefined ? `peak ${formatBytes(budget.peakBytes)} of ${formatBytes(limit)} with page cache, anon (rss) ${formatBytes(anon)}` : `peak ${formatBytes(peak)} of ${formatBytes(limit)}`;
+  const others = budget.instances.filter((name) => name !== judgement.instance);
+  const tenants = [...others, ...(budget.steps?.length ? [`the neighbours of step${budget.steps.length > 1 ? 's' : ''} ${budget.steps.join(', ')}`] : [])];
+  const parts = ` in its own cgroup (${judgement.instance} ${formatBytes(own)} at its own peak${tenants.length > 0 ? `; the rest ${tenants.join(' and ')}` : ''})`;
+  const killed = timeline.of('kernel-oom').filter((k) => k.step !== undefined && budget.steps?.includes(k.step));
+  const distance = Math.max(0, limit - peak);
+  const ending =
+    killed.length > 0
+      ? `the budget ran out: the kernel killed ${killed.map((k) => `step ${k.step}'s container ${k.instance} (${k.process})`).join(', ')}`
+      : `${formatBytes(distance)} short of the limit`;
+  return margin({
+    what: `${budget.side} ${anon !== undefined ? 'anon memory' : 'peak memory'}`,
+    measured: peak,
+    bound: limit,
+    unit: 'bytes',
+    held: killed.length === 0 && peak < limit,
+    distance: killed.length > 0 ? 0 : distance,
+    line: `${budget.side} ${figure}${parts}: ${ending}`,
   });
 }
 
@@ -182,14 +218,14 @@ export function marginsOf(
   timeline: Observed,
   judgements: readonly InstanceJudgement[],
   checks: readonly ExpectationCheck[],
-  decided: { kills: readonly OomKill[]; load: LoadWindow },
+  decided: { kills: readonly OomKill[]; load: LoadWindow; shared?: readonly SharedMemoryBudget[] },
 ): Margin[] {
   const margins: Margin[] = [];
   const seen = new Set<string>();
   for (const judgement of judgements) {
     const kill = decided.kills.find((k) => k.instance === judgement.instance);
     for (const m of [
-      memoryMargin(config, timeline, judgement),
+      memoryMargin(config, timeline, judgement, decided.shared),
       killTimeMargin(config, judgement, kill, decided.load),
       killAfterLoadMargin(judgement, kill, decided.load),
       openFilesMargin(config, judgement),

@@ -19,11 +19,14 @@ export interface ConfigRun {
   startedAt: number;
   /** The servers' log tails, each named when there are several. */
   logTail: string;
+  /** Each side budget's own cgroup as sampled: its peak (page cache counted) and anonymous peak, every tenant's. @default not measured */
+  sidePeaks?: Record<string, { peakBytes: number; anonPeakBytes?: number }>;
 }
 
 export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of' | 'observations'>, run: ConfigRun, now: () => number = Date.now): ConfigResult {
   const expected = Object.fromEntries(Object.entries(config.expect).map(([name, e]) => [name, e.outcome])) as Record<string, Outcome>;
   const oomKills = killsOf(config, timeline.observations);
+  const shared = sharedBudgets(config, run.sidePeaks);
   const base = {
     id: config.id,
     axes: config.axes,
@@ -35,7 +38,7 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     observations: timeline.observations,
     ...(run.logTail ? { serverLogTail: run.logTail } : {}),
     ...(config.predictions ? { predictions: config.predictions } : {}),
-    ...(sharedBudgets(config).length > 0 ? { sharedMemory: sharedBudgets(config) } : {}),
+    ...(shared.length > 0 ? { sharedMemory: shared } : {}),
     ...(oomKills.length > 0 ? { oomKills } : {}),
   };
   // A server killed while a step ran: the kill is the outcome, the step's failure (its connection cut) a consequence.
@@ -72,14 +75,14 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
   ];
   // The claims that missed come first: they are what a reader of a failed verdict looks for.
   const lines = [...checks.filter((c) => !c.met), ...checks.filter((c) => c.met)].map((c) => c.line);
-  const margins = marginsOf(config, timeline, judgements, checks, { kills: oomKills, load: loadSpan });
+  const margins = marginsOf(config, timeline, judgements, checks, { kills: oomKills, load: loadSpan, shared });
   const outcomes = multiple ? judgements.map((j) => `${j.instance}: ${j.reason}`).join('; ') : deciding.reason;
   // A step that failed in a judged configuration was background work, or failed as its server died: its output is evidence still.
   const stepEvidence = stepFailureEvidence(timeline.observations);
   if (killedUnderStep) lines.push(`a step failed as the server died${run.failure ? ` (${run.failure})` : ''}`);
   // An instance nobody judges (a neighbour) killed by the kernel is still a kill on this host: a reader must see it.
   const unjudgedKills = unjudgedKernelKills(timeline.observations, new Set(judgements.map((j) => j.instance)));
-  lines.push(...unjudgedKills.map((k) => `${k.instance} (not judged) was OOM-killed too`));
+  lines.push(...unjudgedKills.map((k) => (k.step !== undefined ? stepKillLine(config, k, judgements, timeline.observations) : `${k.instance} (not judged) was OOM-killed too`)));
   // A survival whose load was not served (barely ran, refused clients, p99 ballooned) is not a clean pass: said beside it.
   const caveats = deciding.outcome === 'survived' ? loadCaveats(load, { ownP99: config.workload?.expect?.p99Ms !== undefined }) : [];
   return {
@@ -91,7 +94,12 @@ export function judgeConfig(config: PlannedConfig, timeline: Pick<Timeline, 'of'
     reason: [outcomes, ...lines].join('; '),
     evidence: [
       ...judgements.flatMap((j) => j.evidence.map((e) => (multiple ? { ...e, text: `[${j.instance}] ${e.text}` } : e))),
-      ...unjudgedKills.map((k) => ({ source: 'kernel' as const, text: `[${k.instance}, not judged] ${k.line}` })),
+      ...unjudgedKills.flatMap((k) => {
+        const who = k.step !== undefined ? `step ${k.step}'s container ${k.instance}` : k.instance;
+        // A step's container: the `oom-kill:` line too, whose oom_memcg names the budget that ran out.
+        const lines = k.step !== undefined && k.constraintLine ? [k.line, k.constraintLine] : [k.line];
+        return lines.map((line) => ({ source: 'kernel' as const, text: `[${who}, not judged] ${line}` }));
+      }),
       ...stepEvidence,
     ],
     metrics: {
@@ -126,13 +134,49 @@ function serverKilledDuringFailedStep(config: PlannedConfig, observations: Confi
   );
 }
 
-/** The kernel's kills of instances the verdict does not judge, one per instance. */
-function unjudgedKernelKills(observations: ConfigResult['observations'], judged: Set<string>): { instance: string; line: string }[] {
-  const kills = new Map<string, string>();
+interface UnjudgedKill {
+  instance: string;
+  line: string;
+  process: string;
+  constraintLine?: string;
+  /** The step that started the container (a neighbour), when a step did. */
+  step?: string;
+}
+
+/** The kernel's kills of instances the verdict does not judge (a neighbour instance, a step's container), one per instance. */
+function unjudgedKernelKills(observations: ConfigResult['observations'], judged: Set<string>): UnjudgedKill[] {
+  const kills = new Map<string, UnjudgedKill>();
   for (const o of observations) {
-    if (o.kind === 'kernel-oom' && !judged.has(o.instance) && !kills.has(o.instance)) kills.set(o.instance, o.line);
+    if (o.kind === 'kernel-oom' && !judged.has(o.instance) && !kills.has(o.instance)) {
+      kills.set(o.instance, {
+        instance: o.instance,
+        line: o.line,
+        process: o.process,
+        ...(o.constraintLine !== undefined ? { constraintLine: o.constraintLine } : {}),
+        ...(o.step !== undefined ? { step: o.step } : {}),
+      });
+    }
   }
-  return [...kills].map(([instance, line]) => ({ instance, line }));
+  return [...kills.values()];
+}
+
+/**
+ * A step's container killed by the kernel, with the side budget it was in: the judged members of that side that
+ * lived through an engine `oom` event got it from the budget's limit (cgroup v1 tells every cgroup under the one
+ * that ran out), not from their own.
+ */
+function stepKillLine(config: PlannedConfig, kill: UnjudgedKill, judgements: readonly { instance: string; outcome: Outcome }[], observations: ConfigResult['observations']): string {
+  const action = config.steps?.find((s) => s.name === kill.step)?.action;
+  const side = action?.action === 'neighbour' ? action.side : undefined;
+  const line = `step ${kill.step}'s container ${kill.instance} (${kill.process}) was OOM-killed`;
+  if (side === undefined) return line;
+  const members = config.instances.filter((spec) => spec.side === side).map((spec) => spec.name);
+  const eventOnly = judgements
+    .filter((j) => members.includes(j.instance) && !j.outcome.startsWith('oom-killed'))
+    .filter((j) => observations.some((o) => o.kind === 'docker-event' && o.action === 'oom' && o.instance === j.instance))
+    .map((j) => j.instance);
+  const because = eventOnly.length > 0 ? `: the engine's oom event on ${eventOnly.join(' and ')} is that budget's, not ${eventOnly.length > 1 ? 'theirs' : 'its own'}` : '';
+  return `${line} in side ${side}'s budget${members.length > 0 ? ` (shared with ${members.join(', ')})` : ''}${because}`;
 }
 
 /** The memory model's worst case, where a workload runs its peak for that load, and the expected peak. */
@@ -152,11 +196,17 @@ function anonPeak(timeline: Pick<Timeline, 'of'>, instance: string): Partial<Con
   return anon.length > 0 ? { peakRssBytes: Math.max(...anon.map((s) => s.value)) } : {};
 }
 
-/** The sides whose budget several instances share: a member's limit is the side's, not its own. */
-function sharedBudgets(config: PlannedConfig): SharedMemoryBudget[] {
-  return Object.entries(config.host?.sides ?? {}).map(([side, budget]) => ({
-    side,
-    instances: config.instances.filter((spec) => spec.side === side).map((spec) => spec.name),
-    limitBytes: budget.memory,
-  }));
+/** The sides whose budget several tenants share (instances, the steps' neighbours): a member's limit is the side's, not its own. */
+function sharedBudgets(config: PlannedConfig, measured: ConfigRun['sidePeaks']): SharedMemoryBudget[] {
+  return Object.entries(config.host?.sides ?? {}).map(([side, budget]) => {
+    const steps = (config.steps ?? []).filter((s) => s.action.action === 'neighbour' && s.action.side === side).map((s) => s.name);
+    const peak = measured?.[side];
+    return {
+      side,
+      instances: config.instances.filter((spec) => spec.side === side).map((spec) => spec.name),
+      limitBytes: budget.memory,
+      ...(steps.length > 0 ? { steps } : {}),
+      ...(peak ? { peakBytes: peak.peakBytes, ...(peak.anonPeakBytes !== undefined ? { anonPeakBytes: peak.anonPeakBytes } : {}) } : {}),
+    };
+  });
 }

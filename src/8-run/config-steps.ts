@@ -1,7 +1,7 @@
 // The chaos timeline wired to one configuration: its faults aimed at its started instances, its
 // conditions read from its timeline's samples, its phases on the timeline and in the run's log.
 import type { FaultTarget, RuntimeConnection } from '../3-runtime/index.ts';
-import type { Timeline } from '../4-observe/index.ts';
+import type { StepContainer, Timeline } from '../4-observe/index.ts';
 import { limitAfterStep, type PlannedConfig } from '../2-plan/index.ts';
 import { StepScheduler, type StepClock, type StepFailedError } from './steps.ts';
 
@@ -29,6 +29,8 @@ export interface ConfigStepsContext extends Omit<FaultTarget, 'configId' | 'conf
   timeline: Timeline;
   defer: (undo: () => Promise<void>) => void;
   onFailure: (error: StepFailedError) => void;
+  /** A step started a container (a neighbour): the post-mortem reads its kills. @default nothing is kept */
+  onStarted?: (container: StepContainer) => void;
   clock?: StepClock;
 }
 
@@ -55,6 +57,7 @@ export function configSteps(context: ConfigStepsContext): StepScheduler | undefi
       log(`step ${record.step} ${record.phase}: ${record.detail}${record.output ? `\n${record.output}` : ''}`);
     },
     applied: (step, applied, phase) => {
+      if (phase === 'step' && applied.started) context.onStarted?.({ step: step.name, ...applied.started });
       const changed = applied.memoryLimit;
       if (!changed) return;
       const own = phase === 'step' ? changed.ownBytes : changed.undoneOwnBytes;

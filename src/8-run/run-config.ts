@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { judgeConfig } from '../6-judge/index.ts';
+import { judgeConfig, type ConfigRun } from '../6-judge/index.ts';
 import { DEATH_GRACE_MS, drive, WARMUP_BATCH_TIMEOUT_MS, warmBufferPool, WarmUpStalledError } from '../5-workload/index.ts';
 import {
   collectPostMortem,
@@ -12,6 +12,7 @@ import {
   Timeline,
   type HostFacts,
   type MemoryPeakSampler,
+  type StepContainer,
 } from '../4-observe/index.ts';
 import { parseNofile, type PlannedConfig } from '../2-plan/index.ts';
 import type { NodeAccess, RunLabels, RuntimeConnection, SideBudget, StartedInstance } from '../3-runtime/index.ts';
@@ -82,10 +83,15 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
   let collected = false;
   let steps: StepScheduler | undefined;
   const samplers = new Map<string, MemoryPeakSampler>();
+  const stepContainers: StepContainer[] = [];
+  /** Each side budget's own cgroup: what its limit bounds, the steps' neighbours counted. */
+  const sideSamplers = new Map<string, Required<MemoryPeakSampler>>();
+  const sidePeaks: NonNullable<ConfigRun['sidePeaks']> = {};
   /** The death's evidence and the logs' tails, after the load or after a step that failed as its server died. */
   const postMortem = (bound: <T>(work: Promise<T>) => Promise<T>) =>
     collectPostMortem({
       instances,
+      stepContainers,
       timeline,
       dmesgReadable: context.host.dmesgReadable,
       samplers,
@@ -111,6 +117,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       const budget = await context.connection.createSideBudget(context.run.runId, config.index, side, memory);
       budgets.set(side, budget);
       teardown.defer(() => budget.remove());
+      sideSamplers.set(side, sampleMemoryPeak(budget));
     }
     // Per-node free memory, where there is more than one node: which node ran out is incident 2's first link.
     if (context.host.numaNodes > 1) {
@@ -171,6 +178,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       cwd: dirname(resolve(scenario.file ?? '.')),
       defer: (undo) => teardown.defer(undo),
       onFailure: (error) => stepFailed.abort(error),
+      onStarted: (container) => stepContainers.push(container),
     });
     steps?.start();
 
@@ -270,6 +278,12 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
       endedBy = 'error';
       failure = `${externalKill.instance} was stopped from outside the run (docker kill event) — was the engine shut down or the container stopped by hand?`;
     }
+    // Before the teardown removes the tenants and then the budget's cgroup.
+    for (const [side, sampler] of sideSamplers) {
+      const peakBytes = await sampler.stop().catch(() => undefined);
+      const anon = sampler.anonymousPeak();
+      if (peakBytes !== undefined) sidePeaks[side] = { peakBytes, ...(anon ? { anonPeakBytes: anon.anonBytes } : {}) };
+    }
     context.onPhase('removing containers');
     try {
       await teardown.run();
@@ -282,7 +296,7 @@ export async function runConfig(config: PlannedConfig, scenario: Scenario, outer
     for (const instance of instances) context.routing.byContainer.delete(instance.containerId);
     for (const hostname of routedHostnames) context.routing.byHostname.delete(hostname);
   }
-  return judgeConfig(config, timeline, { endedBy, emulated, startedAt, ...(failure ? { failure } : {}), logTail: logTails.join('\n') });
+  return judgeConfig(config, timeline, { endedBy, emulated, startedAt, ...(failure ? { failure } : {}), logTail: logTails.join('\n'), sidePeaks });
 }
 
 /** Each instance's warm-up, one after another, before time zero; a server killed while warming is an outcome, not a failure. */

@@ -73,3 +73,32 @@ describe('a `limit` step as data', () => {
     expect(limitAfterStep(config!, 'b', undefined)).toEqual({ limitBytes: 12 * 2 ** 30, side: 'host-b' });
   });
 });
+
+describe('a step that starts a container', () => {
+  it("hands the container to the post-mortem with the step's name", async () => {
+    const [config] = planRun({ ...degradedReplica, file: 'scenarios/degraded-replica.ts' }, { only: ['lowered=tight', 'allocator=glibc'] });
+    const applied: AppliedFault = { detail: 'neighbour neighbour-15 holding 148 MiB in side host-a', started: { instance: 'neighbour-15', containerId: 'c'.repeat(64) }, undo: async () => {} };
+    const timeline = new Timeline(() => 0);
+    const teardown = new Teardown();
+    const started: unknown[] = [];
+    const steps = configSteps({
+      config: { ...config!, steps: [{ name: 'neighbour-3', action: { action: 'neighbour', memory: 148 * 2 ** 20, image: 'oomlab/mariadb:10.11', side: 'host-a' } }] },
+      connection: { applyFault: async () => applied } as unknown as RuntimeConnection,
+      run: { runId: 'r', scenario: 'degraded-replica' },
+      timeline,
+      instances: new Map(),
+      cgroupParents: new Map(),
+      signal: new AbortController().signal,
+      log: () => {},
+      cwd: '.',
+      defer: (undo) => teardown.defer(undo),
+      onFailure: () => {},
+      onStarted: (container) => started.push(container),
+    })!;
+    steps.start();
+    steps.fire(TIME_ZERO);
+    while (!timeline.of('step').some((s) => s.phase === 'done')) await new Promise((resolve) => setTimeout(resolve, 1));
+    await teardown.run();
+    expect(started).toEqual([{ step: 'neighbour-3', instance: 'neighbour-15', containerId: 'c'.repeat(64) }]);
+  });
+});

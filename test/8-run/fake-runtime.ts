@@ -118,7 +118,7 @@ export class FakeRuntime implements Runtime {
       clean: async (): Promise<CleanReport> => ({ removed: [], stuck: [], keptLive: 0, images: [], sideCgroups: [] }),
       createSideBudget: async (_runId, configIndex, side, limitBytes): Promise<SideBudget> => {
         this.calls.push(`side ${side} (config ${configIndex})`);
-        return { side, cgroupParent: `/fake-side-${side}`, limitBytes, remove: async () => void this.calls.push(`side ${side} removed`) };
+        return { side, cgroupParent: `/fake-side-${side}`, limitBytes, locate: async () => ({ cgroupDirs: {} }), remove: async () => void this.calls.push(`side ${side} removed`) };
       },
       applyFault: async (action): Promise<AppliedFault> => {
         this.calls.push(`fault ${action.action}`);

@@ -22,7 +22,9 @@ export function sideCgroupName(runId: string, configIndex: number, side: string)
 
 export async function createSideBudget(runId: string, configIndex: number, side: string, limitBytes: number): Promise<SideBudget> {
   const name = sideCgroupName(runId, configIndex, side);
-  if (isCgroupV2()) {
+  const v2 = isCgroupV2();
+  const memoryDir = v2 ? join(CGROUP_ROOT, name) : join(CGROUP_ROOT, 'memory', name);
+  if (v2) {
     const dir = join(CGROUP_ROOT, name);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'memory.max'), String(limitBytes));
@@ -39,6 +41,7 @@ export async function createSideBudget(runId: string, configIndex: number, side:
     side,
     cgroupParent: `/${name}`,
     limitBytes,
+    locate: async () => ({ cgroupDirs: { memory: memoryDir } }),
     remove: () => removeSideCgroup(name),
   };
 }

@@ -26,7 +26,12 @@ export function cpuHogScript(workers: number): string {
   return `i=0; while [ $i -lt ${workers} ]; do (while :; do :; done) & i=$((i+1)); done; wait`;
 }
 
-async function startTenant(kind: string, spec: Omit<InstanceSpec, 'name'>, target: FaultTarget, side?: string): Promise<AppliedFault & { name: string }> {
+async function startTenant(
+  kind: string,
+  spec: Omit<InstanceSpec, 'name'>,
+  target: FaultTarget,
+  side?: string,
+): Promise<AppliedFault & { name: string; started: NonNullable<AppliedFault['started']> }> {
   await requireImage(target, spec.image, kind);
   const cgroupParent = side === undefined ? undefined : target.cgroupParents.get(side);
   if (side !== undefined && cgroupParent === undefined) {
@@ -45,6 +50,7 @@ async function startTenant(kind: string, spec: Omit<InstanceSpec, 'name'>, targe
       ...(cgroupParent !== undefined ? { cgroupParent } : {}),
     },
   );
+  const container = { instance: name, containerId: tenant.containerId };
   let removed = false;
   const undo = async () => {
     if (removed) return;
@@ -61,10 +67,10 @@ async function startTenant(kind: string, spec: Omit<InstanceSpec, 'name'>, targe
     const tail = (await tenant.logTail(5).catch(() => '')).trim().split('\n').at(-1);
     await undo();
     // Killed by the kernel at start is an outcome of the fault (its side was full), not a broken step.
-    if (state?.oomKilled) return { name, detail: `${kind} ${name} OOM-killed as it started${side ? ` in side ${side}` : ''}` };
+    if (state?.oomKilled) return { name, started: container, detail: `${kind} ${name} OOM-killed as it started${side ? ` in side ${side}` : ''}` };
     throw new FaultFailedError(`${kind}: its container ${ready.why === 'exited' ? `exited with ${state?.exitCode ?? '?'}` : ready.why} within ${ready.afterMs}ms${tail ? `: ${tail}` : ''}`);
   }
-  return { name, detail: '', undo };
+  return { name, started: container, detail: '', undo };
 }
 
 export async function neighbour(action: Extract<StepAction, { action: 'neighbour' }>, target: FaultTarget): Promise<AppliedFault> {
@@ -74,6 +80,7 @@ export async function neighbour(action: Extract<StepAction, { action: 'neighbour
   });
   const tenant = await startTenant('neighbour', spec, target, action.side);
   return {
+    started: tenant.started,
     detail: tenant.detail || `neighbour ${tenant.name} holding ${formatBytes(action.memory)}${action.side ? ` in side ${action.side}` : ''}${action.cpusetCpus ? ` on cpus ${action.cpusetCpus}` : ''}`,
     ...(tenant.undo ? { undo: tenant.undo } : {}),
   };
@@ -89,6 +96,7 @@ export async function cpuHog(action: Extract<StepAction, { action: 'cpu-hog' }>,
   });
   const tenant = await startTenant('cpu-hog', spec, target);
   return {
+    started: tenant.started,
     detail: tenant.detail || `cpu-hog ${tenant.name}: ${workers} busy loop${workers === 1 ? '' : 's'}${action.cpusetCpus ? ` on cpus ${action.cpusetCpus}` : ''}`,
     ...(tenant.undo ? { undo: tenant.undo } : {}),
   };
