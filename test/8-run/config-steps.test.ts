@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { configSteps, latestSample } from '../../src/8-run/config-steps.ts';
+import { configSteps, latestSample, type ConfigStepsContext } from '../../src/8-run/config-steps.ts';
 import { TIME_ZERO } from '../../src/8-run/steps.ts';
 import { Teardown } from '../../src/8-run/teardown.ts';
-import { limitAfterStep, planRun } from '../../src/2-plan/index.ts';
+import { limitAfterStep, planRun, type PlannedConfig } from '../../src/2-plan/index.ts';
 import { Timeline, type Observation } from '../../src/4-observe/index.ts';
 import type { AppliedFault, RuntimeConnection } from '../../src/3-runtime/index.ts';
 import degradedReplica from '../../scenarios/degraded-replica.ts';
@@ -29,6 +29,31 @@ describe('what a `when` reads', () => {
   });
 });
 
+/** Runs a configuration's one step against a connection whose fault returns `applied`, then its undo; the timeline it wrote. */
+async function runOneStep(config: PlannedConfig, applied: AppliedFault, onStarted?: ConfigStepsContext['onStarted']): Promise<Timeline> {
+  const timeline = new Timeline(() => 0);
+  const teardown = new Teardown();
+  const steps = configSteps({
+    config,
+    connection: { applyFault: async () => applied } as unknown as RuntimeConnection,
+    run: { runId: 'r', scenario: 'degraded-replica' },
+    timeline,
+    instances: new Map(),
+    cgroupParents: new Map(),
+    signal: new AbortController().signal,
+    log: () => {},
+    cwd: '.',
+    defer: (undo) => teardown.defer(undo),
+    onFailure: () => {},
+    ...(onStarted ? { onStarted } : {}),
+  })!;
+  steps.start();
+  steps.fire(TIME_ZERO);
+  while (!timeline.of('step').some((s) => s.phase === 'done')) await new Promise((resolve) => setTimeout(resolve, 1));
+  await teardown.run();
+  return timeline;
+}
+
 describe('a `limit` step as data', () => {
   it('writes the limit in force when the step is done and when it is undone, and its undo reads in the direction it went', async () => {
     const [config] = planRun({ ...degradedReplica, file: 'scenarios/degraded-replica.ts' }, { only: ['lowered=tight', 'allocator=glibc'] });
@@ -39,26 +64,7 @@ describe('a `limit` step as data', () => {
       memoryLimit: { instance: 'a', ownBytes: lowered, undoneOwnBytes: 8 * 2 ** 30 },
       undo: async () => {},
     };
-    const timeline = new Timeline(() => 0);
-    const teardown = new Teardown();
-    const connection = { applyFault: async () => applied } as unknown as RuntimeConnection;
-    const steps = configSteps({
-      config: { ...config!, steps: [{ name: 'limit-a', action: { action: 'limit', instance: 'a', memory: lowered } }] },
-      connection,
-      run: { runId: 'r', scenario: 'degraded-replica' },
-      timeline,
-      instances: new Map(),
-      cgroupParents: new Map(),
-      signal: new AbortController().signal,
-      log: () => {},
-      cwd: '.',
-      defer: (undo) => teardown.defer(undo),
-      onFailure: () => {},
-    })!;
-    steps.start();
-    steps.fire(TIME_ZERO);
-    while (!timeline.of('step').some((s) => s.phase === 'done')) await new Promise((resolve) => setTimeout(resolve, 1));
-    await teardown.run();
+    const timeline = await runOneStep({ ...config!, steps: [{ name: 'limit-a', action: { action: 'limit', instance: 'a', memory: lowered } }] }, applied);
     expect(timeline.of('limit').map(({ t: _, ...o }) => o)).toEqual([
       { kind: 'limit', instance: 'a', limitBytes: lowered, phase: 'step', step: 'limit-a' },
       { kind: 'limit', instance: 'a', limitBytes: 8 * 2 ** 30, phase: 'undo', step: 'limit-a' },
@@ -78,27 +84,10 @@ describe('a step that starts a container', () => {
   it("hands the container to the post-mortem with the step's name", async () => {
     const [config] = planRun({ ...degradedReplica, file: 'scenarios/degraded-replica.ts' }, { only: ['lowered=tight', 'allocator=glibc'] });
     const applied: AppliedFault = { detail: 'neighbour neighbour-15 holding 148 MiB in side host-a', started: { instance: 'neighbour-15', containerId: 'c'.repeat(64) }, undo: async () => {} };
-    const timeline = new Timeline(() => 0);
-    const teardown = new Teardown();
     const started: unknown[] = [];
-    const steps = configSteps({
-      config: { ...config!, steps: [{ name: 'neighbour-3', action: { action: 'neighbour', memory: 148 * 2 ** 20, image: 'oomlab/mariadb:10.11', side: 'host-a' } }] },
-      connection: { applyFault: async () => applied } as unknown as RuntimeConnection,
-      run: { runId: 'r', scenario: 'degraded-replica' },
-      timeline,
-      instances: new Map(),
-      cgroupParents: new Map(),
-      signal: new AbortController().signal,
-      log: () => {},
-      cwd: '.',
-      defer: (undo) => teardown.defer(undo),
-      onFailure: () => {},
-      onStarted: (container) => started.push(container),
-    })!;
-    steps.start();
-    steps.fire(TIME_ZERO);
-    while (!timeline.of('step').some((s) => s.phase === 'done')) await new Promise((resolve) => setTimeout(resolve, 1));
-    await teardown.run();
+    await runOneStep({ ...config!, steps: [{ name: 'neighbour-3', action: { action: 'neighbour', memory: 148 * 2 ** 20, image: 'oomlab/mariadb:10.11', side: 'host-a' } }] }, applied, (container) =>
+      started.push(container),
+    );
     expect(started).toEqual([{ step: 'neighbour-3', instance: 'neighbour-15', containerId: 'c'.repeat(64) }]);
   });
 });
