@@ -148,6 +148,8 @@ describe('a task table cut short (a newcomer with nextcloud-snap#1192)', () => {
     expect(cut.causes[0]!.score).toBeGreaterThan(0.5);
     expect(cut.unknown).toContain('which processes held what: the task table given is cut: 1 row and none for mysqld (pid 11119), so the 84 KiB its rows held is only a part');
     expect(cut.collect.some((c) => c.startsWith('the whole task table'))).toBe(true);
+    // performance_schema's 0.00 has its reason beside it, not a lone '+'.
+    expect(cut.causes.find((c) => c.id === 'performance-schema')!.against).toContain("after the pool (128 MiB) and the server's base (116 MiB), 0 B of the 241,112 kB anon-rss is left for it");
   });
 
   it("writes a scenario that says its server was sized to production's anon-rss, and that the version was assumed", () => {

@@ -267,7 +267,13 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
         for: [
           `performance_schema ${setting ?? 'ON (the default)'}: autosized from max_connections ${v.max_connections} and table_open_cache ${v.table_open_cache}, commonly 200 MiB or more on MySQL 5.6-8.0, ${pct(estimate, limit)} of the ${formatBytes(limit)} limit`,
         ],
-        against: limit > GiB ? [`the limit ${formatBytes(limit)} leaves room for it`] : [],
+        against: [
+          // What the anon-rss leaves it is the score: said, so a low score has its reason beside it.
+          ...(left < estimate
+            ? [`after the pool (${formatBytes(Math.min(pool, anon))}) and the server's base (${formatBytes(base)}), ${formatBytes(left)} of the ${kb(anon)} anon-rss is left for it`]
+            : []),
+          ...(limit > GiB ? [`the limit ${formatBytes(limit)} leaves room for it`] : []),
+        ],
       });
       unknown.push('performance_schema memory: not in the kernel lines');
       collect.push("performance_schema's memory: `SELECT SUM(current_alloc) FROM sys.memory_global_by_current_bytes WHERE event_name LIKE 'memory/performance_schema/%'`");
