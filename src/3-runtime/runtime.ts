@@ -208,6 +208,8 @@ export interface FaultTarget {
   log: (line: string) => void;
   /** The scenario file's folder: a `run` step's `$` starts there. */
   cwd: string;
+  /** The step that applies the fault: a container it starts takes its name (unique in the configuration). */
+  step?: string;
 }
 
 /** A fault in place: the line a report shows, what a `run` step printed, and how to put things back. */

@@ -41,8 +41,9 @@ export function configSteps(context: ConfigStepsContext): StepScheduler | undefi
   const log = (line: string) => context.log(`[${config.id}] ${line}`);
   return new StepScheduler({
     steps: config.steps,
-    apply: (action, signal) =>
+    apply: (action, signal, step) =>
       context.connection.applyFault(action, {
+        step,
         run: context.run,
         configId: config.id,
         configIndex: config.index,

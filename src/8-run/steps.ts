@@ -31,7 +31,7 @@ export interface StepRecord {
 export interface StepSchedulerOptions {
   steps: readonly Step[];
   /** Applies a step's action; `signal` aborts when its timeout passes or the configuration ends. */
-  apply: (action: StepAction, signal: AbortSignal) => Promise<AppliedFault>;
+  apply: (action: StepAction, signal: AbortSignal, step: string) => Promise<AppliedFault>;
   record: (record: StepRecord) => void;
   /** Told what a step's action did once it is in force (`step`) and once it is undone (`undo`): a changed limit becomes a `limit` observation. */
   applied?: (step: Step, applied: AppliedFault, phase: 'step' | 'undo') => void;
@@ -189,7 +189,7 @@ export class StepScheduler {
     const timeoutMs = (step.timeout ?? DEFAULT_STEP_TIMEOUT_MS) * (this.#options.timeScale ?? 1);
     record('start', describeAction(action));
     const expired = new AbortController();
-    const applying = this.#options.apply(action, AbortSignal.any([this.#stop, expired.signal]));
+    const applying = this.#options.apply(action, AbortSignal.any([this.#stop, expired.signal]), step.name);
     this.#applying.add(applying);
     let undo: (() => Promise<void>) | undefined;
     // Deferred as soon as the action returns, even after its timeout: an undo is never lost.

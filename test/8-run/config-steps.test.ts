@@ -4,7 +4,7 @@ import { TIME_ZERO } from '../../src/8-run/steps.ts';
 import { Teardown } from '../../src/8-run/teardown.ts';
 import { limitAfterStep, planRun, type PlannedConfig } from '../../src/2-plan/index.ts';
 import { Timeline, type Observation } from '../../src/4-observe/index.ts';
-import type { AppliedFault, RuntimeConnection } from '../../src/3-runtime/index.ts';
+import type { AppliedFault, FaultTarget, RuntimeConnection } from '../../src/3-runtime/index.ts';
 import degradedReplica from '../../scenarios/degraded-replica.ts';
 
 const sample = (t: number, instance: string, source: 'cgroup' | 'status', metric: string, value: number): Observation => ({ kind: 'sample', t, instance, source, metric, value });
@@ -30,12 +30,16 @@ describe('what a `when` reads', () => {
 });
 
 /** Runs a configuration's one step against a connection whose fault returns `applied`, then its undo; the timeline it wrote. */
-async function runOneStep(config: PlannedConfig, applied: AppliedFault, onStarted?: ConfigStepsContext['onStarted']): Promise<Timeline> {
+async function runOneStep(config: PlannedConfig, applied: AppliedFault, onStarted?: ConfigStepsContext['onStarted'], targets: FaultTarget[] = []): Promise<Timeline> {
   const timeline = new Timeline(() => 0);
   const teardown = new Teardown();
+  const applyFault = async (_action: unknown, target: FaultTarget) => {
+    targets.push(target);
+    return applied;
+  };
   const steps = configSteps({
     config,
-    connection: { applyFault: async () => applied } as unknown as RuntimeConnection,
+    connection: { applyFault } as unknown as RuntimeConnection,
     run: { runId: 'r', scenario: 'degraded-replica' },
     timeline,
     instances: new Map(),
@@ -85,9 +89,11 @@ describe('a step that starts a container', () => {
     const [config] = planRun({ ...degradedReplica, file: 'scenarios/degraded-replica.ts' }, { only: ['lowered=tight', 'allocator=glibc'] });
     const applied: AppliedFault = { detail: 'neighbour neighbour-15 holding 148 MiB in side host-a', started: { instance: 'neighbour-15', containerId: 'c'.repeat(64) }, undo: async () => {} };
     const started: unknown[] = [];
-    await runOneStep({ ...config!, steps: [{ name: 'neighbour-3', action: { action: 'neighbour', memory: 148 * 2 ** 20, image: 'oomlab/mariadb:10.11', side: 'host-a' } }] }, applied, (container) =>
-      started.push(container),
-    );
+    const targets: FaultTarget[] = [];
+    const neighbour = { name: 'neighbour-3', action: { action: 'neighbour' as const, memory: 148 * 2 ** 20, image: 'oomlab/mariadb:10.11', side: 'host-a' } };
+    await runOneStep({ ...config!, steps: [neighbour] }, applied, (container) => started.push(container), targets);
+    // The fault is told its step, whose name its container takes (a newcomer saw step neighbour-1 start neighbour-7).
+    expect(targets.map((t) => t.step)).toEqual(['neighbour-3']);
     expect(started).toEqual([{ step: 'neighbour-3', instance: 'neighbour-15', containerId: 'c'.repeat(64) }]);
   });
 });

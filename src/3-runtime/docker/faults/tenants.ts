@@ -37,7 +37,8 @@ async function startTenant(
   if (side !== undefined && cgroupParent === undefined) {
     throw new FaultFailedError(`${kind}: no side \`${side}\` in configuration ${target.configId}; sides: ${[...target.cgroupParents.keys()].join(', ') || 'none (host(config).sides declares them)'}`);
   }
-  const name = `${kind}-${++started}`;
+  // Named after its step (neighbour-3 is step neighbour-3's, in every configuration); a counter where no step or an instance has that name.
+  const name = target.step !== undefined && !target.instances.has(target.step) ? target.step : `${kind}-${++started}`;
   const tenant = await startInstance(
     { ...spec, name },
     {
