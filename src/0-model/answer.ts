@@ -4,6 +4,7 @@ import { SIGNATURE_WORDS } from './signature.ts';
 import type { AxisValue, Outcome } from './config.ts';
 import type { ConfigResult, RunReport, SharedMemoryBudget } from './report.ts';
 import { formatBytes } from './units.ts';
+import { stepContainerText, stepKills } from './step-kills.ts';
 import { caveatsOf, caveatText } from './load-caveats.ts';
 import { isSetValue, setValuesOf, setValuesText } from './set-values.ts';
 import { expectedText, outcomeWords, verdictWords } from './verdict-words.ts';
@@ -317,8 +318,8 @@ export function sharedBudgetPeak(config: ConfigResult): { budget?: SharedMemoryB
   if (!budget) return { unknownShare: false };
   const budgetPeak = budget.anonPeakBytes ?? budget.peakBytes;
   // A step's neighbour killed in it: the budget reached its limit, whatever a 200 ms sampler saw before the kill.
-  const killed = config.observations.find((o) => o.kind === 'kernel-oom' && o.step !== undefined && budget.steps?.includes(o.step));
-  const ranOut = killed?.kind === 'kernel-oom' ? `side ${budget.side} ran out: the kernel killed step ${killed.step}'s container ${killed.instance} (${killed.process})` : undefined;
+  const killed = stepKills(config.observations, budget.steps)[0];
+  const ranOut = killed ? `side ${budget.side} ran out: the kernel killed ${stepContainerText(killed)}` : undefined;
   return {
     budget,
     ...(budgetPeak !== undefined ? { budgetPeak } : {}),

@@ -58,6 +58,12 @@ export async function readNodeMemory(node: NodeAccess): Promise<NodeMemory[]> {
 
 /** The metric a node's free memory is recorded under (`node1FreeBytes`): the report's chart and the judge read it by this name. */
 export const nodeFreeMetric = (node: number) => `node${node}FreeBytes`;
+
+/** The node a sample's metric is the free memory of (`node1FreeBytes` → 1), or undefined for any other metric. */
+export function nodeOfFreeMetric(metric: string): number | undefined {
+  const node = /^node(\d+)FreeBytes$/.exec(metric);
+  return node && metric === nodeFreeMetric(Number(node[1])) ? Number(node[1]) : undefined;
+}
 /** numa_stat counters worth a line each: allocations a node served for another (miss) and interleaved ones (interleave_hit). */
 const NUMA_STAT_COUNTERS = ['numa_miss', 'interleave_hit'] as const;
 

@@ -10,6 +10,7 @@ import { NARROW_MARGIN } from '../0-model/judgement.ts';
 export { isNarrow, NARROW_MARGIN } from '../0-model/judgement.ts';
 import type { ExpectationCheck, SharedMemoryBudget } from '../0-model/report.ts';
 import { formatBytes } from '../0-model/units.ts';
+import { stepContainerText, stepKills, stepNeighboursText } from '../0-model/step-kills.ts';
 
 type Observed = Pick<Timeline, 'of'>;
 
@@ -99,7 +100,7 @@ function memoryMargin(config: PlannedConfig, timeline: Observed, judgement: Inst
   const peak = anon ?? usage;
   const label = side ? side.side : judgement.instance;
   // Steps' neighbours in the side were not measured here (a report without the budget's own cgroup): the sum lacks them.
-  const unknown = budget?.steps?.length ? `, not counting the neighbours of step${budget.steps.length > 1 ? 's' : ''} ${budget.steps.join(', ')}` : '';
+  const unknown = budget?.steps?.length ? `, not counting ${stepNeighboursText(budget.steps)}` : '';
   const parts = side ? ` (${members.map((name) => `${name} ${formatBytes(peak.byMember[name] ?? 0)}`).join(' + ')}${unknown})` : '';
   const distance = Math.max(0, limit - peak.peakBytes);
   const figure = anon
@@ -129,14 +130,11 @@ function budgetMargin(timeline: Observed, judgement: InstanceJudgement, budget: 
   const figure =
     anon !== undefined ? `peak ${formatBytes(budget.peakBytes)} of ${formatBytes(limit)} with page cache, anon (rss) ${formatBytes(anon)}` : `peak ${formatBytes(peak)} of ${formatBytes(limit)}`;
   const others = budget.instances.filter((name) => name !== judgement.instance);
-  const tenants = [...others, ...(budget.steps?.length ? [`the neighbours of step${budget.steps.length > 1 ? 's' : ''} ${budget.steps.join(', ')}`] : [])];
+  const tenants = [...others, ...(budget.steps?.length ? [stepNeighboursText(budget.steps)] : [])];
   const parts = ` in its own cgroup (${judgement.instance} ${formatBytes(own)} at its own peak${tenants.length > 0 ? `; the rest ${tenants.join(' and ')}` : ''})`;
-  const killed = timeline.of('kernel-oom').filter((k) => k.step !== undefined && budget.steps?.includes(k.step));
+  const killed = stepKills(timeline.of('kernel-oom'), budget.steps);
   const distance = Math.max(0, limit - peak);
-  const ending =
-    killed.length > 0
-      ? `the budget ran out: the kernel killed ${killed.map((k) => `step ${k.step}'s container ${k.instance} (${k.process})`).join(', ')}`
-      : `${formatBytes(distance)} short of the limit`;
+  const ending = killed.length > 0 ? `the budget ran out: the kernel killed ${killed.map(stepContainerText).join(', ')}` : `${formatBytes(distance)} short of the limit`;
   return margin({
     what: `${budget.side} ${anon !== undefined ? 'anon memory' : 'peak memory'}`,
     measured: peak,

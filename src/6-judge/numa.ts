@@ -2,7 +2,7 @@
 // node still had memory. The nodes it was confined to come from the kernel's own line (`mems_allowed=` of
 // a cpuset, `nodemask=` of a memory policy); the free memory from the per-node sampler, last before the kill.
 import type { Expectation } from '../1-scenario/index.ts';
-import { nodeFreeMetric, parseNodeList, type Observation, type ObservationOf } from '../4-observe/index.ts';
+import { nodeOfFreeMetric, parseNodeList, type Observation, type ObservationOf } from '../4-observe/index.ts';
 import type { ExpectationCheck } from '../0-model/report.ts';
 import { check } from './load-expectations.ts';
 
@@ -21,10 +21,10 @@ function nodesFreeAt(observations: readonly Observation[], t: number): Map<numbe
   const latest = new Map<number, { t: number; value: number }>();
   for (const o of observations) {
     if (o.kind !== 'sample' || o.source !== 'host' || o.t > t) continue;
-    const node = /^node(\d+)FreeBytes$/.exec(o.metric);
-    if (!node || o.metric !== nodeFreeMetric(Number(node[1]))) continue;
-    const seen = latest.get(Number(node[1]));
-    if (!seen || o.t >= seen.t) latest.set(Number(node[1]), { t: o.t, value: o.value });
+    const node = nodeOfFreeMetric(o.metric);
+    if (node === undefined) continue;
+    const seen = latest.get(node);
+    if (!seen || o.t >= seen.t) latest.set(node, { t: o.t, value: o.value });
   }
   return new Map([...latest].map(([node, { value }]) => [node, value]));
 }

@@ -4,6 +4,7 @@ import type { PlannedConfig } from '../2-plan/index.ts';
 import type { Outcome } from '../1-scenario/index.ts';
 import type { ConfigResult, EmulatedFact, EndedBy, SharedMemoryBudget } from '../0-model/report.ts';
 import { loadCaveats } from '../0-model/load-caveats.ts';
+import { stepContainerText } from '../0-model/step-kills.ts';
 import { judgeLoad } from './load-expectations.ts';
 import { loadMetrics } from './metrics.ts';
 import { classifyOutcome, judgeInstance, killsOf, loadWindowOf } from './outcome.ts';
@@ -168,7 +169,7 @@ function unjudgedKernelKills(observations: ConfigResult['observations'], judged:
 function stepKillLine(config: PlannedConfig, kill: UnjudgedKill, judgements: readonly { instance: string; outcome: Outcome }[], observations: ConfigResult['observations']): string {
   const action = config.steps?.find((s) => s.name === kill.step)?.action;
   const side = action?.action === 'neighbour' ? action.side : undefined;
-  const line = `step ${kill.step}'s container ${kill.instance} (${kill.process}) was OOM-killed`;
+  const line = `${stepContainerText(kill)} was OOM-killed`;
   if (side === undefined) return line;
   const members = config.instances.filter((spec) => spec.side === side).map((spec) => spec.name);
   const eventOnly = judgements

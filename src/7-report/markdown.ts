@@ -158,7 +158,8 @@ export function renderMarkdown(report: RunReport): string {
   const upgrade = upgradeView(report);
   if (upgrade.length > 0) lines.push('', ...upgrade);
   lines.push('', ...runDetails(report));
-  const decided = report.configs.filter((c) => c.evidence.length > 0 || numaFreeMinimaText(c) !== undefined);
+  const numaFree = new Map(report.configs.map((c) => [c, numaFreeMinimaText(c)]));
+  const decided = report.configs.filter((c) => c.evidence.length > 0 || numaFree.get(c) !== undefined);
   if (decided.length > 0) {
     lines.push('', '## Evidence', '');
     for (const config of decided) {
@@ -177,8 +178,8 @@ export function renderMarkdown(report: RunReport): string {
           }`;
         lines.push(`Through the app tier: ${byReplica.map(describe).join('; ')}.`, '');
       }
-      const numaFree = numaFreeMinimaText(config);
-      if (numaFree) lines.push(`Lowest free memory per NUMA node over the run (host-wide MemFree): ${numaFree}.`, '');
+      const lowestFree = numaFree.get(config);
+      if (lowestFree) lines.push(`Lowest free memory per NUMA node over the run (host-wide MemFree): ${lowestFree}.`, '');
       if (config.expectations?.length) {
         lines.push('What the load had to show:', '');
         for (const e of config.expectations) lines.push(`- ${e.met ? '✅' : '❌'} ${e.line}${e.met ? '' : ` — expected ${e.expected}`} (${e.source}${e.because ? `: ${e.because}` : ''})`);
