@@ -23,15 +23,12 @@ export function sideCgroupName(runId: string, configIndex: number, side: string)
 export async function createSideBudget(runId: string, configIndex: number, side: string, limitBytes: number): Promise<SideBudget> {
   const name = sideCgroupName(runId, configIndex, side);
   const v2 = isCgroupV2();
-  const memoryDir = v2 ? join(CGROUP_ROOT, name) : join(CGROUP_ROOT, 'memory', name);
+  const dir = v2 ? join(CGROUP_ROOT, name) : join(CGROUP_ROOT, 'memory', name);
+  await mkdir(dir, { recursive: true });
   if (v2) {
-    const dir = join(CGROUP_ROOT, name);
-    await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'memory.max'), String(limitBytes));
     await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => {});
   } else {
-    const dir = join(CGROUP_ROOT, 'memory', name);
-    await mkdir(dir, { recursive: true });
     // Children account to the parent: without use_hierarchy the limit would not bind them (always 1 on modern kernels).
     await writeFile(join(dir, 'memory.use_hierarchy'), '1').catch(() => {});
     await writeFile(join(dir, 'memory.limit_in_bytes'), String(limitBytes));
@@ -41,7 +38,7 @@ export async function createSideBudget(runId: string, configIndex: number, side:
     side,
     cgroupParent: `/${name}`,
     limitBytes,
-    locate: async () => ({ cgroupDirs: { memory: memoryDir } }),
+    locate: async () => ({ cgroupDirs: { memory: dir } }),
     remove: () => removeSideCgroup(name),
   };
 }
