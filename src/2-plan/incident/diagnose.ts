@@ -295,6 +295,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       ? `the task table given is cut: ${others.length} row${others.length === 1 ? '' : 's'} and none for ${kill.process} (pid ${kill.pid})`
       : 'the kernel lines have no task table';
     if (tableCut) unknown.push(`which processes held what: ${noTable}, so the ${formatBytes(othersBytes)} its rows held is only a part`);
+    const askTaskTable = `the ${tableCut ? 'whole ' : ''}task table the kernel printed before the kill (the \`[  pid  ]   uid  tgid total_vm      rss …\` rows): it names the neighbours`;
     if (others.length > 0 && othersBytes + victimBytes > 0 && !tableCut) {
       // The victim's row may be missing from a pasted table: then the limit is the whole.
       const whole = victimBytes > 0 ? othersBytes + victimBytes : Math.max(othersBytes, limit ?? othersBytes);
@@ -310,7 +311,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       (share >= FITS ? forIt : against).push(line);
       score = share * 0.8;
       if (kill.tasks.length === 0) unknown.push('what else ran in the cgroup: the kernel log had no task table');
-      if (tableCut) collect.push('the whole task table the kernel printed before the kill (the `[  pid  ]   uid  tgid total_vm      rss …` rows): it names the neighbours');
+      if (tableCut) collect.push(askTaskTable);
     } else if (kill.scope === 'global' && limit !== undefined && victimBytes > 0) {
       // A global OOM kills the largest process: what the machine held beside it was someone else's.
       const beside = Math.max(0, limit - victimBytes);
@@ -319,7 +320,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       (share >= FITS ? forIt : against).push(line);
       score = share * 0.8;
       if (!tableCut) unknown.push(`which processes held the rest: ${noTable}`);
-      collect.push(`the ${tableCut ? 'whole ' : ''}task table the kernel printed before the kill (the \`[  pid  ]   uid  tgid total_vm      rss …\` rows): it names the neighbours`);
+      collect.push(askTaskTable);
     }
     if (kill.scope === 'global') forIt.push('a global OOM (no memory cgroup): the kernel picks the largest process, which need not be the one that grew');
     if (score > 0 || kill.scope === 'global')
