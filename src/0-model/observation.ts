@@ -21,6 +21,8 @@ export type Observation =
       line: string;
       constraintLine?: string;
       step?: string;
+      /** The other processes of the kill's task table: in a lab VM's global OOM, the guest's own system beside the server. */
+      others?: { rssKb: number; count: number; largest: { name: string; rssKb: number }[] };
     }
   /** `peakBytes` is the cgroup's high-water mark, page cache counted; `anonPeakBytes` the anonymous memory's peak (memory.stat rss/anon, or the kernel's anon-rss at a kill) with `cacheBytes` of page cache beside it. */
   /**

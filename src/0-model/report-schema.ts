@@ -83,6 +83,7 @@ const eventObservations = [
     line: str,
     constraintLine: str.optional(),
     step: str.optional(),
+    others: z.object({ rssKb: num, count: num, largest: z.array(z.object({ name: str, rssKb: num })) }).optional(),
   }),
   z.object({ kind: z.literal('limit'), t: num, instance: str, limitBytes: num.optional(), side: str.optional(), phase: z.enum(['start', 'step', 'undo']), step: str.optional() }),
   z.object({ kind: z.literal('memory-peak'), t: num, instance: str, peakBytes: num, limitBytes: num.optional(), source: str, anonPeakBytes: num.optional(), cacheBytes: num.optional() }),
@@ -348,6 +349,7 @@ const productionKill = z.object({
   anonRssSizedTo: z.boolean().optional(),
   totalVmKb: num.optional(),
   limitBytes: num.optional(),
+  othersRssKb: num.optional(),
   oomScoreAdj: num.optional(),
   phase: z.enum(['start-up', 'under-load', 'after-load', 'unknown']),
   line: str.optional(),
@@ -361,7 +363,7 @@ const signatureMatch = z.object({
   standIn: z.object({ image: str, production: str }).optional(),
   rows: z.array(
     z.object({
-      figure: z.enum(['process', 'server', 'scope', 'anon-rss', 'total-vm', 'phase', 'oom_score_adj']),
+      figure: z.enum(['process', 'server', 'scope', 'anon-rss', 'other processes', 'total-vm', 'phase', 'oom_score_adj']),
       production: str,
       lab: str,
       match: z.enum(['same', 'differs', 'unknown']),

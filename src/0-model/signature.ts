@@ -11,6 +11,8 @@ export interface ProductionKill {
   anonRssSizedTo?: boolean;
   totalVmKb?: number;
   limitBytes?: number;
+  /** What the other processes of production's task table held at the kill (absent: no table, or one cut before the victim's row). */
+  othersRssKb?: number;
   oomScoreAdj?: number;
   phase: 'start-up' | 'under-load' | 'after-load' | 'unknown';
   line?: string;
@@ -23,7 +25,7 @@ export function serverText(server: NonNullable<ProductionKill['server']>): strin
   return `${server.family === 'mysql' ? 'MySQL' : 'MariaDB'} ${server.version}${server.assumed ? ' (assumed: the evidence did not name the version)' : ''}`;
 }
 
-export type SignatureFigure = 'process' | 'server' | 'scope' | 'anon-rss' | 'total-vm' | 'phase' | 'oom_score_adj';
+export type SignatureFigure = 'process' | 'server' | 'scope' | 'anon-rss' | 'other processes' | 'total-vm' | 'phase' | 'oom_score_adj';
 
 export interface SignatureRow {
   figure: SignatureFigure;

@@ -265,6 +265,8 @@ export const productionKillSchema = z.strictObject({
   anonRssSizedTo: z.boolean().optional(),
   totalVmKb: z.number().nonnegative().optional(),
   limitBytes: z.number().positive().optional(),
+  /** What the other processes of production's task table held at the kill, in kB. */
+  othersRssKb: z.number().nonnegative().optional(),
   oomScoreAdj: z.number().int().optional(),
   /** When production died, where known. */
   phase: z.enum(['start-up', 'under-load', 'after-load', 'unknown']),

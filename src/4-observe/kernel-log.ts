@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { parseOomReports } from '../2-plan/index.ts';
+import { type OthersAtKill, othersAtKill, parseOomReports } from '../2-plan/index.ts';
 import type { NodeAccess } from '../3-runtime/index.ts';
 
 /** One OOM kill as the kernel logged it. */
@@ -19,6 +19,8 @@ export interface KernelOomKill {
   line: string;
   /** The `oom-kill:` line, as printed. */
   constraintLine?: string;
+  /** What the task table's other processes held at the kill: in a global OOM, the rest of the machine. */
+  others?: OthersAtKill;
   /** The kill's timestamp as dmesg printed it: seconds since boot on the kernel's monotonic clock. */
   kernelSeconds?: number;
   /** When the kill happened, in epoch ms: `kernelSeconds` put on the wall clock (kernelOomKillsOf). */
@@ -33,6 +35,7 @@ export function parseKernelOomKills(text: string): KernelOomKill[] {
   return parseOomReports(text).flatMap((kill) => {
     if (kill.pid === undefined || kill.totalVmKb === undefined || kill.anonRssKb === undefined || kill.fileRssKb === undefined) return [];
     const paired = kill.constraintLine !== undefined;
+    const others = othersAtKill(kill);
     return [
       {
         process: kill.process,
@@ -46,6 +49,7 @@ export function parseKernelOomKills(text: string): KernelOomKill[] {
         line: stripTimestamp(kill.lines.at(-1)!),
         ...(kernelSecondsOf(kill.lines.at(-1)!) !== undefined ? { kernelSeconds: kernelSecondsOf(kill.lines.at(-1)!)! } : {}),
         ...(paired ? { constraintLine: stripTimestamp(kill.constraintLine!) } : {}),
+        ...(others ? { others } : {}),
       },
     ];
   });

@@ -101,5 +101,6 @@ function addKill(timeline: Timeline, instance: string, kill: KernelOomKill, step
     line: kill.line,
     ...(kill.constraintLine ? { constraintLine: kill.constraintLine } : {}),
     ...(step !== undefined ? { step } : {}),
+    ...(kill.others ? { others: kill.others } : {}),
   });
 }

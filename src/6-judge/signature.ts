@@ -54,6 +54,32 @@ function standInOf(production: ProductionKill, config: ConfigResult | undefined)
   return { image, production: serverText(production.server) };
 }
 
+/**
+ * A global kill comes when the whole machine runs out: what the other processes held sets how large the server
+ * was by then. The lab's guest runs its own kernel threads, dockerd, containerd and the agent; production ran
+ * its own. Shown beside anon-rss to say where a gap comes from; never decisive, as no scenario reproduces them.
+ */
+function othersRow(production: ProductionKill, kill: { others?: { rssKb: number; count: number; largest: { name: string; rssKb: number }[] } }): SignatureRow {
+  const lab = kill.others;
+  const labText = lab
+    ? `${formatBytes(lab.rssKb * 1024)} in ${lab.count} processes, the largest ${lab.largest.map((t) => `${t.name} ${formatBytes(t.rssKb * 1024)}`).join(', ')}`
+    : "unknown: the lab's kernel log had no task table";
+  const productionText = production.othersRssKb !== undefined ? formatBytes(production.othersRssKb * 1024) : 'unknown: its kernel lines have no task table';
+  const bothKnown = lab !== undefined && production.othersRssKb !== undefined;
+  const off = bothKnown && production.othersRssKb! > 0 ? Math.abs(lab.rssKb - production.othersRssKb!) / production.othersRssKb! : undefined;
+  return {
+    figure: 'other processes',
+    production: productionText,
+    lab: labText,
+    match: off === undefined ? 'unknown' : off <= ANON_TOLERANCE ? 'same' : 'differs',
+    decisive: false,
+    note:
+      production.othersRssKb === undefined
+        ? "the task table's other rows at the kill: production's are unknown, so a gap in anon-rss under the same machine size may be theirs"
+        : "the task table's other rows at the kill: what the machine held beside the server sets the size at which it was killed",
+  };
+}
+
 export interface SignatureContext {
   /** The lab VM's memory when a lab ran the configurations: a global kill's budget, as the machine was production's. */
   labMemoryBytes?: number;
@@ -134,6 +160,7 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
             : `${apart} (${production.limitBytes === undefined ? "production's limit is unknown" : 'the limits differ'}: not decisive)`,
     });
   }
+  if (production.scope === 'global' || labScope === 'global') rows.push(othersRow(production, kill));
   if (production.totalVmKb !== undefined) {
     const fileTable = isFileTable(production.totalVmKb);
     const off = Math.abs(kill.totalVmKb - production.totalVmKb) / production.totalVmKb;

@@ -48,6 +48,8 @@ describe('collectPostMortem on a kill from a real kernel log', () => {
         memcg: `/docker/${CONTAINER}`,
         line: 'Memory cgroup out of memory: Killed process 18470 (mariadbd) total-vm:16827320kB, anon-rss:1046016kB, file-rss:684kB, shmem-rss:0kB, UID:0 pgtables:2172kB oom_score_adj:0',
         constraintLine: `oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=${CONTAINER},mems_allowed=0,oom_memcg=/docker/${CONTAINER},task_memcg=/docker/${CONTAINER},task=mariadbd,pid=18470,uid=0`,
+        // The task table listed only the victim: nothing else held the container's memory.
+        others: { rssKb: 0, count: 0, largest: [] },
       },
     ]);
   });

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProductionKill, RunReport } from '../../src/0-model/index.ts';
+import { othersAtKill, parseOomReports, serverKill } from '../../src/2-plan/index.ts';
+import { parseKernelOomKills } from '../../src/4-observe/index.ts';
 import { matchSignature } from '../../src/6-judge/index.ts';
 import { signatureMarkdown } from '../../src/7-report/signature.ts';
 
@@ -93,6 +95,7 @@ describe('matchSignature', () => {
       ['process', 'differs', false],
       ['scope', 'same', true],
       ['anon-rss', 'same', true],
+      ['other processes', 'unknown', false],
       ['phase', 'unknown', false],
     ]);
     expect(match.summary).toBe(
@@ -113,6 +116,59 @@ describe('matchSignature', () => {
     expect(match.summary).toContain(': scope as in production;');
     // Sized to it and still far off is shown, and does not decide either.
     expect(matchSignature({ ...bitnami, anonRssKb: 700_000, anonRssSizedTo: true }, globalKilled, { labMemoryBytes: 2 * 1024 ** 3 }).verdict).toBe('reproduced');
+  });
+
+  it("sets what the other processes held beside a global kill's anon-rss: the lab guest's task table against production's, where it has one", () => {
+    // A real global kill in a 16 GiB lab VM (lab:nofile, TCG; the containerd-7566 incident's scenario, 2026-12-07),
+    // its OOM report as the guest's kernel printed it, and containerd#7566's own kill line, which has no task table.
+    const labKill = parseKernelOomKills(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'dmesg-global-oom-mariadbd-16GiB-lab.txt'), 'utf8'));
+    expect(labKill).toHaveLength(1);
+    // systemd-journal 269, systemd-udevd 296, systemd-network 284, python3 (the agent) 2393, containerd 2127, dockerd 7477, containerd-shim 529 pages.
+    expect(labKill[0]!.others).toEqual({
+      rssKb: 13_375 * 4,
+      count: 7,
+      largest: [
+        { name: 'dockerd', rssKb: 7477 * 4 },
+        { name: 'python3', rssKb: 2393 * 4 },
+        { name: 'containerd', rssKb: 2127 * 4 },
+      ],
+    });
+    const k = labKill[0]!;
+    const config = {
+      ...globalKilled[0]!,
+      observations: [
+        {
+          kind: 'kernel-oom' as const,
+          t: 60_000,
+          instance: 'db',
+          process: k.process,
+          pid: k.pid,
+          totalVmKb: k.totalVmKb,
+          anonRssKb: k.anonRssKb,
+          constraint: k.constraint,
+          memcg: k.memcg,
+          line: k.line,
+          others: k.others!,
+        },
+      ],
+    };
+    const containerd = parseOomReports(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'incidents', 'containerd-7566-nofile', 'kernel.log'), 'utf8'));
+    expect(othersAtKill(serverKill(containerd)!)).toBeUndefined();
+    const production: ProductionKill = { instance: 'db', process: 'mysqld', scope: 'global', anonRssKb: 15_376_132, totalVmKb: 16_827_684, phase: 'start-up' };
+    const row = matchSignature(production, [config], { labMemoryBytes: 16 * 1024 ** 3 }).rows.find((r) => r.figure === 'other processes');
+    expect(row).toEqual({
+      figure: 'other processes',
+      production: 'unknown: its kernel lines have no task table',
+      lab: '52.2 MiB in 7 processes, the largest dockerd 29.2 MiB, python3 9.3 MiB, containerd 8.3 MiB',
+      match: 'unknown',
+      decisive: false,
+      note: "the task table's other rows at the kill: production's are unknown, so a gap in anon-rss under the same machine size may be theirs",
+    });
+    // Production's table, where it has one, is set beside the lab's: 10 % apart or less reads the same, and never decides.
+    const known = matchSignature({ ...production, othersRssKb: 50_000 }, [config], { labMemoryBytes: 16 * 1024 ** 3 });
+    expect(known.rows.find((r) => r.figure === 'other processes')).toMatchObject({ production: '48.8 MiB', match: 'same', decisive: false });
+    // A memcg kill on both sides has no such row: the cgroup, not the machine, was the budget.
+    expect(matchSignature({ ...production, scope: 'memcg' }, killed).rows.some((r) => r.figure === 'other processes')).toBe(false);
   });
 
   it("partly: a global kill whose anon-rss is off by more than 10 %, in a VM of production's size, of another size, or of a size not known", () => {

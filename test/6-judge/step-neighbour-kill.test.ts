@@ -71,6 +71,16 @@ describe("a step's neighbour killed by the kernel", () => {
         memcg: `/oomlab-side-e1e502-2-host/${NEIGHBOUR}`,
         line: 'Memory cgroup out of memory: Killed process 27005 (perl) total-vm:159020kB, anon-rss:151936kB, file-rss:4192kB, shmem-rss:0kB, UID:0 pgtables:356kB oom_score_adj:1000',
         constraintLine: `oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=d379e7083a329003d387d050902fff3fdf53be09c59a41f195f72ecc654092e1,mems_allowed=0,oom_memcg=/oomlab-side-e1e502-2-host,task_memcg=/oomlab-side-e1e502-2-host/${NEIGHBOUR},task=perl,pid=27005,uid=0`,
+        // The budget's other rows: db's mariadbd and the other neighbours, as the kernel's task table listed them.
+        others: {
+          rssKb: 934_500,
+          count: 6,
+          largest: [
+            { name: 'mariadbd', rssKb: 276_520 },
+            { name: 'perl', rssKb: 156_128 },
+            { name: 'perl', rssKb: 156_012 },
+          ],
+        },
       },
     ]);
   });

@@ -6,7 +6,7 @@ import { perConnectionParts } from '../memory-terms.ts';
 import { FILE_INFO_BYTES, openFilesAtStartup } from '../open-files.ts';
 import { type MyCnf, resolveVariables, type ServerFamily, type ServerVariables, serverFamilyOf, serverProfile } from '../server-profiles.ts';
 import type { IncidentEvidence } from './evidence.ts';
-import { isServerProcess } from './kernel-report.ts';
+import { isServerProcess, TASK_PAGE_KB } from './kernel-report.ts';
 
 export const CAUSE_IDS = ['nofile-file-table', 'buffer-pool', 'connections', 'performance-schema', 'neighbours', 'allocator', 'limit-lowered', 'insufficient-evidence'] as const;
 export type CauseId = (typeof CAUSE_IDS)[number];
@@ -66,7 +66,7 @@ const GiB = 1024 * MiB;
 /** mysqld's code, thread stacks of its background threads and heap beside the global buffers (docs/memory-model.md). */
 const SERVER_CODE_AND_HEAP = 100 * MiB;
 const CONTAINERD_INFINITY = 1_073_741_816;
-const PAGE_KB = 4;
+const PAGE_KB = TASK_PAGE_KB;
 
 const plural = (n: number, word: string) => `about ${n} ${word}${n === 1 ? '' : 's'}`;
 const pct = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;

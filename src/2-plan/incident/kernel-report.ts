@@ -258,6 +258,30 @@ function killFrom(pending: Pending, pid: number, process: string): Omit<Producti
   };
 }
 
+/** A task-table row's pages in kB: x86-64's 4 KiB page, which every report read here comes from. */
+export const TASK_PAGE_KB = 4;
+
+/** What the other processes of a kill's task table held beside the victim: the budget's rest, named. */
+export interface OthersAtKill {
+  /** Their resident memory (the table's `rss` column: anon, file and shmem pages), summed. */
+  rssKb: number;
+  count: number;
+  /** The largest few, largest first. */
+  largest: { name: string; rssKb: number }[];
+}
+
+/** The others of a kill whose task table lists its victim; undefined without a table, or with one cut before the victim's row. */
+export function othersAtKill(kill: Pick<ProductionKill, 'pid' | 'tasks'>, largestCount = 3): OthersAtKill | undefined {
+  if (kill.pid === undefined || !kill.tasks.some((t) => t.pid === kill.pid)) return undefined;
+  const others = kill.tasks.filter((t) => t.pid !== kill.pid);
+  const largest = [...others].sort((a, b) => b.rssPages - a.rssPages).slice(0, largestCount);
+  return {
+    rssKb: others.reduce((sum, t) => sum + t.rssPages * TASK_PAGE_KB, 0),
+    count: others.length,
+    largest: largest.map((t) => ({ name: t.name, rssKb: t.rssPages * TASK_PAGE_KB })),
+  };
+}
+
 /** The kill a diagnosis is about: the last kill of a MySQL/MariaDB server that printed its sizes, else the last server kill, else the last kill. */
 export function serverKill(kills: readonly ProductionKill[]): ProductionKill | undefined {
   const latestFirst = [...kills].reverse();

@@ -4,6 +4,7 @@
 import { formatBytes } from '../../0-model/units.ts';
 import type { Cause, CauseId, Diagnosis } from './diagnose.ts';
 import type { IncidentEvidence } from './evidence.ts';
+import { othersAtKill } from './kernel-report.ts';
 import { parseNofile } from './process-limits.ts';
 import { commentText, labHostLines, literal, MiB, roundDownMiB, scenarioOpening, sizeText, type ScenarioTextInput } from './scenario-literal.ts';
 import { limitLoweredBody, neighboursBody } from './timeline-scenarios.ts';
@@ -315,6 +316,7 @@ function productionKill(input: ScenarioTextInput, sizedToVictim = false): string
   if (!kill) return [];
   // A global OOM's budget is the machine's memory, which the lab VM is given.
   const limit = input.globalLab?.memoryBytes ?? input.diagnosis.figures.limitBytes;
+  const others = othersAtKill(kill);
   const production = {
     instance: 'db',
     process: kill.process,
@@ -325,6 +327,7 @@ function productionKill(input: ScenarioTextInput, sizedToVictim = false): string
     ...(kill.anonRssKb !== undefined && sizedToVictim ? { anonRssSizedTo: true } : {}),
     ...(kill.totalVmKb !== undefined ? { totalVmKb: kill.totalVmKb } : {}),
     ...(limit !== undefined ? { limitBytes: limit } : {}),
+    ...(others ? { othersRssKb: others.rssKb } : {}),
     ...(kill.oomScoreAdj !== undefined ? { oomScoreAdj: kill.oomScoreAdj } : {}),
     phase: input.phase ?? 'unknown',
     ...(kill.lines.at(-1) ? { line: kill.lines.at(-1) } : {}),
