@@ -192,10 +192,13 @@ export class StepScheduler {
     const applying = this.#options.apply(action, AbortSignal.any([this.#stop, expired.signal]), step.name);
     this.#applying.add(applying);
     let undo: (() => Promise<void>) | undefined;
+    let timedOut = false;
     // Deferred as soon as the action returns, even after its timeout: an undo is never lost.
     applying.then(
       (applied) => {
         if (applied.undo) this.#options.defer((undo = this.#undoOnce(step, applied, record)));
+        // A container that started after the timeout is there all the same: the post-mortem reads its kills too.
+        if (timedOut && applied.started) this.#options.applied?.(step, applied, 'step');
       },
       () => {},
     );
@@ -210,6 +213,7 @@ export class StepScheduler {
         ),
       ]);
       if (result === TIMED_OUT) {
+        timedOut = true;
         expired.abort(new Error(`step ${step.name} timed out after ${timeoutMs} ms`));
         this.#set(step.name, 'failed');
         const detail = `did not finish within its timeout of ${seconds(timeoutMs)}`;

@@ -212,6 +212,32 @@ describe('StepScheduler with an injected clock', () => {
     expect(undos).toBe(1);
   });
 
+  it('hands on a container the action started after its timeout: a neighbour that came up late can still be OOM-killed', async () => {
+    // Under TCG a neighbour's container took longer than its step's timeout to start; its kill was then never read.
+    const clock = new FakeClock();
+    const handed: string[] = [];
+    let finish!: () => void;
+    const scheduler = new StepScheduler({
+      steps: [{ name: 'neighbour-1', at: 0, timeout: 5_000, action: { action: 'pause', instance: 'db' } }],
+      apply: () => new Promise((resolve) => (finish = () => resolve({ detail: 'started late', started: { instance: 'neighbour-1', containerId: 'c0ffee' } }))),
+      record: () => {},
+      applied: (step, applied, phase) => handed.push(`${clock.now()} ${step.name} ${phase} ${applied.started?.containerId}`),
+      latest: () => undefined,
+      defer: () => {},
+      onFailure: () => {},
+      signal: new AbortController().signal,
+      clock,
+    });
+    scheduler.start();
+    scheduler.fire(TIME_ZERO);
+    await clock.advance(5_000);
+    expect(handed).toEqual([]);
+    await clock.advance(2_000);
+    finish();
+    await scheduler.stop();
+    expect(handed).toEqual(['7000 neighbour-1 step c0ffee']);
+  });
+
   it("scales a step's timeout by a lab VM's slowdown, as readiness is (TCG ×4)", async () => {
     const h = harness([pause('slow', { at: 0, timeout: 5_000 })], (_, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ detail: 'aborted' }))), 4);
     h.scheduler.fire(TIME_ZERO);
