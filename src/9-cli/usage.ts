@@ -31,8 +31,9 @@ export const USAGE = `usage: oomlab <command>
       (and its reports), refused when scenarios/NAME.ts exists; without --name a taken name
       gets the next free one (NAME-2), said on stderr; --host runs it in a lab VM, which the
       scenario names (\`oomlab run\` on it alone boots the same VM): for a global OOM the VM
-      gets production's machine size (memory=, else --limit, else the kernel's pages RAM) and
-      the server no container limit, so the kill is global too; --phase start-up,
+      gets production's machine size (memory=, else --limit, else the kernel's pages RAM,
+      else an old kill line's score) and the server no container limit, so the kill is global
+      too; --phase start-up,
       under-load or after-load says when production died; --json prints
       { causes: [{ id, score, for, against }], unknown, collect, scenario }
   merge <shard-dir...> [--out dir] [--baseline report.json] [--json]

@@ -20,6 +20,41 @@ describe('incidentHost', () => {
     });
   });
 
+  it("sizes it from an old kill line's score when the report has no pages RAM: the victim's share of the machine, in thousandths", async () => {
+    // The article's 8 GB host: `score 934` for mysqld (UID 27) with 7,444,620 kB resident.
+    const fulltext = readEvidence([{ name: 'kernel.log', text: await kernelLog('fulltext-tcmalloc-allocator') }]);
+    expect(fulltext.kill).toMatchObject({ score: 934, uid: 27 });
+    expect(incidentHost('lab', fulltext)).toEqual({
+      host: 'lab,memory=7784m',
+      globalLab: {
+        host: 'lab,memory=7784m',
+        memoryBytes: 7784 * 1024 ** 2,
+        source: 'kernel: score 934 of mysqld, whose 7444620 kB resident is 934 ‰ of the machine (oom_score_adj taken as 0): about 7784 MiB',
+      },
+    });
+    // The low-memory VM's root mysqld, `score 842`: 492 MiB, where its page says `free -m` showed 490 MB. A lab VM
+    // needs 512 MiB for its own engine, so it says so instead of booting a machine production did not have.
+    const lowmem = readEvidence([{ name: 'kernel.log', text: await kernelLog('lowmem-vm-perfschema') }]);
+    expect(lowmem.machineBytes?.source).toBe('kernel: score 842 of mysqld, whose 437368 kB resident is 868 ‰ of the machine (less 3 % for a root process, oom_score_adj taken as 0): about 492 MiB');
+    expect(() => incidentHost('lab', lowmem)).toThrow(
+      "production's machine had about 492 MiB (kernel: score 842 of mysqld, whose 437368 kB resident is 868 ‰ of the machine (less 3 % for a root process, oom_score_adj taken as 0): about 492 MiB), below the 512 MiB a lab VM needs for its own engine: run without --host (a container limit of 492m stands in for the machine), or give --host lab:default,memory=512m to accept a larger machine",
+    );
+    expect(incidentHost('lab', readEvidence([{ name: 'kernel.log', text: await kernelLog('lowmem-vm-perfschema') }], { limit: '512m' })).host).toBe('lab,memory=512m');
+    // minikube's `score 1663` holds an oom_score_adj nobody printed (above 1000): its size comes from pages RAM alone.
+    const minikube = readEvidence([{ name: 'kernel.log', text: (await kernelLog('minikube-5751-nofile')).replace(/^.*pages RAM.*$/m, '') }]);
+    expect(minikube.kill?.score).toBe(1663);
+    expect(minikube.machineBytes).toBeUndefined();
+    // A memcg's score is a share of its limit, not of the machine.
+    expect(
+      readEvidence([
+        {
+          name: 'oom.txt',
+          text: 'Memory cgroup out of memory: Kill process 3161 (mysqld) score 245 or sacrifice child\nKilled process 3161 (mysqld) total-vm:977148kB, anon-rss:122488kB, file-rss:0kB',
+        },
+      ]).machineBytes,
+    ).toBeUndefined();
+  });
+
   it('keeps a memory= the user gave, and leaves a memcg kill or no --host alone', async () => {
     const bitnami = readEvidence([{ name: 'kernel.log', text: await kernelLog('bitnami-vms-927-neighbours') }], { limit: '2g' });
     expect(incidentHost('lab:default,memory=3g', bitnami).globalLab).toEqual({ host: 'lab:default,memory=3g', memoryBytes: 3 * 1024 ** 3, source: '--host lab:default,memory=3g' });

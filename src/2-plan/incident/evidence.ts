@@ -2,7 +2,7 @@
 // Files are sniffed by content, so a pasted mix (kernel lines, my.cnf, ulimit -a) needs no flags.
 import { IncidentInputError } from '../../0-model/errors.ts';
 import { type ContainerSpec, parseContainerYaml, parseDockerInspect, parseDockerSize, type RuntimeKind } from './container-spec.ts';
-import { mergeKills, type ProductionKill, parseOomReports, sameKill, serverKill } from './kernel-report.ts';
+import { machineFromScore, mergeKills, type ProductionKill, parseOomReports, sameKill, serverKill } from './kernel-report.ts';
 import { parseNofile } from './process-limits.ts';
 import { parseMyCnf, parseVariablesTable } from './server-settings.ts';
 
@@ -180,6 +180,9 @@ export function readEvidence(inputs: readonly IncidentInput[], overrides: Eviden
   }
   const kill = serverKill(evidence.kills);
   if (kill) evidence.kill = kill;
+  // Without `pages RAM`, an old kill line's score still tells the machine's size.
+  const fromScore = kill && !evidence.machineBytes ? machineFromScore(kill) : undefined;
+  if (fromScore) evidence.machineBytes = fromScore;
   if (kill?.memcgLimitKb !== undefined && kill.memcgLimitKb < 2 ** 50 / 1024) {
     evidence.limitBytes = { value: kill.memcgLimitKb * 1024, source: `kernel: memory: usage ${kill.memcgUsageKb}kB, limit ${kill.memcgLimitKb}kB` };
   } else if (evidence.configuredLimitBytes) {

@@ -37,6 +37,8 @@ export interface ProductionKill {
   oomScoreAdj?: number;
   /** `score 950` of the old `Kill process … or sacrifice child` line. */
   score?: number;
+  /** The victim's uid, where the kill line prints it (`, UID 27,` or `UID:0`). */
+  uid?: number;
   /** The task table printed with this kill, when there was one. */
   tasks: OomTask[];
   /** `current`: `Killed process … total-vm`; `old`: `Kill process … or sacrifice child`; `task-table`: only rows, victim assumed. */
@@ -53,7 +55,7 @@ export function isServerProcess(name: string): boolean {
 }
 
 // Spellings seen in real reports: `, UID 27,` before or after the name, `kb` in lower case, a space after the colon.
-const KILLED = /killed process (\d+)(?:, UID \d+,)? \(([^\n]*?)\)(?:,? UID \d+)?,? total-vm:\s?(\d+)kb, anon-rss:\s?(\d+)kb(?:, file-rss:\s?(\d+)kb)?(?:, shmem-rss:\s?(\d+)kb)?/i;
+const KILLED = /killed process (\d+)(?:, UID (\d+),)? \(([^\n]*?)\)(?:,? UID (\d+))?,? total-vm:\s?(\d+)kb, anon-rss:\s?(\d+)kb(?:, file-rss:\s?(\d+)kb)?(?:, shmem-rss:\s?(\d+)kb)?/i;
 /** A kill line cut after the name, as some write-ups print it. */
 const KILLED_BARE = /(Memory cgroup out of memory|Out of memory): Killed process (\d+) \(([^\n]*?)\)\s*$/;
 const KILL_OLD = /(Memory cgroup out of memory|Out of memory(?: \(oom_kill_allocating_task\))?): Kill process (\d+) \(([^\n]*)\) score (\d+) or sacrifice child/;
@@ -206,13 +208,15 @@ export function parseOomReports(text: string): ProductionKill[] {
     const killed = KILLED.exec(old ? line.slice(old.index + old[0].length) : line);
     if (killed) {
       const pid = Number(killed[1]);
-      const kill = killFrom(pending, pid, killed[2]!);
+      const kill = killFrom(pending, pid, killed[3]!);
+      const uid = killed[2] ?? killed[4] ?? /\bUID:(\d+)/.exec(line)?.[1];
       kills.push({
         ...kill,
-        totalVmKb: Number(killed[3]),
-        anonRssKb: Number(killed[4]),
-        ...(killed[5] !== undefined ? { fileRssKb: Number(killed[5]) } : {}),
-        ...(killed[6] !== undefined ? { shmemRssKb: Number(killed[6]) } : {}),
+        totalVmKb: Number(killed[5]),
+        anonRssKb: Number(killed[6]),
+        ...(killed[7] !== undefined ? { fileRssKb: Number(killed[7]) } : {}),
+        ...(killed[8] !== undefined ? { shmemRssKb: Number(killed[8]) } : {}),
+        ...(uid !== undefined ? { uid: Number(uid) } : {}),
         // A memcg kill says so on its own line; the old format said it on the `Kill process` line.
         ...(kill.scope === 'unknown' && (MEMCG_KILLED_HEADER.test(line) || pending.old?.memcg) ? { scope: 'memcg' as const } : {}),
         format: pending.old ? 'old' : 'current',
@@ -279,6 +283,32 @@ export function othersAtKill(kill: Pick<ProductionKill, 'pid' | 'tasks'>, larges
     rssKb: others.reduce((sum, t) => sum + t.rssPages * TASK_PAGE_KB, 0),
     count: others.length,
     largest: largest.map((t) => ({ name: t.name, rssKb: t.rssPages * TASK_PAGE_KB })),
+  };
+}
+
+/**
+ * The machine's memory from an old kill line's score, where the report has no `pages RAM`. Kernels that print
+ * `Kill process … score N or sacrifice child` print the victim's badness in thousandths of the machine (RAM + swap):
+ * `chosen_points * 1000 / totalpages`, with `points` its rss, swap and page tables, less 3 % for a root process, plus
+ * oom_score_adj × totalpages / 1000 (mm/oom_kill.c, oom_badness and select_bad_process). So the machine is about the
+ * victim's resident memory × 1000 / (score − oom_score_adj): within a few per cent, as page tables and swap are
+ * not in the kill line. Only for a global kill (a memcg's score is of its limit), and where oom_score_adj is known
+ * or the score leaves room for it being 0.
+ */
+export function machineFromScore(kill: ProductionKill): { value: number; source: string } | undefined {
+  if (kill.score === undefined || kill.scope !== 'global' || kill.anonRssKb === undefined) return undefined;
+  const adj = kill.oomScoreAdj;
+  // Above 1000 the score holds a positive oom_score_adj nobody printed: the share cannot be told from it.
+  if (adj === undefined && kill.score > 1000) return undefined;
+  const rootShare = kill.uid === 0 ? 0.97 : 1;
+  const permille = (kill.score - (adj ?? 0)) / rootShare;
+  if (permille <= 0 || permille > 1000) return undefined;
+  const residentKb = kill.anonRssKb + (kill.fileRssKb ?? 0) + (kill.shmemRssKb ?? 0);
+  const bytes = Math.round((residentKb * 1024 * 1000) / permille);
+  const because = [kill.uid === 0 ? 'less 3 % for a root process' : undefined, adj === undefined ? 'oom_score_adj taken as 0' : `oom_score_adj ${adj}`].filter(Boolean).join(', ');
+  return {
+    value: bytes,
+    source: `kernel: score ${kill.score} of ${kill.process}, whose ${residentKb} kB resident is ${Math.round(permille)} ‰ of the machine (${because}): about ${Math.round(bytes / 1024 ** 2)} MiB`,
   };
 }
 

@@ -1,5 +1,5 @@
 import { removeAbandonedGuestBuilds } from './guest.ts';
-import { LAB_SHAPES, labShapeOf } from './shape.ts';
+import { LAB_MIN_MEMORY_MIB, LAB_SHAPES, labShapeOf } from './shape.ts';
 import { labSurvey } from './survey.ts';
 import { removeAbandonedLabs, type LabLeftover } from './vm.ts';
 
@@ -16,6 +16,8 @@ export * from './image-disk.ts';
 export const labHost = {
   shapes: LAB_SHAPES,
   shapeOf: labShapeOf,
+  /** The least memory a lab VM boots with. */
+  minMemoryMiB: LAB_MIN_MEMORY_MIB,
   /** `oomlab doctor`: qemu, the guest, kvm or tcg, and which shapes fit this host. */
   survey: labSurvey,
   /** `oomlab clean`: lab VMs of dead runs (every one with `all`) and guest builds whose builder died. */

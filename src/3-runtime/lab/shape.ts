@@ -116,11 +116,15 @@ function withLabOptions(host: string, name: string, shape: LabShape, options: re
   return resized;
 }
 
+/** The least memory a lab VM boots with: its kernel, systemd, dockerd, containerd and the agent need it before any server. */
+export const LAB_MIN_MEMORY_MIB = 512;
+
 /** The shape's own contradictions, each as one line; empty when qemu can run it. */
 export function labShapeProblems(shape: LabShape): string[] {
   const problems: string[] = [];
   if (!Number.isInteger(shape.vcpus) || shape.vcpus < 1) problems.push(`vcpus must be a positive integer, got ${shape.vcpus}`);
-  if (!Number.isInteger(shape.memoryMiB) || shape.memoryMiB < 512) problems.push(`memoryMiB must be an integer of at least 512 (the guest's engine needs it), got ${shape.memoryMiB}`);
+  if (!Number.isInteger(shape.memoryMiB) || shape.memoryMiB < LAB_MIN_MEMORY_MIB)
+    problems.push(`memoryMiB must be an integer of at least ${LAB_MIN_MEMORY_MIB} (the guest's engine needs it), got ${shape.memoryMiB}`);
   if (shape.numaNodes) {
     const sum = shape.numaNodes.reduce((total, node) => total + node.memoryMiB, 0);
     if (sum !== shape.memoryMiB) problems.push(`the NUMA nodes' memory adds up to ${sum} MiB, not memoryMiB ${shape.memoryMiB}`);

@@ -22,7 +22,8 @@ type Phase = (typeof PHASES)[number];
 
 /**
  * The `--host` a run of this incident takes. A global OOM in a lab runs in a VM of production's machine size: the
- * shape's memory set from `memory=` when given, else `--limit` (the machine's memory), else the kernel's `pages RAM`.
+ * shape's memory set from `memory=` when given, else `--limit` (the machine's memory), else the kernel's `pages RAM`,
+ * else an old kill line's score.
  */
 export function incidentHost(host: string | undefined, evidence: IncidentEvidence): { host?: string; globalLab?: { host: string; memoryBytes: number; source: string } } {
   if (host === undefined) return {};
@@ -36,7 +37,14 @@ export function incidentHost(host: string | undefined, evidence: IncidentEvidenc
       `production's OOM was global but its machine's memory is unknown: give --limit SIZE (the machine's memory) or --host ${host.includes(':') ? host : `${host}:default`},memory=SIZE — e.g. --limit 2g for a t3.small`,
     );
   }
-  const withMemory = `${host},memory=${Math.round(machine.value / MiB)}m`;
+  const machineMiB = Math.round(machine.value / MiB);
+  // The guest's own engine needs 512 MiB: a smaller machine cannot be given to the server whole, and a bigger VM is not production's.
+  if (machineMiB < labHost.minMemoryMiB) {
+    throw new UsageError(
+      `production's machine had about ${machineMiB} MiB (${machine.source}), below the ${labHost.minMemoryMiB} MiB a lab VM needs for its own engine: run without --host (a container limit of ${machineMiB}m stands in for the machine), or give --host ${host.includes(':') ? host : `${host}:default`},memory=${labHost.minMemoryMiB}m to accept a larger machine`,
+    );
+  }
+  const withMemory = `${host},memory=${machineMiB}m`;
   const sized = labHost.shapeOf(withMemory).shape;
   return { host: withMemory, globalLab: { host: withMemory, memoryBytes: sized.memoryMiB * MiB, source: machine.source } };
 }
