@@ -312,6 +312,11 @@ export function machineFromScore(kill: ProductionKill): { value: number; source:
   };
 }
 
+/** `in a 2 GiB limit`, or `on a 2 GiB machine` for a global OOM, whose budget is the machine. */
+export function budgetText(scope: OomScope | undefined, bytes: number, format: (bytes: number) => string): string {
+  return scope === 'global' ? `on a ${format(bytes)} machine` : `in a ${format(bytes)} limit`;
+}
+
 /** The kill a diagnosis is about: the last kill of a MySQL/MariaDB server that printed its sizes, else the last server kill, else the last kill. */
 export function serverKill(kills: readonly ProductionKill[]): ProductionKill | undefined {
   const latestFirst = [...kills].reverse();

@@ -4,7 +4,7 @@
 import { formatBytes } from '../../0-model/units.ts';
 import type { Cause, CauseId, Diagnosis } from './diagnose.ts';
 import type { IncidentEvidence } from './evidence.ts';
-import { othersAtKill } from './kernel-report.ts';
+import { budgetText, othersAtKill } from './kernel-report.ts';
 import { parseNofile } from './process-limits.ts';
 import { commentText, labHostLines, literal, MiB, roundDownMiB, scenarioOpening, sizeText, type ScenarioTextInput } from './scenario-literal.ts';
 import { limitLoweredBody, neighboursBody } from './timeline-scenarios.ts';
@@ -220,7 +220,7 @@ export function scenarioText(input: ScenarioTextInput): string {
   }
   push('};', '');
 
-  const incident = `${kill ? `${kill.process} OOM-killed (${kill.scope})` : 'An OOM kill'}${limit !== undefined ? ` in a ${formatBytes(limit)} limit` : ''}: ${lead.id === 'insufficient-evidence' ? `insufficient evidence; trying ${leadId}` : lead.title}`;
+  const incident = `${kill ? `${kill.process} OOM-killed (${kill.scope})` : 'An OOM kill'}${limit !== undefined ? ` ${budgetText(kill?.scope, limit, formatBytes)}` : ''}: ${lead.id === 'insufficient-evidence' ? `insufficient evidence; trying ${leadId}` : lead.title}`;
   if (leadId === 'neighbours' || leadId === 'limit-lowered') {
     const body = leadId === 'neighbours' ? neighboursBody(input, image, incident) : limitLoweredBody(input, image, incident);
     // Both size the server's pool to hold what production's victim held (the limit-lowered one when no pool was given).

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { IncidentInputError, UsageError } from '../../0-model/errors.ts';
 import { formatBytes } from '../../0-model/units.ts';
-import { type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioBlocker, scenarioText } from '../../2-plan/index.ts';
+import { budgetText, type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioBlocker, scenarioText } from '../../2-plan/index.ts';
 import { labHost } from '../../3-runtime/index.ts';
 import { commandRun, isLabHost, runtimeOfHost } from './run.ts';
 
@@ -94,7 +94,7 @@ function diagnosisText(evidence: IncidentEvidence, diagnosis: Diagnosis): string
   const kill = evidence.kill;
   const f = diagnosis.figures;
   lines.push(
-    `${kill ? `${kill.process} OOM-killed (${kill.scope}${kill.constraint ? `, ${kill.constraint}` : ''})${kill.anonRssKb !== undefined ? `, anon-rss ${formatBytes(kill.anonRssKb * 1024)}` : ''}` : 'No OOM kill found'}${f.limitBytes !== undefined ? ` in a ${formatBytes(f.limitBytes)} limit` : ''}`,
+    `${kill ? `${kill.process} OOM-killed (${kill.scope}${kill.constraint ? `, ${kill.constraint}` : ''})${kill.anonRssKb !== undefined ? `, anon-rss ${formatBytes(kill.anonRssKb * 1024)}` : ''}` : 'No OOM kill found'}${f.limitBytes !== undefined ? ` ${budgetText(kill?.scope, f.limitBytes, formatBytes)}` : ''}`,
   );
   lines.push(`read: ${evidence.inputs.join('; ')}`, '');
   diagnosis.causes.forEach((cause, index) => {
