@@ -394,12 +394,12 @@ export function answerOf(report: RunReport): Answer {
   // Production's own kill decides the word: a kill whose figures differ from production's is not "Reproduced".
   const signature = report.signature;
   if (signature && signature.verdict !== 'reproduced' && headlines[0]?.lead === 'Reproduced:') {
-    headlines[0] = { ...headlines[0], lead: `Killed as expected, but ${SIGNATURE_WORDS[signature.verdict].toLowerCase()} against production's kill (above):`, tone: 'mixed' };
+    headlines[0] = { ...headlines[0], lead: `Killed as expected, but ${SIGNATURE_WORDS[signature.verdict].toLowerCase()} against production's kill above:`, tone: 'mixed' };
   }
   // The image that stood in for production's server is named wherever the incident's verdict is.
   const first = headlines[0];
   if (signature?.standIn && first && baseline && sorted[0]?.c.configs.includes(baseline)) {
-    headlines[0] = { ...first, lead: first.lead.replace(/:$/, ` (${signature.standIn.image} standing in for production's ${signature.standIn.production}):`) };
+    headlines[0] = { ...first, lead: first.lead.replace(/:$/, `, with ${signature.standIn.image} standing in for production's ${signature.standIn.production}:`) };
   }
   const skipped = skipGroups(report.configs);
   if (skipped.length > 0) {

@@ -53,7 +53,12 @@ export class DockerUnavailableError extends OomlabError {
 /** `engine` is the runtime's own name (`docker`, `lab`): the run's watchdog and its orchestrator say the same. */
 export class EngineLostError extends OomlabError {
   constructor(engine: string, where: string, options?: { cause?: unknown }) {
-    super('ENGINE_LOST', `the ${engine} engine at ${where} stopped answering during the run — restart the ${engine} engine, then run \`oomlab clean\` to remove what the run left`, options);
+    // A lab VM's engine lives and dies with its VM, which the run removes: there is nothing of it to restart.
+    const inLab = engine === 'lab' || /\blab VM\b/.test(where);
+    const advice = inLab
+      ? 'the lab VM is removed with the run; if its guest ran out of memory, give the VM more (memory=) or its neighbours less, and run `oomlab clean` if anything of the run is left'
+      : `restart the ${engine} engine, then run \`oomlab clean\` to remove what the run left`;
+    super('ENGINE_LOST', `the ${engine} engine at ${where} stopped answering during the run — ${advice}`, options);
   }
 }
 

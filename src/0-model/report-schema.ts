@@ -357,7 +357,7 @@ const productionKill = z.object({
 });
 
 const signatureMatch = z.object({
-  verdict: z.enum(['reproduced', 'partly', 'not-reproduced']),
+  verdict: z.enum(['reproduced', 'partly', 'not-reproduced', 'not-decided']),
   configId: str.optional(),
   production: productionKill,
   standIn: z.object({ image: str, production: str }).optional(),

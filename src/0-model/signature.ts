@@ -39,7 +39,7 @@ export interface SignatureRow {
 }
 
 export interface SignatureMatch {
-  verdict: 'reproduced' | 'partly' | 'not-reproduced';
+  verdict: 'reproduced' | 'partly' | 'not-reproduced' | 'not-decided';
   /** The configuration whose kill was compared. */
   configId?: string;
   production: ProductionKill;
@@ -54,4 +54,5 @@ export const SIGNATURE_WORDS: Record<SignatureMatch['verdict'], string> = {
   reproduced: 'Reproduced',
   partly: 'Partly reproduced',
   'not-reproduced': 'Not reproduced',
+  'not-decided': 'Not decided',
 };

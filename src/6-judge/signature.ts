@@ -91,13 +91,22 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
   const standing = standIn ? `, with ${standIn.image} standing in for production's ${standIn.production}` : '';
   const kill = config?.observations.find((o) => o.kind === 'kernel-oom' && o.instance === production.instance);
   if (!config || !kill || kill.kind !== 'kernel-oom') {
+    // A configuration that ended in a harness error was not decided: that is no evidence the kill does not reproduce.
+    const decided = (c: ConfigResult) => c.verdict !== 'error' && c.verdict !== 'skipped';
+    const undecided = config ? !decided(config) : !configs.some(decided);
     return {
-      verdict: 'not-reproduced',
+      verdict: undecided ? 'not-decided' : 'not-reproduced',
       ...(config ? { configId: config.id } : {}),
       production,
       rows: [],
       ...(standIn ? { standIn } : {}),
-      summary: config ? `Not reproduced: ${production.instance} of ${config.id}${standing} was not OOM-killed (${config.outcome ?? config.verdict}).` : 'Not reproduced: no configuration ran.',
+      summary: !config
+        ? undecided
+          ? 'Not decided: no configuration ran.'
+          : `Not reproduced: no configuration killed ${production.instance}.`
+        : undecided
+          ? `Not decided: ${config.id}${standing} ended without a verdict (${config.reason ?? config.verdict}), and ${production.instance} was not OOM-killed before it; run it again.`
+          : `Not reproduced: ${production.instance} of ${config.id}${standing} was not OOM-killed (${config.outcome ?? config.verdict}).`,
     };
   }
   const rows: SignatureRow[] = [];

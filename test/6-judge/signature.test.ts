@@ -78,6 +78,22 @@ describe('matchSignature', () => {
     );
     const survivors = report.configs.filter((c) => c.outcome === 'survived');
     expect(matchSignature(base, survivors)).toMatchObject({ verdict: 'not-reproduced', rows: [] });
+    // A newcomer's lab run: production's configuration ended in error (its steps lost the guest's engine) and the
+    // report said "Not reproduced". A run that decided nothing is no evidence either way.
+    const errored = {
+      ...killed[0]!,
+      axes: { ...killed[0]!.axes, fix: 'production' },
+      verdict: 'error' as const,
+      outcome: null,
+      reason: 'a step of the timeline failed: step "neighbour-5" (neighbour) failed: socket hang up',
+      observations: killed[0]!.observations.filter((o) => o.kind !== 'kernel-oom'),
+    };
+    const undecided = matchSignature(base, [errored]);
+    expect(undecided.verdict).toBe('not-decided');
+    expect(undecided.summary).toBe(
+      `Not decided: ${killed[0]!.id} ended without a verdict (a step of the timeline failed: step "neighbour-5" (neighbour) failed: socket hang up), and db was not OOM-killed before it; run it again.`,
+    );
+    expect(matchSignature(base, [])).toMatchObject({ verdict: 'not-decided', summary: 'Not decided: no configuration ran.' });
   });
 
   // The lab's kill as a global OOM prints it (CONSTRAINT_NONE, global_oom): the recorded memcg kill with its constraint changed.

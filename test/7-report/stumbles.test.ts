@@ -61,7 +61,7 @@ describe('a stand-in image', () => {
       "Reproduced by image=oomlab/mariadb:10.11,fix=production,memory=2048m, with oomlab/mariadb:10.11 standing in for production's MySQL 5.7: scope, anon-rss as in production; total-vm differs (each server version reserves its own virtual space (MariaDB 10.11 terabytes of it): not decisive).",
     );
     expect(lines).toContain("| server (not decisive) | MySQL 5.7 | oomlab/mariadb:10.11 | differs | a stand-in: the image this host has; the scenario file's `Image:` comment says why |");
-    expect(lines.find((l) => l.startsWith('- ✅ **Reproduced'))).toMatch(/^- ✅ \*\*Reproduced \(oomlab\/mariadb:10\.11 standing in for production's MySQL 5\.7\):\*\* /);
+    expect(lines.find((l) => l.startsWith('- ✅ **Reproduced'))).toMatch(/^- ✅ \*\*Reproduced, with oomlab\/mariadb:10\.11 standing in for production's MySQL 5\.7:\*\* /);
     expect(renderHtml(standIn)).toContain('with oomlab/mariadb:10.11 standing in for production&#39;s MySQL 5.7');
   });
 

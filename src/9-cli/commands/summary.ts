@@ -16,5 +16,8 @@ export function printSummary(report: RunReport, dir?: string): void {
     `${report.scenario}: ${s.pass} pass, ${s.fail} fail, ${s.skipped} skipped, ${s.error} error${s.flaky ? `, ${s.flaky} flaky` : ''}${regressions}${report.error ? ` — ${report.error}` : ''}\n`,
   );
   for (const r of report.baseline?.regressions ?? []) process.stderr.write(`  regressed: ${r.configId}: ${r.what} ${r.before} → ${r.after}\n`);
+  // A run of an incident answers first whether production's kill came back: "3 pass" alone read as a success
+  // to a newcomer whose report said "Partly reproduced".
+  if (report.signature) process.stderr.write(`production's kill: ${report.signature.summary}\n`);
   if (dir) process.stderr.write(`report: ${dir}/report.html\n`);
 }
