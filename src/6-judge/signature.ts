@@ -161,7 +161,11 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
       match: off <= ANON_TOLERANCE ? 'same' : 'differs',
       decisive: !sized && (limitsAgree || underOtherLimit),
       note: sized
-        ? `${apart}: not decisive, the scenario sized the server's pool to hold production's anon-rss, so this figure is an input, not a finding`
+        ? off <= ANON_TOLERANCE
+          ? `${apart}: not decisive, the scenario sized the server's pool to hold production's anon-rss, so this figure is an input, not a finding`
+          : kill.anonRssKb > production.anonRssKb
+            ? `${apart}: not decisive, and the sizing missed: the scenario sized the server's pool to hold production's anon-rss, but the lab's server held more when killed (a smallest pool and its own start-up are above production's whole server)`
+            : `${apart}: not decisive, and the sizing missed: the scenario sized the server's pool to hold production's anon-rss, but the lab's server was killed before it held that much`
         : limitsAgree
           ? `${apart}${labScope === 'global' ? ", in a lab VM of production's machine size" : ''}`
           : underOtherLimit

@@ -149,7 +149,9 @@ describe('a task table cut short (a newcomer with nextcloud-snap#1192)', () => {
     expect(cut.unknown).toContain('which processes held what: the task table given is cut: 1 row and none for mysqld (pid 11119), so the 84 KiB its rows held is only a part');
     expect(cut.collect.some((c) => c.startsWith('the whole task table'))).toBe(true);
     // performance_schema's 0.00 has its reason beside it, not a lone '+'.
-    expect(cut.causes.find((c) => c.id === 'performance-schema')!.against).toContain("after the pool (128 MiB) and the server's base (116 MiB), 0 B of the 241,112 kB anon-rss is left for it");
+    expect(cut.causes.find((c) => c.id === 'performance-schema')!.against).toContain(
+      "the pool (128 MiB, the default: none was given) and the server's base (~116 MiB) come to more than the whole 241,112 kB anon-rss: nothing is left for it, and production's pool was smaller than that default or not yet filled: give its my.cnf",
+    );
   });
 
   it("writes a scenario that says its server was sized to production's anon-rss, and that the version was assumed", () => {

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readEvidence } from '../../src/2-plan/index.ts';
+import { diagnose, readEvidence } from '../../src/2-plan/index.ts';
 import { incidentHost } from '../../src/9-cli/commands/from-incident.ts';
 
 const INCIDENTS = join(import.meta.dirname, '..', 'fixtures', 'incidents');
@@ -40,6 +40,22 @@ describe('incidentHost', () => {
       "production's machine had about 492 MiB (kernel: score 842 of mysqld, whose 437368 kB resident is 868 ‰ of the machine (less 3 % for a root process, oom_score_adj taken as 0): about 492 MiB), below the 512 MiB a lab VM needs for its own engine: run without --host (a container limit of 492m stands in for the machine), or give --host lab:default,memory=512m to accept a larger machine",
     );
     expect(incidentHost('lab', readEvidence([{ name: 'kernel.log', text: await kernelLog('lowmem-vm-perfschema') }], { limit: '512m' })).host).toBe('lab,memory=512m');
+    // A newcomer's own incident, an EC2 t1.micro (613 MiB by AWS's spec; the page does not say), from
+    // https://www.vivaolinux.com.br/dica/MySQL-Amazon-Web-Services-AWS-EC2-e-Out-of-Memory-OOM (2013), verbatim:
+    const t1micro = readEvidence([
+      {
+        name: 'oom.txt',
+        text: [
+          'Feb 12 06:27:55 ip-xx.xx.xx.xx kernel: [8495594.190585] Out of memory: Kill process 746 (mysqld) score 143 or sacrifice child',
+          'Feb 12 06:27:55 ip-xx.xx.xx.xx kernel: [8495594.190600] Killed process 746 (mysqld) total-vm:886216kB, anon-rss:86132kB, file-rss:0kB',
+        ].join('\n'),
+      },
+    ]);
+    expect(incidentHost('lab', t1micro).host).toBe('lab,memory=588m');
+    // The diagnosis does not weigh a size nobody confirmed, but says what the lines suggest where it asks for --limit.
+    expect(diagnose(t1micro).collect).toContain(
+      "the machine's memory, as --limit (a global OOM's budget is the machine): `free -m` or `grep MemTotal /proc/meminfo` on it, or the kernel's `… pages RAM` line; the kernel's lines suggest about 588 MiB (score 143 of mysqld, whose 86132 kB resident is 143 ‰ of the machine (oom_score_adj taken as 0): about 588 MiB), which a lab run (--host lab) takes, but a diagnosis weighs only a size you confirm",
+    );
     // minikube's `score 1663` holds an oom_score_adj nobody printed (above 1000): its size comes from pages RAM alone.
     const minikube = readEvidence([{ name: 'kernel.log', text: (await kernelLog('minikube-5751-nofile')).replace(/^.*pages RAM.*$/m, '') }]);
     expect(minikube.kill?.score).toBe(1663);

@@ -163,7 +163,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     // A global kill's budget is the machine: its RAM is what --limit takes then (a newcomer with a Raspberry Pi's kill did not see it).
     collect.push(
       kill?.scope === 'global'
-        ? "the machine's memory, as --limit (a global OOM's budget is the machine): `free -m` or `grep MemTotal /proc/meminfo` on it, or the kernel's `… pages RAM` line"
+        ? `the machine's memory, as --limit (a global OOM's budget is the machine): \`free -m\` or \`grep MemTotal /proc/meminfo\` on it, or the kernel's \`… pages RAM\` line${evidence.machineBytes ? `; the kernel's lines suggest about ${formatBytes(evidence.machineBytes.value)} (${evidence.machineBytes.source.replace(/^kernel: /, '')}), which a lab run (--host lab) takes, but a diagnosis weighs only a size you confirm` : ''}`
         : 'the limit: `docker inspect` of the container, the Pod spec, or the kernel line `memory: usage …kB, limit …kB`',
     );
   }
@@ -269,9 +269,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
         ],
         against: [
           // What the anon-rss leaves it is the score: said, so a low score has its reason beside it.
-          ...(left < estimate
-            ? [`after the pool (${formatBytes(Math.min(pool, anon))}) and the server's base (${formatBytes(base)}), ${formatBytes(left)} of the ${kb(anon)} anon-rss is left for it`]
-            : []),
+          ...(left < estimate ? [performanceSchemaRoom(pool, base, anon, evidence.variables.innodb_buffer_pool_size !== undefined)] : []),
           ...(limit > GiB ? [`the limit ${formatBytes(limit)} leaves room for it`] : []),
         ],
       });
@@ -390,7 +388,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
         !kill
           ? 'there is no kill to weigh the settings against'
           : best
-            ? `the strongest candidate, ${best.id}, accounts for ${Math.round(best.score * 100)} % of it`
+            ? `the strongest candidate, ${best.id}, scores ${best.score.toFixed(2)}, below the ${FITS.toFixed(2)} a cause needs${limit === undefined ? ": without the limit (or, for a global OOM, the machine's memory) there is no budget to share the kill out against" : ''}`
             : `the kill alone${anon !== undefined ? ` (${formatBytes(anon)} anon-rss)` : ''} does not say what held the memory: no setting, limit or neighbour to weigh`,
       ],
       against: [],
@@ -428,4 +426,16 @@ function nofileOf(evidence: IncidentEvidence, totalVm: number | undefined): { so
   // The rest of a server's address space, beside the table, is a few GiB at most for these versions.
   if (totalVm !== undefined && totalVm >= table && totalVm < table + 4 * GiB) return { soft: CONTAINERD_INFINITY, source: 'inferred from total-vm', inferred: true };
   return undefined;
+}
+
+/**
+ * What the anon-rss leaves performance_schema after the pool and the server's base. A pool nobody gave is the
+ * server's default: a newcomer read "after the pool (84.1 MiB)" for a 2013 mysqld whose whole anon-rss was 84 MiB.
+ */
+function performanceSchemaRoom(pool: number, base: number, anon: number, poolGiven: boolean): string {
+  const poolText = `the pool (${formatBytes(pool)}${poolGiven ? '' : ', the default: none was given'})`;
+  if (pool + base >= anon) {
+    return `${poolText} and the server's base (~${formatBytes(base)}) come to more than the whole ${kb(anon)} anon-rss: nothing is left for it${poolGiven ? '' : ", and production's pool was smaller than that default or not yet filled: give its my.cnf"}`;
+  }
+  return `after ${poolText} and the server's base (~${formatBytes(base)}), ${formatBytes(anon - pool - base)} of the ${kb(anon)} anon-rss is left for it`;
 }

@@ -97,11 +97,17 @@ function diagnosisText(evidence: IncidentEvidence, diagnosis: Diagnosis): string
     `${kill ? `${kill.process} OOM-killed (${kill.scope}${kill.constraint ? `, ${kill.constraint}` : ''})${kill.anonRssKb !== undefined ? `, anon-rss ${formatBytes(kill.anonRssKb * 1024)}` : ''}` : 'No OOM kill found'}${f.limitBytes !== undefined ? ` ${budgetText(kill?.scope, f.limitBytes, formatBytes)}` : ''}`,
   );
   lines.push(`read: ${evidence.inputs.join('; ')}`, '');
-  diagnosis.causes.forEach((cause, index) => {
+  // A cause that accounts for nothing is no candidate: listed apart with why, so the ranking is only of candidates.
+  const ranked = diagnosis.causes.filter((cause) => cause.score > 0 || cause.id === 'insufficient-evidence');
+  const ruledOut = diagnosis.causes.filter((cause) => !ranked.includes(cause));
+  ranked.forEach((cause, index) => {
     lines.push(`${index + 1}. ${cause.id}  ${cause.score.toFixed(2)}  ${cause.title}`);
     for (const line of cause.for) lines.push(`     + ${line}`);
     for (const line of cause.against) lines.push(`     - ${line}`);
   });
+  if (ruledOut.length > 0) {
+    lines.push('', 'weighed and ruled out (0.00):', ...ruledOut.map((cause) => `  - ${cause.id}: ${cause.against[0] ?? cause.title}`));
+  }
   if (diagnosis.unknown.length > 0) lines.push('', 'unknown:', ...diagnosis.unknown.map((u) => `  - ${u}`));
   if (diagnosis.collect.length > 0) lines.push('', 'to settle it, collect:', ...diagnosis.collect.map((c) => `  - ${c}`));
   return lines.join('\n');
