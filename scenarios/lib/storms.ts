@@ -142,8 +142,9 @@ export interface WorkCyclesOptions<N extends string> {
   /** Full-text searches (FULL_TEXT_SEARCH) among the work, over a `fullText` seed. @default false */
   fullText?: boolean;
   /**
-   * Posts the seed writes: a search holds a node per matching post, so a larger table makes each search hold more
-   * (on 2 cores, 400 000 posts with eight prefixes outlast a 30 s client timeout, with four they end inside a burst).
+   * Posts the seed writes: a search holds a node per matching post, so a larger table makes each search hold more, and
+   * runs longer: on 2 cores with 400 000 posts, most searches with eight prefixes outlived the client's 30 s timeout and
+   * ran on in the server; with four under max_execution_time 20 s, most still failed (test/fixtures/incidents/README.md, fulltext).
    * @default 40_000
    */
   posts?: number;
