@@ -265,6 +265,25 @@ describe('scenarioText', () => {
     }
   });
 
+  it('sizes the posts and the prefixes of a search when a larger full-text table is asked for, and refuses a prefix count outside 1-26', async () => {
+    const { workCycles, fullTextSearch } = await import('../../scenarios/lib/storms.ts');
+    const workload = workCycles({ connections: 8, cycles: 3, burstMs: 20_000, quietMs: 30_000, fullText: true, posts: 400_000, searchPrefixes: 4 });
+    expect(workload.seed).toEqual({ users: 2_000, posts: 400_000, followsPerUser: 20, fullText: true });
+    expect(workload.mix?.map((q) => q.name)).toEqual(['search', 'report']);
+    let state = 7;
+    const random = () => {
+      state = (state * 48_271) % 2_147_483_647;
+      return state / 2_147_483_647;
+    };
+    const [terms] = workload.mix![0]!.params!(random) as [string];
+    expect(terms.split(' ')).toHaveLength(4);
+    // Without them, the seed and the search are the ones the 40 000-post runs were measured with.
+    const usual = workCycles({ connections: 16, cycles: 3, burstMs: 20_000, quietMs: 30_000, fullText: true });
+    expect(usual.seed).toEqual({ users: 2_000, posts: 40_000, followsPerUser: 20, fullText: true });
+    expect(workCycles({ connections: 16, cycles: 3, burstMs: 20_000, quietMs: 30_000 }).seed).toEqual({ users: 2_000, posts: 40_000, followsPerUser: 20 });
+    expect(() => fullTextSearch(27)).toThrow('Expected the number of one-letter prefixes to be an integer from 1 to 26, got `27`');
+  });
+
   it("quotes production's innodb_ft_result_cache_limit, when given, where the search's cap is explained", async () => {
     const fixture = join(ROOT, 'test', 'fixtures', 'incidents', 'fulltext-tcmalloc-allocator');
     const evidence = readEvidence(
