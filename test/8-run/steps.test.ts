@@ -238,6 +238,32 @@ describe('StepScheduler with an injected clock', () => {
     expect(handed).toEqual(['7000 neighbour-1 step c0ffee']);
   });
 
+  it('warns of no listener leak with a dozen steps waiting and running at once (a newcomer saw MaxListenersExceededWarning six times a run)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const scheduler = new StepScheduler({
+        steps: Array.from({ length: 12 }, (_, i) => ({ name: `neighbour-${i + 1}`, at: 20 + i * 5, action: { action: 'pause' as const, instance: 'db' } })),
+        apply: () => new Promise((resolve) => setTimeout(() => resolve({ detail: 'started' }), 150)),
+        record: () => {},
+        latest: () => undefined,
+        defer: () => {},
+        onFailure: () => {},
+        signal: new AbortController().signal,
+      });
+      scheduler.start();
+      scheduler.fire(TIME_ZERO);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await scheduler.stop();
+      // Node emits the warning on the next tick after the listener that crossed the limit.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it("scales a step's timeout by a lab VM's slowdown, as readiness is (TCG ×4)", async () => {
     const h = harness([pause('slow', { at: 0, timeout: 5_000 })], (_, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ detail: 'aborted' }))), 4);
     h.scheduler.fire(TIME_ZERO);
