@@ -139,10 +139,13 @@ function killFigure(configs: readonly ConfigResult[], instance: string): string 
 }
 
 function peakFigure(configs: readonly ConfigResult[]): string | undefined {
-  const peaks = configs.map((c) => ({ ...headlinePeak(c), limit: c.metrics.memoryLimitBytes })).filter((p) => p.bytes !== undefined);
+  const peaks = configs.map((c) => ({ ...headlinePeak(c), limit: c.metrics.memoryLimitBytes, config: c })).filter((p) => p.bytes !== undefined);
   if (peaks.length === 0) return undefined;
   const top = peaks.reduce((a, b) => (b.bytes! > a.bytes! ? b : a));
-  return `peak ${top.anonymous ? 'anonymous memory ' : ''}${formatBytes(top.bytes!)}${top.limit ? ` of ${formatBytes(top.limit)}` : ''}`;
+  // A limit shared with neighbours: the server's own peak beside the budget's, or the answer and the ranking give two peaks unexplained.
+  const { budget, budgetPeak } = sharedBudgetPeak(top.config);
+  const shared = budget && budgetPeak !== undefined ? ` for the server alone; side ${budget.side}, shared with its neighbours, peaked at ${formatBytes(budgetPeak)}` : '';
+  return `peak ${top.anonymous ? 'anonymous memory ' : ''}${formatBytes(top.bytes!)}${top.limit ? ` of ${formatBytes(top.limit)}` : ''}${shared}`;
 }
 
 /** What happened instead, tallied: `survived 2, could not decide (harness error) 1`. */
@@ -268,10 +271,19 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
     // Survived, but the load was not served: the survival is not the clean pass it reads as.
     const unserved = asExpected.filter((c) => caveatsOf(c).length > 0);
     const but = unserved.map((c) => `${unserved.length > 1 || done.length > 1 ? `${pairs(differences(c.axes, baseline, axes)) || c.id}: ` : ''}${caveatText(caveatsOf(c))}`);
+    // The server survived because the kernel took a neighbour in its budget instead: a fix that trades the app for the database.
+    const atNeighbours = asExpected.flatMap((c) => {
+      const { ranOut } = sharedBudgetPeak(c);
+      return ranOut ? [`${asExpected.length > 1 ? `${pairs(differences(c.axes, baseline, axes)) || c.id}: ` : ''}${ranOut.replace(/^side \S+ ran out: /, '')}`] : [];
+    });
     return {
       lead: `${outcomeWords(claim.expected).replace(/^./, (c) => c.toUpperCase())}${withWhat}:`,
-      parts: [`${tally}${peak ? `, ${peak}` : ''} — as expected:${why}.`, ...(but.length > 0 ? [` But not a clean pass, the load was not served: ${but.join('; ')}.`] : [])],
-      tone: but.length > 0 ? 'mixed' : tone,
+      parts: [
+        `${tally}${peak ? `, ${peak}` : ''} — as expected:${why}.`,
+        ...(but.length > 0 ? [` But not a clean pass, the load was not served: ${but.join('; ')}.`] : []),
+        ...(atNeighbours.length > 0 ? [` At its neighbours' cost: its budget ran out and ${atNeighbours.join('; ')} instead.`] : []),
+      ],
+      tone: but.length > 0 || atNeighbours.length > 0 ? 'mixed' : tone,
     };
   }
   const outcomes = otherwise(done);

@@ -129,6 +129,13 @@ describe("the headroom of a budget the steps' neighbours share", () => {
     const ranked = answerOf({ configs: [result] } as unknown as RunReport).ranking[0]!;
     expect([peakText(ranked), headroomText(ranked)]).toEqual(['side host 1018 MiB / 1 GiB anon', "none: side host ran out: the kernel killed step neighbour-3's container neighbour-15 (perl)"]);
     expect(rankByHeadroom({ configs: [result] })[0]!.headroomBytes).toBe(0);
+    // The answer says the same: the server's own peak beside its budget's, and that it survived at a neighbour's
+    // cost (a newcomer read "survived, peak 105 MiB of 613 MiB" above a ranking that said the side ran out).
+    const survived = answerOf({ configs: [result] } as unknown as RunReport).headlines[0]!;
+    const text = survived.parts.map((part) => (typeof part === 'string' ? part : part.code)).join('');
+    expect(survived.tone).toBe('mixed');
+    expect(text).toContain('peak anonymous memory 247 MiB of 1 GiB for the server alone; side host, shared with its neighbours, peaked at 1018 MiB');
+    expect(text).toContain(" At its neighbours' cost: its budget ran out and the kernel killed step neighbour-3's container neighbour-15 (perl) instead.");
   });
 
   it("says the neighbours are not counted where the side's cgroup was not measured", async () => {
