@@ -76,9 +76,6 @@ install -D -m 0755 "$files/oomlab-agent.py" "$rootfs/usr/local/lib/oomlab/agent.
 install -D -m 0644 "$files/oomlab-agent.service" "$rootfs/etc/systemd/system/oomlab-agent.service"
 install -D -m 0644 "$files/oomlab-seed.service" "$rootfs/etc/systemd/system/oomlab-seed.service"
 install -D -m 0644 "$files/docker-tcp.conf" "$rootfs/etc/systemd/system/docker.service.d/10-oomlab-tcp.conf"
-for unit in docker containerd oomlab-agent; do
-	install -D -m 0644 "$files/oomlab-machinery.conf" "$rootfs/etc/systemd/system/$unit.service.d/20-oomlab-machinery.conf"
-done
 install -D -m 0755 "$files/oomlab-shape-generator" "$rootfs/etc/systemd/system-generators/oomlab-shape"
 # The seed image: busybox alone, imported into the guest's engine at the check boot (oomlab-seed.service).
 seed=$rootfs/usr/local/share/oomlab/busybox-rootfs
