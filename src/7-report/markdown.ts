@@ -233,10 +233,17 @@ function stepTables(report: RunReport): string[] {
     if (steps.length === 0) continue;
     if (lines.length === 0) lines.push('', '## Timeline', '');
     lines.push(`### \`${config.id}\``, '', '| time | step | action | instance | phase | detail |', '|---|---|---|---|---|---|');
-    for (const o of steps) {
+    // The kernel's kills among the steps: a newcomer's timeline showed neighbours starting after the server had died.
+    const kills = config.observations.filter((o) => o.kind === 'kernel-oom');
+    for (const o of [...steps, ...kills].sort((a, b) => a.t - b.t)) {
+      const time = `${(o.t / 1000).toFixed(1)} s`;
+      if (o.kind === 'kernel-oom') {
+        lines.push(`| ${[time, o.step ?? '—', 'kernel OOM kill', o.instance, '**killed**', o.line].map(cell).join(' | ')} |`);
+        continue;
+      }
       const phase = o.phase === 'failed' || o.phase === 'timeout' ? `**${o.phase}**` : o.phase;
       const detail = o.output ? `${o.detail}: ${o.output}` : o.detail;
-      lines.push(`| ${[`${(o.t / 1000).toFixed(1)} s`, o.step, o.action, o.instance ?? '—', phase, detail].map(cell).join(' | ')} |`);
+      lines.push(`| ${[time, o.step, o.action, o.instance ?? '—', phase, detail].map(cell).join(' | ')} |`);
     }
     lines.push('');
   }

@@ -118,6 +118,31 @@ describe('markdown with a chaos timeline', () => {
     expect(section).toContain('| 30.6 s | partition-b | network | b | skipped | its trigger never came: b.connections > 5000 |');
   });
 
+  it("sets the kernel's kills among the steps, in time order (a newcomer's timeline showed neighbours starting after the server had died)", () => {
+    const killed = structuredClone(report);
+    // A real kill line of this project's nofile-oom run (report-nofile-oom.json).
+    const line = 'Memory cgroup out of memory: Killed process 18470 (mariadbd) total-vm:16827320kB, anon-rss:1046016kB, file-rss:684kB, shmem-rss:0kB, UID:0 pgtables:2172kB oom_score_adj:0';
+    killed.configs[0]!.observations.push({
+      kind: 'kernel-oom',
+      t: 10_000,
+      instance: 'a',
+      process: 'mariadbd',
+      pid: 18470,
+      totalVmKb: 16827320,
+      anonRssKb: 1046016,
+      constraint: 'CONSTRAINT_MEMCG',
+      memcg: '/docker/x',
+      line,
+    });
+    const section = renderMarkdown(killed).slice(renderMarkdown(killed).indexOf('\n## Timeline\n'));
+    const rows = section.split('\n').filter((l) => /^\| \d/.test(l));
+    const at = rows.findIndex((l) => l.includes('kernel OOM kill'));
+    expect(rows[at]).toBe(`| 10.0 s | — | kernel OOM kill | a | **killed** | ${line} |`);
+    // Between the steps before it and after it.
+    expect(Number.parseFloat(rows[at - 1]!.slice(2))).toBeLessThanOrEqual(10);
+    expect(Number.parseFloat(rows[at + 1]!.slice(2))).toBeGreaterThanOrEqual(10);
+  });
+
   it('has no timeline section without steps', () => {
     const plain = structuredClone(report);
     for (const config of plain.configs) config.observations = config.observations.filter((o) => o.kind !== 'step');
