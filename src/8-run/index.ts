@@ -165,7 +165,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   for (const config of configs) {
     if (results.has(config.id)) continue;
     const done = runsOf.get(config.id)?.results.filter(Boolean) ?? [];
-    const why = undecided(config, endedBy === 'cancel' ? 'cancel' : 'error', runError ?? 'not run');
+    const why = engineLost(controller.signal) ? notReached(config, controller.signal.reason as EngineLostError) : undecided(config, endedBy === 'cancel' ? 'cancel' : 'error', runError ?? 'not run');
     const result = done.length > 0 && (options.repeat ?? 1) > 1 ? agreeRepeats(done, options.repeat!) : why;
     results.set(config.id, severalHosts ? { ...result, ranOn: hostOfConfig.get(config.id)! } : result);
   }
@@ -314,7 +314,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   /** One run of a configuration; `unitIndex` names its containers (a repeat's differ from the first run's). */
   async function decide(opened: OpenedHost, config: PlannedConfig, unitIndex: number): Promise<ConfigResult> {
     if (controller.signal.aborted) {
-      return undecided(config, 'cancel', describeError(controller.signal.reason));
+      return engineLost(controller.signal) ? notReached(config, controller.signal.reason as EngineLostError) : undecided(config, 'cancel', describeError(controller.signal.reason));
     }
     // Readiness waits are scaled by a TCG lab's time scale (run-config.ts): the default budget around them is too, or a
     // readyTimeoutMs of 90 s (×4 = 360 s) outlasts it. An explicit configTimeoutMs is taken as given.
@@ -351,6 +351,13 @@ export function droppedWhileStarting(result: Pick<ConfigResult, 'verdict' | 'end
 function joinConcurrency(runs: readonly ConfigConcurrency[]): ConfigConcurrency {
   const first = runs[0]!;
   return { ...first, slots: runs.flatMap((r) => r.slots), runningAtMost: Math.max(...runs.map((r) => r.runningAtMost)) };
+}
+
+const engineLost = (signal: AbortSignal) => signal.aborted && signal.reason instanceof EngineLostError;
+
+/** A configuration the run never started because its engine was lost before it: not run, not a harness error of its own. */
+function notReached(config: PlannedConfig, lost: EngineLostError): ConfigResult {
+  return undecided(config, 'error', `not run: the run ended before it started, as ${lost.message}`, 'skipped');
 }
 
 function undecided(config: PlannedConfig, endedBy: EndedBy, reason: string, verdict: 'skipped' | 'error' = 'error'): ConfigResult {

@@ -129,11 +129,13 @@ describe('runScenario on a fake runtime', () => {
     expect(report.endedBy).toBe('error');
     const lost = 'the fake engine at fake://engine stopped answering during the run — restart the fake engine, then run `oomlab clean` to remove what the run left';
     expect(report.error).toBe(lost);
+    // The second configuration never started: not run, not an error of its own (a newcomer's lab report counted one
+    // that ran 0 s as "could not decide (harness error)").
     expect(report.configs.map((c) => [c.verdict, c.endedBy])).toEqual([
       ['error', 'error'],
-      ['error', 'error'],
+      ['skipped', 'error'],
     ]);
-    expect(report.configs.map((c) => c.reason)).toEqual([`not decided: ${lost}`, `not decided: ${lost}`]);
+    expect(report.configs.map((c) => c.reason)).toEqual([`not decided: ${lost}`, `not run: the run ended before it started, as ${lost}`]);
     expect(fake.calls.slice(fake.calls.indexOf('engine lost'))).toEqual(['engine lost', 'dispose db (config 0)', 'events stop', 'removeRun', 'watch stop']);
   });
 
