@@ -67,7 +67,7 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
   if (fit > 0) {
     keys.push('neighbours-fit');
     push(
-      `  'neighbours-fit': { neighbours: ${count}, each: ${literal(sizeText(fit / count))}, because: ${literal(`the neighbours sized to leave the server its memory${lab ? ", the guest's own system a fifth of the budget," : ''} and a fifth of the budget free: nothing is killed`)} },`,
+      `  'neighbours-fit': { neighbours: ${count}, each: ${literal(sizeText(fit / count))}, because: ${literal(`the neighbours sized, by production's figures, to leave the server its memory${lab ? ", the guest's own system a fifth of the budget," : ''} and a fifth of the budget free (the ranking measures what is left): nothing is killed`)} },`,
     );
   }
   keys.push('neighbours-first');
