@@ -167,3 +167,33 @@ describe('a task table cut short (a newcomer with nextcloud-snap#1192)', () => {
     expect(collect.some((c) => c.startsWith('the limit: `docker inspect`'))).toBe(false);
   });
 });
+
+describe("a global kill's line alone (a newcomer's 4 GB VPS)", () => {
+  // https://wp-maintenance.pro/blog/mariadb-innodb-corruption-oom-killer-wordpress/ — its line as the page prints it
+  // (`score:412` included), and its my.cnf's pool. The page's cause: the machine was overcommitted, PHP-FPM's 25
+  // children beside a 2G pool, Redis and Nginx.
+  const LINE = 'kernel: Out of memory: Killed process 14823 (mariadbd) total-vm:2847632kB, anon-rss:1689420kB, file-rss:0kB, shmem-rss:0kB, UID:27 pgtables:4612kB score:412';
+  const evidence = readEvidence(
+    [
+      { name: 'oom.txt', text: LINE },
+      { name: 'my.cnf', text: '[mysqld]\ninnodb_buffer_pool_size = 2G\n', as: 'mycnf' },
+    ],
+    { limit: '4g' },
+  );
+
+  it('is global: `Out of memory: Killed process` without `Memory cgroup` is the machine running out (it was read as scope unknown)', () => {
+    expect(evidence.kill).toMatchObject({ scope: 'global', process: 'mariadbd', anonRssKb: 1_689_420, uid: 27 });
+    expect(readEvidence([{ name: 'oom.txt', text: `Memory cgroup out of memory: Killed process 14823 (mariadbd) total-vm:2847632kB, anon-rss:1689420kB, file-rss:0kB` }]).kill?.scope).toBe('memcg');
+  });
+
+  it('puts the neighbours before a pool that had not filled when the machine ran out (the pool ranked 1.00 above 2.4 GiB of others)', () => {
+    const diagnosis = diagnose(evidence);
+    expect(diagnosis.causes.slice(0, 2).map((c) => [c.id, c.score])).toEqual([
+      ['neighbours', 0.48],
+      ['buffer-pool', 0.4],
+    ]);
+    expect(diagnosis.causes[1]!.against).toContain(
+      "the pool (2 GiB) and the server's base are more than all mariadbd held at the kill (1,689,420 kB), yet fit the 4 GiB machine: it had not filled when the machine ran out, and the other 2.4 GiB was held by something else",
+    );
+  });
+});

@@ -206,15 +206,26 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       mycnf.innodb_buffer_pool_size !== undefined ? `innodb_buffer_pool_size ${mycnf.innodb_buffer_pool_size}` : `innodb_buffer_pool_size ${formatBytes(pool)} (the default: not in what was given)`;
     if (limit !== undefined) {
       const left = limit - pool - base;
-      const line = `${given} is ${pct(pool, limit)} of the ${formatBytes(limit)} limit; beside the server's ~${formatBytes(base)} it leaves ${left > 0 ? formatBytes(left) : 'nothing'} for connections`;
+      const line = `${given} is ${pct(pool, limit)} of the ${formatBytes(limit)} ${kill?.scope === 'global' ? 'machine' : 'limit'}; beside the server's ~${formatBytes(base)} it leaves ${left > 0 ? formatBytes(left) : 'nothing'} for connections`;
       (pool >= 0.6 * limit ? forIt : against).push(line);
       if (pool >= limit) forIt.push('the pool alone does not fit the limit: sized for the host, not the container');
     }
+    // A global kill of a server that had not filled its pool, in a machine the pool and server fit: the machine ran out
+    // before the pool filled, so what else held it decides, and the pool counts only for the server's share of the machine.
+    // (A newcomer's 4 GB VPS: a 2G pool, mariadbd killed at 1.6 GiB, the pool ranked 1.00 above the 2.4 GiB of others.)
+    const unfilled = kill?.scope === 'global' && anon !== undefined && limit !== undefined && pool + base > anon && pool + base <= limit;
     if (anon !== undefined) {
       const share = Math.min(pool, anon) / anon;
-      (share >= FITS ? forIt : against).push(`warm, the pool is ${pct(Math.min(pool, anon), anon)} of the anon-rss at the kill (${kb(anon)})`);
+      if (unfilled) {
+        against.push(
+          `the pool (${formatBytes(pool)}) and the server's base are more than all ${kill?.process ?? 'the server'} held at the kill (${kb(anon)}), yet fit the ${formatBytes(limit!)} machine: it had not filled when the machine ran out, and the other ${formatBytes(Math.max(0, limit! - anon))} was held by something else`,
+        );
+      } else {
+        (share >= FITS ? forIt : against).push(`warm, the pool is ${pct(Math.min(pool, anon), anon)} of the anon-rss at the kill (${kb(anon)})`);
+      }
     }
-    add({ id: 'buffer-pool', score: Math.min(pool, budget) / budget, title: 'the InnoDB buffer pool is too large for the memory limit', for: forIt, against });
+    const poolScore = Math.min(pool, budget) / budget;
+    add({ id: 'buffer-pool', score: unfilled ? poolScore * (anon! / limit!) : poolScore, title: 'the InnoDB buffer pool is too large for the memory limit', for: forIt, against });
   }
 
   // Connections: what is left of the memory at the kill once the pool and the server are counted.

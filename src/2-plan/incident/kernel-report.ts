@@ -60,6 +60,7 @@ const KILLED = /killed process (\d+)(?:, UID (\d+),)? \(([^\n]*?)\)(?:,? UID (\d
 const KILLED_BARE = /(Memory cgroup out of memory|Out of memory): Killed process (\d+) \(([^\n]*?)\)\s*$/;
 const KILL_OLD = /(Memory cgroup out of memory|Out of memory(?: \(oom_kill_allocating_task\))?): Kill process (\d+) \(([^\n]*)\) score (\d+) or sacrifice child/;
 const MEMCG_KILLED_HEADER = /Memory cgroup out of memory: Killed process/;
+const GLOBAL_KILLED_HEADER = /(?<!Memory cgroup )\bOut of memory(?: \(oom_kill_allocating_task\))?: Killed process/i;
 const CONSTRAINT = /oom-kill:(.*)$/;
 const USAGE = /memory: usage (\d+)kB, limit (\d+)kB/;
 const TASK_IN = /Task in (\S+) killed as a result of limit of (\S+)/;
@@ -219,6 +220,9 @@ export function parseOomReports(text: string): ProductionKill[] {
         ...(uid !== undefined ? { uid: Number(uid) } : {}),
         // A memcg kill says so on its own line; the old format said it on the `Kill process` line.
         ...(kill.scope === 'unknown' && (MEMCG_KILLED_HEADER.test(line) || pending.old?.memcg) ? { scope: 'memcg' as const } : {}),
+        // `Out of memory: Killed process` is the machine's own OOM: a memory cgroup's kill says so in its header. A
+        // newcomer's journal line without its constraint line was read as scope unknown, and neighbours never weighed.
+        ...(kill.scope === 'unknown' && !pending.taskIn && GLOBAL_KILLED_HEADER.test(line) ? { scope: 'global' as const } : {}),
         format: pending.old ? 'old' : 'current',
         lines: [...kill.lines, line],
       });
@@ -228,7 +232,8 @@ export function parseOomReports(text: string): ProductionKill[] {
     const bare = KILLED_BARE.exec(line);
     if (bare) {
       const kill = killFrom(pending, Number(bare[2]), bare[3]!);
-      kills.push({ ...kill, ...(kill.scope === 'unknown' && bare[1]!.startsWith('Memory cgroup') ? { scope: 'memcg' as const } : {}), format: 'current', lines: [...kill.lines, line] });
+      const bareScope = kill.scope !== 'unknown' ? {} : bare[1]!.startsWith('Memory cgroup') ? { scope: 'memcg' as const } : pending.taskIn ? {} : { scope: 'global' as const };
+      kills.push({ ...kill, ...bareScope, format: 'current', lines: [...kill.lines, line] });
       pending = freshPending();
     }
   }
