@@ -161,7 +161,11 @@ function killTimeMargin(config: PlannedConfig, judgement: InstanceJudgement, kil
     unit: 'ms',
     held: into < plannedMs,
     distance,
-    line: `${judgement.instance} killed at ${formatBytes(limitBytes)}, ${seconds(into)} into the ${seconds(plannedMs)} load: ${seconds(distance)} before its end`,
+    // Past the planned stages the load is its sessions still running: "0 s before its end" read as a kill after it.
+    line:
+      into >= plannedMs
+        ? `${judgement.instance} killed at ${formatBytes(limitBytes)}, ${seconds(into)} into the load: after its ${seconds(plannedMs)} of arrivals, while the sessions they started still ran${load.endedAt !== undefined ? ` (the load ended ${seconds(Math.max(0, load.endedAt - load.startedAt))} in)` : ''}`
+        : `${judgement.instance} killed at ${formatBytes(limitBytes)}, ${seconds(into)} into the ${seconds(plannedMs)} load: ${seconds(distance)} before its end`,
   });
 }
 

@@ -33,6 +33,22 @@ describe('margins on the recorded scraping-burst run', () => {
     expect(peak.peakBytes).toBeGreaterThan(roomy.instances.find((i) => i.instance === 'a')!.peakMemoryBytes! * 0.99 + 600 * 2 ** 20);
   });
 
+  it("says a kill past the planned stages came while the sessions still ran, not '0 s before its end' (a newcomer's kill 19.1 s into a 12 s storm)", () => {
+    const config = plannedAs(scrapingBurst, 'scenarios/scraping-burst.ts', killed.axes);
+    const kill = killed.observations.find((o) => o.kind === 'kernel-oom' && o.instance === 'a')!;
+    // A's kill and what came with it moved 20 s later, past the 15 s planned; the load's end after it.
+    const shift = (o: Observation): Observation =>
+      (o.kind === 'kernel-oom' || o.kind === 'docker-event' || o.kind === 'container-state' || o.kind === 'memory-peak') && 'instance' in o && o.instance === 'a'
+        ? { ...o, t: o.t + 20_000 }
+        : o.kind === 'workload'
+          ? { ...o, t: Math.max(o.t, kill.t + 21_000) }
+          : o;
+    const timeline = timelineOf(killed.observations.map(shift));
+    const checks = judgeLoad(config.workload!, { metrics: killed.metrics, timeline });
+    const line = marginsOf(config, timeline, killed.instances, checks, decided(config, killed.observations.map(shift)))[0]!.line;
+    expect(line).toMatch(/^a killed at 1.5 GiB, \d+(\.\d+)? s into the load: after its 15 s of arrivals, while the sessions they started still ran \(the load ended \d+(\.\d+)? s in\)$/);
+  });
+
   it('says how far each judgement was from its bound: the side budget, the kill time, the load claims', () => {
     const config = plannedAs(scrapingBurst, 'scenarios/scraping-burst.ts', killed.axes);
     const timeline = timelineOf(killed.observations);
