@@ -333,7 +333,13 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     }
     if (kill.scope === 'global') forIt.push('a global OOM (no memory cgroup): the kernel picks the largest process, which need not be the one that grew');
     if (score > 0 || kill.scope === 'global')
-      add({ id: 'neighbours', score: kill.scope === 'global' ? Math.max(score, 0.2) : score, title: 'other processes in the same memory budget; mysqld killed as the largest', for: forIt, against });
+      add({
+        id: 'neighbours',
+        score: kill.scope === 'global' ? Math.max(score, 0.2) : score,
+        title: `other processes in the same memory budget; ${kill.process} killed as the largest`,
+        for: forIt,
+        against,
+      });
   }
 
   // A lowered limit: the kernel's limit below the one the container was created with.
