@@ -1,5 +1,14 @@
 import type { HttpLoadResult, StormResult } from './workload-result.ts';
 
+/** What the other processes of a kill's task table held beside the victim: the budget's rest, named. */
+export interface OthersAtKill {
+  /** Their resident memory (the table's `rss` column: anon, file and shmem pages), summed. */
+  rssKb: number;
+  count: number;
+  /** The largest few, largest first. */
+  largest: { name: string; rssKb: number }[];
+}
+
 /** Everything observed during a run, one tagged union; report formats must handle every kind. */
 export type Observation =
   | { kind: 'docker-event'; t: number; instance: string; action: string; exitCode?: number }
@@ -22,7 +31,7 @@ export type Observation =
       constraintLine?: string;
       step?: string;
       /** The other processes of the kill's task table: in a lab VM's global OOM, the guest's own system beside the server. */
-      others?: { rssKb: number; count: number; largest: { name: string; rssKb: number }[] };
+      others?: OthersAtKill;
     }
   /** `peakBytes` is the cgroup's high-water mark, page cache counted; `anonPeakBytes` the anonymous memory's peak (memory.stat rss/anon, or the kernel's anon-rss at a kill) with `cacheBytes` of page cache beside it. */
   /**

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
-import { type OthersAtKill, othersAtKill, parseOomReports } from '../2-plan/index.ts';
+import type { OthersAtKill } from '../0-model/observation.ts';
+import { othersAtKill, parseOomReports } from '../2-plan/index.ts';
 import type { NodeAccess } from '../3-runtime/index.ts';
 
 /** One OOM kill as the kernel logged it. */

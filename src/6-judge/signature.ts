@@ -1,6 +1,7 @@
 // Does the lab's kill match production's? Process, scope, anon-rss at the kill (within 10 % where the
 // limit is known), phase and total-vm, each figure with production's value beside the lab's.
 import type { Outcome } from '../0-model/config.ts';
+import type { OthersAtKill } from '../0-model/observation.ts';
 import type { ConfigResult } from '../0-model/report.ts';
 import { type ProductionKill, type SignatureMatch, type SignatureRow, serverText } from '../0-model/signature.ts';
 import { formatBytes } from '../0-model/units.ts';
@@ -59,7 +60,7 @@ function standInOf(production: ProductionKill, config: ConfigResult | undefined)
  * was by then. The lab's guest runs its own kernel threads, dockerd, containerd and the agent; production ran
  * its own. Shown beside anon-rss to say where a gap comes from; never decisive, as no scenario reproduces them.
  */
-function othersRow(production: ProductionKill, kill: { others?: { rssKb: number; count: number; largest: { name: string; rssKb: number }[] } }): SignatureRow {
+function othersRow(production: ProductionKill, kill: { others?: OthersAtKill }): SignatureRow {
   const lab = kill.others;
   const labText = lab
     ? `${formatBytes(lab.rssKb * 1024)} in ${lab.count} processes, the largest ${lab.largest.map((t) => `${t.name} ${formatBytes(t.rssKb * 1024)}`).join(', ')}`

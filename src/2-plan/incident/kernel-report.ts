@@ -1,5 +1,6 @@
 // The kernel's OOM report as a user pastes it: dmesg, journalctl or /var/log/messages, current or old
 // format, or only the task table. Every line is data: nothing from it is ever evaluated.
+import type { OthersAtKill } from '../../0-model/observation.ts';
 
 /** Whose memory ran out: a memory cgroup, the whole machine, a NUMA memory policy or a cpuset. */
 export type OomScope = 'memcg' | 'global' | 'memory-policy' | 'cpuset' | 'unknown';
@@ -269,15 +270,6 @@ function killFrom(pending: Pending, pid: number, process: string): Omit<Producti
 
 /** A task-table row's pages in kB: x86-64's 4 KiB page, which every report read here comes from. */
 export const TASK_PAGE_KB = 4;
-
-/** What the other processes of a kill's task table held beside the victim: the budget's rest, named. */
-export interface OthersAtKill {
-  /** Their resident memory (the table's `rss` column: anon, file and shmem pages), summed. */
-  rssKb: number;
-  count: number;
-  /** The largest few, largest first. */
-  largest: { name: string; rssKb: number }[];
-}
 
 /** The others of a kill whose task table lists its victim; undefined without a table, or with one cut before the victim's row. */
 export function othersAtKill(kill: Pick<ProductionKill, 'pid' | 'tasks'>, largestCount = 3): OthersAtKill | undefined {
