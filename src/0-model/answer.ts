@@ -3,6 +3,7 @@
 import { SIGNATURE_WORDS } from './signature.ts';
 import type { AxisValue, Outcome } from './config.ts';
 import type { ConfigResult, RunReport, SharedMemoryBudget } from './report.ts';
+import type { ObservationOf } from './observation.ts';
 import { formatBytes } from './units.ts';
 import { stepContainerText, stepKills } from './step-kills.ts';
 import { caveatsOf, caveatText } from './load-caveats.ts';
@@ -273,8 +274,8 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
     const but = unserved.map((c) => `${unserved.length > 1 || done.length > 1 ? `${pairs(differences(c.axes, baseline, axes)) || c.id}: ` : ''}${caveatText(caveatsOf(c))}`);
     // The server survived because the kernel took a neighbour in its budget instead: a fix that trades the app for the database.
     const atNeighbours = asExpected.flatMap((c) => {
-      const { ranOut } = sharedBudgetPeak(c);
-      return ranOut ? [`${asExpected.length > 1 ? `${pairs(differences(c.axes, baseline, axes)) || c.id}: ` : ''}${ranOut.replace(/^side \S+ ran out: /, '')}`] : [];
+      const { killed } = sharedBudgetPeak(c);
+      return killed ? [`${asExpected.length > 1 ? `${pairs(differences(c.axes, baseline, axes)) || c.id}: ` : ''}the kernel killed ${stepContainerText(killed)}`] : [];
     });
     return {
       lead: `${outcomeWords(claim.expected).replace(/^./, (c) => c.toUpperCase())}${withWhat}:`,
@@ -324,7 +325,14 @@ export function skipGroups(configs: readonly ConfigResult[]): SkipGroup[] {
  * cgroup's peak (anonymous where sampled) is what the limit held; unmeasured with steps' neighbours in it, the
  * instance's own peak says nothing of the headroom left (`unknownShare`).
  */
-export function sharedBudgetPeak(config: ConfigResult): { budget?: SharedMemoryBudget; budgetPeak?: number; unknownShare: boolean; ranOut?: string } {
+export function sharedBudgetPeak(config: ConfigResult): {
+  budget?: SharedMemoryBudget;
+  budgetPeak?: number;
+  unknownShare: boolean;
+  ranOut?: string;
+  /** The step's neighbour the kernel killed when the budget ran out. */
+  killed?: ObservationOf<'kernel-oom'>;
+} {
   const limit = config.metrics.memoryLimitBytes;
   const budget = config.sharedMemory?.find((b) => b.limitBytes === limit && b.instances.length + (b.steps?.length ?? 0) > 1);
   if (!budget) return { unknownShare: false };
@@ -336,7 +344,7 @@ export function sharedBudgetPeak(config: ConfigResult): { budget?: SharedMemoryB
     budget,
     ...(budgetPeak !== undefined ? { budgetPeak } : {}),
     unknownShare: budgetPeak === undefined && ranOut === undefined && (budget.steps?.length ?? 0) > 0,
-    ...(ranOut ? { ranOut } : {}),
+    ...(ranOut ? { ranOut, killed } : {}),
   };
 }
 

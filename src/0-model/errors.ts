@@ -52,10 +52,10 @@ export class DockerUnavailableError extends OomlabError {
 
 /** `engine` is the runtime's own name (`docker`, `lab`): the run's watchdog and its orchestrator say the same. */
 export class EngineLostError extends OomlabError {
-  constructor(engine: string, where: string, options?: { cause?: unknown }) {
-    // A lab VM's engine lives and dies with its VM, which the run removes: there is nothing of it to restart.
-    const inLab = engine === 'lab' || /\blab VM\b/.test(where);
-    const advice = inLab
+  /** `inVm`: the engine ran in a lab VM, which the run removes with it. */
+  constructor(engine: string, where: string, options?: { cause?: unknown; inVm?: boolean }) {
+    // A lab VM's engine lives and dies with its VM: there is nothing of it to restart, and restarting this host's would end others' runs.
+    const advice = options?.inVm
       ? 'the lab VM is removed with the run; if its guest ran out of memory, give the VM more (memory=) or its neighbours less, and run `oomlab clean` if anything of the run is left'
       : `restart the ${engine} engine, then run \`oomlab clean\` to remove what the run left`;
     super('ENGINE_LOST', `the ${engine} engine at ${where} stopped answering during the run — ${advice}`, options);

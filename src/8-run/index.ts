@@ -290,7 +290,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
           // observed is not the server's doing, so the configuration is undecided and the run ends now.
           const lost = controller.signal.reason instanceof EngineLostError || (!controller.signal.aborted && !(await connection.answers()));
           if (lost) {
-            const error = controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(opened.group.runtime.name, connection.where);
+            const error =
+              controller.signal.reason instanceof EngineLostError ? controller.signal.reason : new EngineLostError(opened.group.runtime.name, connection.where, { inVm: connection.lab !== undefined });
             if (!controller.signal.aborted) controller.abort(error);
             result = { ...undecided(config, 'error', error.message), durationMs: result.durationMs, observations: result.observations };
           }

@@ -6,7 +6,7 @@ import { perConnectionParts } from '../memory-terms.ts';
 import { FILE_INFO_BYTES, openFilesAtStartup } from '../open-files.ts';
 import { type MyCnf, resolveVariables, type ServerFamily, type ServerVariables, serverFamilyOf, serverProfile } from '../server-profiles.ts';
 import type { IncidentEvidence } from './evidence.ts';
-import { isServerProcess, TASK_PAGE_KB } from './kernel-report.ts';
+import { isServerProcess, othersInTable, TASK_PAGE_KB } from './kernel-report.ts';
 
 export const CAUSE_IDS = ['nofile-file-table', 'buffer-pool', 'connections', 'performance-schema', 'neighbours', 'allocator', 'limit-lowered', 'insufficient-evidence'] as const;
 export type CauseId = (typeof CAUSE_IDS)[number];
@@ -66,7 +66,6 @@ const GiB = 1024 * MiB;
 /** mysqld's code, thread stacks of its background threads and heap beside the global buffers (docs/memory-model.md). */
 const SERVER_CODE_AND_HEAP = 100 * MiB;
 const CONTAINERD_INFINITY = 1_073_741_816;
-const PAGE_KB = TASK_PAGE_KB;
 
 const plural = (n: number, word: string) => `about ${n} ${word}${n === 1 ? '' : 's'}`;
 const pct = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;
@@ -125,7 +124,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
     kill?.anonRssKb !== undefined
       ? kill.anonRssKb * KiB
       : kill?.tasks.find((t) => t.pid === kill.pid)?.rssPages !== undefined
-        ? kill.tasks.find((t) => t.pid === kill.pid)!.rssPages * PAGE_KB * KiB
+        ? kill.tasks.find((t) => t.pid === kill.pid)!.rssPages * TASK_PAGE_KB * KiB
         : undefined;
   const totalVm = kill?.totalVmKb !== undefined ? kill.totalVmKb * KiB : undefined;
   const gaveSettings = Object.keys(mycnf).length > 0;
@@ -292,7 +291,8 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
   // Neighbours: others in the same budget, from the task table or from what the memcg held beside mysqld.
   if (kill) {
     const others = kill.tasks.filter((t) => t.pid !== kill.pid);
-    const othersBytes = others.reduce((sum, t) => sum + t.rssPages * PAGE_KB * KiB, 0);
+    const inTable = othersInTable(kill);
+    const othersBytes = inTable.rssKb * KiB;
     const victimBytes = (kill.anonRssKb ?? 0) * KiB + (kill.fileRssKb ?? 0) * KiB;
     const forIt: string[] = [];
     const against: string[] = [];
@@ -309,8 +309,7 @@ export function diagnose(evidence: IncidentEvidence): Diagnosis {
       // The victim's row may be missing from a pasted table: then the limit is the whole.
       const whole = victimBytes > 0 ? othersBytes + victimBytes : Math.max(othersBytes, limit ?? othersBytes);
       const share = othersBytes / whole;
-      const largest = [...others].sort((a, b) => b.rssPages - a.rssPages).slice(0, 3);
-      const line = `${others.length} other process${others.length === 1 ? '' : 'es'} in the kill's task table held ${formatBytes(othersBytes)} (${pct(othersBytes, whole)} of ${victimBytes > 0 ? 'the resident memory' : 'the limit'}), the largest ${largest.map((t) => `${JSON.stringify(t.name)} ${formatBytes(t.rssPages * PAGE_KB * KiB)}`).join(', ')}`;
+      const line = `${others.length} other process${others.length === 1 ? '' : 'es'} in the kill's task table held ${formatBytes(othersBytes)} (${pct(othersBytes, whole)} of ${victimBytes > 0 ? 'the resident memory' : 'the limit'}), the largest ${inTable.largest.map((t) => `${JSON.stringify(t.name)} ${formatBytes(t.rssKb * KiB)}`).join(', ')}`;
       (share >= FITS ? forIt : against).push(line);
       score = share;
     } else if (kill.memcgUsageKb !== undefined && victimBytes > 0 && kill.scope === 'memcg') {

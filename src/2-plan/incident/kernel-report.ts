@@ -219,11 +219,7 @@ export function parseOomReports(text: string): ProductionKill[] {
         ...(killed[7] !== undefined ? { fileRssKb: Number(killed[7]) } : {}),
         ...(killed[8] !== undefined ? { shmemRssKb: Number(killed[8]) } : {}),
         ...(uid !== undefined ? { uid: Number(uid) } : {}),
-        // A memcg kill says so on its own line; the old format said it on the `Kill process` line.
-        ...(kill.scope === 'unknown' && (MEMCG_KILLED_HEADER.test(line) || pending.old?.memcg) ? { scope: 'memcg' as const } : {}),
-        // `Out of memory: Killed process` is the machine's own OOM: a memory cgroup's kill says so in its header. A
-        // newcomer's journal line without its constraint line was read as scope unknown, and neighbours never weighed.
-        ...(kill.scope === 'unknown' && !pending.taskIn && GLOBAL_KILLED_HEADER.test(line) ? { scope: 'global' as const } : {}),
+        ...headerScope(kill.scope, line, pending),
         format: pending.old ? 'old' : 'current',
         lines: [...kill.lines, line],
       });
@@ -233,13 +229,23 @@ export function parseOomReports(text: string): ProductionKill[] {
     const bare = KILLED_BARE.exec(line);
     if (bare) {
       const kill = killFrom(pending, Number(bare[2]), bare[3]!);
-      const bareScope = kill.scope !== 'unknown' ? {} : bare[1]!.startsWith('Memory cgroup') ? { scope: 'memcg' as const } : pending.taskIn ? {} : { scope: 'global' as const };
-      kills.push({ ...kill, ...bareScope, format: 'current', lines: [...kill.lines, line] });
+      kills.push({ ...kill, ...headerScope(kill.scope, line, pending), format: 'current', lines: [...kill.lines, line] });
       pending = freshPending();
     }
   }
   finishUnpaired();
   return kills;
+}
+
+/**
+ * The scope a kill's own header gives where no constraint line did: `Memory cgroup out of memory` (or the old format's
+ * `Kill process` line) a memory cgroup's, `Out of memory: Killed process` the machine's. A newcomer's journal line
+ * without its constraint line was read as scope unknown, and the neighbours were never weighed.
+ */
+function headerScope(scope: OomScope, line: string, pending: Pending): { scope?: OomScope } {
+  if (scope !== 'unknown') return {};
+  if (MEMCG_KILLED_HEADER.test(line) || pending.old?.memcg) return { scope: 'memcg' };
+  return !pending.taskIn && GLOBAL_KILLED_HEADER.test(line) ? { scope: 'global' } : {};
 }
 
 function killFrom(pending: Pending, pid: number, process: string): Omit<ProductionKill, 'format'> {
@@ -272,8 +278,13 @@ function killFrom(pending: Pending, pid: number, process: string): Omit<Producti
 export const TASK_PAGE_KB = 4;
 
 /** The others of a kill whose task table lists its victim; undefined without a table, or with one cut before the victim's row. */
-export function othersAtKill(kill: Pick<ProductionKill, 'pid' | 'tasks'>, largestCount = 3): OthersAtKill | undefined {
+export function othersAtKill(kill: Pick<ProductionKill, 'pid' | 'tasks'>): OthersAtKill | undefined {
   if (kill.pid === undefined || !kill.tasks.some((t) => t.pid === kill.pid)) return undefined;
+  return othersInTable(kill);
+}
+
+/** What the task table's rows other than the victim's held, whatever part of the table was given. */
+export function othersInTable(kill: Pick<ProductionKill, 'pid' | 'tasks'>, largestCount = 3): OthersAtKill {
   const others = kill.tasks.filter((t) => t.pid !== kill.pid);
   const largest = [...others].sort((a, b) => b.rssPages - a.rssPages).slice(0, largestCount);
   return {

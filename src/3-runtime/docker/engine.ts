@@ -141,7 +141,7 @@ export function watchEngine(engine: Engine, onLost: (error: EngineLostError) => 
         if (!stopped && Date.now() - lastAnswer >= lostAfterMs) {
           stopped = true;
           clearInterval(timer);
-          onLost(new EngineLostError('docker', engine.where, { cause: error }));
+          onLost(new EngineLostError('docker', engine.where, { cause: error, inVm: engine.remote !== undefined }));
         }
       },
     );

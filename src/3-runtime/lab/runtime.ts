@@ -145,7 +145,7 @@ export function labRuntime(host = 'lab'): Runtime {
             // A global OOM in the guest stalls its engine while the kernel reclaims (minikube-5751 in 6000 MiB under TCG: no answer for 10 s before any kill).
             const watcher = watchEngine(engine, once, LAB_ENGINE_LOST_AFTER_MS * (accel.accel === 'tcg' ? TCG_TIME_SCALE : 1));
             // qemu gone is the engine gone, at once rather than after the ping watchdog's 10 s.
-            void vm.exited.then(() => once(new EngineLostError('lab', `${engine.where} (qemu exited)`)));
+            void vm.exited.then(() => once(new EngineLostError('lab', `${engine.where} (qemu exited)`, { inVm: true })));
             return {
               stop() {
                 stopped = true;
