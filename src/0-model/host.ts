@@ -42,6 +42,21 @@ export interface LabHostFacts {
   nrOpen?: number;
   overcommitMemory: number;
   numaNodes?: { memoryMiB: number; cpus: number[] }[];
+  /** The room the shape asked for (LabShape.roomMiB), and the ballast that made it. */
+  room?: LabRoomFacts;
+}
+
+/** A lab VM's room: what the guest had available once booted, what a ballast took of it, and what it left. */
+export interface LabRoomFacts {
+  roomMiB: number;
+  /** MemAvailable before the ballast. */
+  availableMiB?: number;
+  /** 0: no ballast, the guest had no more than the room (`why` says so). */
+  ballastMiB: number;
+  /** MemAvailable after the ballast: the room the run had. */
+  leftMiB?: number;
+  /** Why the room is not exact, when it is not. */
+  why?: string;
 }
 
 /** Whether an executable of that name is on PATH (no subprocess). */
@@ -65,6 +80,13 @@ export function labHostLine(lab: LabHostFacts): string {
     ...(lab.runtimeNofile !== undefined ? [`runtimes' nofile ${lab.runtimeNofile}`] : []),
     ...(lab.nrOpen !== undefined ? [`fs.nr_open ${lab.nrOpen}`] : []),
     `overcommit ${lab.overcommitMemory}`,
+    ...(lab.room
+      ? [
+          lab.room.ballastMiB > 0
+            ? `room ${lab.room.leftMiB ?? lab.room.roomMiB} MiB left available (${lab.room.roomMiB} asked; a ballast held ${lab.room.ballastMiB} of ${lab.room.availableMiB} MiB)`
+            : `room ${lab.room.roomMiB} MiB asked, no ballast: ${lab.room.why ?? 'the guest had no more'}`,
+        ]
+      : []),
   ];
   const scale = lab.timeScale !== 1 ? `; readiness and step timeouts ×${lab.timeScale}` : '';
   return `lab VM \`${lab.host}\` (shape ${lab.shape}) under ${lab.accel}, booted in ${(lab.bootMs / 1000).toFixed(1)} s: ${parts.join(', ')}${scale}`;

@@ -219,13 +219,13 @@ export const hostSettingsSchema = z.strictObject({
   /** Memory budgets of simulated hosts: every instance with that `side` shares it (a parent cgroup). */
   sides: z.record(z.string(), z.strictObject({ memory: size })).optional(),
   /**
-   * Where the configuration runs, as `--host` names it: `docker` (this host's engine) or `lab[:SHAPE][,memory=SIZE]` (a
-   * lab VM of that shape, its memory set: a global OOM's machine). A run boots one VM per distinct host, in turn. Absent:
-   * the run's `--host`. It wins over `--host`.
+   * Where the configuration runs, as `--host` names it: `docker` (this host's engine) or `lab[:SHAPE][,memory=SIZE][,room=SIZE]`
+   * (a lab VM of that shape, its memory set: a global OOM's machine; its room: what a ballast leaves the run). A run boots one
+   * VM per distinct host, in turn. Absent: the run's `--host`. It wins over `--host`.
    */
   runtime: z
     .string()
-    .regex(/^(docker|lab(:[\w.-]+)?(,memory=\d+(\.\d+)?[mMgG])?)$/, 'expected docker, lab, lab:SHAPE or lab:SHAPE,memory=SIZE')
+    .regex(/^(docker|lab(:[\w.-]+)?(,memory=\d+(\.\d+)?[mMgG])?(,room=\d+(\.\d+)?[mMgG])?)$/, 'expected docker, lab, lab:SHAPE or lab:SHAPE,memory=SIZE[,room=SIZE]')
     .optional(),
 });
 export type HostSettingsInput = z.input<typeof hostSettingsSchema>;

@@ -2,6 +2,7 @@
 // limit is known), phase and total-vm, each figure with production's value beside the lab's.
 import type { Outcome } from '../0-model/config.ts';
 import type { OthersAtKill } from '../0-model/observation.ts';
+import type { LabHostFacts } from '../0-model/host.ts';
 import type { ConfigResult } from '../0-model/report.ts';
 import { type ProductionKill, type SignatureMatch, type SignatureRow, serverText } from '../0-model/signature.ts';
 import { formatBytes } from '../0-model/units.ts';
@@ -18,6 +19,8 @@ const FILE_TABLE_KB = 16_777_216;
  */
 const isFileTable = (totalVmKb: number) => totalVmKb >= FILE_TABLE_KB && totalVmKb < FILE_TABLE_KB + 1024 ** 2;
 const SERVERS = /^(mysqld|mariadbd)$/;
+/** The lab guest's ballast process (lab/guest/files/oomlab-agent.py), as the kernel's task table names it. */
+const BALLAST = 'oomlab-ballast';
 
 const PHASES: Partial<Record<Outcome, ProductionKill['phase']>> = {
   'oom-killed-at-startup': 'start-up',
@@ -74,8 +77,9 @@ function othersRow(production: ProductionKill, kill: { others?: OthersAtKill }):
     lab: labText,
     match: off === undefined ? 'unknown' : off <= ANON_TOLERANCE ? 'same' : 'differs',
     decisive: false,
-    note:
-      production.othersRssKb === undefined
+    note: lab?.largest.some((t) => t.name === BALLAST)
+      ? `the task table's other rows at the kill: the lab's include ${BALLAST}, which held what production's machine held beside the server (the lab VM's room)`
+      : production.othersRssKb === undefined
         ? "the task table's other rows at the kill: production's are unknown, so a gap in anon-rss under the same machine size may be theirs"
         : "the task table's other rows at the kill: what the machine held beside the server sets the size at which it was killed",
   };
@@ -84,6 +88,20 @@ function othersRow(production: ProductionKill, kill: { others?: OthersAtKill }):
 export interface SignatureContext {
   /** The lab VM's memory when a lab ran the configurations: a global kill's budget, as the machine was production's. */
   labMemoryBytes?: number;
+  /**
+   * What the lab VM left available once booted, when its shape asked for a room (a ballast held the rest): a global
+   * kill's budget for the server, as production's machine less what else it held.
+   */
+  labRoomBytes?: number;
+}
+
+/** A lab's budgets for the signature: its memory, and the room its ballast left when its shape asked for one. */
+export function labSignatureContext(lab: LabHostFacts): SignatureContext {
+  const MiB = 1024 * 1024;
+  const room = lab.room;
+  // The room the run had: what was left after the ballast, or all the guest had when it had no more than the room.
+  const roomMiB = room ? (room.ballastMiB > 0 ? (room.leftMiB ?? room.roomMiB) : room.availableMiB) : undefined;
+  return { labMemoryBytes: lab.memoryMiB * MiB, ...(roomMiB !== undefined ? { labRoomBytes: roomMiB * MiB } : {}) };
 }
 
 export function matchSignature(production: ProductionKill, configs: readonly ConfigResult[], context: SignatureContext = {}): SignatureMatch {
@@ -147,7 +165,29 @@ export function matchSignature(production: ProductionKill, configs: readonly Con
   });
   // A global kill's budget is the machine: the lab VM's memory, never this host's.
   const limit = labScope === 'global' ? context.labMemoryBytes : config.metrics.memoryLimitBytes;
-  if (production.anonRssKb !== undefined) {
+  // A room sized to production's victim (from-incident's room=, for a global kill): the server met the budget
+  // production's did, the way a memcg limit gives it; that budget came from this very figure, so a match is an input.
+  const room =
+    labScope === 'global' && context.labRoomBytes !== undefined && production.anonRssKb !== undefined
+      ? { bytes: context.labRoomBytes, production: Math.abs(context.labRoomBytes - production.anonRssKb * 1024) / (production.anonRssKb * 1024) <= ANON_TOLERANCE }
+      : undefined;
+  if (production.anonRssKb !== undefined && room?.production) {
+    const off = Math.abs(kill.anonRssKb - production.anonRssKb) / production.anonRssKb;
+    const apart = `${(off * 100).toFixed(1)} % apart`;
+    const roomText = `the lab VM left the server ${formatBytes(room.bytes)} (a ballast held the rest), production's machine less what else it held at this kill`;
+    rows.push({
+      figure: 'anon-rss',
+      production: kb(production.anonRssKb),
+      lab: kb(kill.anonRssKb),
+      match: off <= ANON_TOLERANCE ? 'same' : 'differs',
+      // Met, it says only that the server filled the room with anonymous memory; missed, it says the kill came at another size.
+      decisive: off > ANON_TOLERANCE,
+      note:
+        off <= ANON_TOLERANCE
+          ? `${apart}: not decisive, ${roomText}, so the size is an input; it shows the server filled that room with anonymous memory`
+          : `${apart}, though ${roomText}: the lab's kill came at another size (${kill.anonRssKb > production.anonRssKb ? 'the server held more than the room' : 'page cache or other processes took part of the room'})`,
+    });
+  } else if (production.anonRssKb !== undefined) {
     const off = Math.abs(kill.anonRssKb - production.anonRssKb) / production.anonRssKb;
     const limitsAgree = production.limitBytes !== undefined && limit !== undefined && Math.abs(limit - production.limitBytes) / production.limitBytes < 0.01;
     // Production's limit known, the lab's another: a gap beyond 10 % is a kill at another size, which no verdict may call production's.

@@ -13,7 +13,7 @@ import { runConfig, type Routing } from './run-config.ts';
 import { hostGroups, hostOverrideLine, openHost as openHostOf, type HostGroup, type OpenedHost, type RuntimeOf } from './hosts.ts';
 import { Teardown } from './teardown.ts';
 import { chooseJobs, placementOf, runScheduled, type Placement } from './schedule.ts';
-import { agreeRepeats, becauseOf, matchSignature } from '../6-judge/index.ts';
+import { agreeRepeats, becauseOf, labSignatureContext, matchSignature } from '../6-judge/index.ts';
 import { REPORT_SCHEMA_VERSION, summarize, type ConfigConcurrency, type ConfigResult, type EndedBy, type HostSettingChange, type Progress, type RunJobs, type RunReport } from '../0-model/report.ts';
 import type { HostFacts, LabHostFacts } from '../0-model/host.ts';
 import { folderTimestamp } from '../0-model/folder-time.ts';
@@ -192,7 +192,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     scenarioSha256,
     ...(hostChanges.length > 0 ? { hostChanges } : {}),
     ...(shard ? { shard: { ...shard, matrixIds: matrix.map((c) => c.id) } } : {}),
-    ...(scenario.production ? { signature: matchSignature(scenario.production, ordered, host.lab ? { labMemoryBytes: host.lab.memoryMiB * 1024 * 1024 } : {}) } : {}),
+    ...(scenario.production ? { signature: matchSignature(scenario.production, ordered, host.lab ? labSignatureContext(host.lab) : {}) } : {}),
     ...(jobsOfRun ? { jobs: jobsOfRun } : {}),
     ...(severalHosts && labs.length > 0 ? { labs } : {}),
   };

@@ -102,7 +102,7 @@ describe('scenarioText', () => {
   it("writes a global OOM for a lab VM of the machine's size: no side and no container limit, the VM's memory as production's budget", async () => {
     const fixtures = join(ROOT, 'test', 'fixtures', 'incidents');
     const bitnami = readEvidence([{ name: 'kernel.log', text: await readFile(join(fixtures, 'bitnami-vms-927-neighbours', 'kernel.log'), 'utf8') }], { limit: '2g' });
-    const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, source: '--limit' };
+    const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, machineBytes: 2 * 1024 ** 3, source: '--limit' };
     const neighbours = scenarioText({ scenariosLib: LIB, name: 'lab-neighbours', evidence: bitnami, diagnosis: diagnose(bitnami), writtenAt: new Date(), sources: ['kernel.log'], globalLab });
     expect(neighbours).toContain('so it needs no --host:  ./oomlab run scenarios/lab-neighbours.ts');
     const neighboursScenario = validateScenario(await load(neighbours, 'lab-neighbours'), 'lab-neighbours.ts');
@@ -122,7 +122,8 @@ describe('scenarioText', () => {
     // minikube#5751: the machine's size from the kernel's `1535902 pages RAM`, nofile 1073741816 at start-up.
     const minikube = readEvidence([{ name: 'kernel.log', text: await readFile(join(fixtures, 'minikube-5751-nofile', 'kernel.log'), 'utf8') }]);
     expect(minikube.machineBytes).toEqual({ value: 1_535_902 * 4096, source: 'kernel: 1535902 pages RAM' });
-    const nofileLab = { host: 'lab:nofile,memory=6000m', memoryBytes: 6000 * 1024 ** 2, source: minikube.machineBytes!.source };
+    // Its room: mysqld's 4 469 476 kB anon + 4 kB file at the kill, which the guest leaves it once a ballast holds the rest.
+    const nofileLab = { host: 'lab:nofile,memory=6000m,room=4365m', memoryBytes: 6000 * 1024 ** 2, machineBytes: 6000 * 1024 ** 2, roomBytes: 4365 * 1024 ** 2, source: minikube.machineBytes!.source };
     const nofile = scenarioText({
       scenariosLib: LIB,
       name: 'lab-nofile',
@@ -133,12 +134,13 @@ describe('scenarioText', () => {
       phase: 'start-up',
       globalLab: nofileLab,
     });
+    expect(nofile).toContain("// Its room (room= below): once booted, the guest leaves the server 4365m, what production's mysqld held (anon + file + shmem rss)");
     const nofileScenario = validateScenario(await load(nofile, 'lab-nofile'), 'lab-nofile.ts');
     const planned = planRun(nofileScenario);
     expect(planned.map((c) => c.id)).toEqual(['image=oomlab/mariadb:10.11,fix=production', 'image=oomlab/mariadb:10.11,fix=ulimit-4096']);
     expect(planned[0]!.instances[0]).toMatchObject({ name: 'db', nofile: 1_073_741_816, mycnf: { open_files_limit: 1_073_741_816 } });
     expect(planned[0]!.instances[0]!.memory).toBeUndefined();
-    expect(planned.map((c) => c.host?.runtime)).toEqual(['lab:nofile,memory=6000m', 'lab:nofile,memory=6000m']);
+    expect(planned.map((c) => c.host?.runtime)).toEqual(['lab:nofile,memory=6000m,room=4365m', 'lab:nofile,memory=6000m,room=4365m']);
     expect(nofileScenario.production).toMatchObject({ process: 'mysqld', scope: 'global', limitBytes: 6000 * 1024 ** 2, phase: 'start-up' });
   });
 
@@ -329,7 +331,7 @@ describe('scenarioText', () => {
       { limit: '8g' },
     );
     await mkdir(DIR, { recursive: true });
-    const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, source: '--limit' };
+    const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, machineBytes: 2 * 1024 ** 3, source: '--limit' };
     for (const [name, evidence, lab] of [
       ['typed-load', load, undefined],
       ['typed-allocator', allocator, undefined],

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LAB_SHAPES, labKernelCmdline, labQemuArgs, labShapeOf, labShapeProblems, type LabShape } from '../../src/3-runtime/lab/index.ts';
+import { LAB_SHAPES, labKernelCmdline, labMemoryForRoom, labQemuArgs, labShapeOf, labShapeProblems, type LabShape } from '../../src/3-runtime/lab/index.ts';
 import { probeBooted } from '../../src/3-runtime/lab/accel.ts';
 
 const FILES = { kernel: '/c/vmlinuz', initrd: '/c/initrd.img', disk: '/c/disk.img', pidFile: '/run/oomlab/lab/r1/vm-1/qemu.pid', consoleLog: '/run/oomlab/lab/r1/vm-1/console.log' };
@@ -144,8 +144,19 @@ describe('--host lab[:SHAPE]', () => {
     expect(labShapeOf('lab:nofile,memory=1.5g').shape).toEqual({ ...LAB_SHAPES.nofile, memoryMiB: 1536 });
   });
 
+  it("leaves a room with room=SIZE (what production's server had on a machine that ran other things), and sizes a guest that can leave it", () => {
+    expect(labShapeOf('lab:nofile,memory=6000m,room=4365m').shape).toEqual({ ...LAB_SHAPES.nofile, memoryMiB: 6000, roomMiB: 4365 });
+    expect(labShapeOf('lab:numa2,room=1g').shape.roomMiB).toBe(1024);
+    // 200 MiB + 4 % for the guest's own system, in steps of 16 MiB: above each measured guest (167 MiB of 512, 434 of 6000, 680 of 16384).
+    expect(labMemoryForRoom(427)).toBe(656);
+    expect(labMemoryForRoom(4365)).toBe(4768);
+    expect(labMemoryForRoom(100)).toBe(512);
+  });
+
   it('refuses an unknown option, a size without its unit, a guest too small, and a NUMA shape resized, each in one line', () => {
-    expect(() => labShapeOf('lab:default,cpus=4')).toThrow('lab host `lab:default,cpus=4`: unknown option `cpus=4`; options are memory=SIZE, e.g. lab:default,memory=2g');
+    expect(() => labShapeOf('lab:default,cpus=4')).toThrow('lab host `lab:default,cpus=4`: unknown option `cpus=4`; options are memory=SIZE, room=SIZE, e.g. lab:default,memory=2g');
+    expect(() => labShapeOf('lab,memory=1g,room=1g')).toThrow("lab shape: roomMiB must be a whole number of MiB below memoryMiB 1024 (the guest's own system needs the rest), got 1024");
+    expect(() => labShapeOf('lab,room=big')).toThrow('lab host `lab,room=big`: room takes a size in m or g, got `big` — e.g. room=2g or room=6000m');
     expect(() => labShapeOf('lab,memory=2048')).toThrow('lab host `lab,memory=2048`: memory takes a size in m or g, got `2048` — e.g. memory=2g or memory=6000m');
     expect(() => labShapeOf('lab,memory=256m')).toThrow("lab shape: memoryMiB must be an integer of at least 512 (the guest's engine needs it), got 256");
     expect(() => labShapeOf('lab:numa2,memory=4g')).toThrow('lab host `lab:numa2,memory=4g`: lab:numa2 has 2 NUMA nodes whose sizes make its memory; memory= resizes only a shape without NUMA nodes');

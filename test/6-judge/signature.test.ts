@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProductionKill, RunReport } from '../../src/0-model/index.ts';
 import { othersAtKill, parseOomReports, serverKill } from '../../src/2-plan/index.ts';
 import { parseKernelOomKills } from '../../src/4-observe/index.ts';
-import { matchSignature } from '../../src/6-judge/index.ts';
+import { labSignatureContext, matchSignature } from '../../src/6-judge/index.ts';
 import { signatureMarkdown } from '../../src/7-report/signature.ts';
 
 const report = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'report-nofile-oom.json'), 'utf8')) as RunReport;
@@ -141,6 +141,44 @@ describe('matchSignature', () => {
     expect(matchSignature({ ...bitnami, anonRssKb: 1_500_000, anonRssSizedTo: true }, globalKilled, { labMemoryBytes: 2 * 1024 ** 3 }).rows.find((r) => r.figure === 'anon-rss')?.note).toContain(
       "but the lab's server was killed before it held that much",
     );
+  });
+
+  it("weighs a global kill's anon-rss against the room the lab VM left (room=): a match is an input, a miss decides", () => {
+    const lab = {
+      host: 'lab,memory=2048m,room=977m',
+      shape: 'default',
+      accel: 'tcg',
+      accelWhy: 'test',
+      bootMs: 1,
+      timeScale: 4,
+      vcpus: 2,
+      memoryMiB: 2048,
+      cgroup: 'v2',
+      overcommitMemory: 0,
+    } as const;
+    // The room the run had is what MemAvailable read after the ballast; with no ballast, all the guest had.
+    expect(labSignatureContext({ ...lab, room: { roomMiB: 977, availableMiB: 1800, ballastMiB: 813, leftMiB: 975 } })).toEqual({ labMemoryBytes: 2048 * 1024 ** 2, labRoomBytes: 975 * 1024 ** 2 });
+    expect(labSignatureContext({ ...lab, room: { roomMiB: 977, availableMiB: 900, ballastMiB: 0, leftMiB: 900, why: 'the guest had only 900 MiB available' } }).labRoomBytes).toBe(900 * 1024 ** 2);
+    expect(labSignatureContext(lab)).toEqual({ labMemoryBytes: 2048 * 1024 ** 2 });
+    const context = { labMemoryBytes: 2048 * 1024 ** 2, labRoomBytes: 977 * 1024 ** 2 };
+    const met = matchSignature(bitnami, globalKilled, context);
+    expect(met.rows.find((r) => r.figure === 'anon-rss')).toEqual({
+      figure: 'anon-rss',
+      production: '1,000,000 kB',
+      lab: '1,046,016 kB',
+      match: 'same',
+      decisive: false,
+      note: "4.6 % apart: not decisive, the lab VM left the server 977 MiB (a ballast held the rest), production's machine less what else it held at this kill, so the size is an input; it shows the server filled that room with anonymous memory",
+    });
+    expect(met.verdict).toBe('reproduced');
+    // The same room, and the lab's server killed far from it: the kill came at another size, which decides.
+    const missed = matchSignature({ ...bitnami, anonRssKb: 800_000 }, globalKilled, { ...context, labRoomBytes: 781 * 1024 ** 2 });
+    expect(missed.rows.find((r) => r.figure === 'anon-rss')).toMatchObject({ match: 'differs', decisive: true });
+    expect(missed.rows.find((r) => r.figure === 'anon-rss')?.note).toContain("the lab's kill came at another size (the server held more than the room)");
+    expect(missed.verdict).toBe('partly');
+    // A room that is not production's victim's (a user's own room=) is no budget of production's: the VM's size decides as before.
+    const other = matchSignature(bitnami, globalKilled, { ...context, labRoomBytes: 1500 * 1024 ** 2 });
+    expect(other.rows.find((r) => r.figure === 'anon-rss')?.note).toBe("4.6 % apart, in a lab VM of production's machine size");
   });
 
   it("sets what the other processes held beside a global kill's anon-rss: the lab guest's task table against production's, where it has one", () => {

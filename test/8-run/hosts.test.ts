@@ -79,9 +79,9 @@ describe('hostGroups: one host (one lab VM) per distinct host(config).runtime, i
       instances: () => ({ db: { image: 'img' } }),
       host: () => ({ runtime: 'k3s' }),
     });
-    expect(() => planRun(scenario)).toThrow('bad (n=1): `host.runtime`: expected docker, lab, lab:SHAPE or lab:SHAPE,memory=SIZE');
-    // Only a memory= in m or g follows the shape: nothing else rides along in the host's name.
-    for (const runtime of ['lab,memory=512m;reboot', 'lab,memory=', 'lab,cpus=2', 'lab:default,memory=2g,memory=3g']) {
+    expect(() => planRun(scenario)).toThrow('bad (n=1): `host.runtime`: expected docker, lab, lab:SHAPE or lab:SHAPE,memory=SIZE[,room=SIZE]');
+    // Only a memory= then a room=, each in m or g, follow the shape: nothing else rides along in the host's name.
+    for (const runtime of ['lab,memory=512m;reboot', 'lab,memory=', 'lab,cpus=2', 'lab:default,memory=2g,memory=3g', 'lab,room=1g,memory=2g', 'lab,room=1g,room=2g']) {
       expect(() => planRun({ ...scenario, host: () => ({ runtime }) })).toThrow('`host.runtime`: expected docker');
     }
   });

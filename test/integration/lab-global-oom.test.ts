@@ -18,7 +18,7 @@ beforeAll(async () => {
   if (!OPT_IN) return;
   const kernel = await readFile(join(ROOT, 'test', 'fixtures', 'incidents', 'bitnami-vms-927-neighbours', 'kernel.log'), 'utf8');
   const evidence = readEvidence([{ name: 'kernel.log', text: kernel }], { limit: '2g' });
-  const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, source: '--limit' };
+  const globalLab = { host: 'lab,memory=2048m', memoryBytes: 2 * 1024 ** 3, machineBytes: 2 * 1024 ** 3, source: '--limit' };
   const text = scenarioText({ scenariosLib: '../../scenarios/lib', name: 'lab-global-oom', evidence, diagnosis: diagnose(evidence), writtenAt: new Date(), sources: ['kernel.log'], globalLab });
   await mkdir(DIR, { recursive: true });
   const scenarioPath = join(DIR, 'lab-global-oom.ts');

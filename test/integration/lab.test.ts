@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { poll } from '../../src/0-model/poll.ts';
 import type { Runtime } from '../../src/3-runtime/index.ts';
-import { ensureLabGuest, LAB_RUN_ROOT, LAB_SEED_IMAGE, labAccel, labRuntime, removeAbandonedLabs } from '../../src/3-runtime/lab/index.ts';
+import { type AgentNode, ensureLabGuest, LAB_RUN_ROOT, LAB_SEED_IMAGE, labAccel, labRuntime, removeAbandonedLabs } from '../../src/3-runtime/lab/index.ts';
 import { PROJECT_ROOT, runScenarioForTest, withTempDir } from './helpers.ts';
 
 const log = (text: string) => process.stderr.write(`[lab] ${text}\n`);
@@ -35,7 +35,8 @@ async function runInLab(scenarioText: string, instance: string, options: { confi
   if (ensured.built) log(`guest built in ${ensured.built.buildMs}ms; the run's boot checks it`);
   const accel = await labAccel(ensured.guest);
   log(`accel ${accel.accel} (${accel.source}): ${accel.why}`);
-  const lab = labRuntime('lab');
+  // A room of 1 GiB: once booted, a ballast holds all the 2 GiB guest has available but that (LabShape.roomMiB).
+  const lab = labRuntime(HOST);
   const seen: Record<string, string | undefined> = {};
   // The guest is what the shape says, read through the run's own connection before its configurations start.
   const runtime: Runtime = {
@@ -43,8 +44,15 @@ async function runInLab(scenarioText: string, instance: string, options: { confi
     async connect(connectOptions) {
       const connection = await lab.connect(connectOptions);
       seen.qemus = String((await qemusOf()).length);
-      for (const path of ['/sys/fs/cgroup/cgroup.controllers', '/sys/kernel/mm/transparent_hugepage/enabled', '/proc/sys/vm/overcommit_memory', '/etc/shadow'])
+      for (const path of ['/sys/fs/cgroup/cgroup.controllers', '/sys/kernel/mm/transparent_hugepage/enabled', '/proc/sys/vm/overcommit_memory', '/etc/shadow', '/proc/meminfo'])
         seen[path] = await connection.node.readFile(path);
+      // The ballast, found by the name the kernel's task table will show, as the guest's own /proc has it.
+      // A lab's node is its agent, which also lists a directory.
+      for (const pid of ((await (connection.node as AgentNode).list('/proc')) ?? []).filter((name) => /^\d+$/.test(name))) {
+        if ((await connection.node.readFile(`/proc/${pid}/comm`))?.trim() !== 'oomlab-ballast') continue;
+        seen.ballastStatus = await connection.node.readFile(`/proc/${pid}/status`);
+        seen.ballastAdj = await connection.node.readFile(`/proc/${pid}/oom_score_adj`);
+      }
       return connection;
     },
   };
@@ -60,7 +68,16 @@ async function runInLab(scenarioText: string, instance: string, options: { confi
     expect(seen['/proc/sys/vm/overcommit_memory']?.trim()).toBe('0');
     expect(seen['/etc/shadow']).toBeUndefined();
 
-    expect(report.host).toMatchObject({ cgroupVersion: 2, lab: { host: 'lab', shape: 'default', accel: accel.accel, cgroup: 'v2' } });
+    expect(report.host).toMatchObject({ cgroupVersion: 2, lab: { host: HOST, shape: 'default', accel: accel.accel, cgroup: 'v2' } });
+    // The room: MemAvailable after the ballast within 64 MiB of the 1 GiB asked, held by a process the OOM killer never picks.
+    const room = report.host.lab!.room!;
+    log(`room: ${JSON.stringify(room)}; ballast ${seen.ballastStatus?.match(/^VmRSS:.*$/m)?.[0]}`);
+    expect(room.roomMiB).toBe(1024);
+    expect(room.ballastMiB).toBeGreaterThan(300);
+    expect(Math.abs(room.leftMiB! - 1024)).toBeLessThan(64);
+    expect(Number(/^MemAvailable:\s+(\d+) kB$/m.exec(seen['/proc/meminfo'] ?? '')?.[1]) / 1024).toBeLessThan(1024 + 64);
+    expect(seen.ballastAdj?.trim()).toBe('-1000');
+    expect(Number(/^RssAnon:\s+(\d+) kB$/m.exec(seen.ballastStatus ?? '')?.[1]) / 1024).toBeGreaterThanOrEqual(room.ballastMiB);
     expect(report.host.lab!.bootMs).toBeGreaterThan(0);
     expect(report.emulated).toEqual([]);
     const [config] = report.configs;
@@ -136,6 +153,7 @@ export default defineScenario({
 `;
 
 const FULL = process.env.OOMLAB_LAB_FULL === '1';
+const HOST = 'lab,room=1g';
 
 describe('lab host', () => {
   it('runs a scenario in one boot of the default shape: cgroup v2 series, a kernel OOM kill from the guest, nothing left', async () => {

@@ -3,14 +3,37 @@
 
 GET /ping -> ok; GET /file?path=/proc/meminfo -> the file; GET /list?path=/sys/fs/cgroup -> names, one a
 line; GET /dmesg -> the kernel ring buffer as dmesg prints it. Only paths that resolve under /proc or /sys.
+
+POST /hold?mib=N, once per boot: a process named oomlab-ballast holds N MiB of anonymous memory until the VM
+stops, at oom_score_adj -1000 so the kernel never picks it. It stands for what production's machine held
+beside the server (a Kubernetes node's control plane), so a global OOM comes at production's size.
 """
 import os
 import subprocess
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 ROOTS = ("/proc/", "/sys/")
+PAGE = 4096
+held = []
+
+
+def hold(mib):
+    """The ballast's own process: protect it from the OOM killer, touch every page, report, then sleep."""
+    with open("/proc/self/oom_score_adj", "w") as adj:
+        adj.write("-1000")
+    with open("/proc/self/comm", "w") as comm:
+        comm.write("oomlab-ballast")
+    ballast = bytearray(mib * 1024 * 1024)
+    # Written, not only allocated: an untouched page is no memory at all.
+    for offset in range(0, len(ballast), PAGE):
+        ballast[offset] = 1
+    sys.stdout.write("held %d\n" % mib)
+    sys.stdout.flush()
+    while True:
+        time.sleep(3600)
 
 
 def allowed(path):
@@ -48,8 +71,28 @@ class Agent(BaseHTTPRequestHandler):
                 return self.reply(500, (str(error) + "\n").encode())
         return self.reply(404, b"unknown endpoint\n")
 
+    def do_POST(self):
+        url = urlparse(self.path)
+        if url.path != "/hold":
+            return self.reply(404, b"unknown endpoint\n")
+        mib = parse_qs(url.query).get("mib", [""])[0]
+        if not mib.isdigit() or int(mib) < 1:
+            return self.reply(400, b"mib takes a positive whole number\n")
+        if held:
+            return self.reply(409, ("a ballast of %d MiB is held already\n" % held[0]).encode())
+        child = subprocess.Popen([sys.executable, __file__, "--hold", mib], stdout=subprocess.PIPE)
+        line = child.stdout.readline().decode().strip()
+        if line != "held " + mib:
+            child.kill()
+            return self.reply(500, ("the ballast did not hold %s MiB (exit %s)\n" % (mib, child.wait())).encode())
+        held.append(int(mib))
+        return self.reply(200, (line + "\n").encode())
+
     def log_message(self, *args):
         pass
 
 
-ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Agent).serve_forever()
+if sys.argv[1] == "--hold":
+    hold(int(sys.argv[2]))
+else:
+    ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Agent).serve_forever()

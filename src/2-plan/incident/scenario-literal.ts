@@ -40,9 +40,21 @@ export interface ScenarioTextInput {
    * A global OOM reproduced in a lab VM the size of production's machine (`--host lab…`): the server and its
    * neighbours get no container memory limit, so the kernel's global OOM killer picks the victim.
    */
-  globalLab?: { host: string; memoryBytes: number; source: string };
+  globalLab?: GlobalLab;
   /** `--host lab[:SHAPE][,memory=SIZE]` for an incident that is not a global OOM: the lab VM it runs in. */
   labHost?: string;
+}
+
+/** A global OOM's lab VM, as the scenario names it and the report compares it. */
+export interface GlobalLab {
+  host: string;
+  memoryBytes: number;
+  /** Where its memory came from (`--limit`, `kernel: 1535902 pages RAM`), and why it grew when it did. */
+  source: string;
+  /** Production's machine, where known: the VM's memory, unless it grew to leave the room. */
+  machineBytes?: number;
+  /** The room the VM leaves the server (`room=`, LabShape.roomMiB): what production's victim held at the kill. */
+  roomBytes?: number;
 }
 
 /** The lab host the written scenario declares (`host(config).runtime`), so `oomlab run` alone boots the VM from-incident was told to use. */

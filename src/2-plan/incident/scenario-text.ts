@@ -9,7 +9,7 @@ import { parseNofile } from './process-limits.ts';
 import { commentText, labHostLines, literal, MiB, roundDownMiB, scenarioOpening, sizeText, type ScenarioTextInput } from './scenario-literal.ts';
 import { limitLoweredBody, neighboursBody } from './timeline-scenarios.ts';
 
-export { labHostOf, literal, type ScenarioTextInput } from './scenario-literal.ts';
+export { labHostOf, literal, type GlobalLab, type ScenarioTextInput } from './scenario-literal.ts';
 export { poolHolding } from './timeline-scenarios.ts';
 
 /** The offline image closest to production's server: MySQL for MySQL, MariaDB 10.11 otherwise. */
@@ -190,8 +190,19 @@ export function scenarioText(input: ScenarioTextInput): string {
   }
   push(`// Image: ${commentText(imageNote)}.`);
   if (input.globalLab) {
+    const lab = input.globalLab;
     push(
-      `// A global OOM: it runs in a lab VM of production's machine size (${commentText(`${sizeText(input.globalLab.memoryBytes)}, ${input.globalLab.source}`)}), where nothing but the guest's memory bounds the server.`,
+      lab.machineBytes === lab.memoryBytes
+        ? `// A global OOM: it runs in a lab VM of production's machine size (${commentText(`${sizeText(lab.memoryBytes)}, ${lab.source}`)}), where nothing but the guest's memory bounds the server.`
+        : `// A global OOM: it runs in a lab VM of ${commentText(`${sizeText(lab.memoryBytes)} (${lab.source})`)}, where nothing but the guest's memory bounds the server.`,
+    );
+    if (lab.roomBytes !== undefined) {
+      push(
+        `// Its room (room= below): once booted, the guest leaves the server ${commentText(sizeText(lab.roomBytes))}, what production's ${commentText(input.evidence.kill?.process ?? 'server')} held (anon + file + shmem rss)`,
+        "// when its machine ran out; a ballast at oom_score_adj -1000 holds the rest, for what production's machine ran beside it.",
+      );
+    }
+    push(
       `// Its host (below) names that VM, so it needs no --host:  ./oomlab run scenarios/${commentText(input.name)}.ts`,
       "// On this host's engine the server would have the host's whole memory and nothing would be killed.",
     );
@@ -257,7 +268,13 @@ export function scenarioText(input: ScenarioTextInput): string {
     '    return {',
     '      db: {',
   );
-  if (input.globalLab) push('        image: c.image,', "        // No container limit: the lab VM's memory is production's machine, and the kernel's global OOM killer picks the victim.");
+  if (input.globalLab)
+    push(
+      '        image: c.image,',
+      input.globalLab.roomBytes !== undefined
+        ? "        // No container limit: the lab VM's room is what production's server had, and the kernel's global OOM killer picks the victim."
+        : "        // No container limit: the lab VM's memory is production's machine, and the kernel's global OOM killer picks the victim.",
+    );
   else push('        image: c.image,', '        memory: c.memory,');
   if (nofile !== undefined) push(`        // ${commentText(`nofile: ${f.nofileInferred ? 'inferred from total-vm' : (evidence.nofile?.source ?? '')}`)}`, `        nofile: ${literal(nofile)},`);
   const openFiles = startUp && f.family === 'mysql' && nofile !== undefined ? `, open_files_limit: ${literal(nofile)}` : '';
@@ -314,8 +331,8 @@ function cycleWorkload(f: Diagnosis['figures']): string[] {
 function productionKill(input: ScenarioTextInput, sizedToVictim = false): string[] {
   const kill = input.evidence.kill;
   if (!kill) return [];
-  // A global OOM's budget is the machine's memory, which the lab VM is given.
-  const limit = input.globalLab?.memoryBytes ?? input.diagnosis.figures.limitBytes;
+  // A global OOM's budget is the machine's memory (which the lab VM is given, unless it grew to leave the room).
+  const limit = input.globalLab ? input.globalLab.machineBytes : input.diagnosis.figures.limitBytes;
   const others = othersAtKill(kill);
   const production = {
     instance: 'db',

@@ -7,9 +7,12 @@ export interface AgentNode extends NodeAccess {
   list(path: string): Promise<string[] | undefined>;
   /** True when the agent answers now. */
   answers(): Promise<boolean>;
+  /** Has the guest hold `mib` MiB in a ballast process until it stops (once per boot; see LabShape.roomMiB). */
+  hold(mib: number): Promise<void>;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+const HOLD_TIMEOUT_MS = 300_000;
 
 /** Fetches one agent URL: the body on 200, undefined on 404, an error otherwise. */
 async function get(url: string, signal?: AbortSignal): Promise<string | undefined> {
@@ -32,6 +35,12 @@ export function agentNode(port: number): AgentNode {
       return text;
     },
     list: async (path) => (await get(at('list', path)).catch(() => undefined))?.split('\n').filter(Boolean),
+    async hold(mib) {
+      // Touching every page of gigabytes takes a while under TCG: the request waits for it, with more time than a read.
+      const response = await fetch(`${base}/hold?mib=${mib}`, { method: 'POST', signal: AbortSignal.timeout(HOLD_TIMEOUT_MS) });
+      const body = (await response.text()).trim().split('\n')[0];
+      if (!response.ok) throw new OomlabError('LAB_BOOT_FAILED', `the lab agent could not hold a ballast of ${mib} MiB: ${body}`);
+    },
     answers: () =>
       get(`${base}/ping`).then(
         (body) => body?.trim() === 'ok',

@@ -11,6 +11,7 @@ import { imageExists, resolveImage } from '../docker/images.ts';
 import { dockerConnection } from '../docker/runtime.ts';
 import { bootLabGuest, ensureLabGuest, labAccel } from './guest.ts';
 import { canMakeImageDisks, fillImageDisk, foundImageDisk } from './image-disk.ts';
+import { holdRoom } from './room.ts';
 import { labShapeOf } from './shape.ts';
 import { labSurvey } from './survey.ts';
 import { LAB_SEED_IMAGE, removeAbandonedLabs } from './vm.ts';
@@ -116,6 +117,8 @@ export function labRuntime(host = 'lab'): Runtime {
           timeScale: accel.accel === 'tcg' ? TCG_TIME_SCALE : 1,
         });
         const nrOpen = Number((await vm.node.readFile('/proc/sys/fs/nr_open'))?.trim()) || undefined;
+        // Before any configuration: the room is the machine's shape, the same for production and every fix.
+        const room = shape.roomMiB !== undefined ? await holdRoom(vm.node, shape.roomMiB, progress) : undefined;
         const lab: LabHostFacts = {
           host,
           shape: shapeName,
@@ -130,6 +133,7 @@ export function labRuntime(host = 'lab'): Runtime {
           ...(nrOpen ? { nrOpen } : {}),
           overcommitMemory: shape.overcommitMemory,
           ...(shape.numaNodes ? { numaNodes: shape.numaNodes.map((node) => ({ memoryMiB: node.memoryMiB, cpus: [...node.cpus] })) } : {}),
+          ...(room ? { room } : {}),
         };
         const docker = dockerConnection(engine);
         const connection: RuntimeConnection = {

@@ -32,6 +32,12 @@ export interface LabShape {
   thp: LabThp;
   /** The Debian release of the guest, so its kernel. */
   release: 'bookworm';
+  /**
+   * The memory the guest leaves available to the run once booted: the rest of what it has available is held by a
+   * ballast process (at oom_score_adj -1000) for what production's machine held beside the server, so a global
+   * OOM comes at production's size. Absent: no ballast, the server has all the guest's own system leaves.
+   */
+  roomMiB?: number;
 }
 
 const BASE: LabShape = { vcpus: 2, memoryMiB: 2048, cgroup: 'v2', overcommitMemory: 0, thp: 'madvise', release: 'bookworm' };
@@ -88,23 +94,28 @@ export function labShapeOf(host: string): { name: string; shape: LabShape } {
   return { name, shape: options.length > 0 ? withLabOptions(host, name, shape, options) : shape };
 }
 
-/** The options a `--host lab:NAME,KEY=VALUE` may add to a named shape. */
-export const LAB_SHAPE_OPTIONS = ['memory'] as const;
+/** The options a `--host lab:NAME,KEY=VALUE` may add to a named shape, each a size. */
+export const LAB_SHAPE_OPTIONS = ['memory', 'room'] as const;
 
 /**
- * A named shape with `memory=SIZE` over it: the machine a global OOM happened on (a t3.small's 2g) is the guest's
- * memory, since nothing else bounds a process with no container limit. A NUMA shape keeps its nodes' sizes.
+ * A named shape with `memory=SIZE` and `room=SIZE` over it. memory: the machine a global OOM happened on (a
+ * t3.small's 2g) is the guest's memory, since nothing else bounds a process with no container limit; a NUMA shape
+ * keeps its nodes' sizes. room: what the guest leaves available once booted (LabShape.roomMiB).
  */
 function withLabOptions(host: string, name: string, shape: LabShape, options: readonly string[]): LabShape {
   let resized = shape;
   for (const option of options) {
     const [key, value] = option.split('=', 2);
-    if (key !== 'memory' || value === undefined || value === '') {
+    if (!LAB_SHAPE_OPTIONS.includes(key as (typeof LAB_SHAPE_OPTIONS)[number]) || value === undefined || value === '') {
       throw new OomlabError('LAB_SHAPE_INVALID', `lab host \`${host}\`: unknown option \`${option}\`; options are ${LAB_SHAPE_OPTIONS.map((o) => `${o}=SIZE`).join(', ')}, e.g. lab:${name},memory=2g`);
     }
     const match = /^(\d+(?:\.\d+)?)([mg])$/i.exec(value);
-    if (!match) throw new OomlabError('LAB_SHAPE_INVALID', `lab host \`${host}\`: memory takes a size in m or g, got \`${value}\` — e.g. memory=2g or memory=6000m`);
+    if (!match) throw new OomlabError('LAB_SHAPE_INVALID', `lab host \`${host}\`: ${key} takes a size in m or g, got \`${value}\` — e.g. ${key}=2g or ${key}=6000m`);
     const mib = Math.round(Number(match[1]) * (match[2]!.toLowerCase() === 'g' ? 1024 : 1));
+    if (key === 'room') {
+      resized = { ...resized, roomMiB: mib };
+      continue;
+    }
     if (shape.numaNodes)
       throw new OomlabError(
         'LAB_SHAPE_INVALID',
@@ -118,6 +129,19 @@ function withLabOptions(host: string, name: string, shape: LabShape, options: re
 
 /** The least memory a lab VM boots with: its kernel, systemd, dockerd, containerd and the agent need it before any server. */
 export const LAB_MIN_MEMORY_MIB = 512;
+
+/**
+ * What a guest's own system keeps beside a room, at most: its kernel's reserve and its daemons, growing with its
+ * memory. Measured as the guest's memory less the server's rss at its global kill, with no ballast: 167 MiB of
+ * 512, 434 of 6000, 680 of 16384 (the lab runs of test/fixtures/incidents/README.md); 200 MiB + 4 % is above each.
+ */
+const GUEST_OWN_MIB = 200;
+const GUEST_OWN_SHARE = 0.04;
+
+/** The least guest memory (a multiple of 16 MiB) that can leave `roomMiB` available once booted: the ballast takes any excess. */
+export function labMemoryForRoom(roomMiB: number): number {
+  return Math.max(LAB_MIN_MEMORY_MIB, Math.ceil((roomMiB + GUEST_OWN_MIB) / (1 - GUEST_OWN_SHARE) / 16) * 16);
+}
 
 /** The shape's own contradictions, each as one line; empty when qemu can run it. */
 export function labShapeProblems(shape: LabShape): string[] {
@@ -133,6 +157,8 @@ export function labShapeProblems(shape: LabShape): string[] {
     if (cpus.join(',') !== every.join(',')) problems.push(`the NUMA nodes' cpus must be 0..${shape.vcpus - 1} once each, got ${cpus.join(',') || 'none'}`);
     if (shape.numaNodes.some((node) => !Number.isInteger(node.memoryMiB) || node.memoryMiB < 128)) problems.push('each NUMA node needs an integer memoryMiB of at least 128');
   }
+  if (shape.roomMiB !== undefined && (!Number.isInteger(shape.roomMiB) || shape.roomMiB < 1 || shape.roomMiB >= shape.memoryMiB))
+    problems.push(`roomMiB must be a whole number of MiB below memoryMiB ${shape.memoryMiB} (the guest's own system needs the rest), got ${shape.roomMiB}`);
   if (shape.nrOpen !== undefined && (!Number.isInteger(shape.nrOpen) || shape.nrOpen < 1024 || shape.nrOpen > 1_073_741_816))
     problems.push(`nrOpen must be an integer from 1024 to 1073741816, got ${shape.nrOpen}`);
   if (shape.runtimeNofile !== undefined && shape.runtimeNofile !== 'infinity') {

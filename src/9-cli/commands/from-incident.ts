@@ -7,7 +7,19 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { IncidentInputError, UsageError } from '../../0-model/errors.ts';
 import { formatBytes } from '../../0-model/units.ts';
-import { budgetText, type CauseId, type Diagnosis, diagnose, REPRODUCIBLE, type IncidentEvidence, type IncidentInput, readEvidence, scenarioBlocker, scenarioText } from '../../2-plan/index.ts';
+import {
+  budgetText,
+  type CauseId,
+  type Diagnosis,
+  diagnose,
+  type GlobalLab,
+  REPRODUCIBLE,
+  type IncidentEvidence,
+  type IncidentInput,
+  readEvidence,
+  scenarioBlocker,
+  scenarioText,
+} from '../../2-plan/index.ts';
 import { labHost } from '../../3-runtime/index.ts';
 import { commandRun, isLabHost, runtimeOfHost } from './run.ts';
 
@@ -21,32 +33,64 @@ const FAMILY: Partial<Record<CauseId, string>> = {
 type Phase = (typeof PHASES)[number];
 
 /**
+ * The room a global kill's lab VM leaves the server: what production's victim held when the machine ran out,
+ * the rest of the machine having held the remainder. None for neighbours (the scenario's neighbours are that
+ * rest) or when the kill line gives no anon-rss.
+ */
+function roomOf(evidence: IncidentEvidence, lead: CauseId | undefined): number | undefined {
+  const kill = evidence.kill;
+  if (lead === 'neighbours' || kill?.anonRssKb === undefined) return undefined;
+  return Math.round((kill.anonRssKb + (kill.fileRssKb ?? 0) + (kill.shmemRssKb ?? 0)) / 1024);
+}
+
+/**
  * The `--host` a run of this incident takes. A global OOM in a lab runs in a VM of production's machine size: the
  * shape's memory set from `memory=` when given, else `--limit` (the machine's memory), else the kernel's `pages RAM`,
- * else an old kill line's score.
+ * else an old kill line's score. Unless the cause is neighbours, the VM also leaves the server production's room
+ * (`room=`): production's machine held other things beside the server, the guest holds a ballast for them, and the
+ * VM grows where its own system leaves less than that room.
  */
-export function incidentHost(host: string | undefined, evidence: IncidentEvidence): { host?: string; globalLab?: { host: string; memoryBytes: number; source: string } } {
+export function incidentHost(host: string | undefined, evidence: IncidentEvidence, lead?: CauseId): { host?: string; globalLab?: GlobalLab } {
   if (host === undefined) return {};
   runtimeOfHost(host);
   if (!isLabHost(host) || evidence.kill?.scope !== 'global') return { host };
   const { shape } = labHost.shapeOf(host);
-  if (/,memory=/.test(host)) return { host, globalLab: { host, memoryBytes: shape.memoryMiB * MiB, source: `--host ${host}` } };
+  // The host as a scenario names it: the shape, then memory=, then room= (the one order host.runtime takes), the user's own text kept.
+  const [base = host, ...options] = host.split(',');
+  const given = (key: string) => options.find((option) => option.startsWith(`${key}=`));
+  const room = shape.roomMiB ?? roomOf(evidence, lead);
+  const roomPart = given('room') !== undefined ? `,${given('room')}` : room !== undefined ? `,room=${room}m` : '';
+  const roomFacts = room !== undefined ? { roomBytes: room * MiB } : {};
+  if (given('memory') !== undefined) {
+    const named = { host: `${base},${given('memory')}${roomPart}`, memoryBytes: shape.memoryMiB * MiB, source: `--host ${host}` };
+    return { host: named.host, globalLab: { ...named, machineBytes: named.memoryBytes, ...roomFacts } };
+  }
   const machine = evidence.limitBytes ?? evidence.machineBytes;
-  if (!machine) {
+  const named = base.includes(':') ? base : `${base}:default`;
+  if (!machine && room === undefined) {
+    throw new UsageError(`production's OOM was global but its machine's memory is unknown: give --limit SIZE (the machine's memory) or --host ${named},memory=SIZE — e.g. --limit 2g for a t3.small`);
+  }
+  const machineMiB = machine ? Math.round(machine.value / MiB) : undefined;
+  // The guest's own engine needs 512 MiB: without a room, a smaller machine cannot be given to the server whole, and a bigger VM is not production's.
+  if (room === undefined && machineMiB !== undefined && machineMiB < labHost.minMemoryMiB) {
     throw new UsageError(
-      `production's OOM was global but its machine's memory is unknown: give --limit SIZE (the machine's memory) or --host ${host.includes(':') ? host : `${host}:default`},memory=SIZE — e.g. --limit 2g for a t3.small`,
+      `production's machine had about ${machineMiB} MiB (${machine!.source}), below the ${labHost.minMemoryMiB} MiB a lab VM needs for its own engine: run without --host (a container limit of ${machineMiB}m stands in for the machine), or give --host ${named},memory=${labHost.minMemoryMiB}m to accept a larger machine`,
     );
   }
-  const machineMiB = Math.round(machine.value / MiB);
-  // The guest's own engine needs 512 MiB: a smaller machine cannot be given to the server whole, and a bigger VM is not production's.
-  if (machineMiB < labHost.minMemoryMiB) {
-    throw new UsageError(
-      `production's machine had about ${machineMiB} MiB (${machine.source}), below the ${labHost.minMemoryMiB} MiB a lab VM needs for its own engine: run without --host (a container limit of ${machineMiB}m stands in for the machine), or give --host ${host.includes(':') ? host : `${host}:default`},memory=${labHost.minMemoryMiB}m to accept a larger machine`,
-    );
-  }
-  const withMemory = `${host},memory=${machineMiB}m`;
+  const needed = room !== undefined ? labHost.memoryForRoom(room) : 0;
+  const memoryMiB = Math.max(machineMiB ?? 0, needed);
+  const source =
+    machineMiB === undefined
+      ? `production's machine unknown: the least VM that leaves the room, ${room} MiB`
+      : memoryMiB > machineMiB
+        ? `${machine!.source}; grown from ${machineMiB} MiB, as the guest's own system leaves less than production's room of ${room} MiB there`
+        : machine!.source;
+  const withMemory = `${base},memory=${memoryMiB}m${roomPart}`;
   const sized = labHost.shapeOf(withMemory).shape;
-  return { host: withMemory, globalLab: { host: withMemory, memoryBytes: sized.memoryMiB * MiB, source: machine.source } };
+  return {
+    host: withMemory,
+    globalLab: { host: withMemory, memoryBytes: sized.memoryMiB * MiB, source, ...(machineMiB !== undefined ? { machineBytes: machineMiB * MiB } : {}), ...roomFacts },
+  };
 }
 
 async function readInput(path: string, as?: IncidentInput['as']): Promise<IncidentInput> {
@@ -163,7 +207,7 @@ export async function commandFromIncident(args: string[]): Promise<number> {
   const evidence = readEvidence(inputs, { ...(values.server ? { image: values.server } : {}), ...(values.limit ? { limit: values.limit } : {}) });
   const diagnosis = diagnose(evidence);
   const lead = diagnosis.causes[0]!;
-  const { host, globalLab } = incidentHost(values.host, evidence);
+  const { host, globalLab } = incidentHost(values.host, evidence, lead.id);
   // A lab host is written into the scenario (host(config).runtime): running it needs no --host.
   const runHost = host !== undefined && !isLabHost(host) ? host : undefined;
 
@@ -230,7 +274,9 @@ export async function commandFromIncident(args: string[]): Promise<number> {
       process.stdout.write(`scenario: ${shown} (production and each candidate fix)\nrun it:   ./oomlab run ${shown}${runHost ? ` --host ${runHost}` : ''}\n`);
       if (globalLab)
         process.stdout.write(
-          `lab:      a VM of ${formatBytes(globalLab.memoryBytes)} (production's machine, ${globalLab.source}), named in the scenario (${globalLab.host}); the server has no container limit, so a kill is the kernel's global OOM\n`,
+          `lab:      a VM of ${formatBytes(globalLab.memoryBytes)} (${globalLab.machineBytes === globalLab.memoryBytes ? "production's machine, " : ''}${globalLab.source}), named in the scenario (${globalLab.host}); the server has no container limit, so a kill is the kernel's global OOM${
+            globalLab.roomBytes !== undefined ? `; a ballast leaves it ${formatBytes(globalLab.roomBytes)}, what production's server held when its machine ran out` : ''
+          }\n`,
         );
       else if (host !== undefined && isLabHost(host)) process.stdout.write(`lab:      the lab VM ${host}, named in the scenario\n`);
     } else if (lead.id === 'insufficient-evidence') {

@@ -100,7 +100,7 @@ export const RUN_OPTIONS = {
 /** `--host lab`, `lab:SHAPE`, `lab,memory=2g`, `lab:SHAPE,memory=2g`. */
 export const isLabHost = (host: string) => /^lab([:,]|$)/.test(host);
 
-/** `--host docker` (this host's engine, the default) or `--host lab[:SHAPE][,memory=SIZE]` (a lab VM of that shape). */
+/** `--host docker` (this host's engine, the default) or `--host lab[:SHAPE][,memory=SIZE][,room=SIZE]` (a lab VM of that shape). */
 export function runtimeOfHost(host: string | undefined): Runtime {
   if (host === undefined || host === 'docker') return dockerRuntime;
   if (isLabHost(host)) return labRuntime(host);
