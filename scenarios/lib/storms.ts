@@ -53,6 +53,8 @@ export interface BusyMinuteOptions<N extends string> {
   queriesPerSession?: number;
   /** A GROUP BY into an in-memory temporary table beside the sorts, when tmp_table_size is part of what a connection holds. @default false */
   temporaryTables?: boolean;
+  /** How long sessions still running after the last arrival may hold their buffers before they are cut. @default 10_000 */
+  drainMs?: number;
 }
 
 /** The storm of a busy minute: more sessions arrive than the server finishes, so all `connections` are busy at once (the rest wait, counted as dropped). */
@@ -67,7 +69,7 @@ export function busyMinute<N extends string = 'db'>(options: BusyMinuteOptions<N
     maxInFlight: options.connections,
     session: { queries: options.queriesPerSession ?? 6, thinkMs: 0, holdMs: 0 },
     mix: [...(options.pointReads === false ? [] : [POINT_READ]), SORTING_REPORT, ...(options.temporaryTables ? [TEMPORARY_TABLE_REPORT] : [])],
-    drainMs: 10_000,
+    drainMs: options.drainMs ?? 10_000,
   };
 }
 
