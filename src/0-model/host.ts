@@ -42,6 +42,8 @@ export interface LabHostFacts {
   nrOpen?: number;
   overcommitMemory: number;
   numaNodes?: { memoryMiB: number; cpus: number[] }[];
+  /** The guest's /sys/kernel/mm/lru_gen/min_ttl_ms as read after boot, when the shape set it (LabShape.minTtlMs). */
+  minTtlMs?: number;
   /** The room the shape asked for (LabShape.roomMiB), and the ballast that made it. */
   room?: LabRoomFacts;
 }
@@ -80,6 +82,7 @@ export function labHostLine(lab: LabHostFacts): string {
     ...(lab.runtimeNofile !== undefined ? [`runtimes' nofile ${lab.runtimeNofile}`] : []),
     ...(lab.nrOpen !== undefined ? [`fs.nr_open ${lab.nrOpen}`] : []),
     `overcommit ${lab.overcommitMemory}`,
+    ...(lab.minTtlMs !== undefined ? [`multi-gen LRU min_ttl_ms ${lab.minTtlMs} (the OOM killer rather than thrashing)`] : []),
     ...(lab.room
       ? [
           lab.room.ballastMiB > 0

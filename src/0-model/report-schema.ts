@@ -316,6 +316,7 @@ const labHost = z.object({
   nrOpen: num.optional(),
   overcommitMemory: num,
   numaNodes: z.array(z.object({ memoryMiB: num, cpus: z.array(num) })).optional(),
+  minTtlMs: num.optional(),
   room: z.object({ roomMiB: num, availableMiB: num.optional(), ballastMiB: num, leftMiB: num.optional(), why: str.optional() }).optional(),
 });
 

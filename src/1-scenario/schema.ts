@@ -219,13 +219,14 @@ export const hostSettingsSchema = z.strictObject({
   /** Memory budgets of simulated hosts: every instance with that `side` shares it (a parent cgroup). */
   sides: z.record(z.string(), z.strictObject({ memory: size })).optional(),
   /**
-   * Where the configuration runs, as `--host` names it: `docker` (this host's engine) or `lab[:SHAPE][,memory=SIZE][,room=SIZE]`
-   * (a lab VM of that shape, its memory set: a global OOM's machine; its room: what a ballast leaves the run). A run boots one
+   * Where the configuration runs, as `--host` names it: `docker` (this host's engine) or `lab[:SHAPE][,memory=SIZE][,room=SIZE][,min_ttl_ms=N]`
+   * (a lab VM of that shape, its memory set: a global OOM's machine; its room: what a ballast leaves the run; min_ttl_ms:
+   * the kernel's OOM killer instead of thrashing). A run boots one
    * VM per distinct host, in turn. Absent: the run's `--host`. It wins over `--host`.
    */
   runtime: z
     .string()
-    .regex(/^(docker|lab(:[\w.-]+)?(,memory=\d+(\.\d+)?[mMgG])?(,room=\d+(\.\d+)?[mMgG])?)$/, 'expected docker, lab, lab:SHAPE or lab:SHAPE,memory=SIZE[,room=SIZE]')
+    .regex(/^(docker|lab(:[\w.-]+)?(,memory=\d+(\.\d+)?[mMgG])?(,room=\d+(\.\d+)?[mMgG])?(,min_ttl_ms=\d+)?)$/, 'expected docker, lab, lab:SHAPE or lab:SHAPE,memory=SIZE[,room=SIZE][,min_ttl_ms=N]')
     .optional(),
 });
 export type HostSettingsInput = z.input<typeof hostSettingsSchema>;

@@ -6,7 +6,7 @@ import type { InstanceSpec } from '../1-scenario/index.ts';
 import type { StepAction } from '../1-scenario/steps.ts';
 import type { NofilePlan } from './nofile-shim.ts';
 import type { MysqlEndpoint } from '../0-model/endpoint.ts';
-import type { LabHostFacts } from '../0-model/host.ts';
+import type { LabHostFacts, LabRoomFacts } from '../0-model/host.ts';
 
 /** The actions of an instance's lifecycle the orchestrator routes into a timeline (docker's names; a Pod's are mapped onto them). */
 export const ROUTED_ACTIONS = ['oom', 'die', 'kill', 'start'] as const;
@@ -280,6 +280,11 @@ export interface RuntimeConnection {
   readonly nodeSettings: NodeSettings;
   /** Set when the engine runs in a lab VM: its shape, accelerator and boot cost, for the report. */
   readonly lab?: LabHostFacts;
+  /**
+   * The last of the set-up, once the run's images are in place and before any configuration: a lab VM whose shape
+   * asks for a room holds its ballast now, so what copying the images took is counted. Returns the room's facts.
+   */
+  holdRoom?(onProgress: (line: string) => void): Promise<LabRoomFacts | undefined>;
   /** Releases what connecting acquired (a lab VM), on every path of the run; Docker's engine outlives the run. Idempotent. */
   close?(): Promise<void>;
 }

@@ -93,6 +93,8 @@ export async function openHost(group: HostGroup, context: OpenHostContext): Prom
     const host = connection.lab ? { ...(await readNodeFacts(connection.node)), lab: connection.lab } : await readHostFacts();
     const images = new Map<string, ImageResolution>();
     for (const image of wanted) images.set(image, await connection.resolveImage(image, { pull: context.pull, onProgress: message, signal }));
+    const room = await connection.holdRoom?.(message);
+    if (room && host.lab) host.lab = { ...host.lab, room };
     if (scenario.probes?.includes('file-table') && connection.lab) message('file-table probe skipped: it reads /proc of this host, not of a lab VM');
     else if (scenario.probes?.includes('file-table')) await probeImages(connection, host.nofileHardLimit, images, signal, progress);
     const thpUnswitchable = group.configs.some((c) => c.host?.thp) ? await connection.nodeSettings.thpUnswitchableReason() : undefined;

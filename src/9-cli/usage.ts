@@ -4,7 +4,7 @@ export const USAGE = `usage: oomlab <command>
 
   run <scenario.ts...> [--only axis=value[,value] (repeat for more axes)] [--set axis=value,...]
                       [--reports-dir dir] [--baseline report.json] [--repeat K] [--jobs N] [--pull] [--json]
-                      [--shard I/N] [--host docker|lab[:SHAPE][,memory=SIZE][,room=SIZE]]
+                      [--shard I/N] [--host docker|lab[:SHAPE][,memory=SIZE][,room=SIZE][,min_ttl_ms=N]]
       run every configuration of a scenario and write reports/<time>-<scenario>/;
       --jobs N runs up to N configurations at once; by default those that only start and
       settle run side by side (two per core, their memory limits within what the host has
@@ -15,14 +15,17 @@ export const USAGE = `usage: oomlab <command>
       for its configurations: one VM per distinct shape, in turn;
       memory=SIZE sets the VM's memory (a global OOM's machine, e.g. --host lab:default,memory=2g);
       room=SIZE has a ballast hold all the booted guest has available but SIZE (what production's
-      server had on a machine that ran other things beside it);
+      server had on a machine that ran other things beside it); min_ttl_ms=N turns on the
+      multi-gen LRU's thrashing prevention, so the kernel's OOM killer fires rather than reclaim
+      going on for minutes;
       --repeat K runs each configuration K times: pass or fail only when all K agree,
       else flaky (listed apart, each repeat's figures); flaky exits 1 like a failure;
       --set replaces an axis's values without editing the file (repeat for several axes):
       an image axis takes any image (--set image=oomlab/mysql:9.7), a numeric axis any number;
       --shard 2/3 runs the second of three parts of the matrix (split by configuration id)
   from-incident [FILE...] [--mycnf F] [--limits F] [--server IMAGE] [--limit SIZE] [--phase P]
-                [--name NAME] [--out scenarios/NAME.ts] [--run] [--host lab[:SHAPE][,memory=SIZE][,room=SIZE]] [--json]
+                [--name NAME] [--out scenarios/NAME.ts] [--run] [--host lab[:SHAPE][,memory=SIZE][,room=SIZE]]
+                [--json]
       from production's OOM to a scenario: reads the kernel's OOM lines (a file, or - / a pipe
       for standard input), a my.cnf or SHOW GLOBAL VARIABLES, /proc/<pid>/limits or ulimit -a,
       docker inspect JSON, a compose file or a Kubernetes manifest, in any mix; prints the
@@ -37,7 +40,8 @@ export const USAGE = `usage: oomlab <command>
       else an old kill line's score) and the server no container limit, so the kill is global
       too; unless the cause is neighbours it also gets room= production's victim's rss at the
       kill, a ballast holding the rest for what production ran beside it (the VM grows where
-      its own system leaves less, and needs no size when the machine's is unknown);
+      its own system leaves less, and needs no size when the machine's is unknown), and
+      min_ttl_ms=1000;
       --phase start-up, under-load or after-load says when production died; --json prints
       { causes: [{ id, score, for, against }], unknown, collect, scenario }
   merge <shard-dir...> [--out dir] [--baseline report.json] [--json]

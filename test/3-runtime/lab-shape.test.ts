@@ -147,14 +147,19 @@ describe('--host lab[:SHAPE]', () => {
   it("leaves a room with room=SIZE (what production's server had on a machine that ran other things), and sizes a guest that can leave it", () => {
     expect(labShapeOf('lab:nofile,memory=6000m,room=4365m').shape).toEqual({ ...LAB_SHAPES.nofile, memoryMiB: 6000, roomMiB: 4365 });
     expect(labShapeOf('lab:numa2,room=1g').shape.roomMiB).toBe(1024);
-    // 200 MiB + 4 % for the guest's own system, in steps of 16 MiB: above each measured guest (167 MiB of 512, 434 of 6000, 680 of 16384).
-    expect(labMemoryForRoom(427)).toBe(656);
-    expect(labMemoryForRoom(4365)).toBe(4768);
+    // The multi-gen LRU's thrashing prevention, by the kernel command line (the guest's generator writes it at boot).
+    expect(labShapeOf('lab,memory=736m,room=427m,min_ttl_ms=1000').shape).toMatchObject({ memoryMiB: 736, roomMiB: 427, minTtlMs: 1000 });
+    expect(labKernelCmdline(labShapeOf('lab,min_ttl_ms=1000').shape)).toContain(' oomlab.min_ttl_ms=1000');
+    expect(() => labShapeOf('lab,min_ttl_ms=1s')).toThrow('lab host `lab,min_ttl_ms=1s`: min_ttl_ms takes a whole number of milliseconds, got `1s` — e.g. min_ttl_ms=1000');
+    expect(() => labShapeOf('lab,min_ttl_ms=0')).toThrow('lab shape: minTtlMs must be a whole number of ms from 1 to 60000, got 0');
+    // 210 MiB + 6 % for the booted guest's own system (247 MiB of 656 and 553 of 6000 measured), and 48 MiB for the ballast, in steps of 16 MiB.
+    expect(labMemoryForRoom(427)).toBe(736);
+    expect(labMemoryForRoom(4365)).toBe(4928);
     expect(labMemoryForRoom(100)).toBe(512);
   });
 
   it('refuses an unknown option, a size without its unit, a guest too small, and a NUMA shape resized, each in one line', () => {
-    expect(() => labShapeOf('lab:default,cpus=4')).toThrow('lab host `lab:default,cpus=4`: unknown option `cpus=4`; options are memory=SIZE, room=SIZE, e.g. lab:default,memory=2g');
+    expect(() => labShapeOf('lab:default,cpus=4')).toThrow('lab host `lab:default,cpus=4`: unknown option `cpus=4`; options are memory=SIZE, room=SIZE, min_ttl_ms=N, e.g. lab:default,memory=2g');
     expect(() => labShapeOf('lab,memory=1g,room=1g')).toThrow("lab shape: roomMiB must be a whole number of MiB below memoryMiB 1024 (the guest's own system needs the rest), got 1024");
     expect(() => labShapeOf('lab,room=big')).toThrow('lab host `lab,room=big`: room takes a size in m or g, got `big` — e.g. room=2g or room=6000m');
     expect(() => labShapeOf('lab,memory=2048')).toThrow('lab host `lab,memory=2048`: memory takes a size in m or g, got `2048` — e.g. memory=2g or memory=6000m');

@@ -44,16 +44,23 @@ async function runInLab(scenarioText: string, instance: string, options: { confi
     async connect(connectOptions) {
       const connection = await lab.connect(connectOptions);
       seen.qemus = String((await qemusOf()).length);
-      for (const path of ['/sys/fs/cgroup/cgroup.controllers', '/sys/kernel/mm/transparent_hugepage/enabled', '/proc/sys/vm/overcommit_memory', '/etc/shadow', '/proc/meminfo'])
+      for (const path of ['/sys/fs/cgroup/cgroup.controllers', '/sys/kernel/mm/transparent_hugepage/enabled', '/proc/sys/vm/overcommit_memory', '/etc/shadow'])
         seen[path] = await connection.node.readFile(path);
-      // The ballast, found by the name the kernel's task table will show, as the guest's own /proc has it.
-      // A lab's node is its agent, which also lists a directory.
-      for (const pid of ((await (connection.node as AgentNode).list('/proc')) ?? []).filter((name) => /^\d+$/.test(name))) {
-        if ((await connection.node.readFile(`/proc/${pid}/comm`))?.trim() !== 'oomlab-ballast') continue;
-        seen.ballastStatus = await connection.node.readFile(`/proc/${pid}/status`);
-        seen.ballastAdj = await connection.node.readFile(`/proc/${pid}/oom_score_adj`);
-      }
-      return connection;
+      return {
+        ...connection,
+        // The room is held once the images are in, before the configurations: read what it left, and the ballast, right then.
+        async holdRoom(onProgress) {
+          const room = await connection.holdRoom!(onProgress);
+          seen['/proc/meminfo'] = await connection.node.readFile('/proc/meminfo');
+          // The ballast, found by the name the kernel's task table will show; a lab's node is its agent, which also lists a directory.
+          for (const pid of ((await (connection.node as AgentNode).list('/proc')) ?? []).filter((name) => /^\d+$/.test(name))) {
+            if ((await connection.node.readFile(`/proc/${pid}/comm`))?.trim() !== 'oomlab-ballast') continue;
+            seen.ballastStatus = await connection.node.readFile(`/proc/${pid}/status`);
+            seen.ballastAdj = await connection.node.readFile(`/proc/${pid}/oom_score_adj`);
+          }
+          return room;
+        },
+      };
     },
   };
   const qemusBefore = (await qemusOf()).length;

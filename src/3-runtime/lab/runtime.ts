@@ -117,8 +117,14 @@ export function labRuntime(host = 'lab'): Runtime {
           timeScale: accel.accel === 'tcg' ? TCG_TIME_SCALE : 1,
         });
         const nrOpen = Number((await vm.node.readFile('/proc/sys/fs/nr_open'))?.trim()) || undefined;
-        // Before any configuration: the room is the machine's shape, the same for production and every fix.
-        const room = shape.roomMiB !== undefined ? await holdRoom(vm.node, shape.roomMiB, progress) : undefined;
+        // What the guest's kernel took, not what was asked: a kernel without the multi-gen LRU has no such file.
+        const minTtlMs = shape.minTtlMs !== undefined ? Number((await vm.node.readFile('/sys/kernel/mm/lru_gen/min_ttl_ms'))?.trim()) : undefined;
+        if (shape.minTtlMs !== undefined && minTtlMs !== shape.minTtlMs)
+          throw new OomlabError(
+            'LAB_BOOT_FAILED',
+            `the lab guest's /sys/kernel/mm/lru_gen/min_ttl_ms reads ${Number.isNaN(minTtlMs) ? 'nothing' : minTtlMs}, not the ${shape.minTtlMs} its shape asked: its kernel lacks the multi-gen LRU — run without min_ttl_ms`,
+          );
+
         const lab: LabHostFacts = {
           host,
           shape: shapeName,
@@ -132,8 +138,8 @@ export function labRuntime(host = 'lab'): Runtime {
           ...(shape.runtimeNofile !== undefined ? { runtimeNofile: shape.runtimeNofile } : {}),
           ...(nrOpen ? { nrOpen } : {}),
           overcommitMemory: shape.overcommitMemory,
+          ...(minTtlMs !== undefined ? { minTtlMs } : {}),
           ...(shape.numaNodes ? { numaNodes: shape.numaNodes.map((node) => ({ memoryMiB: node.memoryMiB, cpus: [...node.cpus] })) } : {}),
-          ...(room ? { room } : {}),
         };
         const docker = dockerConnection(engine);
         const connection: RuntimeConnection = {
@@ -185,6 +191,8 @@ export function labRuntime(host = 'lab'): Runtime {
           node: vm.node,
           nodeSettings: labSettings,
           lab,
+          // Before any configuration, once the images are in: the room is the machine's shape, the same for production and every fix.
+          holdRoom: async (onProgress) => (shape.roomMiB !== undefined ? await holdRoom(vm.node, shape.roomMiB, onProgress) : undefined),
           close: () => vm.stop(),
         };
         return connection;

@@ -24,6 +24,11 @@ import { labHost } from '../../3-runtime/index.ts';
 import { commandRun, isLabHost, runtimeOfHost } from './run.ts';
 
 const MiB = 1024 * 1024;
+/**
+ * The multi-gen LRU's thrashing prevention for a global OOM's lab VM (LabShape.minTtlMs): "N=1000 usually eliminates
+ * intolerable lags due to thrashing" (Linux commit 1332a809d95a, mm: multi-gen LRU: thrashing prevention).
+ */
+const GLOBAL_OOM_MIN_TTL_MS = 1000;
 const PHASES = ['start-up', 'under-load', 'after-load'] as const;
 /** The shipped scenario of each cause whose generated scenario needs more than was given. */
 const FAMILY: Partial<Record<CauseId, string>> = {
@@ -61,8 +66,10 @@ export function incidentHost(host: string | undefined, evidence: IncidentEvidenc
   const room = shape.roomMiB ?? roomOf(evidence, lead);
   const roomPart = given('room') !== undefined ? `,${given('room')}` : room !== undefined ? `,room=${room}m` : '';
   const roomFacts = room !== undefined ? { roomBytes: room * MiB } : {};
+  // A global OOM needs the kernel to kill, not to reclaim for minutes with the guest's engine silent (TCG).
+  const ttlPart = given('min_ttl_ms') !== undefined ? `,${given('min_ttl_ms')}` : `,min_ttl_ms=${GLOBAL_OOM_MIN_TTL_MS}`;
   if (given('memory') !== undefined) {
-    const named = { host: `${base},${given('memory')}${roomPart}`, memoryBytes: shape.memoryMiB * MiB, source: `--host ${host}` };
+    const named = { host: `${base},${given('memory')}${roomPart}${ttlPart}`, memoryBytes: shape.memoryMiB * MiB, source: `--host ${host}` };
     return { host: named.host, globalLab: { ...named, machineBytes: named.memoryBytes, ...roomFacts } };
   }
   const machine = evidence.limitBytes ?? evidence.machineBytes;
@@ -81,11 +88,11 @@ export function incidentHost(host: string | undefined, evidence: IncidentEvidenc
   const memoryMiB = Math.max(machineMiB ?? 0, needed);
   const source =
     machineMiB === undefined
-      ? `production's machine unknown: the least VM that leaves the room, ${room} MiB`
+      ? `production's machine unknown: the least VM that leaves the server production's room of ${room} MiB`
       : memoryMiB > machineMiB
         ? `${machine!.source}; grown from ${machineMiB} MiB, as the guest's own system leaves less than production's room of ${room} MiB there`
         : machine!.source;
-  const withMemory = `${base},memory=${memoryMiB}m${roomPart}`;
+  const withMemory = `${base},memory=${memoryMiB}m${roomPart}${ttlPart}`;
   const sized = labHost.shapeOf(withMemory).shape;
   return {
     host: withMemory,
