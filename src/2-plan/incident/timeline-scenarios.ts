@@ -16,6 +16,14 @@ export function poolHolding(anonBytes: number): number {
   return Math.max(32 * MiB, Math.round(pool / (8 * MiB)) * 8 * MiB);
 }
 
+/** What the lab's MariaDB 10.11 holds with a pool of `poolBytes` warmed to 95 %: poolHolding's inverse. */
+export function heldWithPool(poolBytes: number): number {
+  const footprint = IMAGE_FOOTPRINTS.find((i) => i.image === 'oomlab/mariadb:10.11')!;
+  const perPoolByte = footprint.startUpPerByte.innodb_buffer_pool_size ?? 0;
+  const atPool = footprint.startUpAt.innodb_buffer_pool_size ?? 0;
+  return footprint.startUpBytes + perPoolByte * (poolBytes - atPool) + 0.95 * footprint.poolBytesPerWarmByte * poolBytes;
+}
+
 /**
  * Neighbours in one budget, the global-OOM shape: the server warm at the size production's victim had, then
  * other processes start one by one, each smaller than it, until the budget is exceeded and the kernel kills
@@ -42,12 +50,15 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
             source: `not printed: taken as what the task table's other rows (${sizeText(othersBytes)}) leave of the budget, and more than the largest of them`,
           };
   const pool = poolHolding(victim.bytes);
+  // The lab's server holds at least its smallest pool's start-up: a victim smaller than that (a 3.7 MB mysqld an old
+  // kernel picked) would otherwise ask for hundreds of neighbours of a few MiB, 3 s apart.
+  const server = Math.max(victim.bytes, heldWithPool(pool));
   // Each neighbour smaller than the server, so the kernel's choice falls on the server, as production's did.
-  const eachAtMost = 0.75 * victim.bytes;
-  const overflow = budget - victim.bytes + 0.1 * budget;
+  const eachAtMost = 0.75 * server;
+  const overflow = budget - server + 0.1 * budget;
   const count = Math.max(2, Math.ceil(overflow / eachAtMost));
   // In a lab VM the guest's own kernel, engine and container shims live in the budget too: a fifth more is left for them.
-  const fit = budget - victim.bytes - (lab ? 0.4 : 0.2) * budget;
+  const fit = budget - server - (lab ? 0.4 : 0.2) * budget;
   const process = kill?.process ?? 'mysqld';
   const named = [...new Set(others.map((t) => t.name))].slice(0, 4);
   const lines: string[] = [];
@@ -55,7 +66,9 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
   push(
     `// The memory the server and its neighbours shared: ${kill?.scope === 'global' ? "the machine's (a global OOM)" : "the cgroup's limit"}, from ${commentText(lab?.source ?? evidence.limitBytes?.source ?? '')}${lab ? ` — the lab VM's memory (--host ${commentText(lab.host)})` : ''}.`,
     lab ? `// BUDGET: ${sizeText(budget)}, given to the lab VM, not to a container.` : `const BUDGET = ${literal(sizeText(budget))};`,
-    `// ${commentText(`${process} held ${victim.source}`)}: a pool of this size, warmed to 95 %, makes the lab's server hold about as much.`,
+    server > 1.1 * victim.bytes
+      ? `// ${commentText(`${process} held ${victim.source}`)}: less than the lab's server holds with its smallest pool, warmed to 95 % (about ${sizeText(server)}); the neighbours are sized against that.`
+      : `// ${commentText(`${process} held ${victim.source}`)}: a pool of this size, warmed to 95 %, makes the lab's server hold about as much.`,
     `const SERVER_POOL = ${literal(`${Math.round(pool / MiB)}M`)};`,
     '',
     `// The neighbours each configuration starts once the server is warm (${others.length > 0 ? commentText(`production's task table names ${named.join(', ')}`) : "the kernel lines do not name production's"}):`,
