@@ -262,7 +262,7 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
       return { lead: `Killed all the same${withWhat}:`, parts: [`${tally}, as expected:${why}`, ...(figure ? [' — ', { code: figure }] : []), '.'], tone };
     }
     return {
-      lead: `Not as expected${withWhat}:`,
+      lead: `${wrong.length === 0 ? 'Not decided' : 'Not as expected'}${withWhat}:`,
       parts: [`${asExpected.length} of ${done.length} ${outcomeWords(claim.expected)}${rest} — expected ${expectedWords}${claim.because ? `, because ${claim.because}` : ''}.`],
       tone,
     };
@@ -288,8 +288,9 @@ function headline(claim: Claim, baseline: ConfigResult | undefined, axes: readon
     };
   }
   const outcomes = otherwise(done);
+  // Only harness errors: nothing said the fix fails, so the lead must not read as if it had.
   return {
-    lead: `Not as expected${withWhat}:`,
+    lead: `${wrong.length === 0 ? 'Not decided' : 'Not as expected'}${withWhat}:`,
     parts: [`in ${count(done.length, 'configuration')}: ${outcomes} — expected ${expectedText(claim.expected)}${claim.because ? `, because ${claim.because}` : ''}.`],
     tone,
   };

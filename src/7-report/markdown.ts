@@ -235,7 +235,9 @@ function stepTables(report: RunReport): string[] {
     lines.push(`### \`${config.id}\``, '', '| time | step | action | instance | phase | detail |', '|---|---|---|---|---|---|');
     // The kernel's kills among the steps: a newcomer's timeline showed neighbours starting after the server had died.
     const kills = config.observations.filter((o) => o.kind === 'kernel-oom');
-    for (const o of [...steps, ...kills].sort((a, b) => a.t - b.t)) {
+    // Steps never run are one row: a newcomer's report was 600 rows of "not run" (205 neighbours × 3 configurations).
+    const skipped = steps.filter((o) => o.phase === 'skipped');
+    for (const o of [...steps.filter((step) => step.phase !== 'skipped'), ...kills].sort((a, b) => a.t - b.t)) {
       const time = `${(o.t / 1000).toFixed(1)} s`;
       if (o.kind === 'kernel-oom') {
         lines.push(`| ${[time, o.step ?? '—', 'kernel OOM kill', o.instance, '**killed**', o.line].map(cell).join(' | ')} |`);
@@ -244,6 +246,16 @@ function stepTables(report: RunReport): string[] {
       const phase = o.phase === 'failed' || o.phase === 'timeout' ? `**${o.phase}**` : o.phase;
       const detail = o.output ? `${o.detail}: ${o.output}` : o.detail;
       lines.push(`| ${[time, o.step, o.action, o.instance ?? '—', phase, detail].map(cell).join(' | ')} |`);
+    }
+    if (skipped.length === 1) {
+      const [o] = skipped;
+      lines.push(`| ${[`${(o!.t / 1000).toFixed(1)} s`, o!.step, o!.action, o!.instance ?? '—', 'skipped', o!.detail].map(cell).join(' | ')} |`);
+    } else if (skipped.length > 1) {
+      const names = skipped.length > 4 ? `${skipped[0]!.step}, ${skipped[1]!.step} … ${skipped.at(-1)!.step}` : skipped.map((o) => o.step).join(', ');
+      const actions = [...new Set(skipped.map((o) => o.action))].join(', ');
+      lines.push(
+        `| ${[`${(skipped[0]!.t / 1000).toFixed(1)} s`, `${skipped.length} steps: ${names}`, actions, '—', 'skipped', 'not run: the configuration ended before their triggers'].map(cell).join(' | ')} |`,
+      );
     }
     lines.push('');
   }

@@ -53,7 +53,7 @@ export function placementOf(config: PlannedConfig, hooks: ScenarioHooks = {}): P
   const actions = new Set((config.steps ?? []).map((s) => s.action.action));
   if (config.host?.thp !== undefined || actions.has('thp')) return alone('it switches THP, a host-wide setting');
   if (actions.has('drop-caches')) return alone('it drops the page cache, host-wide');
-  if (actions.has('neighbour') || actions.has('cpu-hog')) return alone('it starts a neighbour or a CPU hog on the host');
+  if (actions.has('neighbour') || actions.has('cpu-hog')) return alone('it starts a neighbour or a CPU hog beside the server');
   if (config.host?.sides && Object.keys(config.host.sides).length > 0) return alone('its side budgets stand for a host of their own');
   if (config.instances.some((i) => i.role === 'neighbour')) return alone('it runs a neighbour on the host');
   if (actions.has('run')) return alone('a `run` step executes commands whose reach oomlab cannot know');

@@ -243,7 +243,10 @@ export class StepScheduler {
     } catch (error) {
       this.#set(step.name, 'failed');
       const interrupted = this.#stop.aborted && !this.#options.signal.aborted;
-      const detail = interrupted ? 'interrupted: the configuration ended while it ran' : describeError(error).replace(/\s+/g, ' ').trim();
+      const said = describeError(error).replace(/\s+/g, ' ').trim();
+      // Node's words for a dropped request say nothing of why: an engine whose machine is short of memory drops them.
+      const dropped = /\b(socket hang up|ECONNRESET)\b/.test(said) ? ' (the container engine dropped the request: an engine on a machine short of memory, a small lab VM near its end, does that)' : '';
+      const detail = interrupted ? 'interrupted: the configuration ended while it ran' : `${said}${dropped}`;
       const output = outputOf(error);
       record('failed', detail, output);
       if (!this.#options.signal.aborted) this.#fail(step, new StepFailedError(step.name, `step "${step.name}" (${action.action}) failed: ${detail}`, output, { cause: error }));

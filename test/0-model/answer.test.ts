@@ -140,6 +140,15 @@ describe('the answer of a run cancelled before its one configuration was decided
     expect(first!.tone).toBe('mixed');
   });
 
+  it('says a fix that only ended in a harness error was not decided, not that it was not as expected (a newcomer read it as the fix failing)', () => {
+    const nofile = fixture('nofile-oom');
+    const fix = nofile.configs.find((c) => c.outcome === 'survived')!;
+    const broken = { ...fix, outcome: null, verdict: 'error' as const, reason: 'not decided: a step of the timeline failed: socket hang up', evidence: [], metrics: {}, instances: [] };
+    const leads = answerOf({ ...nofile, configs: nofile.configs.map((c) => (c === fix ? broken : c)) }).headlines.map((h) => h.lead);
+    expect(leads.some((lead) => lead.startsWith('Not decided across '))).toBe(true);
+    expect(leads.some((lead) => lead.startsWith('Not as expected'))).toBe(false);
+  });
+
   it('counts only decided configurations toward not reproduced', () => {
     const survived = {
       ...fixture('nofile-oom').configs.find((c) => c.outcome === 'survived')!,

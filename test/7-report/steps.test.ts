@@ -143,6 +143,24 @@ describe('markdown with a chaos timeline', () => {
     expect(Number.parseFloat(rows[at + 1]!.slice(2))).toBeGreaterThanOrEqual(10);
   });
 
+  it("folds steps that never ran into one row (a newcomer's report had 600 of them)", () => {
+    const many = structuredClone(report);
+    for (let i = 1; i <= 5; i++) {
+      many.configs[0]!.observations.push({
+        kind: 'step',
+        t: 40_000,
+        step: `neighbour-${i}`,
+        action: 'neighbour',
+        phase: 'skipped',
+        detail: `not run: the configuration ended before its trigger (${i * 3} s after every instance was ready)`,
+      });
+    }
+    const section = renderMarkdown(many).slice(renderMarkdown(many).indexOf('\n## Timeline\n'));
+    expect(section).not.toContain('neighbour-3');
+    expect(section).toContain('steps: ');
+    expect(section).toMatch(/\| \d+\.\d s \| 6 steps: partition-b, neighbour-1 … neighbour-5 \| network, neighbour \| — \| skipped \| not run: the configuration ended before their triggers \|/);
+  });
+
   it('has no timeline section without steps', () => {
     const plain = structuredClone(report);
     for (const config of plain.configs) config.observations = config.observations.filter((o) => o.kind !== 'step');

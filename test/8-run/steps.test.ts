@@ -191,6 +191,18 @@ describe('StepScheduler with an injected clock', () => {
     expect(h.scheduler.failure?.output).toBe('partial\ntc: RTNETLINK answers: Operation not permitted');
   });
 
+  it("says why a request the engine dropped may have been dropped: Node's `socket hang up` alone told a newcomer nothing", async () => {
+    // A lab VM's guest near its end of memory: neighbour steps failed with this, each in seconds (2026-12-07).
+    const h = harness([pause('pause-a', { at: 1_000 })], async () => {
+      throw new Error('socket hang up');
+    });
+    h.scheduler.fire(TIME_ZERO);
+    await h.clock.advance(2_000);
+    expect(h.failures.map((e) => e.message)).toEqual([
+      'step "pause-a" (pause) failed: socket hang up (the container engine dropped the request: an engine on a machine short of memory, a small lab VM near its end, does that)',
+    ]);
+  });
+
   it('times an action out after its timeout, aborts it, and still undoes what it returns late', async () => {
     let aborted = false;
     let finish!: () => void;

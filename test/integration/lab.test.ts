@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { poll } from '../../src/0-model/poll.ts';
 import type { Runtime } from '../../src/3-runtime/index.ts';
-import { type AgentNode, ensureLabGuest, LAB_RUN_ROOT, LAB_SEED_IMAGE, labAccel, labRuntime, removeAbandonedLabs } from '../../src/3-runtime/lab/index.ts';
+import { ensureLabGuest, LAB_RUN_ROOT, LAB_SEED_IMAGE, labAccel, labRuntime, removeAbandonedLabs } from '../../src/3-runtime/lab/index.ts';
 import { PROJECT_ROOT, runScenarioForTest, withTempDir } from './helpers.ts';
 
 const log = (text: string) => process.stderr.write(`[lab] ${text}\n`);
@@ -52,8 +52,9 @@ async function runInLab(scenarioText: string, instance: string, options: { confi
         async holdRoom(onProgress) {
           const room = await connection.holdRoom!(onProgress);
           seen['/proc/meminfo'] = await connection.node.readFile('/proc/meminfo');
-          // The ballast, found by the name the kernel's task table will show; a lab's node is its agent, which also lists a directory.
-          for (const pid of ((await (connection.node as AgentNode).list('/proc')) ?? []).filter((name) => /^\d+$/.test(name))) {
+          // The ballast, found by the name the kernel's task table will show, among the processes of the agent's cgroup (v2) that started it.
+          const procs = (await connection.node.readFile('/sys/fs/cgroup/system.slice/oomlab-agent.service/cgroup.procs')) ?? '';
+          for (const pid of procs.split('\n').filter((line) => /^\d+$/.test(line))) {
             if ((await connection.node.readFile(`/proc/${pid}/comm`))?.trim() !== 'oomlab-ballast') continue;
             seen.ballastStatus = await connection.node.readFile(`/proc/${pid}/status`);
             seen.ballastAdj = await connection.node.readFile(`/proc/${pid}/oom_score_adj`);

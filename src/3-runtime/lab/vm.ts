@@ -71,16 +71,25 @@ export interface BootOptions {
   writable?: boolean;
 }
 
-/** Installs qemu-system-x86 with apt-get when it is missing (root on Debian), as the engine is installed. */
+/**
+ * Installs what the lab runs with apt-get when it is missing (root on Debian), as the engine is installed:
+ * qemu-system-x86, and qemu-utils, whose qemu-img makes the image disks that spare a copy of the run's images at
+ * every boot (a Recommends that --no-install-recommends leaves out).
+ */
 export async function ensureQemu(onProgress?: (message: string) => void): Promise<void> {
-  if (await onPath(QEMU_BINARY)) return;
-  if (!(await onPath('apt-get'))) throw new OomlabError('LAB_BOOT_FAILED', `${QEMU_BINARY} is not installed and there is no apt-get — install QEMU for x86_64`);
-  onProgress?.('installing qemu-system-x86 (apt-get), once');
+  const missing = [...((await onPath(QEMU_BINARY)) ? [] : ['qemu-system-x86']), ...((await onPath('qemu-img')) ? [] : ['qemu-utils'])];
+  if (missing.length === 0) return;
+  if (!(await onPath('apt-get'))) {
+    // Without qemu-img a lab still runs, copying its images at each boot.
+    if (!missing.includes('qemu-system-x86')) return;
+    throw new OomlabError('LAB_BOOT_FAILED', `${QEMU_BINARY} is not installed and there is no apt-get — install QEMU for x86_64`);
+  }
+  onProgress?.(`installing ${missing.join(', ')} (apt-get), once`);
   try {
     await execa('apt-get', ['update', '-qq'], { timeout: 300_000 });
-    await execa('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'qemu-system-x86'], { timeout: 600_000, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+    await execa('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { timeout: 600_000, env: { DEBIAN_FRONTEND: 'noninteractive' } });
   } catch (error) {
-    throw new OomlabError('LAB_BOOT_FAILED', `installing qemu-system-x86 failed: ${describeError(error).split('\n')[0]} — install it with apt-get`, { cause: error });
+    throw new OomlabError('LAB_BOOT_FAILED', `installing ${missing.join(', ')} failed: ${describeError(error).split('\n')[0]} — install it with apt-get`, { cause: error });
   }
 }
 
