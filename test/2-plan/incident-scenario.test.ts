@@ -99,6 +99,10 @@ describe('scenarioText', () => {
     expect(scenario.production).toMatchObject({ process: 'mysqld', scope: 'global', anonRssKb: 424_876, limitBytes: 2 * 1024 ** 3 });
   });
 
+  // A 512 MiB VPS's /var/log/messages as the stored page text gives it, on one line: https://xcroot.com/HelloWord/264.sh
+  const VPS_LINE =
+    '... Out of memory: Kill process 9682 (mysqld) score 9 or sacrifice child Killed process 9682, UID 27, (mysqld) total-vm:47388kB, anon-rss:3744kB, file-rss:80kB httpd invoked oom-killer: gfp_mask=0x201da, order=0, oom_adj=0, oom_score_adj=0 httpd cpuset=/ mems_allowed=0 Pid: 8911, comm: httpd Not tainted 2.6.32-279.1.1.el6.i686 #1 ... 21556 total pagecache pages 21049 pages in swap cache Swap cache stats: add 12819103, delete 12798054, find 3188096/4634617 Free swap = 0kB Total swap = 524280kB 131071 pages RAM 0 pages HighMem 3673 pages reserved 67960 pages shared 124940 pages non-shared';
+
   it("sizes the neighbours against the lab server's own smallest footprint when production's victim was smaller: a handful, not hundreds", async () => {
     // A 512 MiB CentOS 6 VPS (2.6.32) whose kernel killed a 3.7 MB mysqld while httpd filled it, as the stored page text
     // gives /var/log/messages, on one line: https://xcroot.com/HelloWord/264.sh (found by a newcomer, 2026-12-07).
@@ -107,11 +111,15 @@ describe('scenarioText', () => {
       [
         {
           name: 'messages',
-          text: '... Out of memory: Kill process 9682 (mysqld) score 9 or sacrifice child Killed process 9682, UID 27, (mysqld) total-vm:47388kB, anon-rss:3744kB, file-rss:80kB httpd invoked oom-killer: gfp_mask=0x201da, order=0, oom_adj=0, oom_score_adj=0 httpd cpuset=/ mems_allowed=0 Pid: 8911, comm: httpd Not tainted 2.6.32-279.1.1.el6.i686 #1 ... 21556 total pagecache pages 21049 pages in swap cache Swap cache stats: add 12819103, delete 12798054, find 3188096/4634617 Free swap = 0kB Total swap = 524280kB 131071 pages RAM 0 pages HighMem 3673 pages reserved 67960 pages shared 124940 pages non-shared',
+          text: VPS_LINE,
         },
       ],
       { limit: '512m' },
     );
+    // Its kernel printed the machine, `131071 pages RAM`: a global OOM's budget without --limit (it once asked for one).
+    const unsized = readEvidence([{ name: 'messages', text: VPS_LINE }]);
+    expect(unsized.limitBytes).toEqual({ value: 131_071 * 4096, source: 'kernel: 131071 pages RAM' });
+    expect(diagnose(unsized).causes[0]?.id).toBe('neighbours');
     const text = scenarioText({ scenariosLib: LIB, name: 'tiny-victim', evidence: vps, diagnosis: diagnose(vps), writtenAt: new Date(), sources: ['messages'] });
     expect(text).toContain("// mysqld held anon-rss 3744 kB at the kill: less than the lab's server holds with its smallest pool, warmed to 95 % (about 105m); the neighbours are sized against that.");
     const [production] = planRun(validateScenario(await load(text, 'tiny-victim'), 'tiny-victim.ts'));

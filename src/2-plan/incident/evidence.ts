@@ -187,6 +187,9 @@ export function readEvidence(inputs: readonly IncidentInput[], overrides: Eviden
     evidence.limitBytes = { value: kill.memcgLimitKb * 1024, source: `kernel: memory: usage ${kill.memcgUsageKb}kB, limit ${kill.memcgLimitKb}kB` };
   } else if (evidence.configuredLimitBytes) {
     evidence.limitBytes = evidence.configuredLimitBytes;
+  } else if (kill?.scope === 'global' && evidence.machineBytes && !fromScore) {
+    // The kernel's own `pages RAM` is the machine a global OOM ran out of: a size it printed, not one estimated from a score.
+    evidence.limitBytes = evidence.machineBytes;
   }
   if (overrides.limit !== undefined) {
     const bytes = parseDockerSize(overrides.limit);
