@@ -5,6 +5,7 @@ import type { AxisValue, Outcome } from './config.ts';
 import type { ConfigResult, RunReport, SharedMemoryBudget } from './report.ts';
 import type { ObservationOf } from './observation.ts';
 import { formatBytes } from './units.ts';
+import { labRoomBytes } from './lab-room.ts';
 import { stepContainerText, stepKills } from './step-kills.ts';
 import { caveatsOf, caveatText } from './load-caveats.ts';
 import { isSetValue, setValuesOf, setValuesText } from './set-values.ts';
@@ -29,6 +30,8 @@ export interface RankedConfig {
   peakBytes?: number;
   anonymous: boolean;
   limitBytes?: number;
+  /** The limit is the lab VM's room (a global OOM's budget for a server with no container limit), not a cgroup's. */
+  limitIsRoom?: boolean;
   /** The side whose budget the limit is, when other tenants share it: the peak is then the budget's own (every tenant's). */
   budget?: string;
   /** limit − peak; absent when killed or either is unknown. */
@@ -350,12 +353,14 @@ export function sharedBudgetPeak(config: ConfigResult): {
 }
 
 /** Ran configurations, the most headroom first; killed ones last. */
-function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefined, marks: Marks): RankedConfig[] {
+function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefined, marks: Marks, roomBytes?: number): RankedConfig[] {
   const done = configs.filter((c) => ran(c) && c.outcome !== null);
   const axes = varying(done);
   const ranked = done.map((config): RankedConfig => {
     const headline = headlinePeak(config);
-    const limit = config.metrics.memoryLimitBytes;
+    // With no container limit in a lab VM that left a room, the room is what a fix's peak stands against.
+    const isRoom = config.metrics.memoryLimitBytes === undefined && roomBytes !== undefined;
+    const limit = config.metrics.memoryLimitBytes ?? roomBytes;
     const killed = isKill(config.outcome);
     const { budget, budgetPeak, unknownShare, ranOut } = sharedBudgetPeak(config);
     const bytes = budgetPeak ?? headline.bytes;
@@ -370,6 +375,7 @@ function rank(configs: readonly ConfigResult[], baseline: ConfigResult | undefin
       killed,
       ...(bytes !== undefined ? { peakBytes: bytes } : {}),
       ...(limit !== undefined ? { limitBytes: limit } : {}),
+      ...(isRoom ? { limitIsRoom: true } : {}),
       ...(budget && budgetPeak !== undefined ? { budget: budget.side } : {}),
       ...(!killed && !unknownShare && bytes !== undefined && limit !== undefined ? { headroomBytes: ranOut ? 0 : limit - bytes } : {}),
       ...(!killed && ranOut ? { ranOut } : {}),
@@ -431,7 +437,9 @@ export function answerOf(report: RunReport): Answer {
       tone: 'none',
     });
   }
-  return { headlines, ranking: rank(report.configs, baseline, report), skipped, ...(baseline ? { baseline } : {}) };
+  // One lab VM's room for every configuration: with several hosts a configuration's room is not known here.
+  const room = report.labs === undefined ? labRoomBytes(report.host?.lab) : undefined;
+  return { headlines, ranking: rank(report.configs, baseline, report, room), skipped, ...(baseline ? { baseline } : {}) };
 }
 
 /** `#3`: a configuration's number, its place in the report's configurations; progress and every format use it. */
@@ -456,7 +464,7 @@ export function rankedLabel(r: RankedConfig): string {
 
 export function peakText(r: RankedConfig): string {
   if (r.peakBytes === undefined) return '—';
-  return `${r.budget !== undefined ? `side ${r.budget} ` : ''}${formatBytes(r.peakBytes)}${r.limitBytes ? ` / ${formatBytes(r.limitBytes)}` : ''}${r.anonymous ? ' anon' : ''}`;
+  return `${r.budget !== undefined ? `side ${r.budget} ` : ''}${formatBytes(r.peakBytes)}${r.limitBytes ? ` / ${formatBytes(r.limitBytes)}${r.limitIsRoom ? " (the lab VM's room)" : ''}` : ''}${r.anonymous ? ' anon' : ''}`;
 }
 
 /** `9 with image=mysql:5.7: image mysql:5.7 is not here … — run …`: one line per reason. */

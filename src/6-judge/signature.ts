@@ -3,6 +3,7 @@
 import type { Outcome } from '../0-model/config.ts';
 import type { OthersAtKill } from '../0-model/observation.ts';
 import type { LabHostFacts } from '../0-model/host.ts';
+import { labRoomBytes } from '../0-model/lab-room.ts';
 import type { ConfigResult } from '../0-model/report.ts';
 import { type ProductionKill, type SignatureMatch, type SignatureRow, serverText } from '../0-model/signature.ts';
 import { formatBytes } from '../0-model/units.ts';
@@ -97,11 +98,8 @@ export interface SignatureContext {
 
 /** A lab's budgets for the signature: its memory, and the room its ballast left when its shape asked for one. */
 export function labSignatureContext(lab: LabHostFacts): SignatureContext {
-  const MiB = 1024 * 1024;
-  const room = lab.room;
-  // The room the run had: what was left after the ballast, or all the guest had when it had no more than the room.
-  const roomMiB = room ? (room.ballastMiB > 0 ? (room.leftMiB ?? room.roomMiB) : room.availableMiB) : undefined;
-  return { labMemoryBytes: lab.memoryMiB * MiB, ...(roomMiB !== undefined ? { labRoomBytes: roomMiB * MiB } : {}) };
+  const room = labRoomBytes(lab);
+  return { labMemoryBytes: lab.memoryMiB * 1024 * 1024, ...(room !== undefined ? { labRoomBytes: room } : {}) };
 }
 
 export function matchSignature(production: ProductionKill, configs: readonly ConfigResult[], context: SignatureContext = {}): SignatureMatch {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Answer, answerOf, type Headline } from '../../src/0-model/answer.ts';
+import { type Answer, answerOf, type Headline, peakText } from '../../src/0-model/answer.ts';
 import type { RunReport } from '../../src/0-model/report.ts';
 import { becauseOf } from '../../src/6-judge/index.ts';
 
@@ -116,6 +116,32 @@ describe('the answer of a scenario made from an incident (fix=production and eac
     expect(answer.baseline?.axes.fix).toBe('production');
     expect(answer.headlines.map((h) => h.lead)).toEqual(['Reproduced:', 'Survived with fix=ulimit-4096:', 'Survived with fix=limitnofile-1048576:']);
     expect(answer.ranking.map((r) => r.label)).toEqual(['fix=ulimit-4096', 'fix=limitnofile-1048576', "the incident's configuration"]);
+  });
+});
+
+describe("the ranking in a lab VM that left a room (a global OOM's budget)", () => {
+  it("sets a survivor's peak against the room when the server had no container limit, and says so", () => {
+    const nofile = fixture('nofile-oom');
+    const lab = {
+      host: 'lab:nofile,memory=6000m,room=4365m',
+      shape: 'nofile',
+      accel: 'tcg' as const,
+      accelWhy: 'TCG',
+      bootMs: 52_761,
+      timeScale: 4,
+      vcpus: 2,
+      memoryMiB: 6000,
+      cgroup: 'v2' as const,
+      overcommitMemory: 1,
+    };
+    const room = { roomMiB: 4365, availableMiB: 5447, ballastMiB: 1072, leftMiB: 4376 };
+    const unlimited = nofile.configs.map((c) => ({ ...c, metrics: { ...c.metrics, memoryLimitBytes: undefined } }));
+    const ranking = answerOf({ ...nofile, host: { ...nofile.host, lab: { ...lab, room } }, configs: unlimited }).ranking;
+    const survivor = ranking.find((r) => !r.killed && r.peakBytes !== undefined)!;
+    expect(survivor).toMatchObject({ limitBytes: 4376 * 1024 ** 2, limitIsRoom: true, headroomBytes: 4376 * 1024 ** 2 - survivor.peakBytes! });
+    expect(peakText(survivor)).toContain(" / 4.3 GiB (the lab VM's room)");
+    // No room, no limit: nothing to stand against, as before.
+    expect(answerOf({ ...nofile, host: { ...nofile.host, lab }, configs: unlimited }).ranking.find((r) => !r.killed)?.headroomBytes).toBeUndefined();
   });
 });
 
