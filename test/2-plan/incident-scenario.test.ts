@@ -142,8 +142,8 @@ describe('scenarioText', () => {
     expect(production!.instances[0]).not.toHaveProperty('side');
     expect(production!.instances[0]!.memory).toBeUndefined();
     expect(production!.steps?.[0]?.action).toEqual({ action: 'neighbour', memory: 306 * 1024 ** 2, image: 'oomlab/mariadb:10.11' });
-    // 2048 MiB − the server's 415 MiB − two fifths (the guest's own system, and room to spare), over six neighbours.
-    expect(fit!.steps?.[0]?.action).toMatchObject({ memory: 136 * 1024 ** 2 });
+    // 2048 MiB − the server's 415 MiB − what a booted 2 GiB guest keeps (210 MiB + 6 %: 333 MiB) − a fifth free, over six neighbours.
+    expect(fit!.steps?.[0]?.action).toMatchObject({ memory: 148 * 1024 ** 2 });
     expect(first!.steps?.[0]?.action).toMatchObject({ oomScoreAdj: 1000 });
     expect(neighboursScenario.production).toMatchObject({ scope: 'global', limitBytes: 2 * 1024 ** 3 });
 

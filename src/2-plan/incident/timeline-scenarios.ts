@@ -1,5 +1,6 @@
 // The scenarios whose cause needs a timeline of its own: neighbours starting in one budget, and a limit
 // lowered under a live server. Every value taken from the user's files goes through `literal()`.
+import { labGuestOwnBytes } from '../../0-model/lab-room.ts';
 import { formatBytes } from '../../0-model/units.ts';
 import { IMAGE_FOOTPRINTS } from '../image-footprints.ts';
 import { commentText, labHostLines, literal, MiB, roundDownMiB, scenarioOpening, sizeText, type ScenarioTextInput } from './scenario-literal.ts';
@@ -57,8 +58,9 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
   const eachAtMost = 0.75 * server;
   const overflow = budget - server + 0.1 * budget;
   const count = Math.max(2, Math.ceil(overflow / eachAtMost));
-  // In a lab VM the guest's own kernel, engine and container shims live in the budget too: a fifth more is left for them.
-  const fit = budget - server - (lab ? 0.4 : 0.2) * budget;
+  // In a lab VM the guest's own kernel, engine and container shims live in the budget too, as much as a booted guest
+  // keeps (a 512 MiB guest keeps about 240 MiB: the two fifths once left were 205); and a fifth is left free.
+  const fit = budget - server - (lab ? labGuestOwnBytes(budget) : 0) - 0.2 * budget;
   const process = kill?.process ?? 'mysqld';
   const named = [...new Set(others.map((t) => t.name))].slice(0, 4);
   const lines: string[] = [];
@@ -80,7 +82,7 @@ export function neighboursBody(input: ScenarioTextInput, image: string, incident
   if (fit > 0) {
     keys.push('neighbours-fit');
     push(
-      `  'neighbours-fit': { neighbours: ${count}, each: ${literal(sizeText(fit / count))}, because: ${literal(`the neighbours sized, by production's figures, to leave the server its memory${lab ? ", the guest's own system a fifth of the budget," : ''} and a fifth of the budget free (the ranking measures what is left): nothing is killed`)} },`,
+      `  'neighbours-fit': { neighbours: ${count}, each: ${literal(sizeText(fit / count))}, because: ${literal(`the neighbours sized, by production's figures, to leave the server its memory${lab ? `, the guest's own system the ${sizeText(labGuestOwnBytes(budget))} a booted guest keeps,` : ''} and a fifth of the budget free (the ranking measures what is left): nothing is killed`)} },`,
     );
   }
   keys.push('neighbours-first');

@@ -1,5 +1,6 @@
 // A lab host's shape as data, and the qemu command line and kernel command line that give a guest that shape.
 import { OomlabError } from '../../0-model/errors.ts';
+import { LAB_GUEST_OWN } from '../../0-model/lab-room.ts';
 
 export type LabCgroup = 'v1' | 'v2';
 export type LabThp = 'always' | 'madvise' | 'never';
@@ -143,20 +144,12 @@ function withLabOptions(host: string, name: string, shape: LabShape, options: re
 /** The least memory a lab VM boots with: its kernel, systemd, dockerd, containerd and the agent need it before any server. */
 export const LAB_MIN_MEMORY_MIB = 512;
 
-/**
- * What a booted guest's own system keeps from its memory, at most: its kernel's reserve and its daemons, growing
- * with the memory. Measured as the guest's memory less its MemAvailable once it answered (lab room, TCG,
- * 2026-12-07): 247 MiB of 656, 553 of 6000; 210 MiB + 6 % is above both. Too much only grows the VM: the ballast
- * takes the excess.
- */
-const GUEST_OWN_MIB = 210;
-const GUEST_OWN_SHARE = 0.06;
 /** Beside the room: the ballast's own interpreter (10 MiB) and enough over it that there is a ballast to trim with. */
 const BALLAST_SLACK_MIB = 48;
 
 /** The least guest memory (a multiple of 16 MiB) that can leave `roomMiB` available once booted: the ballast takes any excess. */
 export function labMemoryForRoom(roomMiB: number): number {
-  return Math.max(LAB_MIN_MEMORY_MIB, Math.ceil((roomMiB + BALLAST_SLACK_MIB + GUEST_OWN_MIB) / (1 - GUEST_OWN_SHARE) / 16) * 16);
+  return Math.max(LAB_MIN_MEMORY_MIB, Math.ceil((roomMiB + BALLAST_SLACK_MIB + LAB_GUEST_OWN.mib) / (1 - LAB_GUEST_OWN.share) / 16) * 16);
 }
 
 /** The shape's own contradictions, each as one line; empty when qemu can run it. */
